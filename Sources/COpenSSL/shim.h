@@ -1,0 +1,32 @@
+#ifndef FOD_COPENSSL_SHIM_H
+#define FOD_COPENSSL_SHIM_H
+
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+/* Macros and variadic helpers Swift cannot import, as static inline functions. */
+
+static inline void COpenSSL_OPENSSL_free(void *ptr) {
+    OPENSSL_free(ptr);
+}
+
+static inline int COpenSSL_BIO_get_mem_data(BIO *bio, char **out) {
+    return (int)BIO_get_mem_data(bio, out);
+}
+
+static inline int COpenSSL_EVP_PKEY_CTX_set_group_name(EVP_PKEY_CTX *ctx, const char *name) {
+    return EVP_PKEY_CTX_set_group_name(ctx, name);
+}
+
+static const int COpenSSL_EVP_PKEY_KEYPAIR = EVP_PKEY_KEYPAIR;
+static const int COpenSSL_EVP_PKEY_PUBLIC_KEY = EVP_PKEY_PUBLIC_KEY;
+
+#endif

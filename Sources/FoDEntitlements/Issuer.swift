@@ -1,0 +1,62 @@
+import Foundation
+import FoDCrypto
+
+/// Signs entitlements and vehicle manifests with one private key.
+public struct Issuer: Sendable {
+    /// The signing key.
+    public let key: PrivateKey
+    /// The `iss` of everything this issuer signs.
+    public let issuer: IssuerID
+    private let clock: any WallClock
+    private let entitlementHeader: [UInt8]
+    private let manifestHeader: [UInt8]
+
+    /// Creates an issuer.
+    public init(key: PrivateKey, issuer: IssuerID, clock: any WallClock = SystemClock()) {
+        self.key = key
+        self.issuer = issuer
+        self.clock = clock
+        self.entitlementHeader = JWSHeader.encoded(algorithm: key.algorithm, keyID: key.keyID, type: .entitlement)
+        self.manifestHeader = JWSHeader.encoded(algorithm: key.algorithm, keyID: key.keyID, type: .manifest)
+    }
+
+    /// The key id written into every header.
+    public var keyID: String { key.keyID }
+
+    /// Issues an entitlement now: a new UUIDv7 id, `iat` = now, `nbf` = the requested start or now,
+    /// `exp` = the requested end or the term's end.
+    /// - Throws: ``EntitlementError`` `request_invalid` (an end before the start, an end for a
+    ///   permanent term) or `signing_failed`.
+    public func issue(_ request: EntitlementRequest) throws -> IssuedToken<EntitlementClaims> {
+        let now = clock.now()
+        let nowSeconds = Int64(now.timeIntervalSince1970.rounded(.down))
+        let start = request.notBefore ?? nowSeconds
+        if request.term == .permanent, request.expiresAt != nil {
+            throw EntitlementError(.requestInvalid, "a permanent entitlement has no end")
+        }
+        let end = request.expiresAt ?? request.term.end(startingAt: start)
+        if let end, end <= start {
+            throw EntitlementError(.requestInvalid, "the end (\(end)) is not after the start (\(start))")
+        }
+        let claims = EntitlementClaims(
+            issuer: issuer, vin: request.vin,
+            id: .uuidV7(unixMilliseconds: Int64(now.timeIntervalSince1970 * 1000)),
+            issuedAt: nowSeconds, notBefore: start, expiresAt: end,
+            feature: request.feature, term: request.term, dealer: request.dealer, ecu: request.ecu)
+        return IssuedToken(claims: claims, token: try sign(claims))
+    }
+
+    /// Signs the given claims as they are.
+    /// - Throws: ``EntitlementError`` `claim_*` if the claims are inconsistent, or `signing_failed`.
+    public func sign(_ claims: EntitlementClaims) throws -> String {
+        try claims.validate()
+        return try CompactJWS.sign(encodedHeader: entitlementHeader, payload: claims.jsonBytes(), key: key)
+    }
+
+    /// Signs a vehicle manifest.
+    /// - Throws: ``EntitlementError`` `claim_*` if the manifest is inconsistent, or `signing_failed`.
+    public func sign(_ manifest: ManifestClaims) throws -> String {
+        try manifest.validate()
+        return try CompactJWS.sign(encodedHeader: manifestHeader, payload: manifest.jsonBytes(), key: key)
+    }
+}

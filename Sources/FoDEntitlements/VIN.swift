@@ -1,0 +1,75 @@
+/// A vehicle identification number, validated and normalized.
+///
+/// 17 characters from `0-9 A-H J-N P R-Z`. Input is trimmed and upper-cased first. The
+/// North-American check digit (position 9, 49 CFR 565.15) is enforced when the WMI starts with
+/// 1–5 and only reported (``hasValidCheckDigit``) elsewhere, since most European VINs carry none.
+public struct VIN: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// The normalized VIN: 17 upper-case characters.
+    public let value: String
+    /// Whether position 9 equals the computed check digit. Always `true` for North-American VINs
+    /// (they are refused otherwise); informational for the rest of the world.
+    public let hasValidCheckDigit: Bool
+
+    /// Validates a VIN after trimming surrounding whitespace and upper-casing.
+    /// - Throws: ``EntitlementError`` `vin_malformed` or `vin_check_digit`.
+    public init(_ input: String) throws {
+        let trimmed = input.utf8.drop { VIN.isSpace($0) }.reversed().drop { VIN.isSpace($0) }.reversed()
+        let upper = trimmed.map { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") ? $0 - 32 : $0 }
+        try self.init(normalized: upper)
+    }
+
+    /// Validates a VIN that must already be normalized (as the `sub` claim of a token must be).
+    /// - Throws: ``EntitlementError`` `vin_malformed` or `vin_check_digit`.
+    public init(strict input: String) throws {
+        try self.init(normalized: Array(input.utf8))
+    }
+
+    private init(normalized bytes: [UInt8]) throws {
+        guard bytes.count == 17 else {
+            throw EntitlementError(.vinMalformed, "a VIN has 17 characters, this has \(bytes.count)")
+        }
+        var sum = 0
+        for (position, byte) in bytes.enumerated() {
+            guard let value = VIN.transliteration(byte) else {
+                let shown = byte >= 0x21 && byte < 0x7F ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x\(String(byte, radix: 16))"
+                throw EntitlementError(.vinMalformed, "\(shown) at position \(position + 1) is not allowed in a VIN (0-9, A-Z without I, O, Q)")
+            }
+            sum += value * VIN.weights[position]
+        }
+        let remainder = sum % 11
+        let expected = remainder == 10 ? UInt8(ascii: "X") : UInt8(ascii: "0") + UInt8(remainder)
+        let valid = bytes[8] == expected
+        if !valid, bytes[0] >= UInt8(ascii: "1"), bytes[0] <= UInt8(ascii: "5") {
+            throw EntitlementError(.vinCheckDigit,
+                                   "North-American VIN with check digit '\(Character(Unicode.Scalar(bytes[8])))' at position 9; expected '\(Character(Unicode.Scalar(expected)))'")
+        }
+        self.value = String(decoding: bytes, as: UTF8.self)
+        self.hasValidCheckDigit = valid
+    }
+
+    /// The world manufacturer identifier: the first three characters.
+    public var wmi: Substring { value.prefix(3) }
+
+    public var description: String { value }
+
+    public static func < (lhs: VIN, rhs: VIN) -> Bool { lhs.value < rhs.value }
+
+    private static let weights = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2]
+
+    private static func isSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
+    }
+
+    /// The 49 CFR 565.15 value of a VIN character, or `nil` if it is not allowed.
+    private static func transliteration(_ byte: UInt8) -> Int? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return Int(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "A")...UInt8(ascii: "H"): return Int(byte - UInt8(ascii: "A")) + 1
+        case UInt8(ascii: "J")...UInt8(ascii: "N"): return Int(byte - UInt8(ascii: "J")) + 1
+        case UInt8(ascii: "P"): return 7
+        case UInt8(ascii: "R"): return 9
+        case UInt8(ascii: "S")...UInt8(ascii: "Z"): return Int(byte - UInt8(ascii: "S")) + 2
+        default: return nil
+        }
+    }
+}

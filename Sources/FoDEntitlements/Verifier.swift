@@ -1,0 +1,139 @@
+import FoDCrypto
+
+/// Verifies entitlement tokens and vehicle manifests offline, following the verification
+/// procedure of `docs/token-format.md` step by step; each failure is its own error code.
+public struct Verifier: Sendable {
+    /// The trusted keys.
+    public let keys: KeySet
+    /// The issuer every token must name.
+    public let issuer: IssuerID
+    /// Allowed clock skew, in seconds (default 60).
+    public let leeway: Int64
+    /// Longest entitlement token accepted, in bytes (default 8 KiB).
+    public let maxTokenLength: Int
+    /// Longest manifest accepted, in bytes (default 64 KiB: a manifest lists many entitlements).
+    public let maxManifestLength: Int
+    private let clock: any WallClock
+    private let revocations: (any RevocationSource)?
+
+    /// Creates a verifier.
+    public init(keys: KeySet, issuer: IssuerID, clock: any WallClock = SystemClock(), leeway: Int64 = 60,
+                maxTokenLength: Int = CompactJWS.defaultMaxLength, maxManifestLength: Int = 64 * 1024,
+                revocations: (any RevocationSource)? = nil) {
+        self.keys = keys
+        self.issuer = issuer
+        self.clock = clock
+        self.leeway = leeway
+        self.maxTokenLength = maxTokenLength
+        self.maxManifestLength = maxManifestLength
+        self.revocations = revocations
+    }
+
+    /// Verifies an entitlement token.
+    /// - Parameters:
+    ///   - token: the compact JWS.
+    ///   - vin: when given, the token's `sub` must be this vehicle.
+    /// - Returns: the verified claims.
+    /// - Throws: ``EntitlementError`` with the code of the first failing step.
+    public func verifyEntitlement(_ token: String, vin: VIN? = nil) throws -> EntitlementClaims {
+        let now = clock.unixSeconds()
+        let (_, payload) = try verifySignature(token, type: .entitlement, maxLength: maxTokenLength, now: now)
+        let claims = try EntitlementClaims(json: Verifier.claimsObject(payload))
+        try checkIssuerAndSubject(claims.issuer, claims.vin, expected: vin)
+        if claims.notBefore > now + leeway {
+            throw EntitlementError(.notYetValid, "the entitlement is valid from \(claims.notBefore); it is now \(now)")
+        }
+        if let end = claims.expiresAt, end <= now - leeway {
+            throw EntitlementError(.expired, "the entitlement expired at \(end); it is now \(now)")
+        }
+        if claims.issuedAt > now + leeway {
+            throw EntitlementError(.issuedInFuture, "the entitlement claims to be issued at \(claims.issuedAt); it is now \(now)")
+        }
+        if let revocations, revocations.isRevoked(claims.id) {
+            throw EntitlementError(.revoked, "entitlement \(claims.id) is revoked")
+        }
+        return claims
+    }
+
+    /// Verifies a vehicle manifest for `vin`.
+    /// - Parameters:
+    ///   - lastAcceptedVersion: the `ver` of the manifest the vehicle holds; the new one must be greater.
+    /// - Returns: the verified manifest claims.
+    /// - Throws: ``EntitlementError`` with the code of the first failing step, `manifest_rollback`
+    ///   for a version that is not newer.
+    public func verifyManifest(_ token: String, vin: VIN, lastAcceptedVersion: Int64?) throws -> ManifestClaims {
+        let now = clock.unixSeconds()
+        let (_, payload) = try verifySignature(token, type: .manifest, maxLength: maxManifestLength, now: now)
+        let manifest = try ManifestClaims(json: Verifier.claimsObject(payload))
+        try checkIssuerAndSubject(manifest.issuer, manifest.vin, expected: vin)
+        if manifest.expiresAt <= now - leeway {
+            throw EntitlementError(.expired, "the manifest expired at \(manifest.expiresAt); it is now \(now)")
+        }
+        if manifest.issuedAt > now + leeway {
+            throw EntitlementError(.issuedInFuture, "the manifest claims to be issued at \(manifest.issuedAt); it is now \(now)")
+        }
+        if let lastAcceptedVersion, manifest.version <= lastAcceptedVersion {
+            throw EntitlementError(.manifestRollback, "manifest version \(manifest.version) is not newer than the accepted version \(lastAcceptedVersion)")
+        }
+        return manifest
+    }
+
+    /// Checks only the JWS layer (steps 1–5): segments, base64url, header rules, key and
+    /// signature, for interoperability work. `typ` may be absent; `kid` may be absent only when
+    /// the key set holds exactly one key.
+    /// - Returns: the header and the payload bytes.
+    /// - Throws: ``EntitlementError`` with the code of the first failing step.
+    public func verifyJWS(_ token: String) throws -> (header: JWSHeader, payload: [UInt8]) {
+        try verifySignature(token, type: nil, maxLength: max(maxTokenLength, maxManifestLength), now: clock.unixSeconds())
+    }
+
+    private func verifySignature(_ token: String, type: TokenType?, maxLength: Int, now: Int64) throws -> (header: JWSHeader, payload: [UInt8]) {
+        let jws = try CompactJWS(token, maxLength: maxLength)
+        let header = try JWSHeader(bytes: jws.headerBytes, expectedType: type, requireKeyID: type != nil || keys.count != 1)
+        let trusted: TrustedKey
+        if let kid = header.keyID {
+            guard let key = keys.key(id: kid) else {
+                throw EntitlementError(.keyUnknown, "no trusted key has kid \"\(kid.prefix(64))\"")
+            }
+            trusted = key
+        } else {
+            trusted = keys.keys[0]
+        }
+        guard trusted.publicKey.algorithm == header.algorithm else {
+            throw EntitlementError(.keyAlgMismatch, "the header says \(header.algorithm) but key \(trusted.keyID) is \(trusted.publicKey.algorithm)")
+        }
+        try trusted.checkUsable(at: now)
+        guard jws.signature.count == header.algorithm.signatureLength else {
+            throw EntitlementError(.signatureLength, "the signature is \(jws.signature.count) bytes; \(header.algorithm) signatures are 64")
+        }
+        do {
+            try trusted.publicKey.verify(signature: jws.signature, for: jws.signingInput)
+        } catch {
+            throw EntitlementError(.signatureInvalid, "the signature does not verify with key \(trusted.keyID)")
+        }
+        return (header, jws.payload)
+    }
+
+    private func checkIssuerAndSubject(_ actual: IssuerID, _ subject: VIN, expected vin: VIN?) throws {
+        guard actual == issuer else {
+            throw EntitlementError(.issuerMismatch, "issued by \"\(actual.value.prefix(80))\", expected \"\(issuer.value)\"")
+        }
+        if let vin, subject != vin {
+            throw EntitlementError(.vinMismatch, "the token is for \(subject), not \(vin)")
+        }
+    }
+
+    /// Parses the payload as a JSON object (step 6, structure).
+    static func claimsObject(_ payload: [UInt8]) throws -> JSONObject {
+        do {
+            guard case .object(let object) = try JSONParser.parse(payload) else {
+                throw EntitlementError(.claimsMalformed, "the payload is not a JSON object")
+            }
+            return object
+        } catch let error as EntitlementError where error.code == .jsonDuplicateMember {
+            throw EntitlementError(.claimsDuplicate, "the payload has a duplicate claim: \(error.reason)")
+        } catch let error as EntitlementError where error.code == .jsonMalformed {
+            throw EntitlementError(.claimsMalformed, "the payload is not valid JSON: \(error.reason)")
+        }
+    }
+}

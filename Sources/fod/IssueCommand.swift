@@ -1,0 +1,46 @@
+import ArgumentParser
+import FoDCrypto
+import FoDEntitlements
+
+/// `fod issue`.
+struct IssueCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "issue",
+        abstract: "Issue an entitlement token and print it.",
+        discussion: """
+        Terms: trial (30 days), P1M, P6M, P1Y, P3Y, subscription (one month per token), permanent (no end).
+        The end is computed from the start in calendar arithmetic (UTC) unless --expires is given.
+        """
+    )
+
+    @Option(help: "The private signing key (PEM, mode 0600).")
+    var key: String
+    @Option(help: "The issuer (iss), e.g. https://fod.oem.example.")
+    var issuer: String
+    @Option(help: "The vehicle's VIN (17 characters).")
+    var vin: String
+    @Option(help: "The feature code, e.g. MATRIX_LED.")
+    var feature: String
+    @Option(help: "The term: trial, P1M, P6M, P1Y, P3Y, subscription or permanent.")
+    var term: String
+    @Option(help: "The dealer credited with the sale (omit for direct sales).")
+    var dealer: String?
+    @Option(help: "Bind the entitlement to this ECU serial / hardware id.")
+    var ecu: String?
+    @Option(name: .customLong("not-before"), help: "Start (RFC 3339); default now.")
+    var notBefore: String?
+    @Option(help: "End (RFC 3339); default the term's end.")
+    var expires: String?
+
+    func run() throws {
+        try CLIError.run {
+            let signer = Issuer(key: try KeyFile.readPrivateKey(at: key), issuer: try IssuerID(issuer))
+            let request = EntitlementRequest(
+                vin: try VIN(vin), feature: try FeatureCode(feature), term: try Term(validating: term),
+                dealer: try dealer.map(DealerID.init), ecu: try ecu.map(ECUIdentifier.init),
+                notBefore: try notBefore.map { try CLIInput.unixSeconds(rfc3339: $0, option: "--not-before") },
+                expiresAt: try expires.map { try CLIInput.unixSeconds(rfc3339: $0, option: "--expires") })
+            print(try signer.issue(request).token)
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import FoDCrypto
+import FoDEntitlements
+
+/// `fod verify`.
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Verify an entitlement token (or a manifest) and print its claims as JSON.",
+        discussion: """
+        Runs the whole verification procedure (docs/token-format.md). On success prints the verified
+        claims and exits 0; otherwise prints `error: CODE: reason` on stderr and exits 1.
+
+          fod verify --keys jwks.json --issuer https://fod.oem.example --vin WVWZZZ1KZAW394821 token.txt
+          fod verify --manifest --keys jwks.json --issuer https://fod.oem.example --vin … --last-version 7 manifest.txt
+          fod verify --jws-only --keys key.public.pem TOKEN     # JWS layer only, for interoperability work
+        """
+    )
+
+    @Option(name: .customLong("keys"), parsing: .upToNextOption,
+            help: "Trusted keys: JWK Set / JWK files (JSON) or PEM files. Repeatable.")
+    var keyFiles: [String]
+    @Option(help: "The expected issuer (iss). Required except with --jws-only.")
+    var issuer: String?
+    @Option(help: "The vehicle the token must be for (required with --manifest).")
+    var vin: String?
+    @Option(help: "Verify as of this time (RFC 3339) instead of now.")
+    var at: String?
+    @Option(help: "Allowed clock skew in seconds.")
+    var leeway: Int64 = 60
+    @Flag(name: .customLong("jws-only"), help: "Check only the JWS layer (segments, base64url, header, key, signature) and print the payload.")
+    var jwsOnly = false
+    @Flag(help: "The input is a vehicle manifest (typ fod-manifest+jwt).")
+    var manifest = false
+    @Option(name: .customLong("last-version"), help: "With --manifest: the version the vehicle holds; the manifest must be newer.")
+    var lastVersion: Int64?
+    @Argument(help: "The token, a file holding it, or - for standard input.")
+    var token: String
+
+    func validate() throws {
+        if !jwsOnly && issuer == nil { throw ValidationError("--issuer is required (or use --jws-only)") }
+        if manifest && vin == nil { throw ValidationError("--manifest needs --vin: a vehicle accepts only its own manifest") }
+        if jwsOnly && manifest { throw ValidationError("--jws-only and --manifest exclude each other") }
+        if keyFiles.isEmpty { throw ValidationError("name at least one key file with --keys") }
+    }
+
+    func run() throws {
+        var verifier: Verifier?
+        var text = ""
+        try CLIError.run {
+            text = try CLIInput.token(token)
+            let clock: any WallClock = try at.map { FixedClock(unixSeconds: try CLIInput.unixSeconds(rfc3339: $0, option: "--at")) } ?? SystemClock()
+            verifier = Verifier(keys: try CLIInput.keySet(keyFiles), issuer: try IssuerID(issuer ?? "jws-only"),
+                                clock: clock, leeway: leeway)
+        }
+        guard let verifier else { return }
+        do {
+            if jwsOnly {
+                let (_, payload) = try verifier.verifyJWS(text)
+                print(String(decoding: payload, as: UTF8.self))
+            } else if manifest {
+                let claims = try verifier.verifyManifest(text, vin: try VIN(vin ?? ""), lastAcceptedVersion: lastVersion)
+                print(JSONWriter.text(claims.jsonValue, indent: 2))
+            } else {
+                let claims = try verifier.verifyEntitlement(text, vin: try vin.map { try VIN($0) })
+                print(JSONWriter.text(claims.jsonValue, indent: 2))
+            }
+        } catch let error as EntitlementError {
+            CLIError.printError("\(error.code): \(error.reason)")
+            throw ExitCode(CLIError.verificationFailed)
+        }
+    }
+}
