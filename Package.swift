@@ -54,19 +54,24 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "FoDTestSupport",
+            path: "Tests/FoDTestSupport",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "FoDCryptoTests",
-            dependencies: ["FoDCrypto"],
+            dependencies: ["FoDCrypto", "FoDTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "FoDEntitlementsTests",
-            dependencies: ["FoDEntitlements", "FoDCrypto"],
+            dependencies: ["FoDEntitlements", "FoDCrypto", "FoDTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "fodCLITests",
-            dependencies: ["FoDEntitlements", "FoDCrypto"],
+            dependencies: ["FoDEntitlements", "FoDCrypto", "FoDTestSupport"],
             swiftSettings: strictSettings
         ),
     ]

@@ -26,6 +26,11 @@ static inline int COpenSSL_EVP_PKEY_CTX_set_group_name(EVP_PKEY_CTX *ctx, const 
     return EVP_PKEY_CTX_set_group_name(ctx, name);
 }
 
+/* Parameter names with static storage: OSSL_PARAM_BLD keeps the key pointer it is given. */
+static inline const char *COpenSSL_param_group_name(void) { return OSSL_PKEY_PARAM_GROUP_NAME; }
+static inline const char *COpenSSL_param_pub_key(void) { return OSSL_PKEY_PARAM_PUB_KEY; }
+static inline const char *COpenSSL_param_priv_key(void) { return OSSL_PKEY_PARAM_PRIV_KEY; }
+
 static const int COpenSSL_EVP_PKEY_KEYPAIR = EVP_PKEY_KEYPAIR;
 static const int COpenSSL_EVP_PKEY_PUBLIC_KEY = EVP_PKEY_PUBLIC_KEY;
 

@@ -85,12 +85,19 @@ extension EVPKey {
             throw OpenSSLErrorQueue.error(.openSSL, "BN_bin2bn failed")
         }
         defer { BN_clear_free(scalar) }
-        let pushed = OSSL_PARAM_BLD_push_utf8_string(builder, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) == 1
-            && point.withUnsafeBytes { OSSL_PARAM_BLD_push_octet_string(builder, OSSL_PKEY_PARAM_PUB_KEY, $0.baseAddress, $0.count) } == 1
-            && OSSL_PARAM_BLD_push_BN(builder, OSSL_PKEY_PARAM_PRIV_KEY, scalar) == 1
-        guard pushed, let params = OSSL_PARAM_BLD_to_param(builder) else {
-            throw OpenSSLErrorQueue.error(.openSSL, "building EC key parameters failed")
+        // OSSL_PARAM_BLD keeps the pointers it is handed until OSSL_PARAM_BLD_to_param copies
+        // them, so the whole build happens while the buffers are alive.
+        let built: OpaquePointer? = point.withUnsafeBytes { pointBytes in
+            "prime256v1".withCString { group in
+                let pushed = OSSL_PARAM_BLD_push_utf8_string(builder, COpenSSL_param_group_name(), group, 0) == 1
+                    && OSSL_PARAM_BLD_push_octet_string(builder, COpenSSL_param_pub_key(), pointBytes.baseAddress, pointBytes.count) == 1
+                    && OSSL_PARAM_BLD_push_BN(builder, COpenSSL_param_priv_key(), scalar) == 1
+                guard pushed else { return nil }
+                return OSSL_PARAM_BLD_to_param(builder).map { OpaquePointer($0) }
+            }
         }
+        guard let built else { throw OpenSSLErrorQueue.error(.openSSL, "building EC key parameters failed") }
+        let params = UnsafeMutablePointer<OSSL_PARAM>(built)
         defer { OSSL_PARAM_free(params) }
         guard let ctx = EVP_PKEY_CTX_new_from_name(nil, "EC", nil) else {
             throw OpenSSLErrorQueue.error(.openSSL, "EVP_PKEY_CTX_new_from_name(EC) failed")

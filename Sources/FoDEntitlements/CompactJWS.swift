@@ -39,9 +39,6 @@ public struct CompactJWS: Sendable {
         let header = UnsafeRawBufferPointer(rebasing: bytes[0..<dots[0]])
         let payload = UnsafeRawBufferPointer(rebasing: bytes[(dots[0] + 1)..<dots[1]])
         let signature = UnsafeRawBufferPointer(rebasing: bytes[(dots[1] + 1)...])
-        guard !header.isEmpty, !signature.isEmpty else {
-            throw EntitlementError(.tokenMalformed, "the header and signature segments must not be empty")
-        }
         self.headerBytes = try CompactJWS.decodeSegment(header, "header")
         self.payload = try CompactJWS.decodeSegment(payload, "payload")
         self.signature = try CompactJWS.decodeSegment(signature, "signature")
