@@ -17,9 +17,12 @@ struct VerifyCommand: ParsableCommand {
         """
     )
 
-    @Option(name: .customLong("keys"), parsing: .upToNextOption,
-            help: "Trusted keys: JWK Set / JWK files (JSON) or PEM files. Repeatable.")
-    var keyFiles: [String]
+    @Option(name: .customLong("keys"),
+            help: "Trusted keys: a JWK Set / JWK file (JSON) or a PEM file. Repeat --keys, or separate files with commas.")
+    var keyOptions: [String] = []
+
+    /// Every key file named, in order.
+    var keyFiles: [String] { keyOptions.flatMap { $0.split(separator: ",").map(String.init) } }
     @Option(help: "The expected issuer (iss). Required except with --jws-only.")
     var issuer: String?
     @Option(help: "The vehicle the token must be for (required with --manifest).")
