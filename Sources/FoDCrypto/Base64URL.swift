@@ -33,30 +33,37 @@ public enum Base64URL {
 
     /// Appends the unpadded base64url encoding of `bytes` to `out`.
     public static func append(_ bytes: [UInt8], to out: inout [UInt8]) {
+        let start = out.count
+        let length = encodedLength(bytes.count)
+        out.append(contentsOf: repeatElement(0, count: length))
         bytes.withUnsafeBufferPointer { input in
             alphabet.withUnsafeBufferPointer { table in
-                var index = 0
-                let count = input.count
-                while index + 3 <= count {
-                    let value = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
-                    out.append(table[Int(value >> 18 & 63)])
-                    out.append(table[Int(value >> 12 & 63)])
-                    out.append(table[Int(value >> 6 & 63)])
-                    out.append(table[Int(value & 63)])
-                    index += 3
-                }
-                switch count - index {
-                case 1:
-                    let value = UInt32(input[index]) << 16
-                    out.append(table[Int(value >> 18 & 63)])
-                    out.append(table[Int(value >> 12 & 63)])
-                case 2:
-                    let value = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8
-                    out.append(table[Int(value >> 18 & 63)])
-                    out.append(table[Int(value >> 12 & 63)])
-                    out.append(table[Int(value >> 6 & 63)])
-                default:
-                    break
+                out.withUnsafeMutableBufferPointer { buffer in
+                    var o = start
+                    var index = 0
+                    let count = input.count
+                    while index + 3 <= count {
+                        let value = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
+                        buffer[o] = table[Int(value >> 18 & 63)]
+                        buffer[o + 1] = table[Int(value >> 12 & 63)]
+                        buffer[o + 2] = table[Int(value >> 6 & 63)]
+                        buffer[o + 3] = table[Int(value & 63)]
+                        index += 3
+                        o += 4
+                    }
+                    switch count - index {
+                    case 1:
+                        let value = UInt32(input[index]) << 16
+                        buffer[o] = table[Int(value >> 18 & 63)]
+                        buffer[o + 1] = table[Int(value >> 12 & 63)]
+                    case 2:
+                        let value = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8
+                        buffer[o] = table[Int(value >> 18 & 63)]
+                        buffer[o + 1] = table[Int(value >> 12 & 63)]
+                        buffer[o + 2] = table[Int(value >> 6 & 63)]
+                    default:
+                        break
+                    }
                 }
             }
         }
@@ -76,34 +83,38 @@ public enum Base64URL {
         if count % 4 == 1 {
             throw CryptoError(.base64Malformed, "length \(count) is not a possible base64url length")
         }
-        var out = [UInt8]()
-        out.reserveCapacity(count / 4 * 3 + 2)
+        let outputLength = count / 4 * 3 + [0, 0, 1, 2][count % 4]
         var bad = false
-        decodeTable.withUnsafeBufferPointer { table in
-            var index = 0
-            while index + 4 <= count {
-                let a = table[Int(input[index])], b = table[Int(input[index + 1])]
-                let c = table[Int(input[index + 2])], d = table[Int(input[index + 3])]
-                if (a | b | c | d) & 0x80 != 0 { bad = true; return }
-                let value = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
-                out.append(UInt8(truncatingIfNeeded: value >> 16))
-                out.append(UInt8(truncatingIfNeeded: value >> 8))
-                out.append(UInt8(truncatingIfNeeded: value))
-                index += 4
+        let out = [UInt8](unsafeUninitializedCapacity: outputLength) { buffer, initialized in
+            decodeTable.withUnsafeBufferPointer { table in
+                var index = 0
+                var o = 0
+                while index + 4 <= count {
+                    let a = table[Int(input[index])], b = table[Int(input[index + 1])]
+                    let c = table[Int(input[index + 2])], d = table[Int(input[index + 3])]
+                    if (a | b | c | d) & 0x80 != 0 { bad = true; return }
+                    let value = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                    buffer[o] = UInt8(truncatingIfNeeded: value >> 16)
+                    buffer[o + 1] = UInt8(truncatingIfNeeded: value >> 8)
+                    buffer[o + 2] = UInt8(truncatingIfNeeded: value)
+                    index += 4
+                    o += 3
+                }
+                switch count - index {
+                case 2:
+                    let a = table[Int(input[index])], b = table[Int(input[index + 1])]
+                    if (a | b) & 0x80 != 0 || b & 0x0F != 0 { bad = true; return }
+                    buffer[o] = a << 2 | b >> 4
+                case 3:
+                    let a = table[Int(input[index])], b = table[Int(input[index + 1])], c = table[Int(input[index + 2])]
+                    if (a | b | c) & 0x80 != 0 || c & 0x03 != 0 { bad = true; return }
+                    buffer[o] = a << 2 | b >> 4
+                    buffer[o + 1] = b << 4 | c >> 2
+                default:
+                    break
+                }
             }
-            switch count - index {
-            case 2:
-                let a = table[Int(input[index])], b = table[Int(input[index + 1])]
-                if (a | b) & 0x80 != 0 || b & 0x0F != 0 { bad = true; return }
-                out.append(a << 2 | b >> 4)
-            case 3:
-                let a = table[Int(input[index])], b = table[Int(input[index + 1])], c = table[Int(input[index + 2])]
-                if (a | b | c) & 0x80 != 0 || c & 0x03 != 0 { bad = true; return }
-                out.append(a << 2 | b >> 4)
-                out.append(b << 4 | c >> 2)
-            default:
-                break
-            }
+            initialized = bad ? 0 : outputLength
         }
         if bad {
             throw CryptoError(.base64Malformed, "not canonical unpadded base64url (bad character, padding or trailing bits)")

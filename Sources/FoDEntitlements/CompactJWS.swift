@@ -1,4 +1,9 @@
 import FoDCrypto
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A JWS in compact serialization, split and base64url-decoded (verification steps 1 and 2).
 /// Nothing in it is trusted yet.
@@ -25,29 +30,47 @@ public struct CompactJWS: Sendable {
     /// Splits and decodes a compact JWS given as ASCII bytes.
     /// - Throws: ``EntitlementError`` `token_too_large`, `token_malformed` or `token_base64`.
     public init(bytes: UnsafeRawBufferPointer, maxLength: Int = CompactJWS.defaultMaxLength) throws {
-        guard bytes.count <= maxLength else {
-            throw EntitlementError(.tokenTooLarge, "token is \(bytes.count) bytes; the limit is \(maxLength)")
-        }
-        var dots: [Int] = []
-        for index in 0..<bytes.count where bytes[index] == UInt8(ascii: ".") {
-            dots.append(index)
-            if dots.count > 2 { break }
-        }
-        guard dots.count == 2 else {
-            throw EntitlementError(.tokenMalformed, "a compact JWS has exactly three segments separated by '.'")
-        }
-        let header = UnsafeRawBufferPointer(rebasing: bytes[0..<dots[0]])
-        let payload = UnsafeRawBufferPointer(rebasing: bytes[(dots[0] + 1)..<dots[1]])
-        let signature = UnsafeRawBufferPointer(rebasing: bytes[(dots[1] + 1)...])
-        self.headerBytes = try CompactJWS.decodeSegment(header, "header")
-        self.payload = try CompactJWS.decodeSegment(payload, "payload")
-        self.signature = try CompactJWS.decodeSegment(signature, "signature")
-        self.signingInput = Array(UnsafeRawBufferPointer(rebasing: bytes[0..<dots[1]]))
+        let segments = try Segments(bytes, maxLength: maxLength)
+        self.headerBytes = try segments.decodeHeader()
+        self.payload = try segments.decodePayload()
+        self.signature = try segments.decodeSignature()
+        self.signingInput = Array(segments.signingInput)
     }
 
-    private static func decodeSegment(_ segment: UnsafeRawBufferPointer, _ name: String) throws -> [UInt8] {
-        do { return try Base64URL.decode(segment) } catch {
-            throw EntitlementError(.tokenBase64, "the \(name) segment is not canonical unpadded base64url")
+    /// The three segments of a compact token, located but not decoded (step 1).
+    struct Segments {
+        let header: UnsafeRawBufferPointer
+        let payload: UnsafeRawBufferPointer
+        let signature: UnsafeRawBufferPointer
+        /// Header and payload with the dot between them.
+        let signingInput: UnsafeRawBufferPointer
+
+        init(_ bytes: UnsafeRawBufferPointer, maxLength: Int) throws {
+            guard bytes.count <= maxLength else {
+                throw EntitlementError(.tokenTooLarge, "token is \(bytes.count) bytes; the limit is \(maxLength)")
+            }
+            func dot(after start: Int) -> Int? {
+                guard start < bytes.count, let base = bytes.baseAddress,
+                      let found = memchr(base + start, Int32(UInt8(ascii: ".")), bytes.count - start) else { return nil }
+                return UnsafeRawPointer(found) - base
+            }
+            guard let first = dot(after: 0), let second = dot(after: first + 1), dot(after: second + 1) == nil else {
+                throw EntitlementError(.tokenMalformed, "a compact JWS has exactly three segments separated by '.'")
+            }
+            header = UnsafeRawBufferPointer(rebasing: bytes[0..<first])
+            payload = UnsafeRawBufferPointer(rebasing: bytes[(first + 1)..<second])
+            signature = UnsafeRawBufferPointer(rebasing: bytes[(second + 1)...])
+            signingInput = UnsafeRawBufferPointer(rebasing: bytes[0..<second])
+        }
+
+        func decodeHeader() throws -> [UInt8] { try Segments.decode(header, "header") }
+        func decodePayload() throws -> [UInt8] { try Segments.decode(payload, "payload") }
+        func decodeSignature() throws -> [UInt8] { try Segments.decode(signature, "signature") }
+
+        private static func decode(_ segment: UnsafeRawBufferPointer, _ name: String) throws -> [UInt8] {
+            do { return try Base64URL.decode(segment) } catch {
+                throw EntitlementError(.tokenBase64, "the \(name) segment is not canonical unpadded base64url")
+            }
         }
     }
 

@@ -19,10 +19,15 @@ public struct DealerID: Sendable, Hashable, Comparable, CustomStringConvertible 
 /// Shared validation of simple identifiers.
 enum Identifier {
     /// `[A-Za-z0-9][A-Za-z0-9._-]{0,maxLength-1}`.
-    static func isSimple(_ value: String, maxLength: Int, extra: Set<UInt8> = []) -> Bool {
-        let bytes = Array(value.utf8)
-        guard (1...maxLength).contains(bytes.count), isAlphanumeric(bytes[0]) else { return false }
-        return bytes.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || extra.contains($0) }
+    static func isSimple(_ value: String, maxLength: Int, extra: UInt8? = nil) -> Bool {
+        var value = value
+        return value.withUTF8 { bytes in
+            guard (1...maxLength).contains(bytes.count), isAlphanumeric(bytes[0]) else { return false }
+            for byte in bytes where !(isAlphanumeric(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == extra) {
+                return false
+            }
+            return true
+        }
     }
 
     static func isAlphanumeric(_ byte: UInt8) -> Bool {

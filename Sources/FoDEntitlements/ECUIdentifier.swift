@@ -6,7 +6,7 @@ public struct ECUIdentifier: Sendable, Hashable, CustomStringConvertible {
     /// Validates an ECU identifier.
     /// - Throws: ``EntitlementError`` `ecu_invalid`.
     public init(_ value: String) throws {
-        guard Identifier.isSimple(value, maxLength: 64, extra: [UInt8(ascii: ":")]) else {
+        guard Identifier.isSimple(value, maxLength: 64, extra: UInt8(ascii: ":")) else {
             throw EntitlementError(.ecuInvalid, "ECU id \"\(value.prefix(70))\" is not [A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
         }
         self.value = value

@@ -17,19 +17,25 @@ public struct EntitlementID: Sendable, Hashable, Comparable, CustomStringConvert
 
     private init(unchecked value: String) { self.value = value }
 
-    /// A new UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits.
+    /// A new UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits from the
+    /// CSPRNG, written in lower-case hex with hyphens.
     public static func uuidV7(unixMilliseconds: Int64) -> EntitlementID {
-        var bytes = SecureRandom.bytes(16)
+        let random = RandomPool.shared.bytes(10)
         let ms = UInt64(max(0, unixMilliseconds))
+        var bytes = [UInt8](repeating: 0, count: 16)
         for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: ms >> (40 - 8 * UInt64(index))) }
+        for index in 0..<10 { bytes[6 + index] = random[index] }
         bytes[6] = 0x70 | (bytes[6] & 0x0F)
         bytes[8] = 0x80 | (bytes[8] & 0x3F)
-        let hex = Array(Hex.encode(bytes).utf8)
-        var text: [UInt8] = []
+        let digits: StaticString = "0123456789abcdef"
+        var text = [UInt8]()
         text.reserveCapacity(36)
-        for (index, char) in hex.enumerated() {
-            if index == 8 || index == 12 || index == 16 || index == 20 { text.append(UInt8(ascii: "-")) }
-            text.append(char)
+        digits.withUTF8Buffer { hex in
+            for (index, byte) in bytes.enumerated() {
+                if index == 4 || index == 6 || index == 8 || index == 10 { text.append(UInt8(ascii: "-")) }
+                text.append(hex[Int(byte >> 4)])
+                text.append(hex[Int(byte & 15)])
+            }
         }
         return EntitlementID(unchecked: String(decoding: text, as: UTF8.self))
     }

@@ -7,8 +7,9 @@ public struct IssuerID: Sendable, Hashable, CustomStringConvertible {
     /// Validates an issuer name.
     /// - Throws: ``EntitlementError`` `issuer_invalid`.
     public init(_ value: String) throws {
-        let bytes = Array(value.utf8)
-        guard (1...256).contains(bytes.count), bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+        var copy = value
+        let valid = copy.withUTF8 { bytes in (1...256).contains(bytes.count) && !bytes.contains { $0 <= 0x20 || $0 >= 0x7F } }
+        guard valid else {
             throw EntitlementError(.issuerInvalid, "issuer must be 1 to 256 printable ASCII characters without spaces")
         }
         self.value = value

@@ -38,11 +38,80 @@ public struct JSONParser: ~Copyable {
         try parse(Array(text.utf8))
     }
 
+    /// Streams the members of a top-level object without building a tree: `body` gets each
+    /// member's name (raw bytes, which must contain no escapes) and must consume its value with
+    /// ``readString()`` or ``readUnsignedInteger()``. Used by hot paths that fall back to
+    /// ``parse(_:)-(UnsafeRawBufferPointer)`` when it throws, so it may be stricter than the parser but never laxer.
+    static func streamObject(_ bytes: UnsafeRawBufferPointer,
+                             _ body: (_ name: UnsafeRawBufferPointer, _ parser: inout JSONParser) throws -> Void) throws {
+        var parser = JSONParser(bytes)
+        parser.skipWhitespace()
+        try parser.expect(UInt8(ascii: "{"))
+        parser.skipWhitespace()
+        if parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "}") {
+            parser.index += 1
+        } else {
+            while true {
+                parser.skipWhitespace()
+                try parser.expect(UInt8(ascii: "\""))
+                let start = parser.index
+                while parser.index < bytes.count, bytes[parser.index] != UInt8(ascii: "\""), bytes[parser.index] != UInt8(ascii: "\\"),
+                      bytes[parser.index] >= 0x20, bytes[parser.index] < 0x80 {
+                    parser.index += 1
+                }
+                let name = UnsafeRawBufferPointer(rebasing: bytes[start..<parser.index])
+                try parser.expect(UInt8(ascii: "\""))
+                parser.skipWhitespace()
+                try parser.expect(UInt8(ascii: ":"))
+                parser.skipWhitespace()
+                try body(name, &parser)
+                parser.skipWhitespace()
+                guard parser.index < bytes.count else { throw parser.failure("unexpected end of input in an object") }
+                if bytes[parser.index] == UInt8(ascii: ",") { parser.index += 1; continue }
+                try parser.expect(UInt8(ascii: "}"))
+                break
+            }
+        }
+        parser.skipWhitespace()
+        guard parser.index == bytes.count else { throw parser.failure("unexpected content after the JSON value") }
+    }
+
+    /// Reads a string value at the cursor.
+    mutating func readString() throws -> String {
+        try expect(UInt8(ascii: "\""))
+        index -= 1
+        return try parseString()
+    }
+
+    /// Reads a non-negative integer written as plain digits (no sign, fraction or exponent)
+    /// that fits in `Int64`.
+    mutating func readUnsignedInteger() throws -> Int64 {
+        let start = index
+        var value: Int64 = 0
+        while index < bytes.count, isDigit(bytes[index]) {
+            let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times.addingReportingOverflow(Int64(bytes[index] - UInt8(ascii: "0")))
+            guard !overflow1, !overflow2 else { throw failure("integer out of range") }
+            value = sum
+            index += 1
+        }
+        guard index > start, !(bytes[start] == UInt8(ascii: "0") && index - start > 1) else { throw failure("not a plain integer") }
+        if index < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index]) {
+            throw failure("not a plain integer")
+        }
+        return value
+    }
+
+    private mutating func expect(_ byte: UInt8) throws {
+        guard index < bytes.count, bytes[index] == byte else { throw failure("expected '\(Character(Unicode.Scalar(byte)))'") }
+        index += 1
+    }
+
     private func failure(_ what: String) -> EntitlementError {
         EntitlementError(.jsonMalformed, "\(what) at byte \(index)")
     }
 
-    private mutating func skipWhitespace() {
+    mutating func skipWhitespace() {
         while index < bytes.count {
             switch bytes[index] {
             case 0x20, 0x09, 0x0A, 0x0D: index += 1
@@ -164,7 +233,16 @@ public struct JSONParser: ~Copyable {
 
     private func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
 
-    private mutating func parseString() throws -> String {
+    /// A string from UTF-8 bytes, or `nil` if they are not valid UTF-8. ASCII, the common case
+    /// in tokens, skips the general validator.
+    private static func string(_ bytes: UnsafeRawBufferPointer) -> String? {
+        var ascii = true
+        for byte in bytes where byte >= 0x80 { ascii = false; break }
+        if ascii { return String(decoding: bytes, as: UTF8.self) }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    mutating func parseString() throws -> String {
         index += 1
         let start = index
         // Fast path: no escapes; validate the UTF-8 in one go.
@@ -173,8 +251,7 @@ public struct JSONParser: ~Copyable {
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
                 index += 1
-                guard let text = String(validating: slice, as: UTF8.self) else { throw failure("invalid UTF-8 in a string") }
-                return text
+                return try JSONParser.string(slice) ?? { throw failure("invalid UTF-8 in a string") }()
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw failure("control character in a string") }
@@ -185,8 +262,7 @@ public struct JSONParser: ~Copyable {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 index += 1
-                guard let text = String(validating: scratch, as: UTF8.self) else { throw failure("invalid UTF-8 in a string") }
-                return text
+                return try scratch.withUnsafeBytes { try JSONParser.string($0) ?? { throw failure("invalid UTF-8 in a string") }() }
             }
             if byte < 0x20 { throw failure("control character in a string") }
             if byte != UInt8(ascii: "\\") {

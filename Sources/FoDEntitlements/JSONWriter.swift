@@ -15,6 +15,16 @@ public struct JSONWriter {
     /// Appends a JSON string literal with the escapes RFC 8259 requires.
     public mutating func string(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
+        var value = value
+        let plain = value.withUTF8 { utf8 in
+            for byte in utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C { return false }
+            bytes.append(contentsOf: utf8)
+            return true
+        }
+        if plain {
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in value.utf8 {
             switch byte {
             case 0x22: bytes.append(0x5C); bytes.append(0x22)

@@ -9,6 +9,12 @@ public struct JWSHeader: Sendable, Hashable {
     /// `typ`.
     public let type: String?
 
+    init(algorithm: SigningAlgorithm, keyID: String?, type: String?) {
+        self.algorithm = algorithm
+        self.keyID = keyID
+        self.type = type
+    }
+
     /// The only members a header may have.
     static let allowedMembers: Set<String> = ["alg", "kid", "typ"]
 

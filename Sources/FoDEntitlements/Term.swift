@@ -1,5 +1,3 @@
-import Foundation
-
 /// How long an entitlement runs.
 public enum Term: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// A free trial of ``trialDays`` days.
@@ -37,19 +35,14 @@ public enum Term: String, Sendable, Hashable, CaseIterable, CustomStringConverti
     /// The default end of a term that starts at `start` (Unix seconds), in calendar arithmetic
     /// in UTC (31 January plus one month is 28/29 February); `nil` for ``permanent``.
     public func end(startingAt start: Int64) -> Int64? {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let date = Date(timeIntervalSince1970: TimeInterval(start))
-        let component: (Calendar.Component, Int)
+        let date = CivilDate(unixSeconds: start)
         switch self {
-        case .trial: component = (.day, Term.trialDays)
-        case .oneMonth, .subscription: component = (.month, 1)
-        case .sixMonths: component = (.month, 6)
-        case .oneYear: component = (.year, 1)
-        case .threeYears: component = (.year, 3)
+        case .trial: return start + Int64(Term.trialDays) * 86_400
+        case .oneMonth, .subscription: return date.adding(months: 1).unixSeconds
+        case .sixMonths: return date.adding(months: 6).unixSeconds
+        case .oneYear: return date.adding(months: 12).unixSeconds
+        case .threeYears: return date.adding(months: 36).unixSeconds
         case .permanent: return nil
         }
-        guard let end = calendar.date(byAdding: component.0, value: component.1, to: date) else { return nil }
-        return Int64(end.timeIntervalSince1970)
     }
 }

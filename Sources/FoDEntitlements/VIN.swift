@@ -15,35 +15,36 @@ public struct VIN: Sendable, Hashable, Comparable, CustomStringConvertible {
     public init(_ input: String) throws {
         let trimmed = input.utf8.drop { VIN.isSpace($0) }.reversed().drop { VIN.isSpace($0) }.reversed()
         let upper = trimmed.map { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") ? $0 - 32 : $0 }
-        try self.init(normalized: upper)
+        try self.init(strict: String(decoding: upper, as: UTF8.self))
     }
 
     /// Validates a VIN that must already be normalized (as the `sub` claim of a token must be).
     /// - Throws: ``EntitlementError`` `vin_malformed` or `vin_check_digit`.
     public init(strict input: String) throws {
-        try self.init(normalized: Array(input.utf8))
-    }
-
-    private init(normalized bytes: [UInt8]) throws {
-        guard bytes.count == 17 else {
-            throw EntitlementError(.vinMalformed, "a VIN has 17 characters, this has \(bytes.count)")
-        }
-        var sum = 0
-        for (position, byte) in bytes.enumerated() {
-            guard let value = VIN.transliteration(byte) else {
-                let shown = byte >= 0x21 && byte < 0x7F ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x\(String(byte, radix: 16))"
-                throw EntitlementError(.vinMalformed, "\(shown) at position \(position + 1) is not allowed in a VIN (0-9, A-Z without I, O, Q)")
+        var copy = input
+        let valid = try copy.withUTF8 { bytes throws -> Bool in
+            guard bytes.count == 17 else {
+                throw EntitlementError(.vinMalformed, "a VIN has 17 characters, this has \(input.count)")
             }
-            sum += value * VIN.weights[position]
+            var sum = 0
+            for position in 0..<17 {
+                let byte = bytes[position]
+                guard let value = VIN.transliteration(byte) else {
+                    let shown = byte >= 0x21 && byte < 0x7F ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x\(String(byte, radix: 16))"
+                    throw EntitlementError(.vinMalformed, "\(shown) at position \(position + 1) is not allowed in a VIN (0-9, A-Z without I, O, Q)")
+                }
+                sum += value * VIN.weights[position]
+            }
+            let remainder = sum % 11
+            let expected = remainder == 10 ? UInt8(ascii: "X") : UInt8(ascii: "0") + UInt8(remainder)
+            let valid = bytes[8] == expected
+            if !valid, bytes[0] >= UInt8(ascii: "1"), bytes[0] <= UInt8(ascii: "5") {
+                throw EntitlementError(.vinCheckDigit,
+                                       "North-American VIN with check digit '\(Character(Unicode.Scalar(bytes[8])))' at position 9; expected '\(Character(Unicode.Scalar(expected)))'")
+            }
+            return valid
         }
-        let remainder = sum % 11
-        let expected = remainder == 10 ? UInt8(ascii: "X") : UInt8(ascii: "0") + UInt8(remainder)
-        let valid = bytes[8] == expected
-        if !valid, bytes[0] >= UInt8(ascii: "1"), bytes[0] <= UInt8(ascii: "5") {
-            throw EntitlementError(.vinCheckDigit,
-                                   "North-American VIN with check digit '\(Character(Unicode.Scalar(bytes[8])))' at position 9; expected '\(Character(Unicode.Scalar(expected)))'")
-        }
-        self.value = String(decoding: bytes, as: UTF8.self)
+        self.value = input
         self.hasValidCheckDigit = valid
     }
 

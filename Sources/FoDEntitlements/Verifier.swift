@@ -37,8 +37,11 @@ public struct Verifier: Sendable {
     /// - Throws: ``EntitlementError`` with the code of the first failing step.
     public func verifyEntitlement(_ token: String, vin: VIN? = nil) throws -> EntitlementClaims {
         let now = clock.unixSeconds()
-        let (_, payload) = try verifySignature(token, type: .entitlement, maxLength: maxTokenLength, now: now)
-        let claims = try EntitlementClaims(json: Verifier.claimsObject(payload))
+        let claims = try withVerifiedSignature(token, type: .entitlement, maxLength: maxTokenLength, now: now) { _, payload in
+            try payload.withUnsafeBytes { bytes in
+                try EntitlementClaims.decodeFast(bytes) ?? EntitlementClaims(json: Verifier.claimsObject(payload))
+            }
+        }
         try checkIssuerAndSubject(claims.issuer, claims.vin, expected: vin)
         if claims.notBefore > now + leeway {
             throw EntitlementError(.notYetValid, "the entitlement is valid from \(claims.notBefore); it is now \(now)")
@@ -87,31 +90,55 @@ public struct Verifier: Sendable {
         try verifySignature(token, type: nil, maxLength: max(maxTokenLength, maxManifestLength), now: clock.unixSeconds())
     }
 
-    private func verifySignature(_ token: String, type: TokenType?, maxLength: Int, now: Int64) throws -> (header: JWSHeader, payload: [UInt8]) {
-        let jws = try CompactJWS(token, maxLength: maxLength)
-        let header = try JWSHeader(bytes: jws.headerBytes, expectedType: type, requireKeyID: type != nil || keys.count != 1)
-        let trusted: TrustedKey
-        if let kid = header.keyID {
-            guard let key = keys.key(id: kid) else {
-                throw EntitlementError(.keyUnknown, "no trusted key has kid \"\(kid.prefix(64))\"")
+    /// Steps 1 to 5 on the token's own bytes (the signing input is not copied), then `body`
+    /// with the header and the decoded payload.
+    private func withVerifiedSignature<T>(_ token: String, type: TokenType?, maxLength: Int, now: Int64,
+                                          _ body: (JWSHeader, _ payload: [UInt8]) throws -> T) throws -> T {
+        var token = token
+        return try token.withUTF8 { utf8 in
+            let segments = try CompactJWS.Segments(UnsafeRawBufferPointer(utf8), maxLength: maxLength)
+            let header: JWSHeader
+            let trusted: TrustedKey
+            let signature: [UInt8]
+            let payload: [UInt8]
+            if let type, let known = keys.knownHeader(segments.header), known.type == type {
+                // Byte-identical to a header fod writes for a trusted key: steps 2 and 3 hold for it.
+                payload = try segments.decodePayload()
+                signature = try segments.decodeSignature()
+                header = known.header
+                trusted = known.key
+            } else {
+                let headerBytes = try segments.decodeHeader()
+                payload = try segments.decodePayload()
+                signature = try segments.decodeSignature()
+                header = try JWSHeader(bytes: headerBytes, expectedType: type, requireKeyID: type != nil || keys.count != 1)
+                if let kid = header.keyID {
+                    guard let key = keys.key(id: kid) else {
+                        throw EntitlementError(.keyUnknown, "no trusted key has kid \"\(kid.prefix(64))\"")
+                    }
+                    trusted = key
+                } else {
+                    trusted = keys.keys[0]
+                }
             }
-            trusted = key
-        } else {
-            trusted = keys.keys[0]
+            guard trusted.publicKey.algorithm == header.algorithm else {
+                throw EntitlementError(.keyAlgMismatch, "the header says \(header.algorithm) but key \(trusted.keyID) is \(trusted.publicKey.algorithm)")
+            }
+            try trusted.checkUsable(at: now)
+            guard signature.count == header.algorithm.signatureLength else {
+                throw EntitlementError(.signatureLength, "the signature is \(signature.count) bytes; \(header.algorithm) signatures are 64")
+            }
+            do {
+                try signature.withUnsafeBytes { try trusted.publicKey.verify(signature: $0, for: segments.signingInput) }
+            } catch {
+                throw EntitlementError(.signatureInvalid, "the signature does not verify with key \(trusted.keyID)")
+            }
+            return try body(header, payload)
         }
-        guard trusted.publicKey.algorithm == header.algorithm else {
-            throw EntitlementError(.keyAlgMismatch, "the header says \(header.algorithm) but key \(trusted.keyID) is \(trusted.publicKey.algorithm)")
-        }
-        try trusted.checkUsable(at: now)
-        guard jws.signature.count == header.algorithm.signatureLength else {
-            throw EntitlementError(.signatureLength, "the signature is \(jws.signature.count) bytes; \(header.algorithm) signatures are 64")
-        }
-        do {
-            try trusted.publicKey.verify(signature: jws.signature, for: jws.signingInput)
-        } catch {
-            throw EntitlementError(.signatureInvalid, "the signature does not verify with key \(trusted.keyID)")
-        }
-        return (header, jws.payload)
+    }
+
+    private func verifySignature(_ token: String, type: TokenType?, maxLength: Int, now: Int64) throws -> (header: JWSHeader, payload: [UInt8]) {
+        try withVerifiedSignature(token, type: type, maxLength: maxLength, now: now) { ($0, $1) }
     }
 
     private func checkIssuerAndSubject(_ actual: IssuerID, _ subject: VIN, expected vin: VIN?) throws {
