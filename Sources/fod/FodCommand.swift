@@ -7,18 +7,24 @@ struct FodCommand: ParsableCommand {
         commandName: "fod",
         abstract: "fod — functions-on-demand entitlements: issue and verify signed feature tokens for vehicles.",
         discussion: """
-        A token switches one feature on for one vehicle (VIN) for a term. It is a JWS signed with
-        ES256 (P-256) or EdDSA (Ed25519) that a vehicle verifies offline against trusted public keys.
+        A token switches one feature on for one vehicle (VIN) for a term.
+        It is a JWS signed with ES256 (P-256) or EdDSA (Ed25519) that a
+        vehicle verifies offline against trusted public keys.
 
         A first session:
-          fod keys generate --alg ES256 --out keys/ --name demo      # demo.private.pem, demo.public.pem
-          fod issue --key keys/demo.private.pem --issuer https://fod.oem.example \\
-                    --vin WVWZZZ1KZAW394821 --feature MATRIX_LED --term P1Y > token.txt
-          fod verify --keys keys/demo.public.pem --issuer https://fod.oem.example token.txt
+          fod keys generate --alg ES256 --out mykeys --name demo
+          fod issue --key mykeys/demo.private.pem \\
+              --issuer https://fod.oem.example --vin WVWZZZ1KZAW394821 \\
+              --feature MATRIX_LED --term P1Y > token.txt
+          fod verify --keys mykeys/demo.public.pem \\
+              --issuer https://fod.oem.example token.txt
           fod inspect token.txt
 
-        Exit codes: 0 success; 1 the token or manifest did not verify (code and reason on stderr);
-        2 bad input (unreadable file, malformed key, invalid VIN …); 64 wrong usage.
+        Exit codes:
+          0   success
+          1   the token or manifest did not verify (code on stderr)
+          2   bad input (unreadable file, bad key, invalid VIN, ...)
+          64  wrong usage
         """,
         subcommands: [KeysCommand.self, IssueCommand.self, VerifyCommand.self, InspectCommand.self]
     )

@@ -8,8 +8,10 @@ struct IssueCommand: ParsableCommand {
         commandName: "issue",
         abstract: "Issue an entitlement token and print it.",
         discussion: """
-        Terms: trial (30 days), P1M, P6M, P1Y, P3Y, subscription (one month per token), permanent (no end).
-        The end is computed from the start in calendar arithmetic (UTC) unless --expires is given.
+        Terms: trial (30 days), P1M, P6M, P1Y, P3Y, subscription (one
+        month per token, reissued on renewal), permanent (no end).
+        The end is the start plus the term in calendar arithmetic (UTC)
+        unless --expires is given.
         """
     )
 

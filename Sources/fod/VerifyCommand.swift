@@ -8,12 +8,17 @@ struct VerifyCommand: ParsableCommand {
         commandName: "verify",
         abstract: "Verify an entitlement token (or a manifest) and print its claims as JSON.",
         discussion: """
-        Runs the whole verification procedure (docs/token-format.md). On success prints the verified
-        claims and exits 0; otherwise prints `error: CODE: reason` on stderr and exits 1.
+        Runs the whole verification procedure (docs/token-format.md).
+        On success prints the verified claims and exits 0; otherwise
+        prints `error: CODE: reason` on stderr and exits 1.
 
-          fod verify --keys jwks.json --issuer https://fod.oem.example --vin WVWZZZ1KZAW394821 token.txt
-          fod verify --manifest --keys jwks.json --issuer https://fod.oem.example --vin … --last-version 7 manifest.txt
-          fod verify --jws-only --keys key.public.pem TOKEN     # JWS layer only, for interoperability work
+        Examples:
+          fod verify --keys jwks.json --issuer https://fod.oem.example \\
+              --vin WVWZZZ1KZAW394821 token.txt
+          fod verify --manifest --keys jwks.json \\
+              --issuer https://fod.oem.example --vin WVWZZZ1KZAW394821 \\
+              --last-version 7 manifest.txt
+          fod verify --jws-only --keys key.public.pem TOKEN
         """
     )
 
