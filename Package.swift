@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .library(name: "FoDCrypto", targets: ["FoDCrypto"]),
         .library(name: "FoDEntitlements", targets: ["FoDEntitlements"]),
+        .library(name: "FoDRevenue", targets: ["FoDRevenue"]),
         .executable(name: "fod", targets: ["fod"]),
         .executable(name: "fod-bench", targets: ["fod-bench"]),
     ],
@@ -36,11 +37,18 @@ let package = Package(
             dependencies: ["FoDCrypto"],
             swiftSettings: strictSettings
         ),
+        .target(name: "CFoDSupport"),
+        .target(
+            name: "FoDRevenue",
+            dependencies: ["FoDEntitlements", "CFoDSupport"],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "fod",
             dependencies: [
                 "FoDCrypto",
                 "FoDEntitlements",
+                "FoDRevenue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -50,6 +58,7 @@ let package = Package(
             dependencies: [
                 "FoDCrypto",
                 "FoDEntitlements",
+                "FoDRevenue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -67,6 +76,11 @@ let package = Package(
         .testTarget(
             name: "FoDEntitlementsTests",
             dependencies: ["FoDEntitlements", "FoDCrypto", "FoDTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "FoDRevenueTests",
+            dependencies: ["FoDRevenue", "FoDEntitlements", "FoDTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -22,30 +22,34 @@ public struct VIN: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// - Throws: ``EntitlementError`` `vin_malformed` or `vin_check_digit`.
     public init(strict input: String) throws {
         var copy = input
-        let valid = try copy.withUTF8 { bytes throws -> Bool in
-            guard bytes.count == 17 else {
-                throw EntitlementError(.vinMalformed, "a VIN has 17 characters, this has \(input.count)")
-            }
-            var sum = 0
-            for position in 0..<17 {
-                let byte = bytes[position]
-                guard let value = VIN.transliteration(byte) else {
-                    let shown = byte >= 0x21 && byte < 0x7F ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x\(String(byte, radix: 16))"
-                    throw EntitlementError(.vinMalformed, "\(shown) at position \(position + 1) is not allowed in a VIN (0-9, A-Z without I, O, Q)")
-                }
-                sum += value * VIN.weights[position]
-            }
-            let remainder = sum % 11
-            let expected = remainder == 10 ? UInt8(ascii: "X") : UInt8(ascii: "0") + UInt8(remainder)
-            let valid = bytes[8] == expected
-            if !valid, bytes[0] >= UInt8(ascii: "1"), bytes[0] <= UInt8(ascii: "5") {
-                throw EntitlementError(.vinCheckDigit,
-                                       "North-American VIN with check digit '\(Character(Unicode.Scalar(bytes[8])))' at position 9; expected '\(Character(Unicode.Scalar(expected)))'")
-            }
-            return valid
-        }
+        self.hasValidCheckDigit = try copy.withUTF8 { try VIN.check(UnsafeRawBufferPointer($0)) }
         self.value = input
-        self.hasValidCheckDigit = valid
+    }
+
+    /// Checks normalized VIN bytes without building a value (for bulk input such as events files).
+    /// - Returns: whether position 9 is a valid check digit (always `true` for North America).
+    /// - Throws: ``EntitlementError`` `vin_malformed` or `vin_check_digit`.
+    public static func check(_ bytes: UnsafeRawBufferPointer) throws -> Bool {
+        guard bytes.count == 17 else {
+            throw EntitlementError(.vinMalformed, "a VIN has 17 characters, this has \(String(decoding: bytes, as: UTF8.self).count)")
+        }
+        var sum = 0
+        for position in 0..<17 {
+            let byte = bytes[position]
+            guard let value = VIN.transliteration(byte) else {
+                let shown = byte >= 0x21 && byte < 0x7F ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x\(String(byte, radix: 16))"
+                throw EntitlementError(.vinMalformed, "\(shown) at position \(position + 1) is not allowed in a VIN (0-9, A-Z without I, O, Q)")
+            }
+            sum += value * VIN.weights[position]
+        }
+        let remainder = sum % 11
+        let expected = remainder == 10 ? UInt8(ascii: "X") : UInt8(ascii: "0") + UInt8(remainder)
+        let valid = bytes[8] == expected
+        if !valid, bytes[0] >= UInt8(ascii: "1"), bytes[0] <= UInt8(ascii: "5") {
+            throw EntitlementError(.vinCheckDigit,
+                                   "North-American VIN with check digit '\(Character(Unicode.Scalar(bytes[8])))' at position 9; expected '\(Character(Unicode.Scalar(expected)))'")
+        }
+        return valid
     }
 
     /// The world manufacturer identifier: the first three characters.

@@ -20,12 +20,15 @@ struct FodCommand: ParsableCommand {
               --issuer https://fod.oem.example token.txt
           fod inspect token.txt
 
+        Revenue share: `fod report` computes a month's dealer statements from
+        an events file; `fod gen events` writes a synthetic one.
+
         Exit codes:
           0   success
           1   the token or manifest did not verify (code on stderr)
           2   bad input (unreadable file, bad key, invalid VIN, ...)
           64  wrong usage
         """,
-        subcommands: [KeysCommand.self, IssueCommand.self, VerifyCommand.self, InspectCommand.self]
+        subcommands: [KeysCommand.self, IssueCommand.self, VerifyCommand.self, InspectCommand.self, ReportCommand.self, GenCommand.self]
     )
 }

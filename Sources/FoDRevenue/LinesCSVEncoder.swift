@@ -1,0 +1,148 @@
+import FoDEntitlements
+
+/// Writes `lines.csv` rows straight from the report's compact records into bytes, without
+/// building a ``ReportLine`` and its strings per row (that took most of a 10M-row report's
+/// output time). Produces exactly what ``ReportFiles`` would produce from the ``ReportLine``s.
+struct LinesCSVEncoder {
+    let lines: ReportLines
+    private let dealers: [[UInt8]]
+    private let features: [[UInt8]]
+    private let markets: [[UInt8]]
+    private let terms: [[UInt8]]
+    private let channels: [[UInt8]]
+    private let ruleIDs: [[UInt8]]
+    private let currencyCodes: [[UInt8]]
+
+    init(_ lines: ReportLines) {
+        self.lines = lines
+        let strings = lines.strings
+        dealers = strings.dealers.map(LinesCSVEncoder.csvField)
+        features = strings.features.map(LinesCSVEncoder.csvField)
+        markets = strings.markets.map(LinesCSVEncoder.csvField)
+        terms = strings.terms.map(LinesCSVEncoder.csvField)
+        channels = strings.channels.map(LinesCSVEncoder.csvField)
+        ruleIDs = strings.ruleIDs.map(LinesCSVEncoder.csvField)
+        currencyCodes = strings.currencies.map { Array($0.code.utf8) }
+    }
+
+    /// A field as CSV: quoted (with doubled quotes) only when it needs to be.
+    static func csvField(_ text: String) -> [UInt8] { csvField(Array(text.utf8)) }
+
+    static func csvField(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        guard bytes.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }) else { return Array(bytes) }
+        var out: [UInt8] = [UInt8(ascii: "\"")]
+        for byte in bytes {
+            if byte == UInt8(ascii: "\"") { out.append(byte) }
+            out.append(byte)
+        }
+        out.append(UInt8(ascii: "\""))
+        return out
+    }
+
+    /// Appends row `index`.
+    func append(_ index: Int, to out: inout [UInt8]) {
+        let record = lines.records[index]
+        let activation = lines.activations[Int(record.activation)]
+        let arena = lines.strings.arena
+        let activationID = arena[Int(activation.idOffset)..<(Int(activation.idOffset) + Int(activation.idLength))]
+        let isClawback = record.refund >= 0
+        let comma = UInt8(ascii: ",")
+        let exponent = lines.strings.currencies[Int(activation.currency)].exponent
+        if isClawback {
+            let refund = lines.refunds[Int(record.refund)]
+            out.append(contentsOf: "clawback,".utf8)
+            append(field: arena[Int(refund.idOffset)..<(Int(refund.idOffset) + Int(refund.idLength))], to: &out)
+            out.append(comma)
+            append(field: activationID, to: &out)
+            out.append(comma)
+            appendTimestamp(refund.time, to: &out)
+        } else {
+            out.append(contentsOf: "activation,".utf8)
+            append(field: activationID, to: &out)
+            out.append(comma)
+            out.append(comma)
+            appendTimestamp(activation.time, to: &out)
+        }
+        out.append(comma)
+        if activation.dealer >= 0 { out.append(contentsOf: dealers[Int(activation.dealer)]) }
+        out.append(comma)
+        let vinStart = Int(activation.idOffset) + Int(activation.idLength)
+        out.append(contentsOf: arena[vinStart..<(vinStart + 17)])
+        for part in [features[Int(activation.feature)], terms[Int(activation.term)], channels[Int(activation.channel)],
+                     markets[Int(activation.market)], currencyCodes[Int(activation.currency)]] {
+            out.append(comma)
+            out.append(contentsOf: part)
+        }
+        out.append(comma); appendAmount(isClawback ? 0 : activation.gross, exponent, to: &out)
+        out.append(comma); appendInteger(Int64(activation.vatBps), to: &out)
+        out.append(comma); appendAmount(isClawback ? 0 : record.vat, exponent, to: &out)
+        out.append(comma); appendAmount(isClawback ? 0 : record.net, exponent, to: &out)
+        out.append(comma); out.append(contentsOf: ruleIDs[Int(record.rule)])
+        out.append(comma); appendInteger(Int64(record.rateBps), to: &out)
+        out.append(comma); appendAmount(isClawback ? -record.share : record.share, exponent, to: &out)
+        out.append(comma); appendAmount(isClawback ? record.share : record.net - record.share, exponent, to: &out)
+        out.append(0x0A)
+    }
+
+    private func append(field bytes: ArraySlice<UInt8>, to out: inout [UInt8]) {
+        if bytes.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }) {
+            out.append(contentsOf: LinesCSVEncoder.csvField(bytes))
+        } else {
+            out.append(contentsOf: bytes)
+        }
+    }
+
+    private func appendInteger(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        appendDigits(value.magnitude, minimumWidth: 1, to: &out)
+    }
+
+    /// Minor units with exactly `exponent` decimals, as ``Currency/format(minor:)`` writes them.
+    private func appendAmount(_ minor: Int64, _ exponent: Int, to out: inout [UInt8]) {
+        if minor < 0 { out.append(UInt8(ascii: "-")) }
+        let magnitude = minor.magnitude
+        guard exponent > 0 else { appendDigits(magnitude, minimumWidth: 1, to: &out); return }
+        var scale: UInt64 = 1
+        for _ in 0..<exponent { scale *= 10 }
+        appendDigits(magnitude / scale, minimumWidth: 1, to: &out)
+        out.append(UInt8(ascii: "."))
+        appendDigits(magnitude % scale, minimumWidth: exponent, to: &out)
+    }
+
+    private func appendDigits(_ value: UInt64, minimumWidth: Int, to out: inout [UInt8]) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of scratch
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            } while rest > 0
+            while count < minimumWidth { buffer[count] = UInt8(ascii: "0"); count += 1 }
+            for offset in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[offset]) }
+        }
+    }
+
+    /// RFC 3339 in UTC, as ``Timestamp/format(_:)`` writes it.
+    private func appendTimestamp(_ nanoseconds: Int64, to out: inout [UInt8]) {
+        let seconds = nanoseconds >= 0 ? nanoseconds / 1_000_000_000 : (nanoseconds + 1) / 1_000_000_000 - 1
+        let nanos = nanoseconds - seconds * 1_000_000_000
+        let date = CivilDate(unixSeconds: seconds)
+        if date.year < 0 { out.append(UInt8(ascii: "-")) }
+        appendDigits(date.year.magnitude, minimumWidth: 4, to: &out)
+        out.append(UInt8(ascii: "-")); appendDigits(UInt64(date.month), minimumWidth: 2, to: &out)
+        out.append(UInt8(ascii: "-")); appendDigits(UInt64(date.day), minimumWidth: 2, to: &out)
+        out.append(UInt8(ascii: "T")); appendDigits(UInt64(date.secondOfDay / 3600), minimumWidth: 2, to: &out)
+        out.append(UInt8(ascii: ":")); appendDigits(UInt64(date.secondOfDay / 60 % 60), minimumWidth: 2, to: &out)
+        out.append(UInt8(ascii: ":")); appendDigits(UInt64(date.secondOfDay % 60), minimumWidth: 2, to: &out)
+        if nanos != 0 {
+            var fraction = nanos
+            var width = 9
+            while fraction % 10 == 0 { fraction /= 10; width -= 1 }
+            out.append(UInt8(ascii: "."))
+            appendDigits(UInt64(fraction), minimumWidth: width, to: &out)
+        }
+        out.append(UInt8(ascii: "Z"))
+    }
+}

@@ -1,0 +1,128 @@
+/// `report.html`: the month at a glance for people — totals per currency, payable per dealer as
+/// an inline SVG bar chart (largest first, the top 25 and the rest summed), and the mix per
+/// feature. Self-contained: no scripts, no external files.
+public enum ReportHTML {
+    /// Dealers shown by name in each chart.
+    public static let topDealers = 25
+
+    /// Renders the page.
+    public static func render(_ report: Report, inputSHA256: String) -> String {
+        var html = """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>Revenue share \(report.period) — fod</title>
+        <style>
+        body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#1b1f24;line-height:1.45}
+        h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2.2rem;border-bottom:1px solid #d0d7de;padding-bottom:.3rem}
+        .meta{color:#57606a;font-size:.9rem}
+        table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums;margin:.6rem 0}
+        th,td{padding:.35rem .6rem;border-bottom:1px solid #eaeef2;text-align:right}th{background:#f6f8fa}
+        th:first-child,td:first-child{text-align:left}
+        .cards{display:flex;flex-wrap:wrap;gap:1rem}.card{border:1px solid #d0d7de;border-radius:8px;padding:.8rem 1rem;min-width:14rem}
+        .card .big{font-size:1.5rem;font-weight:600}.card .label{color:#57606a;font-size:.85rem}
+        svg text{font-size:12px;fill:#1b1f24}.neg{fill:#cf222e}
+        </style>
+        </head>
+        <body>
+        <h1>Dealer revenue share — \(escape(report.period.description))</h1>
+        <p class="meta">Months in \(escape(report.period.timeZone)) · rules version \(escape(report.rulesVersion)) · clawback window \(report.clawbackDays) days ·
+        input SHA-256 <code>\(escape(String(inputSHA256.prefix(16))))…</code></p>
+        <p class="meta">Rows read \(group(report.counts.rowsRead)) · used \(group(report.counts.used)) · outside the period \(group(report.counts.outsidePeriod)) ·
+        rejected \(group(report.counts.rejected)) · late refunds (no clawback) \(group(report.counts.lateRefunds))</p>
+
+        """
+        html += "<h2>Totals per currency</h2>\n<div class=\"cards\">\n"
+        for total in report.totals {
+            let c = total.currency
+            html += """
+            <div class="card"><div class="label">\(c.code) payable to dealers</div><div class="big">\(escape(c.format(minor: total.payable)))</div>
+            <div class="label">\(group(total.activations)) activations · gross \(escape(c.format(minor: total.gross))) · net \(escape(c.format(minor: total.net)))</div>
+            <div class="label">commission \(escape(c.format(minor: total.share))) · clawed back \(escape(c.format(minor: total.clawback))) (\(group(total.clawbacks)))</div></div>
+
+            """
+        }
+        html += "</div>\n"
+        html += "<table><caption class=\"meta\">All amounts in the currency's units; totals are never added across currencies.</caption>\n"
+        html += "<thead><tr><th scope=\"col\">Currency</th><th scope=\"col\">Activations</th><th scope=\"col\">Gross</th><th scope=\"col\">VAT</th><th scope=\"col\">Net</th><th scope=\"col\">Commission</th><th scope=\"col\">Clawed back</th><th scope=\"col\">Payable</th><th scope=\"col\">OEM keeps</th></tr></thead><tbody>\n"
+        for t in report.totals {
+            let c = t.currency
+            html += "<tr><th scope=\"row\">\(c.code)</th><td>\(group(t.activations))</td><td>\(c.format(minor: t.gross))</td><td>\(c.format(minor: t.vat))</td><td>\(c.format(minor: t.net))</td><td>\(c.format(minor: t.share))</td><td>\(c.format(minor: t.clawback))</td><td>\(c.format(minor: t.payable))</td><td>\(c.format(minor: t.oem))</td></tr>\n"
+        }
+        html += "</tbody></table>\n"
+        for total in report.totals {
+            html += chart(report, currency: total.currency)
+        }
+        html += "<h2>Mix per feature</h2>\n<table><thead><tr><th scope=\"col\">Feature</th><th scope=\"col\">Currency</th><th scope=\"col\">Activations</th><th scope=\"col\">Gross</th><th scope=\"col\">Commission</th><th scope=\"col\">Share of the currency's gross</th></tr></thead><tbody>\n"
+        for entry in report.featureMix {
+            let c = entry.currency
+            let currencyGross = report.totals.first { $0.currency == c }?.gross ?? 0
+            let percent = currencyGross > 0 ? Double(entry.gross) * 100 / Double(currencyGross) : 0
+            html += "<tr><th scope=\"row\">\(escape(entry.feature))</th><td>\(c.code)</td><td>\(group(entry.activations))</td><td>\(c.format(minor: entry.gross))</td><td>\(c.format(minor: entry.share))</td><td>\(formatPercent(percent))</td></tr>\n"
+        }
+        html += "</tbody></table>\n<p class=\"meta\">Generated by <code>fod report</code>. The figures per dealer are in statements.csv, every line in lines.csv.</p>\n</body>\n</html>\n"
+        return html
+    }
+
+    /// A horizontal bar chart of payable per dealer in one currency.
+    static func chart(_ report: Report, currency: Currency) -> String {
+        let rows = report.statements.filter { $0.currency == currency && !$0.dealerID.isEmpty }
+            .sorted { $0.payable != $1.payable ? $0.payable > $1.payable : $0.dealerID < $1.dealerID }
+        guard !rows.isEmpty else { return "" }
+        var bars: [(label: String, value: Int64)] = rows.prefix(topDealers).map { ($0.dealerID, $0.payable) }
+        if rows.count > topDealers {
+            let rest = rows.dropFirst(topDealers).reduce(Int64(0)) { $0 &+ $1.payable }
+            bars.append(("\(rows.count - topDealers) other dealers", rest))
+        }
+        let maxValue = max(1, bars.map { abs($0.value) }.max() ?? 1)
+        let rowHeight = 22, labelWidth = 190, barWidth = 560, valueWidth = 130
+        let width = labelWidth + barWidth + valueWidth, height = rowHeight * bars.count + 10
+        var svg = "<h2>Payable per dealer, \(currency.code)</h2>\n"
+        svg += "<svg role=\"img\" aria-labelledby=\"chart-\(currency.code)\" viewBox=\"0 0 \(width) \(height)\" width=\"100%\" preserveAspectRatio=\"xMinYMin meet\">\n"
+        svg += "<title id=\"chart-\(currency.code)\">Payable per dealer in \(currency.code), largest first\(rows.count > topDealers ? ", top \(topDealers) and the rest summed" : "")</title>\n"
+        for (index, bar) in bars.enumerated() {
+            let y = index * rowHeight + 4
+            let length = max(1, Int(Double(abs(bar.value)) / Double(maxValue) * Double(barWidth - 10)))
+            let color = index == topDealers ? "#8c959f" : (bar.value < 0 ? "#cf222e" : "#0969da")
+            svg += "<text x=\"\(labelWidth - 8)\" y=\"\(y + 15)\" text-anchor=\"end\">\(escape(String(bar.label.prefix(28))))</text>"
+            svg += "<rect x=\"\(labelWidth)\" y=\"\(y + 3)\" width=\"\(length)\" height=\"\(rowHeight - 6)\" fill=\"\(color)\" rx=\"2\"><title>\(escape(bar.label)): \(currency.format(minor: bar.value)) \(currency.code)</title></rect>"
+            svg += "<text x=\"\(labelWidth + length + 6)\" y=\"\(y + 15)\"\(bar.value < 0 ? " class=\"neg\"" : "")>\(currency.format(minor: bar.value))</text>\n"
+        }
+        svg += "</svg>\n"
+        return svg
+    }
+
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for char in text {
+            switch char {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(char)
+            }
+        }
+        return out
+    }
+
+    /// 1234567 → "1,234,567".
+    static func group(_ value: Int64) -> String {
+        let digits = String(value.magnitude)
+        var out = ""
+        for (index, char) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { out.append(",") }
+            out.append(char)
+        }
+        return (value < 0 ? "-" : "") + out
+    }
+
+    static func formatPercent(_ value: Double) -> String {
+        let tenths = Int((value * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10) %"
+    }
+}

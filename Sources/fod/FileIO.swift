@@ -1,0 +1,65 @@
+import Foundation
+import FoDCrypto
+import FoDRevenue
+
+/// A file read in large blocks, hashing what it reads.
+struct FileByteSource: ByteSource {
+    private let handle: Int32
+    private let hasher = SHA256Hasher()
+    /// The file's size, for progress and table sizing.
+    let size: Int64
+
+    init(path: String) throws {
+        handle = open(path, O_RDONLY | O_CLOEXEC)
+        guard handle >= 0 else { throw RevenueError(.eventsInvalid, "cannot read '\(path)': \(String(cString: strerror(errno)))") }
+        var info = stat()
+        size = fstat(handle, &info) == 0 ? Int64(info.st_size) : 0
+    }
+
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while true {
+            let count = Foundation.read(handle, buffer.baseAddress, buffer.count)
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { throw RevenueError(.eventsInvalid, "read failed: \(String(cString: strerror(errno)))") }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            return count
+        }
+    }
+
+    /// The SHA-256 of everything read; call once, at the end.
+    func finish() -> String {
+        close(handle)
+        return hasher.finalizeHex()
+    }
+}
+
+/// A file written in blocks.
+final class FileSink {
+    private let handle: FileHandle
+    let path: String
+
+    init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+            throw RevenueError(.optionInvalid, "cannot create '\(path)'")
+        }
+        guard let handle = FileHandle(forWritingAtPath: path) else { throw RevenueError(.optionInvalid, "cannot write '\(path)'") }
+        self.handle = handle
+        self.path = path
+    }
+
+    func write(_ bytes: [UInt8]) throws {
+        try handle.write(contentsOf: bytes)
+    }
+
+    func close() throws {
+        try handle.synchronize()
+        try handle.close()
+    }
+
+    /// Writes a whole file.
+    static func write(_ bytes: [UInt8], to path: String) throws {
+        let sink = try FileSink(path: path)
+        try sink.write(bytes)
+        try sink.close()
+    }
+}

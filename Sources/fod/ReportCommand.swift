@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import FoDRevenue
+
+/// `fod report`.
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Compute a month's dealer revenue-share statements from an events file.",
+        discussion: """
+        Reads the events file once, streaming (CSV with a header row, or JSON
+        Lines for files ending in .jsonl / .ndjson), applies the rules file and
+        writes into --out:
+          statements.csv  one row per dealer and currency
+          lines.csv       every activation and clawback of the month
+          report.json     statements, totals per currency, counts, input hash
+          rejects.csv     every row that could not be used, with the reason
+          report.html     totals, payable per dealer, mix per feature
+
+        Exit codes:
+          0   done, no row rejected
+          1   done, but rows were rejected (see rejects.csv);
+              --allow-rejects makes this 0
+          2   bad input: unreadable file, invalid rules, bad header
+          64  wrong usage
+        See docs/revenue-share.md for the rules file and every figure.
+        """
+    )
+
+    @Option(help: "The events file (CSV, or JSON Lines).")
+    var events: String
+    @Option(help: "The rules file (JSON).")
+    var rules: String
+    @Option(help: "The month to report, YYYY-MM.")
+    var period: String
+    @Option(help: "The folder to write the report into (created if missing).")
+    var out: String
+    @Option(help: "Time zone for month boundaries (IANA name).")
+    var timezone: String = "UTC"
+    @Flag(name: .customLong("allow-rejects"), help: "Exit 0 even when rows were rejected.")
+    var allowRejects = false
+
+    func run() throws {
+        var rejected: Int64 = 0
+        do {
+            let ruleSet = try RuleSet(json: try CLIInput.readFile(rules))
+            let reportPeriod = try ReportPeriod(period, timeZone: timezone)
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            var source = try FileByteSource(path: events)
+            let rejects = try FileSink(path: (out as NSString).appendingPathComponent("rejects.csv"))
+            try rejects.write(ReportFiles.rejectsHeader())
+            var pendingRejects: [UInt8] = []
+            var writeError: (any Error)?
+            let builder = ReportBuilder(rules: ruleSet, period: reportPeriod, expectedRows: Int(source.size / 100)) { row in
+                pendingRejects.append(contentsOf: ReportFiles.rejectRow(row))
+                if pendingRejects.count >= 1 << 16 {
+                    do { try rejects.write(pendingRejects) } catch { writeError = error }
+                    pendingRejects.removeAll(keepingCapacity: true)
+                }
+            }
+            let progress = Progress(total: source.size)
+            let jsonLines = events.hasSuffix(".jsonl") || events.hasSuffix(".ndjson")
+            if jsonLines {
+                try JSONLinesEventReader.read(&source, into: builder, progress: progress.update)
+            } else {
+                source = try PipelinedEventReader.read(source, into: builder, progress: progress.update)
+            }
+            let inputHash = source.finish()
+            let report = try builder.finish()
+            progress.done()
+            try rejects.write(pendingRejects)
+            try rejects.close()
+            if let writeError { throw writeError }
+            let folder = out as NSString
+            try FileSink.write(ReportFiles.statementsCSV(report), to: folder.appendingPathComponent("statements.csv"))
+            let lines = try FileSink(path: folder.appendingPathComponent("lines.csv"))
+            try ReportFiles.linesCSV(report) { try lines.write($0) }
+            try lines.close()
+            try FileSink.write(ReportFiles.reportJSON(report, inputSHA256: inputHash), to: folder.appendingPathComponent("report.json"))
+            try FileSink.write(Array(ReportHTML.render(report, inputSHA256: inputHash).utf8), to: folder.appendingPathComponent("report.html"))
+            rejected = report.counts.rejected
+            let c = report.counts
+            FileHandle.standardError.write(Data("""
+            \(report.period): \(c.rowsRead) rows read, \(c.used) used, \(c.outsidePeriod) outside the period, \(c.rejected) rejected; \
+            \(report.statements.count) statements written to \(out)\n
+            """.utf8))
+        } catch let error as RevenueError {
+            CLIError.printError("\(error.code): \(error.reason)")
+            throw ExitCode(CLIError.badInput)
+        }
+        if rejected > 0 && !allowRejects {
+            CLIError.printError("\(rejected) rows were rejected; see rejects.csv (or pass --allow-rejects)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// A progress line on stderr, only when stderr is a terminal.
+///
+/// `@unchecked Sendable`: it is called from the reading thread only, after the main thread made it.
+final class Progress: @unchecked Sendable {
+    private let total: Int64
+    private let enabled = isatty(2) == 1
+    private var last = Date.distantPast
+
+    init(total: Int64) { self.total = total }
+
+    func update(_ bytes: Int64) {
+        guard enabled, Date().timeIntervalSince(last) > 0.5 else { return }
+        last = Date()
+        let percent = total > 0 ? bytes * 100 / total : 0
+        FileHandle.standardError.write(Data("\rreading: \(bytes >> 20) of \(total >> 20) MiB (\(percent) %)   ".utf8))
+    }
+
+    func done() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
