@@ -80,7 +80,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FoDRevenueTests",
-            dependencies: ["FoDRevenue", "FoDEntitlements", "FoDTestSupport"],
+            dependencies: ["FoDRevenue", "FoDEntitlements", "FoDCrypto", "FoDTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

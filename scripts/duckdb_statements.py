@@ -54,6 +54,19 @@ def main():
         con.execute(f"SET threads = {threads}")
     con.execute("SET TimeZone = 'UTC'")
     exponents = ",".join(f"('{c}', {e})" for c, e in CURRENCIES)
+    # The VIN rule of docs/token-format.md in SQL: 17 characters of the VIN alphabet (input
+    # upper-cased), and for North-American WMIs (1-5) the check digit of 49 CFR 565.15.
+    weights = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2]
+    translit = "12345678_12345_7_923456789"  # A..Z; I, O, Q are not allowed
+    terms = " + ".join(
+        f"{w} * (CASE WHEN substr(v, {i + 1}, 1) BETWEEN '0' AND '9' THEN TRY_CAST(substr(v, {i + 1}, 1) AS INTEGER) "
+        f"ELSE TRY_CAST(substr('{translit}', ascii(substr(v, {i + 1}, 1)) - 64, 1) AS INTEGER) END)"
+        for i, w in enumerate(weights) if w)
+    con.execute(f"""CREATE MACRO vin_ok(raw) AS (
+        SELECT regexp_full_match(v, '[0-9A-HJ-NPR-Z]{{17}}')
+           AND (substr(v, 1, 1) NOT BETWEEN '1' AND '5'
+                OR substr(v, 9, 1) = CASE WHEN ({terms}) % 11 = 10 THEN 'X' ELSE CAST(({terms}) % 11 AS VARCHAR) END)
+        FROM (SELECT upper(raw) AS v))""")
     sql = f"""
     WITH raw AS (
       SELECT *, row_number() OVER () AS rn FROM read_csv('{events}', header = true, ignore_errors = true, parallel = true,
@@ -65,7 +78,8 @@ def main():
     valid AS (
       SELECT * FROM raw
       WHERE (kind = 'refund' AND refers_to IS NOT NULL)
-         OR (kind = 'activation' AND gross_minor >= 0 AND vat_bps BETWEEN 0 AND 10000 AND currency IN (SELECT code FROM currencies))
+         OR (kind = 'activation' AND gross_minor >= 0 AND vat_bps BETWEEN 0 AND 10000 AND currency IN (SELECT code FROM currencies)
+             AND vin_ok(vin))
     ),
     firsts AS (SELECT * FROM valid QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY rn) = 1),
     acts AS (
