@@ -15,11 +15,17 @@ let package = Package(
         .library(name: "FoDCrypto", targets: ["FoDCrypto"]),
         .library(name: "FoDEntitlements", targets: ["FoDEntitlements"]),
         .library(name: "FoDRevenue", targets: ["FoDRevenue"]),
+        .library(name: "FoDStore", targets: ["FoDStore"]),
+        .library(name: "FoDServer", targets: ["FoDServer"]),
         .executable(name: "fod", targets: ["fod"]),
         .executable(name: "fod-bench", targets: ["fod-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -43,9 +49,26 @@ let package = Package(
             dependencies: ["FoDEntitlements", "CFoDSupport"],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "FoDStore",
+            dependencies: ["FoDRevenue", "FoDEntitlements", "FoDCrypto", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "FoDServer",
+            dependencies: [
+                "FoDStore", "FoDRevenue", "FoDEntitlements", "FoDCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "fod",
             dependencies: [
+                "FoDServer",
+                "FoDStore",
                 "FoDCrypto",
                 "FoDEntitlements",
                 "FoDRevenue",
@@ -81,6 +104,14 @@ let package = Package(
         .testTarget(
             name: "FoDRevenueTests",
             dependencies: ["FoDRevenue", "FoDEntitlements", "FoDCrypto", "FoDTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "FoDServerTests",
+            dependencies: [
+                "FoDServer", "FoDStore", "FoDEntitlements", "FoDCrypto", "FoDTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FoDCrypto
 import FoDEntitlements
+import FoDStore
 import Foundation
 
 /// Turns library errors into a one-line message on stderr and the documented exit code.
@@ -18,6 +19,14 @@ enum CLIError {
             printError("\(error.code): \(error.reason)")
             throw ExitCode(badInput)
         } catch let error as CryptoError {
+            printError("\(error.code): \(error.reason)")
+            throw ExitCode(badInput)
+        }
+    }
+
+    /// Runs `body`, mapping store and domain errors to a message and exit code 2.
+    static func runStore(_ body: () throws -> Void) throws {
+        do { try run(body) } catch let error as StoreError {
             printError("\(error.code): \(error.reason)")
             throw ExitCode(badInput)
         }

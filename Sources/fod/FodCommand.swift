@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// The `fod` command line: entitlement keys, tokens and manifests.
 @main
-struct FodCommand: ParsableCommand {
+struct FodCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fod",
         abstract: "fod — functions-on-demand entitlements: issue and verify signed feature tokens for vehicles.",
@@ -20,6 +20,9 @@ struct FodCommand: ParsableCommand {
               --issuer https://fod.oem.example token.txt
           fod inspect token.txt
 
+        The service: `fod serve` runs the HTTP API (see docs/api.md);
+        `fod apikey` manages its keys, `fod audit verify` checks its audit log.
+
         Revenue share: `fod report` computes a month's dealer statements from
         an events file; `fod gen events` writes a synthetic one.
 
@@ -29,6 +32,6 @@ struct FodCommand: ParsableCommand {
           2   bad input (unreadable file, bad key, invalid VIN, ...)
           64  wrong usage
         """,
-        subcommands: [KeysCommand.self, IssueCommand.self, VerifyCommand.self, InspectCommand.self, ReportCommand.self, GenCommand.self]
+        subcommands: [KeysCommand.self, IssueCommand.self, VerifyCommand.self, InspectCommand.self, ReportCommand.self, GenCommand.self, ServeCommand.self, APIKeyCommand.self, AuditCommand.self]
     )
 }

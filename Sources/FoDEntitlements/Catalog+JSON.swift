@@ -1,0 +1,41 @@
+extension Catalog {
+    /// Reads a catalog file (see `fixtures/catalog.json`).
+    /// - Throws: ``EntitlementError`` `json_malformed` or `request_invalid`, naming the feature.
+    public init(json text: String) throws {
+        guard case .object(let root) = try JSONParser.parse(text) else { throw EntitlementError(.requestInvalid, "a catalog is a JSON object") }
+        func fail(_ message: String) -> EntitlementError { EntitlementError(.requestInvalid, "catalog: \(message)") }
+        guard let version = root["version"]?.string else { throw fail("\"version\" is required") }
+        guard case .array(let list)? = root["features"] else { throw fail("\"features\" must be an array") }
+        var names: [String: String] = [:]
+        if case .object(let equipment)? = root["equipment_names"] {
+            for member in equipment.members { names[member.name] = member.value.string ?? member.name }
+        }
+        var features: [CatalogFeature] = []
+        for element in list {
+            guard case .object(let object) = element, let codeText = object["code"]?.string else { throw fail("every feature needs a \"code\"") }
+            let code = try FeatureCode(codeText)
+            func strings(_ name: String) throws -> [String] {
+                guard let value = object[name] else { return [] }
+                guard case .array(let items) = value else { throw fail("feature \(code): \"\(name)\" must be an array of strings") }
+                return try items.map { guard let text = $0.string else { throw fail("feature \(code): \"\(name)\" must be an array of strings") }; return text }
+            }
+            var prices: [Price] = []
+            guard case .array(let priceList)? = object["prices"] else { throw fail("feature \(code): \"prices\" must be an array") }
+            for entry in priceList {
+                guard case .object(let price) = entry, let market = price["market"]?.string, let currency = price["currency"]?.string,
+                      let vat = price["vat_bps"]?.int64, (0...10_000).contains(vat), case .object(let terms)? = price["terms"] else {
+                    throw fail("feature \(code): each price needs market, currency, vat_bps (0–10000) and terms")
+                }
+                for term in terms.members {
+                    guard let gross = term.value.int64, gross >= 0 else { throw fail("feature \(code): price of \(term.name) must be a non-negative integer") }
+                    prices.append(Price(market: market, currency: currency, term: try Term(validating: term.name), grossMinor: gross, vatBps: vat))
+                }
+            }
+            features.append(CatalogFeature(
+                code: code, name: object["name"]?.string ?? code.value, models: Set(try strings("models")),
+                minModelYear: object["min_model_year"]?.int64.map(Int.init), requires: try strings("requires"),
+                excludes: try strings("excludes"), prices: prices))
+        }
+        self.init(version: version, features: features, equipmentNames: names)
+    }
+}

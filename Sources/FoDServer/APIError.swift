@@ -1,0 +1,58 @@
+import FoDEntitlements
+import FoDStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// An error answered as an RFC 9457 problem document (`application/problem+json`) with a stable
+/// `code`. Domain errors are mapped here; the domain never throws HTTP errors.
+public struct APIError: Error, HTTPResponseError, Sendable {
+    public let status: HTTPResponse.Status
+    /// The stable code.
+    public let code: String
+    /// A sentence for the caller; never contains secrets.
+    public let detail: String
+
+    /// Creates an error.
+    public init(_ status: HTTPResponse.Status, _ code: String, _ detail: String) {
+        self.status = status
+        self.code = code
+        self.detail = detail
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var writer = JSONWriter(capacity: 256)
+        writer.value(.object(JSONObject(members: [
+            .init(name: "type", value: .string("https://fod.dev/problems/\(code)")),
+            .init(name: "title", value: .string(status.reasonPhrase)),
+            .init(name: "status", value: .number(String(status.code))),
+            .init(name: "code", value: .string(code)),
+            .init(name: "detail", value: .string(detail)),
+        ])))
+        var headers = HTTPFields()
+        headers[.contentType] = "application/problem+json"
+        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
+    }
+
+    static let unauthorized = APIError(.unauthorized, "unauthorized", "a valid API key is required: Authorization: Bearer <key>")
+    static func forbidden(_ detail: String) -> APIError { APIError(.forbidden, "forbidden", detail) }
+
+    /// Maps a domain error to its HTTP answer.
+    static func from(_ error: any Error) -> APIError {
+        switch error {
+        case let error as APIError: return error
+        case let error as EntitlementError: return APIError(.unprocessableContent, error.code.rawValue, error.reason)
+        case let error as StoreError:
+            switch error.code {
+            case .notFound: return APIError(.notFound, error.code.rawValue, error.reason)
+            case .conflict: return APIError(.conflict, error.code.rawValue, error.reason)
+            case .idempotencyMismatch: return APIError(.unprocessableContent, error.code.rawValue, error.reason)
+            case .invalid: return APIError(.unprocessableContent, error.code.rawValue, error.reason)
+            default: return APIError(.serviceUnavailable, error.code.rawValue, "the database is unavailable")
+            }
+        default: return APIError(.internalServerError, "internal", "an unexpected error occurred")
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import FoDStore
+import Hummingbird
+import Logging
+
+/// Builds fod's HTTP application: the router with authentication and every route.
+public func buildApplication(services: FoDServices, host: String = "127.0.0.1", port: Int = 8080,
+                             logger: Logger = Logger(label: "fod")) -> some ApplicationProtocol {
+    Application(router: buildRouter(services: services), configuration: .init(address: .hostname(host, port: port), serverName: "fod"),
+                logger: logger)
+}
+
+/// The router alone (tests use it with `app.test(.router)`).
+public func buildRouter(services: FoDServices) -> Router<FoDRequestContext> {
+    let router = Router(context: FoDRequestContext.self)
+    router.add(middleware: ErrorMapper())
+    router.add(middleware: APIKeyAuthenticator(database: services.database))
+    Routes(services: services).register(on: router)
+    return router
+}
+
+/// Turns every thrown domain error into its problem document, so no route answers a bare 500.
+struct ErrorMapper: RouterMiddleware {
+    typealias Context = FoDRequestContext
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do { return try await next(request, context) } catch let error as HTTPError {
+            // Hummingbird's own answers (no such route, wrong method) as problem documents too.
+            let code = error.status == .notFound ? "not_found" : (error.status == .methodNotAllowed ? "method_not_allowed" : "http_\(error.status.code)")
+            throw APIError(error.status, code, error.body ?? error.status.reasonPhrase)
+        } catch {
+            let mapped = APIError.from(error)
+            if mapped.status == .internalServerError { context.logger.error("unexpected error", metadata: ["error": .string("\(error)")]) }
+            throw mapped
+        }
+    }
+}

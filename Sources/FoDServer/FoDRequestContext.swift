@@ -1,0 +1,19 @@
+import FoDStore
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// The request context of fod's routes: who is calling, once authenticated.
+public struct FoDRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The caller, set by ``APIKeyAuthenticator``.
+    public var principal: Principal?
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+        principal = nil
+    }
+
+    /// Request bodies are small JSON documents.
+    public var maxUploadSize: Int { 64 * 1024 }
+}

@@ -1,0 +1,53 @@
+import FoDCrypto
+import FoDEntitlements
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// JSON in and out, with fod's strict parser and deterministic writer.
+enum JSONBody {
+    /// A JSON response.
+    static func response(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        response(bytes: JSONWriter.text(value, indent: 0).utf8.map { $0 }, status: status)
+    }
+
+    static func response(bytes: [UInt8], status: HTTPResponse.Status = .ok, headers extra: HTTPFields = [:]) -> Response {
+        var headers = extra
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// The request body as a JSON object with only `allowed` members and all of `required`.
+    /// - Throws: ``APIError`` 400 `body_malformed`, 422 `field_unknown` / `field_missing` / `field_type`.
+    static func object(_ request: Request, _ context: FoDRequestContext, allowed: Set<String>, required: Set<String>) async throws -> (JSONObject, [UInt8]) {
+        let buffer: ByteBuffer
+        do { buffer = try await request.body.collect(upTo: context.maxUploadSize) } catch {
+            throw APIError(.contentTooLarge, "body_too_large", "the request body is larger than \(context.maxUploadSize) bytes")
+        }
+        let bytes = Array(buffer.readableBytesView)
+        let value: JSONValue
+        do { value = try JSONParser.parse(bytes) } catch let error as EntitlementError {
+            throw APIError(.badRequest, "body_malformed", "the body is not valid JSON: \(error.reason)")
+        }
+        guard case .object(let object) = value else { throw APIError(.badRequest, "body_malformed", "the body must be a JSON object") }
+        for member in object.members where !allowed.contains(member.name) {
+            throw APIError(.unprocessableContent, "field_unknown", "unknown field \"\(member.name.prefix(40))\"; allowed: \(allowed.sorted().joined(separator: ", "))")
+        }
+        for name in required.sorted() where object[name] == nil {
+            throw APIError(.unprocessableContent, "field_missing", "\"\(name)\" is required")
+        }
+        for member in object.members where member.value.string == nil && member.value != .null {
+            throw APIError(.unprocessableContent, "field_type", "\"\(member.name)\" must be a string")
+        }
+        return (object, bytes)
+    }
+
+    static func claims(_ claims: EntitlementClaims) -> JSONValue { claims.jsonValue }
+
+    static func object(_ members: [(String, JSONValue)]) -> JSONValue {
+        .object(JSONObject(members: members.map { JSONObject.Member(name: $0.0, value: $0.1) }))
+    }
+
+    static func int(_ value: Int64) -> JSONValue { .number(String(value)) }
+    static func optionalInt(_ value: Int64?) -> JSONValue { value.map(int) ?? .null }
+}

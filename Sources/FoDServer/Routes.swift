@@ -1,0 +1,113 @@
+import FoDCrypto
+import FoDEntitlements
+import FoDStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// The HTTP API (see `docs/api.md`).
+struct Routes {
+    let services: FoDServices
+
+    func register(on router: Router<FoDRequestContext>) {
+        router.get("/healthz") { _, _ in JSONBody.response(JSONBody.object([("status", .string("ok"))])) }
+        router.get("/readyz") { _, _ in
+            guard services.database.ping() else { throw APIError(.serviceUnavailable, "not_ready", "the database does not answer") }
+            return JSONBody.response(JSONBody.object([("status", .string("ready"))]))
+        }
+        router.get("/.well-known/jwks.json") { _, _ in
+            JSONBody.response(bytes: Array(try services.keys.jwksJSON(indent: 0).utf8))
+        }
+        router.get("/v1/features") { _, context in
+            _ = try context.require(.issuer, .dealer, .auditor)
+            return JSONBody.response(.object(JSONObject(members: [
+                .init(name: "version", value: .string(services.catalog.version)),
+                .init(name: "features", value: .array(services.catalog.features.map(Routes.feature))),
+            ])))
+        }
+        router.get("/v1/vehicles/{vin}") { _, context in
+            _ = try context.require(.issuer, .dealer, .auditor)
+            return JSONBody.response(Routes.vehicle(try vehicle(context)))
+        }
+        router.get("/v1/vehicles/{vin}/offers") { _, context in
+            _ = try context.require(.issuer, .dealer)
+            let vehicle = try vehicle(context)
+            let now = services.clock.unixSeconds()
+            let offers = services.catalog.offers(for: vehicle, active: try activeFeatures(vehicle.vin, now: now), now: now)
+            return JSONBody.response(JSONBody.object([("vin", .string(vehicle.vin.value)), ("offers", .array(offers.map(Routes.offer)))]))
+        }
+        router.get("/v1/vehicles/{vin}/entitlements") { _, context in
+            _ = try context.require(.issuer, .dealer)
+            let vehicle = try vehicle(context)
+            let now = services.clock.unixSeconds()
+            let list = try services.database.entitlements(of: vehicle.vin).map { Routes.entitlement($0, now: now) }
+            return JSONBody.response(JSONBody.object([("vin", .string(vehicle.vin.value)), ("entitlements", .array(list))]))
+        }
+        router.post("/v1/verify") { request, context in
+            _ = try context.require(.issuer, .dealer, .auditor)
+            let (body, _) = try await JSONBody.object(request, context, allowed: ["token", "vin"], required: ["token"])
+            let vin = try body["vin"]?.string.map { text in
+                do { return try VIN(text) } catch let error as EntitlementError { throw APIError(.unprocessableContent, error.code.rawValue, error.reason) }
+            }
+            let claims = try services.verifier.verifyEntitlement(body["token"]?.string ?? "", vin: vin)
+            return JSONBody.response(JSONBody.object([("valid", .bool(true)), ("claims", claims.jsonValue)]))
+        }
+        router.post("/v1/activations") { request, context in
+            try await ActivationHandler(services: services).handle(request, context)
+        }
+    }
+
+    private func vehicle(_ context: FoDRequestContext) throws -> Vehicle {
+        let text = context.parameters.get("vin") ?? ""
+        let vin: VIN
+        do { vin = try VIN(text) } catch let error as EntitlementError {
+            throw APIError(.badRequest, error.code.rawValue, "\"\(text.prefix(20))\" is not a valid VIN: \(error.reason)")
+        }
+        guard let vehicle = try services.database.vehicle(vin) else {
+            throw APIError(.notFound, "vehicle_not_found", "This VIN is not registered: \(vin)")
+        }
+        return vehicle
+    }
+
+    private func activeFeatures(_ vin: VIN, now: Int64) throws -> [FeatureCode: Int64?] {
+        var active: [FeatureCode: Int64?] = [:]
+        for entitlement in try services.database.entitlements(of: vin) where entitlement.isActive(at: now) {
+            active[entitlement.claims.feature] = .some(entitlement.claims.expiresAt)
+        }
+        return active
+    }
+
+    static func vehicle(_ vehicle: Vehicle) -> JSONValue {
+        JSONBody.object([("vin", .string(vehicle.vin.value)), ("model", .string(vehicle.model)), ("model_year", JSONBody.int(Int64(vehicle.modelYear))),
+                         ("market", .string(vehicle.market)), ("equipment", .array(vehicle.equipment.sorted().map { .string($0) })),
+                         ("servicing_dealer", vehicle.servicingDealer.map { .string($0.value) } ?? .null)])
+    }
+
+    static func price(_ price: Price) -> JSONValue {
+        JSONBody.object([("term", .string(price.term.rawValue)), ("market", .string(price.market)), ("currency", .string(price.currency)),
+                         ("gross_minor", JSONBody.int(price.grossMinor)), ("vat_bps", JSONBody.int(price.vatBps))])
+    }
+
+    static func feature(_ feature: CatalogFeature) -> JSONValue {
+        JSONBody.object([("code", .string(feature.code.value)), ("name", .string(feature.name)),
+                         ("models", .array(feature.models.sorted().map { .string($0) })),
+                         ("min_model_year", feature.minModelYear.map { JSONBody.int(Int64($0)) } ?? .null),
+                         ("requires", .array(feature.requires.map { .string($0) })), ("excludes", .array(feature.excludes.map { .string($0) })),
+                         ("prices", .array(feature.prices.map(price)))])
+    }
+
+    static func offer(_ offer: Offer) -> JSONValue {
+        JSONBody.object([("feature", .string(offer.feature.code.value)), ("name", .string(offer.feature.name)),
+                         ("bookable", .bool(offer.refusal == nil)), ("prices", .array(offer.prices.map(price))),
+                         ("refusal", offer.refusal.map { JSONBody.object([("rule", .string($0.rule)), ("message", .string($0.message))]) } ?? .null)])
+    }
+
+    static func entitlement(_ stored: StoredEntitlement, now: Int64) -> JSONValue {
+        let c = stored.claims
+        return JSONBody.object([("id", .string(c.id.value)), ("feature", .string(c.feature.value)), ("term", .string(c.term.rawValue)),
+                                ("dealer", c.dealer.map { .string($0.value) } ?? .null), ("issued_at", JSONBody.int(c.issuedAt)),
+                                ("not_before", JSONBody.int(c.notBefore)), ("expires_at", JSONBody.optionalInt(c.expiresAt)),
+                                ("active", .bool(stored.isActive(at: now))), ("revoked_at", JSONBody.optionalInt(stored.revokedAt))])
+    }
+}

@@ -1,0 +1,67 @@
+import FoDCrypto
+import FoDEntitlements
+import GRDB
+
+/// An API key as listed: never the secret.
+public struct APIKeyRecord: Sendable, Hashable {
+    public let id: String
+    public let role: Role
+    public let dealer: DealerID?
+    public let label: String
+    public let createdAt: Int64
+    public let revokedAt: Int64?
+}
+
+extension FoDDatabase {
+    /// Creates a key. The secret (`fod_<id>_<random>`, 256 bits of CSPRNG output) is returned
+    /// once; only its SHA-256 is stored.
+    /// - Throws: ``StoreError`` `invalid` when a dealer key has no dealer (or another role has one).
+    public func createAPIKey(role: Role, dealer: DealerID?, label: String, actor: String, at now: Int64) throws -> (record: APIKeyRecord, secret: String) {
+        guard (role == .dealer) == (dealer != nil) else {
+            throw StoreError(.invalid, role == .dealer ? "a dealer key needs --dealer" : "only dealer keys name a dealer")
+        }
+        let id = Hex.encode(SecureRandom.bytes(6))
+        let secret = "fod_\(id)_\(Base64URL.encode(SecureRandom.bytes(32)))"
+        let record = APIKeyRecord(id: id, role: role, dealer: dealer, label: label, createdAt: now, revokedAt: nil)
+        try write { db in
+            try db.execute(sql: "INSERT INTO api_key (id, secret_sha256, role, dealer_id, label, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [id, SHA256.hexHash(Array(secret.utf8)), role.rawValue, dealer?.value, label, now])
+            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "apikey.create", subject: id,
+                                        details: "role=\(role) dealer=\(dealer?.value ?? "") label=\(label)")
+        }
+        return (record, secret)
+    }
+
+    /// The principal of a presented secret, or `nil` for an unknown or revoked key.
+    public func authenticate(secret: String) throws -> Principal? {
+        let hash = SHA256.hexHash(Array(secret.utf8))
+        return try read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT id, role, dealer_id FROM api_key WHERE secret_sha256 = ? AND revoked_at IS NULL",
+                                             arguments: [hash]),
+                  let role = Role(rawValue: row["role"]) else { return nil }
+            let dealer: String? = row["dealer_id"]
+            return Principal(keyID: row["id"], role: role, dealer: try dealer.map { try DealerID($0) })
+        }
+    }
+
+    /// Every key, oldest first.
+    public func listAPIKeys() throws -> [APIKeyRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM api_key ORDER BY created_at, id").map { row in
+                let dealer: String? = row["dealer_id"]
+                return APIKeyRecord(id: row["id"], role: Role(rawValue: row["role"]) ?? .auditor, dealer: try dealer.map { try DealerID($0) },
+                                    label: row["label"], createdAt: row["created_at"], revokedAt: row["revoked_at"])
+            }
+        }
+    }
+
+    /// Revokes a key.
+    /// - Throws: ``StoreError`` `not_found`.
+    public func revokeAPIKey(id: String, actor: String, at now: Int64) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE api_key SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [now, id])
+            guard db.changesCount == 1 else { throw StoreError(.notFound, "no active API key with id \(id)") }
+            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "apikey.revoke", subject: id, details: "")
+        }
+    }
+}

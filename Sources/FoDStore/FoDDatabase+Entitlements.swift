@@ -1,0 +1,119 @@
+import Foundation
+import FoDEntitlements
+import GRDB
+
+/// An entitlement as stored.
+public struct StoredEntitlement: Sendable, Hashable {
+    public let claims: EntitlementClaims
+    public let token: String
+    public let revokedAt: Int64?
+    public let revokeReason: String?
+
+    /// Whether it is in force at `now`: not revoked, started, not ended.
+    public func isActive(at now: Int64) -> Bool {
+        revokedAt == nil && claims.notBefore <= now && (claims.expiresAt.map { $0 > now } ?? true)
+    }
+}
+
+/// What one activation records, computed before the transaction (eligibility, price, signed token).
+public struct NewActivation: Sendable {
+    public let entitlement: IssuedToken<EntitlementClaims>
+    public let channel: String
+    public let market: String
+    public let currency: String
+    public let grossMinor: Int64
+    public let vatBps: Int64
+
+    public init(entitlement: IssuedToken<EntitlementClaims>, channel: String, market: String, currency: String, grossMinor: Int64, vatBps: Int64) {
+        self.entitlement = entitlement
+        self.channel = channel
+        self.market = market
+        self.currency = currency
+        self.grossMinor = grossMinor
+        self.vatBps = vatBps
+    }
+}
+
+/// A stored response for an idempotency key.
+public struct IdempotentResponse: Sendable, Hashable {
+    public let status: Int
+    public let body: [UInt8]
+    /// Creates a response to store.
+    public init(status: Int, body: [UInt8]) {
+        self.status = status
+        self.body = body
+    }
+}
+
+extension FoDDatabase {
+    /// Entitlements of a vehicle, newest first.
+    public func entitlements(of vin: VIN) throws -> [StoredEntitlement] {
+        try read { db in try FoDDatabase.entitlements(db, vin) }
+    }
+
+    static func entitlements(_ db: Database, _ vin: VIN) throws -> [StoredEntitlement] {
+        try Row.fetchAll(db, sql: "SELECT * FROM entitlement WHERE vin = ? ORDER BY issued_at DESC, id DESC", arguments: [vin.value]).map { row in
+            let dealer: String? = row["dealer_id"]
+            let claims = EntitlementClaims(
+                issuer: try IssuerID("stored"), vin: vin, id: try EntitlementID(row["id"]), issuedAt: row["issued_at"],
+                notBefore: row["not_before"], expiresAt: row["expires_at"], feature: try FeatureCode(row["feature"]),
+                term: try Term(validating: row["term"]), dealer: try dealer.map { try DealerID($0) })
+            return StoredEntitlement(claims: claims, token: row["token"], revokedAt: row["revoked_at"], revokeReason: row["revoke_reason"])
+        }
+    }
+
+    /// The response stored for an idempotency key, if the key was used; throws when it was used
+    /// with a different request.
+    /// - Throws: ``StoreError`` `idempotency_key_reused`.
+    public func idempotentResponse(principal: String, key: String, requestHash: String) throws -> IdempotentResponse? {
+        try read { db in try FoDDatabase.idempotent(db, principal, key, requestHash) }
+    }
+
+    static func idempotent(_ db: Database, _ principal: String, _ key: String, _ requestHash: String) throws -> IdempotentResponse? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT request_sha256, status, body FROM idempotency WHERE principal = ? AND key = ?",
+                                         arguments: [principal, key]) else { return nil }
+        guard row["request_sha256"] == requestHash else {
+            throw StoreError(.idempotencyMismatch, "Idempotency-Key \(key) was already used with a different request")
+        }
+        let body: [UInt8] = [UInt8](row["body"] as Data)
+        return IdempotentResponse(status: row["status"], body: body)
+    }
+
+    /// Records an activation in one transaction: the idempotency record with its response, the
+    /// entitlement, the activation event and the audit entry — or, when the key was used before,
+    /// nothing, returning the first response.
+    /// - Returns: the response to send (`created` false for a replay).
+    /// - Throws: ``StoreError`` `idempotency_key_reused`, or `conflict` when the feature became
+    ///   active meanwhile.
+    public func recordActivation(_ activation: NewActivation, principal: Principal, idempotencyKey: String, requestHash: String,
+                                 response: (EntitlementClaims) -> IdempotentResponse, at now: Int64) throws -> (response: IdempotentResponse, created: Bool) {
+        try write { db in
+            if let previous = try FoDDatabase.idempotent(db, principal.keyID, idempotencyKey, requestHash) { return (previous, false) }
+            let claims = activation.entitlement.claims
+            let active = try FoDDatabase.entitlements(db, claims.vin).contains { $0.claims.feature == claims.feature && $0.isActive(at: now) }
+            if active { throw StoreError(.conflict, "\(claims.feature) is already active on \(claims.vin)") }
+            try db.execute(sql: """
+                INSERT INTO entitlement (id, vin, feature, term, dealer_id, issued_at, not_before, expires_at, token)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [claims.id.value, claims.vin.value, claims.feature.value, claims.term.rawValue, claims.dealer?.value,
+                                 claims.issuedAt, claims.notBefore, claims.expiresAt, activation.entitlement.token])
+            try db.execute(sql: """
+                INSERT INTO event (event_id, occurred_at, kind, refers_to, vin, feature, term, channel, dealer_id, market, currency, gross_minor, vat_bps, entitlement_id)
+                VALUES (?, ?, 'activation', NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: ["act-\(claims.id.value)", claims.issuedAt, claims.vin.value, claims.feature.value, claims.term.rawValue,
+                                 activation.channel, claims.dealer?.value, activation.market, activation.currency, activation.grossMinor,
+                                 activation.vatBps, claims.id.value])
+            let stored = response(claims)
+            try db.execute(sql: "INSERT INTO idempotency (principal, key, request_sha256, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [principal.keyID, idempotencyKey, requestHash, stored.status, Data(stored.body), now])
+            try FoDDatabase.appendAudit(db, at: now, actor: principal.actor, action: "activation.create", subject: claims.id.value,
+                                        details: "vin=\(claims.vin) feature=\(claims.feature) term=\(claims.term) dealer=\(claims.dealer?.value ?? "") gross=\(activation.grossMinor) \(activation.currency)")
+            return (stored, true)
+        }
+    }
+
+    /// The number of activation events (tests, metrics).
+    public func activationCount() throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM event WHERE kind = 'activation'") ?? 0 }
+    }
+}

@@ -1,0 +1,110 @@
+import FoDEntitlements
+import GRDB
+
+/// A dealer.
+public struct Dealer: Sendable, Hashable {
+    public let id: DealerID
+    public let name: String
+    public let market: String
+}
+
+extension FoDDatabase {
+    /// Loads dealers, vehicles and the catalog from JSON documents (the demo fixtures), replacing
+    /// what is there. Vehicles and dealers are upserted; the catalog replaced.
+    /// - Throws: ``StoreError`` `invalid` naming the bad record.
+    public func importFixtures(dealers: String, vehicles: String, catalog: String, actor: String, at now: Int64) throws {
+        let catalogValue: Catalog
+        do { catalogValue = try Catalog(json: catalog) } catch { throw StoreError(.invalid, "catalog: \(error)") }
+        let dealerList = try FoDDatabase.objects(dealers, "dealers")
+        let vehicleList = try FoDDatabase.objects(vehicles, "vehicles")
+        var parsedVehicles: [Vehicle] = []
+        for object in vehicleList {
+            do {
+                guard let vin = object["vin"]?.string, let model = object["model"]?.string, let year = object["model_year"]?.int64,
+                      let market = object["market"]?.string else { throw StoreError(.invalid, "needs vin, model, model_year, market") }
+                var equipment = Set<String>()
+                if case .array(let items)? = object["equipment"] { equipment = Set(items.compactMap(\.string)) }
+                parsedVehicles.append(Vehicle(vin: try VIN(vin), model: model, modelYear: Int(year), market: market, equipment: equipment,
+                                              servicingDealer: try object["dealer_id"]?.string.map { try DealerID($0) }))
+            } catch {
+                throw StoreError(.invalid, "vehicle \(object["vin"]?.string ?? "?"): \(error)")
+            }
+        }
+        try write { db in
+            for object in dealerList {
+                guard let id = object["id"]?.string, let name = object["name"]?.string, let market = object["market"]?.string else {
+                    throw StoreError(.invalid, "every dealer needs id, name and market")
+                }
+                _ = try FoDDatabase.validated { try DealerID(id) }
+                try db.execute(sql: "INSERT INTO dealer (id, name, market) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, market = excluded.market",
+                               arguments: [id, name, market])
+            }
+            for vehicle in parsedVehicles { try FoDDatabase.upsert(vehicle, db, at: now) }
+            try db.execute(sql: "INSERT INTO catalog (id, version, document) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET version = excluded.version, document = excluded.document",
+                           arguments: [catalogValue.version, catalog])
+            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "fixtures.import", subject: "catalog \(catalogValue.version)",
+                                        details: "dealers=\(dealerList.count) vehicles=\(parsedVehicles.count) features=\(catalogValue.features.count)")
+        }
+    }
+
+    /// Registers or updates a vehicle.
+    public func register(_ vehicle: Vehicle, actor: String, at now: Int64) throws {
+        try write { db in
+            try FoDDatabase.upsert(vehicle, db, at: now)
+            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "vehicle.register", subject: vehicle.vin.value,
+                                        details: "model=\(vehicle.model) year=\(vehicle.modelYear) market=\(vehicle.market)")
+        }
+    }
+
+    private static func upsert(_ vehicle: Vehicle, _ db: Database, at now: Int64) throws {
+        try db.execute(sql: """
+            INSERT INTO vehicle (vin, model, model_year, market, equipment, dealer_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(vin) DO UPDATE SET model = excluded.model, model_year = excluded.model_year, market = excluded.market,
+              equipment = excluded.equipment, dealer_id = excluded.dealer_id
+            """, arguments: [vehicle.vin.value, vehicle.model, vehicle.modelYear, vehicle.market,
+                             vehicle.equipment.sorted().joined(separator: ","), vehicle.servicingDealer?.value, now])
+    }
+
+    /// The vehicle with this VIN, or `nil`.
+    public func vehicle(_ vin: VIN) throws -> Vehicle? {
+        try read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM vehicle WHERE vin = ?", arguments: [vin.value]) else { return nil }
+            let equipment: String = row["equipment"]
+            let dealer: String? = row["dealer_id"]
+            return Vehicle(vin: vin, model: row["model"], modelYear: row["model_year"], market: row["market"],
+                           equipment: Set(equipment.split(separator: ",").map(String.init)),
+                           servicingDealer: try dealer.map { try DealerID($0) })
+        }
+    }
+
+    /// The current catalog.
+    /// - Throws: ``StoreError`` `not_found` when none was loaded.
+    public func catalog() throws -> Catalog {
+        let document: String? = try read { db in try String.fetchOne(db, sql: "SELECT document FROM catalog WHERE id = 1") }
+        guard let document else { throw StoreError(.notFound, "no catalog is loaded") }
+        do { return try Catalog(json: document) } catch { throw StoreError(.invalid, "stored catalog: \(error)") }
+    }
+
+    /// The dealer with this id.
+    public func dealer(_ id: DealerID) throws -> Dealer? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM dealer WHERE id = ?", arguments: [id.value]).map {
+                Dealer(id: id, name: $0["name"], market: $0["market"])
+            }
+        }
+    }
+
+    static func objects(_ text: String, _ what: String) throws -> [JSONObject] {
+        do {
+            guard case .array(let items) = try JSONParser.parse(text) else { throw StoreError(.invalid, "\(what): a JSON array is expected") }
+            return try items.map {
+                guard case .object(let object) = $0 else { throw StoreError(.invalid, "\(what): every entry must be an object") }
+                return object
+            }
+        } catch let error as StoreError { throw error } catch { throw StoreError(.invalid, "\(what): \(error)") }
+    }
+
+    static func validated<T>(_ make: () throws -> T) throws -> T {
+        do { return try make() } catch let error as StoreError { throw error } catch { throw StoreError(.invalid, "\(error)") }
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import GRDB
+
+/// fod's database: SQLite through GRDB, a `DatabasePool` in WAL mode with `synchronous = FULL`,
+/// so a transaction that returned is on disk. Migrations run when it opens.
+public struct FoDDatabase: Sendable {
+    /// The writer (a pool for files, a queue in memory).
+    let writer: any DatabaseWriter
+
+    /// Opens (creating if needed) the database file at `path` and migrates it.
+    /// - Throws: ``StoreError`` `store_database`.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        configuration.busyMode = .timeout(10)
+        do {
+            writer = try DatabasePool(path: path, configuration: configuration)
+            try FoDDatabase.migrator.migrate(writer)
+        } catch {
+            throw StoreError(.database, "cannot open the database at \(path): \(error)")
+        }
+    }
+
+    /// A database in memory (tests).
+    /// - Throws: ``StoreError`` `store_database`.
+    public static func inMemory() throws -> FoDDatabase {
+        try FoDDatabase(writer: DatabaseQueue())
+    }
+
+    private init(writer: any DatabaseWriter) throws {
+        self.writer = writer
+        do { try FoDDatabase.migrator.migrate(writer) } catch { throw StoreError(.database, "migration failed: \(error)") }
+    }
+
+    /// Whether the database answers (readiness).
+    public func ping() -> Bool {
+        (try? writer.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+    }
+
+    /// Runs a write transaction, mapping errors to ``StoreError``.
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try writer.write(body) } catch let error as StoreError { throw error } catch {
+            throw StoreError(.database, "write failed: \(error)")
+        }
+    }
+
+    /// Runs a read, mapping errors to ``StoreError``.
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try writer.read(body) } catch let error as StoreError { throw error } catch {
+            throw StoreError(.database, "read failed: \(error)")
+        }
+    }
+
+    /// The schema. Shipped migrations are never edited; changes are new migrations.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+            CREATE TABLE dealer (id TEXT PRIMARY KEY, name TEXT NOT NULL, market TEXT NOT NULL);
+            CREATE TABLE vehicle (
+              vin TEXT PRIMARY KEY, model TEXT NOT NULL, model_year INTEGER NOT NULL, market TEXT NOT NULL,
+              equipment TEXT NOT NULL, dealer_id TEXT, created_at INTEGER NOT NULL);
+            CREATE TABLE catalog (id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL, document TEXT NOT NULL);
+            CREATE TABLE entitlement (
+              id TEXT PRIMARY KEY, vin TEXT NOT NULL, feature TEXT NOT NULL, term TEXT NOT NULL, dealer_id TEXT,
+              issued_at INTEGER NOT NULL, not_before INTEGER NOT NULL, expires_at INTEGER, token TEXT NOT NULL,
+              revoked_at INTEGER, revoke_reason TEXT);
+            CREATE INDEX entitlement_vin ON entitlement (vin);
+            CREATE TABLE event (
+              event_id TEXT PRIMARY KEY, occurred_at INTEGER NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('activation', 'refund')),
+              refers_to TEXT, vin TEXT, feature TEXT, term TEXT, channel TEXT, dealer_id TEXT, market TEXT, currency TEXT,
+              gross_minor INTEGER, vat_bps INTEGER, entitlement_id TEXT);
+            CREATE INDEX event_time ON event (occurred_at);
+            CREATE TABLE api_key (
+              id TEXT PRIMARY KEY, secret_sha256 TEXT NOT NULL UNIQUE, role TEXT NOT NULL, dealer_id TEXT,
+              label TEXT NOT NULL, created_at INTEGER NOT NULL, revoked_at INTEGER);
+            CREATE TABLE idempotency (
+              principal TEXT NOT NULL, key TEXT NOT NULL, request_sha256 TEXT NOT NULL, status INTEGER NOT NULL,
+              body BLOB NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (principal, key));
+            CREATE TABLE manifest_version (vin TEXT PRIMARY KEY, version INTEGER NOT NULL, content_sha256 TEXT NOT NULL, issued_at INTEGER NOT NULL);
+            CREATE TABLE audit (
+              seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL,
+              details TEXT NOT NULL, prev_sha256 TEXT NOT NULL, sha256 TEXT NOT NULL);
+            """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import FoDCrypto
+import FoDEntitlements
+import FoDServer
+import FoDStore
+import Foundation
+import Hummingbird
+import Logging
+
+/// `fod serve`.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the entitlement service (HTTP API) on an embedded SQLite database.",
+        discussion: """
+        With no options it runs the demo: data in ./data, the development keys
+        from keys/, the catalog, vehicles and dealers from fixtures/, on
+        127.0.0.1:8080, and prints an admin key and a dealer key (shown once).
+        Options also come from the environment: FOD_DATA, FOD_HOST, FOD_PORT,
+        FOD_KEY, FOD_ISSUER, FOD_DEV=0|1.
+        Development keys (keys/dev-*) are refused unless --dev.
+        """
+    )
+
+    @Option(help: "Data folder (database). Env FOD_DATA.")
+    var data: String = ProcessInfo.processInfo.environment["FOD_DATA"] ?? "data"
+    @Option(help: "Listen address. Env FOD_HOST.")
+    var host: String = ProcessInfo.processInfo.environment["FOD_HOST"] ?? "127.0.0.1"
+    @Option(help: "Listen port. Env FOD_PORT.")
+    var port: Int = Int(ProcessInfo.processInfo.environment["FOD_PORT"] ?? "") ?? 8080
+    @Option(help: "Signing key (PEM, mode 0600). Env FOD_KEY.")
+    var key: String = ProcessInfo.processInfo.environment["FOD_KEY"] ?? "keys/dev-es256.private.pem"
+    @Option(help: "Issuer name in tokens. Env FOD_ISSUER.")
+    var issuer: String = ProcessInfo.processInfo.environment["FOD_ISSUER"] ?? "https://fod.oem.example"
+    @Option(help: "Folder with catalog.json, vehicles.json, dealers.json loaded at start.")
+    var fixtures: String = "fixtures"
+    @Flag(inversion: .prefixedNo, help: "Development mode: allows the dev-* keys. Env FOD_DEV.")
+    var dev: Bool = ProcessInfo.processInfo.environment["FOD_DEV"].map { $0 != "0" } ?? true
+
+    func run() async throws {
+        let logger = Logger(label: "fod")
+        do {
+            let isDevKey = (key as NSString).lastPathComponent.hasPrefix("dev-")
+            if isDevKey && !dev {
+                throw StoreError(.invalid, "\(key) is a development key; start with --dev, or give a real key with --key")
+            }
+            try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            let database = try FoDDatabase(path: (data as NSString).appendingPathComponent("fod.sqlite"))
+            let clock = SystemClock()
+            let signing = try KeyFile.readPrivateKey(at: key)
+            let folder = fixtures as NSString
+            if FileManager.default.fileExists(atPath: folder.appendingPathComponent("catalog.json")) {
+                try database.importFixtures(dealers: try CLIInput.readFile(folder.appendingPathComponent("dealers.json")),
+                                            vehicles: try CLIInput.readFile(folder.appendingPathComponent("vehicles.json")),
+                                            catalog: try CLIInput.readFile(folder.appendingPathComponent("catalog.json")),
+                                            actor: "system", at: clock.unixSeconds())
+            }
+            let services = FoDServices(database: database, issuer: Issuer(key: signing, issuer: try IssuerID(issuer), clock: clock),
+                                       publishedKeys: KeySet(publicKeys: [signing.publicKey]), catalog: try database.catalog(), clock: clock)
+            var banner = dev ? "fod serve — DEVELOPMENT MODE (development keys allowed; never use them in production)\n" : "fod serve\n"
+            if try database.listAPIKeys().isEmpty {
+                let admin = try database.createAPIKey(role: .admin, dealer: nil, label: "bootstrap admin", actor: "system", at: clock.unixSeconds())
+                banner += "bootstrap admin key (shown once, stored only as a hash):\n  \(admin.secret)\n"
+                if dev {
+                    let dealer = try database.createAPIKey(role: .dealer, dealer: try DealerID("DE-10001"), label: "demo dealer DE-10001",
+                                                           actor: "system", at: clock.unixSeconds())
+                    banner += "demo dealer key for DE-10001 (shown once):\n  \(dealer.secret)\n"
+                }
+            }
+            banner += "listening on http://\(host):\(port) — try: curl -H 'Authorization: Bearer <key>' http://\(host):\(port)/v1/vehicles/WAUZZZF45RA000001/offers\n"
+            FileHandle.standardError.write(Data(banner.utf8))
+            try await buildApplication(services: services, host: host, port: port, logger: logger).runService()
+        } catch let error as StoreError {
+            CLIError.printError("\(error.code): \(error.reason)")
+            throw ExitCode(CLIError.badInput)
+        } catch let error as CryptoError {
+            CLIError.printError("\(error.code): \(error.reason)")
+            throw ExitCode(CLIError.badInput)
+        } catch let error as EntitlementError {
+            CLIError.printError("\(error.code): \(error.reason)")
+            throw ExitCode(CLIError.badInput)
+        }
+    }
+}

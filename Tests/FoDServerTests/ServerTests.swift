@@ -1,0 +1,229 @@
+import FoDCrypto
+import FoDEntitlements
+import FoDServer
+import FoDStore
+import FoDTestSupport
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// A service over a real SQLite file in a temporary folder, with the demo fixtures.
+struct TestService {
+    let services: FoDServices
+    let admin: String
+    let issuer: String
+    let auditor: String
+    let dealer1: String
+    let dealer2: String
+    let folder: URL
+    static let now: Int64 = 1_795_000_000
+
+    init() throws {
+        folder = try TestPaths.temporaryDirectory()
+        let database = try FoDDatabase(path: folder.appendingPathComponent("fod.sqlite").path)
+        let fixtures = TestPaths.file("fixtures")
+        try database.importFixtures(dealers: String(contentsOf: fixtures.appendingPathComponent("dealers.json"), encoding: .utf8),
+                                    vehicles: String(contentsOf: fixtures.appendingPathComponent("vehicles.json"), encoding: .utf8),
+                                    catalog: String(contentsOf: fixtures.appendingPathComponent("catalog.json"), encoding: .utf8),
+                                    actor: "test", at: TestService.now)
+        let key = try PrivateKey.generate(.es256)
+        let clock = FixedClock(unixSeconds: TestService.now)
+        services = FoDServices(database: database, issuer: Issuer(key: key, issuer: try IssuerID("https://fod.test"), clock: clock),
+                               publishedKeys: KeySet(publicKeys: [key.publicKey]), catalog: try database.catalog(), clock: clock)
+        admin = try database.createAPIKey(role: .admin, dealer: nil, label: "a", actor: "test", at: TestService.now).secret
+        issuer = try database.createAPIKey(role: .issuer, dealer: nil, label: "i", actor: "test", at: TestService.now).secret
+        auditor = try database.createAPIKey(role: .auditor, dealer: nil, label: "u", actor: "test", at: TestService.now).secret
+        dealer1 = try database.createAPIKey(role: .dealer, dealer: try DealerID("DE-10001"), label: "d1", actor: "test", at: TestService.now).secret
+        dealer2 = try database.createAPIKey(role: .dealer, dealer: try DealerID("DE-10002"), label: "d2", actor: "test", at: TestService.now).secret
+    }
+
+    var app: some ApplicationProtocol { Application(router: buildRouter(services: services)) }
+}
+
+func headers(_ key: String?, idempotency: String? = nil) -> HTTPFields {
+    var fields = HTTPFields()
+    if let key { fields[.authorization] = "Bearer \(key)" }
+    if let idempotency { fields[HTTPField.Name("Idempotency-Key")!] = idempotency }
+    fields[.contentType] = "application/json"
+    return fields
+}
+
+func json(_ response: TestResponse) throws -> [String: Any] {
+    try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any] ?? [:]
+}
+
+func body(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
+
+@Suite("Service through the real router and a real SQLite file")
+struct ServerTests {
+    static let activation = #"{"vin":"WAUZZZF45RA000001","feature":"NAV_PLUS","term":"P1Y"}"#
+
+    @Test("health, readiness and the published keys need no key; the JWKS verifies issued tokens")
+    func publicEndpoints() async throws {
+        let service = try TestService()
+        try await service.app.test(.router) { client in
+            try await client.execute(uri: "/healthz", method: .get) { response async throws in #expect(response.status == .ok) }
+            try await client.execute(uri: "/readyz", method: .get) { response async throws in #expect(response.status == .ok) }
+            try await client.execute(uri: "/.well-known/jwks.json", method: .get) { response async throws in
+                #expect(response.status == .ok)
+                let keys = try KeySet(jwksJSON: String(buffer: response.body))
+                #expect(keys.count == 1 && keys.key(id: service.services.issuer.keyID) != nil)
+            }
+        }
+    }
+
+    @Test("missing or wrong key: 401 problem+json, never a 500")
+    func unauthenticated() async throws {
+        let service = try TestService()
+        try await service.app.test(.router) { client in
+            for key in [nil, "wrong", "fod_x_y"] as [String?] {
+                try await client.execute(uri: "/v1/vehicles/WAUZZZF45RA000001", method: .get, headers: headers(key)) { response async throws in
+                    #expect(response.status == .unauthorized)
+                    #expect(response.headers[.contentType] == "application/problem+json")
+                    #expect(try json(response)["code"] as? String == "unauthorized")
+                }
+            }
+        }
+    }
+
+    @Test("role boundaries: issuers and auditors cannot activate; auditors cannot see offers")
+    func roles() async throws {
+        let service = try TestService()
+        try await service.app.test(.router) { client in
+            for key in [service.issuer, service.auditor] {
+                try await client.execute(uri: "/v1/activations", method: .post, headers: headers(key, idempotency: "r1"), body: body(Self.activation)) {
+                    #expect($0.status == .forbidden)
+                }
+            }
+            try await client.execute(uri: "/v1/vehicles/WAUZZZF45RA000001/offers", method: .get, headers: headers(service.auditor)) {
+                #expect($0.status == .forbidden)
+            }
+            try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.admin, idempotency: "r1"), body: body(Self.activation)) {
+                #expect($0.status == .forbidden, "an admin key has no dealer to credit")
+            }
+        }
+        #expect(try service.services.database.activationCount() == 0)
+    }
+
+    @Test("an activation is credited to the caller's dealer; a retry returns the first response; the same key with another body is 422")
+    func idempotentActivation() async throws {
+        let service = try TestService()
+        try await service.app.test(.router) { client in
+            var first: [String: Any] = [:]
+            try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer1, idempotency: "k-1"), body: body(Self.activation)) { response async throws in
+                #expect(response.status == .created)
+                first = try json(response)
+                #expect(first["dealer"] as? String == "DE-10001")
+                let claims = try service.services.verifier.verifyEntitlement(first["token"] as? String ?? "", vin: try VIN("WAUZZZF45RA000001"))
+                #expect(claims.dealer?.value == "DE-10001" && claims.feature.value == "NAV_PLUS")
+            }
+            try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer1, idempotency: "k-1"), body: body(Self.activation)) { response async throws in
+                #expect(response.status == .created)
+                #expect(response.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
+                #expect(try json(response)["id"] as? String == first["id"] as? String)
+            }
+            let other = #"{"vin":"WAUZZZF45RA000001","feature":"ACC","term":"P1M"}"#
+            try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer1, idempotency: "k-1"), body: body(other)) { response async throws in
+                #expect(response.status == .unprocessableContent)
+                #expect(try json(response)["code"] as? String == "idempotency_key_reused")
+            }
+            // The same feature again under a new key: already active, 409.
+            try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer2, idempotency: "k-2"), body: body(Self.activation)) { response async throws in
+                #expect(response.status == .conflict)
+                #expect(try json(response)["code"] as? String == "already_active")
+            }
+        }
+        #expect(try service.services.database.activationCount() == 1)
+        #expect(try service.services.database.verifyAudit() >= 7)
+    }
+
+    @Test("eligibility refusals name the rule in words a salesperson can read")
+    func refusals() async throws {
+        let service = try TestService()
+        try await service.app.test(.router) { client in
+            let matrix = #"{"vin":"WAUZZZFY7P2000002","feature":"MATRIX_LED","term":"P1Y"}"#
+            try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer1, idempotency: "e1"), body: body(matrix)) { response async throws in
+                #expect(response.status == .unprocessableContent)
+                let problem = try json(response)
+                #expect(problem["code"] as? String == "not_eligible")
+                #expect((problem["detail"] as? String)?.contains("equipment code 8G4") == true)
+            }
+            try await client.execute(uri: "/v1/vehicles/WAUZZZFY7P2000002/offers", method: .get, headers: headers(service.dealer1)) { response async throws in
+                let offers = try json(response)["offers"] as? [[String: Any]] ?? []
+                let nav = offers.first { $0["feature"] as? String == "NAV_PLUS" }
+                #expect(nav?["bookable"] as? Bool == true)
+                let power = offers.first { $0["feature"] as? String == "MORE_POWER" }
+                #expect((power?["refusal"] as? [String: Any])?["rule"] as? String == "model_year" || power?["bookable"] as? Bool == true)
+            }
+            try await client.execute(uri: "/v1/vehicles/WVWZZZ1KZAW394821X/offers", method: .get, headers: headers(service.dealer1)) {
+                #expect($0.status == .badRequest)
+            }
+            try await client.execute(uri: "/v1/vehicles/WAUZZZF45RA999999/offers", method: .get, headers: headers(service.dealer1)) { response async throws in
+                #expect(response.status == .notFound)
+                #expect((try json(response)["detail"] as? String)?.hasPrefix("This VIN is not registered") == true)
+            }
+        }
+    }
+
+    @Test("malformed requests get 400/422 with a code, never 500", arguments: [
+        ("not json", 400, "body_malformed"), ("[1]", 400, "body_malformed"), (#"{"vin":"WAUZZZF45RA000001"}"#, 422, "field_missing"),
+        (#"{"vin":"WAUZZZF45RA000001","feature":"NAV_PLUS","term":"P1Y","dealer":"DE-10002"}"#, 422, "field_unknown"),
+        (#"{"vin":1,"feature":"NAV_PLUS","term":"P1Y"}"#, 422, "field_type"),
+        (#"{"vin":"nope","feature":"NAV_PLUS","term":"P1Y"}"#, 422, "vin_malformed"),
+        (#"{"vin":"WAUZZZF45RA000001","feature":"nav","term":"P1Y"}"#, 422, "feature_invalid"),
+        (#"{"vin":"WAUZZZF45RA000001","feature":"NAV_PLUS","term":"forever"}"#, 422, "term_invalid"),
+        (#"{"vin":"WAUZZZF45RA000001","feature":"NAV_PLUS","term":"permanent"}"#, 422, "term_not_offered"),
+        (#"{"vin":"WAUZZZF45RA000001","feature":"TELEPORT","term":"P1Y"}"#, 404, "feature_unknown"),
+    ])
+    func malformed(text: String, status: Int, code: String) async throws {
+        let service = try TestService()
+        try await service.app.test(.router) { client in
+            try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer1, idempotency: "m"), body: body(text)) { response async throws in
+                #expect(response.status.code == status)
+                #expect(try json(response)["code"] as? String == code)
+            }
+            try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer1), body: body(Self.activation)) { response async throws in
+                #expect(response.status == .badRequest)
+                #expect(try json(response)["code"] as? String == "idempotency_key_required")
+            }
+        }
+        #expect(try service.services.database.activationCount() == 0)
+    }
+
+    @Test("POST /v1/verify answers the claims or the verification code")
+    func verify() async throws {
+        let service = try TestService()
+        let issued = try service.services.issuer.issue(EntitlementRequest(vin: try VIN("WAUZZZF45RA000001"), feature: try FeatureCode("ACC"), term: .oneMonth))
+        try await service.app.test(.router) { client in
+            try await client.execute(uri: "/v1/verify", method: .post, headers: headers(service.auditor), body: body(#"{"token":"\#(issued.token)"}"#)) { response async throws in
+                #expect(response.status == .ok)
+                #expect(try json(response)["valid"] as? Bool == true)
+            }
+            try await client.execute(uri: "/v1/verify", method: .post, headers: headers(service.auditor),
+                                     body: body(#"{"token":"\#(issued.token)","vin":"WVWZZZ1KZAW394821"}"#)) { response async throws in
+                #expect(response.status == .unprocessableContent)
+                #expect(try json(response)["code"] as? String == "vin_mismatch")
+            }
+            try await client.execute(uri: "/v1/verify", method: .post, headers: headers(service.auditor), body: body(#"{"token":"a.b"}"#)) { response async throws in
+                #expect(try json(response)["code"] as? String == "token_malformed")
+            }
+        }
+    }
+
+    @Test("the audit log detects a changed or deleted row")
+    func auditTamper() async throws {
+        let service = try TestService()
+        try await service.app.test(.router) { client in
+            try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer1, idempotency: "a"), body: body(Self.activation)) {
+                #expect($0.status == .created)
+            }
+        }
+        let database = service.folder.appendingPathComponent("fod.sqlite").path
+        #expect(try service.services.database.verifyAudit() > 0)
+        let changed = try ProcessRunner.run("python3", ["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE audit SET details = replace(details, 'gross=14900', 'gross=1') WHERE action = 'activation.create'\"); c.commit()", database])
+        try #require(changed.status == 0, "\(changed.stderr)")
+        #expect(throws: StoreError(.auditBroken, "")) { try FoDDatabase(path: database).verifyAudit() }
+    }
+}
