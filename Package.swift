@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(
             name: "FoDServerTests",
             dependencies: [
-                "FoDServer", "FoDStore", "FoDEntitlements", "FoDCrypto", "FoDTestSupport",
+                "FoDServer", "FoDStore", "FoDRevenue", "FoDEntitlements", "FoDCrypto", "FoDTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSettings

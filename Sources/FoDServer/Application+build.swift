@@ -15,6 +15,7 @@ public func buildRouter(services: FoDServices) -> Router<FoDRequestContext> {
     router.add(middleware: ErrorMapper())
     router.add(middleware: APIKeyAuthenticator(database: services.database))
     Routes(services: services).register(on: router)
+    IssuerRoutes(services: services).register(on: router)
     return router
 }
 

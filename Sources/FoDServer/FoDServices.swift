@@ -1,4 +1,5 @@
 import FoDEntitlements
+import FoDRevenue
 import FoDStore
 
 /// What the routes work with: the database, the signing issuer, the verifier for the published
@@ -9,15 +10,24 @@ public struct FoDServices: Sendable {
     public let verifier: Verifier
     public let keys: KeySet
     public let catalog: Catalog
+    /// The revenue-share rules for `GET /v1/reports/statements`.
+    public let rules: RuleSet
     public let clock: any WallClock
 
     /// Creates the services; the verifier trusts exactly the published keys.
-    public init(database: FoDDatabase, issuer: Issuer, publishedKeys: KeySet, catalog: Catalog, clock: any WallClock) {
+    public init(database: FoDDatabase, issuer: Issuer, publishedKeys: KeySet, catalog: Catalog, rules: RuleSet, clock: any WallClock) {
         self.database = database
         self.issuer = issuer
         self.keys = publishedKeys
-        self.verifier = Verifier(keys: publishedKeys, issuer: issuer.issuer, clock: clock)
+        self.verifier = Verifier(keys: publishedKeys, issuer: issuer.issuer, clock: clock, revocations: DatabaseRevocations(database: database))
         self.catalog = catalog
+        self.rules = rules
         self.clock = clock
     }
+}
+
+/// Revocation as the database knows it (verification step 7).
+struct DatabaseRevocations: RevocationSource {
+    let database: FoDDatabase
+    func isRevoked(_ id: EntitlementID) -> Bool { database.isRevoked(id) }
 }

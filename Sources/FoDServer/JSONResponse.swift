@@ -19,7 +19,8 @@ enum JSONBody {
 
     /// The request body as a JSON object with only `allowed` members and all of `required`.
     /// - Throws: ``APIError`` 400 `body_malformed`, 422 `field_unknown` / `field_missing` / `field_type`.
-    static func object(_ request: Request, _ context: FoDRequestContext, allowed: Set<String>, required: Set<String>) async throws -> (JSONObject, [UInt8]) {
+    static func object(_ request: Request, _ context: FoDRequestContext, allowed: Set<String>, required: Set<String>,
+                       loose: Set<String> = []) async throws -> (JSONObject, [UInt8]) {
         let buffer: ByteBuffer
         do { buffer = try await request.body.collect(upTo: context.maxUploadSize) } catch {
             throw APIError(.contentTooLarge, "body_too_large", "the request body is larger than \(context.maxUploadSize) bytes")
@@ -36,7 +37,7 @@ enum JSONBody {
         for name in required.sorted() where object[name] == nil {
             throw APIError(.unprocessableContent, "field_missing", "\"\(name)\" is required")
         }
-        for member in object.members where member.value.string == nil && member.value != .null {
+        for member in object.members where member.value.string == nil && member.value != .null && !loose.contains(member.name) {
             throw APIError(.unprocessableContent, "field_type", "\"\(member.name)\" must be a string")
         }
         return (object, bytes)

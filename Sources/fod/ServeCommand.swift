@@ -1,6 +1,7 @@
 import ArgumentParser
 import FoDCrypto
 import FoDEntitlements
+import FoDRevenue
 import FoDServer
 import FoDStore
 import Foundation
@@ -34,6 +35,8 @@ struct ServeCommand: AsyncParsableCommand {
     var issuer: String = ProcessInfo.processInfo.environment["FOD_ISSUER"] ?? "https://fod.oem.example"
     @Option(help: "Folder with catalog.json, vehicles.json, dealers.json loaded at start.")
     var fixtures: String = "fixtures"
+    @Option(help: "Revenue-share rules for the statements endpoint. Env FOD_RULES.")
+    var rules: String = ProcessInfo.processInfo.environment["FOD_RULES"] ?? "fixtures/revenue/rules.json"
     @Flag(inversion: .prefixedNo, help: "Development mode: allows the dev-* keys. Env FOD_DEV.")
     var dev: Bool = ProcessInfo.processInfo.environment["FOD_DEV"].map { $0 != "0" } ?? true
 
@@ -43,6 +46,12 @@ struct ServeCommand: AsyncParsableCommand {
             let isDevKey = (key as NSString).lastPathComponent.hasPrefix("dev-")
             if isDevKey && !dev {
                 throw StoreError(.invalid, "\(key) is a development key; start with --dev, or give a real key with --key")
+            }
+            if isDevKey, let mode = try? FileManager.default.attributesOfItem(atPath: key)[.posixPermissions] as? Int, mode & 0o077 != 0 {
+                // git does not keep file modes; the development keys are public anyway, so in --dev
+                // mode fod tightens them instead of refusing to start. Real keys are never touched.
+                try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key)
+                FileHandle.standardError.write(Data("note: set \(key) to mode 0600 (development key)\n".utf8))
             }
             try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let database = try FoDDatabase(path: (data as NSString).appendingPathComponent("fod.sqlite"))
@@ -56,7 +65,8 @@ struct ServeCommand: AsyncParsableCommand {
                                             actor: "system", at: clock.unixSeconds())
             }
             let services = FoDServices(database: database, issuer: Issuer(key: signing, issuer: try IssuerID(issuer), clock: clock),
-                                       publishedKeys: KeySet(publicKeys: [signing.publicKey]), catalog: try database.catalog(), clock: clock)
+                                       publishedKeys: KeySet(publicKeys: [signing.publicKey]), catalog: try database.catalog(),
+                                       rules: try RuleSet(json: try CLIInput.readFile(rules)), clock: clock)
             var banner = dev ? "fod serve — DEVELOPMENT MODE (development keys allowed; never use them in production)\n" : "fod serve\n"
             if try database.listAPIKeys().isEmpty {
                 let admin = try database.createAPIKey(role: .admin, dealer: nil, label: "bootstrap admin", actor: "system", at: clock.unixSeconds())
@@ -77,6 +87,9 @@ struct ServeCommand: AsyncParsableCommand {
             CLIError.printError("\(error.code): \(error.reason)")
             throw ExitCode(CLIError.badInput)
         } catch let error as EntitlementError {
+            CLIError.printError("\(error.code): \(error.reason)")
+            throw ExitCode(CLIError.badInput)
+        } catch let error as RevenueError {
             CLIError.printError("\(error.code): \(error.reason)")
             throw ExitCode(CLIError.badInput)
         }

@@ -1,5 +1,6 @@
 import FoDCrypto
 import FoDEntitlements
+import FoDRevenue
 import FoDServer
 import FoDStore
 import FoDTestSupport
@@ -31,7 +32,9 @@ struct TestService {
         let key = try PrivateKey.generate(.es256)
         let clock = FixedClock(unixSeconds: TestService.now)
         services = FoDServices(database: database, issuer: Issuer(key: key, issuer: try IssuerID("https://fod.test"), clock: clock),
-                               publishedKeys: KeySet(publicKeys: [key.publicKey]), catalog: try database.catalog(), clock: clock)
+                               publishedKeys: KeySet(publicKeys: [key.publicKey]), catalog: try database.catalog(),
+                               rules: try RuleSet(json: String(contentsOf: fixtures.appendingPathComponent("revenue/rules.json"), encoding: .utf8)),
+                               clock: clock)
         admin = try database.createAPIKey(role: .admin, dealer: nil, label: "a", actor: "test", at: TestService.now).secret
         issuer = try database.createAPIKey(role: .issuer, dealer: nil, label: "i", actor: "test", at: TestService.now).secret
         auditor = try database.createAPIKey(role: .auditor, dealer: nil, label: "u", actor: "test", at: TestService.now).secret

@@ -1,0 +1,106 @@
+import FoDCrypto
+import FoDEntitlements
+import FoDRevenue
+import Foundation
+import GRDB
+
+extension FoDDatabase {
+    /// Records an entitlement issued directly by the OEM backend (no sale: no event), with its audit entry.
+    public func recordIssued(_ issued: IssuedToken<EntitlementClaims>, actor: String, at now: Int64) throws {
+        let claims = issued.claims
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO entitlement (id, vin, feature, term, dealer_id, issued_at, not_before, expires_at, token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [claims.id.value, claims.vin.value, claims.feature.value, claims.term.rawValue, claims.dealer?.value,
+                                 claims.issuedAt, claims.notBefore, claims.expiresAt, issued.token])
+            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "entitlement.issue", subject: claims.id.value,
+                                        details: "vin=\(claims.vin) feature=\(claims.feature) term=\(claims.term)")
+        }
+    }
+
+    /// Revokes an entitlement with a reason; the next manifest drops it.
+    /// - Throws: ``StoreError`` `not_found`, or `conflict` when it is already revoked.
+    public func revoke(entitlement id: EntitlementID, reason: String, actor: String, at now: Int64) throws {
+        try write { db in try FoDDatabase.revoke(db, id, reason: reason, actor: actor, at: now) }
+    }
+
+    static func revoke(_ db: Database, _ id: EntitlementID, reason: String, actor: String, at now: Int64) throws {
+        guard let row = try Row.fetchOne(db, sql: "SELECT revoked_at FROM entitlement WHERE id = ?", arguments: [id.value]) else {
+            throw StoreError(.notFound, "no entitlement \(id)")
+        }
+        guard (row["revoked_at"] as Int64?) == nil else { throw StoreError(.conflict, "entitlement \(id) is already revoked") }
+        try db.execute(sql: "UPDATE entitlement SET revoked_at = ?, revoke_reason = ? WHERE id = ?", arguments: [now, reason, id.value])
+        try appendAudit(db, at: now, actor: actor, action: "entitlement.revoke", subject: id.value, details: "reason=\(reason)")
+    }
+
+    /// Refunds an activation: records the refund event (which `fod report` turns into a clawback
+    /// when it falls in the window) and revokes the entitlement, in one transaction.
+    /// - Throws: ``StoreError`` `not_found` for an unknown activation, `conflict` when already refunded.
+    public func refund(activation id: EntitlementID, actor: String, at now: Int64) throws {
+        try write { db in
+            guard try Row.fetchOne(db, sql: "SELECT 1 FROM event WHERE event_id = ? AND kind = 'activation'", arguments: ["act-\(id.value)"]) != nil else {
+                throw StoreError(.notFound, "no activation \(id)")
+            }
+            guard try Row.fetchOne(db, sql: "SELECT 1 FROM event WHERE event_id = ?", arguments: ["ref-\(id.value)"]) == nil else {
+                throw StoreError(.conflict, "activation \(id) is already refunded")
+            }
+            try db.execute(sql: "INSERT INTO event (event_id, occurred_at, kind, refers_to) VALUES (?, ?, 'refund', ?)",
+                           arguments: ["ref-\(id.value)", now, "act-\(id.value)"])
+            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "activation.refund", subject: id.value, details: "")
+            let revoked = try Row.fetchOne(db, sql: "SELECT revoked_at FROM entitlement WHERE id = ?", arguments: [id.value])
+            if let revoked, (revoked["revoked_at"] as Int64?) == nil {
+                try FoDDatabase.revoke(db, id, reason: "refund", actor: actor, at: now)
+            }
+        }
+    }
+
+    /// Whether an entitlement is revoked (for the verifier's revocation check).
+    public func isRevoked(_ id: EntitlementID) -> Bool {
+        (try? read { db in try Int64.fetchOne(db, sql: "SELECT revoked_at FROM entitlement WHERE id = ?", arguments: [id.value]) }) != nil
+    }
+
+    /// The next manifest version for a vehicle: the same version when the listed entitlements did
+    /// not change since the last manifest, the next one (never reused) when they did.
+    public func manifestVersion(vin: VIN, entries: [ManifestClaims.Entry], at now: Int64) throws -> Int64 {
+        var digestInput: [UInt8] = []
+        for entry in entries.sorted(by: { $0.id < $1.id }) {
+            digestInput += Array("\(entry.id)|\(entry.feature)|\(entry.term)|\(entry.notBefore)|\(entry.expiresAt.map(String.init) ?? "-")\n".utf8)
+        }
+        let digest = SHA256.hexHash(digestInput)
+        return try write { db in
+            if let row = try Row.fetchOne(db, sql: "SELECT version, content_sha256 FROM manifest_version WHERE vin = ?", arguments: [vin.value]) {
+                if row["content_sha256"] == digest { return row["version"] }
+                let next: Int64 = row["version"] + 1
+                try db.execute(sql: "UPDATE manifest_version SET version = ?, content_sha256 = ?, issued_at = ? WHERE vin = ?",
+                               arguments: [next, digest, now, vin.value])
+                try FoDDatabase.appendAudit(db, at: now, actor: "system", action: "manifest.version", subject: vin.value, details: "version=\(next)")
+                return next
+            }
+            try db.execute(sql: "INSERT INTO manifest_version (vin, version, content_sha256, issued_at) VALUES (?, 1, ?, ?)", arguments: [vin.value, digest, now])
+            try FoDDatabase.appendAudit(db, at: now, actor: "system", action: "manifest.version", subject: vin.value, details: "version=1")
+            return 1
+        }
+    }
+
+    /// The events between two instants as the CSV `fod report` reads, written to `write` in blocks.
+    public func exportEvents(from: Int64?, to: Int64?, write: ([UInt8]) throws -> Void) throws {
+        try read { db in
+            var out = Array((EventColumn.headerLine + "\n").utf8)
+            let cursor = try Row.fetchCursor(db, sql: """
+                SELECT * FROM event WHERE occurred_at >= ? AND occurred_at < ? ORDER BY occurred_at, event_id
+                """, arguments: [from ?? Int64.min, to ?? Int64.max])
+            while let row = try cursor.next() {
+                let seconds: Int64 = row["occurred_at"]
+                let fields: [String] = [
+                    row["event_id"], Timestamp.format(seconds * 1_000_000_000), row["kind"], row["refers_to"] ?? "", row["vin"] ?? "", row["feature"] ?? "",
+                    row["term"] ?? "", row["channel"] ?? "", row["dealer_id"] ?? "", row["market"] ?? "", row["currency"] ?? "",
+                    (row["gross_minor"] as Int64?).map(String.init) ?? "", (row["vat_bps"] as Int64?).map(String.init) ?? "",
+                ]
+                out += Array(fields.joined(separator: ",").utf8) + [0x0A]
+                if out.count >= 1 << 20 { try write(out); out.removeAll(keepingCapacity: true) }
+            }
+            try write(out)
+        }
+    }
+
+}
