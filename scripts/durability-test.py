@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Durability test for `fod serve` (run by .ci/run; loopback only, bounded in count and time).
+
+1. Starts the server on 127.0.0.1 with a fresh data folder; registers VEHICLES vehicles.
+2. Sends a burst of activations (one per vehicle, each with its own Idempotency-Key) from
+   CONCURRENCY threads, and kills the server with SIGKILL once KILL_AFTER answers have come back.
+3. Restarts the server on the same data and checks:
+   - every activation answered 2xx before the kill is in the database (its entitlement is listed),
+   - retrying every request with its Idempotency-Key books nothing twice: afterwards each vehicle
+     has exactly one ACC entitlement, and a replayed answer has the id of the first,
+   - `fod audit verify` passes,
+   - the exported events reconcile: one activation event per entitlement, no id twice.
+Prints `N passed, M failed` and exits non-zero on any failure.
+"""
+import concurrent.futures
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FOD = os.environ.get("FOD_BIN", os.path.join(ROOT, ".build", "debug", "fod"))
+VEHICLES, CONCURRENCY, KILL_AFTER, DEADLINE = 300, 12, 120, time.monotonic() + 240
+checks = {"passed": 0, "failed": 0}
+
+
+def check(condition, message):
+    checks["passed" if condition else "failed"] += 1
+    print(("ok   " if condition else "FAIL ") + message, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(data, port, log):
+    process = subprocess.Popen([FOD, "serve", "--data", data, "--port", str(port), "--host", "127.0.0.1"], cwd=ROOT,
+                               stdout=log, stderr=log)
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
+            return process
+        except Exception:
+            time.sleep(0.1)
+    process.kill()
+    sys.exit("server did not start")
+
+
+def call(port, method, path, key, body=None, idempotency=None, timeout=10):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
+                                     data=None if body is None else json.dumps(body).encode())
+    request.add_header("Authorization", f"Bearer {key}")
+    request.add_header("Content-Type", "application/json")
+    if idempotency:
+        request.add_header("Idempotency-Key", idempotency)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), dict(error.headers)
+
+
+def vin(index):
+    # Non-North-American test VINs: WMI "WDD", serial from the index; no check digit is enforced.
+    return f"WDDTEST0{index:09d}".replace("I", "1").replace("O", "0").replace("Q", "0")
+
+
+def main():
+    data = tempfile.mkdtemp(prefix="fod-durability-")
+    port = free_port()
+    log = open(os.path.join(data, "server.log"), "wb")
+    server = start(os.path.join(data, "data"), port, log)
+    log.flush()
+    banner = open(os.path.join(data, "server.log")).read().splitlines()
+    keys = [line.strip() for line in banner if line.strip().startswith("fod_")]
+    admin, dealer = keys[0], keys[1]
+    for index in range(VEHICLES):
+        status, body, _ = call(port, "POST", "/v1/vehicles", admin,
+                               {"vin": vin(index), "model": "A4", "model_year": 2024, "market": "DE", "equipment": [], "dealer_id": "DE-10001"})
+        if status != 201:
+            sys.exit(f"registering a vehicle failed: {status} {body[:200]}")
+    answered = {}
+
+    def activate(index):
+        if time.monotonic() > DEADLINE:
+            return index, None, None
+        try:
+            status, body, _ = call(port, "POST", "/v1/activations", dealer, {"vin": vin(index), "feature": "ACC", "term": "P1M"},
+                                   idempotency=f"burst-{index}", timeout=5)
+            return index, status, body
+        except Exception:
+            return index, None, None
+
+    killed = False
+    with concurrent.futures.ThreadPoolExecutor(CONCURRENCY) as pool:
+        futures = [pool.submit(activate, index) for index in range(VEHICLES)]
+        for future in concurrent.futures.as_completed(futures):
+            index, status, body = future.result()
+            if status is not None and 200 <= status < 300:
+                answered[index] = json.loads(body)["id"]
+            if not killed and len(answered) >= KILL_AFTER:
+                server.send_signal(signal.SIGKILL)
+                killed = True
+    server.wait()
+    check(killed, f"server killed with SIGKILL mid-burst after {len(answered)} answered activations")
+    check(len(answered) < VEHICLES, f"the kill interrupted the burst ({len(answered)} of {VEHICLES} answered 2xx)")
+
+    server = start(os.path.join(data, "data"), port, log)
+    lost = [i for i, ident in answered.items()
+            if ident not in [e["id"] for e in json.loads(call(port, "GET", f"/v1/vehicles/{vin(i)}/entitlements", admin)[1])["entitlements"]]]
+    check(not lost, f"every activation answered 2xx before the kill is stored ({len(answered)} checked, {len(lost)} lost)")
+
+    replay_mismatch = 0
+    for index in range(VEHICLES):
+        status, body, headers = call(port, "POST", "/v1/activations", dealer, {"vin": vin(index), "feature": "ACC", "term": "P1M"},
+                                     idempotency=f"burst-{index}")
+        if status != 201:
+            replay_mismatch += 1
+        elif index in answered and json.loads(body)["id"] != answered[index]:
+            replay_mismatch += 1
+    check(replay_mismatch == 0, f"retrying all {VEHICLES} requests with their keys answers 201, replays keep the first id ({replay_mismatch} mismatches)")
+
+    counts = [len([e for e in json.loads(call(port, "GET", f"/v1/vehicles/{vin(i)}/entitlements", admin)[1])["entitlements"]
+                   if e["feature"] == "ACC"]) for i in range(VEHICLES)]
+    check(all(c == 1 for c in counts), f"each vehicle has exactly one ACC entitlement (counts seen: {sorted(set(counts))})")
+
+    status, body, _ = call(port, "GET", "/v1/exports/events", admin)
+    rows = body.decode().strip().split("\n")[1:]
+    ids = [row.split(",")[0] for row in rows]
+    burst = [row for row in rows if ",ACC,P1M,dealer,DE-10001," in row]
+    check(status == 200 and len(ids) == len(set(ids)), f"the events export has no event id twice ({len(ids)} events)")
+    check(len(burst) == VEHICLES, f"the export reconciles: {len(burst)} activation events for {VEHICLES} entitlements")
+
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=20)
+    audit = subprocess.run([FOD, "audit", "verify", "--data", os.path.join(data, "data")], capture_output=True, text=True, cwd=ROOT)
+    check(audit.returncode == 0, f"fod audit verify: {audit.stdout.strip() or audit.stderr.strip()}")
+    print(f"{checks['passed']} passed, {checks['failed']} failed")
+    sys.exit(1 if checks["failed"] else 0)
+
+
+if __name__ == "__main__":
+    main()
