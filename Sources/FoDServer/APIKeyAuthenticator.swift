@@ -1,4 +1,7 @@
+import FoDCrypto
 import FoDStore
+import Foundation
+import Synchronization
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -8,11 +11,12 @@ import Logging
 struct APIKeyAuthenticator: RouterMiddleware {
     typealias Context = FoDRequestContext
     let database: FoDDatabase
+    let cache = PrincipalCache()
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         if let header = request.headers[.authorization] {
-            guard header.hasPrefix("Bearer "), let principal = try database.authenticate(secret: String(header.dropFirst(7))) else {
+            guard header.hasPrefix("Bearer "), let principal = try cache.principal(for: String(header.dropFirst(7)), database: database) else {
                 context.logger.info("authentication failed", metadata: ["path": .string(request.uri.path)])
                 throw APIError.unauthorized
             }
@@ -30,6 +34,29 @@ extension FoDRequestContext {
         guard principal.role == .admin || roles.contains(principal.role) else {
             logger.info("forbidden", metadata: ["role": .string(principal.role.rawValue), "key": .string(principal.keyID)])
             throw APIError.forbidden("a \(principal.role) key may not do this (needs \(roles.map(\.rawValue).joined(separator: " or ")))")
+        }
+        return principal
+    }
+}
+
+/// Remembers authenticated keys for ``ttl`` so that a busy client does not cost a database read per
+/// request; a revoked key stops working within that time. Keyed by the secret's SHA-256, never
+/// the secret.
+final class PrincipalCache: Sendable {
+    static let ttl: TimeInterval = 2
+    private let entries = Mutex<[String: (principal: Principal, until: Date)]>([:])
+
+    func principal(for secret: String, database: FoDDatabase) throws -> Principal? {
+        let hash = SHA256.hexHash(Array(secret.utf8))
+        let now = Date()
+        if let hit = entries.withLock({ $0[hash] }), hit.until > now { return hit.principal }
+        guard let principal = try database.authenticate(secret: secret) else {
+            entries.withLock { _ = $0.removeValue(forKey: hash) }
+            return nil
+        }
+        entries.withLock { cache in
+            if cache.count > 10_000 { cache.removeAll() }
+            cache[hash] = (principal, now.addingTimeInterval(PrincipalCache.ttl))
         }
         return principal
     }

@@ -36,7 +36,7 @@ extension FoDDatabase {
     public func authenticate(secret: String) throws -> Principal? {
         let hash = SHA256.hexHash(Array(secret.utf8))
         return try read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT id, role, dealer_id FROM api_key WHERE secret_sha256 = ? AND revoked_at IS NULL",
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, role, dealer_id FROM api_key WHERE secret_sha256 = ? AND revoked_at IS NULL"),
                                              arguments: [hash]),
                   let role = Role(rawValue: row["role"]) else { return nil }
             let dealer: String? = row["dealer_id"]

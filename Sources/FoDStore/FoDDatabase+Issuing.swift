@@ -56,7 +56,9 @@ extension FoDDatabase {
 
     /// Whether an entitlement is revoked (for the verifier's revocation check).
     public func isRevoked(_ id: EntitlementID) -> Bool {
-        (try? read { db in try Int64.fetchOne(db, sql: "SELECT revoked_at FROM entitlement WHERE id = ?", arguments: [id.value]) }) != nil
+        (try? read { db in
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT revoked_at FROM entitlement WHERE id = ?"), arguments: [id.value])
+        }) != nil
     }
 
     /// The next manifest version for a vehicle: the same version when the listed entitlements did

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Load test of `fod serve` with wrk on loopback (bounded: a few seconds per endpoint).
+
+    swift build -c release --product fod --product fod-bench
+    apt-get install wrk
+    python3 scripts/bench-service.py [--seconds 10] [--connections 16]
+
+Measures POST /v1/verify (ES256) against one core's raw OpenSSL verify/s measured in the same run
+(`fod-bench tokens --json`), and POST /v1/activations (durable: synchronous=FULL, one transaction
+per activation, each with its own Idempotency-Key and vehicle). Prints a table and one JSON line.
+"""
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RELEASE = os.path.join(ROOT, ".build", "release")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wrk(script, url, seconds, connections, env):
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", script, url],
+                         capture_output=True, text=True, env={**os.environ, **env}, timeout=seconds + 30)
+    line = [l for l in out.stdout.splitlines() if l.startswith("RESULT")][-1].split()
+    requests, errors, duration_us, p50, p99, worst = int(line[1]), int(line[2]), int(line[3]), float(line[4]), float(line[5]), float(line[6])
+    return {"per_s": round(requests / (duration_us / 1e6), 1), "requests": requests, "non_2xx": errors,
+            "p50_ms": round(p50 / 1000, 2), "p99_ms": round(p99 / 1000, 2), "max_ms": round(worst / 1000, 2)}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--vehicles", type=int, default=60000)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("install wrk: apt-get install wrk")
+    raw = json.loads(subprocess.run([os.path.join(RELEASE, "fod-bench"), "tokens", "--seconds", "4", "--json"],
+                                    capture_output=True, text=True, check=True).stdout)["ES256"]["raw_verify_per_s"]
+    work = tempfile.mkdtemp(prefix="fod-bench-service-")
+    fixtures = os.path.join(work, "fixtures")
+    os.makedirs(fixtures)
+    for name in ("catalog.json", "dealers.json"):
+        shutil.copy(os.path.join(ROOT, "fixtures", name), fixtures)
+    # wrk runs one thread (-t1): its requests use vehicles 1, 2, 3, …
+    vehicles = [{"vin": f"WDDBENCH{i:09d}", "model": "A4", "model_year": 2024, "market": "DE", "equipment": [], "dealer_id": "DE-10001"}
+                for i in range(1, args.vehicles + 1)]
+    with open(os.path.join(fixtures, "vehicles.json"), "w") as f:
+        json.dump(vehicles, f)
+    port = free_port()
+    log = open(os.path.join(work, "server.log"), "w")
+    server = subprocess.Popen([os.path.join(RELEASE, "fod"), "serve", "--data", os.path.join(work, "data"), "--port", str(port),
+                               "--fixtures", fixtures], cwd=ROOT, stdout=log, stderr=log)
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
+                break
+            except Exception:
+                time.sleep(0.1)
+        keys = [l.strip() for l in open(os.path.join(work, "server.log")) if l.strip().startswith("fod_")]
+        admin, dealer = keys[0], keys[1]
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/entitlements", method="POST",
+                                         data=json.dumps({"vin": "WDDBENCH000000001", "feature": "NAV_PLUS", "term": "P1Y"}).encode(),
+                                         headers={"Authorization": f"Bearer {admin}", "Content-Type": "application/json"})
+        token = json.loads(urllib.request.urlopen(request).read())["token"]
+        base = f"http://127.0.0.1:{port}"
+        wrk(os.path.join(ROOT, "scripts", "wrk", "verify.lua"), base + "/v1/verify", 2, args.connections, {"KEY": admin, "TOKEN": token})
+        verify = wrk(os.path.join(ROOT, "scripts", "wrk", "verify.lua"), base + "/v1/verify", args.seconds, args.connections,
+                     {"KEY": admin, "TOKEN": token})
+        activations = wrk(os.path.join(ROOT, "scripts", "wrk", "activations.lua"), base + "/", args.seconds, args.connections, {"KEY": dealer})
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    verify["ratio_to_raw_verify"] = round(verify["per_s"] / raw, 3)
+    print(f"raw OpenSSL ES256 verify on one core: {raw:,.0f}/s")
+    print(f"POST /v1/verify      {verify['per_s']:>9,.0f}/s  ratio {verify['ratio_to_raw_verify']:.3f}  p50 {verify['p50_ms']} ms  p99 {verify['p99_ms']} ms  non-2xx {verify['non_2xx']}")
+    print(f"POST /v1/activations {activations['per_s']:>9,.0f}/s  p50 {activations['p50_ms']} ms  p99 {activations['p99_ms']} ms  non-2xx {activations['non_2xx']}")
+    print(json.dumps({"raw_verify_per_s": raw, "verify": verify, "activations": activations, "connections": args.connections, "seconds": args.seconds}))
+
+
+if __name__ == "__main__":
+    main()
