@@ -116,7 +116,7 @@ let package = Package(
         ),
         .testTarget(
             name: "fodCLITests",
-            dependencies: ["FoDEntitlements", "FoDCrypto", "FoDTestSupport"],
+            dependencies: ["FoDEntitlements", "FoDCrypto", "FoDStore", "FoDTestSupport"],
             swiftSettings: strictSettings
         ),
     ]

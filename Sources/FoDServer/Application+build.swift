@@ -12,6 +12,8 @@ public func buildApplication(services: FoDServices, host: String = "127.0.0.1", 
 /// The router alone (tests use it with `app.test(.router)`).
 public func buildRouter(services: FoDServices) -> Router<FoDRequestContext> {
     let router = Router(context: FoDRequestContext.self)
+    // One log line per request with Hummingbird's request id; no headers, so no key is ever logged.
+    router.add(middleware: LogRequestsMiddleware(.info, includeHeaders: .none))
     router.add(middleware: ErrorMapper())
     router.add(middleware: APIKeyAuthenticator(database: services.database))
     Routes(services: services).register(on: router)

@@ -1,9 +1,18 @@
 import Foundation
 import FoDCrypto
 import FoDRevenue
+import FoDStore
+
+/// Where `fod report` reads events from: a byte source that can also name the input's hash.
+protocol EventSource: ByteSource, SendableMetatype {
+    /// The SHA-256 of everything read (or of the export), after reading.
+    func finish() -> String
+    /// The size in bytes, for progress and table sizing.
+    var size: Int64 { get }
+}
 
 /// A file read in large blocks, hashing what it reads.
-struct FileByteSource: ByteSource {
+struct FileByteSource: EventSource {
     private let handle: Int32
     private let hasher = SHA256Hasher()
     /// The file's size, for progress and table sizing.
@@ -62,4 +71,27 @@ final class FileSink {
         try sink.write(bytes)
         try sink.close()
     }
+}
+
+/// The events of a service's database, exported as the CSV `fod report` reads (all of them, so
+/// that late refunds of older activations are recognized).
+struct DatabaseEventSource: EventSource {
+    private var memory: MemoryByteSource
+    private let hash: String
+    let size: Int64
+
+    init(path: String) throws {
+        var isDirectory: ObjCBool = false
+        let file = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+            ? (path as NSString).appendingPathComponent("fod.sqlite") : path
+        guard FileManager.default.fileExists(atPath: file) else { throw RevenueError(.eventsInvalid, "no database at '\(file)'") }
+        var bytes: [UInt8] = []
+        try FoDDatabase(path: file).exportEvents(from: nil, to: nil) { bytes += $0 }
+        hash = SHA256.hexHash(bytes)
+        size = Int64(bytes.count)
+        memory = MemoryByteSource(bytes)
+    }
+
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int { try memory.read(into: buffer) }
+    func finish() -> String { hash }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import FoDRevenue
+import FoDStore
 
 /// `fod report`.
 struct ReportCommand: ParsableCommand {
@@ -28,7 +29,9 @@ struct ReportCommand: ParsableCommand {
     )
 
     @Option(help: "The events file (CSV, or JSON Lines).")
-    var events: String
+    var events: String?
+    @Option(help: "Read the events from a service's database instead (its data folder or fod.sqlite).")
+    var db: String?
     @Option(help: "The rules file (JSON).")
     var rules: String
     @Option(help: "The month to report, YYYY-MM.")
@@ -40,13 +43,17 @@ struct ReportCommand: ParsableCommand {
     @Flag(name: .customLong("allow-rejects"), help: "Exit 0 even when rows were rejected.")
     var allowRejects = false
 
+    func validate() throws {
+        if (events == nil) == (db == nil) { throw ValidationError("give either --events FILE or --db PATH") }
+    }
+
     func run() throws {
         var rejected: Int64 = 0
         do {
             let ruleSet = try RuleSet(json: try CLIInput.readFile(rules))
             let reportPeriod = try ReportPeriod(period, timeZone: timezone)
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            var source = try FileByteSource(path: events)
+            var source: any EventSource = try db.map { try DatabaseEventSource(path: $0) } ?? FileByteSource(path: events ?? "")
             let rejects = try FileSink(path: (out as NSString).appendingPathComponent("rejects.csv"))
             try rejects.write(ReportFiles.rejectsHeader())
             var pendingRejects: [UInt8] = []
@@ -59,7 +66,7 @@ struct ReportCommand: ParsableCommand {
                 }
             }
             let progress = Progress(total: source.size)
-            let jsonLines = events.hasSuffix(".jsonl") || events.hasSuffix(".ndjson")
+            let jsonLines = events.map { $0.hasSuffix(".jsonl") || $0.hasSuffix(".ndjson") } ?? false
             if jsonLines {
                 try JSONLinesEventReader.read(&source, into: builder, progress: progress.update)
             } else {
@@ -85,6 +92,9 @@ struct ReportCommand: ParsableCommand {
             \(report.statements.count) statements written to \(out)\n
             """.utf8))
         } catch let error as RevenueError {
+            CLIError.printError("\(error.code): \(error.reason)")
+            throw ExitCode(CLIError.badInput)
+        } catch let error as StoreError {
             CLIError.printError("\(error.code): \(error.reason)")
             throw ExitCode(CLIError.badInput)
         }

@@ -1,4 +1,7 @@
 import Foundation
+import FoDCrypto
+import FoDEntitlements
+import FoDStore
 import FoDTestSupport
 import Testing
 
@@ -59,4 +62,42 @@ struct ReportCLITests {
             #expect(ours.split(separator: "\n").count > 2)
         }
     }
+}
+
+@Suite("fod report --db and fod audit verify on a service database")
+struct DatabaseCLITests {
+    @Test("report --db reads the service's events; audit verify passes, then fails after tampering")
+    func reportFromDatabase() throws {
+        let dir = try TestPaths.temporaryDirectory()
+        let path = dir.appendingPathComponent("fod.sqlite").path
+        let database = try FoDDatabase(path: path)
+        let now = Int64(Timestamp2026.november15)
+        let key = try PrivateKey.generate(.es256)
+        let issuer = Issuer(key: key, issuer: try IssuerID("https://fod.test"), clock: FixedClock(unixSeconds: now))
+        let dealer = try database.createAPIKey(role: .dealer, dealer: try DealerID("DE-10001"), label: "d", actor: "test", at: now)
+        let principal = try #require(try database.authenticate(secret: dealer.secret))
+        for (index, vin) in ["WVWZZZ1KZAW394821", "WAUZZZF45RA000001"].enumerated() {
+            let issued = try issuer.issue(EntitlementRequest(vin: try VIN(vin), feature: try FeatureCode("NAV_PLUS"), term: .oneYear, dealer: principal.dealer))
+            _ = try database.recordActivation(NewActivation(entitlement: issued, channel: "dealer", market: "DE", currency: "EUR", grossMinor: 14_900, vatBps: 1900),
+                                              principal: principal, idempotencyKey: "k\(index)", requestHash: "h\(index)",
+                                              response: { _ in IdempotentResponse(status: 201, body: []) }, at: now)
+        }
+        let out = dir.appendingPathComponent("report")
+        let result = try FodCLI.run(["report", "--db", dir.path, "--rules", ReportCLITests.rules, "--period", "2026-11", "--out", out.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let statements = try String(contentsOf: out.appendingPathComponent("statements.csv"), encoding: .utf8)
+        // Two sales of 149.00 under pos-nav: 2 × 17.03.
+        #expect(statements.contains("DE-10001,EUR,2,0,298.00,47.58,250.42,34.06,0.00,34.06,0"), "\(statements)")
+        let intact = try FodCLI.run(["audit", "verify", "--data", dir.path])
+        #expect(intact.status == 0 && intact.stdout.contains("intact"))
+        let deleted = try ProcessRunner.run("python3", ["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('DELETE FROM audit WHERE seq = 2'); c.commit()", path])
+        try #require(deleted.status == 0, "\(deleted.stderr)")
+        let broken = try FodCLI.run(["audit", "verify", "--data", dir.path])
+        #expect(broken.status == 1 && broken.stderr.contains("audit_chain_broken") && broken.stderr.contains("entry 2"))
+    }
+}
+
+/// A fixed instant in the report period used above: 2026-11-15T12:00:00Z.
+enum Timestamp2026 {
+    static let november15 = 1_794_744_000
 }
