@@ -26,6 +26,7 @@ struct ActivationHandler {
         let (body, bytes) = try await JSONBody.object(request, context, allowed: ["vin", "feature", "term"], required: ["vin", "feature", "term"])
         let requestHash = SHA256.hexHash(Array("POST /v1/activations\n".utf8) + bytes)
         if let previous = try services.database.idempotentResponse(principal: principal.keyID, key: key, requestHash: requestHash) {
+            services.metrics.activation(replayed: true)
             return JSONBody.response(bytes: previous.body, status: .init(code: previous.status), headers: [ActivationHandler.replayedHeader: "true"])
         }
         let vin: VIN, feature: FeatureCode, term: Term
@@ -56,6 +57,7 @@ struct ActivationHandler {
                 activation, principal: principal, idempotencyKey: key, requestHash: requestHash,
                 response: { claims in IdempotentResponse(status: 201, body: Array(JSONWriter.text(ActivationHandler.body(claims, issued.token, price)).utf8)) },
                 at: services.clock.unixSeconds())
+            services.metrics.activation(replayed: !created)
             return JSONBody.response(bytes: response.body, status: .init(code: response.status),
                                      headers: created ? [:] : [ActivationHandler.replayedHeader: "true"])
         } catch let error as StoreError where error.code == .conflict {

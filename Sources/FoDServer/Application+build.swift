@@ -14,6 +14,7 @@ public func buildRouter(services: FoDServices) -> Router<FoDRequestContext> {
     let router = Router(context: FoDRequestContext.self)
     // One log line per request with Hummingbird's request id; no headers, so no key is ever logged.
     router.add(middleware: LogRequestsMiddleware(.info, includeHeaders: .none))
+    router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMapper())
     router.add(middleware: APIKeyAuthenticator(database: services.database))
     Routes(services: services).register(on: router)

@@ -13,9 +13,13 @@ public struct FoDServices: Sendable {
     /// The revenue-share rules for `GET /v1/reports/statements`.
     public let rules: RuleSet
     public let clock: any WallClock
+    /// Prometheus metrics for `/metrics`.
+    public let metrics: ServiceMetrics
 
     /// Creates the services; the verifier trusts exactly the published keys.
-    public init(database: FoDDatabase, issuer: Issuer, publishedKeys: KeySet, catalog: Catalog, rules: RuleSet, clock: any WallClock) {
+    public init(database: FoDDatabase, issuer: Issuer, publishedKeys: KeySet, catalog: Catalog, rules: RuleSet, clock: any WallClock,
+                metrics: ServiceMetrics = ServiceMetrics()) {
+        self.metrics = metrics
         self.database = database
         self.issuer = issuer
         self.keys = publishedKeys

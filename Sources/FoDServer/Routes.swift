@@ -16,6 +16,11 @@ struct Routes {
             guard services.database.ping() else { throw APIError(.serviceUnavailable, "not_ready", "the database does not answer") }
             return JSONBody.response(JSONBody.object([("status", .string("ready"))]))
         }
+        router.get("/metrics") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: services.metrics.render())))
+        }
         router.get("/.well-known/jwks.json") { _, _ in
             JSONBody.response(bytes: Array(try services.keys.jwksJSON(indent: 0).utf8))
         }
@@ -50,7 +55,12 @@ struct Routes {
             let vin = try body["vin"]?.string.map { text in
                 do { return try VIN(text) } catch let error as EntitlementError { throw APIError(.unprocessableContent, error.code.rawValue, error.reason) }
             }
-            let claims = try services.verifier.verifyEntitlement(body["token"]?.string ?? "", vin: vin)
+            let claims: EntitlementClaims
+            do { claims = try services.verifier.verifyEntitlement(body["token"]?.string ?? "", vin: vin) } catch {
+                services.metrics.verification(valid: false)
+                throw error
+            }
+            services.metrics.verification(valid: true)
             return JSONBody.response(JSONBody.object([("valid", .bool(true)), ("claims", claims.jsonValue)]))
         }
         router.post("/v1/activations") { request, context in

@@ -7,6 +7,8 @@ import FoDStore
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 
 /// `fod serve`.
 struct ServeCommand: AsyncParsableCommand {
@@ -64,9 +66,11 @@ struct ServeCommand: AsyncParsableCommand {
                                             catalog: try CLIInput.readFile(folder.appendingPathComponent("catalog.json")),
                                             actor: "system", at: clock.unixSeconds())
             }
+            let metrics = ServiceMetrics()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
             let services = FoDServices(database: database, issuer: Issuer(key: signing, issuer: try IssuerID(issuer), clock: clock),
                                        publishedKeys: KeySet(publicKeys: [signing.publicKey]), catalog: try database.catalog(),
-                                       rules: try RuleSet(json: try CLIInput.readFile(rules)), clock: clock)
+                                       rules: try RuleSet(json: try CLIInput.readFile(rules)), clock: clock, metrics: metrics)
             var banner = dev ? "fod serve — DEVELOPMENT MODE (development keys allowed; never use them in production)\n" : "fod serve\n"
             if try database.listAPIKeys().isEmpty {
                 let admin = try database.createAPIKey(role: .admin, dealer: nil, label: "bootstrap admin", actor: "system", at: clock.unixSeconds())

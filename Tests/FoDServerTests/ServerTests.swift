@@ -77,6 +77,37 @@ struct ServerTests {
         }
     }
 
+    @Test("/metrics renders Prometheus text with fod's counters")
+    func metrics() async throws {
+        let service = try TestService()
+        try await service.app.test(.router) { client in
+            try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer1, idempotency: "x"), body: body(Self.activation)) { response async throws in
+                #expect(response.status == .created)
+            }
+            try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer1, idempotency: "x"), body: body(Self.activation)) { response async throws in
+                #expect(response.status == .created)
+            }
+            try await client.execute(uri: "/metrics", method: .get) { response async throws in
+                let text = String(buffer: response.body)
+                #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
+                #expect(text.contains("fod_activations_total 1"))
+                #expect(text.contains("fod_idempotent_replays_total 1"))
+            }
+        }
+    }
+
+    @Test("a body over 64 KiB is refused with 413 and a code")
+    func bodyLimit() async throws {
+        let service = try TestService()
+        try await service.app.test(.router) { client in
+            let big = #"{"token":""# + String(repeating: "a", count: 70_000) + #""}"#
+            try await client.execute(uri: "/v1/verify", method: .post, headers: headers(service.auditor), body: body(big)) { response async throws in
+                #expect(response.status == .contentTooLarge)
+                #expect(try json(response)["code"] as? String == "body_too_large")
+            }
+        }
+    }
+
     @Test("missing or wrong key: 401 problem+json, never a 500")
     func unauthenticated() async throws {
         let service = try TestService()

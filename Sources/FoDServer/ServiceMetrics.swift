@@ -1,0 +1,36 @@
+import Prometheus
+
+/// fod's Prometheus metrics: the registry `GET /metrics` renders, with the service's own counters.
+/// `fod serve` also bootstraps swift-metrics with this registry, so Hummingbird's request metrics
+/// (`http_requests_total`, durations by route and status) land in it too.
+public final class ServiceMetrics: Sendable {
+    /// The registry.
+    public let registry: PrometheusCollectorRegistry
+    /// Activations recorded (not replays).
+    let activations: Counter
+    /// Idempotent replays answered.
+    let replays: Counter
+    /// Verifications through `POST /v1/verify`, by outcome.
+    let verified: Counter
+    let verifyFailed: Counter
+
+    /// Creates the metrics in `registry`.
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        func name(_ metric: String, _ help: String) -> MetricNameDescriptor {
+            MetricNameDescriptor(namespace: "fod", metricName: metric, unitName: "total", helpText: help)
+        }
+        activations = registry.makeCounter(descriptor: name("activations", "Activations recorded"))
+        replays = registry.makeCounter(descriptor: name("idempotent_replays", "Requests answered from an idempotency record"))
+        verified = registry.makeCounter(descriptor: name("verifications", "Tokens verified through POST /v1/verify"), labels: [("result", "valid")])
+        verifyFailed = registry.makeCounter(descriptor: name("verifications", "Tokens verified through POST /v1/verify"), labels: [("result", "invalid")])
+    }
+
+    /// The Prometheus text exposition of every metric.
+    public func render() -> [UInt8] { registry.emitToBuffer() }
+
+    /// Counts a recorded activation, or an idempotent replay.
+    func activation(replayed: Bool) { (replayed ? replays : activations).increment() }
+    /// Counts a verification by its outcome.
+    func verification(valid: Bool) { (valid ? verified : verifyFailed).increment() }
+}
