@@ -23,7 +23,7 @@ struct APIKeyCommand: ParsableCommand {
         @Option(help: "A label to recognise the key by.") var label: String = ""
 
         func run() throws {
-            try CLIError.runStore {
+            try CLIError.run {
                 guard let role = Role(rawValue: role) else { throw StoreError(.invalid, "--role must be admin, issuer, dealer or auditor") }
                 let created = try APIKeyCommand.open(data).createAPIKey(role: role, dealer: try dealer.map { try DealerID($0) }, label: label,
                                                                          actor: "cli", at: SystemClock().unixSeconds())
@@ -38,7 +38,7 @@ struct APIKeyCommand: ParsableCommand {
         @Option(help: "Data folder of the service.") var data: String = "data"
 
         func run() throws {
-            try CLIError.runStore {
+            try CLIError.run {
                 for key in try APIKeyCommand.open(data).listAPIKeys() {
                     print([key.id, key.role.rawValue, key.dealer?.value ?? "-", key.revokedAt == nil ? "active" : "revoked", key.label].joined(separator: "\t"))
                 }
@@ -52,7 +52,7 @@ struct APIKeyCommand: ParsableCommand {
         @Argument(help: "The key id (from list).") var id: String
 
         func run() throws {
-            try CLIError.runStore { try APIKeyCommand.open(data).revokeAPIKey(id: id, actor: "cli", at: SystemClock().unixSeconds()) }
+            try CLIError.run { try APIKeyCommand.open(data).revokeAPIKey(id: id, actor: "cli", at: SystemClock().unixSeconds()) }
         }
     }
 }

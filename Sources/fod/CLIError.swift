@@ -1,6 +1,7 @@
 import ArgumentParser
 import FoDCrypto
 import FoDEntitlements
+import FoDRevenue
 import FoDStore
 import Foundation
 
@@ -11,23 +12,31 @@ enum CLIError {
     /// Exit code for bad input: unreadable files, malformed keys, invalid values.
     static let badInput: Int32 = 2
 
-    /// Runs `body`; on a library error prints `error: CODE: reason` and exits with the code's class.
+    /// `CODE: reason` for an error of one of fod's modules; `nil` for anything else.
+    static func describe(_ error: any Error) -> String? {
+        switch error {
+        case let error as EntitlementError: "\(error.code): \(error.reason)"
+        case let error as CryptoError: "\(error.code): \(error.reason)"
+        case let error as RevenueError: "\(error.code): \(error.reason)"
+        case let error as StoreError: "\(error.code): \(error.reason)"
+        default: nil
+        }
+    }
+
+    /// Runs `body`; on a library error prints `error: CODE: reason` and exits 2 (bad input).
     static func run(_ body: () throws -> Void) throws {
-        do {
-            try body()
-        } catch let error as EntitlementError {
-            printError("\(error.code): \(error.reason)")
-            throw ExitCode(badInput)
-        } catch let error as CryptoError {
-            printError("\(error.code): \(error.reason)")
+        do { try body() } catch {
+            guard let message = describe(error) else { throw error }
+            printError(message)
             throw ExitCode(badInput)
         }
     }
 
-    /// Runs `body`, mapping store and domain errors to a message and exit code 2.
-    static func runStore(_ body: () throws -> Void) throws {
-        do { try run(body) } catch let error as StoreError {
-            printError("\(error.code): \(error.reason)")
+    /// The same for async commands.
+    static func run(_ body: () async throws -> Void) async throws {
+        do { try await body() } catch {
+            guard let message = describe(error) else { throw error }
+            printError(message)
             throw ExitCode(badInput)
         }
     }

@@ -31,13 +31,10 @@ struct GenCommand: ParsableCommand {
         }
 
         func run() throws {
-            do {
+            try CLIError.run {
                 let sink = try FileSink(path: out)
                 try EventGenerator(rows: rows, seed: seed, year: year).writeCSV { try sink.write($0) }
                 try sink.close()
-            } catch let error as RevenueError {
-                CLIError.printError("\(error.code): \(error.reason)")
-                throw ExitCode(CLIError.badInput)
             }
         }
     }

@@ -49,7 +49,7 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         var rejected: Int64 = 0
-        do {
+        try CLIError.run {
             let ruleSet = try RuleSet(json: try CLIInput.readFile(rules))
             let reportPeriod = try ReportPeriod(period, timeZone: timezone)
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
@@ -91,12 +91,6 @@ struct ReportCommand: ParsableCommand {
             \(report.period): \(c.rowsRead) rows read, \(c.used) used, \(c.outsidePeriod) outside the period, \(c.rejected) rejected; \
             \(report.statements.count) statements written to \(out)\n
             """.utf8))
-        } catch let error as RevenueError {
-            CLIError.printError("\(error.code): \(error.reason)")
-            throw ExitCode(CLIError.badInput)
-        } catch let error as StoreError {
-            CLIError.printError("\(error.code): \(error.reason)")
-            throw ExitCode(CLIError.badInput)
         }
         if rejected > 0 && !allowRejects {
             CLIError.printError("\(rejected) rows were rejected; see rejects.csv (or pass --allow-rejects)")

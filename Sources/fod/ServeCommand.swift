@@ -44,7 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logger(label: "fod")
-        do {
+        try await CLIError.run {
             let isDevKey = (key as NSString).lastPathComponent.hasPrefix("dev-")
             if isDevKey && !dev {
                 throw StoreError(.invalid, "\(key) is a development key; start with --dev, or give a real key with --key")
@@ -84,18 +84,6 @@ struct ServeCommand: AsyncParsableCommand {
             banner += "listening on http://\(host):\(port) — try: curl -H 'Authorization: Bearer <key>' http://\(host):\(port)/v1/vehicles/WAUZZZF45RA000001/offers\n"
             FileHandle.standardError.write(Data(banner.utf8))
             try await buildApplication(services: services, host: host, port: port, logger: logger).runService()
-        } catch let error as StoreError {
-            CLIError.printError("\(error.code): \(error.reason)")
-            throw ExitCode(CLIError.badInput)
-        } catch let error as CryptoError {
-            CLIError.printError("\(error.code): \(error.reason)")
-            throw ExitCode(CLIError.badInput)
-        } catch let error as EntitlementError {
-            CLIError.printError("\(error.code): \(error.reason)")
-            throw ExitCode(CLIError.badInput)
-        } catch let error as RevenueError {
-            CLIError.printError("\(error.code): \(error.reason)")
-            throw ExitCode(CLIError.badInput)
         }
     }
 }
