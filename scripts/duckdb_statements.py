@@ -16,7 +16,6 @@ import sys
 
 import duckdb
 
-CURRENCY_EXPONENTS = {}  # filled from fod's table via the generated data: read from an inline list below
 
 
 def half_even(numerator: str, denominator: str) -> str:

@@ -2,35 +2,9 @@
 ///
 /// Equatable by ``code`` only, so tests and callers match on the stable code while the
 /// ``reason`` stays free to carry detail (including the drained OpenSSL error queue).
-public struct CryptoError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// A stable, machine-readable error code.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        /// The code as it appears in logs, CLI output and problem documents.
-        public let rawValue: String
-        init(_ rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
-
-        /// OpenSSL reported a failure in an operation that should not fail on valid input.
-        public static let openSSL = Code("crypto_openssl")
-        /// Key material could not be parsed (PEM, DER, JWK members).
-        public static let keyMalformed = Code("key_malformed")
-        /// The key is of a type or curve fod does not use (only P-256 and Ed25519 are accepted).
-        public static let keyUnsupported = Code("key_unsupported")
-        /// A private key's public half does not match it.
-        public static let keyMismatch = Code("key_mismatch")
-        /// A private key file is readable by group or others.
-        public static let keyFilePermissions = Code("key_file_permissions")
-        /// A key file could not be read or written.
-        public static let keyFileIO = Code("key_file_io")
-        /// The signature has the wrong length or encoding for the algorithm.
-        public static let signatureMalformed = Code("signature_malformed")
-        /// The signature does not verify.
-        public static let signatureInvalid = Code("signature_invalid")
-        /// Bytes are not canonical unpadded base64url.
-        public static let base64Malformed = Code("base64_malformed")
-        /// A JWK is malformed or inconsistent.
-        public static let jwkMalformed = Code("jwk_malformed")
-    }
+public struct CryptoError: CodedError {
+    /// This module's codes (listed in the extension of ``ErrorCode`` below).
+    public typealias Code = ErrorCode<CryptoError>
 
     /// The stable code.
     public let code: Code
@@ -42,8 +16,27 @@ public struct CryptoError: Error, Sendable, Equatable, CustomStringConvertible {
         self.code = code
         self.reason = reason
     }
+}
 
-    public var description: String { "\(code.rawValue): \(reason)" }
-
-    public static func == (lhs: CryptoError, rhs: CryptoError) -> Bool { lhs.code == rhs.code }
+extension ErrorCode where Domain == CryptoError {
+    /// OpenSSL reported a failure in an operation that should not fail on valid input.
+    public static let openSSL = ErrorCode("crypto_openssl")
+    /// Key material could not be parsed (PEM, DER, JWK members).
+    public static let keyMalformed = ErrorCode("key_malformed")
+    /// The key is of a type or curve fod does not use (only P-256 and Ed25519 are accepted).
+    public static let keyUnsupported = ErrorCode("key_unsupported")
+    /// A private key's public half does not match it.
+    public static let keyMismatch = ErrorCode("key_mismatch")
+    /// A private key file is readable by group or others.
+    public static let keyFilePermissions = ErrorCode("key_file_permissions")
+    /// A key file could not be read or written.
+    public static let keyFileIO = ErrorCode("key_file_io")
+    /// The signature has the wrong length or encoding for the algorithm.
+    public static let signatureMalformed = ErrorCode("signature_malformed")
+    /// The signature does not verify.
+    public static let signatureInvalid = ErrorCode("signature_invalid")
+    /// Bytes are not canonical unpadded base64url.
+    public static let base64Malformed = ErrorCode("base64_malformed")
+    /// A JWK is malformed or inconsistent.
+    public static let jwkMalformed = ErrorCode("jwk_malformed")
 }

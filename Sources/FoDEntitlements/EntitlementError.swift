@@ -1,111 +1,11 @@
+import FoDCrypto
+
 /// The one error type of `FoDEntitlements`: every validation and verification failure.
 ///
 /// Equatable by ``code``; callers and tests match on the stable code, people read the ``reason``.
-public struct EntitlementError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// A stable, machine-readable error code (see `docs/token-format.md` for the full table).
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        /// The code as it appears in CLI output, logs and problem documents.
-        public let rawValue: String
-        init(_ rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
-
-        // Verification procedure, step 1: size and shape.
-        /// The compact token is longer than the configured limit (8 KiB by default).
-        public static let tokenTooLarge = Code("token_too_large")
-        /// Not exactly three `.`-separated segments.
-        public static let tokenMalformed = Code("token_malformed")
-        // Step 2.
-        /// A segment is not canonical unpadded base64url.
-        public static let tokenBase64 = Code("token_base64")
-        // Step 3: header.
-        /// The header is not a JSON object (or has duplicate members).
-        public static let headerMalformed = Code("header_malformed")
-        /// The header has a member other than `alg`, `kid`, `typ`.
-        public static let headerMemberUnknown = Code("header_member_unknown")
-        /// The header has `crit`.
-        public static let headerCrit = Code("header_crit")
-        /// `alg` is missing or is not `ES256` / `EdDSA` (`none` and HMAC are never accepted).
-        public static let algNotAllowed = Code("alg_not_allowed")
-        /// `typ` is missing or not the expected token type.
-        public static let typMismatch = Code("typ_mismatch")
-        /// The header has no `kid`.
-        public static let kidMissing = Code("kid_missing")
-        // Step 4: key.
-        /// No trusted key has this `kid`.
-        public static let keyUnknown = Code("key_unknown")
-        /// The header's `alg` is not the algorithm of the key it names.
-        public static let keyAlgMismatch = Code("key_alg_mismatch")
-        /// The key's validity starts later.
-        public static let keyNotYetValid = Code("key_not_yet_valid")
-        /// The key's validity has ended.
-        public static let keyExpired = Code("key_expired")
-        /// The key has been revoked.
-        public static let keyRevoked = Code("key_revoked")
-        // Step 5: signature.
-        /// The signature is not exactly 64 bytes.
-        public static let signatureLength = Code("signature_length")
-        /// The signature does not verify.
-        public static let signatureInvalid = Code("signature_invalid")
-        // Step 6: claims.
-        /// The payload is not a JSON object.
-        public static let claimsMalformed = Code("claims_malformed")
-        /// The payload has a member name twice.
-        public static let claimsDuplicate = Code("claims_duplicate")
-        /// A required claim is absent.
-        public static let claimMissing = Code("claim_missing")
-        /// A claim has the wrong JSON type.
-        public static let claimType = Code("claim_type")
-        /// A claim's value is not acceptable (a bad feature code, an unknown term, `exp` before `nbf`, …).
-        public static let claimInvalid = Code("claim_invalid")
-        /// The payload has a claim fod does not define.
-        public static let claimUnknown = Code("claim_unknown")
-        /// `iss` is not the expected issuer.
-        public static let issuerMismatch = Code("issuer_mismatch")
-        /// `sub` is not a well-formed, normalized VIN.
-        public static let subjectInvalid = Code("subject_invalid")
-        /// `sub` is not the vehicle the caller named.
-        public static let vinMismatch = Code("vin_mismatch")
-        /// `nbf` is in the future (beyond the leeway).
-        public static let notYetValid = Code("not_yet_valid")
-        /// `exp` has passed (beyond the leeway).
-        public static let expired = Code("expired")
-        /// `iat` is in the future (beyond the leeway).
-        public static let issuedInFuture = Code("issued_in_future")
-        // Step 7.
-        /// The entitlement id is revoked.
-        public static let revoked = Code("revoked")
-        // Manifests.
-        /// The manifest's `ver` is not greater than the version last accepted.
-        public static let manifestRollback = Code("manifest_rollback")
-
-        // Domain values, validated at the border.
-        /// Not a VIN: wrong length or a character outside the VIN alphabet.
-        public static let vinMalformed = Code("vin_malformed")
-        /// A North-American VIN whose check digit (position 9) is wrong.
-        public static let vinCheckDigit = Code("vin_check_digit")
-        /// Not a feature code `[A-Z][A-Z0-9_]{1,31}`.
-        public static let featureInvalid = Code("feature_invalid")
-        /// Not one of the terms.
-        public static let termInvalid = Code("term_invalid")
-        /// Not a dealer id.
-        public static let dealerInvalid = Code("dealer_invalid")
-        /// Not an issuer name.
-        public static let issuerInvalid = Code("issuer_invalid")
-        /// Not an entitlement id.
-        public static let idInvalid = Code("id_invalid")
-        /// Not an ECU identifier.
-        public static let ecuInvalid = Code("ecu_invalid")
-        /// An issue request is inconsistent (for example an end before the start).
-        public static let requestInvalid = Code("request_invalid")
-        /// A JWK Set is malformed or carries something it must not (a private key, a wrong kid).
-        public static let keySetInvalid = Code("keyset_invalid")
-        /// Text is not valid JSON.
-        public static let jsonMalformed = Code("json_malformed")
-        /// A JSON object names a member twice.
-        public static let jsonDuplicateMember = Code("json_duplicate_member")
-        /// Signing failed inside OpenSSL.
-        public static let signingFailed = Code("signing_failed")
-    }
+public struct EntitlementError: CodedError {
+    /// This module's codes (listed in the extension of ``ErrorCode`` below).
+    public typealias Code = ErrorCode<EntitlementError>
 
     /// The stable code.
     public let code: Code
@@ -117,8 +17,103 @@ public struct EntitlementError: Error, Sendable, Equatable, CustomStringConverti
         self.code = code
         self.reason = reason
     }
+}
 
-    public var description: String { "\(code.rawValue): \(reason)" }
+extension ErrorCode where Domain == EntitlementError {
+    // Verification procedure, step 1: size and shape.
+    /// The compact token is longer than the configured limit (8 KiB by default).
+    public static let tokenTooLarge = ErrorCode("token_too_large")
+    /// Not exactly three `.`-separated segments.
+    public static let tokenMalformed = ErrorCode("token_malformed")
+    // Step 2.
+    /// A segment is not canonical unpadded base64url.
+    public static let tokenBase64 = ErrorCode("token_base64")
+    // Step 3: header.
+    /// The header is not a JSON object (or has duplicate members).
+    public static let headerMalformed = ErrorCode("header_malformed")
+    /// The header has a member other than `alg`, `kid`, `typ`.
+    public static let headerMemberUnknown = ErrorCode("header_member_unknown")
+    /// The header has `crit`.
+    public static let headerCrit = ErrorCode("header_crit")
+    /// `alg` is missing or is not `ES256` / `EdDSA` (`none` and HMAC are never accepted).
+    public static let algNotAllowed = ErrorCode("alg_not_allowed")
+    /// `typ` is missing or not the expected token type.
+    public static let typMismatch = ErrorCode("typ_mismatch")
+    /// The header has no `kid`.
+    public static let kidMissing = ErrorCode("kid_missing")
+    // Step 4: key.
+    /// No trusted key has this `kid`.
+    public static let keyUnknown = ErrorCode("key_unknown")
+    /// The header's `alg` is not the algorithm of the key it names.
+    public static let keyAlgMismatch = ErrorCode("key_alg_mismatch")
+    /// The key's validity starts later.
+    public static let keyNotYetValid = ErrorCode("key_not_yet_valid")
+    /// The key's validity has ended.
+    public static let keyExpired = ErrorCode("key_expired")
+    /// The key has been revoked.
+    public static let keyRevoked = ErrorCode("key_revoked")
+    // Step 5: signature.
+    /// The signature is not exactly 64 bytes.
+    public static let signatureLength = ErrorCode("signature_length")
+    /// The signature does not verify.
+    public static let signatureInvalid = ErrorCode("signature_invalid")
+    // Step 6: claims.
+    /// The payload is not a JSON object.
+    public static let claimsMalformed = ErrorCode("claims_malformed")
+    /// The payload has a member name twice.
+    public static let claimsDuplicate = ErrorCode("claims_duplicate")
+    /// A required claim is absent.
+    public static let claimMissing = ErrorCode("claim_missing")
+    /// A claim has the wrong JSON type.
+    public static let claimType = ErrorCode("claim_type")
+    /// A claim's value is not acceptable (a bad feature code, an unknown term, `exp` before `nbf`, …).
+    public static let claimInvalid = ErrorCode("claim_invalid")
+    /// The payload has a claim fod does not define.
+    public static let claimUnknown = ErrorCode("claim_unknown")
+    /// `iss` is not the expected issuer.
+    public static let issuerMismatch = ErrorCode("issuer_mismatch")
+    /// `sub` is not a well-formed, normalized VIN.
+    public static let subjectInvalid = ErrorCode("subject_invalid")
+    /// `sub` is not the vehicle the caller named.
+    public static let vinMismatch = ErrorCode("vin_mismatch")
+    /// `nbf` is in the future (beyond the leeway).
+    public static let notYetValid = ErrorCode("not_yet_valid")
+    /// `exp` has passed (beyond the leeway).
+    public static let expired = ErrorCode("expired")
+    /// `iat` is in the future (beyond the leeway).
+    public static let issuedInFuture = ErrorCode("issued_in_future")
+    // Step 7.
+    /// The entitlement id is revoked.
+    public static let revoked = ErrorCode("revoked")
+    // Manifests.
+    /// The manifest's `ver` is not greater than the version last accepted.
+    public static let manifestRollback = ErrorCode("manifest_rollback")
 
-    public static func == (lhs: EntitlementError, rhs: EntitlementError) -> Bool { lhs.code == rhs.code }
+    // Domain values, validated at the border.
+    /// Not a VIN: wrong length or a character outside the VIN alphabet.
+    public static let vinMalformed = ErrorCode("vin_malformed")
+    /// A North-American VIN whose check digit (position 9) is wrong.
+    public static let vinCheckDigit = ErrorCode("vin_check_digit")
+    /// Not a feature code `[A-Z][A-Z0-9_]{1,31}`.
+    public static let featureInvalid = ErrorCode("feature_invalid")
+    /// Not one of the terms.
+    public static let termInvalid = ErrorCode("term_invalid")
+    /// Not a dealer id.
+    public static let dealerInvalid = ErrorCode("dealer_invalid")
+    /// Not an issuer name.
+    public static let issuerInvalid = ErrorCode("issuer_invalid")
+    /// Not an entitlement id.
+    public static let idInvalid = ErrorCode("id_invalid")
+    /// Not an ECU identifier.
+    public static let ecuInvalid = ErrorCode("ecu_invalid")
+    /// An issue request is inconsistent (for example an end before the start).
+    public static let requestInvalid = ErrorCode("request_invalid")
+    /// A JWK Set is malformed or carries something it must not (a private key, a wrong kid).
+    public static let keySetInvalid = ErrorCode("keyset_invalid")
+    /// Text is not valid JSON.
+    public static let jsonMalformed = ErrorCode("json_malformed")
+    /// A JSON object names a member twice.
+    public static let jsonDuplicateMember = ErrorCode("json_duplicate_member")
+    /// Signing failed inside OpenSSL.
+    public static let signingFailed = ErrorCode("signing_failed")
 }

@@ -1,7 +1,8 @@
 /// Where a verifier learns which entitlements are revoked (verification step 7).
 public protocol RevocationSource: Sendable {
     /// Whether the entitlement with this id is revoked.
-    func isRevoked(_ id: EntitlementID) -> Bool
+    /// - Throws: when the source cannot answer; verification then fails rather than pass unchecked.
+    func isRevoked(_ id: EntitlementID) throws -> Bool
 }
 
 /// A fixed set of revoked entitlement ids.

@@ -33,23 +33,31 @@ public struct VIN: Sendable, Hashable, Comparable, CustomStringConvertible {
         guard bytes.count == 17 else {
             throw EntitlementError(.vinMalformed, "a VIN has 17 characters, this has \(String(decoding: bytes, as: UTF8.self).count)")
         }
-        var sum = 0
-        for position in 0..<17 {
+        for position in 0..<17 where VIN.transliteration(bytes[position]) == nil {
             let byte = bytes[position]
-            guard let value = VIN.transliteration(byte) else {
-                let shown = byte >= 0x21 && byte < 0x7F ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x\(String(byte, radix: 16))"
-                throw EntitlementError(.vinMalformed, "\(shown) at position \(position + 1) is not allowed in a VIN (0-9, A-Z without I, O, Q)")
-            }
-            sum += value * VIN.weights[position]
+            let shown = byte >= 0x21 && byte < 0x7F ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x\(String(byte, radix: 16))"
+            throw EntitlementError(.vinMalformed, "\(shown) at position \(position + 1) is not allowed in a VIN (0-9, A-Z without I, O, Q)")
         }
-        let remainder = sum % 11
-        let expected = remainder == 10 ? UInt8(ascii: "X") : UInt8(ascii: "0") + UInt8(remainder)
+        let expected = VIN.checkDigit(bytes)!
         let valid = bytes[8] == expected
         if !valid, bytes[0] >= UInt8(ascii: "1"), bytes[0] <= UInt8(ascii: "5") {
             throw EntitlementError(.vinCheckDigit,
                                    "North-American VIN with check digit '\(Character(Unicode.Scalar(bytes[8])))' at position 9; expected '\(Character(Unicode.Scalar(expected)))'")
         }
         return valid
+    }
+
+    /// The 49 CFR 565.15 check digit (`0`–`9` or `X`) for 17 VIN characters, whatever stands at
+    /// position 9; `nil` if a character is not allowed in a VIN.
+    public static func checkDigit(_ bytes: UnsafeRawBufferPointer) -> UInt8? {
+        guard bytes.count == 17 else { return nil }
+        var sum = 0
+        for position in 0..<17 {
+            guard let value = transliteration(bytes[position]) else { return nil }
+            sum += value * weights[position]
+        }
+        let remainder = sum % 11
+        return remainder == 10 ? UInt8(ascii: "X") : UInt8(ascii: "0") + UInt8(remainder)
     }
 
     /// The world manufacturer identifier: the first three characters.

@@ -52,7 +52,7 @@ public struct Verifier: Sendable {
         if claims.issuedAt > now + leeway {
             throw EntitlementError(.issuedInFuture, "the entitlement claims to be issued at \(claims.issuedAt); it is now \(now)")
         }
-        if let revocations, revocations.isRevoked(claims.id) {
+        if let revocations, try revocations.isRevoked(claims.id) {
             throw EntitlementError(.revoked, "entitlement \(claims.id) is revoked")
         }
         return claims

@@ -39,18 +39,6 @@ struct ByteInterner<Value> {
         return index
     }
 
-    /// The index of `key` if it has been seen.
-    func indexIfPresent(of key: UnsafeRawBufferPointer) -> Int32? {
-        let hash = FastHash.hash(key)
-        var slot = Int(truncatingIfNeeded: hash) & mask
-        while true {
-            let entry = table[slot]
-            if entry < 0 { return nil }
-            if hashes[Int(entry)] == hash && equals(Int(entry), key) { return entry }
-            slot = (slot + 1) & mask
-        }
-    }
-
     /// The key bytes of an index, as a string.
     func key(_ index: Int32) -> String {
         let start = keyOffsets[Int(index)]

@@ -19,8 +19,6 @@ struct CSVWriter {
         bytes.append(UInt8(ascii: "\""))
     }
 
-    mutating func field(_ number: Int64) { field(String(number)) }
-
     mutating func endRow() { bytes.append(0x0A) }
 
     mutating func row(_ fields: [String]) {

@@ -1,7 +1,7 @@
 import FoDEntitlements
 
 /// Writes a realistic synthetic events file: thousands of dealers with a skewed (power-law)
-/// share of sales, fourteen markets in eleven currencies (JPY with no decimals, KWD with three),
+/// share of sales, fourteen markets in nine currencies (JPY with no decimals, KWD with three),
 /// all terms including free trials, three channels, refunds inside and after the clawback
 /// window, and a few bad rows of every kind. The same seed gives the same file.
 public struct EventGenerator {
@@ -159,15 +159,8 @@ public struct EventGenerator {
         bytes.append(UInt8(ascii: "T"))  // model year 2026
         bytes.append(alphabet[Int(rng.next() % 23)])
         for _ in 0..<6 { bytes.append(UInt8(ascii: "0") + UInt8(rng.next() % 10)) }
-        let weights = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2]
-        let values: [UInt8: Int] = ["A": 1, "B": 2, "C": 3, "D": 4, "E": 5, "F": 6, "G": 7, "H": 8, "J": 1, "K": 2, "L": 3, "M": 4, "N": 5, "P": 7,
-                                    "R": 9, "S": 2, "T": 3, "U": 4, "V": 5, "W": 6, "X": 7, "Y": 8, "Z": 9].reduce(into: [:]) { $0[UInt8(ascii: $1.key)] = $1.value }
-        var sum = 0
-        for (index, byte) in bytes.enumerated() {
-            let value = byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") ? Int(byte - UInt8(ascii: "0")) : values[byte] ?? 0
-            sum += value * weights[index]
-        }
-        bytes[8] = sum % 11 == 10 ? UInt8(ascii: "X") : UInt8(ascii: "0") + UInt8(sum % 11)
+        // Every generated VIN carries a valid check digit, so North-American WMIs pass too.
+        bytes[8] = bytes.withUnsafeBytes { VIN.checkDigit($0) } ?? UInt8(ascii: "0")
         return String(decoding: bytes, as: UTF8.self)
     }
 

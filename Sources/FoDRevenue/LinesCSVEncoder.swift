@@ -126,7 +126,7 @@ struct LinesCSVEncoder {
 
     /// RFC 3339 in UTC, as ``Timestamp/format(_:)`` writes it.
     private func appendTimestamp(_ nanoseconds: Int64, to out: inout [UInt8]) {
-        let seconds = nanoseconds >= 0 ? nanoseconds / 1_000_000_000 : (nanoseconds + 1) / 1_000_000_000 - 1
+        let seconds = Timestamp.seconds(nanoseconds)
         let nanos = nanoseconds - seconds * 1_000_000_000
         let date = CivilDate(unixSeconds: seconds)
         if date.year < 0 { out.append(UInt8(ascii: "-")) }

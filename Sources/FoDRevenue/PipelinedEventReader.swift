@@ -140,7 +140,7 @@ final class BatchingSink: EventSink {
     private let queue: BatchQueue
     private let period: ReportPeriod
     @exclusivity(unchecked) private var batch: EventBatch
-    private static let byteCapacity = 4 << 20
+    static let byteCapacity = 4 << 20
 
     init(queue: BatchQueue, period: ReportPeriod) {
         self.queue = queue
@@ -184,7 +184,7 @@ final class BatchQueue: @unchecked Sendable {
     private var spare: [EventBatch] = []
 
     func recycle(_ batch: EventBatch) {
-        guard batch.byteCapacity == 4 << 20 else { return }
+        guard batch.byteCapacity == BatchingSink.byteCapacity else { return }
         batch.reset()
         condition.lock()
         if spare.count < depth + 2 { spare.append(batch) }

@@ -111,10 +111,8 @@ extension ReportBuilder {
             let key = RuleKey(activation)
             if let cached = ruleCache[key] { return cached }
             let dealer: DealerID? = activation.dealer < 0 ? nil : try? DealerID(dealerString(activation.dealer))
-            let found = rules.rules.firstIndex {
-                $0.matches(feature: value(features, activation.feature), channel: value(channels, activation.channel),
-                           market: value(markets, activation.market), term: value(terms, activation.term), dealer: dealer)
-            } ?? rules.rules.count - 1
+            let found = rules.ruleIndex(feature: value(features, activation.feature), channel: value(channels, activation.channel),
+                                        market: value(markets, activation.market), term: value(terms, activation.term), dealer: dealer)
             ruleCache[key] = Int32(found)
             return Int32(found)
         }
@@ -129,6 +127,12 @@ extension ReportBuilder {
         var records: [LineRecord] = []
         records.reserveCapacity(Int(activationsInPeriod) + clawbackOf.count)
         var statements: [StatementKey: Statement] = [:]
+        /// A dealer's statement in a currency, with the dealer's tier bonus in the period.
+        func newStatement(_ activation: HeldActivation) -> Statement {
+            var statement = Statement(dealerID: dealerString(activation.dealer), currency: currencyValues[Int(activation.currency)])
+            statement.tierBonusBps = bonus(activation.dealer, inPeriod: true)
+            return statement
+        }
         var mix: [MixKey: FeatureMix] = [:]
         let currencyValues = currencies.values.map { (try? $0.get()) ?? (try! Currency("EUR")) }
         for (index, activation) in activations.enumerated() where activation.inPeriod {
@@ -136,7 +140,7 @@ extension ReportBuilder {
             records.append(LineRecord(activation: Int32(index), refund: -1, rule: rule, rateBps: Int32(allocation.rateBps),
                                       vat: allocation.vat, net: allocation.net, share: allocation.share))
             let key = StatementKey(dealer: activation.dealer, currency: activation.currency)
-            var statement = statements[key] ?? Statement(dealerID: dealerString(activation.dealer), currency: currencyValues[Int(activation.currency)])
+            var statement = statements[key] ?? newStatement(activation)
             statement.activations += 1
             statement.gross = try Money.add(statement.gross, allocation.gross)
             statement.vat = try Money.add(statement.vat, allocation.vat)
@@ -156,17 +160,12 @@ extension ReportBuilder {
             records.append(LineRecord(activation: activationIndex, refund: refundIndex, rule: rule, rateBps: Int32(allocation.rateBps),
                                       vat: allocation.vat, net: allocation.net, share: allocation.share))
             let key = StatementKey(dealer: activation.dealer, currency: activation.currency)
-            var statement = statements[key] ?? Statement(dealerID: dealerString(activation.dealer), currency: currencyValues[Int(activation.currency)])
+            var statement = statements[key] ?? newStatement(activation)
             statement.clawbacks += 1
             statement.clawback = try Money.add(statement.clawback, allocation.share)
             statements[key] = statement
         }
         var sortedStatements = Array(statements.values)
-        for index in sortedStatements.indices {
-            let dealer = sortedStatements[index].dealerID
-            sortedStatements[index].tierBonusBps = dealer.isEmpty ? 0
-                : rules.bonusBps(activations: tierCount(dealer: dealer, counts: tierCounts))
-        }
         sortedStatements.sort { ($0.dealerID, $0.currency.code) < ($1.dealerID, $1.currency.code) }
         var totals: [String: CurrencyTotal] = [:]
         for statement in sortedStatements {
@@ -208,13 +207,6 @@ extension ReportBuilder {
             featureMix: mix.values.sorted { ($0.feature, $0.currency.code) < ($1.feature, $1.currency.code) },
             counts: counts, refundRejects: lateRejects,
             lines: ReportLines(records: records, activations: activations, refunds: refunds, strings: strings))
-    }
-
-    private func tierCount(dealer: String, counts: [Int64]) -> Int64 {
-        var name = dealer
-        let index = name.withUTF8 { dealers.indexIfPresent(of: UnsafeRawBufferPointer($0)) }
-        guard let index else { return 0 }
-        return counts[Int(index) * 2 + 1]
     }
 
     private func value<T>(_ interner: ByteInterner<Result<T, RevenueError>>, _ index: Int32) -> T {

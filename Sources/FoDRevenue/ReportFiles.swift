@@ -1,3 +1,4 @@
+import FoDCrypto
 import FoDEntitlements
 
 /// The report's files as bytes, exactly as `fod report` writes them. The same report gives the

@@ -107,12 +107,7 @@ public enum ReportHTML {
         let negative = plain.hasPrefix("-")
         let digits = negative ? String(plain.dropFirst()) : plain
         let parts = digits.split(separator: ".", maxSplits: 1).map(String.init)
-        var grouped = ""
-        for (index, char) in parts[0].enumerated() {
-            if index > 0 && (parts[0].count - index) % 3 == 0 { grouped.append(",") }
-            grouped.append(char)
-        }
-        return (negative ? "-" : "") + grouped + (parts.count > 1 ? "." + parts[1] : "")
+        return (negative ? "-" : "") + grouped(parts[0]) + (parts.count > 1 ? "." + parts[1] : "")
     }
 
     static func escape(_ text: String) -> String {
@@ -133,13 +128,17 @@ public enum ReportHTML {
 
     /// 1234567 → "1,234,567".
     static func group(_ value: Int64) -> String {
-        let digits = String(value.magnitude)
+        (value < 0 ? "-" : "") + grouped(String(value.magnitude))
+    }
+
+    /// A string of digits with a comma between groups of three.
+    static func grouped(_ digits: String) -> String {
         var out = ""
         for (index, char) in digits.enumerated() {
             if index > 0 && (digits.count - index) % 3 == 0 { out.append(",") }
             out.append(char)
         }
-        return (value < 0 ? "-" : "") + out
+        return out
     }
 
     static func formatPercent(_ value: Double) -> String {

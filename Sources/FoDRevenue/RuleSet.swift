@@ -50,7 +50,12 @@ public struct RuleSet: Sendable, Hashable {
 
     /// The first rule that matches; there always is one.
     public func rule(feature: FeatureCode, channel: Channel, market: Market, term: Term, dealer: DealerID?) -> Rule {
-        rules.first { $0.matches(feature: feature, channel: channel, market: market, term: term, dealer: dealer) } ?? rules[rules.count - 1]
+        rules[ruleIndex(feature: feature, channel: channel, market: market, term: term, dealer: dealer)]
+    }
+
+    /// The index of the first rule that matches (the catch-all's when no other does).
+    public func ruleIndex(feature: FeatureCode, channel: Channel, market: Market, term: Term, dealer: DealerID?) -> Int {
+        rules.firstIndex { $0.matches(feature: feature, channel: channel, market: market, term: term, dealer: dealer) } ?? rules.count - 1
     }
 
     /// The bonus of the highest tier whose minimum is at most `activations`; 0 below every tier.

@@ -67,10 +67,15 @@ public enum Timestamp {
         return text.withUTF8 { parse(UnsafeRawBufferPointer($0)) }
     }
 
+    /// Whole Unix seconds of a nanosecond instant, rounded down (also before 1970).
+    public static func seconds(_ nanoseconds: Int64) -> Int64 {
+        nanoseconds >= 0 ? nanoseconds / 1_000_000_000 : (nanoseconds + 1) / 1_000_000_000 - 1
+    }
+
     /// Formats nanoseconds as RFC 3339 in UTC: `2026-11-03T09:15:00Z`, with a fraction only when
     /// it is not zero (trailing zeros removed).
     public static func format(_ nanoseconds: Int64) -> String {
-        let seconds = nanoseconds >= 0 ? nanoseconds / 1_000_000_000 : (nanoseconds + 1) / 1_000_000_000 - 1
+        let seconds = seconds(nanoseconds)
         let nanos = nanoseconds - seconds * 1_000_000_000
         let date = CivilDate(unixSeconds: seconds)
         func pad(_ value: Int64, _ width: Int) -> String {

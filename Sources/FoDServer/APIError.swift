@@ -1,3 +1,4 @@
+import FoDCrypto
 import FoDEntitlements
 import FoDStore
 import Foundation
@@ -43,7 +44,6 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     static func from(_ error: any Error) -> APIError {
         switch error {
         case let error as APIError: return error
-        case let error as EntitlementError: return APIError(.unprocessableContent, error.code.rawValue, error.reason)
         case let error as StoreError:
             switch error.code {
             case .notFound: return APIError(.notFound, error.code.rawValue, error.reason)
@@ -52,6 +52,9 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             case .invalid: return APIError(.unprocessableContent, error.code.rawValue, error.reason)
             default: return APIError(.serviceUnavailable, error.code.rawValue, "the database is unavailable")
             }
+        case let error as any CodedError:
+            // A domain value or rule the request broke (entitlements, revenue, crypto).
+            return APIError(.unprocessableContent, error.codeName, error.reason)
         default: return APIError(.internalServerError, "internal", "an unexpected error occurred")
         }
     }

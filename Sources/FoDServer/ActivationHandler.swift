@@ -29,17 +29,10 @@ struct ActivationHandler {
             services.metrics.activation(replayed: true)
             return JSONBody.response(bytes: previous.body, status: .init(code: previous.status), headers: [ActivationHandler.replayedHeader: "true"])
         }
-        let vin: VIN, feature: FeatureCode, term: Term
-        do {
-            vin = try VIN(body["vin"]?.string ?? "")
-            feature = try FeatureCode(body["feature"]?.string ?? "")
-            term = try Term(validating: body["term"]?.string ?? "")
-        } catch let error as EntitlementError {
-            throw APIError(.unprocessableContent, error.code.rawValue, error.reason)
-        }
-        guard let vehicle = try services.database.vehicle(vin) else {
-            throw APIError(.notFound, "vehicle_not_found", "This VIN is not registered: \(vin)")
-        }
+        let vin = try VIN(body["vin"]?.string ?? "")
+        let feature = try FeatureCode(body["feature"]?.string ?? "")
+        let term = try Term(validating: body["term"]?.string ?? "")
+        let vehicle = try services.registeredVehicle(vin)
         guard let catalogFeature = services.catalog.feature(feature) else {
             throw APIError(.notFound, "feature_unknown", "\(feature) is not in the catalog")
         }

@@ -1,6 +1,7 @@
 import FoDEntitlements
 import FoDRevenue
 import FoDStore
+import HTTPTypes
 
 /// What the routes work with: the database, the signing issuer, the verifier for the published
 /// keys, the catalog, and the clock.
@@ -33,5 +34,16 @@ public struct FoDServices: Sendable {
 /// Revocation as the database knows it (verification step 7).
 struct DatabaseRevocations: RevocationSource {
     let database: FoDDatabase
-    func isRevoked(_ id: EntitlementID) -> Bool { database.isRevoked(id) }
+    func isRevoked(_ id: EntitlementID) throws -> Bool { try database.isRevoked(id) }
+}
+
+extension FoDServices {
+    /// The registered vehicle with this VIN.
+    /// - Throws: ``APIError`` 404 `vehicle_not_found`, worded for the person at the counter.
+    func registeredVehicle(_ vin: VIN) throws -> Vehicle {
+        guard let vehicle = try database.vehicle(vin) else {
+            throw APIError(.notFound, "vehicle_not_found", "This VIN is not registered: \(vin)")
+        }
+        return vehicle
+    }
 }

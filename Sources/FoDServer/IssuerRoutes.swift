@@ -16,41 +16,36 @@ struct IssuerRoutes {
             let principal = try context.require(.issuer)
             let (body, _) = try await JSONBody.object(request, context, allowed: ["vin", "model", "model_year", "market", "equipment", "dealer_id"],
                                                       required: ["vin", "model", "model_year", "market"], loose: ["model_year", "equipment"])
-            let vehicle = try domain {
-                guard let year = body["model_year"]?.int64, (1980...2100).contains(year) else {
-                    throw APIError(.unprocessableContent, "field_type", "\"model_year\" must be an integer year")
-                }
-                var equipment: [String] = []
-                if let value = body["equipment"] {
-                    guard case .array(let items) = value, items.allSatisfy({ $0.string != nil }) else {
-                        throw APIError(.unprocessableContent, "field_type", "\"equipment\" must be an array of strings")
-                    }
-                    equipment = items.compactMap(\.string)
-                }
-                let market = body["market"]?.string ?? ""
-                guard market.utf8.count == 2, market.utf8.allSatisfy({ $0 >= 0x41 && $0 <= 0x5A }) else {
-                    throw APIError(.unprocessableContent, "field_invalid", "\"market\" must be an ISO 3166-1 alpha-2 code such as DE")
-                }
-                return Vehicle(vin: try VIN(body["vin"]?.string ?? ""), model: body["model"]?.string ?? "", modelYear: Int(year), market: market,
-                               equipment: Set(equipment), servicingDealer: try body["dealer_id"]?.string.map { try DealerID($0) })
+            guard let year = body["model_year"]?.int64, (1980...2100).contains(year) else {
+                throw APIError(.unprocessableContent, "field_type", "\"model_year\" must be an integer year")
             }
+            var equipment: [String] = []
+            if let value = body["equipment"] {
+                guard case .array(let items) = value, items.allSatisfy({ $0.string != nil }) else {
+                    throw APIError(.unprocessableContent, "field_type", "\"equipment\" must be an array of strings")
+                }
+                equipment = items.compactMap(\.string)
+            }
+            let market = body["market"]?.string ?? ""
+            guard market.utf8.count == 2, market.utf8.allSatisfy({ $0 >= 0x41 && $0 <= 0x5A }) else {
+                throw APIError(.unprocessableContent, "field_invalid", "\"market\" must be an ISO 3166-1 alpha-2 code such as DE")
+            }
+            let vehicle = Vehicle(vin: try VIN(body["vin"]?.string ?? ""), model: body["model"]?.string ?? "", modelYear: Int(year), market: market,
+                                  equipment: Set(equipment), servicingDealer: try body["dealer_id"]?.string.map { try DealerID($0) })
             try services.database.register(vehicle, actor: principal.actor, at: services.clock.unixSeconds())
             return JSONBody.response(Routes.vehicle(vehicle), status: .created)
         }
         router.post("/v1/entitlements") { request, context in
             let principal = try context.require(.issuer)
             let (body, _) = try await JSONBody.object(request, context, allowed: ["vin", "feature", "term", "dealer", "startsAt"], required: ["vin", "feature", "term"])
-            let issued = try domain {
-                let start = try body["startsAt"]?.string.map { text -> Int64 in
-                    guard let ns = Timestamp.parse(text) else { throw APIError(.unprocessableContent, "field_invalid", "\"startsAt\" is not RFC 3339") }
-                    return ns / 1_000_000_000
-                }
-                let vin = try VIN(body["vin"]?.string ?? "")
-                guard try services.database.vehicle(vin) != nil else { throw APIError(.notFound, "vehicle_not_found", "This VIN is not registered: \(vin)") }
-                return try services.issuer.issue(EntitlementRequest(
-                    vin: vin, feature: try FeatureCode(body["feature"]?.string ?? ""), term: try Term(validating: body["term"]?.string ?? ""),
-                    dealer: try body["dealer"]?.string.map { try DealerID($0) }, notBefore: start))
+            let start = try body["startsAt"]?.string.map { text -> Int64 in
+                guard let ns = Timestamp.parse(text) else { throw APIError(.unprocessableContent, "field_invalid", "\"startsAt\" is not RFC 3339") }
+                return Timestamp.seconds(ns)
             }
+            let vehicle = try services.registeredVehicle(try VIN(body["vin"]?.string ?? ""))
+            let issued = try services.issuer.issue(EntitlementRequest(
+                vin: vehicle.vin, feature: try FeatureCode(body["feature"]?.string ?? ""), term: try Term(validating: body["term"]?.string ?? ""),
+                dealer: try body["dealer"]?.string.map { try DealerID($0) }, notBefore: start))
             try services.database.recordIssued(issued, actor: principal.actor, at: services.clock.unixSeconds())
             return JSONBody.response(JSONBody.object([("id", .string(issued.claims.id.value)), ("claims", issued.claims.jsonValue),
                                                       ("token", .string(issued.token))]), status: .created)
@@ -58,7 +53,7 @@ struct IssuerRoutes {
         router.post("/v1/entitlements/{id}/revoke") { request, context in
             let principal = try context.require(.issuer)
             let (body, _) = try await JSONBody.object(request, context, allowed: ["reason"], required: ["reason"])
-            let id = try domain { try EntitlementID(context.parameters.get("id") ?? "") }
+            let id = try EntitlementID(context.parameters.get("id") ?? "")
             guard let reason = body["reason"]?.string, !reason.isEmpty else {
                 throw APIError(.unprocessableContent, "field_missing", "a revocation needs a reason")
             }
@@ -67,14 +62,13 @@ struct IssuerRoutes {
         }
         router.post("/v1/activations/{id}/refund") { _, context in
             let principal = try context.require(.issuer)
-            let id = try domain { try EntitlementID(context.parameters.get("id") ?? "") }
+            let id = try EntitlementID(context.parameters.get("id") ?? "")
             try services.database.refund(activation: id, actor: principal.actor, at: services.clock.unixSeconds())
             return JSONBody.response(JSONBody.object([("id", .string(id.value)), ("refunded", .bool(true))]))
         }
         router.get("/v1/vehicles/{vin}/manifest") { _, context in
             _ = try context.require(.issuer)
-            let vin = try domain { try VIN(context.parameters.get("vin") ?? "") }
-            guard try services.database.vehicle(vin) != nil else { throw APIError(.notFound, "vehicle_not_found", "This VIN is not registered: \(vin)") }
+            let vin = try services.registeredVehicle(try VIN(context.parameters.get("vin") ?? "")).vin
             let now = services.clock.unixSeconds()
             let entries = try services.database.entitlements(of: vin).filter { $0.revokedAt == nil && ($0.claims.expiresAt.map { $0 > now } ?? true) }
                 .map { ManifestClaims.Entry($0.claims) }.sorted { $0.id < $1.id }
@@ -103,7 +97,7 @@ struct IssuerRoutes {
             if principal.role == .dealer, let asked, asked != principal.dealer?.value {
                 throw APIError.forbidden("a dealer key reads only its own statements")
             }
-            let report = try domain { try StatementsReport.run(services: services, period: periodText) }
+            let report = try StatementsReport.run(services: services, period: periodText)
             // A dealer sees only its own statements; others may ask for one dealer.
             let only = principal.role == .dealer ? principal.dealer?.value : asked
             let statements = report.statements.filter { only == nil || $0.dealerID == only }
@@ -128,19 +122,10 @@ struct IssuerRoutes {
         }
     }
 
-    /// Runs domain code, answering its errors as problem documents.
-    private func domain<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let error as EntitlementError {
-            throw APIError(.unprocessableContent, error.code.rawValue, error.reason)
-        } catch let error as RevenueError {
-            throw APIError(.unprocessableContent, error.code.rawValue, error.reason)
-        }
-    }
-
     static func instant(_ text: String?, _ name: String) throws -> Int64? {
         guard let text else { return nil }
         guard let ns = Timestamp.parse(text) else { throw APIError(.badRequest, "query_invalid", "\(name) must be an RFC 3339 timestamp") }
-        return ns / 1_000_000_000
+        return Timestamp.seconds(ns)
     }
 }
 

@@ -43,8 +43,6 @@ enum JSONBody {
         return (object, bytes)
     }
 
-    static func claims(_ claims: EntitlementClaims) -> JSONValue { claims.jsonValue }
-
     static func object(_ members: [(String, JSONValue)]) -> JSONValue {
         .object(JSONObject(members: members.map { JSONObject.Member(name: $0.0, value: $0.1) }))
     }

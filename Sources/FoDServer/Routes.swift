@@ -52,9 +52,7 @@ struct Routes {
         router.post("/v1/verify") { request, context in
             _ = try context.require(.issuer, .dealer, .auditor)
             let (body, _) = try await JSONBody.object(request, context, allowed: ["token", "vin"], required: ["token"])
-            let vin = try body["vin"]?.string.map { text in
-                do { return try VIN(text) } catch let error as EntitlementError { throw APIError(.unprocessableContent, error.code.rawValue, error.reason) }
-            }
+            let vin = try body["vin"]?.string.map { try VIN($0) }
             let claims: EntitlementClaims
             do { claims = try services.verifier.verifyEntitlement(body["token"]?.string ?? "", vin: vin) } catch {
                 services.metrics.verification(valid: false)
@@ -74,10 +72,7 @@ struct Routes {
         do { vin = try VIN(text) } catch let error as EntitlementError {
             throw APIError(.badRequest, error.code.rawValue, "\"\(text.prefix(20))\" is not a valid VIN: \(error.reason)")
         }
-        guard let vehicle = try services.database.vehicle(vin) else {
-            throw APIError(.notFound, "vehicle_not_found", "This VIN is not registered: \(vin)")
-        }
-        return vehicle
+        return try services.registeredVehicle(vin)
     }
 
     private func activeFeatures(_ vin: VIN, now: Int64) throws -> [FeatureCode: Int64?] {

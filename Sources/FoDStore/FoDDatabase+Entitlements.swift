@@ -55,7 +55,7 @@ extension FoDDatabase {
         try Row.fetchAll(db, sql: "SELECT * FROM entitlement WHERE vin = ? ORDER BY issued_at DESC, id DESC", arguments: [vin.value]).map { row in
             let dealer: String? = row["dealer_id"]
             let claims = EntitlementClaims(
-                issuer: try IssuerID("stored"), vin: vin, id: try EntitlementID(row["id"]), issuedAt: row["issued_at"],
+                issuer: try IssuerID(row["issuer"]), vin: vin, id: try EntitlementID(row["id"]), issuedAt: row["issued_at"],
                 notBefore: row["not_before"], expiresAt: row["expires_at"], feature: try FeatureCode(row["feature"]),
                 term: try Term(validating: row["term"]), dealer: try dealer.map { try DealerID($0) })
             return StoredEntitlement(claims: claims, token: row["token"], revokedAt: row["revoked_at"], revokeReason: row["revoke_reason"])
@@ -93,9 +93,9 @@ extension FoDDatabase {
             let active = try FoDDatabase.entitlements(db, claims.vin).contains { $0.claims.feature == claims.feature && $0.isActive(at: now) }
             if active { throw StoreError(.conflict, "\(claims.feature) is already active on \(claims.vin)") }
             try db.execute(sql: """
-                INSERT INTO entitlement (id, vin, feature, term, dealer_id, issued_at, not_before, expires_at, token)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [claims.id.value, claims.vin.value, claims.feature.value, claims.term.rawValue, claims.dealer?.value,
+                INSERT INTO entitlement (id, issuer, vin, feature, term, dealer_id, issued_at, not_before, expires_at, token)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [claims.id.value, claims.issuer.value, claims.vin.value, claims.feature.value, claims.term.rawValue, claims.dealer?.value,
                                  claims.issuedAt, claims.notBefore, claims.expiresAt, activation.entitlement.token])
             try db.execute(sql: """
                 INSERT INTO event (event_id, occurred_at, kind, refers_to, vin, feature, term, channel, dealer_id, market, currency, gross_minor, vat_bps, entitlement_id)

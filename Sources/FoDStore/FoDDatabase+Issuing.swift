@@ -10,8 +10,8 @@ extension FoDDatabase {
         let claims = issued.claims
         try write { db in
             try db.execute(sql: """
-                INSERT INTO entitlement (id, vin, feature, term, dealer_id, issued_at, not_before, expires_at, token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [claims.id.value, claims.vin.value, claims.feature.value, claims.term.rawValue, claims.dealer?.value,
+                INSERT INTO entitlement (id, issuer, vin, feature, term, dealer_id, issued_at, not_before, expires_at, token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [claims.id.value, claims.issuer.value, claims.vin.value, claims.feature.value, claims.term.rawValue, claims.dealer?.value,
                                  claims.issuedAt, claims.notBefore, claims.expiresAt, issued.token])
             try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "entitlement.issue", subject: claims.id.value,
                                         details: "vin=\(claims.vin) feature=\(claims.feature) term=\(claims.term)")
@@ -55,10 +55,11 @@ extension FoDDatabase {
     }
 
     /// Whether an entitlement is revoked (for the verifier's revocation check).
-    public func isRevoked(_ id: EntitlementID) -> Bool {
-        (try? read { db in
+    /// - Throws: ``StoreError`` `store_database` when the database cannot answer.
+    public func isRevoked(_ id: EntitlementID) throws -> Bool {
+        try read { db in
             try Int64.fetchOne(db.cachedStatement(sql: "SELECT revoked_at FROM entitlement WHERE id = ?"), arguments: [id.value])
-        }) != nil
+        } != nil
     }
 
     /// The next manifest version for a vehicle: the same version when the listed entitlements did

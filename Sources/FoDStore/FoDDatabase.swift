@@ -65,7 +65,7 @@ public struct FoDDatabase: Sendable {
               equipment TEXT NOT NULL, dealer_id TEXT, created_at INTEGER NOT NULL);
             CREATE TABLE catalog (id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL, document TEXT NOT NULL);
             CREATE TABLE entitlement (
-              id TEXT PRIMARY KEY, vin TEXT NOT NULL, feature TEXT NOT NULL, term TEXT NOT NULL, dealer_id TEXT,
+              id TEXT PRIMARY KEY, issuer TEXT NOT NULL, vin TEXT NOT NULL, feature TEXT NOT NULL, term TEXT NOT NULL, dealer_id TEXT,
               issued_at INTEGER NOT NULL, not_before INTEGER NOT NULL, expires_at INTEGER, token TEXT NOT NULL,
               revoked_at INTEGER, revoke_reason TEXT);
             CREATE INDEX entitlement_vin ON entitlement (vin);

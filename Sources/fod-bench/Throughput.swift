@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// Runs an operation repeatedly for a time and reports operations per second.
 enum Throughput {
@@ -34,16 +35,9 @@ enum Throughput {
 }
 
 /// Per-thread results, written once per slot from `concurrentPerform`.
-final class RateBox: @unchecked Sendable {
-    private var storage: [Double]
-    private let lock = NSLockish()
-    init(count: Int) { storage = Array(repeating: 0, count: count) }
-    func set(_ index: Int, _ value: Double) { lock.with { storage[index] = value } }
-    var values: [Double] { lock.with { storage } }
-}
-
-/// A minimal lock over a serial queue (keeps Foundation out of the hot loop's module).
-final class NSLockish: @unchecked Sendable {
-    private let queue = DispatchQueue(label: "fod-bench.lock")
-    func with<T>(_ body: () -> T) -> T { queue.sync(execute: body) }
+final class RateBox: Sendable {
+    private let storage: Mutex<[Double]>
+    init(count: Int) { storage = Mutex(Array(repeating: 0, count: count)) }
+    func set(_ index: Int, _ value: Double) { storage.withLock { $0[index] = value } }
+    var values: [Double] { storage.withLock { $0 } }
 }

@@ -1,8 +1,5 @@
 import ArgumentParser
 import FoDCrypto
-import FoDEntitlements
-import FoDRevenue
-import FoDStore
 import Foundation
 
 /// Turns library errors into a one-line message on stderr and the documented exit code.
@@ -14,13 +11,7 @@ enum CLIError {
 
     /// `CODE: reason` for an error of one of fod's modules; `nil` for anything else.
     static func describe(_ error: any Error) -> String? {
-        switch error {
-        case let error as EntitlementError: "\(error.code): \(error.reason)"
-        case let error as CryptoError: "\(error.code): \(error.reason)"
-        case let error as RevenueError: "\(error.code): \(error.reason)"
-        case let error as StoreError: "\(error.code): \(error.reason)"
-        default: nil
-        }
+        (error as? any CodedError)?.description
     }
 
     /// Runs `body`; on a library error prints `error: CODE: reason` and exits 2 (bad input).

@@ -1,6 +1,7 @@
 import Foundation
 import FoDCrypto
 import FoDEntitlements
+import FoDRevenue
 
 /// Reading what the user hands the command line: token text, key files, dates.
 enum CLIInput {
@@ -44,13 +45,9 @@ enum CLIInput {
 
     /// Parses an RFC 3339 timestamp (offset required, fractional seconds allowed) into Unix seconds.
     static func unixSeconds(rfc3339 text: String, option: String) throws -> Int64 {
-        let plain = ISO8601DateFormatter()
-        plain.formatOptions = [.withInternetDateTime]
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        guard let date = plain.date(from: text) ?? fractional.date(from: text) else {
+        guard let nanoseconds = Timestamp.parse(text) else {
             throw EntitlementError(.requestInvalid, "\(option) \"\(text)\" is not an RFC 3339 timestamp such as 2026-12-01T00:00:00Z")
         }
-        return Int64(date.timeIntervalSince1970.rounded(.down))
+        return Timestamp.seconds(nanoseconds)
     }
 }

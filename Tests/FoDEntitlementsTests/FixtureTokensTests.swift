@@ -1,3 +1,4 @@
+import FoDCrypto
 import Foundation
 import FoDEntitlements
 import FoDTestSupport

@@ -188,8 +188,16 @@ struct ServerTests {
                 let offers = try json(response)["offers"] as? [[String: Any]] ?? []
                 let nav = offers.first { $0["feature"] as? String == "NAV_PLUS" }
                 #expect(nav?["bookable"] as? Bool == true)
+                // A Q5 of 2023: MORE_POWER (A6/Q5 from 2023) can be booked.
                 let power = offers.first { $0["feature"] as? String == "MORE_POWER" }
-                #expect((power?["refusal"] as? [String: Any])?["rule"] as? String == "model_year" || power?["bookable"] as? Bool == true)
+                #expect(power?["bookable"] as? Bool == true)
+            }
+            // An A4 of 2019: Matrix LED needs model year 2021 or later.
+            try await client.execute(uri: "/v1/vehicles/VF1LM1B0H36666155/offers", method: .get, headers: headers(service.dealer1)) { response async throws in
+                let offers = try json(response)["offers"] as? [[String: Any]] ?? []
+                let matrix = offers.first { $0["feature"] as? String == "MATRIX_LED" }
+                #expect(matrix?["bookable"] as? Bool == false)
+                #expect((matrix?["refusal"] as? [String: Any])?["rule"] as? String == "model_year")
             }
             try await client.execute(uri: "/v1/vehicles/WVWZZZ1KZAW394821X/offers", method: .get, headers: headers(service.dealer1)) {
                 #expect($0.status == .badRequest)
