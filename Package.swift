@@ -46,6 +46,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(name: "CFoDSupport"),
+        .target(name: "FoDQRCode", swiftSettings: strictSettings),
         .target(
             name: "FoDRevenue",
             dependencies: ["FoDEntitlements", "CFoDSupport"],
@@ -118,6 +119,11 @@ let package = Package(
                 "FoDServer", "FoDStore", "FoDRevenue", "FoDEntitlements", "FoDCrypto", "FoDTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "FoDQRCodeTests",
+            dependencies: ["FoDQRCode", "FoDTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
