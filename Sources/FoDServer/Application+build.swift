@@ -3,14 +3,18 @@ import Hummingbird
 import Logging
 
 /// Builds fod's HTTP application: the router with authentication and every route.
-public func buildApplication(services: FoDServices, host: String = "127.0.0.1", port: Int = 8080,
-                             logger: Logger = Logger(label: "fod")) -> some ApplicationProtocol {
-    Application(router: buildRouter(services: services), configuration: .init(address: .hostname(host, port: port), serverName: "fod"),
-                logger: logger)
+/// - Parameter secureCookies: mark the dealer page's cookies `Secure` on every request, not only
+///   on those that arrive over TLS (directly or as `X-Forwarded-Proto: https`).
+/// - Throws: when the dealer page's templates are missing or do not parse.
+public func buildApplication(services: FoDServices, host: String = "127.0.0.1", port: Int = 8080, secureCookies: Bool = false,
+                             logger: Logger = Logger(label: "fod")) throws -> some ApplicationProtocol {
+    Application(router: try buildRouter(services: services, secureCookies: secureCookies),
+                configuration: .init(address: .hostname(host, port: port), serverName: "fod"), logger: logger)
 }
 
 /// The router alone (tests use it with `app.test(.router)`).
-public func buildRouter(services: FoDServices) -> Router<FoDRequestContext> {
+/// - Throws: when the dealer page's templates are missing or do not parse.
+public func buildRouter(services: FoDServices, secureCookies: Bool = false) throws -> Router<FoDRequestContext> {
     let router = Router(context: FoDRequestContext.self)
     // One log line per request with Hummingbird's request id; no headers, so no key is ever logged.
     router.add(middleware: LogRequestsMiddleware(.info, includeHeaders: .none))
@@ -19,6 +23,7 @@ public func buildRouter(services: FoDServices) -> Router<FoDRequestContext> {
     router.add(middleware: APIKeyAuthenticator(database: services.database))
     Routes(services: services).register(on: router)
     IssuerRoutes(services: services).register(on: router)
+    DealerWebRoutes(services: services, pages: try DealerPages(), alwaysSecure: secureCookies).register(on: router)
     return router
 }
 

@@ -86,6 +86,16 @@ public struct FoDDatabase: Sendable {
               details TEXT NOT NULL, prev_sha256 TEXT NOT NULL, sha256 TEXT NOT NULL);
             """)
         }
+        migrator.registerMigration("v2-web-sessions") { db in
+            // Dealer web sessions: only the SHA-256 of the cookie value is stored; the CSRF token
+            // belongs to the session. Revoking the API key ends its sessions (join on api_key).
+            try db.execute(sql: """
+            CREATE TABLE web_session (
+              id_sha256 TEXT PRIMARY KEY, api_key_id TEXT NOT NULL REFERENCES api_key (id), csrf TEXT NOT NULL,
+              created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+            CREATE INDEX web_session_expiry ON web_session (expires_at);
+            """)
+        }
         return migrator
     }
 }

@@ -20,7 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
         from keys/, the catalog, vehicles and dealers from fixtures/, on
         127.0.0.1:8080, and prints an admin key and a dealer key (shown once).
         Options also come from the environment: FOD_DATA, FOD_HOST, FOD_PORT,
-        FOD_KEY, FOD_ISSUER, FOD_DEV=0|1.
+        FOD_KEY, FOD_ISSUER, FOD_DEV=0|1, FOD_SECURE_COOKIES=1.
         Development keys (keys/dev-*) are refused unless --dev.
         """
     )
@@ -41,6 +41,9 @@ struct ServeCommand: AsyncParsableCommand {
     var rules: String = ProcessInfo.processInfo.environment["FOD_RULES"] ?? "fixtures/revenue/rules.json"
     @Flag(inversion: .prefixedNo, help: "Development mode: allows the dev-* keys. Env FOD_DEV.")
     var dev: Bool = ProcessInfo.processInfo.environment["FOD_DEV"].map { $0 != "0" } ?? true
+
+    @Flag(help: "Mark the dealer page's cookies Secure on every request (behind a TLS proxy that does not send X-Forwarded-Proto). Env FOD_SECURE_COOKIES=1.")
+    var secureCookies: Bool = ProcessInfo.processInfo.environment["FOD_SECURE_COOKIES"] == "1"
 
     func run() async throws {
         let logger = Logger(label: "fod")
@@ -81,9 +84,10 @@ struct ServeCommand: AsyncParsableCommand {
                     banner += "demo dealer key for DE-10001 (shown once):\n  \(dealer.secret)\n"
                 }
             }
+            banner += "dealer page: http://\(host):\(port)/dealer (sign in with a dealer key)\n"
             banner += "listening on http://\(host):\(port) — try: curl -H 'Authorization: Bearer <key>' http://\(host):\(port)/v1/vehicles/WAUZZZF45RA000001/offers\n"
             FileHandle.standardError.write(Data(banner.utf8))
-            try await buildApplication(services: services, host: host, port: port, logger: logger).runService()
+            try await buildApplication(services: services, host: host, port: port, secureCookies: secureCookies, logger: logger).runService()
         }
     }
 }

@@ -1,0 +1,71 @@
+import FoDCrypto
+import FoDEntitlements
+import FoDStore
+import HTTPTypes
+
+/// The point-of-sale activation, shared by `POST /v1/activations` and the dealer web page:
+/// eligibility against the vehicle and catalog, the catalog price for the vehicle's market, an
+/// entitlement credited to the caller's dealer, and the activation event — recorded in one
+/// transaction with the idempotency record, so a retry with the same key gets the first answer
+/// and nothing is booked twice.
+struct ActivationFlow {
+    let services: FoDServices
+
+    /// What the caller asked for, validated.
+    struct Order {
+        let vin: VIN
+        let feature: FeatureCode
+        let term: Term
+    }
+
+    /// The stored answer and whether this call created it (false: a replay).
+    struct Outcome {
+        let response: IdempotentResponse
+        let created: Bool
+    }
+
+    /// Activates `order` for `principal`'s dealer under `idempotencyKey`.
+    /// - Parameter requestHash: identifies the request, so the same key with another request is refused.
+    /// - Throws: ``APIError`` (403 no dealer, 404 `vehicle_not_found` / `feature_unknown`, 409 `already_active`,
+    ///   422 `not_eligible` / `term_not_offered` / `idempotency_key_reused`), ``EntitlementError``, ``StoreError``.
+    func activate(_ order: Order, principal: Principal, idempotencyKey: String, requestHash: String) throws -> Outcome {
+        guard principal.role == .dealer, let dealer = principal.dealer else {
+            throw APIError.forbidden("activations are made with a dealer key and credited to that dealer")
+        }
+        if let previous = try services.database.idempotentResponse(principal: principal.keyID, key: idempotencyKey, requestHash: requestHash) {
+            services.metrics.activation(replayed: true)
+            return Outcome(response: previous, created: false)
+        }
+        let vehicle = try services.registeredVehicle(order.vin)
+        guard let catalogFeature = services.catalog.feature(order.feature) else {
+            throw APIError(.notFound, "feature_unknown", "\(order.feature) is not in the catalog")
+        }
+        if let refusal = catalogFeature.refusal(for: vehicle, equipmentNames: services.catalog.equipmentNames) {
+            throw APIError(.unprocessableContent, "not_eligible", "\(refusal.message) (rule \(refusal.rule))")
+        }
+        guard let price = catalogFeature.price(market: vehicle.market, term: order.term) else {
+            throw APIError(.unprocessableContent, "term_not_offered", "\(catalogFeature.name) is not offered for \(order.term) in \(vehicle.market)")
+        }
+        let issued = try services.issuer.issue(EntitlementRequest(vin: order.vin, feature: order.feature, term: order.term, dealer: dealer))
+        let activation = NewActivation(entitlement: issued, channel: "dealer", market: vehicle.market, currency: price.currency,
+                                       grossMinor: price.grossMinor, vatBps: price.vatBps)
+        do {
+            let (response, created) = try services.database.recordActivation(
+                activation, principal: principal, idempotencyKey: idempotencyKey, requestHash: requestHash,
+                response: { claims in IdempotentResponse(status: 201, body: Array(JSONWriter.text(ActivationFlow.body(claims, issued.token, price)).utf8)) },
+                at: services.clock.unixSeconds())
+            services.metrics.activation(replayed: !created)
+            return Outcome(response: response, created: created)
+        } catch let error as StoreError where error.code == .conflict {
+            throw APIError(.conflict, "already_active", "\(catalogFeature.name) is already active on this vehicle")
+        }
+    }
+
+    /// The activation's JSON answer.
+    static func body(_ claims: EntitlementClaims, _ token: String, _ price: Price) -> JSONValue {
+        JSONBody.object([("id", .string(claims.id.value)), ("vin", .string(claims.vin.value)), ("feature", .string(claims.feature.value)),
+                         ("term", .string(claims.term.rawValue)), ("dealer", claims.dealer.map { .string($0.value) } ?? .null),
+                         ("not_before", JSONBody.int(claims.notBefore)), ("expires_at", JSONBody.optionalInt(claims.expiresAt)),
+                         ("price", Routes.price(price)), ("token", .string(token))])
+    }
+}

@@ -1,0 +1,57 @@
+import FoDCrypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// The dealer page's cookies and forms: the session cookie (HttpOnly, SameSite=Strict, Path=/dealer,
+/// Secure when served over TLS), the sign-in form's CSRF cookie, and URL-encoded form bodies.
+enum DealerSessionCookies {
+    static let session = "fod_session"
+    static let loginCSRF = "fod_login_csrf"
+    /// Eight hours: one working day at the counter.
+    static let lifetime: Int64 = 8 * 3600
+    static let forwardedProto = HTTPField.Name("X-Forwarded-Proto")!
+
+    /// Whether the browser reached us over TLS (directly, or through a proxy that says so).
+    static func isSecure(_ request: Request, alwaysSecure: Bool) -> Bool {
+        alwaysSecure || request.uri.scheme == .https || request.headers[forwardedProto]?.lowercased() == "https"
+    }
+
+    /// A `Set-Cookie` value; `maxAge` 0 deletes the cookie.
+    static func cookie(_ name: String, _ value: String, maxAge: Int, secure: Bool) -> String {
+        "\(name)=\(value); Path=/dealer; Max-Age=\(maxAge); HttpOnly; SameSite=Strict\(secure ? "; Secure" : "")"
+    }
+
+    /// Constant-time comparison of a presented CSRF token with the expected one.
+    static func matches(_ presented: String?, _ expected: String) -> Bool {
+        guard let presented, !expected.isEmpty else { return false }
+        let a = Array(presented.utf8), b = Array(expected.utf8)
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for i in 0..<a.count { difference |= a[i] ^ b[i] }
+        return difference == 0
+    }
+
+    /// A fresh random token (256 bits).
+    static func randomToken() -> String { Base64URL.encode(SecureRandom.bytes(32)) }
+
+    /// An `application/x-www-form-urlencoded` body (≤ 16 KiB) as name → value (the first of repeated names).
+    /// - Throws: ``APIError`` 413 `body_too_large`, 415 `form_expected`.
+    static func form(_ request: Request) async throws -> [String: String] {
+        guard request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true else {
+            throw APIError(.unsupportedMediaType, "form_expected", "this page accepts form posts only")
+        }
+        let buffer: ByteBuffer
+        do { buffer = try await request.body.collect(upTo: 16 * 1024) } catch {
+            throw APIError(.contentTooLarge, "body_too_large", "the form is larger than 16 KiB")
+        }
+        var fields: [String: String] = [:]
+        for pair in String(buffer: buffer).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ text: Substring) -> String? { text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
+            guard let name = decode(parts[0]), let value = parts.count > 1 ? decode(parts[1]) : "" else { continue }
+            if fields[name] == nil { fields[name] = value }
+        }
+        return fields
+    }
+}

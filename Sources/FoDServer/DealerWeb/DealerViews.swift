@@ -1,0 +1,133 @@
+import FoDEntitlements
+import FoDQRCode
+import FoDRevenue
+import FoDStore
+import Foundation
+import HTTPTypes
+
+/// What the dealer page's templates show, worded and formatted for the person at the counter.
+enum DealerViews {
+    /// The vehicle page: the vehicle, what is active until when, what can be booked at which gross
+    /// price per term, and for the rest the reason.
+    static func vehicle(_ vehicle: Vehicle, services: FoDServices) throws -> [String: Any] {
+        let now = services.clock.unixSeconds()
+        let stored = try services.database.entitlements(of: vehicle.vin).filter { $0.isActive(at: now) }
+        var active: [FeatureCode: Int64?] = [:]
+        for entitlement in stored { active[entitlement.claims.feature] = .some(entitlement.claims.expiresAt) }
+        let offers = services.catalog.offers(for: vehicle, active: active, now: now)
+        let activeItems: [[String: Any]] = stored.map { entitlement in
+            ["name": services.catalog.feature(entitlement.claims.feature)?.name ?? entitlement.claims.feature.value,
+             "termName": termName(entitlement.claims.term), "validity": validity(entitlement.claims)]
+        }
+        let bookable: [[String: Any]] = offers.filter { $0.refusal == nil }.map { offer in
+            ["name": offer.feature.name, "prices": offer.prices.map { price -> [String: Any] in
+                ["vin": vehicle.vin.value, "feature": offer.feature.code.value, "term": price.term.rawValue, "termName": termName(price.term),
+                 "gross": money(price.grossMinor, price.currency), "currency": price.currency]
+            }]
+        }
+        let refused: [[String: Any]] = offers.compactMap { offer in
+            guard let refusal = offer.refusal, refusal.rule != "already_active" else { return nil }
+            return ["name": offer.feature.name, "reason": refusal.message]
+        }
+        var values: [String: Any] = [
+            "vehicle": ["vin": vehicle.vin.value, "model": vehicle.model, "modelYear": vehicle.modelYear, "market": vehicle.market],
+            "vinInput": vehicle.vin.value,
+        ]
+        if !activeItems.isEmpty { values["active"] = ["items": activeItems] }
+        if !bookable.isEmpty { values["bookable"] = ["items": bookable] }
+        if !refused.isEmpty { values["refused"] = ["items": refused] }
+        return values
+    }
+
+    /// The result page: the entitlement, its validity, and a QR code of its token.
+    static func result(_ stored: StoredEntitlement, services: FoDServices) throws -> [String: Any] {
+        let claims = stored.claims
+        let name = services.catalog.feature(claims.feature)?.name ?? claims.feature.value
+        let qr = try QRCode(text: stored.token, errorCorrection: .medium)
+        return ["id": claims.id.value, "vin": claims.vin.value, "name": name, "termName": termName(claims.term),
+                "validity": validity(claims), "dealerID": claims.dealer?.value ?? "", "token": stored.token,
+                "qrSVG": qr.svg(label: "QR code of the signed entitlement \(claims.id.value)")]
+    }
+
+    /// The month's lines and statements of one dealer.
+    static func month(_ report: Report, dealer: String, catalog: Catalog) -> [String: Any] {
+        let statements: [[String: Any]] = report.statements.filter { $0.dealerID == dealer }.map { s in
+            ["currency": s.currency.code, "activations": s.activations, "clawbacks": s.clawbacks,
+             "payable": money(s.payable, s.currency), "share": money(s.share, s.currency), "clawback": money(s.clawback, s.currency)]
+        }
+        let lines: [[String: Any]] = report.lines.filter { $0.dealerID == dealer }.reversed().map { line in
+            let feature = (try? FeatureCode(line.feature)).flatMap { catalog.feature($0)?.name } ?? line.feature
+            return ["date": date(line.occurredAt / 1_000_000_000), "vin": line.vin, "feature": feature,
+                    "term": (try? Term(validating: line.term)).map(termName) ?? line.term, "clawback": line.kind == .clawback,
+                    "gross": money(line.gross, line.currency), "share": money(line.share, line.currency), "currency": line.currency.code]
+        }
+        let monthNames = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
+        var values: [String: Any] = ["monthName": "\(monthNames[report.period.month - 1]) \(report.period.year)", "hasLines": !lines.isEmpty, "lines": lines]
+        if !statements.isEmpty { values["statements"] = statements }
+        return values
+    }
+
+    /// "from 23 Nov 2026 until 23 Nov 2027", "from 23 Nov 2026, no end".
+    static func validity(_ claims: EntitlementClaims) -> String {
+        "from \(date(claims.notBefore)) " + (claims.expiresAt.map { "until \(date($0))" } ?? "with no end date")
+    }
+
+    static func termName(_ term: Term) -> String {
+        switch term {
+        case .trial: "Free trial (\(Term.trialDays) days)"
+        case .oneMonth: "1 month"
+        case .sixMonths: "6 months"
+        case .oneYear: "1 year"
+        case .threeYears: "3 years"
+        case .subscription: "Monthly subscription"
+        case .permanent: "For the life of the vehicle"
+        }
+    }
+
+    /// A UTC date such as "23 Nov 2026".
+    static func date(_ unixSeconds: Int64) -> String {
+        let d = CivilDate(unixSeconds: unixSeconds)
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        return "\(d.day) \(months[Int(d.month) - 1]) \(d.year)"
+    }
+
+    /// Minor units with digit grouping: "1,339.00", "-12.50", "120,000".
+    static func money(_ minor: Int64, _ code: String) -> String {
+        guard let currency = try? Currency(code) else { return String(minor) }
+        return money(minor, currency)
+    }
+
+    static func money(_ minor: Int64, _ currency: Currency) -> String {
+        let plain = currency.format(minor: minor)
+        let negative = plain.hasPrefix("-")
+        let unsigned = negative ? String(plain.dropFirst()) : plain
+        let parts = unsigned.split(separator: ".", maxSplits: 1)
+        var whole = String(parts[0])
+        var grouped = ""
+        while whole.count > 3 {
+            grouped = "," + whole.suffix(3) + grouped
+            whole = String(whole.dropLast(3))
+        }
+        return (negative ? "-" : "") + whole + grouped + (parts.count > 1 ? "." + parts[1] : "")
+    }
+
+    /// 1900 basis points → "19".
+    static func percent(bps: Int64) -> String {
+        bps % 100 == 0 ? String(bps / 100) : String(format: "%.2f", Double(bps) / 100)
+    }
+
+    /// A heading and a sentence for an error, never a status code or a stack trace.
+    static func explain(_ error: APIError) -> (String, String) {
+        // Drop the rule name the API adds for programs ("… (rule requires_equipment)").
+        var detail = error.detail
+        if let range = detail.range(of: " (rule ", options: .backwards), detail.hasSuffix(")") { detail = String(detail[..<range.lowerBound]) }
+        switch error.status.code {
+        case 404: return ("Not found.", detail)
+        case 409: return ("Already booked.", detail)
+        case 403: return ("Not allowed.", detail)
+        case 413, 415, 400, 422: return ("That did not work.", detail)
+        case 503: return ("The system is busy.", "Please try again in a moment. Nothing was booked.")
+        default: return ("Something went wrong.", "Please try again. If it happens again, call the manufacturer's dealer support.")
+        }
+    }
+}

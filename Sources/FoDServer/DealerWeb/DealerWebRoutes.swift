@@ -1,0 +1,222 @@
+import FoDCrypto
+import FoDEntitlements
+import FoDQRCode
+import FoDRevenue
+import FoDStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// The dealer web page at `/dealer`: sign in with a dealer key, look a VIN up, see what is active
+/// and what can be booked, activate with one confirmation, see the result with a QR code of the
+/// token, and the month's own activations with their commission. Server-rendered, no JavaScript.
+/// Every state change is a POST carrying the session's CSRF token; activations go through
+/// ``ActivationFlow`` with an idempotency key minted on the confirmation page, so a double click
+/// or a resubmitted form books once.
+struct DealerWebRoutes {
+    let services: FoDServices
+    let pages: DealerPages
+    /// Mark cookies Secure even when the request does not show TLS (`--secure-cookies`).
+    let alwaysSecure: Bool
+
+    func register(on router: Router<FoDRequestContext>) {
+        router.get("/dealer/style.css") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/css; charset=utf-8"
+            headers[.cacheControl] = "max-age=300"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: pages.stylesheet)))
+        }
+        router.get("/dealer/login") { request, _ in
+            if try currentSession(request) != nil { return DealerPages.redirect("/dealer") }
+            return loginPage(request, error: nil)
+        }
+        router.post("/dealer/login") { request, context in
+            try await guarded(request, context, session: nil) {
+                let form = try await DealerSessionCookies.form(request)
+                guard let expected = request.cookies[DealerSessionCookies.loginCSRF]?.value,
+                      DealerSessionCookies.matches(form["csrf"], expected) else {
+                    return loginPage(request, error: ("The sign-in form had expired.", "Please enter your key again."), status: .forbidden)
+                }
+                let secret = (form["key"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+                guard !secret.isEmpty, secret.utf8.count <= 200, let principal = try services.database.authenticate(secret: secret) else {
+                    context.logger.info("dealer page sign-in failed")
+                    return loginPage(request, error: ("This key was not accepted.", "Check it and try again, or ask the manufacturer for a new one."),
+                                     status: .unauthorized)
+                }
+                guard principal.role == .dealer, principal.dealer != nil else {
+                    return loginPage(request, error: ("This is not a dealer key.", "The dealer page is for dealership keys only."), status: .forbidden)
+                }
+                let (cookie, _) = try services.database.createSession(for: principal, lifetime: DealerSessionCookies.lifetime, at: services.clock.unixSeconds())
+                let secure = DealerSessionCookies.isSecure(request, alwaysSecure: alwaysSecure)
+                var headers = HTTPFields()
+                headers.append(HTTPField(name: .setCookie, value: DealerSessionCookies.cookie(DealerSessionCookies.session, cookie,
+                                                                                               maxAge: Int(DealerSessionCookies.lifetime), secure: secure)))
+                headers.append(HTTPField(name: .setCookie, value: DealerSessionCookies.cookie(DealerSessionCookies.loginCSRF, "", maxAge: 0, secure: secure)))
+                return DealerPages.redirect("/dealer", headers: headers)
+            }
+        }
+        router.post("/dealer/logout") { request, context in
+            try await withSession(request, context) { session in
+                let form = try await DealerSessionCookies.form(request)
+                try requireCSRF(form, session)
+                if let cookie = request.cookies[DealerSessionCookies.session]?.value {
+                    try services.database.endSession(cookie: cookie, at: services.clock.unixSeconds())
+                }
+                var headers = HTTPFields()
+                headers.append(HTTPField(name: .setCookie, value: DealerSessionCookies.cookie(
+                    DealerSessionCookies.session, "", maxAge: 0, secure: DealerSessionCookies.isSecure(request, alwaysSecure: alwaysSecure))))
+                return DealerPages.redirect("/dealer/login", headers: headers)
+            }
+        }
+        router.get("/dealer") { request, context in
+            try await withSession(request, context) { session in
+                var values = try base(session, title: "Look up a vehicle")
+                values.merge(try month(session)) { $1 }
+                return pages.page("home", values)
+            }
+        }
+        router.get("/dealer/vehicle") { request, context in
+            try await withSession(request, context) { session in
+                let input = request.uri.queryParameters.get("vin") ?? ""
+                let vehicle = try services.registeredVehicle(try VIN(input.uppercased()))
+                var values = try base(session, title: vehicle.vin.value)
+                values.merge(try DealerViews.vehicle(vehicle, services: services)) { $1 }
+                return pages.page("vehicle", values)
+            }
+        }
+        router.get("/dealer/confirm") { request, context in
+            try await withSession(request, context) { session in
+                let query = request.uri.queryParameters
+                let order = try DealerWebRoutes.order(vin: query.get("vin"), feature: query.get("feature"), term: query.get("term"))
+                let vehicle = try services.registeredVehicle(order.vin)
+                guard let feature = services.catalog.feature(order.feature) else {
+                    throw APIError(.notFound, "feature_unknown", "\(order.feature) is not in the catalog")
+                }
+                if let refusal = feature.refusal(for: vehicle, equipmentNames: services.catalog.equipmentNames) {
+                    throw APIError(.unprocessableContent, "not_eligible", refusal.message)
+                }
+                guard let price = feature.price(market: vehicle.market, term: order.term) else {
+                    throw APIError(.unprocessableContent, "term_not_offered", "\(feature.name) is not offered for \(DealerViews.termName(order.term)) in \(vehicle.market).")
+                }
+                var values = try base(session, title: "Activate \(feature.name)")
+                values.merge([
+                    "vin": vehicle.vin.value, "model": vehicle.model, "modelYear": vehicle.modelYear, "name": feature.name,
+                    "feature": feature.code.value, "term": order.term.rawValue, "termName": DealerViews.termName(order.term),
+                    "gross": DealerViews.money(price.grossMinor, price.currency), "currency": price.currency,
+                    "vat": DealerViews.percent(bps: price.vatBps), "idempotencyKey": "web-" + DealerSessionCookies.randomToken(),
+                ]) { $1 }
+                return pages.page("confirm", values)
+            }
+        }
+        router.post("/dealer/activate") { request, context in
+            try await withSession(request, context) { session in
+                let form = try await DealerSessionCookies.form(request)
+                try requireCSRF(form, session)
+                guard let key = form["idempotency_key"], ActivationHandler.isValidKey(key) else {
+                    throw APIError(.badRequest, "idempotency_key_required", "The form is incomplete; open the vehicle again and book from there.")
+                }
+                let order = try DealerWebRoutes.order(vin: form["vin"], feature: form["feature"], term: form["term"])
+                let canonical = JSONWriter.text(JSONBody.object([("vin", .string(order.vin.value)), ("feature", .string(order.feature.value)),
+                                                                 ("term", .string(order.term.rawValue))]))
+                let requestHash = SHA256.hexHash(Array("POST /dealer/activate\n\(canonical)".utf8))
+                let outcome = try ActivationFlow(services: services).activate(order, principal: session.principal, idempotencyKey: key, requestHash: requestHash)
+                guard case .object(let body) = try JSONParser.parse(outcome.response.body), let id = body["id"]?.string else {
+                    throw APIError(.internalServerError, "internal", "the activation answer has no id")
+                }
+                return DealerPages.redirect("/dealer/entitlements/\(id)")
+            }
+        }
+        router.get("/dealer/entitlements/{id}") { request, context in
+            try await withSession(request, context) { session in
+                let id = try EntitlementID(context.parameters.get("id") ?? "")
+                guard let stored = try services.database.entitlement(id), stored.claims.dealer == session.principal.dealer else {
+                    throw APIError(.notFound, "entitlement_not_found", "There is no activation \(id) of your dealership.")
+                }
+                var values = try base(session, title: "Activated")
+                values.merge(try DealerViews.result(stored, services: services)) { $1 }
+                return pages.page("result", values)
+            }
+        }
+    }
+
+    // MARK: - Sessions and errors
+
+    /// The live session of the request's cookie.
+    private func currentSession(_ request: Request) throws -> WebSession? {
+        guard let cookie = request.cookies[DealerSessionCookies.session]?.value, !cookie.isEmpty else { return nil }
+        guard let session = try services.database.session(cookie: cookie, at: services.clock.unixSeconds()),
+              session.principal.role == .dealer, session.principal.dealer != nil else { return nil }
+        return session
+    }
+
+    /// Runs `body` for a signed-in dealer; without a session, sends the browser to sign in.
+    private func withSession(_ request: Request, _ context: FoDRequestContext,
+                             _ body: (WebSession) async throws -> Response) async throws -> Response {
+        let session: WebSession?
+        do { session = try currentSession(request) } catch { return errorPage(error, context, session: nil) }
+        guard let session else { return DealerPages.redirect("/dealer/login") }
+        return try await guarded(request, context, session: session) { try await body(session) }
+    }
+
+    /// Runs `body`, answering any error with a page a person understands.
+    private func guarded(_ request: Request, _ context: FoDRequestContext, session: WebSession?,
+                         _ body: () async throws -> Response) async throws -> Response {
+        do { return try await body() } catch { return errorPage(error, context, session: session) }
+    }
+
+    private func errorPage(_ error: any Error, _ context: FoDRequestContext, session: WebSession?) -> Response {
+        let mapped: APIError
+        if let entitlement = error as? EntitlementError, entitlement.code.rawValue.hasPrefix("vin") {
+            mapped = APIError(.unprocessableContent, entitlement.code.rawValue,
+                              "That is not a valid VIN: \(entitlement.reason). A VIN has 17 letters and digits; I, O and Q do not occur.")
+        } else {
+            mapped = APIError.from(error)
+        }
+        if mapped.status == .internalServerError { context.logger.error("dealer page error", metadata: ["error": .string("\(error)")]) }
+        let (heading, message) = DealerViews.explain(mapped)
+        var values: [String: Any] = ["title": heading, "heading": heading, "error": ["heading": heading, "message": message],
+                                     "back": "/dealer", "backLabel": "Back to the start"]
+        if let session, let sessionValues = try? base(session, title: heading) {
+            values["session"] = sessionValues["session"]
+        }
+        return pages.page("error", values, status: mapped.status)
+    }
+
+    private func requireCSRF(_ form: [String: String], _ session: WebSession) throws {
+        guard DealerSessionCookies.matches(form["csrf"], session.csrf) else {
+            throw APIError(.forbidden, "csrf_invalid", "This form has expired or did not come from this page. Go back, reload the page and try again.")
+        }
+    }
+
+    private func loginPage(_ request: Request, error: (String, String)?, status: HTTPResponse.Status = .ok) -> Response {
+        let token = DealerSessionCookies.randomToken()
+        var headers = HTTPFields()
+        headers.append(HTTPField(name: .setCookie, value: DealerSessionCookies.cookie(
+            DealerSessionCookies.loginCSRF, token, maxAge: 3600, secure: DealerSessionCookies.isSecure(request, alwaysSecure: alwaysSecure))))
+        var values: [String: Any] = ["title": "Sign in", "csrf": token]
+        if let error { values["error"] = ["heading": error.0, "message": error.1] }
+        return pages.page("login", values, status: status, headers: headers)
+    }
+
+    /// Values every signed-in page shows: the dealer and the session's CSRF token.
+    private func base(_ session: WebSession, title: String) throws -> [String: Any] {
+        let dealerID = session.principal.dealer?.value ?? ""
+        let name = try session.principal.dealer.flatMap { try services.database.dealer($0)?.name } ?? dealerID
+        return ["title": title, "session": ["dealerName": name, "dealerID": dealerID, "csrf": session.csrf],
+                "dealerName": name, "dealerID": dealerID, "csrf": session.csrf]
+    }
+
+    /// The dealer's activations and commission this month, from the same engine as `fod report`.
+    private func month(_ session: WebSession) throws -> [String: Any] {
+        let now = CivilDate(unixSeconds: services.clock.unixSeconds())
+        let period = String(format: "%04d-%02d", Int(now.year), Int(now.month))
+        let report = try StatementsReport.run(services: services, period: period)
+        let dealer = session.principal.dealer?.value ?? ""
+        return DealerViews.month(report, dealer: dealer, catalog: services.catalog)
+    }
+
+    static func order(vin: String?, feature: String?, term: String?) throws -> ActivationFlow.Order {
+        ActivationFlow.Order(vin: try VIN((vin ?? "").uppercased()), feature: try FeatureCode(feature ?? ""), term: try Term(validating: term ?? ""))
+    }
+}

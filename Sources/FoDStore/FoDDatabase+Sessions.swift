@@ -1,0 +1,65 @@
+import FoDCrypto
+import FoDEntitlements
+import GRDB
+
+/// A signed-in browser session of the dealer web page.
+public struct WebSession: Sendable, Hashable {
+    /// Who is signed in (a dealer key's principal).
+    public let principal: Principal
+    /// The token every form of this session must carry.
+    public let csrf: String
+    /// When the session ends (Unix seconds).
+    public let expiresAt: Int64
+}
+
+extension FoDDatabase {
+    /// Starts a session for `principal`: returns the cookie value (256 random bits, shown to the
+    /// browser only; the database keeps its SHA-256) and the session. Expired sessions are removed.
+    /// - Throws: ``StoreError``.
+    public func createSession(for principal: Principal, lifetime: Int64, at now: Int64) throws -> (cookie: String, session: WebSession) {
+        let cookie = Base64URL.encode(SecureRandom.bytes(32))
+        let session = WebSession(principal: principal, csrf: Base64URL.encode(SecureRandom.bytes(32)), expiresAt: now + lifetime)
+        try write { db in
+            try db.execute(sql: "DELETE FROM web_session WHERE expires_at <= ?", arguments: [now])
+            try db.execute(sql: "INSERT INTO web_session (id_sha256, api_key_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [SHA256.hexHash(Array(cookie.utf8)), principal.keyID, session.csrf, now, session.expiresAt])
+            try FoDDatabase.appendAudit(db, at: now, actor: principal.actor, action: "session.start", subject: principal.keyID, details: "dealer web page")
+        }
+        return (cookie, session)
+    }
+
+    /// The live session of a cookie value: not expired, and its API key not revoked.
+    /// - Throws: ``StoreError``.
+    public func session(cookie: String, at now: Int64) throws -> WebSession? {
+        let hash = SHA256.hexHash(Array(cookie.utf8))
+        return try read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT s.csrf, s.expires_at, k.id, k.role, k.dealer_id FROM web_session s JOIN api_key k ON k.id = s.api_key_id
+                WHERE s.id_sha256 = ? AND s.expires_at > ? AND k.revoked_at IS NULL
+                """, arguments: [hash, now]), let role = Role(rawValue: row["role"]) else { return nil }
+            let dealer: String? = row["dealer_id"]
+            return WebSession(principal: Principal(keyID: row["id"], role: role, dealer: try dealer.map { try DealerID($0) }),
+                              csrf: row["csrf"], expiresAt: row["expires_at"])
+        }
+    }
+
+    /// Ends the session of a cookie value (signing out); unknown values are ignored.
+    /// - Throws: ``StoreError``.
+    public func endSession(cookie: String, at now: Int64) throws {
+        let hash = SHA256.hexHash(Array(cookie.utf8))
+        try write { db in
+            guard let keyID = try String.fetchOne(db, sql: "SELECT api_key_id FROM web_session WHERE id_sha256 = ?", arguments: [hash]) else { return }
+            try db.execute(sql: "DELETE FROM web_session WHERE id_sha256 = ?", arguments: [hash])
+            try FoDDatabase.appendAudit(db, at: now, actor: "key:\(keyID)", action: "session.end", subject: keyID, details: "dealer web page")
+        }
+    }
+
+    /// One entitlement by id.
+    /// - Throws: ``StoreError``.
+    public func entitlement(_ id: EntitlementID) throws -> StoredEntitlement? {
+        try read { db in
+            guard let vin = try String.fetchOne(db, sql: "SELECT vin FROM entitlement WHERE id = ?", arguments: [id.value]) else { return nil }
+            return try FoDDatabase.entitlements(db, try VIN(vin)).first { $0.claims.id == id }
+        }
+    }
+}
