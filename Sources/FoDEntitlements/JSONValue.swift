@@ -22,6 +22,12 @@ public enum JSONValue: Sendable, Hashable {
         return value
     }
 
+    /// The elements, if this is an array.
+    public var elements: [JSONValue]? {
+        guard case .array(let value) = self else { return nil }
+        return value
+    }
+
     /// The object, or `nil`.
     public var object: JSONObject? {
         guard case .object(let value) = self else { return nil }

@@ -101,15 +101,32 @@ struct IssuerRoutes {
             // A dealer sees only its own statements; others may ask for one dealer.
             let only = principal.role == .dealer ? principal.dealer?.value : asked
             let statements = report.statements.filter { only == nil || $0.dealerID == only }
-            let list: [JSONValue] = statements.map { s in
-                JSONBody.object([("dealer_id", .string(s.dealerID)), ("currency", .string(s.currency.code)), ("activations", JSONBody.int(s.activations)),
-                                 ("clawbacks", JSONBody.int(s.clawbacks)), ("gross", .string(s.currency.format(minor: s.gross))),
-                                 ("net", .string(s.currency.format(minor: s.net))), ("share", .string(s.currency.format(minor: s.share))),
-                                 ("clawback", .string(s.currency.format(minor: s.clawback))), ("payable", .string(s.currency.format(minor: s.payable))),
-                                 ("tier_bonus_bps", JSONBody.int(s.tierBonusBps))])
-            }
+            let list = statements.map(IssuerRoutes.statement)
             return JSONBody.response(JSONBody.object([("period", .string(report.period.description)), ("rules_version", .string(report.rulesVersion)),
                                                       ("statements", .array(list))]))
+        }
+        router.get("/v1/activations") { request, context in
+            let principal = try context.require(.auditor, .dealer)
+            guard let periodText = request.uri.queryParameters.get("period") else {
+                throw APIError(.badRequest, "period_required", "give ?period=YYYY-MM")
+            }
+            let asked = request.uri.queryParameters.get("dealer").map { String($0) }
+            if principal.role == .dealer, let asked, asked != principal.dealer?.value {
+                throw APIError.forbidden("a dealer key reads only its own activations")
+            }
+            let only = principal.role == .dealer ? principal.dealer?.value : asked
+            let report = try StatementsReport.run(services: services, period: periodText)
+            let lines: [JSONValue] = report.lines.filter { only == nil || $0.dealerID == only }.map { line in
+                JSONBody.object([("kind", .string(line.kind.rawValue)), ("event_id", .string(line.eventID)),
+                                 ("refers_to", line.refersTo.isEmpty ? .null : .string(line.refersTo)),
+                                 ("occurred_at", .string(Timestamp.format(line.occurredAt))), ("dealer_id", .string(line.dealerID)),
+                                 ("vin", .string(line.vin)), ("feature", .string(line.feature)), ("term", .string(line.term)),
+                                 ("currency", .string(line.currency.code)), ("gross", .string(line.currency.format(minor: line.gross))),
+                                 ("share", .string(line.currency.format(minor: line.share)))])
+            }
+            let statements = report.statements.filter { only == nil || $0.dealerID == only }.map(IssuerRoutes.statement)
+            return JSONBody.response(JSONBody.object([("period", .string(report.period.description)), ("lines", .array(lines)),
+                                                      ("statements", .array(statements))]))
         }
         router.get("/v1/audit") { request, context in
             _ = try context.require(.auditor)
@@ -120,6 +137,14 @@ struct IssuerRoutes {
             }
             return JSONBody.response(JSONBody.object([("entries", .array(entries))]))
         }
+    }
+
+    static func statement(_ s: Statement) -> JSONValue {
+        JSONBody.object([("dealer_id", .string(s.dealerID)), ("currency", .string(s.currency.code)), ("activations", JSONBody.int(s.activations)),
+                         ("clawbacks", JSONBody.int(s.clawbacks)), ("gross", .string(s.currency.format(minor: s.gross))),
+                         ("net", .string(s.currency.format(minor: s.net))), ("share", .string(s.currency.format(minor: s.share))),
+                         ("clawback", .string(s.currency.format(minor: s.clawback))), ("payable", .string(s.currency.format(minor: s.payable))),
+                         ("tier_bonus_bps", JSONBody.int(s.tierBonusBps))])
     }
 
     static func instant(_ text: String?, _ name: String) throws -> Int64? {

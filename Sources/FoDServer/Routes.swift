@@ -24,6 +24,14 @@ struct Routes {
         router.get("/.well-known/jwks.json") { _, _ in
             JSONBody.response(bytes: Array(try services.keys.jwksJSON(indent: 0).utf8))
         }
+        router.get("/v1/me") { _, context in
+            let principal = try context.require(.issuer, .dealer, .auditor)
+            let dealer = try principal.dealer.map { id -> JSONValue in
+                JSONBody.object([("id", .string(id.value)), ("name", try services.database.dealer(id).map { .string($0.name) } ?? .null)])
+            }
+            return JSONBody.response(JSONBody.object([("key_id", .string(principal.keyID)), ("role", .string(principal.role.rawValue)),
+                                                      ("dealer", dealer ?? .null)]))
+        }
         router.get("/v1/features") { _, context in
             _ = try context.require(.issuer, .dealer, .auditor)
             return JSONBody.response(.object(JSONObject(members: [

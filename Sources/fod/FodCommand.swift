@@ -32,6 +32,6 @@ struct FodCommand: AsyncParsableCommand {
           2   bad input (unreadable file, bad key, invalid VIN, ...)
           64  wrong usage
         """,
-        subcommands: [KeysCommand.self, IssueCommand.self, VerifyCommand.self, InspectCommand.self, ReportCommand.self, GenCommand.self, ServeCommand.self, APIKeyCommand.self, AuditCommand.self]
+        subcommands: [KeysCommand.self, IssueCommand.self, VerifyCommand.self, InspectCommand.self, ReportCommand.self, GenCommand.self, ServeCommand.self, APIKeyCommand.self, AuditCommand.self, DealerCommand.self]
     )
 }

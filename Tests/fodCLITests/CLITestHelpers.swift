@@ -4,10 +4,10 @@ import Testing
 
 /// Runs the real `fod` binary.
 enum FodCLI {
-    static func run(_ arguments: [String], input: String? = nil, directory: URL? = nil) throws -> ProcessResult {
+    static func run(_ arguments: [String], input: String? = nil, directory: URL? = nil, environment: [String: String]? = nil) throws -> ProcessResult {
         let binary = TestPaths.fodBinary
         try #require(FileManager.default.isExecutableFile(atPath: binary.path), "fod binary not found at \(binary.path); run `swift build` first or set FOD_BIN")
-        return try ProcessRunner.run(binary.path, arguments, input: input, directory: directory)
+        return try ProcessRunner.run(binary.path, arguments, input: input, environment: environment, directory: directory)
     }
 
     /// A fresh folder with an ES256 and an EdDSA key and their JWK Set.

@@ -1,0 +1,110 @@
+import Foundation
+import FoDTestSupport
+import Testing
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `fod dealer` against a real `fod serve` on 127.0.0.1 (a temporary data folder, the demo fixtures).
+@Suite("fod dealer against a running server", .serialized)
+struct DealerCLITests {
+    /// A running development server; stopped by ``stop()``.
+    final class Server {
+        let process = Process()
+        let data: URL
+        let url: String
+
+        init() throws {
+            data = try TestPaths.temporaryDirectory()
+            let port = Int.random(in: 20_000...40_000)
+            url = "http://127.0.0.1:\(port)"
+            process.executableURL = TestPaths.fodBinary
+            process.arguments = ["serve", "--data", data.path, "--port", String(port)]
+            process.currentDirectoryURL = TestPaths.repository
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline {
+                if let data = try? Data(contentsOf: URL(string: "\(url)/healthz")!), !data.isEmpty { return }
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+            process.terminate()
+            throw CLITestFailure("the server did not start on \(url)")
+        }
+
+        func key(role: String, dealer: String? = nil) throws -> String {
+            let result = try FodCLI.run(["apikey", "create", "--data", data.path, "--role", role, "--label", "test"] + (dealer.map { ["--dealer", $0] } ?? []))
+            try #require(result.status == 0, "\(result.stderr)")
+            return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        func stop() {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    struct CLITestFailure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    @Test("login checks the key and saves it 0600; activate with the same idempotency key books once; activations lists it; errors exit 1/2/3")
+    func dealerFlow() throws {
+        let server = try Server()
+        defer { server.stop() }
+        let config = try TestPaths.temporaryDirectory()
+        let dealer = try server.key(role: "dealer", dealer: "DE-10001")
+        let env = ["XDG_CONFIG_HOME": config.path, "FOD_DEALER_KEY": dealer, "FOD_SERVER": server.url]
+
+        let login = try FodCLI.run(["dealer", "login"], environment: env)
+        #expect(login.status == 0, "\(login.stderr)")
+        #expect(login.stdout.contains("Signed in as Autohaus Beispiel München (DE-10001)"))
+        let saved = config.appendingPathComponent("fod/dealer.json").path
+        let mode = try FileManager.default.attributesOfItem(atPath: saved)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+
+        // From here on the saved login is used: no key in the environment.
+        let signedIn = ["XDG_CONFIG_HOME": config.path, "FOD_DEALER_KEY": ""]
+        let offers = try FodCLI.run(["dealer", "offers", "WVWZZZ1KZAW394821"], environment: signedIn)
+        #expect(offers.status == 0, "\(offers.stderr)")
+        #expect(offers.stdout.contains("NAV_PLUS       not bookable: Navigation Plus needs the MMI Plus hardware (equipment code 7UG)."))
+
+        let first = try FodCLI.run(["dealer", "activate", "WAUZZZF45RA000001", "NAV_PLUS", "P1Y", "--idempotency-key", "retry-1", "--json"], environment: signedIn)
+        let again = try FodCLI.run(["dealer", "activate", "WAUZZZF45RA000001", "NAV_PLUS", "P1Y", "--idempotency-key", "retry-1", "--json"], environment: signedIn)
+        #expect(first.status == 0 && again.status == 0, "\(first.stderr) \(again.stderr)")
+        let firstAnswer = try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any]
+        let againAnswer = try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any]
+        let id = try #require(firstAnswer?["id"] as? String)
+        #expect(againAnswer?["id"] as? String == id)
+        #expect(firstAnswer?["dealer"] as? String == "DE-10001")
+
+        let booked = try FodCLI.run(["dealer", "activate", "WAUZZZF45RA000001", "NAV_PLUS", "P1Y"], environment: signedIn)
+        #expect(booked.status == 1)
+        #expect(booked.stderr.contains("already_active"))
+
+        let lookup = try FodCLI.run(["dealer", "lookup", "wauzzzf45ra000001"], environment: signedIn)
+        #expect(lookup.status == 0 && lookup.stdout.contains("NAV_PLUS  P1Y") && lookup.stdout.contains(id))
+
+        let activations = try FodCLI.run(["dealer", "activations", "--json"], environment: signedIn)
+        let listed = try JSONSerialization.jsonObject(with: Data(activations.stdout.utf8)) as? [String: Any]
+        let lines = listed?["lines"] as? [[String: Any]] ?? []
+        #expect(lines.count == 1 && lines.first?["event_id"] as? String == "act-\(id)")
+
+        // Another dealer sees none of it.
+        let other = try server.key(role: "dealer", dealer: "DE-10002")
+        let theirs = try FodCLI.run(["dealer", "activations", "--json"], environment: ["XDG_CONFIG_HOME": config.path, "FOD_DEALER_KEY": other])
+        let theirLines = (try JSONSerialization.jsonObject(with: Data(theirs.stdout.utf8)) as? [String: Any])?["lines"] as? [Any]
+        #expect(theirLines?.isEmpty == true)
+
+        let issuer = try server.key(role: "issuer")
+        let wrongRole = try FodCLI.run(["dealer", "login"], environment: ["XDG_CONFIG_HOME": config.path, "FOD_DEALER_KEY": issuer, "FOD_SERVER": server.url])
+        #expect(wrongRole.status == 2 && wrongRole.stderr.contains("not_a_dealer_key"))
+        let badVIN = try FodCLI.run(["dealer", "lookup", "NOT-A-VIN"], environment: signedIn)
+        #expect(badVIN.status == 2 && badVIN.stderr.contains("vin_"))
+        let unreachable = try FodCLI.run(["dealer", "offers", "WAUZZZF45RA000001", "--server", "http://127.0.0.1:9"],
+                                         environment: ["XDG_CONFIG_HOME": config.path, "FOD_DEALER_KEY": dealer])
+        #expect(unreachable.status == 3 && unreachable.stderr.contains("server_unreachable"))
+    }
+}
