@@ -43,7 +43,8 @@ enum DealerViews {
     static func result(_ stored: StoredEntitlement, services: FoDServices) throws -> [String: Any] {
         let claims = stored.claims
         let name = services.catalog.feature(claims.feature)?.name ?? claims.feature.value
-        let qr = try QRCode(text: stored.token, errorCorrection: .medium)
+        // Level L: a screen is not a damaged label, and the lower density scans more easily.
+        let qr = try QRCode(text: stored.token, errorCorrection: .low)
         return ["id": claims.id.value, "vin": claims.vin.value, "name": name, "termName": termName(claims.term),
                 "validity": validity(claims), "dealerID": claims.dealer?.value ?? "", "token": stored.token,
                 "qrSVG": qr.svg(label: "QR code of the signed entitlement \(claims.id.value)")]

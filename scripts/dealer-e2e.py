@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+"""End-to-end test of the dealer web page in a real browser (run by .ci/run).
+
+Headless Chromium driven by Selenium through chromedriver (both from Debian's packages) against
+`fod serve` on 127.0.0.1 with a fresh data folder and the demo fixtures:
+
+  sign in as dealer DE-10001, look a fixture VIN up, book Navigation Plus for a year with a double
+  click on "Activate", read the QR code of the token off the screen (zxing-cpp) and compare it with
+  the token, see the feature listed as active and the commission on the start page; go back and
+  submit again (books nothing); forms without the CSRF token are refused; the cookie carries
+  HttpOnly and SameSite=Strict; the session is no API credential and the dealer key cannot issue;
+  a second dealer sees none of the first dealer's activations and cannot open its result page.
+
+Bounded: one server, a few dozen page loads, a 180-second deadline.
+Screenshots of each step go to a temporary folder, or with --update-screenshots to docs/images/
+(for docs/dealer-guide.md). Prints `N passed, M failed` and exits non-zero on any failure.
+"""
+import argparse
+import io
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+import numpy
+import zxingcpp
+from PIL import Image
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FOD = os.environ.get("FOD_BIN", os.path.join(ROOT, ".build", "debug", "fod"))
+VIN = "WAUZZZF45RA000001"
+checks = {"passed": 0, "failed": 0}
+
+
+def check(condition, message):
+    checks["passed" if condition else "failed"] += 1
+    print(("ok   " if condition else "FAIL ") + message, flush=True)
+    return condition
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+OPENER = urllib.request.build_opener(NoRedirect)
+
+
+def http(port, method, path, headers=None, body=None):
+    """One request, redirects not followed (a 303 is an answer here)."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, data=body, headers=headers or {})
+    try:
+        with OPENER.open(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def start_server(data, port, log):
+    process = subprocess.Popen([FOD, "serve", "--data", data, "--port", str(port), "--host", "127.0.0.1"], cwd=ROOT,
+                               stdout=log, stderr=log)
+    for _ in range(300):
+        if http(port, "GET", "/readyz")[0] == 200 if _port_open(port) else False:
+            return process
+        time.sleep(0.1)
+    process.kill()
+    sys.exit("server did not start")
+
+
+def _port_open(port):
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=820,1180",
+                     "--force-device-scale-factor=1", "--lang=en-GB", "--disable-gpu"]:
+        options.add_argument(argument)
+    return webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
+
+
+class Steps:
+    def __init__(self, driver, folder):
+        self.driver, self.folder, self.wait = driver, folder, WebDriverWait(driver, 10)
+
+    def shot(self, name):
+        # The whole page, at tablet width.
+        height = self.driver.execute_script("return document.documentElement.scrollHeight")
+        self.driver.set_window_size(820, max(600, min(height + 140, 2400)))
+        self.driver.save_screenshot(os.path.join(self.folder, name))
+        self.driver.set_window_size(820, 1180)
+
+    def text(self, selector):
+        return self.driver.find_element(By.CSS_SELECTOR, selector).text
+
+    def sign_in(self, port, key):
+        self.driver.get(f"http://127.0.0.1:{port}/dealer")
+        self.wait.until(expected_conditions.presence_of_element_located((By.ID, "key")))
+        self.driver.find_element(By.ID, "key").send_keys(key)
+        self.driver.find_element(By.ID, "sign-in").click()
+        self.wait.until(expected_conditions.presence_of_element_located((By.ID, "vin")))
+
+    def look_up(self, vin):
+        field = self.driver.find_element(By.ID, "vin")
+        field.clear()
+        field.send_keys(vin)
+        self.driver.find_element(By.ID, "look-up").click()
+        self.wait.until(expected_conditions.presence_of_element_located((By.TAG_NAME, "h1")))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--update-screenshots", action="store_true", help="write the screenshots to docs/images/")
+    arguments = parser.parse_args()
+    deadline = time.monotonic() + 180
+    folder = os.path.join(ROOT, "docs", "images") if arguments.update_screenshots else tempfile.mkdtemp(prefix="fod-e2e-shots-")
+    os.makedirs(folder, exist_ok=True)
+    data = tempfile.mkdtemp(prefix="fod-e2e-")
+    port = free_port()
+    log = open(os.path.join(data, "server.log"), "w+")
+    server = start_server(data, port, log)
+    driver = None
+    try:
+        log.seek(0)
+        banner = log.read()
+        admin = re.search(r"bootstrap admin key.*?\n\s+(fod_\S+)", banner).group(1)
+        dealer1 = re.search(r"demo dealer key for DE-10001.*?\n\s+(fod_\S+)", banner).group(1)
+        made = subprocess.run([FOD, "apikey", "create", "--data", data, "--role", "dealer", "--dealer", "DE-10002", "--label", "e2e"],
+                              cwd=ROOT, capture_output=True, text=True, check=True)
+        dealer2 = made.stdout.strip()
+
+        driver = browser()
+        steps = Steps(driver, folder)
+
+        # 1. Sign in.
+        driver.get(f"http://127.0.0.1:{port}/dealer")
+        check(driver.current_url.endswith("/dealer/login"), "without a session /dealer leads to the sign-in page")
+        check(driver.find_element(By.CSS_SELECTOR, "label[for=key]").text == "Dealer key", "the key field has a label")
+        steps.shot("01-sign-in.png")
+        driver.find_element(By.ID, "key").send_keys("fod_000000000000_not-a-key")
+        driver.find_element(By.ID, "sign-in").click()
+        check("This key was not accepted." in steps.text("#error"), "a wrong key is refused with a sentence")
+        steps.sign_in(port, dealer1)
+        check("Autohaus Beispiel München" in steps.text("header"), "signed in as the dealer, named in the header")
+        cookie = driver.get_cookie("fod_session")
+        check(cookie is not None and cookie.get("httpOnly") is True and cookie.get("sameSite") == "Strict",
+              f"the session cookie is HttpOnly and SameSite=Strict ({cookie and {k: cookie.get(k) for k in ('httpOnly', 'sameSite', 'path')}})")
+        check("No activations yet this month." in steps.text("#commission"), "no activations yet")
+        steps.shot("02-start.png")
+
+        # 2. Look the fixture VIN up (typed in lower case).
+        steps.look_up(VIN.lower())
+        check(steps.text("h1").startswith("A6"), "the vehicle page shows the model")
+        check("Nothing is active." in steps.text("#active"), "nothing is active yet")
+        bookable = steps.text("#bookable")
+        check("Navigation Plus" in bookable and "1 year · 149.00 EUR" in bookable, "Navigation Plus can be booked, 1 year for 149.00 EUR")
+        steps.shot("03-vehicle.png")
+
+        # 3. Confirm, then double-click "Activate".
+        driver.find_element(By.ID, "book-NAV_PLUS-P1Y").click()
+        steps.wait.until(expected_conditions.presence_of_element_located((By.ID, "activate")))
+        check(steps.text("#price") == "149.00 EUR", "the confirmation shows the gross price")
+        steps.shot("04-confirm.png")
+        ActionChains(driver).double_click(driver.find_element(By.ID, "activate")).perform()
+        steps.wait.until(expected_conditions.presence_of_element_located((By.ID, "entitlement-id")))
+        entitlement = steps.text("#entitlement-id")
+        check(re.fullmatch(r"[0-9a-f-]{36}", entitlement) is not None, f"the result shows the entitlement id {entitlement}")
+        check("until" in steps.text("#validity"), "the result shows the validity")
+        token = driver.execute_script("return document.getElementById('token').textContent").strip()
+        qr = Image.open(io.BytesIO(driver.find_element(By.CSS_SELECTOR, "#qr svg").screenshot_as_png)).convert("L")
+        found = zxingcpp.read_barcodes(numpy.array(qr))
+        check(len(found) == 1 and found[0].text == token, "the QR code on screen reads back as the token (zxing-cpp)")
+        steps.shot("05-result.png")
+
+        status, body = http(port, "GET", f"/v1/vehicles/{VIN}/entitlements", {"Authorization": f"Bearer {admin}"})
+        listed = [e for e in json.loads(body)["entitlements"] if e["feature"] == "NAV_PLUS"]
+        check(status == 200 and len(listed) == 1 and listed[0]["id"] == entitlement and listed[0]["dealer"] == "DE-10001",
+              "the double click booked once, credited to DE-10001")
+
+        # 4. Listed as active; commission on the start page.
+        driver.find_element(By.LINK_TEXT, "Back to the vehicle").click()
+        steps.wait.until(expected_conditions.presence_of_element_located((By.ID, "active")))
+        check("Navigation Plus — 1 year" in steps.text("#active"), "Navigation Plus is listed as active")
+        check("Navigation Plus" not in steps.text("#bookable"), "and is no longer offered")
+        steps.shot("06-active.png")
+        driver.get(f"http://127.0.0.1:{port}/dealer")
+        commission = steps.text("#commission")
+        rows = driver.find_elements(By.CSS_SELECTOR, "#activations tbody tr")
+        check("Commission so far" in commission and len(rows) == 1 and VIN in rows[0].text, f"the start page lists the activation: {commission}")
+        steps.shot("07-commission.png")
+
+        # 5. Going back to the confirmation and submitting again books nothing.
+        driver.get(f"http://127.0.0.1:{port}/dealer/confirm?vin={VIN}&feature=NAV_PLUS&term=P1Y")
+        driver.find_element(By.ID, "activate").click()
+        check("already active" in steps.text("#error"), "a second booking of the same feature is refused as already active")
+        status, body = http(port, "GET", f"/v1/vehicles/{VIN}/entitlements", {"Authorization": f"Bearer {admin}"})
+        check(len([e for e in json.loads(body)["entitlements"] if e["feature"] == "NAV_PLUS"]) == 1, "still one booking")
+
+        # 6. Forms without the CSRF token; the session is no API credential; the dealer key cannot issue.
+        session = f"fod_session={cookie['value']}"
+        form = f"vin={VIN}&feature=ACC&term=P1M&idempotency_key=forged-1".encode()
+        status, body = http(port, "POST", "/dealer/activate", {"Cookie": session, "Content-Type": "application/x-www-form-urlencoded"}, form)
+        check(status == 403 and "This form has expired" in body, "a form without the CSRF token is refused (403)")
+        status, _ = http(port, "POST", "/v1/entitlements", {"Cookie": session, "Content-Type": "application/json"},
+                         json.dumps({"vin": VIN, "feature": "ACC", "term": "P1M"}).encode())
+        check(status == 401, "the session cookie does not authenticate the API (401)")
+        status, _ = http(port, "POST", "/v1/entitlements", {"Authorization": f"Bearer {dealer1}", "Content-Type": "application/json"},
+                         json.dumps({"vin": VIN, "feature": "ACC", "term": "P1M"}).encode())
+        check(status == 403, "the dealer key cannot issue directly (403)")
+        status, _ = http(port, "GET", "/v1/audit", {"Authorization": f"Bearer {dealer1}"})
+        check(status == 403, "the dealer key cannot read the audit log (403)")
+
+        # 7. An unknown VIN is explained.
+        steps.look_up("1HGCM82633A004352")
+        check("This VIN is not registered" in steps.text("#error"), "an unregistered VIN is explained in a sentence")
+        steps.shot("08-unknown-vin.png")
+
+        # 8. A second dealer sees none of it.
+        driver.find_element(By.CSS_SELECTOR, "header button").click()
+        steps.wait.until(expected_conditions.presence_of_element_located((By.ID, "key")))
+        check(driver.get_cookie("fod_session") is None, "signing out removes the session cookie")
+        status, _ = http(port, "GET", "/dealer", {"Cookie": session})
+        check(status == 303, "the old session no longer works on the server")
+        steps.sign_in(port, dealer2)
+        check("Autohaus Muster Berlin" in steps.text("header"), "signed in as the second dealer")
+        check("No activations yet this month." in steps.text("#commission") and not driver.find_elements(By.ID, "activations"),
+              "the second dealer sees no commission and not the first dealer's activation")
+        steps.shot("09-other-dealer.png")
+        driver.get(f"http://127.0.0.1:{port}/dealer/entitlements/{entitlement}")
+        check("Not found." in driver.find_element(By.TAG_NAME, "h1").text, "the second dealer cannot open the first dealer's result page")
+        check(time.monotonic() < deadline, "finished within the deadline")
+    finally:
+        if driver is not None:
+            driver.quit()
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    print(f"{checks['passed']} passed, {checks['failed']} failed; screenshots in {folder}")
+    sys.exit(1 if checks["failed"] else 0)
+
+
+if __name__ == "__main__":
+    main()
