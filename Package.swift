@@ -122,6 +122,7 @@ let package = Package(
             dependencies: [
                 "FoDServer", "FoDStore", "FoDRevenue", "FoDEntitlements", "FoDCrypto", "FoDTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings
         ),

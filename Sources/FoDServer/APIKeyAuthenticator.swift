@@ -10,7 +10,7 @@ import Logging
 /// need a role check it with ``FoDRequestContext/require(_:)``. Failures never log the key.
 struct APIKeyAuthenticator: RouterMiddleware {
     typealias Context = FoDRequestContext
-    let database: FoDDatabase
+    let database: any AccessStore
     let cache = PrincipalCache()
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -46,7 +46,7 @@ final class PrincipalCache: Sendable {
     static let ttl: TimeInterval = 2
     private let entries = Mutex<[String: (principal: Principal, until: Date)]>([:])
 
-    func principal(for secret: String, database: FoDDatabase) throws -> Principal? {
+    func principal(for secret: String, database: any AccessStore) throws -> Principal? {
         let hash = SHA256.hexHash(Array(secret.utf8))
         let now = Date()
         if let hit = entries.withLock({ $0[hash] }), hit.until > now { return hit.principal }

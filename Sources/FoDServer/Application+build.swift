@@ -16,7 +16,9 @@ public func buildApplication(services: FoDServices, host: String = "127.0.0.1", 
 /// - Throws: when the dealer page's templates are missing or do not parse.
 public func buildRouter(services: FoDServices, secureCookies: Bool = false) throws -> Router<FoDRequestContext> {
     let router = Router(context: FoDRequestContext.self)
-    // One log line per request with Hummingbird's request id; no headers, so no key is ever logged.
+    // The request id in every log line and in the answer; one log line per request, without
+    // headers, so no key is ever logged.
+    router.add(middleware: RequestIDMiddleware())
     router.add(middleware: LogRequestsMiddleware(.info, includeHeaders: .none))
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMapper())

@@ -6,7 +6,8 @@ import HTTPTypes
 /// What the routes work with: the database, the signing issuer, the verifier for the published
 /// keys, the catalog, and the clock.
 public struct FoDServices: Sendable {
-    public let database: FoDDatabase
+    /// The store (``FoDDatabase`` on SQLite by default).
+    public let database: any EntitlementStore
     public let issuer: Issuer
     public let verifier: Verifier
     public let keys: KeySet
@@ -17,24 +18,23 @@ public struct FoDServices: Sendable {
     /// Prometheus metrics for `/metrics`.
     public let metrics: ServiceMetrics
 
+    /// Revoked ids in memory for the verifier (see ``RevocationCache``).
+    let revocations: RevocationCache
+
     /// Creates the services; the verifier trusts exactly the published keys.
-    public init(database: FoDDatabase, issuer: Issuer, publishedKeys: KeySet, catalog: Catalog, rules: RuleSet, clock: any WallClock,
-                metrics: ServiceMetrics = ServiceMetrics()) {
+    /// - Throws: ``StoreError`` when the revoked ids cannot be loaded.
+    public init(database: any EntitlementStore, issuer: Issuer, publishedKeys: KeySet, catalog: Catalog, rules: RuleSet, clock: any WallClock,
+                metrics: ServiceMetrics = ServiceMetrics()) throws {
         self.metrics = metrics
         self.database = database
         self.issuer = issuer
         self.keys = publishedKeys
-        self.verifier = Verifier(keys: publishedKeys, issuer: issuer.issuer, clock: clock, revocations: DatabaseRevocations(database: database))
+        self.revocations = try RevocationCache(store: database, clock: clock)
+        self.verifier = Verifier(keys: publishedKeys, issuer: issuer.issuer, clock: clock, revocations: revocations)
         self.catalog = catalog
         self.rules = rules
         self.clock = clock
     }
-}
-
-/// Revocation as the database knows it (verification step 7).
-struct DatabaseRevocations: RevocationSource {
-    let database: FoDDatabase
-    func isRevoked(_ id: EntitlementID) throws -> Bool { try database.isRevoked(id) }
 }
 
 extension FoDServices {

@@ -58,12 +58,14 @@ struct IssuerRoutes {
                 throw APIError(.unprocessableContent, "field_missing", "a revocation needs a reason")
             }
             try services.database.revoke(entitlement: id, reason: String(reason.prefix(500)), actor: principal.actor, at: services.clock.unixSeconds())
+            services.revocations.insert(id)
             return JSONBody.response(JSONBody.object([("id", .string(id.value)), ("revoked", .bool(true))]))
         }
         router.post("/v1/activations/{id}/refund") { _, context in
             let principal = try context.require(.issuer)
             let id = try EntitlementID(context.parameters.get("id") ?? "")
             try services.database.refund(activation: id, actor: principal.actor, at: services.clock.unixSeconds())
+            services.revocations.insert(id)
             return JSONBody.response(JSONBody.object([("id", .string(id.value)), ("refunded", .bool(true))]))
         }
         router.get("/v1/vehicles/{vin}/manifest") { _, context in

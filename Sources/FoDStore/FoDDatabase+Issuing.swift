@@ -64,6 +64,14 @@ extension FoDDatabase {
 
     /// The next manifest version for a vehicle: the same version when the listed entitlements did
     /// not change since the last manifest, the next one (never reused) when they did.
+    /// Ids of the entitlements revoked at or after `since` (Unix seconds).
+    public func revokedIDs(since: Int64) throws -> [EntitlementID] {
+        try read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM entitlement WHERE revoked_at IS NOT NULL AND revoked_at >= ?", arguments: [since])
+                .map { try EntitlementID($0) }
+        }
+    }
+
     public func manifestVersion(vin: VIN, entries: [ManifestClaims.Entry], at now: Int64) throws -> Int64 {
         var digestInput: [UInt8] = []
         for entry in entries.sorted(by: { $0.id < $1.id }) {

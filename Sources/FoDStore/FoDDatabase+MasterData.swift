@@ -40,8 +40,7 @@ extension FoDDatabase {
                                arguments: [id, name, market])
             }
             for vehicle in parsedVehicles { try FoDDatabase.upsert(vehicle, db, at: now) }
-            try db.execute(sql: "INSERT INTO catalog (id, version, document) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET version = excluded.version, document = excluded.document",
-                           arguments: [catalogValue.version, catalog])
+            try FoDDatabase.storeCatalog(catalogValue, db)
             try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "fixtures.import", subject: "catalog \(catalogValue.version)",
                                         details: "dealers=\(dealerList.count) vehicles=\(parsedVehicles.count) features=\(catalogValue.features.count)")
         }
@@ -80,9 +79,8 @@ extension FoDDatabase {
     /// The current catalog.
     /// - Throws: ``StoreError`` `not_found` when none was loaded.
     public func catalog() throws -> Catalog {
-        let document: String? = try read { db in try String.fetchOne(db, sql: "SELECT document FROM catalog WHERE id = 1") }
-        guard let document else { throw StoreError(.notFound, "no catalog is loaded") }
-        do { return try Catalog(json: document) } catch { throw StoreError(.invalid, "stored catalog: \(error)") }
+        guard let catalog = try read({ db in try FoDDatabase.loadCatalog(db) }) else { throw StoreError(.notFound, "no catalog is loaded") }
+        return catalog
     }
 
     /// The dealer with this id.

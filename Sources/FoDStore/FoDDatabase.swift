@@ -1,3 +1,4 @@
+import FoDEntitlements
 import Foundation
 import GRDB
 
@@ -95,6 +96,16 @@ public struct FoDDatabase: Sendable {
               created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
             CREATE INDEX web_session_expiry ON web_session (expires_at);
             """)
+        }
+        migrator.registerMigration("v3-catalog-tables") { db in
+            // The catalog moves from one JSON document into tables; a stored document is carried over.
+            try db.execute(sql: catalogSchema)
+            if let document = try String.fetchOne(db, sql: "SELECT document FROM catalog WHERE id = 1") {
+                let catalog: Catalog
+                do { catalog = try Catalog(json: document) } catch { throw StoreError(.invalid, "stored catalog document: \(error)") }
+                try storeCatalog(catalog, db)
+            }
+            try db.execute(sql: "DROP TABLE catalog")
         }
         return migrator
     }

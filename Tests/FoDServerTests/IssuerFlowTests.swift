@@ -46,6 +46,31 @@ struct IssuerFlowTests {
         }
     }
 
+    @Test("a revocation written by another process on the same database is seen by verification within a second")
+    func revocationFromAnotherProcess() async throws {
+        let service = try TestService()
+        // The second process: its own connection pool on the same file.
+        let other = try FoDDatabase(path: service.folder.appendingPathComponent("fod.sqlite").path)
+        try await service.app.test(.router) { client in
+            var token = "", id = ""
+            try await client.execute(uri: "/v1/entitlements", method: .post, headers: headers(service.issuer),
+                                     body: body(#"{"vin":"WAUZZZF45RA000001","feature":"ACC","term":"P1M"}"#)) { response async throws in
+                let answer = try json(response)
+                token = answer["token"] as? String ?? ""
+                id = answer["id"] as? String ?? ""
+            }
+            let verify = #"{"token":"\#(token)"}"#
+            try await client.execute(uri: "/v1/verify", method: .post, headers: headers(service.issuer), body: body(verify)) { response async throws in
+                #expect(response.status == .ok)
+            }
+            try other.revoke(entitlement: try EntitlementID(id), reason: "by another process", actor: "test", at: TestService.now)
+            try await Task.sleep(nanoseconds: 1_300_000_000)
+            try await client.execute(uri: "/v1/verify", method: .post, headers: headers(service.issuer), body: body(verify)) { response async throws in
+                #expect(try json(response)["code"] as? String == "revoked")
+            }
+        }
+    }
+
     @Test("a refund revokes the entitlement; the next manifest drops it under a higher version; manifests verify")
     func refundAndManifest() async throws {
         let service = try TestService()

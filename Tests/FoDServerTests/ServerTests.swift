@@ -31,7 +31,7 @@ struct TestService {
                                     actor: "test", at: TestService.now)
         let key = try PrivateKey.generate(.es256)
         let clock = FixedClock(unixSeconds: TestService.now)
-        services = FoDServices(database: database, issuer: Issuer(key: key, issuer: try IssuerID("https://fod.test"), clock: clock),
+        services = try FoDServices(database: database, issuer: Issuer(key: key, issuer: try IssuerID("https://fod.test"), clock: clock),
                                publishedKeys: KeySet(publicKeys: [key.publicKey]), catalog: try database.catalog(),
                                rules: try RuleSet(json: String(contentsOf: fixtures.appendingPathComponent("revenue/rules.json"), encoding: .utf8)),
                                clock: clock)

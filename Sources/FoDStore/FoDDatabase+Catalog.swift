@@ -1,0 +1,83 @@
+import FoDEntitlements
+import GRDB
+
+/// The catalog in tables: features, the models they are offered for, the equipment they require or
+/// exclude, prices per market and term with the VAT rate, and equipment names. Order is kept with
+/// `position` columns, so offers list features and terms as the catalog file does.
+extension FoDDatabase {
+    /// The schema of the catalog tables (migration `v3-catalog-tables`).
+    static let catalogSchema = """
+        CREATE TABLE catalog_version (id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL);
+        CREATE TABLE catalog_feature (
+          code TEXT PRIMARY KEY, position INTEGER NOT NULL, name TEXT NOT NULL, min_model_year INTEGER);
+        CREATE TABLE catalog_feature_model (
+          feature TEXT NOT NULL REFERENCES catalog_feature (code) ON DELETE CASCADE, model TEXT NOT NULL, PRIMARY KEY (feature, model));
+        CREATE TABLE catalog_equipment_rule (
+          feature TEXT NOT NULL REFERENCES catalog_feature (code) ON DELETE CASCADE,
+          kind TEXT NOT NULL CHECK (kind IN ('requires', 'excludes')), equipment TEXT NOT NULL, position INTEGER NOT NULL,
+          PRIMARY KEY (feature, kind, equipment));
+        CREATE TABLE catalog_price (
+          feature TEXT NOT NULL REFERENCES catalog_feature (code) ON DELETE CASCADE, market TEXT NOT NULL, term TEXT NOT NULL,
+          currency TEXT NOT NULL, gross_minor INTEGER NOT NULL CHECK (gross_minor >= 0),
+          vat_bps INTEGER NOT NULL CHECK (vat_bps BETWEEN 0 AND 10000), position INTEGER NOT NULL, PRIMARY KEY (feature, market, term));
+        CREATE TABLE equipment (code TEXT PRIMARY KEY, name TEXT NOT NULL);
+        """
+
+    /// Replaces the stored catalog with `catalog` (inside the caller's transaction).
+    static func storeCatalog(_ catalog: Catalog, _ db: Database) throws {
+        for table in ["catalog_price", "catalog_equipment_rule", "catalog_feature_model", "catalog_feature", "equipment", "catalog_version"] {
+            try db.execute(sql: "DELETE FROM \(table)")
+        }
+        try db.execute(sql: "INSERT INTO catalog_version (id, version) VALUES (1, ?)", arguments: [catalog.version])
+        for (position, feature) in catalog.features.enumerated() {
+            let code = feature.code.value
+            try db.execute(sql: "INSERT INTO catalog_feature (code, position, name, min_model_year) VALUES (?, ?, ?, ?)",
+                           arguments: [code, position, feature.name, feature.minModelYear])
+            for model in feature.models.sorted() {
+                try db.execute(sql: "INSERT INTO catalog_feature_model (feature, model) VALUES (?, ?)", arguments: [code, model])
+            }
+            for (kind, list) in [("requires", feature.requires), ("excludes", feature.excludes)] {
+                for (index, equipment) in list.enumerated() {
+                    try db.execute(sql: "INSERT INTO catalog_equipment_rule (feature, kind, equipment, position) VALUES (?, ?, ?, ?)",
+                                   arguments: [code, kind, equipment, index])
+                }
+            }
+            for (index, price) in feature.prices.enumerated() {
+                try db.execute(sql: """
+                    INSERT INTO catalog_price (feature, market, term, currency, gross_minor, vat_bps, position) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [code, price.market, price.term.rawValue, price.currency, price.grossMinor, price.vatBps, index])
+            }
+        }
+        for (code, name) in catalog.equipmentNames.sorted(by: { $0.key < $1.key }) {
+            try db.execute(sql: "INSERT INTO equipment (code, name) VALUES (?, ?)", arguments: [code, name])
+        }
+    }
+
+    /// The stored catalog, or `nil` when none was loaded.
+    static func loadCatalog(_ db: Database) throws -> Catalog? {
+        guard let version = try String.fetchOne(db, sql: "SELECT version FROM catalog_version WHERE id = 1") else { return nil }
+        var models: [String: Set<String>] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT feature, model FROM catalog_feature_model") {
+            models[row["feature"], default: []].insert(row["model"])
+        }
+        var rules: [String: (requires: [String], excludes: [String])] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT feature, kind, equipment FROM catalog_equipment_rule ORDER BY feature, kind, position") {
+            let feature: String = row["feature"], kind: String = row["kind"], equipment: String = row["equipment"]
+            if kind == "requires" { rules[feature, default: ([], [])].requires.append(equipment) } else { rules[feature, default: ([], [])].excludes.append(equipment) }
+        }
+        var prices: [String: [Price]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT * FROM catalog_price ORDER BY feature, position") {
+            prices[row["feature"], default: []].append(Price(market: row["market"], currency: row["currency"], term: try Term(validating: row["term"]),
+                                                             grossMinor: row["gross_minor"], vatBps: row["vat_bps"]))
+        }
+        let features = try Row.fetchAll(db, sql: "SELECT * FROM catalog_feature ORDER BY position").map { row -> CatalogFeature in
+            let code: String = row["code"]
+            let year: Int? = row["min_model_year"]
+            return CatalogFeature(code: try FeatureCode(code), name: row["name"], models: models[code] ?? [], minModelYear: year,
+                                  requires: rules[code]?.requires ?? [], excludes: rules[code]?.excludes ?? [], prices: prices[code] ?? [])
+        }
+        var names: [String: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT code, name FROM equipment") { names[row["code"]] = row["name"] }
+        return Catalog(version: version, features: features, equipmentNames: names)
+    }
+}

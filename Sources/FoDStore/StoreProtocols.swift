@@ -1,0 +1,79 @@
+import FoDEntitlements
+
+/// Dealers, vehicles and the catalog.
+public protocol MasterDataStore: Sendable {
+    /// Loads dealers, vehicles and the catalog from JSON documents, replacing the catalog.
+    func importFixtures(dealers: String, vehicles: String, catalog: String, actor: String, at now: Int64) throws
+    /// Registers or updates a vehicle.
+    func register(_ vehicle: Vehicle, actor: String, at now: Int64) throws
+    /// The vehicle with this VIN, or `nil`.
+    func vehicle(_ vin: VIN) throws -> Vehicle?
+    /// The current catalog.
+    func catalog() throws -> Catalog
+    /// The dealer with this id, or `nil`.
+    func dealer(_ id: DealerID) throws -> Dealer?
+}
+
+/// Entitlements, activation and refund events, idempotency records and manifest versions: the ledger.
+public protocol LedgerStore: Sendable {
+    /// Entitlements of a vehicle, newest first.
+    func entitlements(of vin: VIN) throws -> [StoredEntitlement]
+    /// One entitlement by id.
+    func entitlement(_ id: EntitlementID) throws -> StoredEntitlement?
+    /// The stored answer of an idempotency key; throws `idempotency_key_reused` for another request.
+    func idempotentResponse(principal: String, key: String, requestHash: String) throws -> IdempotentResponse?
+    /// Records an activation (entitlement, event, idempotency record, audit entry) in one transaction.
+    func recordActivation(_ activation: NewActivation, principal: Principal, idempotencyKey: String, requestHash: String,
+                          response: (EntitlementClaims) -> IdempotentResponse, at now: Int64) throws -> (response: IdempotentResponse, created: Bool)
+    /// The number of activation events.
+    func activationCount() throws -> Int
+    /// Records a directly issued entitlement.
+    func recordIssued(_ issued: IssuedToken<EntitlementClaims>, actor: String, at now: Int64) throws
+    /// Revokes an entitlement with a reason.
+    func revoke(entitlement id: EntitlementID, reason: String, actor: String, at now: Int64) throws
+    /// Records the refund of an activation and revokes its entitlement.
+    func refund(activation id: EntitlementID, actor: String, at now: Int64) throws
+    /// Whether an entitlement is revoked.
+    func isRevoked(_ id: EntitlementID) throws -> Bool
+    /// Ids of the entitlements revoked at or after `since` (Unix seconds), for revocation caches.
+    func revokedIDs(since: Int64) throws -> [EntitlementID]
+    /// The manifest version for this content: the last one when unchanged, else the next.
+    func manifestVersion(vin: VIN, entries: [ManifestClaims.Entry], at now: Int64) throws -> Int64
+    /// Writes the events between `from` and `to` as the CSV `fod report` reads.
+    func exportEvents(from: Int64?, to: Int64?, write: ([UInt8]) throws -> Void) throws
+}
+
+/// API keys (stored as hashes) and dealer web sessions.
+public protocol AccessStore: Sendable {
+    /// Creates a key; the secret is returned once.
+    func createAPIKey(role: Role, dealer: DealerID?, label: String, actor: String, at now: Int64) throws -> (record: APIKeyRecord, secret: String)
+    /// The principal of a presented secret, or `nil`.
+    func authenticate(secret: String) throws -> Principal?
+    /// Every key, without secrets.
+    func listAPIKeys() throws -> [APIKeyRecord]
+    /// Revokes a key.
+    func revokeAPIKey(id: String, actor: String, at now: Int64) throws
+    /// Starts a dealer web session.
+    func createSession(for principal: Principal, lifetime: Int64, at now: Int64) throws -> (cookie: String, session: WebSession)
+    /// The live session of a cookie value, or `nil`.
+    func session(cookie: String, at now: Int64) throws -> WebSession?
+    /// Ends a session.
+    func endSession(cookie: String, at now: Int64) throws
+}
+
+/// The append-only, hash-chained audit log.
+public protocol AuditStore: Sendable {
+    /// Checks the chain; returns the number of entries.
+    func verifyAudit() throws -> Int64
+    /// Entries after a sequence number.
+    func auditEntries(after seq: Int64, limit: Int) throws -> [AuditEntry]
+}
+
+/// Everything the service keeps: what `fod serve` runs on. ``FoDDatabase`` (SQLite) is the embedded
+/// implementation; another database implements the same protocols and runs the same tests.
+public protocol EntitlementStore: MasterDataStore, LedgerStore, AccessStore, AuditStore {
+    /// Whether the store answers (readiness).
+    func ping() -> Bool
+}
+
+extension FoDDatabase: EntitlementStore {}

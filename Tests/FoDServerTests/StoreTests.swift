@@ -1,0 +1,69 @@
+import FoDEntitlements
+@testable import FoDStore
+import FoDTestSupport
+import Foundation
+import GRDB
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@Suite("Store: catalog tables, migrations, request ids")
+struct StoreTests {
+    static func fixture(_ name: String) throws -> String {
+        try String(contentsOf: TestPaths.file("fixtures").appendingPathComponent(name), encoding: .utf8)
+    }
+
+    @Test("the catalog kept in tables reads back equal to the catalog file, order included")
+    func catalogRoundTrip() throws {
+        let database = try FoDDatabase.inMemory()
+        try database.importFixtures(dealers: try Self.fixture("dealers.json"), vehicles: try Self.fixture("vehicles.json"),
+                                    catalog: try Self.fixture("catalog.json"), actor: "test", at: 1)
+        let expected = try Catalog(json: try Self.fixture("catalog.json"))
+        let stored = try database.catalog()
+        #expect(stored == expected)
+        #expect(stored.features.map(\.code) == expected.features.map(\.code))
+        #expect(stored.features.flatMap(\.prices) == expected.features.flatMap(\.prices))
+        #expect(stored.features.contains { !$0.requires.isEmpty } && stored.features.contains { !$0.models.isEmpty })
+        #expect(!stored.equipmentNames.isEmpty)
+
+        // A smaller catalog replaces it entirely.
+        let one = Catalog(version: "2", features: [expected.features[0]], equipmentNames: [:])
+        try database.write { db in try FoDDatabase.storeCatalog(one, db) }
+        #expect(try database.catalog() == one)
+    }
+
+    @Test("a database with the catalog as a JSON document (migration v1) is carried over into the tables")
+    func catalogMigration() throws {
+        let path = try TestPaths.temporaryDirectory().appendingPathComponent("old.sqlite").path
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try FoDDatabase.migrator.migrate(queue, upTo: "v2-web-sessions")
+            try queue.write { db in
+                try db.execute(sql: "INSERT INTO catalog (id, version, document) VALUES (1, ?, ?)", arguments: ["old", try Self.fixture("catalog.json")])
+            }
+        }
+        let database = try FoDDatabase(path: path)
+        let expected = try Catalog(json: try Self.fixture("catalog.json"))
+        #expect(try database.catalog() == expected)
+        let tables = try database.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'catalog'") }
+        #expect(tables.isEmpty)
+    }
+
+    @Test("X-Request-Id: the caller's id comes back, on errors too; a missing or unusable one is replaced")
+    func requestID() async throws {
+        let service = try TestService()
+        let header = HTTPField.Name("X-Request-Id")!
+        try await service.app.test(.router) { client in
+            try await client.execute(uri: "/v1/nothing-here", method: .get, headers: [header: "sale-42"]) { response async throws in
+                #expect(response.status == .notFound && response.headers[header] == "sale-42")
+            }
+            try await client.execute(uri: "/healthz", method: .get) { response async throws in
+                #expect((response.headers[header]?.count ?? 0) >= 8)
+            }
+            try await client.execute(uri: "/healthz", method: .get, headers: [header: String(repeating: "x", count: 65)]) { response async throws in
+                #expect(response.headers[header] != nil && response.headers[header]?.count != 65)
+            }
+        }
+    }
+}
