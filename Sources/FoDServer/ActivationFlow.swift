@@ -28,7 +28,7 @@ struct ActivationFlow {
     /// - Parameter requestHash: identifies the request, so the same key with another request is refused.
     /// - Throws: ``APIError`` (403 no dealer, 404 `vehicle_not_found` / `feature_unknown`, 409 `already_active`,
     ///   422 `not_eligible` / `term_not_offered` / `idempotency_key_reused`), ``EntitlementError``, ``StoreError``.
-    func activate(_ order: Order, principal: Principal, idempotencyKey: String, requestHash: String) throws -> Outcome {
+    func activate(_ order: Order, principal: Principal, idempotencyKey: String, requestHash: String) async throws -> Outcome {
         guard principal.role == .dealer, let dealer = principal.dealer else {
             throw APIError.forbidden("activations are made with a dealer key and credited to that dealer")
         }
@@ -47,15 +47,15 @@ struct ActivationFlow {
             throw APIError(.unprocessableContent, "term_not_offered", "\(catalogFeature.name) is not offered for \(order.term) in \(vehicle.market)")
         }
         let issued = try services.issuer.issue(EntitlementRequest(vin: order.vin, feature: order.feature, term: order.term, dealer: dealer))
-        let activation = NewActivation(entitlement: issued, channel: "dealer", market: vehicle.market, currency: price.currency,
-                                       grossMinor: price.grossMinor, vatBps: price.vatBps)
+        let record = ActivationRecord(
+            activation: NewActivation(entitlement: issued, channel: "dealer", market: vehicle.market, currency: price.currency,
+                                      grossMinor: price.grossMinor, vatBps: price.vatBps),
+            principal: principal, idempotencyKey: idempotencyKey, requestHash: requestHash,
+            response: IdempotentResponse(status: 201, body: Array(JSONWriter.text(ActivationFlow.body(issued.claims, issued.token, price)).utf8)))
         do {
-            let (response, created) = try services.database.recordActivation(
-                activation, principal: principal, idempotencyKey: idempotencyKey, requestHash: requestHash,
-                response: { claims in IdempotentResponse(status: 201, body: Array(JSONWriter.text(ActivationFlow.body(claims, issued.token, price)).utf8)) },
-                at: services.clock.unixSeconds())
-            services.metrics.activation(replayed: !created)
-            return Outcome(response: response, created: created)
+            let recorded = try await services.activations.record(record)
+            services.metrics.activation(replayed: !recorded.created)
+            return Outcome(response: recorded.response, created: recorded.created)
         } catch let error as StoreError where error.code == .conflict {
             throw APIError(.conflict, "already_active", "\(catalogFeature.name) is already active on this vehicle")
         }

@@ -20,7 +20,7 @@ struct ActivationHandler {
         let requestHash = SHA256.hexHash(Array("POST /v1/activations\n".utf8) + bytes)
         let order = ActivationFlow.Order(vin: try VIN(body["vin"]?.string ?? ""), feature: try FeatureCode(body["feature"]?.string ?? ""),
                                          term: try Term(validating: body["term"]?.string ?? ""))
-        let outcome = try ActivationFlow(services: services).activate(order, principal: principal, idempotencyKey: key, requestHash: requestHash)
+        let outcome = try await ActivationFlow(services: services).activate(order, principal: principal, idempotencyKey: key, requestHash: requestHash)
         return JSONBody.response(bytes: outcome.response.body, status: .init(code: outcome.response.status),
                                  headers: outcome.created ? [:] : [ActivationHandler.replayedHeader: "true"])
     }

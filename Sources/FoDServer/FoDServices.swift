@@ -20,6 +20,8 @@ public struct FoDServices: Sendable {
 
     /// Revoked ids in memory for the verifier (see ``RevocationCache``).
     let revocations: RevocationCache
+    /// Group commit of activations (see ``ActivationCommitter``).
+    let activations: ActivationCommitter
 
     /// Creates the services; the verifier trusts exactly the published keys.
     /// - Throws: ``StoreError`` when the revoked ids cannot be loaded.
@@ -30,6 +32,7 @@ public struct FoDServices: Sendable {
         self.issuer = issuer
         self.keys = publishedKeys
         self.revocations = try RevocationCache(store: database, clock: clock)
+        self.activations = ActivationCommitter(store: database, clock: clock)
         self.verifier = Verifier(keys: publishedKeys, issuer: issuer.issuer, clock: clock, revocations: revocations)
         self.catalog = catalog
         self.rules = rules

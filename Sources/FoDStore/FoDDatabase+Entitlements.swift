@@ -34,6 +34,34 @@ public struct NewActivation: Sendable {
     }
 }
 
+/// One activation to record: what it books, who asks, under which idempotency key, and the
+/// response to store with the key.
+public struct ActivationRecord: Sendable {
+    public let activation: NewActivation
+    public let principal: Principal
+    public let idempotencyKey: String
+    /// Identifies the request, so the same key with another request is refused.
+    public let requestHash: String
+    /// The answer stored with the key and sent now and on every replay.
+    public let response: IdempotentResponse
+
+    public init(activation: NewActivation, principal: Principal, idempotencyKey: String, requestHash: String, response: IdempotentResponse) {
+        self.activation = activation
+        self.principal = principal
+        self.idempotencyKey = idempotencyKey
+        self.requestHash = requestHash
+        self.response = response
+    }
+}
+
+/// The outcome of one recorded activation.
+public struct RecordedActivation: Sendable, Hashable {
+    /// The response to send.
+    public let response: IdempotentResponse
+    /// False when the key had been used: the response is the first one.
+    public let created: Bool
+}
+
 /// A stored response for an idempotency key.
 public struct IdempotentResponse: Sendable, Hashable {
     public let status: Int
@@ -79,37 +107,55 @@ extension FoDDatabase {
         return IdempotentResponse(status: row["status"], body: body)
     }
 
-    /// Records an activation in one transaction: the idempotency record with its response, the
-    /// entitlement, the activation event and the audit entry — or, when the key was used before,
-    /// nothing, returning the first response.
-    /// - Returns: the response to send (`created` false for a replay).
-    /// - Throws: ``StoreError`` `idempotency_key_reused`, or `conflict` when the feature became
-    ///   active meanwhile.
-    public func recordActivation(_ activation: NewActivation, principal: Principal, idempotencyKey: String, requestHash: String,
-                                 response: (EntitlementClaims) -> IdempotentResponse, at now: Int64) throws -> (response: IdempotentResponse, created: Bool) {
+    /// Records activations, all in one transaction (one commit, one fsync: group commit). Each
+    /// record is applied under its own savepoint: the idempotency record with its response, the
+    /// entitlement, the activation event and the audit entry — or, when its key was used before,
+    /// nothing, returning the first response. One record's refusal does not affect the others.
+    /// - Returns: per record, the response to send (`created` false for a replay), or its
+    ///   ``StoreError`` (`idempotency_key_reused`; `conflict` when the feature became active meanwhile).
+    /// - Throws: ``StoreError`` `store_database` when the transaction fails as a whole (nothing recorded).
+    public func recordActivations(_ records: [ActivationRecord], at now: Int64) throws -> [Result<RecordedActivation, StoreError>] {
         try write { db in
-            if let previous = try FoDDatabase.idempotent(db, principal.keyID, idempotencyKey, requestHash) { return (previous, false) }
-            let claims = activation.entitlement.claims
-            let active = try FoDDatabase.entitlements(db, claims.vin).contains { $0.claims.feature == claims.feature && $0.isActive(at: now) }
-            if active { throw StoreError(.conflict, "\(claims.feature) is already active on \(claims.vin)") }
-            try db.execute(sql: """
-                INSERT INTO entitlement (id, issuer, vin, feature, term, dealer_id, issued_at, not_before, expires_at, token)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [claims.id.value, claims.issuer.value, claims.vin.value, claims.feature.value, claims.term.rawValue, claims.dealer?.value,
-                                 claims.issuedAt, claims.notBefore, claims.expiresAt, activation.entitlement.token])
-            try db.execute(sql: """
-                INSERT INTO event (event_id, occurred_at, kind, refers_to, vin, feature, term, channel, dealer_id, market, currency, gross_minor, vat_bps, entitlement_id)
-                VALUES (?, ?, 'activation', NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: ["act-\(claims.id.value)", claims.issuedAt, claims.vin.value, claims.feature.value, claims.term.rawValue,
-                                 activation.channel, claims.dealer?.value, activation.market, activation.currency, activation.grossMinor,
-                                 activation.vatBps, claims.id.value])
-            let stored = response(claims)
-            try db.execute(sql: "INSERT INTO idempotency (principal, key, request_sha256, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [principal.keyID, idempotencyKey, requestHash, stored.status, Data(stored.body), now])
-            try FoDDatabase.appendAudit(db, at: now, actor: principal.actor, action: "activation.create", subject: claims.id.value,
-                                        details: "vin=\(claims.vin) feature=\(claims.feature) term=\(claims.term) dealer=\(claims.dealer?.value ?? "") gross=\(activation.grossMinor) \(activation.currency)")
-            return (stored, true)
+            try records.map { record in
+                var outcome: Result<RecordedActivation, StoreError> = .failure(StoreError(.database, "not recorded"))
+                try db.inSavepoint {
+                    do {
+                        outcome = .success(try FoDDatabase.record(record, db, at: now))
+                        return .commit
+                    } catch let error as StoreError where error.code != .database {
+                        outcome = .failure(error)
+                        return .rollback
+                    }
+                }
+                return outcome
+            }
         }
+    }
+
+    private static func record(_ record: ActivationRecord, _ db: Database, at now: Int64) throws -> RecordedActivation {
+        let principal = record.principal, activation = record.activation
+        if let previous = try idempotent(db, principal.keyID, record.idempotencyKey, record.requestHash) {
+            return RecordedActivation(response: previous, created: false)
+        }
+        let claims = activation.entitlement.claims
+        let active = try entitlements(db, claims.vin).contains { $0.claims.feature == claims.feature && $0.isActive(at: now) }
+        if active { throw StoreError(.conflict, "\(claims.feature) is already active on \(claims.vin)") }
+        try db.execute(sql: """
+            INSERT INTO entitlement (id, issuer, vin, feature, term, dealer_id, issued_at, not_before, expires_at, token)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [claims.id.value, claims.issuer.value, claims.vin.value, claims.feature.value, claims.term.rawValue, claims.dealer?.value,
+                             claims.issuedAt, claims.notBefore, claims.expiresAt, activation.entitlement.token])
+        try db.execute(sql: """
+            INSERT INTO event (event_id, occurred_at, kind, refers_to, vin, feature, term, channel, dealer_id, market, currency, gross_minor, vat_bps, entitlement_id)
+            VALUES (?, ?, 'activation', NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: ["act-\(claims.id.value)", claims.issuedAt, claims.vin.value, claims.feature.value, claims.term.rawValue,
+                             activation.channel, claims.dealer?.value, activation.market, activation.currency, activation.grossMinor,
+                             activation.vatBps, claims.id.value])
+        try db.execute(sql: "INSERT INTO idempotency (principal, key, request_sha256, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                       arguments: [principal.keyID, record.idempotencyKey, record.requestHash, record.response.status, Data(record.response.body), now])
+        try appendAudit(db, at: now, actor: principal.actor, action: "activation.create", subject: claims.id.value,
+                        details: "vin=\(claims.vin) feature=\(claims.feature) term=\(claims.term) dealer=\(claims.dealer?.value ?? "") gross=\(activation.grossMinor) \(activation.currency)")
+        return RecordedActivation(response: record.response, created: true)
     }
 
     /// The number of activation events (tests, metrics).

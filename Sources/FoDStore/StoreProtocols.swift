@@ -22,9 +22,9 @@ public protocol LedgerStore: Sendable {
     func entitlement(_ id: EntitlementID) throws -> StoredEntitlement?
     /// The stored answer of an idempotency key; throws `idempotency_key_reused` for another request.
     func idempotentResponse(principal: String, key: String, requestHash: String) throws -> IdempotentResponse?
-    /// Records an activation (entitlement, event, idempotency record, audit entry) in one transaction.
-    func recordActivation(_ activation: NewActivation, principal: Principal, idempotencyKey: String, requestHash: String,
-                          response: (EntitlementClaims) -> IdempotentResponse, at now: Int64) throws -> (response: IdempotentResponse, created: Bool)
+    /// Records activations (each: entitlement, event, idempotency record, audit entry) in one
+    /// transaction, with one result per record.
+    func recordActivations(_ records: [ActivationRecord], at now: Int64) throws -> [Result<RecordedActivation, StoreError>]
     /// The number of activation events.
     func activationCount() throws -> Int
     /// Records a directly issued entitlement.

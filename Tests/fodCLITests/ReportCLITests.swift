@@ -78,9 +78,10 @@ struct DatabaseCLITests {
         let principal = try #require(try database.authenticate(secret: dealer.secret))
         for (index, vin) in ["WVWZZZ1KZAW394821", "WAUZZZF45RA000001"].enumerated() {
             let issued = try issuer.issue(EntitlementRequest(vin: try VIN(vin), feature: try FeatureCode("NAV_PLUS"), term: .oneYear, dealer: principal.dealer))
-            _ = try database.recordActivation(NewActivation(entitlement: issued, channel: "dealer", market: "DE", currency: "EUR", grossMinor: 14_900, vatBps: 1900),
-                                              principal: principal, idempotencyKey: "k\(index)", requestHash: "h\(index)",
-                                              response: { _ in IdempotentResponse(status: 201, body: []) }, at: now)
+            let record = ActivationRecord(activation: NewActivation(entitlement: issued, channel: "dealer", market: "DE", currency: "EUR", grossMinor: 14_900, vatBps: 1900),
+                                          principal: principal, idempotencyKey: "k\(index)", requestHash: "h\(index)",
+                                          response: IdempotentResponse(status: 201, body: []))
+            _ = try database.recordActivations([record], at: now)[0].get()
         }
         let out = dir.appendingPathComponent("report")
         let result = try FodCLI.run(["report", "--db", dir.path, "--rules", ReportCLITests.rules, "--period", "2026-11", "--out", out.path])

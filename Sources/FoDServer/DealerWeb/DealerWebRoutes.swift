@@ -120,7 +120,7 @@ struct DealerWebRoutes {
                 let canonical = JSONWriter.text(JSONBody.object([("vin", .string(order.vin.value)), ("feature", .string(order.feature.value)),
                                                                  ("term", .string(order.term.rawValue))]))
                 let requestHash = SHA256.hexHash(Array("POST /dealer/activate\n\(canonical)".utf8))
-                let outcome = try ActivationFlow(services: services).activate(order, principal: session.principal, idempotencyKey: key, requestHash: requestHash)
+                let outcome = try await ActivationFlow(services: services).activate(order, principal: session.principal, idempotencyKey: key, requestHash: requestHash)
                 guard case .object(let body) = try JSONParser.parse(outcome.response.body), let id = body["id"]?.string else {
                     throw APIError(.internalServerError, "internal", "the activation answer has no id")
                 }

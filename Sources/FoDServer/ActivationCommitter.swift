@@ -1,0 +1,63 @@
+import Dispatch
+import FoDEntitlements
+import FoDStore
+import Synchronization
+
+/// Group commit for activations: requests that arrive while a transaction is being written wait and
+/// are then written together in the next transaction — one commit (one fsync with
+/// `synchronous = FULL`) for the whole group, each under its own savepoint. A request is answered
+/// only after the transaction holding it has committed, so a 2xx answer is on disk. Writes run on
+/// a dedicated queue, never on the threads that serve requests.
+final class ActivationCommitter: Sendable {
+    /// The most activations one transaction writes.
+    static let maxBatch = 64
+
+    private typealias Waiter = (record: ActivationRecord, continuation: CheckedContinuation<RecordedActivation, any Error>)
+    private struct State {
+        var waiting: [Waiter] = []
+        var writing = false
+    }
+
+    private let store: any LedgerStore
+    private let clock: any WallClock
+    private let state = Mutex(State())
+    private let queue = DispatchQueue(label: "fod.activation-commit")
+
+    init(store: any LedgerStore, clock: any WallClock) {
+        self.store = store
+        self.clock = clock
+    }
+
+    /// Records one activation in the next group.
+    /// - Throws: the record's ``StoreError`` (conflict, idempotency key reused), or the group's.
+    func record(_ record: ActivationRecord) async throws -> RecordedActivation {
+        try await withCheckedThrowingContinuation { continuation in
+            let start = state.withLock { state -> Bool in
+                state.waiting.append((record, continuation))
+                guard !state.writing else { return false }
+                state.writing = true
+                return true
+            }
+            if start { queue.async { self.drain() } }
+        }
+    }
+
+    /// Writes groups until nobody waits.
+    private func drain() {
+        while true {
+            let group = state.withLock { state -> [Waiter] in
+                let group = Array(state.waiting.prefix(ActivationCommitter.maxBatch))
+                state.waiting.removeFirst(group.count)
+                if group.isEmpty { state.writing = false }
+                return group
+            }
+            guard !group.isEmpty else { return }
+            do {
+                let results = try store.recordActivations(group.map(\.record), at: clock.unixSeconds())
+                for (waiter, result) in zip(group, results) { waiter.continuation.resume(with: result.mapError { $0 as any Error }) }
+            } catch {
+                for waiter in group { waiter.continuation.resume(throwing: error) }
+            }
+        }
+    }
+}
