@@ -31,12 +31,12 @@ extension FoDDatabase {
     /// Appends an entry inside the caller's transaction: the audit row commits or rolls back with
     /// the change it records.
     static func appendAudit(_ db: Database, at: Int64, actor: String, action: String, subject: String, details: String) throws {
-        let last = try Row.fetchOne(db, sql: "SELECT seq, sha256 FROM audit ORDER BY seq DESC LIMIT 1")
+        let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, sha256 FROM audit ORDER BY seq DESC LIMIT 1"))
         let seq: Int64 = (last?["seq"] ?? 0) + 1
         let previous: String = last?["sha256"] ?? genesisHash
         let hash = auditHash(previous: previous, seq: seq, at: at, actor: actor, action: action, subject: subject, details: details)
-        try db.execute(sql: "INSERT INTO audit (seq, at, actor, action, subject, details, prev_sha256, sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       arguments: [seq, at, actor, action, subject, details, previous, hash])
+        try db.cachedStatement(sql: "INSERT INTO audit (seq, at, actor, action, subject, details, prev_sha256, sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [seq, at, actor, action, subject, details, previous, hash])
     }
 
     /// Checks the whole chain: numbering without gaps, each entry's stored hash recomputed from its

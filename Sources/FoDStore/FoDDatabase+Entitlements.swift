@@ -80,7 +80,7 @@ extension FoDDatabase {
     }
 
     static func entitlements(_ db: Database, _ vin: VIN) throws -> [StoredEntitlement] {
-        try Row.fetchAll(db, sql: "SELECT * FROM entitlement WHERE vin = ? ORDER BY issued_at DESC, id DESC", arguments: [vin.value]).map { row in
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM entitlement WHERE vin = ? ORDER BY issued_at DESC, id DESC"), arguments: [vin.value]).map { row in
             let dealer: String? = row["dealer_id"]
             let claims = EntitlementClaims(
                 issuer: try IssuerID(row["issuer"]), vin: vin, id: try EntitlementID(row["id"]), issuedAt: row["issued_at"],
@@ -98,7 +98,7 @@ extension FoDDatabase {
     }
 
     static func idempotent(_ db: Database, _ principal: String, _ key: String, _ requestHash: String) throws -> IdempotentResponse? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT request_sha256, status, body FROM idempotency WHERE principal = ? AND key = ?",
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT request_sha256, status, body FROM idempotency WHERE principal = ? AND key = ?"),
                                          arguments: [principal, key]) else { return nil }
         guard row["request_sha256"] == requestHash else {
             throw StoreError(.idempotencyMismatch, "Idempotency-Key \(key) was already used with a different request")
@@ -108,54 +108,60 @@ extension FoDDatabase {
     }
 
     /// Records activations, all in one transaction (one commit, one fsync: group commit). Each
-    /// record is applied under its own savepoint: the idempotency record with its response, the
-    /// entitlement, the activation event and the audit entry — or, when its key was used before,
-    /// nothing, returning the first response. One record's refusal does not affect the others.
+    /// record is first checked — its idempotency key (a replay returns the first response) and
+    /// whether the feature is already active — and then written: the idempotency record with its
+    /// response, the entitlement, the activation event and the audit entry. A record refused by
+    /// its check writes nothing and does not affect the others; a failure while writing fails
+    /// the whole transaction, so nothing of it is recorded.
     /// - Returns: per record, the response to send (`created` false for a replay), or its
     ///   ``StoreError`` (`idempotency_key_reused`; `conflict` when the feature became active meanwhile).
     /// - Throws: ``StoreError`` `store_database` when the transaction fails as a whole (nothing recorded).
     public func recordActivations(_ records: [ActivationRecord], at now: Int64) throws -> [Result<RecordedActivation, StoreError>] {
         try write { db in
             try records.map { record in
-                var outcome: Result<RecordedActivation, StoreError> = .failure(StoreError(.database, "not recorded"))
-                try db.inSavepoint {
-                    do {
-                        outcome = .success(try FoDDatabase.record(record, db, at: now))
-                        return .commit
-                    } catch let error as StoreError where error.code != .database {
-                        outcome = .failure(error)
-                        return .rollback
-                    }
+                let replay: RecordedActivation?
+                do { replay = try FoDDatabase.check(record, db, at: now) } catch let error as StoreError where error.code != .database {
+                    return .failure(error)
                 }
-                return outcome
+                if let replay { return .success(replay) }
+                try FoDDatabase.insert(record, db, at: now)
+                return .success(RecordedActivation(response: record.response, created: true))
             }
         }
     }
 
-    private static func record(_ record: ActivationRecord, _ db: Database, at now: Int64) throws -> RecordedActivation {
-        let principal = record.principal, activation = record.activation
-        if let previous = try idempotent(db, principal.keyID, record.idempotencyKey, record.requestHash) {
+    /// The replay of a used key, `nil` for a new activation, or the refusal.
+    private static func check(_ record: ActivationRecord, _ db: Database, at now: Int64) throws -> RecordedActivation? {
+        if let previous = try idempotent(db, record.principal.keyID, record.idempotencyKey, record.requestHash) {
             return RecordedActivation(response: previous, created: false)
         }
-        let claims = activation.entitlement.claims
-        let active = try entitlements(db, claims.vin).contains { $0.claims.feature == claims.feature && $0.isActive(at: now) }
+        let claims = record.activation.entitlement.claims
+        let active = try Bool.fetchOne(db.cachedStatement(sql: """
+            SELECT 1 FROM entitlement WHERE vin = ? AND feature = ? AND revoked_at IS NULL AND not_before <= ?
+              AND (expires_at IS NULL OR expires_at > ?) LIMIT 1
+            """), arguments: [claims.vin.value, claims.feature.value, now, now]) ?? false
         if active { throw StoreError(.conflict, "\(claims.feature) is already active on \(claims.vin)") }
-        try db.execute(sql: """
+        return nil
+    }
+
+    private static func insert(_ record: ActivationRecord, _ db: Database, at now: Int64) throws {
+        let principal = record.principal, activation = record.activation
+        let claims = activation.entitlement.claims
+        try db.cachedStatement(sql: """
             INSERT INTO entitlement (id, issuer, vin, feature, term, dealer_id, issued_at, not_before, expires_at, token)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [claims.id.value, claims.issuer.value, claims.vin.value, claims.feature.value, claims.term.rawValue, claims.dealer?.value,
-                             claims.issuedAt, claims.notBefore, claims.expiresAt, activation.entitlement.token])
-        try db.execute(sql: """
+            """).execute(arguments: [claims.id.value, claims.issuer.value, claims.vin.value, claims.feature.value, claims.term.rawValue,
+                                     claims.dealer?.value, claims.issuedAt, claims.notBefore, claims.expiresAt, activation.entitlement.token])
+        try db.cachedStatement(sql: """
             INSERT INTO event (event_id, occurred_at, kind, refers_to, vin, feature, term, channel, dealer_id, market, currency, gross_minor, vat_bps, entitlement_id)
             VALUES (?, ?, 'activation', NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: ["act-\(claims.id.value)", claims.issuedAt, claims.vin.value, claims.feature.value, claims.term.rawValue,
-                             activation.channel, claims.dealer?.value, activation.market, activation.currency, activation.grossMinor,
-                             activation.vatBps, claims.id.value])
-        try db.execute(sql: "INSERT INTO idempotency (principal, key, request_sha256, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                       arguments: [principal.keyID, record.idempotencyKey, record.requestHash, record.response.status, Data(record.response.body), now])
+            """).execute(arguments: ["act-\(claims.id.value)", claims.issuedAt, claims.vin.value, claims.feature.value, claims.term.rawValue,
+                                     activation.channel, claims.dealer?.value, activation.market, activation.currency, activation.grossMinor,
+                                     activation.vatBps, claims.id.value])
+        try db.cachedStatement(sql: "INSERT INTO idempotency (principal, key, request_sha256, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [principal.keyID, record.idempotencyKey, record.requestHash, record.response.status, Data(record.response.body), now])
         try appendAudit(db, at: now, actor: principal.actor, action: "activation.create", subject: claims.id.value,
                         details: "vin=\(claims.vin) feature=\(claims.feature) term=\(claims.term) dealer=\(claims.dealer?.value ?? "") gross=\(activation.grossMinor) \(activation.currency)")
-        return RecordedActivation(response: record.response, created: true)
     }
 
     /// The number of activation events (tests, metrics).

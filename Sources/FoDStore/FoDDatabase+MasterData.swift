@@ -67,7 +67,7 @@ extension FoDDatabase {
     /// The vehicle with this VIN, or `nil`.
     public func vehicle(_ vin: VIN) throws -> Vehicle? {
         try read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM vehicle WHERE vin = ?", arguments: [vin.value]) else { return nil }
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM vehicle WHERE vin = ?"), arguments: [vin.value]) else { return nil }
             let equipment: String = row["equipment"]
             let dealer: String? = row["dealer_id"]
             return Vehicle(vin: vin, model: row["model"], modelYear: row["model_year"], market: row["market"],

@@ -1,4 +1,6 @@
 import ArgumentParser
+import NIOCore
+import NIOPosix
 
 /// The `fod` command line: entitlement keys, tokens and manifests.
 @main
@@ -34,4 +36,14 @@ struct FodCommand: AsyncParsableCommand {
         """,
         subcommands: [KeysCommand.self, IssueCommand.self, VerifyCommand.self, InspectCommand.self, ReportCommand.self, GenCommand.self, ServeCommand.self, APIKeyCommand.self, AuditCommand.self, DealerCommand.self]
     )
+
+    /// Runs the command. For `fod serve`, Swift concurrency's global executor becomes NIO's event
+    /// loops first, so request handlers run on the threads that do the I/O instead of hopping
+    /// between two thread pools on every request.
+    static func main() async {
+        if CommandLine.arguments.dropFirst().first == "serve" {
+            NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        }
+        await main(nil)
+    }
 }

@@ -20,7 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
         from keys/, the catalog, vehicles and dealers from fixtures/, on
         127.0.0.1:8080, and prints an admin key and a dealer key (shown once).
         Options also come from the environment: FOD_DATA, FOD_HOST, FOD_PORT,
-        FOD_KEY, FOD_ISSUER, FOD_DEV=0|1, FOD_SECURE_COOKIES=1.
+        FOD_KEY, FOD_ISSUER, FOD_DEV=0|1, FOD_SECURE_COOKIES=1, FOD_LOG_LEVEL.
         Development keys (keys/dev-*) are refused unless --dev.
         """
     )
@@ -45,8 +45,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Mark the dealer page's cookies Secure on every request (behind a TLS proxy that does not send X-Forwarded-Proto). Env FOD_SECURE_COOKIES=1.")
     var secureCookies: Bool = ProcessInfo.processInfo.environment["FOD_SECURE_COOKIES"] == "1"
 
+    @Option(help: "Log level: trace, debug, info (one line per request), notice, warning, error, critical. Env FOD_LOG_LEVEL.")
+    var logLevel: String = ProcessInfo.processInfo.environment["FOD_LOG_LEVEL"] ?? "info"
+
     func run() async throws {
-        let logger = Logger(label: "fod")
+        var logger = Logger(label: "fod")
+        guard let level = Logger.Level(rawValue: logLevel.lowercased()) else {
+            throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        logger.logLevel = level
         try await CLIError.run {
             let isDevKey = (key as NSString).lastPathComponent.hasPrefix("dev-")
             if isDevKey && !dev {

@@ -1,3 +1,4 @@
+import FoDCrypto
 import FoDEntitlements
 @testable import FoDStore
 import FoDTestSupport
@@ -48,6 +49,38 @@ struct StoreTests {
         #expect(try database.catalog() == expected)
         let tables = try database.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'catalog'") }
         #expect(tables.isEmpty)
+    }
+
+    @Test("one group commit: a replay, a conflict and a reused key in the same transaction are answered each on its own")
+    func groupCommit() throws {
+        let database = try FoDDatabase.inMemory()
+        try database.importFixtures(dealers: try Self.fixture("dealers.json"), vehicles: try Self.fixture("vehicles.json"),
+                                    catalog: try Self.fixture("catalog.json"), actor: "test", at: 1)
+        let now: Int64 = 1_795_000_000
+        let issuer = Issuer(key: try PrivateKey.generate(.es256), issuer: try IssuerID("https://fod.test"), clock: FixedClock(unixSeconds: now))
+        let secret = try database.createAPIKey(role: .dealer, dealer: try DealerID("DE-10001"), label: "d", actor: "test", at: now).secret
+        let principal = try #require(try database.authenticate(secret: secret))
+        func record(_ vin: String, _ feature: String, key: String, hash: String = "h") throws -> ActivationRecord {
+            let issued = try issuer.issue(EntitlementRequest(vin: try VIN(vin), feature: try FeatureCode(feature), term: .oneYear, dealer: principal.dealer))
+            return ActivationRecord(activation: NewActivation(entitlement: issued, channel: "dealer", market: "DE", currency: "EUR", grossMinor: 14_900, vatBps: 1900),
+                                    principal: principal, idempotencyKey: key, requestHash: hash,
+                                    response: IdempotentResponse(status: 201, body: Array(issued.claims.id.value.utf8)))
+        }
+        let first = try record("WAUZZZF45RA000001", "NAV_PLUS", key: "k1")
+        let results = try database.recordActivations([
+            first,
+            try record("WAUZZZF45RA000001", "NAV_PLUS", key: "k1"),              // the same key again: the first answer
+            try record("WAUZZZF45RA000001", "NAV_PLUS", key: "k2"),              // another key, same feature: already active
+            try record("WAUZZZF45RA000001", "ACC", key: "k1", hash: "other"),    // the key with another request
+            try record("WVWZZZ1KZAW394821", "MATRIX_LED", key: "k3"),
+        ], at: now)
+        #expect(try results[0].get() == RecordedActivation(response: first.response, created: true))
+        #expect(try results[1].get() == RecordedActivation(response: first.response, created: false))
+        #expect(throws: StoreError(.conflict, "")) { try results[2].get() }
+        #expect(throws: StoreError(.idempotencyMismatch, "")) { try results[3].get() }
+        #expect(try results[4].get().created)
+        #expect(try database.activationCount() == 2)
+        #expect(try database.verifyAudit() >= 3)
     }
 
     @Test("X-Request-Id: the caller's id comes back, on errors too; a missing or unusable one is replaced")
