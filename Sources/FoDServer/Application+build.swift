@@ -20,7 +20,7 @@ public func buildRouter(services: FoDServices, secureCookies: Bool = false) thro
     // headers, so no key is ever logged.
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: LogRequestsMiddleware(.info, includeHeaders: .none))
-    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
     router.add(middleware: ErrorMapper())
     router.add(middleware: APIKeyAuthenticator(database: services.database))
     Routes(services: services).register(on: router)

@@ -1,8 +1,7 @@
 import Prometheus
 
 /// fod's Prometheus metrics: the registry `GET /metrics` renders, with the service's own counters.
-/// `fod serve` also bootstraps swift-metrics with this registry, so Hummingbird's request metrics
-/// (`http_requests_total`, durations by route and status) land in it too.
+/// HTTP requests are counted and timed by route, method and status (``RequestMetricsMiddleware``).
 public final class ServiceMetrics: Sendable {
     /// The registry.
     public let registry: PrometheusCollectorRegistry
@@ -13,10 +12,13 @@ public final class ServiceMetrics: Sendable {
     /// Verifications through `POST /v1/verify`, by outcome.
     let verified: Counter
     let verifyFailed: Counter
+    /// HTTP requests by route, method and status.
+    let requests: RequestMetricSet
 
     /// Creates the metrics in `registry`.
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
+        requests = RequestMetricSet(registry: registry)
         func name(_ metric: String, _ help: String) -> MetricNameDescriptor {
             MetricNameDescriptor(namespace: "fod", metricName: metric, unitName: "total", helpText: help)
         }

@@ -20,7 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
         from keys/, the catalog, vehicles and dealers from fixtures/, on
         127.0.0.1:8080, and prints an admin key and a dealer key (shown once).
         Options also come from the environment: FOD_DATA, FOD_HOST, FOD_PORT,
-        FOD_KEY, FOD_ISSUER, FOD_DEV=0|1, FOD_SECURE_COOKIES=1, FOD_LOG_LEVEL.
+        FOD_KEY, FOD_ISSUER, FOD_DEV=0|1, FOD_SECURE_COOKIES=1, FOD_LOG_LEVEL, FOD_LOG_FORMAT.
         Development keys (keys/dev-*) are refused unless --dev.
         """
     )
@@ -48,11 +48,19 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info (one line per request), notice, warning, error, critical. Env FOD_LOG_LEVEL.")
     var logLevel: String = ProcessInfo.processInfo.environment["FOD_LOG_LEVEL"] ?? "info"
 
+    @Option(help: "Log format: json (one object per line) or text. Env FOD_LOG_FORMAT.")
+    var logFormat: String = ProcessInfo.processInfo.environment["FOD_LOG_FORMAT"] ?? "json"
+
     func run() async throws {
-        var logger = Logger(label: "fod")
         guard let level = Logger.Level(rawValue: logLevel.lowercased()) else {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        switch logFormat {
+        case "json": LoggingSystem.bootstrap { label in JSONLinesLogHandler(label: label) }
+        case "text": LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
+        default: throw ValidationError("--log-format must be json or text")
+        }
+        var logger = Logger(label: "fod")
         logger.logLevel = level
         try await CLIError.run {
             let isDevKey = (key as NSString).lastPathComponent.hasPrefix("dev-")
@@ -77,6 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
                                             actor: "system", at: clock.unixSeconds())
             }
             let metrics = ServiceMetrics()
+            // Libraries that report through swift-metrics land in the same registry.
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
             let services = try FoDServices(database: database, issuer: Issuer(key: signing, issuer: try IssuerID(issuer), clock: clock),
                                        publishedKeys: KeySet(publicKeys: [signing.publicKey]), catalog: try database.catalog(),

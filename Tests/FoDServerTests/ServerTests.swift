@@ -92,6 +92,8 @@ struct ServerTests {
                 #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
                 #expect(text.contains("fod_activations_total 1"))
                 #expect(text.contains("fod_idempotent_replays_total 1"))
+                #expect(text.contains(#"fod_http_requests_total{route="/v1/activations",method="POST",status="201"} 2"#), "\(text)")
+                #expect(text.contains(#"fod_http_request_duration_seconds_count{route="/v1/activations",method="POST",status="201"} 2"#))
             }
         }
     }
