@@ -85,7 +85,7 @@ struct IssuerRoutes {
             let from = try IssuerRoutes.instant(request.uri.queryParameters.get("from"), "from")
             let to = try IssuerRoutes.instant(request.uri.queryParameters.get("to"), "to")
             var bytes: [UInt8] = []
-            try services.database.exportEvents(from: from, to: to) { bytes += $0 }
+            try services.database.exportEvents(from: from, to: to, dealer: nil) { bytes += $0 }
             var headers = HTTPFields()
             headers[.contentType] = "text/csv; charset=utf-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
@@ -99,9 +99,9 @@ struct IssuerRoutes {
             if principal.role == .dealer, let asked, asked != principal.dealer?.value {
                 throw APIError.forbidden("a dealer key reads only its own statements")
             }
-            let report = try StatementsReport.run(services: services, period: periodText)
             // A dealer sees only its own statements; others may ask for one dealer.
             let only = principal.role == .dealer ? principal.dealer?.value : asked
+            let report = try StatementsReport.run(services: services, period: periodText, dealer: try only.map { try DealerID($0) })
             let statements = report.statements.filter { only == nil || $0.dealerID == only }
             let list = statements.map(IssuerRoutes.statement)
             return JSONBody.response(JSONBody.object([("period", .string(report.period.description)), ("rules_version", .string(report.rulesVersion)),
@@ -117,7 +117,7 @@ struct IssuerRoutes {
                 throw APIError.forbidden("a dealer key reads only its own activations")
             }
             let only = principal.role == .dealer ? principal.dealer?.value : asked
-            let report = try StatementsReport.run(services: services, period: periodText)
+            let report = try StatementsReport.run(services: services, period: periodText, dealer: try only.map { try DealerID($0) })
             let lines: [JSONValue] = report.lines.filter { only == nil || $0.dealerID == only }.map { line in
                 JSONBody.object([("kind", .string(line.kind.rawValue)), ("event_id", .string(line.eventID)),
                                  ("refers_to", line.refersTo.isEmpty ? .null : .string(line.refersTo)),
@@ -158,10 +158,14 @@ struct IssuerRoutes {
 
 /// `GET /v1/reports/statements`: the same engine as `fod report`, fed with the events export.
 enum StatementsReport {
-    static func run(services: FoDServices, period: String) throws -> Report {
+    /// The month's report over every dealer's events, or over one dealer's: a dealer's statement
+    /// and lines depend only on its own activations and their refunds (rules, tiers and clawbacks
+    /// are per dealer), so reading only those gives the same figures for that dealer.
+    static func run(services: FoDServices, period: String, dealer: DealerID? = nil) throws -> Report {
         let reportPeriod = try ReportPeriod(period)
         var csv: [UInt8] = []
-        try services.database.exportEvents(from: reportPeriod.previousStart / 1_000_000_000, to: reportPeriod.end / 1_000_000_000) { csv += $0 }
+        try services.database.exportEvents(from: reportPeriod.previousStart / 1_000_000_000, to: reportPeriod.end / 1_000_000_000,
+                                           dealer: dealer) { csv += $0 }
         let builder = ReportBuilder(rules: services.rules, period: reportPeriod) { _ in }
         var source = MemoryByteSource(csv)
         try CSVEventReader.read(&source, into: builder)

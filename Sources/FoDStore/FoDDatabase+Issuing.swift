@@ -94,12 +94,15 @@ extension FoDDatabase {
     }
 
     /// The events between two instants as the CSV `fod report` reads, written to `write` in blocks.
-    public func exportEvents(from: Int64?, to: Int64?, write: ([UInt8]) throws -> Void) throws {
+    public func exportEvents(from: Int64?, to: Int64?, dealer: DealerID? = nil, write: ([UInt8]) throws -> Void) throws {
         try read { db in
             var out = Array((EventColumn.headerLine + "\n").utf8)
+            // One dealer's events: its activations, and the refunds of its activations.
             let cursor = try Row.fetchCursor(db, sql: """
-                SELECT * FROM event WHERE occurred_at >= ? AND occurred_at < ? ORDER BY occurred_at, event_id
-                """, arguments: [from ?? Int64.min, to ?? Int64.max])
+                SELECT * FROM event WHERE occurred_at >= ? AND occurred_at < ?
+                  AND (?3 IS NULL OR dealer_id = ?3 OR (kind = 'refund' AND refers_to IN (SELECT event_id FROM event WHERE dealer_id = ?3)))
+                ORDER BY occurred_at, event_id
+                """, arguments: [from ?? Int64.min, to ?? Int64.max, dealer?.value])
             while let row = try cursor.next() {
                 let seconds: Int64 = row["occurred_at"]
                 let fields: [String] = [

@@ -107,6 +107,10 @@ public struct FoDDatabase: Sendable {
             }
             try db.execute(sql: "DROP TABLE catalog")
         }
+        migrator.registerMigration("v4-event-dealer-index") { db in
+            // One dealer's month (the dealer page, GET /v1/activations) reads its events by dealer.
+            try db.execute(sql: "CREATE INDEX event_dealer ON event (dealer_id, occurred_at); CREATE INDEX event_refers_to ON event (refers_to)")
+        }
         return migrator
     }
 }

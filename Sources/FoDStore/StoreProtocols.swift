@@ -39,8 +39,9 @@ public protocol LedgerStore: Sendable {
     func revokedIDs(since: Int64) throws -> [EntitlementID]
     /// The manifest version for this content: the last one when unchanged, else the next.
     func manifestVersion(vin: VIN, entries: [ManifestClaims.Entry], at now: Int64) throws -> Int64
-    /// Writes the events between `from` and `to` as the CSV `fod report` reads.
-    func exportEvents(from: Int64?, to: Int64?, write: ([UInt8]) throws -> Void) throws
+    /// Writes the events between `from` and `to` — all, or one dealer's activations and their
+    /// refunds — as the CSV `fod report` reads.
+    func exportEvents(from: Int64?, to: Int64?, dealer: DealerID?, write: ([UInt8]) throws -> Void) throws
 }
 
 /// API keys (stored as hashes) and dealer web sessions.

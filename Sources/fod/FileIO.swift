@@ -86,7 +86,7 @@ struct DatabaseEventSource: EventSource {
             ? (path as NSString).appendingPathComponent("fod.sqlite") : path
         guard FileManager.default.fileExists(atPath: file) else { throw RevenueError(.eventsInvalid, "no database at '\(file)'") }
         var bytes: [UInt8] = []
-        try FoDDatabase(path: file).exportEvents(from: nil, to: nil) { bytes += $0 }
+        try FoDDatabase(path: file).exportEvents(from: nil, to: nil, dealer: nil) { bytes += $0 }
         hash = SHA256.hexHash(bytes)
         size = Int64(bytes.count)
         memory = MemoryByteSource(bytes)

@@ -211,7 +211,7 @@ struct DealerWebRoutes {
     private func month(_ session: WebSession) throws -> [String: Any] {
         let now = CivilDate(unixSeconds: services.clock.unixSeconds())
         let period = String(format: "%04d-%02d", Int(now.year), Int(now.month))
-        let report = try StatementsReport.run(services: services, period: period)
+        let report = try StatementsReport.run(services: services, period: period, dealer: session.principal.dealer)
         let dealer = session.principal.dealer?.value ?? ""
         return DealerViews.month(report, dealer: dealer, catalog: services.catalog)
     }
