@@ -248,7 +248,7 @@ def main():
               "the second dealer sees no commission and not the first dealer's activation")
         steps.shot("09-other-dealer.png")
         driver.get(f"http://127.0.0.1:{port}/dealer/entitlements/{entitlement}")
-        check("Not found." in driver.find_element(By.TAG_NAME, "h1").text, "the second dealer cannot open the first dealer's result page")
+        check("There is no activation" in steps.text("#error"), "the second dealer cannot open the first dealer's result page")
         check(time.monotonic() < deadline, "finished within the deadline")
     finally:
         if driver is not None:
