@@ -84,8 +84,11 @@ struct IssuerRoutes {
             _ = try context.require(.auditor)
             let from = try IssuerRoutes.instant(request.uri.queryParameters.get("from"), "from")
             let to = try IssuerRoutes.instant(request.uri.queryParameters.get("to"), "to")
-            var bytes: [UInt8] = []
-            try services.database.exportEvents(from: from, to: to, dealer: nil) { bytes += $0 }
+            let bytes = try await Offload.run {
+                var bytes: [UInt8] = []
+                try services.database.exportEvents(from: from, to: to, dealer: nil) { bytes += $0 }
+                return bytes
+            }
             var headers = HTTPFields()
             headers[.contentType] = "text/csv; charset=utf-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
@@ -101,7 +104,7 @@ struct IssuerRoutes {
             }
             // A dealer sees only its own statements; others may ask for one dealer.
             let only = principal.role == .dealer ? principal.dealer?.value : asked
-            let report = try StatementsReport.run(services: services, period: periodText, dealer: try only.map { try DealerID($0) })
+            let report = try await StatementsReport.offloaded(services: services, period: periodText, dealer: try only.map { try DealerID($0) })
             let statements = report.statements.filter { only == nil || $0.dealerID == only }
             let list = statements.map(IssuerRoutes.statement)
             return JSONBody.response(JSONBody.object([("period", .string(report.period.description)), ("rules_version", .string(report.rulesVersion)),
@@ -117,7 +120,7 @@ struct IssuerRoutes {
                 throw APIError.forbidden("a dealer key reads only its own activations")
             }
             let only = principal.role == .dealer ? principal.dealer?.value : asked
-            let report = try StatementsReport.run(services: services, period: periodText, dealer: try only.map { try DealerID($0) })
+            let report = try await StatementsReport.offloaded(services: services, period: periodText, dealer: try only.map { try DealerID($0) })
             let lines: [JSONValue] = report.lines.filter { only == nil || $0.dealerID == only }.map { line in
                 JSONBody.object([("kind", .string(line.kind.rawValue)), ("event_id", .string(line.eventID)),
                                  ("refers_to", line.refersTo.isEmpty ? .null : .string(line.refersTo)),
@@ -161,6 +164,10 @@ enum StatementsReport {
     /// The month's report over every dealer's events, or over one dealer's: a dealer's statement
     /// and lines depend only on its own activations and their refunds (rules, tiers and clawbacks
     /// are per dealer), so reading only those gives the same figures for that dealer.
+    static func offloaded(services: FoDServices, period: String, dealer: DealerID?) async throws -> Report {
+        try await Offload.run { try run(services: services, period: period, dealer: dealer) }
+    }
+
     static func run(services: FoDServices, period: String, dealer: DealerID? = nil) throws -> Report {
         let reportPeriod = try ReportPeriod(period)
         var csv: [UInt8] = []

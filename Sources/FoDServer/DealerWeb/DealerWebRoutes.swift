@@ -72,7 +72,7 @@ struct DealerWebRoutes {
         router.get("/dealer") { request, context in
             try await withSession(request, context) { session in
                 var values = try base(session, title: "Look up a vehicle")
-                values.merge(try month(session)) { $1 }
+                values.merge(try await month(session)) { $1 }
                 return pages.page("home", values)
             }
         }
@@ -208,10 +208,10 @@ struct DealerWebRoutes {
     }
 
     /// The dealer's activations and commission this month, from the same engine as `fod report`.
-    private func month(_ session: WebSession) throws -> [String: Any] {
+    private func month(_ session: WebSession) async throws -> [String: Any] {
         let now = CivilDate(unixSeconds: services.clock.unixSeconds())
         let period = String(format: "%04d-%02d", Int(now.year), Int(now.month))
-        let report = try StatementsReport.run(services: services, period: period, dealer: session.principal.dealer)
+        let report = try await StatementsReport.offloaded(services: services, period: period, dealer: session.principal.dealer)
         let dealer = session.principal.dealer?.value ?? ""
         return DealerViews.month(report, dealer: dealer, catalog: services.catalog)
     }
