@@ -250,6 +250,12 @@ def main():
         driver.get(f"http://127.0.0.1:{port}/dealer/entitlements/{entitlement}")
         check("There is no activation" in steps.text("#error"), "the second dealer cannot open the first dealer's result page")
         check(time.monotonic() < deadline, "finished within the deadline")
+    except Exception as error:  # a step that could not run (element never appeared, browser gone): say which page
+        try:
+            page = driver.current_url if driver is not None else "no browser"
+        except Exception:
+            page = "the browser did not answer"
+        check(False, f"stopped by {type(error).__name__}: {str(error).strip()[:300]} (at {page})")
     finally:
         if driver is not None:
             driver.quit()

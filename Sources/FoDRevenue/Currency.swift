@@ -32,6 +32,24 @@ public struct Currency: Sendable, Hashable, Comparable, CustomStringConvertible 
         return (negative ? "-" : "") + padded[..<split] + "." + padded[split...]
     }
 
+    /// For people: ``format(minor:)`` with a comma between groups of three digits (`1,234,567.89`).
+    public func formatGrouped(minor: Int64) -> String {
+        let plain = format(minor: minor)
+        let negative = plain.hasPrefix("-")
+        let parts = (negative ? plain.dropFirst() : Substring(plain)).split(separator: ".", maxSplits: 1)
+        return (negative ? "-" : "") + Currency.groupThousands(parts[0]) + (parts.count > 1 ? "." + parts[1] : "")
+    }
+
+    /// A string of digits with a comma between groups of three: `1234567` → `1,234,567`.
+    public static func groupThousands(_ digits: some StringProtocol) -> String {
+        var out = ""
+        for (index, char) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { out.append(",") }
+            out.append(char)
+        }
+        return out
+    }
+
     /// ISO 4217 list one, active codes with their minor unit.
     static let exponents: [String: Int] = [
         "AED": 2, "AFN": 2, "ALL": 2, "AMD": 2, "ANG": 2, "AOA": 2, "ARS": 2, "AUD": 2, "AWG": 2, "AZN": 2, "BAM": 2,

@@ -102,13 +102,7 @@ public enum ReportHTML {
     }
 
     /// An amount for people: the currency's decimals with grouped thousands (1,234,567.89).
-    static func amount(_ minor: Int64, _ currency: Currency) -> String {
-        let plain = currency.format(minor: minor)
-        let negative = plain.hasPrefix("-")
-        let digits = negative ? String(plain.dropFirst()) : plain
-        let parts = digits.split(separator: ".", maxSplits: 1).map(String.init)
-        return (negative ? "-" : "") + grouped(parts[0]) + (parts.count > 1 ? "." + parts[1] : "")
-    }
+    static func amount(_ minor: Int64, _ currency: Currency) -> String { currency.formatGrouped(minor: minor) }
 
     static func escape(_ text: String) -> String {
         var out = ""
@@ -128,17 +122,7 @@ public enum ReportHTML {
 
     /// 1234567 → "1,234,567".
     static func group(_ value: Int64) -> String {
-        (value < 0 ? "-" : "") + grouped(String(value.magnitude))
-    }
-
-    /// A string of digits with a comma between groups of three.
-    static func grouped(_ digits: String) -> String {
-        var out = ""
-        for (index, char) in digits.enumerated() {
-            if index > 0 && (digits.count - index) % 3 == 0 { out.append(",") }
-            out.append(char)
-        }
-        return out
+        (value < 0 ? "-" : "") + Currency.groupThousands(String(value.magnitude))
     }
 
     static func formatPercent(_ value: Double) -> String {

@@ -16,6 +16,11 @@ public struct ReportPeriod: Sendable, Hashable, CustomStringConvertible {
     /// Start of the month after: the period is `start ..< end`.
     public let end: Int64
 
+    /// The `YYYY-MM` of the UTC month that holds `unixSeconds` ("this month" for a dealer).
+    public static func text(containing unixSeconds: Int64) -> String {
+        String(Timestamp.format(unixSeconds * 1_000_000_000).prefix(7))
+    }
+
     /// Parses `YYYY-MM` and computes the month boundaries in `timeZone` (an IANA name such as
     /// `Europe/Berlin`).
     /// - Throws: ``RevenueError`` `option_invalid`.

@@ -36,16 +36,7 @@ struct ActivationFlow {
             services.metrics.activation(replayed: true)
             return Outcome(response: previous, created: false)
         }
-        let vehicle = try services.registeredVehicle(order.vin)
-        guard let catalogFeature = services.catalog.feature(order.feature) else {
-            throw APIError(.notFound, "feature_unknown", "\(order.feature) is not in the catalog")
-        }
-        if let refusal = catalogFeature.refusal(for: vehicle, equipmentNames: services.catalog.equipmentNames) {
-            throw APIError(.unprocessableContent, "not_eligible", "\(refusal.message) (rule \(refusal.rule))")
-        }
-        guard let price = catalogFeature.price(market: vehicle.market, term: order.term) else {
-            throw APIError(.unprocessableContent, "term_not_offered", "\(catalogFeature.name) is not offered for \(order.term) in \(vehicle.market)")
-        }
+        let (vehicle, catalogFeature, price) = try quote(order)
         let issued = try services.issuer.issue(EntitlementRequest(vin: order.vin, feature: order.feature, term: order.term, dealer: dealer))
         let record = ActivationRecord(
             activation: NewActivation(entitlement: issued, channel: "dealer", market: vehicle.market, currency: price.currency,
@@ -59,6 +50,24 @@ struct ActivationFlow {
         } catch let error as StoreError where error.code == .conflict {
             throw APIError(.conflict, "already_active", "\(catalogFeature.name) is already active on this vehicle")
         }
+    }
+
+    /// The vehicle, the catalog feature and the price of an order that can be booked — what the
+    /// activation books and what the dealer page's confirmation step shows.
+    /// - Throws: ``APIError`` 404 `vehicle_not_found` / `feature_unknown`, 422 `not_eligible` (naming the
+    ///   rule) / `term_not_offered`.
+    func quote(_ order: Order) throws -> (vehicle: Vehicle, feature: CatalogFeature, price: Price) {
+        let vehicle = try services.registeredVehicle(order.vin)
+        guard let feature = services.catalog.feature(order.feature) else {
+            throw APIError(.notFound, "feature_unknown", "\(order.feature) is not in the catalog")
+        }
+        if let refusal = feature.refusal(for: vehicle, equipmentNames: services.catalog.equipmentNames) {
+            throw APIError(.unprocessableContent, "not_eligible", "\(refusal.message) (rule \(refusal.rule))")
+        }
+        guard let price = feature.price(market: vehicle.market, term: order.term) else {
+            throw APIError(.unprocessableContent, "term_not_offered", "\(feature.name) is not offered for \(order.term) in \(vehicle.market)")
+        }
+        return (vehicle, feature, price)
     }
 
     /// The activation's JSON answer.

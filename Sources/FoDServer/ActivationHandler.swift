@@ -26,7 +26,5 @@ struct ActivationHandler {
     }
 
     /// 1–128 visible ASCII characters.
-    static func isValidKey(_ key: String) -> Bool {
-        (1...128).contains(key.utf8.count) && key.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
-    }
+    static func isValidKey(_ key: String) -> Bool { VisibleToken.isValid(key, maxLength: 128) }
 }

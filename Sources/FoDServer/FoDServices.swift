@@ -41,6 +41,16 @@ public struct FoDServices: Sendable {
 }
 
 extension FoDServices {
+    /// Every catalog feature for `vehicle`: bookable with its prices, or refused with the rule —
+    /// `already_active` for what its `entitlements` hold active at `now`.
+    func offers(for vehicle: Vehicle, entitlements: [StoredEntitlement], now: Int64) -> [Offer] {
+        var active: [FeatureCode: Int64?] = [:]
+        for entitlement in entitlements where entitlement.isActive(at: now) {
+            active[entitlement.claims.feature] = .some(entitlement.claims.expiresAt)
+        }
+        return catalog.offers(for: vehicle, active: active, now: now)
+    }
+
     /// The registered vehicle with this VIN.
     /// - Throws: ``APIError`` 404 `vehicle_not_found`, worded for the person at the counter.
     func registeredVehicle(_ vin: VIN) throws -> Vehicle {

@@ -94,34 +94,14 @@ struct IssuerRoutes {
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
         router.get("/v1/reports/statements") { request, context in
-            let principal = try context.require(.auditor, .dealer)
-            guard let periodText = request.uri.queryParameters.get("period") else {
-                throw APIError(.badRequest, "period_required", "give ?period=YYYY-MM")
-            }
-            let asked = request.uri.queryParameters.get("dealer").map { String($0) }
-            if principal.role == .dealer, let asked, asked != principal.dealer?.value {
-                throw APIError.forbidden("a dealer key reads only its own statements")
-            }
-            // A dealer sees only its own statements; others may ask for one dealer.
-            let only = principal.role == .dealer ? principal.dealer?.value : asked
-            let report = try await StatementsReport.offloaded(services: services, period: periodText, dealer: try only.map { try DealerID($0) })
-            let statements = report.statements.filter { only == nil || $0.dealerID == only }
-            let list = statements.map(IssuerRoutes.statement)
+            let report = try await scopedReport(request, context, reading: "statements")
+            let list = report.statements.map(IssuerRoutes.statement)
             return JSONBody.response(JSONBody.object([("period", .string(report.period.description)), ("rules_version", .string(report.rulesVersion)),
                                                       ("statements", .array(list))]))
         }
         router.get("/v1/activations") { request, context in
-            let principal = try context.require(.auditor, .dealer)
-            guard let periodText = request.uri.queryParameters.get("period") else {
-                throw APIError(.badRequest, "period_required", "give ?period=YYYY-MM")
-            }
-            let asked = request.uri.queryParameters.get("dealer").map { String($0) }
-            if principal.role == .dealer, let asked, asked != principal.dealer?.value {
-                throw APIError.forbidden("a dealer key reads only its own activations")
-            }
-            let only = principal.role == .dealer ? principal.dealer?.value : asked
-            let report = try await StatementsReport.offloaded(services: services, period: periodText, dealer: try only.map { try DealerID($0) })
-            let lines: [JSONValue] = report.lines.filter { only == nil || $0.dealerID == only }.map { line in
+            let report = try await scopedReport(request, context, reading: "activations")
+            let lines: [JSONValue] = report.lines.map { line in
                 JSONBody.object([("kind", .string(line.kind.rawValue)), ("event_id", .string(line.eventID)),
                                  ("refers_to", line.refersTo.isEmpty ? .null : .string(line.refersTo)),
                                  ("occurred_at", .string(Timestamp.format(line.occurredAt))), ("dealer_id", .string(line.dealerID)),
@@ -129,7 +109,7 @@ struct IssuerRoutes {
                                  ("currency", .string(line.currency.code)), ("gross", .string(line.currency.format(minor: line.gross))),
                                  ("share", .string(line.currency.format(minor: line.share)))])
             }
-            let statements = report.statements.filter { only == nil || $0.dealerID == only }.map(IssuerRoutes.statement)
+            let statements = report.statements.map(IssuerRoutes.statement)
             return JSONBody.response(JSONBody.object([("period", .string(report.period.description)), ("lines", .array(lines)),
                                                       ("statements", .array(statements))]))
         }
@@ -142,6 +122,21 @@ struct IssuerRoutes {
             }
             return JSONBody.response(JSONBody.object([("entries", .array(entries))]))
         }
+    }
+
+    /// The `?period=` month's report for an auditor (all dealers, or `?dealer=`) or a dealer key
+    /// (its own dealer only; another dealer's id is 403).
+    private func scopedReport(_ request: Request, _ context: FoDRequestContext, reading what: String) async throws -> Report {
+        let principal = try context.require(.auditor, .dealer)
+        guard let period = request.uri.queryParameters.get("period") else {
+            throw APIError(.badRequest, "period_required", "give ?period=YYYY-MM")
+        }
+        let asked = request.uri.queryParameters.get("dealer").map { String($0) }
+        if principal.role == .dealer, let asked, asked != principal.dealer?.value {
+            throw APIError.forbidden("a dealer key reads only its own \(what)")
+        }
+        let dealer = principal.role == .dealer ? principal.dealer : try asked.map { try DealerID($0) }
+        return try await StatementsReport.offloaded(services: services, period: String(period), dealer: dealer)
     }
 
     static func statement(_ s: Statement) -> JSONValue {

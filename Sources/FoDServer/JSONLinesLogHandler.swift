@@ -1,4 +1,5 @@
 import FoDEntitlements
+import FoDRevenue
 import Foundation
 import Logging
 #if canImport(Glibc)
@@ -48,15 +49,10 @@ public struct JSONLinesLogHandler: LogHandler {
         bytes.withUnsafeBytes { buffer in _ = write(fileDescriptor, buffer.baseAddress, buffer.count) }
     }
 
-    /// Now as RFC 3339 UTC with milliseconds.
+    /// Now as RFC 3339 UTC, to the millisecond.
     static func timestamp() -> String {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        let date = CivilDate(unixSeconds: Int64(now.tv_sec))
-        let second = date.secondOfDay
-        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        let millis = Int64(now.tv_nsec) / 1_000_000
-        let milliText = millis < 10 ? "00\(millis)" : (millis < 100 ? "0\(millis)" : "\(millis)")
-        return "\(date.year)-\(two(date.month))-\(two(date.day))T\(two(second / 3600)):\(two(second / 60 % 60)):\(two(second % 60)).\(milliText)Z"
+        return Timestamp.format(Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec) / 1_000_000 * 1_000_000)
     }
 }

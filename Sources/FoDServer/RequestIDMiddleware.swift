@@ -22,7 +22,5 @@ struct RequestIDMiddleware: RouterMiddleware {
     }
 
     /// A caller's id if it is 1–64 visible ASCII characters (it lands in logs), else `nil`.
-    static func valid(_ text: String) -> String? {
-        (1...64).contains(text.utf8.count) && text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) ? text : nil
-    }
+    static func valid(_ text: String) -> String? { VisibleToken.isValid(text, maxLength: 64) ? text : nil }
 }

@@ -6,8 +6,8 @@ import Synchronization
 
 /// HTTP request metrics straight into fod's Prometheus registry: `fod_http_requests_total` and the
 /// `fod_http_request_duration_seconds` histogram by route, method and status. The metric objects of
-/// each (route, method, status) are made once and kept; measured, this costs a fraction of the
-/// generic swift-metrics middleware on the request path (see docs/benchmarks.md).
+/// each (route, method, status) are made once and kept. It replaces Hummingbird's swift-metrics
+/// middleware, which measured 12–49 µs of CPU per request under load (docs/benchmarks.md).
 struct RequestMetricsMiddleware: RouterMiddleware {
     typealias Context = FoDRequestContext
     let metrics: ServiceMetrics

@@ -34,17 +34,19 @@ final class RevocationCache: RevocationSource, Sendable {
     }
 
     func isRevoked(_ id: EntitlementID) throws -> Bool {
-        let (due, since) = state.withLock { ($0.refreshedAt.timeIntervalSinceNow < -RevocationCache.refreshInterval, $0.since) }
-        if due {
-            let now = clock.unixSeconds()
-            let fresh = try store.revokedIDs(since: since - RevocationCache.overlap)
-            state.withLock { state in
-                state.revoked.formUnion(fresh)
-                state.refreshedAt = Date()
-                state.since = max(state.since, now)
-            }
+        // One lock on the common path: the answer, and whether a refresh is due.
+        let (revoked, due, since) = state.withLock {
+            ($0.revoked.contains(id), $0.refreshedAt.timeIntervalSinceNow < -RevocationCache.refreshInterval, $0.since)
         }
-        return state.withLock { $0.revoked.contains(id) }
+        guard due else { return revoked }
+        let now = clock.unixSeconds()
+        let fresh = try store.revokedIDs(since: since - RevocationCache.overlap)
+        return state.withLock { state in
+            state.revoked.formUnion(fresh)
+            state.refreshedAt = Date()
+            state.since = max(state.since, now)
+            return state.revoked.contains(id)
+        }
     }
 
     /// Records a revocation this process has just committed.

@@ -47,7 +47,7 @@ struct Routes {
             _ = try context.require(.issuer, .dealer)
             let vehicle = try vehicle(context)
             let now = services.clock.unixSeconds()
-            let offers = services.catalog.offers(for: vehicle, active: try activeFeatures(vehicle.vin, now: now), now: now)
+            let offers = services.offers(for: vehicle, entitlements: try services.database.entitlements(of: vehicle.vin), now: now)
             return JSONBody.response(JSONBody.object([("vin", .string(vehicle.vin.value)), ("offers", .array(offers.map(Routes.offer)))]))
         }
         router.get("/v1/vehicles/{vin}/entitlements") { _, context in
@@ -81,14 +81,6 @@ struct Routes {
             throw APIError(.badRequest, error.code.rawValue, "\"\(text.prefix(20))\" is not a valid VIN: \(error.reason)")
         }
         return try services.registeredVehicle(vin)
-    }
-
-    private func activeFeatures(_ vin: VIN, now: Int64) throws -> [FeatureCode: Int64?] {
-        var active: [FeatureCode: Int64?] = [:]
-        for entitlement in try services.database.entitlements(of: vin) where entitlement.isActive(at: now) {
-            active[entitlement.claims.feature] = .some(entitlement.claims.expiresAt)
-        }
-        return active
     }
 
     static func vehicle(_ vehicle: Vehicle) -> JSONValue {

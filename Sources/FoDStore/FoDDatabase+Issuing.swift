@@ -54,14 +54,6 @@ extension FoDDatabase {
         }
     }
 
-    /// Whether an entitlement is revoked (for the verifier's revocation check).
-    /// - Throws: ``StoreError`` `store_database` when the database cannot answer.
-    public func isRevoked(_ id: EntitlementID) throws -> Bool {
-        try read { db in
-            try Int64.fetchOne(db.cachedStatement(sql: "SELECT revoked_at FROM entitlement WHERE id = ?"), arguments: [id.value])
-        } != nil
-    }
-
     /// The next manifest version for a vehicle: the same version when the listed entitlements did
     /// not change since the last manifest, the next one (never reused) when they did.
     /// Ids of the entitlements revoked at or after `since` (Unix seconds).

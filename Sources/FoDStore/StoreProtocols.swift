@@ -33,8 +33,6 @@ public protocol LedgerStore: Sendable {
     func revoke(entitlement id: EntitlementID, reason: String, actor: String, at now: Int64) throws
     /// Records the refund of an activation and revokes its entitlement.
     func refund(activation id: EntitlementID, actor: String, at now: Int64) throws
-    /// Whether an entitlement is revoked.
-    func isRevoked(_ id: EntitlementID) throws -> Bool
     /// Ids of the entitlements revoked at or after `since` (Unix seconds), for revocation caches.
     func revokedIDs(since: Int64) throws -> [EntitlementID]
     /// The manifest version for this content: the last one when unchanged, else the next.

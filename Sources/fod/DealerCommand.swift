@@ -162,8 +162,7 @@ struct DealerCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await DealerCommand.run {
-                let now = CivilDate(unixSeconds: Int64(Date().timeIntervalSince1970))
-                let month = period ?? String(format: "%04d-%02d", Int(now.year), Int(now.month))
+                let month = period ?? ReportPeriod.text(containing: SystemClock().unixSeconds())
                 let answer = try await connection.client().send("GET", "/v1/activations?period=\(month)")
                 if connection.json { print(String(decoding: answer.bytes, as: UTF8.self)); return }
                 let lines = (answer.body["lines"]?.elements ?? []).compactMap(\.object)
@@ -193,8 +192,7 @@ struct DealerCommand: AsyncParsableCommand {
 
     static func date(_ unixSeconds: Int64?) -> String {
         guard let unixSeconds else { return "no end date" }
-        let d = CivilDate(unixSeconds: unixSeconds)
-        return String(format: "%04d-%02d-%02d", Int(d.year), Int(d.month), Int(d.day))
+        return String(Timestamp.format(unixSeconds * 1_000_000_000).prefix(10))
     }
 
     static func money(_ price: JSONObject) -> String {

@@ -7,8 +7,6 @@ import FoDStore
 import Foundation
 import Hummingbird
 import Logging
-import Metrics
-import Prometheus
 
 /// `fod serve`.
 struct ServeCommand: AsyncParsableCommand {
@@ -85,8 +83,6 @@ struct ServeCommand: AsyncParsableCommand {
                                             actor: "system", at: clock.unixSeconds())
             }
             let metrics = ServiceMetrics()
-            // Libraries that report through swift-metrics land in the same registry.
-            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
             let services = try FoDServices(database: database, issuer: Issuer(key: signing, issuer: try IssuerID(issuer), clock: clock),
                                        publishedKeys: KeySet(publicKeys: [signing.publicKey]), catalog: try database.catalog(),
                                        rules: try RuleSet(json: try CLIInput.readFile(rules)), clock: clock, metrics: metrics)

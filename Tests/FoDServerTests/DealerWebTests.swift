@@ -124,8 +124,9 @@ struct DealerWebTests {
             let after = String(buffer: try await browser.get("/dealer/vehicle?vin=\(DealerWebTests.vin)").body)
             #expect(after.contains("<strong>Navigation Plus</strong> — 1 year"))
             let home = String(buffer: try await browser.get("/dealer").body)
-            // NAV_PLUS P1Y 149.00 EUR at the fixture rules' DE rate: the commission shown is the report engine's share.
-            #expect(home.contains(DealerWebTests.vin) && home.contains("Commission so far"))
+            // NAV_PLUS P1Y 149.00 EUR under the fixture rules' pos-nav rule: the report engine's share is 17.03.
+            #expect(home.contains("id=\"activations\"") && home.contains("href=\"/dealer/vehicle?vin=\(DealerWebTests.vin)\""))
+            #expect(home.contains("Commission so far: <strong>17.03 EUR</strong>"))
             #expect(!home.contains("No activations yet this month."))
         }
     }

@@ -11,10 +11,9 @@ enum DealerViews {
     /// price per term, and for the rest the reason.
     static func vehicle(_ vehicle: Vehicle, services: FoDServices) throws -> [String: Any] {
         let now = services.clock.unixSeconds()
-        let stored = try services.database.entitlements(of: vehicle.vin).filter { $0.isActive(at: now) }
-        var active: [FeatureCode: Int64?] = [:]
-        for entitlement in stored { active[entitlement.claims.feature] = .some(entitlement.claims.expiresAt) }
-        let offers = services.catalog.offers(for: vehicle, active: active, now: now)
+        let entitlements = try services.database.entitlements(of: vehicle.vin)
+        let stored = entitlements.filter { $0.isActive(at: now) }
+        let offers = services.offers(for: vehicle, entitlements: entitlements, now: now)
         let activeItems: [[String: Any]] = stored.map { entitlement in
             ["name": services.catalog.feature(entitlement.claims.feature)?.name ?? entitlement.claims.feature.value,
              "termName": termName(entitlement.claims.term), "validity": validity(entitlement.claims)]
@@ -54,13 +53,15 @@ enum DealerViews {
     static func month(_ report: Report, dealer: String, catalog: Catalog) -> [String: Any] {
         let statements: [[String: Any]] = report.statements.filter { $0.dealerID == dealer }.map { s in
             ["currency": s.currency.code, "activations": s.activations, "clawbacks": s.clawbacks,
-             "payable": money(s.payable, s.currency), "share": money(s.share, s.currency), "clawback": money(s.clawback, s.currency)]
+             "payable": s.currency.formatGrouped(minor: s.payable), "share": s.currency.formatGrouped(minor: s.share),
+             "clawback": s.currency.formatGrouped(minor: s.clawback)]
         }
         let lines: [[String: Any]] = report.lines.filter { $0.dealerID == dealer }.reversed().map { line in
             let feature = (try? FeatureCode(line.feature)).flatMap { catalog.feature($0)?.name } ?? line.feature
             return ["date": date(line.occurredAt / 1_000_000_000), "vin": line.vin, "feature": feature,
                     "term": (try? Term(validating: line.term)).map(termName) ?? line.term, "clawback": line.kind == .clawback,
-                    "gross": money(line.gross, line.currency), "share": money(line.share, line.currency), "currency": line.currency.code]
+                    "gross": line.currency.formatGrouped(minor: line.gross), "share": line.currency.formatGrouped(minor: line.share),
+                    "currency": line.currency.code]
         }
         let monthNames = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
         var values: [String: Any] = ["monthName": "\(monthNames[report.period.month - 1]) \(report.period.year)", "hasLines": !lines.isEmpty, "lines": lines]
@@ -92,24 +93,10 @@ enum DealerViews {
         return "\(d.day) \(months[Int(d.month) - 1]) \(d.year)"
     }
 
-    /// Minor units with digit grouping: "1,339.00", "-12.50", "120,000".
+    /// A catalog price (currency by code) with digit grouping: "1,339.00", "120,000".
     static func money(_ minor: Int64, _ code: String) -> String {
         guard let currency = try? Currency(code) else { return String(minor) }
-        return money(minor, currency)
-    }
-
-    static func money(_ minor: Int64, _ currency: Currency) -> String {
-        let plain = currency.format(minor: minor)
-        let negative = plain.hasPrefix("-")
-        let unsigned = negative ? String(plain.dropFirst()) : plain
-        let parts = unsigned.split(separator: ".", maxSplits: 1)
-        var whole = String(parts[0])
-        var grouped = ""
-        while whole.count > 3 {
-            grouped = "," + whole.suffix(3) + grouped
-            whole = String(whole.dropLast(3))
-        }
-        return (negative ? "-" : "") + whole + grouped + (parts.count > 1 ? "." + parts[1] : "")
+        return currency.formatGrouped(minor: minor)
     }
 
     /// 1900 basis points → "19".

@@ -89,16 +89,7 @@ struct DealerWebRoutes {
             try await withSession(request, context) { session in
                 let query = request.uri.queryParameters
                 let order = try DealerWebRoutes.order(vin: query.get("vin"), feature: query.get("feature"), term: query.get("term"))
-                let vehicle = try services.registeredVehicle(order.vin)
-                guard let feature = services.catalog.feature(order.feature) else {
-                    throw APIError(.notFound, "feature_unknown", "\(order.feature) is not in the catalog")
-                }
-                if let refusal = feature.refusal(for: vehicle, equipmentNames: services.catalog.equipmentNames) {
-                    throw APIError(.unprocessableContent, "not_eligible", refusal.message)
-                }
-                guard let price = feature.price(market: vehicle.market, term: order.term) else {
-                    throw APIError(.unprocessableContent, "term_not_offered", "\(feature.name) is not offered for \(DealerViews.termName(order.term)) in \(vehicle.market).")
-                }
+                let (vehicle, feature, price) = try ActivationFlow(services: services).quote(order)
                 var values = try base(session, title: "Activate \(feature.name)")
                 values.merge([
                     "vin": vehicle.vin.value, "model": vehicle.model, "modelYear": vehicle.modelYear, "name": feature.name,
@@ -209,8 +200,7 @@ struct DealerWebRoutes {
 
     /// The dealer's activations and commission this month, from the same engine as `fod report`.
     private func month(_ session: WebSession) async throws -> [String: Any] {
-        let now = CivilDate(unixSeconds: services.clock.unixSeconds())
-        let period = String(format: "%04d-%02d", Int(now.year), Int(now.month))
+        let period = ReportPeriod.text(containing: services.clock.unixSeconds())
         let report = try await StatementsReport.offloaded(services: services, period: period, dealer: session.principal.dealer)
         let dealer = session.principal.dealer?.value ?? ""
         return DealerViews.month(report, dealer: dealer, catalog: services.catalog)
