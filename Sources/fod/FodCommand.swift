@@ -1,6 +1,12 @@
 import ArgumentParser
+import Foundation
 import NIOCore
 import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The `fod` command line: entitlement keys, tokens and manifests.
 @main
@@ -40,10 +46,20 @@ struct FodCommand: AsyncParsableCommand {
     /// Runs the command. For `fod serve`, Swift concurrency's global executor becomes NIO's event
     /// loops first, so request handlers run on the threads that do the I/O instead of hopping
     /// between two thread pools on every request.
+    ///
+    /// SIGPIPE is ignored: a reader that goes away (`fod gen events --out - | head`, a client that
+    /// disconnects) makes a write fail with `EPIPE`, which is reported, instead of killing the process.
     static func main() async {
+        _ = signal(SIGPIPE, SIG_IGN)
         if CommandLine.arguments.dropFirst().first == "serve" {
             NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         }
         await main(nil)
+        // Buffered output goes out now, so a closed pipe is reported instead of lost at exit.
+        if fflush(nil) != 0 {
+            let reason = String(cString: strerror(errno))
+            CLIError.printError("the output could not be written: \(reason)")
+            Foundation.exit(2)
+        }
     }
 }

@@ -69,7 +69,7 @@ struct KeyTests {
         let tmp = try TestPaths.temporaryDirectory()
         let path = tmp.appendingPathComponent("p384.pem").path
         let made = try ProcessRunner.run("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-out", path])
-        try #require(made.status == 0, "openssl genpkey failed: \(made.stderr)")
+        try #require(made.status == 0, "openssl genpkey failed: \(made.diagnosis)")
         #expect(throws: CryptoError(.keyUnsupported, "")) { try PrivateKey(pem: String(contentsOfFile: path, encoding: .utf8)) }
     }
 

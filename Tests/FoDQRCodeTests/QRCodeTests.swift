@@ -43,7 +43,7 @@ struct QRCodeTests {
         #expect(Set(cases.map(\.version)).count >= 25)
         let input = String(decoding: try JSONEncoder().encode(cases), as: UTF8.self)
         let result = try ProcessRunner.run("python3", [TestPaths.repository.appendingPathComponent("scripts/interop/qr_check.py").path], input: input)
-        #expect(result.status == 0, "\(result.stderr)")
+        try #require(result.status == 0, "\(result.diagnosis)")
         let answers = try JSONDecoder().decode([Answer].self, from: Data(result.stdout.utf8))
         #expect(answers.count == cases.count)
         for (answer, sent) in zip(answers, cases) {

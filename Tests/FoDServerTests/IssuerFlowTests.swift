@@ -175,7 +175,7 @@ struct ServedTokensInteropTests {
             for token in tokens {
                 let result = try ProcessRunner.run("python3", [TestPaths.file("scripts/interop/cryptography_verify.py").path,
                                                                dir.appendingPathComponent("jwks.json").path, token])
-                #expect(result.status == 0, "\(result.stderr)")
+                #expect(result.status == 0, "\(result.diagnosis)")
                 #expect(result.stdout.contains("WAUZZZF45RA000001"))
             }
         }

@@ -20,7 +20,7 @@ struct OpenAPITests {
                     print(method.upper(), path)
         """
         let result = try ProcessRunner.run("python3", ["-c", script, TestPaths.file("docs/openapi.yaml").path])
-        try #require(result.status == 0, "the OpenAPI description is not valid (pip install pyyaml openapi-spec-validator): \(result.stderr)")
+        try #require(result.status == 0, "the OpenAPI description is not valid \(result.diagnosis)")
         return Set(result.stdout.split(separator: "\n").map(String.init))
     }
 

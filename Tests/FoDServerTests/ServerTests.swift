@@ -267,7 +267,7 @@ struct ServerTests {
         let database = service.folder.appendingPathComponent("fod.sqlite").path
         #expect(try service.services.database.verifyAudit() > 0)
         let changed = try ProcessRunner.run("python3", ["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE audit SET details = replace(details, 'gross=14900', 'gross=1') WHERE action = 'activation.create'\"); c.commit()", database])
-        try #require(changed.status == 0, "\(changed.stderr)")
+        try #require(changed.status == 0, "\(changed.diagnosis)")
         #expect(throws: StoreError(.auditBroken, "")) { try FoDDatabase(path: database).verifyAudit() }
     }
 }

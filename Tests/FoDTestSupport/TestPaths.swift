@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where the repository, the shared test vectors and the built binaries are.
+/// Where the repository, its test vectors and the built binaries are.
 public enum TestPaths {
     /// The repository root (the folder holding Package.swift).
     public static let repository: URL = {
@@ -9,13 +9,8 @@ public enum TestPaths {
         return url
     }()
 
-    /// `../shared/vectors` beside the repository, or `FOD_VECTORS` when set.
-    public static let vectors: URL = {
-        if let override = ProcessInfo.processInfo.environment["FOD_VECTORS"] {
-            return URL(fileURLWithPath: override)
-        }
-        return repository.deletingLastPathComponent().appendingPathComponent("shared/vectors")
-    }()
+    /// The third-party test vectors kept in the repository (`Tests/Vectors`, with their licences).
+    public static let vectors: URL = repository.appendingPathComponent("Tests/Vectors")
 
     /// A file in the repository.
     public static func file(_ relative: String) -> URL { repository.appendingPathComponent(relative) }

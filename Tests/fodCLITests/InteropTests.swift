@@ -23,11 +23,11 @@ struct InteropTests {
             if key == "es" {
                 try Data(try ECDSASignature.der(fromRaw: raw)).write(to: signature)
                 result = try ProcessRunner.run("openssl", ["dgst", "-sha256", "-verify", publicKey, "-signature", signature.path, input.path])
-                #expect(result.stdout.contains("Verified OK"), "\(result.stdout) \(result.stderr)")
+                #expect(result.stdout.contains("Verified OK"), "\(result.stdout) \(result.diagnosis)")
             } else {
                 try Data(raw).write(to: signature)
                 result = try ProcessRunner.run("openssl", ["pkeyutl", "-verify", "-pubin", "-inkey", publicKey, "-rawin", "-in", input.path, "-sigfile", signature.path])
-                #expect(result.stdout.contains("Signature Verified Successfully"), "\(result.stdout) \(result.stderr)")
+                #expect(result.stdout.contains("Signature Verified Successfully"), "\(result.stdout) \(result.diagnosis)")
             }
             #expect(result.status == 0)
             // And openssl rejects it once the signed bytes change.
@@ -46,7 +46,7 @@ struct InteropTests {
             let token = try FodCLI.issue(dir, key: key)
             let result = try ProcessRunner.run("python3", [Self.script.appendingPathComponent("cryptography_verify.py").path,
                                                            dir.appendingPathComponent("jwks.json").path, token])
-            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.status == 0, "\(result.diagnosis)")
             #expect(result.stdout.contains("\"feature\": \"MATRIX_LED\""))
             var parts = token.split(separator: ".").map(String.init)
             parts[1] = Base64URL.encode(Array(#"{"feature":"MORE_POWER"}"#.utf8))
@@ -64,10 +64,10 @@ struct InteropTests {
         for key in ["es", "ed"] {
             let signed = try ProcessRunner.run("python3", [Self.script.appendingPathComponent("cryptography_sign.py").path,
                                                            dir.appendingPathComponent("\(key).private.pem").path, claims])
-            try #require(signed.status == 0, "\(signed.stderr)")
+            try #require(signed.status == 0, "\(signed.diagnosis)")
             let token = signed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             let result = try FodCLI.run(["verify", "--keys", dir.appendingPathComponent("jwks.json").path, "--issuer", "https://fod.oem.example", token])
-            #expect(result.status == 0, "\(key): \(result.stderr)")
+            #expect(result.status == 0, "\(key): \(result.diagnosis)")
             #expect(result.stdout.contains("NAV_PLUS"))
         }
     }

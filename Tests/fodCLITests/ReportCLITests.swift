@@ -55,7 +55,7 @@ struct ReportCLITests {
             #expect(report.status == 0, "\(report.stderr)")
             let reference = dir.appendingPathComponent("duckdb-\(period).csv").path
             let duck = try ProcessRunner.run("python3", [TestPaths.file("scripts/duckdb_statements.py").path, file, Self.rules, period, reference])
-            try #require(duck.status == 0, "DuckDB reference failed (pip install duckdb): \(duck.stderr)")
+            try #require(duck.status == 0, "DuckDB reference failed: \(duck.diagnosis)")
             let ours = try String(contentsOf: out.appendingPathComponent("statements.csv"), encoding: .utf8)
             let theirs = try String(contentsOfFile: reference, encoding: .utf8)
             #expect(ours == theirs)
@@ -92,7 +92,7 @@ struct DatabaseCLITests {
         let intact = try FodCLI.run(["audit", "verify", "--data", dir.path])
         #expect(intact.status == 0 && intact.stdout.contains("intact"))
         let deleted = try ProcessRunner.run("python3", ["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('DELETE FROM audit WHERE seq = 2'); c.commit()", path])
-        try #require(deleted.status == 0, "\(deleted.stderr)")
+        try #require(deleted.status == 0, "\(deleted.diagnosis)")
         let broken = try FodCLI.run(["audit", "verify", "--data", dir.path])
         #expect(broken.status == 1 && broken.stderr.contains("audit_chain_broken") && broken.stderr.contains("entry 2"))
     }
