@@ -21,7 +21,7 @@ struct ByteInterner<Value> {
     /// The index of `key`, adding it with `make(key)` when it is new.
     @inline(__always)
     mutating func index(of key: UnsafeRawBufferPointer, make: (UnsafeRawBufferPointer) -> Value) -> Int32 {
-        let hash = FastHash.hash(key)
+        let hash = EventIDHash.sipHash(key)
         var slot = Int(truncatingIfNeeded: hash) & mask
         while true {
             let entry = table[slot]

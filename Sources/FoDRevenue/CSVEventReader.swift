@@ -17,6 +17,7 @@ public struct CSVEventReader {
         var eof = false
         var line: Int64 = 1
         var bytesRead: Int64 = 0
+        var base: Int64 = 0  // the input offset of buffer[0]
         var columns: [Int]? = nil  // file column → EventColumn raw value, -1 for none
         var fields = [UnsafeRawBufferPointer](repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: EventColumn.allCases.count)
         // Unescaped quoted fields of the current row; a row never exceeds the buffer.
@@ -65,7 +66,9 @@ public struct CSVEventReader {
                         continue
                     case .record(let recordLine, let quoted):
                         guard let map = columns else {
-                            columns = try headerMap(rawFields)
+                            let map = try headerMap(rawFields)
+                            columns = map
+                            sink.attach(Rereader(source: source, idColumn: map.firstIndex(of: EventColumn.eventID.rawValue)!))
                             continue
                         }
                         guard rawFields.count == map.count else {
@@ -76,7 +79,7 @@ public struct CSVEventReader {
                         }
                         for (index, column) in map.enumerated() { fields[column] = rawFields[index] }
                         let span = quoted ? nil : UnsafeRawBufferPointer(rebasing: raw[recordStart..<position])
-                        sink.consume(RawEvent(line: recordLine, fields: fields, span: span))
+                        sink.consume(RawEvent(line: recordLine, fields: fields, span: span, offset: base + Int64(recordStart)))
                     }
                 }
                 return position
@@ -87,6 +90,7 @@ public struct CSVEventReader {
                 }
             }
             end -= consumed
+            base += Int64(consumed)
             start = 0
             if eof && end == 0 { break }
             if eof && consumed == 0 && end > 0 {
@@ -95,6 +99,47 @@ public struct CSVEventReader {
             }
         }
         if columns == nil { throw RevenueError(.eventsInvalid, "the events file is empty: it needs a header row (\(EventColumn.headerLine))") }
+    }
+
+    /// Reads a row's id again from a copy of the source (``ByteSource/read(at:into:)``).
+    final class Rereader<Source: ByteSource>: EventIDSource, @unchecked Sendable {
+        // The copy is only read at offsets, which changes nothing in it.
+        private let source: Source
+        private let idColumn: Int
+
+        init(source: Source, idColumn: Int) {
+            self.source = source
+            self.idColumn = idColumn
+        }
+
+        func eventID(atOffset offset: Int64) throws -> [UInt8] {
+            var size = 1024
+            while true {
+                let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
+                defer { chunk.deallocate() }
+                var count = 0
+                while count < size {
+                    let got = try source.read(at: offset + Int64(count), into: UnsafeMutableRawBufferPointer(rebasing: chunk[count...]))
+                    if got == 0 { break }
+                    count += got
+                }
+                let scratchBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
+                defer { scratchBuffer.deallocate() }
+                var scratch = Scratch(buffer: scratchBuffer)
+                var fields: [UnsafeRawBufferPointer] = []
+                var position = 0
+                var lines: Int64 = 0
+                switch parseRecord(UnsafeRawBufferPointer(chunk), from: &position, end: count, eof: count < size, fields: &fields,
+                                   scratch: &scratch, lines: &lines) {
+                case .record where idColumn < fields.count:
+                    return Array(fields[idColumn])
+                case .incomplete where count == size && size <= maxRowLength:
+                    size *= 8
+                default:
+                    throw RevenueError(.eventsInvalid, "the row at byte \(offset) cannot be read again: the events file changed while it was read")
+                }
+            }
+        }
     }
 
     private enum Outcome {

@@ -32,6 +32,9 @@ public enum EventColumn: Int, CaseIterable, Sendable {
 public struct RawEvent {
     /// The physical line the row starts on (the header is line 1).
     public var line: Int64
+    /// The byte offset in the input where the row starts, from which ``EventIDSource`` reads
+    /// its id again.
+    public var offset: Int64
     /// Field bytes by ``EventColumn`` raw value.
     public var fields: [UnsafeRawBufferPointer]
     /// The row's bytes as read, when every field lies inside them (no quoted field was unescaped):
@@ -39,8 +42,9 @@ public struct RawEvent {
     public var span: UnsafeRawBufferPointer?
 
     /// A row.
-    public init(line: Int64, fields: [UnsafeRawBufferPointer], span: UnsafeRawBufferPointer? = nil) {
+    public init(line: Int64, fields: [UnsafeRawBufferPointer], span: UnsafeRawBufferPointer? = nil, offset: Int64 = 0) {
         self.line = line
+        self.offset = offset
         self.fields = fields
         self.span = span
     }
@@ -58,6 +62,18 @@ public protocol ByteSource {
     /// Fills as much of `buffer` as is available; returns 0 at the end.
     /// - Throws: whatever the underlying read throws.
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+
+    /// Reads bytes at an absolute offset without moving the stream, from any copy of the source
+    /// and any thread: the report reads an earlier row's id again to confirm a match exactly.
+    /// Returns fewer bytes than asked only at the end of the input.
+    /// - Throws: ``RevenueError`` `events_invalid` where the input cannot be read twice (the default).
+    func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+}
+
+extension ByteSource {
+    public func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        throw RevenueError(.eventsInvalid, "the events input must be a file that can be read twice (not a pipe): ids are confirmed by reading them again")
+    }
 }
 
 /// Bytes held in memory, as a ``ByteSource``.
@@ -72,6 +88,15 @@ public struct MemoryByteSource: ByteSource {
             buffer.baseAddress!.copyMemory(from: source.baseAddress! + offset, byteCount: count)
         }
         offset += count
+        return count
+    }
+
+    public func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard offset >= 0, offset < Int64(bytes.count) else { return 0 }
+        let count = min(buffer.count, bytes.count - Int(offset))
+        bytes.withUnsafeBytes { source in
+            buffer.baseAddress!.copyMemory(from: source.baseAddress! + Int(offset), byteCount: count)
+        }
         return count
     }
 }

@@ -52,9 +52,12 @@ final class ReportStrings: @unchecked Sendable {
     let terms: [String]
     let channels: [String]
     let ruleIDs: [String]
+    /// Each rule's fixed amount and cap, by rule index.
+    let ruleFixed: [Int64]
+    let ruleCaps: [Int64?]
 
     init(arena: [UInt8], dealers: [String], features: [String], markets: [String], currencies: [Currency],
-         terms: [String], channels: [String], ruleIDs: [String]) {
+         terms: [String], channels: [String], ruleIDs: [String], ruleFixed: [Int64], ruleCaps: [Int64?]) {
         self.arena = arena
         self.dealers = dealers
         self.features = features
@@ -63,6 +66,8 @@ final class ReportStrings: @unchecked Sendable {
         self.terms = terms
         self.channels = channels
         self.ruleIDs = ruleIDs
+        self.ruleFixed = ruleFixed
+        self.ruleCaps = ruleCaps
     }
 
     func string(_ offset: UInt32, _ length: Int) -> String {
@@ -78,6 +83,9 @@ public struct ReportLines: RandomAccessCollection, Sendable {
     let activations: [HeldActivation]
     let refunds: [HeldRefund]
     let strings: ReportStrings
+    /// Decimals of the second that every timestamp of `lines.csv` is written with: the fewest
+    /// (0, 3, 6 or 9) that keep every line's time exact.
+    let timestampDigits: Int
 
     public var startIndex: Int { 0 }
     public var endIndex: Int { records.count }
@@ -108,6 +116,9 @@ public struct ReportLines: RandomAccessCollection, Sendable {
             ruleID: strings.ruleIDs[Int(record.rule)],
             rateBps: Int64(record.rateBps),
             share: isClawback ? -record.share : record.share,
-            oem: isClawback ? record.share : record.net - record.share)
+            oem: isClawback ? record.share : record.net - record.share,
+            basis: record.net,
+            fixed: strings.ruleFixed[Int(record.rule)],
+            cap: strings.ruleCaps[Int(record.rule)])
     }
 }

@@ -55,13 +55,13 @@ struct LinesCSVEncoder {
             out.append(comma)
             append(field: activationID, to: &out)
             out.append(comma)
-            appendTimestamp(refund.time, to: &out)
+            appendTimestamp(refund.time, digits: lines.timestampDigits, to: &out)
         } else {
             out.append(contentsOf: "activation,".utf8)
             append(field: activationID, to: &out)
             out.append(comma)
             out.append(comma)
-            appendTimestamp(activation.time, to: &out)
+            appendTimestamp(activation.time, digits: lines.timestampDigits, to: &out)
         }
         out.append(comma)
         if activation.dealer >= 0 { out.append(contentsOf: dealers[Int(activation.dealer)]) }
@@ -81,6 +81,11 @@ struct LinesCSVEncoder {
         out.append(comma); appendInteger(Int64(record.rateBps), to: &out)
         out.append(comma); appendAmount(isClawback ? -record.share : record.share, exponent, to: &out)
         out.append(comma); appendAmount(isClawback ? record.share : record.net - record.share, exponent, to: &out)
+        // What the share was computed from, so the file can be recomputed on its own (see ReportLine).
+        out.append(comma); appendInteger(Int64(exponent), to: &out)
+        out.append(comma); appendAmount(record.net, exponent, to: &out)
+        out.append(comma); appendAmount(lines.strings.ruleFixed[Int(record.rule)], exponent, to: &out)
+        out.append(comma); if let cap = lines.strings.ruleCaps[Int(record.rule)] { appendAmount(cap, exponent, to: &out) }
         out.append(0x0A)
     }
 
@@ -124,8 +129,8 @@ struct LinesCSVEncoder {
         }
     }
 
-    /// RFC 3339 in UTC, as ``Timestamp/format(_:)`` writes it.
-    private func appendTimestamp(_ nanoseconds: Int64, to out: inout [UInt8]) {
+    /// RFC 3339 in UTC with exactly `digits` decimals of the second (the file's one precision).
+    private func appendTimestamp(_ nanoseconds: Int64, digits: Int, to out: inout [UInt8]) {
         let seconds = Timestamp.seconds(nanoseconds)
         let nanos = nanoseconds - seconds * 1_000_000_000
         let date = CivilDate(unixSeconds: seconds)
@@ -136,12 +141,11 @@ struct LinesCSVEncoder {
         out.append(UInt8(ascii: "T")); appendDigits(UInt64(date.secondOfDay / 3600), minimumWidth: 2, to: &out)
         out.append(UInt8(ascii: ":")); appendDigits(UInt64(date.secondOfDay / 60 % 60), minimumWidth: 2, to: &out)
         out.append(UInt8(ascii: ":")); appendDigits(UInt64(date.secondOfDay % 60), minimumWidth: 2, to: &out)
-        if nanos != 0 {
+        if digits > 0 {
             var fraction = nanos
-            var width = 9
-            while fraction % 10 == 0 { fraction /= 10; width -= 1 }
+            for _ in digits..<9 { fraction /= 10 }
             out.append(UInt8(ascii: "."))
-            appendDigits(UInt64(fraction), minimumWidth: width, to: &out)
+            appendDigits(UInt64(fraction), minimumWidth: digits, to: &out)
         }
         out.append(UInt8(ascii: "Z"))
     }

@@ -20,9 +20,9 @@ public enum PipelinedEventReader {
         let read: @Sendable (UncheckedBox<Source>, BatchingSink) throws -> Void = { box, sink in
             try CSVEventReader.read(&box.value, into: sink, progress: progress)
         }
-        let period = builder.period
+        let period = builder.period, hash = builder.idHash
         let thread = Thread {
-            let batcher = BatchingSink(queue: queue, period: period)
+            let batcher = BatchingSink(queue: queue, period: period, hash: hash)
             do {
                 try read(box, batcher)
                 batcher.flush()
@@ -36,6 +36,7 @@ public enum PipelinedEventReader {
         thread.start()
         var fields = [UnsafeRawBufferPointer](repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: EventColumn.allCases.count)
         while let batch = queue.pop() {
+            if let ids = batch.ids { builder.attach(ids) }
             for entry in batch.entries {
                 if entry < 0 {
                     let malformed = batch.malformed[Int(-entry - 1)]
@@ -48,7 +49,7 @@ public enum PipelinedEventReader {
                     fields[column] = UnsafeRawBufferPointer(start: batch.bytes + Int(batch.fieldStarts[base + column]),
                                                             count: Int(batch.fieldLengths[base + column]))
                 }
-                builder.consume(RawEvent(line: batch.lines[row], fields: fields), prepared: batch.prepared[row])
+                builder.consume(RawEvent(line: batch.lines[row], fields: fields, offset: batch.offsets[row]), prepared: batch.prepared[row])
             }
             queue.recycle(batch)
         }
@@ -68,12 +69,15 @@ final class EventBatch: @unchecked Sendable {
     let fieldStarts: UnsafeMutablePointer<Int32>
     let fieldLengths: UnsafeMutablePointer<Int32>
     let lines: UnsafeMutablePointer<Int64>
+    let offsets: UnsafeMutablePointer<Int64>
     let prepared: UnsafeMutablePointer<PreparedEvent>
     @exclusivity(unchecked) var byteCount = 0
     @exclusivity(unchecked) var rowCount = 0
     /// Rows (index ≥ 0) and malformed lines (−index − 1) in file order.
     @exclusivity(unchecked) var entries: [Int32] = []
     @exclusivity(unchecked) var malformed: [(line: Int64, eventID: String, reason: String)] = []
+    /// Where the ids can be read again, on the batch read right after the header.
+    @exclusivity(unchecked) var ids: (any EventIDSource)?
 
     init(byteCapacity: Int) {
         let rows = PipelinedEventReader.batchRows
@@ -82,6 +86,7 @@ final class EventBatch: @unchecked Sendable {
         fieldStarts = .allocate(capacity: rows * EventBatch.columns)
         fieldLengths = .allocate(capacity: rows * EventBatch.columns)
         lines = .allocate(capacity: rows)
+        offsets = .allocate(capacity: rows)
         prepared = .allocate(capacity: rows)
         entries.reserveCapacity(rows)
     }
@@ -91,6 +96,7 @@ final class EventBatch: @unchecked Sendable {
         fieldStarts.deallocate()
         fieldLengths.deallocate()
         lines.deallocate()
+        offsets.deallocate()
         prepared.deinitialize(count: rowCount)
         prepared.deallocate()
     }
@@ -102,6 +108,7 @@ final class EventBatch: @unchecked Sendable {
         byteCount = 0
         entries.removeAll(keepingCapacity: true)
         malformed.removeAll()
+        ids = nil
     }
 
     /// Whether a row of `size` bytes still fits.
@@ -129,6 +136,7 @@ final class EventBatch: @unchecked Sendable {
             }
         }
         lines[row] = event.line
+        offsets[row] = event.offset
         (prepared + row).initialize(to: value)
         entries.append(Int32(row))
         rowCount += 1
@@ -139,12 +147,14 @@ final class EventBatch: @unchecked Sendable {
 final class BatchingSink: EventSink {
     private let queue: BatchQueue
     private let period: ReportPeriod
+    private let hash: EventIDHash
     @exclusivity(unchecked) private var batch: EventBatch
     static let byteCapacity = 4 << 20
 
-    init(queue: BatchQueue, period: ReportPeriod) {
+    init(queue: BatchQueue, period: ReportPeriod, hash: EventIDHash) {
         self.queue = queue
         self.period = period
+        self.hash = hash
         batch = EventBatch(byteCapacity: BatchingSink.byteCapacity)
     }
 
@@ -154,7 +164,11 @@ final class BatchingSink: EventSink {
             flush()
             if size > BatchingSink.byteCapacity { batch = EventBatch(byteCapacity: size) }
         }
-        batch.append(event, prepared: ReportBuilder.prepare(event, period: period))
+        batch.append(event, prepared: ReportBuilder.prepare(event, period: period, hash: hash))
+    }
+
+    func attach(_ ids: any EventIDSource) {
+        batch.ids = ids
     }
 
     func malformed(line: Int64, eventID: String, reason: String) {

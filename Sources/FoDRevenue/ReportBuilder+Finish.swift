@@ -16,14 +16,30 @@ extension ReportBuilder {
             dealer < 0 ? 0 : rules.bonusBps(activations: tierCounts[Int(dealer) * 2 + (inPeriod ? 1 : 0)])
         }
 
-        // Refunds with their activations.
+        // Refunds with their activations, matched by the ids' bytes: held activations through a
+        // hash chain, the others through the fingerprint table (their ids read again).
         var activationByHash: [UInt64: Int32] = [:]
         activationByHash.reserveCapacity(activations.count)
+        var sameHash = [Int32](repeating: -1, count: activations.count)
         for (index, activation) in activations.enumerated() {
-            activationByHash[hashOfID(activation.idOffset, activation.idLength)] = Int32(index)
+            let hash = hashOfID(activation.idOffset, activation.idLength)
+            sameHash[index] = activationByHash[hash] ?? -1
+            activationByHash[hash] = Int32(index)
+        }
+        func heldActivation(_ refund: HeldRefund) -> Int32? {
+            var candidate = activationByHash[refund.refersToHash] ?? -1
+            while candidate >= 0 {
+                let activation = activations[Int(candidate)]
+                if compareArena(activation.idOffset, activation.idLength, refund.idOffset + UInt32(refund.idLength), refund.refersToLength) == 0 {
+                    return candidate
+                }
+                candidate = sameHash[Int(candidate)]
+            }
+            return nil
         }
         var refundsOfHeld: [Int32: [Int32]] = [:]
-        var refundsOfOlder: [UInt64: [Int32]] = [:]
+        /// Refunds of activations before the held months, by the offset of the activation's row.
+        var refundsOfOlder: [Int64: [Int32]] = [:]
         var lateRejects: [RejectedRow] = []
         func rejectRefund(_ refund: HeldRefund, _ code: RevenueError.Code, _ reason: String) {
             guard refund.inPeriod else { return }  // an earlier month's problem, not this report's
@@ -31,16 +47,19 @@ extension ReportBuilder {
         }
         for (index, refund) in refunds.enumerated() {
             let refersTo = string(refund.idOffset + UInt32(refund.idLength), refund.refersToLength)
-            if let activation = activationByHash[refund.refersToHash],
-               string(activations[Int(activation)].idOffset, activations[Int(activation)].idLength) == refersTo {
+            if let activation = heldActivation(refund) {
                 refundsOfHeld[activation, default: []].append(Int32(index))
                 continue
             }
-            switch fingerprints.lookup(refund.refersToHash) {
-            case .some(let tag) where tag.activation && tag.afterPeriod:
+            let found = try arena.withUnsafeBytes { bytes in
+                let target = UnsafeRawBufferPointer(rebasing: bytes[Int(refund.idOffset + UInt32(refund.idLength))..<(Int(refund.idOffset) + Int(refund.idLength) + Int(refund.refersToLength))])
+                return try fingerprints.lookup(refund.refersToHash) { try idEquals($0, target) }
+            }
+            switch found {
+            case .some(let entry) where entry.tag.activation && entry.tag.afterPeriod:
                 rejectRefund(refund, .refundBeforeActivation, "refund of \(refersTo), which is dated after the refund")
-            case .some(let tag) where tag.activation:
-                refundsOfOlder[refund.refersToHash, default: []].append(Int32(index))
+            case .some(let entry) where entry.tag.activation:
+                refundsOfOlder[entry.offset, default: []].append(Int32(index))
             case .some:
                 rejectRefund(refund, .refundUnknownActivation, "refers_to \(refersTo) is a refund, not an activation")
             case .none:
@@ -200,13 +219,21 @@ extension ReportBuilder {
             arena: arena, dealers: dealerNames, features: (0..<features.count).map { features.key(Int32($0)) },
             markets: (0..<markets.count).map { markets.key(Int32($0)) }, currencies: currencyValues,
             terms: (0..<terms.count).map { terms.key(Int32($0)) }, channels: (0..<channels.count).map { channels.key(Int32($0)) },
-            ruleIDs: rules.rules.map(\.id))
+            ruleIDs: rules.rules.map(\.id), ruleFixed: rules.rules.map(\.fixedMinor), ruleCaps: rules.rules.map(\.capMinor))
+        // One precision for every timestamp in lines.csv: the fewest decimals that keep each exact.
+        var timestampDigits = 0
+        for record in records where timestampDigits < 9 {
+            let time = record.refund < 0 ? activations[Int(record.activation)].time : refunds[Int(record.refund)].time
+            let nanos = time - Timestamp.seconds(time) * 1_000_000_000
+            let needed = nanos == 0 ? 0 : nanos % 1_000_000 == 0 ? 3 : nanos % 1_000 == 0 ? 6 : 9
+            timestampDigits = max(timestampDigits, needed)
+        }
         return Report(
             period: period, rulesVersion: rules.version, clawbackDays: rules.clawbackDays, statements: sortedStatements,
             totals: totals.values.sorted { $0.currency < $1.currency },
             featureMix: mix.values.sorted { ($0.feature, $0.currency.code) < ($1.feature, $1.currency.code) },
             counts: counts, refundRejects: lateRejects,
-            lines: ReportLines(records: records, activations: activations, refunds: refunds, strings: strings))
+            lines: ReportLines(records: records, activations: activations, refunds: refunds, strings: strings, timestampDigits: timestampDigits))
     }
 
     private func value<T>(_ interner: ByteInterner<Result<T, RevenueError>>, _ index: Int32) -> T {
@@ -221,7 +248,7 @@ extension ReportBuilder {
     }
 
     private func hashOfID(_ offset: UInt32, _ length: UInt8) -> UInt64 {
-        arena.withUnsafeBytes { FastHash.hash(UnsafeRawBufferPointer(rebasing: $0[Int(offset)..<(Int(offset) + Int(length))])) }
+        arena.withUnsafeBytes { idHash(UnsafeRawBufferPointer(rebasing: $0[Int(offset)..<(Int(offset) + Int(length))])) }
     }
 
     private func compareArena(_ a: UInt32, _ la: UInt8, _ b: UInt32, _ lb: UInt8) -> Int {

@@ -3,8 +3,10 @@ import FoDEntitlements
 /// Builds a month's report from a stream of events in one pass.
 ///
 /// It keeps the activations of the period and the month before (compact records), the refunds
-/// dated in those two months, and a 64-bit fingerprint of every other event id; memory grows with
-/// those two months and the number of distinct dealers, features and markets, not with the file.
+/// dated in those two months, and for every other event id where its row is (``FingerprintTable``,
+/// 8 bytes an event). Every verdict that depends on ids — a duplicate, the activation a refund
+/// refers to — is decided by comparing the ids' bytes, reading an earlier row's id again from the
+/// input where it is not held (``EventIDSource``); hashes only propose candidates.
 /// Rows that cannot be used are handed to `onReject` as they are read, in file order.
 public final class ReportBuilder: EventSink {
     let rules: RuleSet
@@ -15,6 +17,12 @@ public final class ReportBuilder: EventSink {
     // checks on these cost more than the work itself (see docs/benchmarks.md).
     @exclusivity(unchecked) var counts = ReportCounts()
     let fingerprints: FingerprintTable
+    let idHash: EventIDHash
+    /// Where ids of earlier rows are read again; `nil` until a reader attaches one, and then
+    /// ``idArchive`` keeps the ids instead.
+    private var ids: (any EventIDSource)?
+    /// Every accepted id, length-prefixed, when no reader gave an ``EventIDSource``.
+    @exclusivity(unchecked) private var idArchive: [UInt8] = []
     @exclusivity(unchecked) var arena: [UInt8] = []
     @exclusivity(unchecked) var activations: [HeldActivation] = []
     @exclusivity(unchecked) var refunds: [HeldRefund] = []
@@ -30,11 +38,45 @@ public final class ReportBuilder: EventSink {
     /// - Parameters:
     ///   - expectedRows: a size hint (for example the file size / 100) so tables need not grow.
     ///   - onReject: receives each rejected row as it is read.
-    public init(rules: RuleSet, period: ReportPeriod, expectedRows: Int = 0, onReject: @escaping (RejectedRow) -> Void) {
+    public convenience init(rules: RuleSet, period: ReportPeriod, expectedRows: Int = 0, onReject: @escaping (RejectedRow) -> Void) {
+        self.init(rules: rules, period: period, expectedRows: expectedRows, idHash: .sipHash, onReject: onReject)
+    }
+
+    /// Creates a builder with another id hash (tests use bad ones to show verdicts do not depend on it).
+    init(rules: RuleSet, period: ReportPeriod, expectedRows: Int = 0, idHash: EventIDHash, onReject: @escaping (RejectedRow) -> Void) {
         self.rules = rules
         self.period = period
         self.onReject = onReject
+        self.idHash = idHash
         self.fingerprints = FingerprintTable(capacity: max(1 << 16, expectedRows * 10 / 7 + 1))
+    }
+
+    /// Takes the reader's way of reading ids again.
+    public func attach(_ ids: any EventIDSource) {
+        if self.ids == nil && fingerprints.count == 0 { self.ids = ids }
+    }
+
+    /// Whether the id held by the entry at `offset` is `id`.
+    func idEquals(_ offset: Int64, _ id: UnsafeRawBufferPointer) throws -> Bool {
+        if let ids { return try ids.eventID(atOffset: offset).elementsEqual(id) }
+        let start = Int(offset)
+        let length = Int(idArchive[start])
+        return length == id.count && idArchive[(start + 1)..<(start + 1 + length)].elementsEqual(id)
+    }
+
+    /// Records an id as accepted: `nil` when new, else the offset of the row that holds it already.
+    @inline(__always)
+    private func accept(_ event: RawEvent, _ id: UnsafeRawBufferPointer, _ hash: UInt64, _ tag: FingerprintTable.Tag) throws -> Int64? {
+        guard ids == nil else {
+            return try fingerprints.insert(hash, tag, offset: event.offset) { try idEquals($0, id) }
+        }
+        let offset = Int64(idArchive.count)
+        let existing = try fingerprints.insert(hash, tag, offset: offset) { try idEquals($0, id) }
+        if existing == nil {
+            idArchive.append(UInt8(id.count))
+            idArchive.append(contentsOf: id)
+        }
+        return existing
     }
 
     /// Reports a row that could not be read as a row at all.
@@ -50,7 +92,7 @@ public final class ReportBuilder: EventSink {
 
     /// Takes one row.
     public func consume(_ event: RawEvent) {
-        consume(event, prepared: ReportBuilder.prepare(event, period: period))
+        consume(event, prepared: ReportBuilder.prepare(event, period: period, hash: idHash))
     }
 
     /// Takes one row whose stateless checks ``prepare(_:period:)`` already did (on another thread).
@@ -70,10 +112,10 @@ public final class ReportBuilder: EventSink {
 
     /// The checks of a row that need no shared state, in the order the full check reports them:
     /// ids, timestamp, kind, refers_to, VIN, then the amounts (reported after the interned fields).
-    static func prepare(_ event: RawEvent, period: ReportPeriod) -> PreparedEvent {
+    static func prepare(_ event: RawEvent, period: ReportPeriod, hash: EventIDHash) -> PreparedEvent {
         var prepared = PreparedEvent()
         let id = event[.eventID]
-        prepared.fingerprint = FastHash.hash(id)
+        prepared.fingerprint = hash(id)
         do {
             try checkID(id, "event_id")
             guard let time = Timestamp.parse(event[.occurredAt]) else {
@@ -85,7 +127,7 @@ public final class ReportBuilder: EventSink {
                 prepared.isRefund = true
                 let refersTo = event[.refersTo]
                 try checkID(refersTo, "refers_to")
-                prepared.refersToHash = FastHash.hash(refersTo)
+                prepared.refersToHash = hash(refersTo)
                 return prepared
             }
             guard equals(kind, activationBytes) else {
@@ -135,7 +177,7 @@ public final class ReportBuilder: EventSink {
         let held = time >= period.previousStart && time < period.end
         if prepared.isRefund {
             let refersTo = event[.refersTo]
-            guard fingerprints.insert(prepared.fingerprint, FingerprintTable.Tag(activation: false, afterPeriod: time >= period.end)) else {
+            guard try accept(event, id, prepared.fingerprint, FingerprintTable.Tag(activation: false, afterPeriod: time >= period.end)) == nil else {
                 throw RevenueError(.duplicateEvent, "event_id \"\(event.string(.eventID))\" is used by an earlier row")
             }
             if held {
@@ -155,7 +197,7 @@ public final class ReportBuilder: EventSink {
         let dealerField = event[.dealerID]
         let dealer: Int32 = dealerField.isEmpty ? -1 : try ReportBuilder.resolve(&dealers, dealerField, "dealer_id") { try DealerID($0).value }
         if let error = prepared.amountError { throw error }
-        guard fingerprints.insert(prepared.fingerprint, FingerprintTable.Tag(activation: true, afterPeriod: time >= period.end)) else {
+        guard try accept(event, id, prepared.fingerprint, FingerprintTable.Tag(activation: true, afterPeriod: time >= period.end)) == nil else {
             throw RevenueError(.duplicateEvent, "event_id \"\(event.string(.eventID))\" is used by an earlier row")
         }
         guard held else {

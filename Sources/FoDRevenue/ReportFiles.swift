@@ -8,7 +8,8 @@ public enum ReportFiles {
     public static let statementColumns = ["dealer_id", "currency", "activations", "clawbacks", "gross", "vat", "net", "share", "clawback", "payable", "tier_bonus_bps"]
     /// `lines.csv` columns.
     public static let lineColumns = ["kind", "event_id", "refers_to", "occurred_at", "dealer_id", "vin", "feature", "term", "channel", "market",
-                                     "currency", "gross", "vat_bps", "vat", "net", "rule_id", "rate_bps", "share", "oem"]
+                                     "currency", "gross", "vat_bps", "vat", "net", "rule_id", "rate_bps", "share", "oem",
+                                     "decimals", "basis", "fixed", "cap"]
     /// `rejects.csv` columns.
     public static let rejectColumns = ["line", "event_id", "code", "reason"]
 

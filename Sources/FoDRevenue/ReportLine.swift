@@ -32,4 +32,10 @@ public struct ReportLine: Sendable, Hashable {
     public let share: Int64
     /// The OEM's part: `net - share` on an activation, the share returned on a clawback.
     public let oem: Int64
+    /// What the share was computed from: the activation's net (also on a clawback, whose own
+    /// `net` is zero), the rule's fixed amount and its cap (`nil`: none). For a line with a dealer,
+    /// `|share| = min(round_half_even(basis × rate_bps / 10000) + fixed, cap, basis)`.
+    public let basis: Int64
+    public let fixed: Int64
+    public let cap: Int64?
 }

@@ -35,6 +35,19 @@ struct FileByteSource: EventSource {
         }
     }
 
+    /// Reads at an offset (`pread`), without moving the stream or hashing: the report confirms an
+    /// id match by reading the earlier row again.
+    func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while true {
+            let count = pread(handle, buffer.baseAddress, buffer.count, off_t(offset))
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else {
+                throw RevenueError(.eventsInvalid, "the events file cannot be read again at byte \(offset) (it must be a regular file, not a pipe): \(String(cString: strerror(errno)))")
+            }
+            return count
+        }
+    }
+
     /// The SHA-256 of everything read; call once, at the end.
     func finish() -> String {
         close(handle)
@@ -93,5 +106,6 @@ struct DatabaseEventSource: EventSource {
     }
 
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int { try memory.read(into: buffer) }
+    func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int { try memory.read(at: offset, into: buffer) }
     func finish() -> String { hash }
 }

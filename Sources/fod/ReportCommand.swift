@@ -72,8 +72,9 @@ struct ReportCommand: ParsableCommand {
             } else {
                 source = try PipelinedEventReader.read(source, into: builder, progress: progress.update)
             }
-            let inputHash = source.finish()
+            // The builder may read ids again from the file, so it finishes before the file is closed.
             let report = try builder.finish()
+            let inputHash = source.finish()
             progress.done()
             try rejects.write(pendingRejects)
             try rejects.close()

@@ -1,0 +1,168 @@
+@testable import FoDRevenue
+import FoDTestSupport
+import Foundation
+import Testing
+
+/// Duplicates and refund matches are decided by the ids themselves: the same files come out
+/// with hashes that collide all the time, and with the ids spelled in any other way.
+@Suite("Exact id verdicts")
+struct ExactVerdictTests {
+    enum Reader: String, CaseIterable { case plain, pipelined, jsonLines }
+
+    static func run(_ csv: String, period: String, hash: EventIDHash = .sipHash, reader: Reader = .plain) throws -> ReportRun.Output {
+        var rejects: [RejectedRow] = []
+        let builder = ReportBuilder(rules: ReportRun.fixtureRules, period: try ReportPeriod(period), idHash: hash) { rejects.append($0) }
+        switch reader {
+        case .plain:
+            var source = MemoryByteSource(Array(csv.utf8))
+            try CSVEventReader.read(&source, into: builder)
+        case .pipelined:
+            _ = try PipelinedEventReader.read(MemoryByteSource(Array(csv.utf8)), into: builder)
+        case .jsonLines:
+            var source = MemoryByteSource(Array(jsonLines(csv).utf8))
+            try JSONLinesEventReader.read(&source, into: builder)
+        }
+        return ReportRun.Output(report: try builder.finish(), rejects: rejects)
+    }
+
+    /// The rows of a CSV without quoted fields as JSON Lines (line numbers shift by one).
+    static func jsonLines(_ csv: String) -> String {
+        let lines = csv.split(separator: "\n").map(String.init)
+        let names = lines[0].split(separator: ",").map(String.init)
+        return lines.dropFirst().map { line in
+            let values = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            return "{" + zip(names, values).map { "\"\($0)\":\"\($1)\"" }.joined(separator: ",") + "}"
+        }.joined(separator: "\n") + "\n"
+    }
+
+    /// Hashes that collide far more than any real one: every match they propose must be confirmed.
+    static let badHashes: [(name: String, hash: EventIDHash)] = [
+        ("constant", EventIDHash { _ in 0x5555_5555_5555_5555 }),
+        ("length only", EventIDHash { UInt64($0.count) &* 0x9E37_79B9_7F4A_7C15 }),
+        ("last byte only", EventIDHash { UInt64($0.last ?? 0) &* 0x9E37_79B9_7F4A_7C15 }),
+        ("first eight bytes only", EventIDHash { bytes in
+            var h: UInt64 = 0
+            for byte in bytes.prefix(8) { h = (h &* 31) &+ UInt64(byte) }
+            return h &* 0x9E37_79B9_7F4A_7C15
+        }),
+    ]
+
+    static func expectSame(_ a: ReportRun.Output, _ b: ReportRun.Output, _ name: String) {
+        #expect(a.statements == b.statements, "statements differ with \(name)")
+        #expect(a.lines == b.lines, "lines differ with \(name)")
+        #expect(a.rejectsCSV == b.rejectsCSV, "rejects differ with \(name)")
+    }
+
+    @Test("the fixture gives the same files with hashes that collide, with every reader")
+    func fixtureWithBadHashes() throws {
+        let csv = try String(contentsOf: TestPaths.file("fixtures/revenue/events.csv"), encoding: .utf8)
+        let reference = try Self.run(csv, period: "2026-11")
+        #expect(reference.rejects.contains { $0.code == .duplicateEvent })
+        for (name, hash) in Self.badHashes {
+            Self.expectSame(reference, try Self.run(csv, period: "2026-11", hash: hash), name)
+            Self.expectSame(reference, try Self.run(csv, period: "2026-11", hash: hash, reader: .pipelined), "\(name), pipelined")
+        }
+    }
+
+    @Test("generated events (duplicates, refunds of older and unknown activations) give the same files with hashes that collide")
+    func generatedWithBadHashes() throws {
+        // A year of events: the small file for the hashes that make every id a candidate.
+        // Rows for the paths through the fingerprint table (ids of rows not held, read again): a late
+        // refund of a January activation and a second refund of it, a June row reusing a January
+        // id, and a refund of a January refund.
+        let older = """
+        OLD-1,2026-01-10T10:00:00Z,activation,,WVWZZZ1KZAW394821,NAV_PLUS,P1Y,dealer,DE-10001,DE,EUR,14900,1900
+        OLD-2,2026-01-11T10:00:00Z,activation,,WVWZZZ1KZAW394821,NAV_PLUS,P1Y,dealer,DE-10001,DE,EUR,14900,1900
+        R-JAN,2026-01-12T10:00:00Z,refund,OLD-2,,,,,,,,,
+        OLD-1-R,2026-06-05T10:00:00Z,refund,OLD-1,,,,,,,,,
+        OLD-1-R2,2026-06-06T10:00:00Z,refund,OLD-1,,,,,,,,,
+        OLD-2,2026-06-07T10:00:00Z,activation,,WVWZZZ1KZAW394821,NAV_PLUS,P1Y,dealer,DE-10001,DE,EUR,14900,1900
+        R-R,2026-06-08T10:00:00Z,refund,R-JAN,,,,,,,,,
+
+        """
+        let small = try ReportRun.generated(rows: 400, seed: 9) + older
+        let large = try ReportRun.generated(rows: 1_500, seed: 9) + older
+        for (name, hash) in Self.badHashes {
+            let csv = name == "constant" || name == "length only" ? small : large
+            for reader in Reader.allCases {
+                let reference = try Self.run(csv, period: "2026-06", reader: reader)
+                Self.expectSame(reference, try Self.run(csv, period: "2026-06", hash: hash, reader: reader), "\(name), \(reader)")
+            }
+        }
+        let reference = try Self.run(large, period: "2026-06")
+        for code: RevenueError.Code in [.duplicateEvent, .refundDuplicate, .refundUnknownActivation] {
+            #expect(reference.rejects.contains { $0.code == code }, "no \(code) in the test file")
+        }
+        #expect(reference.report.counts.lateRefunds > 0)
+        #expect(reference.report.lines.contains { $0.kind == .clawback })
+    }
+
+    // MARK: - Respelling
+
+    enum Shape: String, CaseIterable {
+        case prefix8, prefix24, prefix40, uuid4, uuid7, numeric, shortAndLong
+    }
+
+    static func respelling(_ ids: [String], _ shape: Shape) -> [String: String] {
+        var generator = SplitMix64(seed: 77)
+        let single = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        var map: [String: String] = [:]
+        for (index, id) in ids.enumerated() {
+            let spelled: String
+            switch shape {
+            case .prefix8: spelled = "ord-000-" + String(index)
+            case .prefix24: spelled = "tenant-7-order-2026-000-" + String(index)
+            case .prefix40: spelled = String(repeating: "p", count: 36) + "-id-" + String(index)
+            case .uuid4: spelled = EventIDHashTests.uuid(version: 4, &generator)
+            case .uuid7: spelled = EventIDHashTests.uuid(version: 7, &generator, millis: 1_780_000_000_000 + UInt64(index / 4))
+            case .numeric: spelled = String(1_000_000 + index)
+            case .shortAndLong:
+                spelled = index < single.count ? String(single[index]) : String(index).leftPadded(64)
+            }
+            map[id] = spelled
+        }
+        return map
+    }
+
+    /// Whether an id is one the report accepts (1–64 bytes, no control characters): only those are respelled.
+    static func isValidID(_ id: String) -> Bool {
+        (1...64).contains(id.utf8.count) && !id.utf8.contains { $0 < 0x20 || $0 == 0x7F }
+    }
+
+    @Test("respelling every event id and refers_to leaves statements, lines and rejects the same but for the ids", arguments: Shape.allCases)
+    func respelled(shape: Shape) throws {
+        let csv = try ReportRun.generated(rows: 6_000, seed: 4)
+        var rows = csv.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        var order: [String] = []
+        var seen = Set<String>()
+        for row in rows.dropFirst() {
+            for id in [row[0], row[3]] where Self.isValidID(id) && seen.insert(id).inserted { order.append(id) }
+        }
+        let map = Self.respelling(order, shape)
+        #expect(Set(map.values).count == map.count)
+        for index in rows.indices.dropFirst() {
+            rows[index][0] = map[rows[index][0]] ?? rows[index][0]
+            rows[index][3] = map[rows[index][3]] ?? rows[index][3]
+        }
+        let respelled = rows.map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
+        let original = try Self.run(csv, period: "2026-06")
+        let changed = try Self.run(respelled, period: "2026-06")
+        #expect(changed.statements == original.statements)
+        #expect(!original.rejects.isEmpty)
+        #expect(changed.rejects.map(\.line) == original.rejects.map(\.line))
+        #expect(changed.rejects.map(\.code) == original.rejects.map(\.code))
+        let back = Dictionary(uniqueKeysWithValues: map.map { ($1, $0) })
+        #expect(changed.rejects.map { back[$0.eventID] ?? $0.eventID } == original.rejects.map(\.eventID))
+        // Lines with their ids spelled back; ties in time are ordered by id, so compare as sorted rows.
+        func spelledBack(_ text: String) -> [String] {
+            text.split(separator: "\n").map { line in
+                var fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                fields[1] = back[fields[1]] ?? fields[1]
+                fields[2] = back[fields[2]] ?? fields[2]
+                return fields.joined(separator: ",")
+            }.sorted()
+        }
+        #expect(spelledBack(changed.lines) == spelledBack(original.lines))
+        #expect(original.report.lines.count > 100)
+    }
+}
