@@ -11,12 +11,25 @@ public struct EventGenerator {
     public let seed: UInt64
     /// The year the events fall in.
     public let year: Int
+    /// How event ids are spelled.
+    public let ids: IDShape
+
+    /// The spelling of generated event ids, as different exporting systems write them.
+    public enum IDShape: String, CaseIterable, Sendable {
+        /// `EV1`, `RF2`, … — a prefix and a counter.
+        case counter
+        /// `evt-000000001`, `rft-000000002`, … — a shared prefix and a zero-padded counter.
+        case padded
+        /// UUIDv7 (`0190…-7…-8…`): the event time in the first 48 bits, then random bits.
+        case uuid7
+    }
 
     /// Creates a generator.
-    public init(rows: Int, seed: UInt64, year: Int = 2026) {
+    public init(rows: Int, seed: UInt64, year: Int = 2026, ids: IDShape = .counter) {
         self.rows = rows
         self.seed = seed
         self.year = year
+        self.ids = ids
     }
 
     struct MarketInfo {
@@ -59,9 +72,19 @@ public struct EventGenerator {
         var lastActivationIDs: [String] = []
         var written = 0
         var counter = 0
+        // UUIDs take their random bits from their own generator, so the rows are those of every shape.
+        var idRNG = SplitMix64(seed: seed ^ 0x5EED_1D5)
+        var lastTime: Int64 = 0
         func nextID(_ prefix: String) -> String {
             counter += 1
-            return prefix + String(counter)
+            switch ids {
+            case .counter: return prefix + String(counter)
+            case .padded:
+                let digits = String(counter)
+                return (prefix == "EV" ? "evt-" : "rft-") + String(repeating: "0", count: max(0, 9 - digits.count)) + digits
+            case .uuid7:
+                return EventGenerator.uuid7(millis: UInt64(max(0, lastTime)) * 1000, &idRNG)
+            }
         }
         func emit(_ fields: [String]) throws {
             for (index, field) in fields.enumerated() {
@@ -76,6 +99,7 @@ public struct EventGenerator {
             let progress = Double(written) / Double(max(rows, 1))
             let jitter = Int64(rng.next() % 172_800) - 86_400
             let time = min(yearStart + yearSeconds - 1, max(yearStart, yearStart + Int64(progress * Double(yearSeconds)) + jitter))
+            lastTime = time
             while let due = pending.popDue(before: time), written < rows {
                 try emit([nextID("RF"), EventGenerator.timestamp(due.time, &rng), "refund", due.activationID, "", "", "", "", "", "", "", "", ""])
             }
@@ -111,6 +135,18 @@ public struct EventGenerator {
             }
         }
         try write(out)
+    }
+
+    /// A UUIDv7 (RFC 9562) for a time in milliseconds.
+    static func uuid7(millis: UInt64, _ rng: inout SplitMix64) -> String {
+        let high = (millis << 16) | (7 << 12) | (rng.next() & 0xFFF)
+        let low = (rng.next() & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
+        func hex(_ value: UInt64) -> [Character] {
+            let text = String(value, radix: 16)
+            return Array(String(repeating: "0", count: 16 - text.count) + text)
+        }
+        let c = hex(high) + hex(low)
+        return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-" + String(c[16..<20]) + "-" + String(c[20..<32])
     }
 
     static func badRow(_ kind: Int, time: Int64, recent: [String], id: String, _ rng: inout SplitMix64) -> [String] {

@@ -56,8 +56,13 @@ public final class ReportBuilder: EventSink {
         if self.ids == nil && fingerprints.count == 0 { self.ids = ids }
     }
 
+    /// How many times an id was compared with an earlier row's id (read again from the input,
+    /// where a reader attached an ``EventIDSource``): what exactness cost on this input.
+    public private(set) var idComparisons = 0
+
     /// Whether the id held by the entry at `offset` is `id`.
     func idEquals(_ offset: Int64, _ id: UnsafeRawBufferPointer) throws -> Bool {
+        idComparisons += 1
         if let ids { return try ids.eventID(atOffset: offset).elementsEqual(id) }
         let start = Int(offset)
         let length = Int(idArchive[start])

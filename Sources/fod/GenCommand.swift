@@ -23,17 +23,22 @@ struct GenCommand: ParsableCommand {
         var seed: UInt64 = 1
         @Option(help: "The year the events fall in.")
         var year: Int = 2026
+        @Option(help: "How event ids are spelled: counter (EV1), padded (evt-000000001) or uuid7. The rows are otherwise the same.")
+        var ids: String = "counter"
         @Option(help: "Output file.")
         var out: String
 
         func validate() throws {
             guard rows >= 0 else { throw ValidationError("--rows must not be negative") }
+            guard EventGenerator.IDShape(rawValue: ids) != nil else {
+                throw ValidationError("--ids must be one of \(EventGenerator.IDShape.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
         }
 
         func run() throws {
             try CLIError.run {
                 let sink = try FileSink(path: out)
-                try EventGenerator(rows: rows, seed: seed, year: year).writeCSV { try sink.write($0) }
+                try EventGenerator(rows: rows, seed: seed, year: year, ids: EventGenerator.IDShape(rawValue: ids) ?? .counter).writeCSV { try sink.write($0) }
                 try sink.close()
             }
         }

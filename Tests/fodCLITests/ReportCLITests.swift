@@ -64,6 +64,35 @@ struct ReportCLITests {
     }
 }
 
+extension ReportCLITests {
+    @Test("DuckDB recomputes every share of lines.csv from its own columns; the three id shapes of fod gen give the same statements")
+    func linesRecomputeAndIDShapes() throws {
+        let dir = try TestPaths.temporaryDirectory()
+        var statements: [String] = []
+        for shape in ["counter", "padded", "uuid7"] {
+            let events = dir.appendingPathComponent("events-\(shape).csv").path
+            #expect(try FodCLI.run(["gen", "events", "--rows", "30000", "--seed", "6", "--ids", shape, "--out", events]).status == 0)
+            let out = dir.appendingPathComponent("report-\(shape)")
+            let report = try FodCLI.run(["report", "--events", events, "--rules", Self.rules, "--period", "2026-05", "--out", out.path, "--allow-rejects"])
+            #expect(report.status == 0, "\(report.stderr)")
+            statements.append(try String(contentsOf: out.appendingPathComponent("statements.csv"), encoding: .utf8))
+            let check = try ProcessRunner.run("python3", [TestPaths.file("scripts/interop/recompute_lines.py").path, out.appendingPathComponent("lines.csv").path])
+            #expect(check.status == 0, "\(check.stdout) \(check.diagnosis)")
+        }
+        #expect(Set(statements).count == 1)
+        #expect(statements[0].split(separator: "\n").count > 10)
+        let fixture = try ProcessRunner.run("python3", [TestPaths.file("scripts/interop/recompute_lines.py").path,
+                                                        TestPaths.file("fixtures/revenue/expected/lines.csv").path])
+        #expect(fixture.status == 0, "\(fixture.stdout) \(fixture.diagnosis)")
+        // A wrong figure is found.
+        let broken = dir.appendingPathComponent("broken.csv")
+        let text = try String(contentsOf: TestPaths.file("fixtures/revenue/expected/lines.csv"), encoding: .utf8)
+        try text.replacingOccurrences(of: ",17.03,108.18,", with: ",17.04,108.18,").write(to: broken, atomically: true, encoding: .utf8)
+        let refused = try ProcessRunner.run("python3", [TestPaths.file("scripts/interop/recompute_lines.py").path, broken.path])
+        #expect(refused.status == 1 && refused.stdout.contains("\"share_mismatches\": 1"))
+    }
+}
+
 @Suite("fod report --db and fod audit verify on a service database")
 struct DatabaseCLITests {
     @Test("report --db reads the service's events; audit verify passes, then fails after tampering")
