@@ -15,7 +15,7 @@ import Darwin
 /// hash bits match, and the caller compares the real id bytes there (re-read from the input).
 /// So a verdict — duplicate or not, which row a refund refers to — is decided by the ids, never by
 /// a hash; a hash collision only costs one more comparison. With a random 64-bit hash a proposal
-/// that is not a real match is rare (about one per 4 million probes).
+/// that is not a real match is rare (expected from the 22 stored bits: about one per 4 million probes).
 ///
 /// Inserts are random accesses into a table of 100+ MB for large files, so the table lives in
 /// 2 MiB-aligned memory marked for transparent huge pages (fewer TLB misses), and callers
@@ -69,6 +69,8 @@ final class FingerprintTable {
     @exclusivity(unchecked) private var levels: [Level]
     /// The number of ids held.
     var count: Int { levels.reduce(0) { $0 + $1.count } }
+    /// How many levels the table has grown to.
+    var levelCount: Int { levels.count }
 
     init(capacity requested: Int = 1 << 16) {
         var size = 1 << 12

@@ -2,7 +2,9 @@
 /// its strings in a shared byte arena and its codes as indexes into interners.
 struct HeldActivation {
     var time: Int64
-    var line: Int64
+    /// Where the fingerprint table finds the id: the row's input offset (or its ``ReportBuilder``
+    /// archive offset). Increasing in file order, so an entry maps back to its held activation.
+    var entry: Int64
     var gross: Int64
     /// Arena offset of the event id, followed directly by the 17 VIN bytes.
     var idOffset: UInt32

@@ -16,27 +16,8 @@ extension ReportBuilder {
             dealer < 0 ? 0 : rules.bonusBps(activations: tierCounts[Int(dealer) * 2 + (inPeriod ? 1 : 0)])
         }
 
-        // Refunds with their activations, matched by the ids' bytes: held activations through a
-        // hash chain, the others through the fingerprint table (their ids read again).
-        var activationByHash: [UInt64: Int32] = [:]
-        activationByHash.reserveCapacity(activations.count)
-        var sameHash = [Int32](repeating: -1, count: activations.count)
-        for (index, activation) in activations.enumerated() {
-            let hash = hashOfID(activation.idOffset, activation.idLength)
-            sameHash[index] = activationByHash[hash] ?? -1
-            activationByHash[hash] = Int32(index)
-        }
-        func heldActivation(_ refund: HeldRefund) -> Int32? {
-            var candidate = activationByHash[refund.refersToHash] ?? -1
-            while candidate >= 0 {
-                let activation = activations[Int(candidate)]
-                if compareArena(activation.idOffset, activation.idLength, refund.idOffset + UInt32(refund.idLength), refund.refersToLength) == 0 {
-                    return candidate
-                }
-                candidate = sameHash[Int(candidate)]
-            }
-            return nil
-        }
+        // Refunds with their activations, found in the fingerprint table by the ids' bytes (in the
+        // arena for held activations, read again from the input for the others).
         var refundsOfHeld: [Int32: [Int32]] = [:]
         /// Refunds of activations before the held months, by the offset of the activation's row.
         var refundsOfOlder: [Int64: [Int32]] = [:]
@@ -47,10 +28,6 @@ extension ReportBuilder {
         }
         for (index, refund) in refunds.enumerated() {
             let refersTo = string(refund.idOffset + UInt32(refund.idLength), refund.refersToLength)
-            if let activation = heldActivation(refund) {
-                refundsOfHeld[activation, default: []].append(Int32(index))
-                continue
-            }
             let found = try arena.withUnsafeBytes { bytes in
                 let target = UnsafeRawBufferPointer(rebasing: bytes[Int(refund.idOffset + UInt32(refund.idLength))..<(Int(refund.idOffset) + Int(refund.idLength) + Int(refund.refersToLength))])
                 return try fingerprints.lookup(refund.refersToHash) { try idEquals($0, target) }
@@ -59,7 +36,11 @@ extension ReportBuilder {
             case .some(let entry) where entry.tag.activation && entry.tag.afterPeriod:
                 rejectRefund(refund, .refundBeforeActivation, "refund of \(refersTo), which is dated after the refund")
             case .some(let entry) where entry.tag.activation:
-                refundsOfOlder[entry.offset, default: []].append(Int32(index))
+                if let activation = heldActivation(entry: entry.offset) {
+                    refundsOfHeld[activation, default: []].append(Int32(index))
+                } else {
+                    refundsOfOlder[entry.offset, default: []].append(Int32(index))
+                }
             case .some:
                 rejectRefund(refund, .refundUnknownActivation, "refers_to \(refersTo) is a refund, not an activation")
             case .none:
@@ -245,10 +226,6 @@ extension ReportBuilder {
 
     private func string(_ offset: UInt32, _ length: UInt8) -> String {
         String(decoding: arena[Int(offset)..<(Int(offset) + Int(length))], as: UTF8.self)
-    }
-
-    private func hashOfID(_ offset: UInt32, _ length: UInt8) -> UInt64 {
-        arena.withUnsafeBytes { idHash(UnsafeRawBufferPointer(rebasing: $0[Int(offset)..<(Int(offset) + Int(length))])) }
     }
 
     private func compareArena(_ a: UInt32, _ la: UInt8, _ b: UInt32, _ lb: UInt8) -> Int {

@@ -56,32 +56,55 @@ public final class ReportBuilder: EventSink {
         if self.ids == nil && fingerprints.count == 0 { self.ids = ids }
     }
 
-    /// How many times an id was compared with an earlier row's id (read again from the input,
-    /// where a reader attached an ``EventIDSource``): what exactness cost on this input.
+    /// How many times an id was compared with an earlier row's id, and how many of those read
+    /// the earlier row again from the input (its id not held): what exactness cost on this input.
     public private(set) var idComparisons = 0
+    public private(set) var idRereads = 0
 
-    /// Whether the id held by the entry at `offset` is `id`.
-    func idEquals(_ offset: Int64, _ id: UnsafeRawBufferPointer) throws -> Bool {
+    /// Whether the id of the table entry `entry` is `id`: compared in the arena when the entry is
+    /// a held activation, else read again from the input (or the archive).
+    func idEquals(_ entry: Int64, _ id: UnsafeRawBufferPointer) throws -> Bool {
         idComparisons += 1
-        if let ids { return try ids.eventID(atOffset: offset).elementsEqual(id) }
-        let start = Int(offset)
+        if let index = heldActivation(entry: entry) {
+            let activation = activations[Int(index)]
+            return Int(activation.idLength) == id.count
+                && arena[Int(activation.idOffset)..<(Int(activation.idOffset) + Int(activation.idLength))].elementsEqual(id)
+        }
+        if let ids {
+            idRereads += 1
+            return try ids.eventID(atOffset: entry).elementsEqual(id)
+        }
+        let start = Int(entry)
         let length = Int(idArchive[start])
         return length == id.count && idArchive[(start + 1)..<(start + 1 + length)].elementsEqual(id)
     }
 
-    /// Records an id as accepted: `nil` when new, else the offset of the row that holds it already.
-    @inline(__always)
-    private func accept(_ event: RawEvent, _ id: UnsafeRawBufferPointer, _ hash: UInt64, _ tag: FingerprintTable.Tag) throws -> Int64? {
-        guard ids == nil else {
-            return try fingerprints.insert(hash, tag, offset: event.offset) { try idEquals($0, id) }
+    /// The held activation whose id is the table entry `entry`, if there is one (binary search:
+    /// entries grow in file order).
+    func heldActivation(entry: Int64) -> Int32? {
+        var low = 0, high = activations.count
+        while low < high {
+            let middle = (low + high) / 2
+            if activations[middle].entry < entry { low = middle + 1 } else { high = middle }
         }
-        let offset = Int64(idArchive.count)
-        let existing = try fingerprints.insert(hash, tag, offset: offset) { try idEquals($0, id) }
-        if existing == nil {
+        return low < activations.count && activations[low].entry == entry ? Int32(low) : nil
+    }
+
+    /// Records an id as accepted.
+    /// - Returns: the table entry of the id (the row's offset, or the archive's), and whether it
+    ///   is new; when it is not, the entry is the earlier row's.
+    @inline(__always)
+    private func accept(_ event: RawEvent, _ id: UnsafeRawBufferPointer, _ hash: UInt64,
+                        _ tag: FingerprintTable.Tag) throws -> (entry: Int64, isNew: Bool) {
+        let entry = ids == nil ? Int64(idArchive.count) : event.offset
+        if let existing = try fingerprints.insert(hash, tag, offset: entry, isSameID: { try idEquals($0, id) }) {
+            return (existing, false)
+        }
+        if ids == nil {
             idArchive.append(UInt8(id.count))
             idArchive.append(contentsOf: id)
         }
-        return existing
+        return (entry, true)
     }
 
     /// Reports a row that could not be read as a row at all.
@@ -182,7 +205,7 @@ public final class ReportBuilder: EventSink {
         let held = time >= period.previousStart && time < period.end
         if prepared.isRefund {
             let refersTo = event[.refersTo]
-            guard try accept(event, id, prepared.fingerprint, FingerprintTable.Tag(activation: false, afterPeriod: time >= period.end)) == nil else {
+            guard try accept(event, id, prepared.fingerprint, FingerprintTable.Tag(activation: false, afterPeriod: time >= period.end)).isNew else {
                 throw RevenueError(.duplicateEvent, "event_id \"\(event.string(.eventID))\" is used by an earlier row")
             }
             if held {
@@ -202,7 +225,8 @@ public final class ReportBuilder: EventSink {
         let dealerField = event[.dealerID]
         let dealer: Int32 = dealerField.isEmpty ? -1 : try ReportBuilder.resolve(&dealers, dealerField, "dealer_id") { try DealerID($0).value }
         if let error = prepared.amountError { throw error }
-        guard try accept(event, id, prepared.fingerprint, FingerprintTable.Tag(activation: true, afterPeriod: time >= period.end)) == nil else {
+        let accepted = try accept(event, id, prepared.fingerprint, FingerprintTable.Tag(activation: true, afterPeriod: time >= period.end))
+        guard accepted.isNew else {
             throw RevenueError(.duplicateEvent, "event_id \"\(event.string(.eventID))\" is used by an earlier row")
         }
         guard held else {
@@ -211,7 +235,7 @@ public final class ReportBuilder: EventSink {
         }
         var vin = prepared.vin
         let offset = try withUnsafeBytes(of: &vin) { try appendToArena(id, UnsafeRawBufferPointer(rebasing: $0[0..<17])) }
-        activations.append(HeldActivation(time: time, line: event.line, gross: prepared.gross, idOffset: offset, dealer: dealer, feature: feature,
+        activations.append(HeldActivation(time: time, entry: accepted.entry, gross: prepared.gross, idOffset: offset, dealer: dealer, feature: feature,
                                           market: market, currency: currency, term: term, channel: channel, vatBps: Int16(prepared.vatBps),
                                           idLength: UInt8(id.count), inPeriod: time >= period.start))
     }

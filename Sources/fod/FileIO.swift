@@ -22,7 +22,12 @@ struct FileByteSource: EventSource {
         handle = open(path, O_RDONLY | O_CLOEXEC)
         guard handle >= 0 else { throw RevenueError(.eventsInvalid, "cannot read '\(path)': \(String(cString: strerror(errno)))") }
         var info = stat()
-        size = fstat(handle, &info) == 0 ? Int64(info.st_size) : 0
+        guard fstat(handle, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            close(handle)
+            // Matches are confirmed by reading earlier rows again, which a pipe cannot do.
+            throw RevenueError(.eventsInvalid, "'\(path)' is not a regular file: fod report reads the events file twice where ids match, so give it a file, not a pipe")
+        }
+        size = Int64(info.st_size)
     }
 
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {

@@ -90,7 +90,7 @@ struct ReportCommand: ParsableCommand {
             let c = report.counts
             FileHandle.standardError.write(Data("""
             \(report.period): \(c.rowsRead) rows read, \(c.used) used, \(c.outsidePeriod) outside the period, \(c.rejected) rejected; \
-            \(report.statements.count) statements written to \(out); \(builder.idComparisons) ids compared with an earlier row's\n
+            \(report.statements.count) statements written to \(out); \(builder.idComparisons) ids compared with an earlier row's (\(builder.idRereads) read again from the file)\n
             """.utf8))
         }
         if rejected > 0 && !allowRejects {

@@ -88,16 +88,7 @@ struct EventReaderTests {
     @Test("JSON Lines give the same report as the CSV")
     func jsonLines() throws {
         let csv = try ReportRun.generated(rows: 5_000, seed: 3)
-        let lines = csv.split(separator: "\n").map(String.init)
-        let names = lines[0].split(separator: ",").map(String.init)
-        var jsonl = ""
-        for line in lines.dropFirst() {
-            let values = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            let members = zip(names, values).map { name, value in
-                (name == "gross_minor" || name == "vat_bps") && !value.isEmpty && !value.hasPrefix("-") ? "\"\(name)\":\(value)" : "\"\(name)\":\"\(value)\""
-            }
-            jsonl += "{" + members.joined(separator: ",") + "}\n"
-        }
+        let jsonl = ReportRun.jsonLines(fromCSV: csv)
         let fromCSV = try ReportRun.run(csv: csv, rules: ReportRun.fixtureRules, period: "2026-06")
         let fromJSON = try ReportRun.runJSONLines(jsonl, rules: ReportRun.fixtureRules, period: "2026-06")
         #expect(fromJSON.statements == fromCSV.statements)

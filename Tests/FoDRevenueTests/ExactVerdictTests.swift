@@ -19,20 +19,10 @@ struct ExactVerdictTests {
         case .pipelined:
             _ = try PipelinedEventReader.read(MemoryByteSource(Array(csv.utf8)), into: builder)
         case .jsonLines:
-            var source = MemoryByteSource(Array(jsonLines(csv).utf8))
+            var source = MemoryByteSource(Array(ReportRun.jsonLines(fromCSV: csv).utf8))
             try JSONLinesEventReader.read(&source, into: builder)
         }
         return ReportRun.Output(report: try builder.finish(), rejects: rejects)
-    }
-
-    /// The rows of a CSV without quoted fields as JSON Lines (line numbers shift by one).
-    static func jsonLines(_ csv: String) -> String {
-        let lines = csv.split(separator: "\n").map(String.init)
-        let names = lines[0].split(separator: ",").map(String.init)
-        return lines.dropFirst().map { line in
-            let values = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            return "{" + zip(names, values).map { "\"\($0)\":\"\($1)\"" }.joined(separator: ",") + "}"
-        }.joined(separator: "\n") + "\n"
     }
 
     /// Hashes that collide far more than any real one: every match they propose must be confirmed.
@@ -164,5 +154,37 @@ struct ExactVerdictTests {
         }
         #expect(spelledBack(changed.lines) == spelledBack(original.lines))
         #expect(original.report.lines.count > 100)
+    }
+}
+
+/// The table itself: growing past its first level, and answering by the ids, not the hash.
+@Suite("Fingerprint table")
+struct FingerprintTableTests {
+    @Test("past its first level every id is still found once, also when all hashes share their stored bits")
+    func levels() throws {
+        for sharedBits in [false, true] {
+            // Ids are their own offsets; with sharedBits every hash has the same top 22 bits.
+            let table = FingerprintTable(capacity: 4096)
+            func hash(_ id: Int64) -> UInt64 {
+                let h = UInt64(bitPattern: id) &* 0x9E37_79B9_7F4A_7C15
+                return sharedBits ? (h & ((1 << 42) - 1)) : h
+            }
+            let count: Int64 = sharedBits ? 3_500 : 40_000
+            for id in 0..<count {
+                let tag = FingerprintTable.Tag(activation: id % 2 == 0, afterPeriod: id % 3 == 0)
+                #expect(try table.insert(hash(id), tag, offset: id) { $0 == id } == nil)
+            }
+            #expect(table.count == Int(count))
+            #expect(table.levelCount >= (sharedBits ? 2 : 4))
+            for id in stride(from: Int64(0), to: count, by: 7) {
+                // Inserting again finds the earlier entry, whatever level it is in.
+                #expect(try table.insert(hash(id), FingerprintTable.Tag(activation: true, afterPeriod: true), offset: id + count) { $0 == id } == id)
+                let found = try table.lookup(hash(id)) { $0 == id }
+                #expect(found?.offset == id && found?.tag == FingerprintTable.Tag(activation: id % 2 == 0, afterPeriod: id % 3 == 0))
+            }
+            #expect(try table.lookup(hash(count + 5)) { $0 == count + 5 } == nil)
+            #expect(table.count == Int(count))
+        }
+        #expect(throws: RevenueError.self) { try FingerprintTable().insert(1, FingerprintTable.Tag(activation: true, afterPeriod: false), offset: 1 << 41) { _ in false } }
     }
 }

@@ -46,6 +46,22 @@ enum ReportRun {
 
     static let header = EventColumn.headerLine + "\n"
 
+    /// The rows of a CSV without quoted fields as JSON Lines (line numbers shift by one): amounts
+    /// that look like numbers as JSON numbers, everything else as strings.
+    static func jsonLines(fromCSV csv: String) -> String {
+        let lines = csv.split(separator: "\n").map(String.init)
+        let names = lines[0].split(separator: ",").map(String.init)
+        var jsonl = ""
+        for line in lines.dropFirst() {
+            let values = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            let members = zip(names, values).map { name, value in
+                (name == "gross_minor" || name == "vat_bps") && !value.isEmpty && !value.hasPrefix("-") ? "\"\(name)\":\(value)" : "\"\(name)\":\"\(value)\""
+            }
+            jsonl += "{" + members.joined(separator: ",") + "}\n"
+        }
+        return jsonl
+    }
+
     /// A synthetic events file from the generator.
     static func generated(rows: Int, seed: UInt64) throws -> String {
         var bytes: [UInt8] = []

@@ -33,6 +33,9 @@ struct ReportCLITests {
         #expect(rules.status == 2 && rules.stderr.contains("rules_invalid") && rules.stderr.contains("\"pos\""))
         let missing = try FodCLI.run(["report", "--events", "/nonexistent.csv", "--rules", Self.rules, "--period", "2026-11", "--out", dir.path])
         #expect(missing.status == 2 && missing.stderr.contains("cannot read"))
+        let piped = try FodCLI.run(["report", "--events", "/dev/stdin", "--rules", Self.rules, "--period", "2026-11", "--out", dir.path],
+                                   input: try String(contentsOfFile: Self.events, encoding: .utf8))
+        #expect(piped.status == 2 && piped.stderr.contains("not a regular file"), "\(piped.stderr)")
         let period = try FodCLI.run(["report", "--events", Self.events, "--rules", Self.rules, "--period", "November", "--out", dir.path])
         #expect(period.status == 2 && period.stderr.contains("YYYY-MM"))
         let header = dir.appendingPathComponent("events.csv")
