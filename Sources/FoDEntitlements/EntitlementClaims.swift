@@ -44,6 +44,9 @@ public struct EntitlementClaims: Sendable, Hashable {
     /// and the end is after the start.
     /// - Throws: ``EntitlementError`` `claim_missing` or `claim_invalid`.
     public func validate() throws {
+        try NumericDate.check(issuedAt, "iat")
+        try NumericDate.check(notBefore, "nbf")
+        if let expiresAt { try NumericDate.check(expiresAt, "exp") }
         switch (term.hasEnd, expiresAt) {
         case (false, .some):
             throw EntitlementError(.claimInvalid, "a permanent entitlement has no \"exp\"")

@@ -31,12 +31,20 @@ public struct Issuer: Sendable {
         let now = clock.now()
         let nowSeconds = Int64(now.timeIntervalSince1970.rounded(.down))
         let start = request.notBefore ?? nowSeconds
+        for (name, value) in [("start", start), ("end", request.expiresAt)] {
+            if let value, !NumericDate.range.contains(value) {
+                throw EntitlementError(.requestInvalid, "the \(name) (\(value)) is outside 1970-01-01 to 9999-12-31")
+            }
+        }
         if request.term == .permanent, request.expiresAt != nil {
             throw EntitlementError(.requestInvalid, "a permanent entitlement has no end")
         }
         let end = request.expiresAt ?? request.term.end(startingAt: start)
         if let end, end <= start {
             throw EntitlementError(.requestInvalid, "the end (\(end)) is not after the start (\(start))")
+        }
+        if let end, !NumericDate.range.contains(end) {
+            throw EntitlementError(.requestInvalid, "the term ends after 9999-12-31")
         }
         let claims = EntitlementClaims(
             issuer: issuer, vin: request.vin,

@@ -83,8 +83,12 @@ public struct ManifestClaims: Sendable, Hashable {
     /// - Throws: ``EntitlementError`` `claim_invalid` or `claim_missing`.
     public func validate() throws {
         guard version >= 1 else { throw EntitlementError(.claimInvalid, "\"ver\" must be at least 1") }
+        try NumericDate.check(issuedAt, "iat")
+        try NumericDate.check(expiresAt, "exp")
         var seen = Set<EntitlementID>()
         for entry in entitlements {
+            try NumericDate.check(entry.notBefore, "entitlement \(entry.id) nbf")
+            if let end = entry.expiresAt { try NumericDate.check(end, "entitlement \(entry.id) exp") }
             guard seen.insert(entry.id).inserted else {
                 throw EntitlementError(.claimInvalid, "entitlement \(entry.id) is listed twice")
             }

@@ -22,4 +22,24 @@ public struct Vehicle: Sendable, Hashable {
         self.equipment = equipment
         self.servicingDealer = servicingDealer
     }
+
+    /// Checks what the types alone cannot: the model is display text of at most 40 characters,
+    /// the model year 1980–2100, the market two capital letters, and each equipment code 1 to 16
+    /// capital letters or digits.
+    /// - Throws: ``EntitlementError`` `request_invalid` naming the field.
+    public func validate() throws {
+        try DisplayText.check(model, "model", maxLength: 40)
+        guard (1980...2100).contains(modelYear) else {
+            throw EntitlementError(.requestInvalid, "model_year \(modelYear) is outside 1980–2100")
+        }
+        guard market.utf8.count == 2, market.utf8.allSatisfy({ $0 >= 0x41 && $0 <= 0x5A }) else {
+            throw EntitlementError(.requestInvalid, "market must be an ISO 3166-1 alpha-2 code such as DE")
+        }
+        guard equipment.count <= 200 else { throw EntitlementError(.requestInvalid, "equipment lists at most 200 codes") }
+        for code in equipment.sorted() {
+            guard (1...16).contains(code.utf8.count), code.utf8.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) }) else {
+                throw EntitlementError(.requestInvalid, "equipment code \"\(code.prefix(20))\" must be 1 to 16 capital letters or digits")
+            }
+        }
+    }
 }

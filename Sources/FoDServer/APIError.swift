@@ -33,6 +33,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         ])))
         var headers = HTTPFields()
         headers[.contentType] = "application/problem+json"
+        headers[.cacheControl] = "no-store"
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
     }
@@ -49,7 +50,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             case .notFound: return APIError(.notFound, error.code.rawValue, error.reason)
             case .conflict: return APIError(.conflict, error.code.rawValue, error.reason)
             case .idempotencyMismatch: return APIError(.unprocessableContent, error.code.rawValue, error.reason)
-            case .invalid: return APIError(.unprocessableContent, error.code.rawValue, error.reason)
+            case .invalid, .dealerUnknown: return APIError(.unprocessableContent, error.code.rawValue, error.reason)
             default: return APIError(.serviceUnavailable, error.code.rawValue, "the database is unavailable")
             }
         case let error as any CodedError:

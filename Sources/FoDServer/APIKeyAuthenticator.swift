@@ -16,7 +16,9 @@ struct APIKeyAuthenticator: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         if let header = request.headers[.authorization] {
-            guard header.hasPrefix("Bearer "), let principal = try cache.principal(for: String(header.dropFirst(7)), database: database) else {
+            // The scheme is case-insensitive (RFC 9110 §11.1): "bearer", "BEARER" and "Bearer" are the same.
+            guard header.count > 7, header.prefix(7).lowercased() == "bearer ",
+                  let principal = try cache.principal(for: String(header.dropFirst(7)), database: database) else {
                 context.logger.info("authentication failed", metadata: ["path": .string(request.uri.path)])
                 throw APIError.unauthorized
             }

@@ -64,8 +64,11 @@ struct ActivationFlow {
         if let refusal = feature.refusal(for: vehicle, equipmentNames: services.catalog.equipmentNames) {
             throw APIError(.unprocessableContent, "not_eligible", "\(refusal.message) (rule \(refusal.rule))")
         }
-        guard let price = feature.price(market: vehicle.market, term: order.term) else {
-            throw APIError(.unprocessableContent, "term_not_offered", "\(feature.name) is not offered for \(order.term) in \(vehicle.market)")
+        let (_, price) = try services.offered(order.feature, order.term, for: vehicle)
+        if order.term == .trial, let used = try services.database.entitlements(of: vehicle.vin).first(where: { $0.claims.feature == order.feature && $0.claims.term == .trial }) {
+            // One free trial per vehicle and feature, ever: revoking or ending it does not give another.
+            throw APIError(.unprocessableContent, "trial_used",
+                           "The free trial of \(feature.name) was already used on this vehicle (from \(DealerViews.date(used.claims.notBefore))).")
         }
         return (vehicle, feature, price)
     }

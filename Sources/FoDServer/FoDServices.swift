@@ -53,6 +53,18 @@ extension FoDServices {
 
     /// The registered vehicle with this VIN.
     /// - Throws: ``APIError`` 404 `vehicle_not_found`, worded for the person at the counter.
+    /// The catalog feature and its price for `vehicle`'s market and `term`: what may be signed for it.
+    /// - Throws: ``APIError`` `feature_unknown` (404) or `term_not_offered` (422).
+    func offered(_ code: FeatureCode, _ term: Term, for vehicle: Vehicle) throws -> (feature: CatalogFeature, price: Price) {
+        guard let feature = catalog.feature(code) else {
+            throw APIError(.notFound, "feature_unknown", "\(code) is not in the catalog")
+        }
+        guard let price = feature.price(market: vehicle.market, term: term) else {
+            throw APIError(.unprocessableContent, "term_not_offered", "\(feature.name) is not offered for \(term) in \(vehicle.market)")
+        }
+        return (feature, price)
+    }
+
     func registeredVehicle(_ vin: VIN) throws -> Vehicle {
         guard let vehicle = try database.vehicle(vin) else {
             throw APIError(.notFound, "vehicle_not_found", "This VIN is not registered: \(vin)")

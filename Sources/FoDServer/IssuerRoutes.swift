@@ -43,9 +43,13 @@ struct IssuerRoutes {
                 return Timestamp.seconds(ns)
             }
             let vehicle = try services.registeredVehicle(try VIN(body["vin"]?.string ?? ""))
-            let issued = try services.issuer.issue(EntitlementRequest(
-                vin: vehicle.vin, feature: try FeatureCode(body["feature"]?.string ?? ""), term: try Term(validating: body["term"]?.string ?? ""),
-                dealer: try body["dealer"]?.string.map { try DealerID($0) }, notBefore: start))
+            let feature = try FeatureCode(body["feature"]?.string ?? ""), term = try Term(validating: body["term"]?.string ?? "")
+            _ = try services.offered(feature, term, for: vehicle)
+            let dealer = try body["dealer"]?.string.map { try DealerID($0) }
+            if let dealer, try services.database.dealer(dealer) == nil {
+                throw APIError(.unprocessableContent, "dealer_unknown", "dealer \(dealer) is not known")
+            }
+            let issued = try services.issuer.issue(EntitlementRequest(vin: vehicle.vin, feature: feature, term: term, dealer: dealer, notBefore: start))
             try services.database.recordIssued(issued, actor: principal.actor, at: services.clock.unixSeconds())
             return JSONBody.response(JSONBody.object([("id", .string(issued.claims.id.value)), ("claims", issued.claims.jsonValue),
                                                       ("token", .string(issued.token))]), status: .created)

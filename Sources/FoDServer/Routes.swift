@@ -16,8 +16,12 @@ struct Routes {
             guard services.database.ping() else { throw APIError(.serviceUnavailable, "not_ready", "the database does not answer") }
             return JSONBody.response(JSONBody.object([("status", .string("ready"))]))
         }
-        router.get("/metrics") { _, _ in
+        router.get("/metrics") { _, context in
+            // Operational detail (routes, volumes, error rates) is not for whoever reaches the port:
+            // Prometheus scrapes with an auditor key (`authorization: {credentials: …}`).
+            _ = try context.require(.auditor)
             var headers = HTTPFields()
+            headers[.cacheControl] = "no-store"
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: services.metrics.render())))
         }

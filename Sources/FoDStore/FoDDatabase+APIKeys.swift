@@ -23,7 +23,13 @@ extension FoDDatabase {
         let id = Hex.encode(SecureRandom.bytes(6))
         let secret = "fod_\(id)_\(Base64URL.encode(SecureRandom.bytes(32)))"
         let record = APIKeyRecord(id: id, role: role, dealer: dealer, label: label, createdAt: now, revokedAt: nil)
+        if !label.isEmpty {
+            do { try DisplayText.check(label, "label", maxLength: 100) } catch let error as EntitlementError {
+                throw StoreError(.invalid, error.reason)
+            }
+        }
         try write { db in
+            if let dealer { try FoDDatabase.requireDealer(dealer, db) }
             try db.execute(sql: "INSERT INTO api_key (id, secret_sha256, role, dealer_id, label, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                            arguments: [id, SHA256.hexHash(Array(secret.utf8)), role.rawValue, dealer?.value, label, now])
             try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "apikey.create", subject: id,

@@ -11,7 +11,30 @@ public struct StoredEntitlement: Sendable, Hashable {
 
     /// Whether it is in force at `now`: not revoked, started, not ended.
     public func isActive(at now: Int64) -> Bool {
-        revokedAt == nil && claims.notBefore <= now && (claims.expiresAt.map { $0 > now } ?? true)
+        state(at: now) == .active
+    }
+
+    /// Where an entitlement stands at a moment.
+    public enum State: Sendable, Hashable {
+        case active
+        /// Its start is still ahead.
+        case scheduled
+        /// Its term ended at the time given.
+        case expired(at: Int64)
+        /// Refunded (which revokes it) at the time given.
+        case refunded(at: Int64)
+        /// Revoked at the time given, with the reason.
+        case revoked(at: Int64, reason: String)
+    }
+
+    /// The state at `now`: a revocation (or refund) first, then the term.
+    public func state(at now: Int64) -> State {
+        if let revokedAt {
+            // The refund path revokes with the reason "refund" (FoDDatabase.refund).
+            return revokeReason == "refund" ? .refunded(at: revokedAt) : .revoked(at: revokedAt, reason: revokeReason ?? "")
+        }
+        if let end = claims.expiresAt, end <= now { return .expired(at: end) }
+        return claims.notBefore > now ? .scheduled : .active
     }
 }
 

@@ -56,12 +56,24 @@ extension FoDDatabase {
     }
 
     private static func upsert(_ vehicle: Vehicle, _ db: Database, at now: Int64) throws {
+        do { try vehicle.validate() } catch let error as EntitlementError {
+            throw StoreError(.invalid, "vehicle \(vehicle.vin): \(error.reason)")
+        }
+        if let dealer = vehicle.servicingDealer { try requireDealer(dealer, db) }
         try db.execute(sql: """
             INSERT INTO vehicle (vin, model, model_year, market, equipment, dealer_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(vin) DO UPDATE SET model = excluded.model, model_year = excluded.model_year, market = excluded.market,
               equipment = excluded.equipment, dealer_id = excluded.dealer_id
             """, arguments: [vehicle.vin.value, vehicle.model, vehicle.modelYear, vehicle.market,
                              vehicle.equipment.sorted().joined(separator: ","), vehicle.servicingDealer?.value, now])
+    }
+
+    /// Fails unless `dealer` is in the master data (checked in the transaction that refers to it).
+    /// - Throws: ``StoreError`` `dealer_unknown`.
+    static func requireDealer(_ dealer: DealerID, _ db: Database) throws {
+        guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM dealer WHERE id = ?)"), arguments: [dealer.value]) == true else {
+            throw StoreError(.dealerUnknown, "dealer \(dealer) is not known: add it to the dealer master data first")
+        }
     }
 
     /// The vehicle with this VIN, or `nil`.

@@ -7,10 +7,17 @@ import GRDB
 public struct FoDDatabase: Sendable {
     /// The writer (a pool for files, a queue in memory).
     let writer: any DatabaseWriter
+    /// Whether this open created the database (there was no file): only then may a caller seed it
+    /// (fixtures, a first admin key).
+    public let isNew: Bool
 
-    /// Opens (creating if needed) the database file at `path` and migrates it.
+    /// Opens (creating if needed) the database file at `path` and migrates it. A file that exists
+    /// but is not an SQLite database — empty, truncated to nothing, or anything else — is refused,
+    /// never taken for a new database.
     /// - Throws: ``StoreError`` `store_database`.
     public init(path: String) throws {
+        isNew = !FileManager.default.fileExists(atPath: path)
+        if !isNew { try FoDDatabase.checkIsSQLite(path) }
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -31,8 +38,24 @@ public struct FoDDatabase: Sendable {
         try FoDDatabase(writer: DatabaseQueue())
     }
 
+    /// Refuses a file that does not start with SQLite's header.
+    private static func checkIsSQLite(_ path: String) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw StoreError(.database, "the database file \(path) exists but cannot be read (check its owner and mode)")
+        }
+        defer { try? handle.close() }
+        let header = (try? handle.read(upToCount: 16)) ?? Data()
+        guard !header.isEmpty else {
+            throw StoreError(.database, "the database file \(path) is empty (0 bytes): restore it from a backup; fod does not start a new service over it")
+        }
+        guard header == Data("SQLite format 3\u{0}".utf8) else {
+            throw StoreError(.database, "the file \(path) is not an SQLite database (it may be damaged): restore it from a backup")
+        }
+    }
+
     private init(writer: any DatabaseWriter) throws {
         self.writer = writer
+        isNew = true
         do { try FoDDatabase.migrator.migrate(writer) } catch { throw StoreError(.database, "migration failed: \(error)") }
     }
 

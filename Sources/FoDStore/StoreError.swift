@@ -30,4 +30,6 @@ extension ErrorCode where Domain == StoreError {
     public static let auditBroken = ErrorCode("audit_chain_broken")
     /// Input to the store is invalid (a fixture file, a role).
     public static let invalid = ErrorCode("invalid")
+    /// A record names a dealer that is not in the master data.
+    public static let dealerUnknown = ErrorCode("dealer_unknown")
 }

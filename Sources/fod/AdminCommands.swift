@@ -80,3 +80,32 @@ struct AuditCommand: ParsableCommand {
         }
     }
 }
+
+/// `fod import`.
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Load dealers, vehicles and the catalog from a fixtures folder into a service's database.",
+        discussion: """
+        `fod serve` loads the fixtures only into a new database; after that a start never changes
+        data. This command loads them on purpose: dealers and vehicles are inserted or updated
+        (a vehicle changed through the API gets the fixture's values back), the catalog replaced.
+        The import is one transaction and is written to the audit log.
+        """
+    )
+
+    @Option(help: "Data folder of the service.") var data: String = "data"
+    @Option(help: "Folder with catalog.json, vehicles.json and dealers.json.") var fixtures: String = "fixtures"
+
+    func run() throws {
+        try CLIError.run {
+            let folder = fixtures as NSString
+            try APIKeyCommand.open(data).importFixtures(
+                dealers: try CLIInput.readFile(folder.appendingPathComponent("dealers.json")),
+                vehicles: try CLIInput.readFile(folder.appendingPathComponent("vehicles.json")),
+                catalog: try CLIInput.readFile(folder.appendingPathComponent("catalog.json")),
+                actor: "cli", at: SystemClock().unixSeconds())
+            FileHandle.standardError.write(Data("imported \(fixtures) into \(data) (restart fod serve to use a new catalog)\n".utf8))
+        }
+    }
+}

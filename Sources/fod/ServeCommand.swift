@@ -15,8 +15,10 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Run the entitlement service (HTTP API) on an embedded SQLite database.",
         discussion: """
         With no options it runs the demo: data in ./data, the development keys
-        from keys/, the catalog, vehicles and dealers from fixtures/, on
-        127.0.0.1:8080, and prints an admin key and a dealer key (shown once).
+        from keys/, on 127.0.0.1:8080. A new database gets the catalog, vehicles
+        and dealers from fixtures/ and an admin key and a dealer key (printed
+        once); later starts change no data (fod import reloads the fixtures).
+        An existing database file that is empty or not SQLite stops the start.
         Options also come from the environment: FOD_DATA, FOD_HOST, FOD_PORT,
         FOD_KEY, FOD_ISSUER, FOD_DEV=0|1, FOD_SECURE_COOKIES=1, FOD_LOG_LEVEL, FOD_LOG_FORMAT.
         Development keys (keys/dev-*) are refused unless --dev.
@@ -33,7 +35,7 @@ struct ServeCommand: AsyncParsableCommand {
     var key: String = ProcessInfo.processInfo.environment["FOD_KEY"] ?? "keys/dev-es256.private.pem"
     @Option(help: "Issuer name in tokens. Env FOD_ISSUER.")
     var issuer: String = ProcessInfo.processInfo.environment["FOD_ISSUER"] ?? "https://fod.oem.example"
-    @Option(help: "Folder with catalog.json, vehicles.json, dealers.json loaded at start.")
+    @Option(help: "Folder with catalog.json, vehicles.json, dealers.json loaded into a new database (fod import loads them later).")
     var fixtures: String = "fixtures"
     @Option(help: "Revenue-share rules for the statements endpoint. Env FOD_RULES.")
     var rules: String = ProcessInfo.processInfo.environment["FOD_RULES"] ?? "fixtures/revenue/rules.json"
@@ -76,7 +78,8 @@ struct ServeCommand: AsyncParsableCommand {
             let clock = SystemClock()
             let signing = try KeyFile.readPrivateKey(at: key)
             let folder = fixtures as NSString
-            if FileManager.default.fileExists(atPath: folder.appendingPathComponent("catalog.json")) {
+            // Only a new database is seeded: a start never changes data (fod import does, on purpose).
+            if database.isNew, FileManager.default.fileExists(atPath: folder.appendingPathComponent("catalog.json")) {
                 try database.importFixtures(dealers: try CLIInput.readFile(folder.appendingPathComponent("dealers.json")),
                                             vehicles: try CLIInput.readFile(folder.appendingPathComponent("vehicles.json")),
                                             catalog: try CLIInput.readFile(folder.appendingPathComponent("catalog.json")),
@@ -87,7 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
                                        publishedKeys: KeySet(publicKeys: [signing.publicKey]), catalog: try database.catalog(),
                                        rules: try RuleSet(json: try CLIInput.readFile(rules)), clock: clock, metrics: metrics)
             var banner = dev ? "fod serve — DEVELOPMENT MODE (development keys allowed; never use them in production)\n" : "fod serve\n"
-            if try database.listAPIKeys().isEmpty {
+            if database.isNew {
                 let admin = try database.createAPIKey(role: .admin, dealer: nil, label: "bootstrap admin", actor: "system", at: clock.unixSeconds())
                 banner += "bootstrap admin key (shown once, stored only as a hash):\n  \(admin.secret)\n"
                 if dev {
@@ -95,6 +98,9 @@ struct ServeCommand: AsyncParsableCommand {
                                                            actor: "system", at: clock.unixSeconds())
                     banner += "demo dealer key for DE-10001 (shown once):\n  \(dealer.secret)\n"
                 }
+            }
+            if !database.isNew, try !database.listAPIKeys().contains(where: { $0.role == .admin && $0.revokedAt == nil }) {
+                banner += "no active admin key: create one with fod apikey create --role admin --data \(data)\n"
             }
             banner += "dealer page: http://\(host):\(port)/dealer (sign in with a dealer key)\n"
             banner += "listening on http://\(host):\(port) — try: curl -H 'Authorization: Bearer <key>' http://\(host):\(port)/v1/vehicles/WAUZZZF45RA000001/offers\n"

@@ -88,6 +88,12 @@ struct ServerTests {
                 #expect(response.status == .created)
             }
             try await client.execute(uri: "/metrics", method: .get) { response async throws in
+                #expect(response.status == .unauthorized, "metrics need a key")
+            }
+            try await client.execute(uri: "/metrics", method: .get, headers: headers(service.dealer1)) { response async throws in
+                #expect(response.status == .forbidden, "a dealer key does not read the service's metrics")
+            }
+            try await client.execute(uri: "/metrics", method: .get, headers: headers(service.auditor)) { response async throws in
                 let text = String(buffer: response.body)
                 #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
                 #expect(text.contains("fod_activations_total 1"))

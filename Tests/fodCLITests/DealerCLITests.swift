@@ -14,15 +14,21 @@ struct DealerCLITests {
         let data: URL
         let url: String
 
-        init() throws {
-            data = try TestPaths.temporaryDirectory()
+        /// What the server wrote to stderr (its banner and logs).
+        let log: URL
+
+        /// Starts `fod serve` on `data` (a new temporary folder by default).
+        init(data folder: URL? = nil) throws {
+            data = try folder ?? TestPaths.temporaryDirectory()
             let port = Int.random(in: 20_000...40_000)
             url = "http://127.0.0.1:\(port)"
+            log = data.appendingPathComponent("serve-\(port).log")
+            FileManager.default.createFile(atPath: log.path, contents: nil)
             process.executableURL = TestPaths.fodBinary
             process.arguments = ["serve", "--data", data.path, "--port", String(port)]
             process.currentDirectoryURL = TestPaths.repository
             process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
+            process.standardError = try FileHandle(forWritingTo: log)
             try process.run()
             let deadline = Date().addingTimeInterval(20)
             while Date() < deadline {

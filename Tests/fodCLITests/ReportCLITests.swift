@@ -106,6 +106,10 @@ struct DatabaseCLITests {
         let now = Int64(Timestamp2026.november15)
         let key = try PrivateKey.generate(.es256)
         let issuer = Issuer(key: key, issuer: try IssuerID("https://fod.test"), clock: FixedClock(unixSeconds: now))
+        // Keys and vehicles name known dealers only: the demo master data first.
+        try database.importFixtures(dealers: try String(contentsOf: TestPaths.file("fixtures/dealers.json"), encoding: .utf8),
+                                    vehicles: try String(contentsOf: TestPaths.file("fixtures/vehicles.json"), encoding: .utf8),
+                                    catalog: try String(contentsOf: TestPaths.file("fixtures/catalog.json"), encoding: .utf8), actor: "test", at: now)
         let dealer = try database.createAPIKey(role: .dealer, dealer: try DealerID("DE-10001"), label: "d", actor: "test", at: now)
         let principal = try #require(try database.authenticate(secret: dealer.secret))
         for (index, vin) in ["WVWZZZ1KZAW394821", "WAUZZZF45RA000001"].enumerated() {

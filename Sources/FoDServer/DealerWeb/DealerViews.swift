@@ -42,11 +42,26 @@ enum DealerViews {
     static func result(_ stored: StoredEntitlement, services: FoDServices) throws -> [String: Any] {
         let claims = stored.claims
         let name = services.catalog.feature(claims.feature)?.name ?? claims.feature.value
-        // Level L: a screen is not a damaged label, and the lower density scans more easily.
-        let qr = try QRCode(text: stored.token, errorCorrection: .low)
-        return ["id": claims.id.value, "vin": claims.vin.value, "name": name, "termName": termName(claims.term),
-                "validity": validity(claims), "dealerID": claims.dealer?.value ?? "", "token": stored.token,
-                "qrSVG": qr.svg(label: "QR code of the signed entitlement \(claims.id.value)")]
+        var values: [String: Any] = ["id": claims.id.value, "vin": claims.vin.value, "name": name, "termName": termName(claims.term),
+                                     "validity": validity(claims), "dealerID": claims.dealer?.value ?? ""]
+        // The token and its QR code only while it can switch the feature on (or will, once it starts).
+        let state = stored.state(at: services.clock.unixSeconds())
+        switch state {
+        case .active, .scheduled:
+            // Level L: a screen is not a damaged label, and the lower density scans more easily.
+            let qr = try QRCode(text: stored.token, errorCorrection: .low)
+            values["live"] = true
+            values["token"] = stored.token
+            values["qrSVG"] = qr.svg(label: "QR code of the signed entitlement \(claims.id.value)")
+            values["status"] = state == .active ? "\(name) is active" : "\(name) starts \(date(claims.notBefore))"
+        case .expired(let at):
+            values["status"] = "\(name) ended on \(date(at))"
+        case .refunded(let at):
+            values["status"] = "\(name) was refunded on \(date(at)) and is switched off"
+        case .revoked(let at, let reason):
+            values["status"] = "\(name) was revoked on \(date(at)) (\(reason)) and is switched off"
+        }
+        return values
     }
 
     /// The month's lines and statements of one dealer.

@@ -19,6 +19,8 @@ struct DealerWebRoutes {
     let pages: DealerPages
     /// Mark cookies Secure even when the request does not show TLS (`--secure-cookies`).
     let alwaysSecure: Bool
+    /// Makes and checks the sign-in form's CSRF tokens (a key per process).
+    let loginCSRF = DealerSessionCookies.LoginCSRF()
 
     func register(on router: Router<FoDRequestContext>) {
         router.get("/dealer/style.css") { _, _ in
@@ -35,7 +37,8 @@ struct DealerWebRoutes {
             try await guarded(request, context, session: nil) {
                 let form = try await DealerSessionCookies.form(request)
                 guard let expected = request.cookies[DealerSessionCookies.loginCSRF]?.value,
-                      DealerSessionCookies.matches(form["csrf"], expected) else {
+                      DealerSessionCookies.matches(form["csrf"], expected),
+                      loginCSRF.isValid(expected, now: services.clock.unixSeconds()) else {
                     return loginPage(request, error: ("The sign-in form had expired.", "Please enter your key again."), status: .forbidden)
                 }
                 let secret = (form["key"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
@@ -124,7 +127,7 @@ struct DealerWebRoutes {
                 guard let stored = try services.database.entitlement(id), stored.claims.dealer == session.principal.dealer else {
                     throw APIError(.notFound, "entitlement_not_found", "There is no activation \(id) of your dealership.")
                 }
-                var values = try base(session, title: "Activated")
+                var values = try base(session, title: "Entitlement")
                 values.merge(try DealerViews.result(stored, services: services)) { $1 }
                 return pages.page("result", values)
             }
@@ -181,7 +184,7 @@ struct DealerWebRoutes {
     }
 
     private func loginPage(_ request: Request, error: (String, String)?, status: HTTPResponse.Status = .ok) -> Response {
-        let token = DealerSessionCookies.randomToken()
+        let token = loginCSRF.make(now: services.clock.unixSeconds())
         var headers = HTTPFields()
         headers.append(HTTPField(name: .setCookie, value: DealerSessionCookies.cookie(
             DealerSessionCookies.loginCSRF, token, maxAge: 3600, secure: DealerSessionCookies.isSecure(request, alwaysSecure: alwaysSecure))))

@@ -1,0 +1,74 @@
+import Foundation
+import FoDTestSupport
+import Testing
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// What `fod serve` does with the data it finds at start.
+@Suite("fod serve at start", .serialized)
+struct ServeStartTests {
+    @Test("a database file that is empty or not SQLite stops the start, and no admin key is made")
+    func refusesBrokenDatabase() throws {
+        for (content, expected) in [(Data(), "is empty (0 bytes)"), (Data("not a database".utf8), "is not an SQLite database")] {
+            let data = try TestPaths.temporaryDirectory()
+            try content.write(to: data.appendingPathComponent("fod.sqlite"))
+            let result = try FodCLI.run(["serve", "--data", data.path, "--port", String(Int.random(in: 20_000...40_000))], directory: TestPaths.repository)
+            #expect(result.status == 2, "\(result.stderr)")
+            #expect(result.stderr.contains(expected), "\(result.stderr)")
+            #expect(!result.stderr.contains("bootstrap admin key"))
+            #expect(try Data(contentsOf: data.appendingPathComponent("fod.sqlite")) == content, "the file is left as it was")
+        }
+    }
+
+    @Test("fixtures and the first keys go into a new database only; a restart changes no data; fod import reloads on purpose")
+    func seedsOnlyNewDatabase() throws {
+        let first = try DealerCLITests.Server()
+        let data = first.data
+        let banner = try String(contentsOf: first.log, encoding: .utf8)
+        #expect(banner.contains("bootstrap admin key"))
+        let admin = try #require(banner.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.hasPrefix("fod_") })
+        // Change a fixture vehicle through the API.
+        let vehicle = #"{"vin":"WAUZZZF45RA000001","model":"A6","model_year":2025,"market":"FR","equipment":["7UG"],"dealer_id":"DE-10002"}"#
+        #expect(try Self.post(first.url + "/v1/vehicles", key: admin, body: vehicle) == 201)
+        first.stop()
+
+        let second = try DealerCLITests.Server(data: data)
+        let again = try String(contentsOf: second.log, encoding: .utf8)
+        #expect(!again.contains("bootstrap admin key"), "no new admin key for an existing database")
+        let market = try Self.get(second.url + "/v1/vehicles/WAUZZZF45RA000001", key: admin)["market"] as? String
+        #expect(market == "FR", "the restart kept the vehicle as the API left it")
+        second.stop()
+
+        let imported = try FodCLI.run(["import", "--data", data.path, "--fixtures", TestPaths.file("fixtures").path])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let third = try DealerCLITests.Server(data: data)
+        defer { third.stop() }
+        #expect(try Self.get(third.url + "/v1/vehicles/WAUZZZF45RA000001", key: admin)["market"] as? String == "DE", "fod import reloads the fixtures")
+    }
+
+    static func request(_ url: String, key: String, method: String, body: String?) throws -> (Int, Data) {
+        var request = URLRequest(url: URL(string: url)!)
+        request.httpMethod = method
+        request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
+        if let body {
+            request.httpBody = Data(body.utf8)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        nonisolated(unsafe) var answer: (Int, Data) = (0, Data())
+        let done = DispatchSemaphore(value: 0)
+        URLSession.shared.dataTask(with: request) { data, response, _ in
+            answer = ((response as? HTTPURLResponse)?.statusCode ?? 0, data ?? Data())
+            done.signal()
+        }.resume()
+        done.wait()
+        return answer
+    }
+
+    static func post(_ url: String, key: String, body: String) throws -> Int { try request(url, key: key, method: "POST", body: body).0 }
+
+    static func get(_ url: String, key: String) throws -> [String: Any] {
+        let (_, data) = try request(url, key: key, method: "GET", body: nil)
+        return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+    }
+}
