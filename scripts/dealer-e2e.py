@@ -112,7 +112,8 @@ class Steps:
         self.driver.set_window_size(820, 1180)
 
     def text(self, selector):
-        return self.driver.find_element(By.CSS_SELECTOR, selector).text
+        # Wait for the element: after a click the next page may not have loaded yet.
+        return self.wait.until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, selector))).text
 
     def sign_in(self, port, key):
         self.driver.get(f"http://127.0.0.1:{port}/dealer")

@@ -35,6 +35,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         headers[.contentType] = "application/problem+json"
         headers[.cacheControl] = "no-store"
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        // The database fails for a while (a held lock, a full disk): a client may come back.
+        if status == .serviceUnavailable { headers[.retryAfter] = "2" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
     }
 
@@ -51,6 +53,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             case .conflict: return APIError(.conflict, error.code.rawValue, error.reason)
             case .idempotencyMismatch: return APIError(.unprocessableContent, error.code.rawValue, error.reason)
             case .invalid, .dealerUnknown: return APIError(.unprocessableContent, error.code.rawValue, error.reason)
+            case .busy: return APIError(.serviceUnavailable, error.code.rawValue, "the database is busy; retry in a moment")
             default: return APIError(.serviceUnavailable, error.code.rawValue, "the database is unavailable")
             }
         case let error as any CodedError:

@@ -11,6 +11,7 @@ import Logging
 struct APIKeyAuthenticator: RouterMiddleware {
     typealias Context = FoDRequestContext
     let database: any AccessStore
+    let metrics: ServiceMetrics
     let cache = PrincipalCache()
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -20,6 +21,7 @@ struct APIKeyAuthenticator: RouterMiddleware {
             guard header.count > 7, header.prefix(7).lowercased() == "bearer ",
                   let principal = try cache.principal(for: String(header.dropFirst(7)), database: database) else {
                 context.logger.info("authentication failed", metadata: ["path": .string(request.uri.path)])
+                metrics.authenticationFailed()
                 throw APIError.unauthorized
             }
             context.principal = principal

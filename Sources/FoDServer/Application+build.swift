@@ -1,15 +1,26 @@
+import FoDCrypto
 import FoDStore
 import Hummingbird
+import HummingbirdCore
 import Logging
 
 /// Builds fod's HTTP application: the router with authentication and every route.
 /// - Parameter secureCookies: mark the dealer page's cookies `Secure` on every request, not only
 ///   on those that arrive over TLS (directly or as `X-Forwarded-Proto: https`).
 /// - Throws: when the dealer page's templates are missing or do not parse.
+/// - Parameters:
+///   - idleTimeout: a connection on which no request part arrives for this long is closed: an idle
+///     keep-alive connection, a request head that does not complete, a body that stops coming.
+///   - maxConnections: connections served at once; more wait in the listen backlog.
 public func buildApplication(services: FoDServices, host: String = "127.0.0.1", port: Int = 8080, secureCookies: Bool = false,
+                             idleTimeout: Duration = .seconds(30), maxConnections: Int = 1000,
                              logger: Logger = Logger(label: "fod")) throws -> some ApplicationProtocol {
-    Application(router: try buildRouter(services: services, secureCookies: secureCookies),
-                configuration: .init(address: .hostname(host, port: port), serverName: "fod"), logger: logger)
+    let nanoseconds = idleTimeout.components.seconds * 1_000_000_000 + idleTimeout.components.attoseconds / 1_000_000_000
+    return Application(router: try buildRouter(services: services, secureCookies: secureCookies),
+                       server: .http1(configuration: .init(idleTimeout: .nanoseconds(nanoseconds))),
+                       configuration: .init(address: .hostname(host, port: port), serverName: "fod",
+                                            availableConnectionsDelegate: MaximumAvailableConnections(maxConnections)),
+                       logger: logger)
 }
 
 /// The router alone (tests use it with `app.test(.router)`).
@@ -21,8 +32,8 @@ public func buildRouter(services: FoDServices, secureCookies: Bool = false) thro
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: LogRequestsMiddleware(.info, includeHeaders: .none))
     router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
-    router.add(middleware: ErrorMapper())
-    router.add(middleware: APIKeyAuthenticator(database: services.database))
+    router.add(middleware: ErrorMapper(metrics: services.metrics))
+    router.add(middleware: APIKeyAuthenticator(database: services.database, metrics: services.metrics))
     Routes(services: services).register(on: router)
     IssuerRoutes(services: services).register(on: router)
     DealerWebRoutes(services: services, pages: try DealerPages(), alwaysSecure: secureCookies).register(on: router)
@@ -32,6 +43,8 @@ public func buildRouter(services: FoDServices, secureCookies: Bool = false) thro
 /// Turns every thrown domain error into its problem document, so no route answers a bare 500.
 struct ErrorMapper: RouterMiddleware {
     typealias Context = FoDRequestContext
+    let metrics: ServiceMetrics
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do { return try await next(request, context) } catch let error as HTTPError {
             // Hummingbird's own answers (no such route, wrong method) as problem documents too.
@@ -40,6 +53,12 @@ struct ErrorMapper: RouterMiddleware {
         } catch {
             let mapped = APIError.from(error)
             if mapped.status == .internalServerError { context.logger.error("unexpected error", metadata: ["error": .string("\(error)")]) }
+            if let store = error as? StoreError, store.code == .database || store.code == .busy {
+                // The answer says only "unavailable"; the operator gets SQLite's reason (no arguments, no secrets).
+                metrics.databaseFailure(busy: store.code == .busy)
+                context.logger.error("database failure", metadata: ["code": .string(store.code.rawValue), "reason": .string(store.reason),
+                                                                   "path": .string(request.uri.path)])
+            }
             throw mapped
         }
     }

@@ -17,6 +17,8 @@ public struct FoDServices: Sendable {
     public let clock: any WallClock
     /// Prometheus metrics for `/metrics`.
     public let metrics: ServiceMetrics
+    /// Set once shutdown begins (readiness fails from then on).
+    public let drain = DrainState()
 
     /// Revoked ids in memory for the verifier (see ``RevocationCache``).
     let revocations: RevocationCache

@@ -13,7 +13,13 @@ struct Routes {
     func register(on router: Router<FoDRequestContext>) {
         router.get("/healthz") { _, _ in JSONBody.response(JSONBody.object([("status", .string("ok"))])) }
         router.get("/readyz") { _, _ in
+            // Ready means a write reaches the disk: a full disk or a held lock takes the instance
+            // out of a load balancer's rotation until writes work again.
+            guard !services.drain.isDraining else { throw APIError(.serviceUnavailable, "shutting_down", "this instance is shutting down") }
             guard services.database.ping() else { throw APIError(.serviceUnavailable, "not_ready", "the database does not answer") }
+            do { try await Offload.run { try services.database.checkWritable() } } catch let error as StoreError {
+                throw APIError(.serviceUnavailable, "not_ready", "the database does not take writes (\(error.code.rawValue))")
+            }
             return JSONBody.response(JSONBody.object([("status", .string("ready"))]))
         }
         router.get("/metrics") { _, context in

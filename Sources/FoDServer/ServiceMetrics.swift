@@ -14,6 +14,11 @@ public final class ServiceMetrics: Sendable {
     let verifyFailed: Counter
     /// HTTP requests by route, method and status.
     let requests: RequestMetricSet
+    /// Requests that failed on the database, by code (`store_database`, `store_busy`).
+    let databaseErrors: Counter
+    let databaseBusy: Counter
+    /// Requests with an API key that was not accepted.
+    let authenticationFailures: Counter
 
     /// Creates the metrics in `registry`.
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
@@ -26,6 +31,9 @@ public final class ServiceMetrics: Sendable {
         replays = registry.makeCounter(descriptor: name("idempotent_replays", "Requests answered from an idempotency record"))
         verified = registry.makeCounter(descriptor: name("verifications", "Tokens verified through POST /v1/verify"), labels: [("result", "valid")])
         verifyFailed = registry.makeCounter(descriptor: name("verifications", "Tokens verified through POST /v1/verify"), labels: [("result", "invalid")])
+        databaseErrors = registry.makeCounter(descriptor: name("database_errors", "Requests that failed on the database"), labels: [("code", "store_database")])
+        databaseBusy = registry.makeCounter(descriptor: name("database_errors", "Requests that failed on the database"), labels: [("code", "store_busy")])
+        authenticationFailures = registry.makeCounter(descriptor: name("authentication_failures", "Requests with an API key that was not accepted"))
     }
 
     /// The Prometheus text exposition of every metric.
@@ -33,6 +41,10 @@ public final class ServiceMetrics: Sendable {
 
     /// Counts a recorded activation, or an idempotent replay.
     func activation(replayed: Bool) { (replayed ? replays : activations).increment() }
+    /// Counts a request that failed on the database.
+    func databaseFailure(busy: Bool) { (busy ? databaseBusy : databaseErrors).increment() }
+    /// Counts a request whose API key was not accepted.
+    func authenticationFailed() { authenticationFailures.increment() }
     /// Counts a verification by its outcome.
     func verification(valid: Bool) { (valid ? verified : verifyFailed).increment() }
 }

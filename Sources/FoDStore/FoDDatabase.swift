@@ -23,7 +23,9 @@ public struct FoDDatabase: Sendable {
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
-        configuration.busyMode = .timeout(10)
+        // A write waits at most this long for another writer (another process on the file, a
+        // backup); then the caller gets `store_busy` and may retry, instead of hanging.
+        configuration.busyMode = .timeout(FoDDatabase.busyTimeout)
         do {
             writer = try DatabasePool(path: path, configuration: configuration)
             try FoDDatabase.migrator.migrate(writer)
@@ -64,17 +66,38 @@ public struct FoDDatabase: Sendable {
         (try? writer.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
     }
 
+    /// Seconds a write waits for the database lock.
+    public static let busyTimeout: TimeInterval = 3
+
     /// Runs a write transaction, mapping errors to ``StoreError``.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try writer.write(body) } catch let error as StoreError { throw error } catch {
-            throw StoreError(.database, "write failed: \(error)")
+            throw FoDDatabase.storeError(error, "write failed")
         }
     }
 
     /// Runs a read, mapping errors to ``StoreError``.
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try writer.read(body) } catch let error as StoreError { throw error } catch {
-            throw StoreError(.database, "read failed: \(error)")
+            throw FoDDatabase.storeError(error, "read failed")
+        }
+    }
+
+    /// A database failure as ``StoreError``: `store_busy` when the lock was not had in time, else
+    /// `store_database` with SQLite's message (which never holds statement arguments).
+    static func storeError(_ error: any Error, _ what: String) -> StoreError {
+        if let error = error as? DatabaseError, error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+            return StoreError(.busy, "\(what): the database stayed locked for \(Int(busyTimeout)) s (\(error.message ?? "busy"))")
+        }
+        return StoreError(.database, "\(what): \(error)")
+    }
+
+    /// Readiness: a read, and a write that reaches the disk (a full disk, a read-only or damaged
+    /// file fails here, as every real write would).
+    /// - Throws: ``StoreError`` `store_database` or `store_busy`.
+    public func checkWritable() throws {
+        try write { db in
+            try db.execute(sql: "INSERT INTO health (id, checked_at) VALUES (1, strftime('%s','now')) ON CONFLICT(id) DO UPDATE SET checked_at = excluded.checked_at")
         }
     }
 
@@ -133,6 +156,10 @@ public struct FoDDatabase: Sendable {
         migrator.registerMigration("v4-event-dealer-index") { db in
             // One dealer's month (the dealer page, GET /v1/activations) reads its events by dealer.
             try db.execute(sql: "CREATE INDEX event_dealer ON event (dealer_id, occurred_at); CREATE INDEX event_refers_to ON event (refers_to)")
+        }
+        migrator.registerMigration("v5-health") { db in
+            // One row that the readiness check writes: proof that a write reaches the disk.
+            try db.execute(sql: "CREATE TABLE health (id INTEGER PRIMARY KEY CHECK (id = 1), checked_at INTEGER NOT NULL)")
         }
         return migrator
     }

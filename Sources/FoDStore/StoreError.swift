@@ -20,6 +20,8 @@ public struct StoreError: CodedError {
 extension ErrorCode where Domain == StoreError {
     /// The database could not be opened, migrated, read or written.
     public static let database = ErrorCode("store_database")
+    /// The database stayed locked by another writer longer than the busy timeout.
+    public static let busy = ErrorCode("store_busy")
     /// No such record.
     public static let notFound = ErrorCode("not_found")
     /// A record with this key exists.

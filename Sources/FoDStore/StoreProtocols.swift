@@ -73,6 +73,9 @@ public protocol AuditStore: Sendable {
 public protocol EntitlementStore: MasterDataStore, LedgerStore, AccessStore, AuditStore {
     /// Whether the store answers (readiness).
     func ping() -> Bool
+    /// Whether a write reaches the disk (readiness).
+    /// - Throws: ``StoreError`` `store_database` or `store_busy`.
+    func checkWritable() throws
 }
 
 extension FoDDatabase: EntitlementStore {}

@@ -48,8 +48,35 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info (one line per request), notice, warning, error, critical. Env FOD_LOG_LEVEL.")
     var logLevel: String = ProcessInfo.processInfo.environment["FOD_LOG_LEVEL"] ?? "info"
 
+    @Option(help: "Seconds a connection may send nothing (idle keep-alive, an unfinished request head or body) before it is closed. Env FOD_IDLE_TIMEOUT.")
+    var idleTimeout: Double = Double(ProcessInfo.processInfo.environment["FOD_IDLE_TIMEOUT"] ?? "") ?? 30
+
+    @Option(help: "Connections served at once (at most the open-file limit less 64); more wait to be accepted. Env FOD_MAX_CONNECTIONS.")
+    var maxConnections: Int = Int(ProcessInfo.processInfo.environment["FOD_MAX_CONNECTIONS"] ?? "") ?? 1000
+
+    @Option(help: "Seconds between SIGTERM and closing the listener: /readyz fails, requests are still served. Env FOD_SHUTDOWN_DELAY.")
+    var shutdownDelay: Double = Double(ProcessInfo.processInfo.environment["FOD_SHUTDOWN_DELAY"] ?? "") ?? 2
+
     @Option(help: "Log format: json (one object per line) or text. Env FOD_LOG_FORMAT.")
     var logFormat: String = ProcessInfo.processInfo.environment["FOD_LOG_FORMAT"] ?? "json"
+
+    /// Raises the soft open-file limit to the hard one (each connection is a descriptor); returns it.
+    static func raiseOpenFileLimit() -> Int {
+        #if os(Linux)
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        #else
+        let resource = RLIMIT_NOFILE
+        #endif
+        var limit = rlimit()
+        guard getrlimit(resource, &limit) == 0 else { return 1024 }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = Swift.min(limit.rlim_max, rlim_t(1 << 20))
+            if setrlimit(resource, &raised) == 0 { limit = raised }
+        }
+        let current: rlim_t = limit.rlim_cur
+        return current > rlim_t(Int32.max) ? Int(Int32.max) : Int(current)
+    }
 
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel.lowercased()) else {
@@ -105,7 +132,17 @@ struct ServeCommand: AsyncParsableCommand {
             banner += "dealer page: http://\(host):\(port)/dealer (sign in with a dealer key)\n"
             banner += "listening on http://\(host):\(port) — try: curl -H 'Authorization: Bearer <key>' http://\(host):\(port)/v1/vehicles/WAUZZZF45RA000001/offers\n"
             FileHandle.standardError.write(Data(banner.utf8))
-            try await buildApplication(services: services, host: host, port: port, secureCookies: secureCookies, logger: logger).runService()
+            guard idleTimeout > 0, idleTimeout <= 3600 else { throw ValidationError("--idle-timeout must be 0 to 3600 seconds") }
+            guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
+            let connections = min(maxConnections, ServeCommand.raiseOpenFileLimit() - 64)
+            if connections < maxConnections {
+                FileHandle.standardError.write(Data("note: serving at most \(connections) connections at once (open-file limit)\n".utf8))
+            }
+            guard (0...600).contains(shutdownDelay) else { throw ValidationError("--shutdown-delay must be 0 to 600 seconds") }
+            let app = try buildApplication(services: services, host: host, port: port, secureCookies: secureCookies,
+                                           idleTimeout: .milliseconds(Int64(idleTimeout * 1000)), maxConnections: max(1, connections),
+                                           logger: logger)
+            try await runServer(app, services: services, drainDelay: .milliseconds(Int64(shutdownDelay * 1000)), logger: logger)
         }
     }
 }

@@ -25,7 +25,7 @@ struct DealerCLITests {
             log = data.appendingPathComponent("serve-\(port).log")
             FileManager.default.createFile(atPath: log.path, contents: nil)
             process.executableURL = TestPaths.fodBinary
-            process.arguments = ["serve", "--data", data.path, "--port", String(port)]
+            process.arguments = ["serve", "--data", data.path, "--port", String(port), "--shutdown-delay", "0.2"]
             process.currentDirectoryURL = TestPaths.repository
             process.standardOutput = FileHandle.nullDevice
             process.standardError = try FileHandle(forWritingTo: log)
