@@ -17,7 +17,7 @@ public func buildApplication(services: FoDServices, host: String = "127.0.0.1", 
                              logger: Logger = Logger(label: "fod")) throws -> some ApplicationProtocol {
     let nanoseconds = idleTimeout.components.seconds * 1_000_000_000 + idleTimeout.components.attoseconds / 1_000_000_000
     return Application(router: try buildRouter(services: services, secureCookies: secureCookies),
-                       server: .http1(configuration: .init(idleTimeout: .nanoseconds(nanoseconds))),
+                       server: .http1(configuration: .init(additionalChannelHandlers: [ProtocolErrorHandler()], idleTimeout: .nanoseconds(nanoseconds))),
                        configuration: .init(address: .hostname(host, port: port), serverName: "fod",
                                             availableConnectionsDelegate: MaximumAvailableConnections(maxConnections)),
                        logger: logger)

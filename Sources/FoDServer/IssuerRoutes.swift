@@ -76,8 +76,17 @@ struct IssuerRoutes {
             _ = try context.require(.issuer)
             let vin = try services.registeredVehicle(try VIN(context.parameters.get("vin") ?? "")).vin
             let now = services.clock.unixSeconds()
-            let entries = try services.database.entitlements(of: vin).filter { $0.revokedAt == nil && ($0.claims.expiresAt.map { $0 > now } ?? true) }
-                .map { ManifestClaims.Entry($0.claims) }.sorted { $0.id < $1.id }
+            let live = try services.database.entitlements(of: vin).filter { $0.revokedAt == nil && ($0.claims.expiresAt.map { $0 > now } ?? true) }
+            // An entitlement stored before its claims were validated (a start before 1970) would make
+            // every manifest of the vehicle unverifiable; it is left out and reported instead.
+            let valid = live.filter { stored in
+                do { try stored.claims.validate(); return true } catch {
+                    context.logger.warning("entitlement left out of the manifest: its claims do not validate",
+                                           metadata: ["entitlement": .string(stored.claims.id.value), "reason": .string("\(error)")])
+                    return false
+                }
+            }
+            let entries = valid.map { ManifestClaims.Entry($0.claims) }.sorted { $0.id < $1.id }
             let version = try services.database.manifestVersion(vin: vin, entries: entries, at: now)
             let manifest = ManifestClaims(issuer: services.issuer.issuer, vin: vin, issuedAt: now, version: version,
                                           expiresAt: now + 7 * 86_400, entitlements: entries)
