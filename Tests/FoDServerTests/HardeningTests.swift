@@ -1,5 +1,5 @@
 import FoDCrypto
-import FoDEntitlements
+@testable import FoDEntitlements
 import FoDServer
 import FoDStore
 import FoDTestSupport
@@ -71,6 +71,28 @@ struct HardeningTests {
         #expect(throws: EntitlementError(.requestInvalid, "")) {
             try service.services.issuer.issue(EntitlementRequest(vin: try VIN(Self.vin), feature: try FeatureCode("ACC"), term: .oneYear,
                                                                  notBefore: 253_402_000_000))
+        }
+    }
+
+    @Test("an entitlement stored before claims were validated (a start before 1970) is left out of the manifest, which still verifies")
+    func legacyEntitlementLeftOut() async throws {
+        let service = try TestService()
+        let vin = try VIN(Self.vin)
+        let legacy = EntitlementClaims(issuer: service.services.issuer.issuer, vin: vin, id: .uuidV7(unixMilliseconds: 1_000), issuedAt: TestService.now,
+                                       notBefore: -86_400, expiresAt: nil, feature: try FeatureCode("ACC"), term: .permanent)
+        try service.services.database.recordIssued(IssuedToken(claims: legacy, token: "legacy.token.value"), actor: "old version", at: TestService.now)
+        let verifier = Verifier(keys: service.services.keys, issuer: service.services.issuer.issuer, clock: FixedClock(unixSeconds: TestService.now))
+        try await service.app.test(.router) { client in
+            try await client.execute(uri: "/v1/entitlements", method: .post, headers: headers(service.issuer),
+                                     body: body(#"{"vin":"\#(Self.vin)","feature":"ACC","term":"P1M"}"#)) { response async throws in
+                #expect(response.status == .created)
+            }
+            try await client.execute(uri: "/v1/vehicles/\(Self.vin)/manifest", method: .get, headers: headers(service.issuer)) { response async throws in
+                #expect(response.status == .ok)
+                let manifest = try verifier.verifyManifest(try #require(try json(response)["manifest"] as? String), vin: vin, lastAcceptedVersion: nil)
+                #expect(manifest.entitlements.count == 1)
+                #expect(!manifest.entitlements.contains { $0.id == legacy.id })
+            }
         }
     }
 
