@@ -22,7 +22,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         self.detail = detail
     }
 
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
+    /// The problem document's bytes.
+    static func document(_ status: HTTPResponse.Status, _ code: String, _ detail: String) -> [UInt8] {
         var writer = JSONWriter(capacity: 256)
         writer.value(.object(JSONObject(members: [
             .init(name: "type", value: .string("https://fod.dev/problems/\(code)")),
@@ -31,13 +32,17 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             .init(name: "code", value: .string(code)),
             .init(name: "detail", value: .string(detail)),
         ])))
+        return writer.bytes
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/problem+json"
         headers[.cacheControl] = "no-store"
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
         // The database fails for a while (a held lock, a full disk): a client may come back.
         if status == .serviceUnavailable { headers[.retryAfter] = "2" }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: APIError.document(status, code, detail))))
     }
 
     static let unauthorized = APIError(.unauthorized, "unauthorized", "a valid API key is required: Authorization: Bearer <key>")

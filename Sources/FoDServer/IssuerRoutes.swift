@@ -16,7 +16,7 @@ struct IssuerRoutes {
             let principal = try context.require(.issuer)
             let (body, _) = try await JSONBody.object(request, context, allowed: ["vin", "model", "model_year", "market", "equipment", "dealer_id"],
                                                       required: ["vin", "model", "model_year", "market"], loose: ["model_year", "equipment"])
-            guard let year = body["model_year"]?.int64, (1980...2100).contains(year) else {
+            guard let year = body["model_year"]?.int64, let modelYear = Int(exactly: year) else {
                 throw APIError(.unprocessableContent, "field_type", "\"model_year\" must be an integer year")
             }
             var equipment: [String] = []
@@ -26,11 +26,9 @@ struct IssuerRoutes {
                 }
                 equipment = items.compactMap(\.string)
             }
-            let market = body["market"]?.string ?? ""
-            guard market.utf8.count == 2, market.utf8.allSatisfy({ $0 >= 0x41 && $0 <= 0x5A }) else {
-                throw APIError(.unprocessableContent, "field_invalid", "\"market\" must be an ISO 3166-1 alpha-2 code such as DE")
-            }
-            let vehicle = Vehicle(vin: try VIN(body["vin"]?.string ?? ""), model: body["model"]?.string ?? "", modelYear: Int(year), market: market,
+            // Model, year, market and equipment are checked by Vehicle.validate() where the vehicle is stored.
+            let vehicle = Vehicle(vin: try VIN(body["vin"]?.string ?? ""), model: body["model"]?.string ?? "", modelYear: modelYear,
+                                  market: body["market"]?.string ?? "",
                                   equipment: Set(equipment), servicingDealer: try body["dealer_id"]?.string.map { try DealerID($0) })
             try services.database.register(vehicle, actor: principal.actor, at: services.clock.unixSeconds())
             return JSONBody.response(Routes.vehicle(vehicle), status: .created)

@@ -1,4 +1,3 @@
-import FoDEntitlements
 import HTTPTypes
 import HummingbirdCore
 import NIOCore
@@ -28,15 +27,7 @@ final class ProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler 
         case .invalidChunkSize, .invalidContentLength, .unexpectedContentLength: (.badRequest, "body_malformed", "the request body's framing is broken")
         default: (.badRequest, "request_malformed", "the request is not valid HTTP/1.1")
         }
-        var writer = JSONWriter(capacity: 256)
-        writer.value(.object(JSONObject(members: [
-            .init(name: "type", value: .string("https://fod.dev/problems/\(code)")),
-            .init(name: "title", value: .string(status.reasonPhrase)),
-            .init(name: "status", value: .number(String(status.code))),
-            .init(name: "code", value: .string(code)),
-            .init(name: "detail", value: .string(detail)),
-        ])))
-        let body = writer.bytes
+        let body = APIError.document(status, code, detail)
         var fields = HTTPFields()
         fields[.contentType] = "application/problem+json"
         fields[.contentLength] = String(body.count)

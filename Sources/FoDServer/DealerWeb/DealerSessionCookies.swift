@@ -25,11 +25,7 @@ enum DealerSessionCookies {
     /// Constant-time comparison of a presented CSRF token with the expected one.
     static func matches(_ presented: String?, _ expected: String) -> Bool {
         guard let presented, !expected.isEmpty else { return false }
-        let a = Array(presented.utf8), b = Array(expected.utf8)
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for i in 0..<a.count { difference |= a[i] ^ b[i] }
-        return difference == 0
+        return HMACSHA256.equal(Array(presented.utf8), Array(expected.utf8))
     }
 
     /// The sign-in form's CSRF token, bound to this server: `expiry.nonce.mac`, where the MAC is
