@@ -16,6 +16,18 @@ struct ActivationFlow {
         let vin: VIN
         let feature: FeatureCode
         let term: Term
+
+        /// The order's members in a fixed order: the same request whatever its spelling (member
+        /// order, spacing, a VIN in lower case), from the API or the dealer page.
+        var canonical: String {
+            JSONWriter.text(JSONBody.object([("vin", .string(vin.value)), ("feature", .string(feature.value)), ("term", .string(term.rawValue))]))
+        }
+
+        /// What identifies the order for its idempotency key; `earlier` are hashes fod versions
+        /// before this one stored for the same request.
+        func requestHash(earlier: [String] = []) -> RequestHash {
+            RequestHash(SHA256.hexHash(Array("activation\n\(canonical)".utf8)), earlier: earlier)
+        }
     }
 
     /// The stored answer and whether this call created it (false: a replay).
@@ -28,7 +40,7 @@ struct ActivationFlow {
     /// - Parameter requestHash: identifies the request, so the same key with another request is refused.
     /// - Throws: ``APIError`` (403 no dealer, 404 `vehicle_not_found` / `feature_unknown`, 409 `already_active`,
     ///   422 `not_eligible` / `term_not_offered` / `idempotency_key_reused`), ``EntitlementError``, ``StoreError``.
-    func activate(_ order: Order, principal: Principal, idempotencyKey: String, requestHash: String) async throws -> Outcome {
+    func activate(_ order: Order, principal: Principal, idempotencyKey: String, requestHash: RequestHash) async throws -> Outcome {
         guard principal.role == .dealer, let dealer = principal.dealer else {
             throw APIError.forbidden("activations are made with a dealer key and credited to that dealer")
         }

@@ -17,9 +17,11 @@ struct ActivationHandler {
             throw APIError(.badRequest, "idempotency_key_required", "POST /v1/activations needs an Idempotency-Key header (1–128 visible characters)")
         }
         let (body, bytes) = try await JSONBody.object(request, context, allowed: ["vin", "feature", "term"], required: ["vin", "feature", "term"])
-        let requestHash = SHA256.hexHash(Array("POST /v1/activations\n".utf8) + bytes)
         let order = ActivationFlow.Order(vin: try VIN(body["vin"]?.string ?? ""), feature: try FeatureCode(body["feature"]?.string ?? ""),
                                          term: try Term(validating: body["term"]?.string ?? ""))
+        // The parsed order is compared, not the body's bytes (a retry may respell the same JSON);
+        // keys stored by earlier versions hold the hash of the raw body.
+        let requestHash = order.requestHash(earlier: [SHA256.hexHash(Array("POST /v1/activations\n".utf8) + bytes)])
         let outcome = try await ActivationFlow(services: services).activate(order, principal: principal, idempotencyKey: key, requestHash: requestHash)
         return JSONBody.response(bytes: outcome.response.body, status: .init(code: outcome.response.status),
                                  headers: outcome.created ? [:] : [ActivationHandler.replayedHeader: "true"])

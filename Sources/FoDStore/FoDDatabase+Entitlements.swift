@@ -64,17 +64,38 @@ public struct ActivationRecord: Sendable {
     public let principal: Principal
     public let idempotencyKey: String
     /// Identifies the request, so the same key with another request is refused.
-    public let requestHash: String
+    public let requestHash: RequestHash
     /// The answer stored with the key and sent now and on every replay.
     public let response: IdempotentResponse
 
-    public init(activation: NewActivation, principal: Principal, idempotencyKey: String, requestHash: String, response: IdempotentResponse) {
+    public init(activation: NewActivation, principal: Principal, idempotencyKey: String, requestHash: RequestHash, response: IdempotentResponse) {
         self.activation = activation
         self.principal = principal
         self.idempotencyKey = idempotencyKey
         self.requestHash = requestHash
         self.response = response
     }
+
+    public init(activation: NewActivation, principal: Principal, idempotencyKey: String, requestHash: String, response: IdempotentResponse) {
+        self.init(activation: activation, principal: principal, idempotencyKey: idempotencyKey, requestHash: RequestHash(requestHash), response: response)
+    }
+}
+
+/// What identifies a request for its idempotency key: the hash stored with a new key, and hashes
+/// an earlier version of fod stored for the same request (so a retry across an upgrade replays).
+public struct RequestHash: Sendable, Hashable {
+    /// The hash stored with a new key.
+    public let stored: String
+    /// Hashes that also mean "the same request".
+    public let earlier: [String]
+
+    public init(_ stored: String, earlier: [String] = []) {
+        self.stored = stored
+        self.earlier = earlier
+    }
+
+    /// Whether a stored hash is this request's.
+    public func matches(_ hash: String) -> Bool { hash == stored || earlier.contains(hash) }
 }
 
 /// The outcome of one recorded activation.
@@ -116,14 +137,14 @@ extension FoDDatabase {
     /// The response stored for an idempotency key, if the key was used; throws when it was used
     /// with a different request.
     /// - Throws: ``StoreError`` `idempotency_key_reused`.
-    public func idempotentResponse(principal: String, key: String, requestHash: String) throws -> IdempotentResponse? {
+    public func idempotentResponse(principal: String, key: String, requestHash: RequestHash) throws -> IdempotentResponse? {
         try read { db in try FoDDatabase.idempotent(db, principal, key, requestHash) }
     }
 
-    static func idempotent(_ db: Database, _ principal: String, _ key: String, _ requestHash: String) throws -> IdempotentResponse? {
+    static func idempotent(_ db: Database, _ principal: String, _ key: String, _ requestHash: RequestHash) throws -> IdempotentResponse? {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT request_sha256, status, body FROM idempotency WHERE principal = ? AND key = ?"),
                                          arguments: [principal, key]) else { return nil }
-        guard row["request_sha256"] == requestHash else {
+        guard requestHash.matches(row["request_sha256"]) else {
             throw StoreError(.idempotencyMismatch, "Idempotency-Key \(key) was already used with a different request")
         }
         let body: [UInt8] = [UInt8](row["body"] as Data)
@@ -182,7 +203,7 @@ extension FoDDatabase {
                                      activation.channel, claims.dealer?.value, activation.market, activation.currency, activation.grossMinor,
                                      activation.vatBps, claims.id.value])
         try db.cachedStatement(sql: "INSERT INTO idempotency (principal, key, request_sha256, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [principal.keyID, record.idempotencyKey, record.requestHash, record.response.status, Data(record.response.body), now])
+            .execute(arguments: [principal.keyID, record.idempotencyKey, record.requestHash.stored, record.response.status, Data(record.response.body), now])
         try appendAudit(db, at: now, actor: principal.actor, action: "activation.create", subject: claims.id.value,
                         details: "vin=\(claims.vin) feature=\(claims.feature) term=\(claims.term) dealer=\(claims.dealer?.value ?? "") gross=\(activation.grossMinor) \(activation.currency)")
     }

@@ -21,7 +21,7 @@ public protocol LedgerStore: Sendable {
     /// One entitlement by id.
     func entitlement(_ id: EntitlementID) throws -> StoredEntitlement?
     /// The stored answer of an idempotency key; throws `idempotency_key_reused` for another request.
-    func idempotentResponse(principal: String, key: String, requestHash: String) throws -> IdempotentResponse?
+    func idempotentResponse(principal: String, key: String, requestHash: RequestHash) throws -> IdempotentResponse?
     /// Records activations (each: entitlement, event, idempotency record, audit entry) in one
     /// transaction, with one result per record.
     func recordActivations(_ records: [ActivationRecord], at now: Int64) throws -> [Result<RecordedActivation, StoreError>]

@@ -96,6 +96,55 @@ struct HardeningTests {
         }
     }
 
+    @Test("an idempotency key replays the same order however its JSON is spelled, and refuses another order")
+    func idempotencyComparesTheOrder() async throws {
+        let service = try TestService()
+        try await service.app.test(.router) { client in
+            var first = ""
+            try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer1, idempotency: "spell-1"),
+                                     body: body(#"{"vin":"\#(Self.vin)","feature":"NAV_PLUS","term":"P1Y"}"#)) { response async throws in
+                #expect(response.status == .created)
+                first = try json(response)["id"] as? String ?? ""
+            }
+            for respelled in [#"{ "term" : "P1Y", "feature":"NAV_PLUS", "vin":"\#(Self.vin)" }"#, #"{"vin":"\#(Self.vin.lowercased())","feature":"NAV_PLUS","term":"P1Y"}"#] {
+                try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer1, idempotency: "spell-1"),
+                                         body: body(respelled)) { response async throws in
+                    #expect(response.status == .created, "\(respelled)")
+                    #expect(response.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
+                    #expect(try json(response)["id"] as? String == first)
+                }
+            }
+            try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer1, idempotency: "spell-1"),
+                                     body: body(#"{"vin":"\#(Self.vin)","feature":"NAV_PLUS","term":"P3Y"}"#)) { response async throws in
+                #expect(response.status == .unprocessableContent)
+                #expect(try json(response)["code"] as? String == "idempotency_key_reused")
+            }
+            #expect(try service.services.database.activationCount() == 1)
+        }
+    }
+
+    @Test("a key stored by an earlier version (hash of the raw body) still replays after the upgrade")
+    func idempotencyAcrossUpgrade() async throws {
+        let service = try TestService()
+        let raw = #"{"vin":"\#(Self.vin)","feature":"NAV_PLUS","term":"P1Y"}"#
+        let principal = try #require(try service.services.database.authenticate(secret: service.dealer1))
+        let issued = try service.services.issuer.issue(EntitlementRequest(vin: try VIN(Self.vin), feature: try FeatureCode("NAV_PLUS"), term: .oneYear,
+                                                                         dealer: principal.dealer))
+        let stored = #"{"id":"\#(issued.claims.id.value)"}"#
+        let old = ActivationRecord(activation: NewActivation(entitlement: issued, channel: "dealer", market: "DE", currency: "EUR", grossMinor: 14_900, vatBps: 1900),
+                                   principal: principal, idempotencyKey: "before-upgrade",
+                                   requestHash: SHA256.hexHash(Array("POST /v1/activations\n".utf8) + Array(raw.utf8)),
+                                   response: IdempotentResponse(status: 201, body: Array(stored.utf8)))
+        _ = try service.services.database.recordActivations([old], at: TestService.now)
+        try await service.app.test(.router) { client in
+            try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer1, idempotency: "before-upgrade"),
+                                     body: body(raw)) { response async throws in
+                #expect(response.status == .created)
+                #expect(try json(response)["id"] as? String == issued.claims.id.value)
+            }
+        }
+    }
+
     @Test("the dealer page shows a refunded entitlement as refunded, without its token or QR code")
     func refundedResultPage() async throws {
         let service = try TestService()

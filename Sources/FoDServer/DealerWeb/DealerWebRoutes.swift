@@ -111,9 +111,7 @@ struct DealerWebRoutes {
                     throw APIError(.badRequest, "idempotency_key_required", "The form is incomplete; open the vehicle again and book from there.")
                 }
                 let order = try DealerWebRoutes.order(vin: form["vin"], feature: form["feature"], term: form["term"])
-                let canonical = JSONWriter.text(JSONBody.object([("vin", .string(order.vin.value)), ("feature", .string(order.feature.value)),
-                                                                 ("term", .string(order.term.rawValue))]))
-                let requestHash = SHA256.hexHash(Array("POST /dealer/activate\n\(canonical)".utf8))
+                let requestHash = order.requestHash(earlier: [SHA256.hexHash(Array("POST /dealer/activate\n\(order.canonical)".utf8))])
                 let outcome = try await ActivationFlow(services: services).activate(order, principal: session.principal, idempotencyKey: key, requestHash: requestHash)
                 guard case .object(let body) = try JSONParser.parse(outcome.response.body), let id = body["id"]?.string else {
                     throw APIError(.internalServerError, "internal", "the activation answer has no id")
