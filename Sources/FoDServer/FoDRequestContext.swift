@@ -1,4 +1,5 @@
 import FoDStore
+import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -16,4 +17,10 @@ public struct FoDRequestContext: RequestContext {
 
     /// Request bodies are small JSON documents.
     public var maxUploadSize: Int { 64 * 1024 }
+
+    /// A path parameter, percent-decoded (`%57AUZZZ…` is `WAUZZZ…`); "" when absent.
+    func path(_ name: String) -> String {
+        let raw = parameters.get(name) ?? ""
+        return raw.removingPercentEncoding ?? raw
+    }
 }

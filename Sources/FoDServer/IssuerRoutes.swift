@@ -55,7 +55,7 @@ struct IssuerRoutes {
         router.post("/v1/entitlements/{id}/revoke") { request, context in
             let principal = try context.require(.issuer)
             let (body, _) = try await JSONBody.object(request, context, allowed: ["reason"], required: ["reason"])
-            let id = try EntitlementID(context.parameters.get("id") ?? "")
+            let id = try EntitlementID(context.path("id"))
             guard let reason = body["reason"]?.string, !reason.isEmpty else {
                 throw APIError(.unprocessableContent, "field_missing", "a revocation needs a reason")
             }
@@ -65,14 +65,14 @@ struct IssuerRoutes {
         }
         router.post("/v1/activations/{id}/refund") { _, context in
             let principal = try context.require(.issuer)
-            let id = try EntitlementID(context.parameters.get("id") ?? "")
+            let id = try EntitlementID(context.path("id"))
             try services.database.refund(activation: id, actor: principal.actor, at: services.clock.unixSeconds())
             services.revocations.insert(id)
             return JSONBody.response(JSONBody.object([("id", .string(id.value)), ("refunded", .bool(true))]))
         }
         router.get("/v1/vehicles/{vin}/manifest") { _, context in
             _ = try context.require(.issuer)
-            let vin = try services.registeredVehicle(try VIN(context.parameters.get("vin") ?? "")).vin
+            let vin = try services.registeredVehicle(try VIN(context.path("vin"))).vin
             let now = services.clock.unixSeconds()
             let live = try services.database.entitlements(of: vin).filter { $0.revokedAt == nil && ($0.claims.expiresAt.map { $0 > now } ?? true) }
             // An entitlement stored before its claims were validated (a start before 1970) would make
@@ -126,12 +126,18 @@ struct IssuerRoutes {
         }
         router.get("/v1/audit") { request, context in
             _ = try context.require(.auditor)
-            let after = Int64(request.uri.queryParameters.get("after") ?? "0") ?? 0
-            let entries = try services.database.auditEntries(after: after, limit: 500).map { e in
+            let text = request.uri.queryParameters.get("after").map { String($0) } ?? "0"
+            guard let after = Int64(text), after >= 0 else {
+                throw APIError(.badRequest, "query_invalid", "after must be a sequence number (0 or more), not \"\(text.prefix(20))\"")
+            }
+            let page = try services.database.auditEntries(after: after, limit: 500)
+            let entries = page.map { e in
                 JSONBody.object([("seq", JSONBody.int(e.seq)), ("at", JSONBody.int(e.at)), ("actor", .string(e.actor)), ("action", .string(e.action)),
                                  ("subject", .string(e.subject)), ("details", .string(e.details)), ("sha256", .string(e.hash))])
             }
-            return JSONBody.response(JSONBody.object([("entries", .array(entries))]))
+            // A full page has a cursor to the next one; the last page has none.
+            let next: JSONValue = page.count == 500 ? page.last.map { JSONBody.int($0.seq) } ?? .null : .null
+            return JSONBody.response(JSONBody.object([("entries", .array(entries)), ("next_after", next)]))
         }
     }
 

@@ -85,7 +85,7 @@ struct Routes {
     }
 
     private func vehicle(_ context: FoDRequestContext) throws -> Vehicle {
-        let text = context.parameters.get("vin") ?? ""
+        let text = context.path("vin")
         let vin: VIN
         do { vin = try VIN(text) } catch let error as EntitlementError {
             throw APIError(.badRequest, error.code.rawValue, "\"\(text.prefix(20))\" is not a valid VIN: \(error.reason)")

@@ -145,6 +145,27 @@ struct HardeningTests {
         }
     }
 
+    @Test("what an integrator hit: percent-encoded path parameters, a bad audit cursor, the next cursor")
+    func integratorDetails() async throws {
+        let service = try TestService()
+        try await service.app.test(.router) { client in
+            try await client.execute(uri: "/v1/vehicles/%57AUZZZF45RA000001", method: .get, headers: headers(service.issuer)) { response async throws in
+                #expect(response.status == .ok)
+                #expect(try json(response)["vin"] as? String == Self.vin)
+            }
+            try await client.execute(uri: "/v1/audit?after=abc", method: .get, headers: headers(service.auditor)) { response async throws in
+                #expect(response.status == .badRequest)
+                #expect(try json(response)["code"] as? String == "query_invalid")
+            }
+            try await client.execute(uri: "/v1/audit?after=0", method: .get, headers: headers(service.auditor)) { response async throws in
+                #expect(response.status == .ok)
+                let answer = try json(response)
+                #expect((answer["entries"] as? [Any])?.isEmpty == false)
+                #expect(answer.keys.contains("next_after") && answer["next_after"] is NSNull, "a short page has no next cursor")
+            }
+        }
+    }
+
     @Test("the dealer page shows a refunded entitlement as refunded, without its token or QR code")
     func refundedResultPage() async throws {
         let service = try TestService()

@@ -121,7 +121,7 @@ struct DealerWebRoutes {
         }
         router.get("/dealer/entitlements/{id}") { request, context in
             try await withSession(request, context) { session in
-                let id = try EntitlementID(context.parameters.get("id") ?? "")
+                let id = try EntitlementID(context.path("id"))
                 guard let stored = try services.database.entitlement(id), stored.claims.dealer == session.principal.dealer else {
                     throw APIError(.notFound, "entitlement_not_found", "There is no activation \(id) of your dealership.")
                 }
