@@ -14,12 +14,15 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public let code: String
     /// A sentence for the caller; never contains secrets.
     public let detail: String
+    /// The `Allow` header of a 405.
+    public let allow: String?
 
     /// Creates an error.
-    public init(_ status: HTTPResponse.Status, _ code: String, _ detail: String) {
+    public init(_ status: HTTPResponse.Status, _ code: String, _ detail: String, allow: String? = nil) {
         self.status = status
         self.code = code
         self.detail = detail
+        self.allow = allow
     }
 
     /// The problem document's bytes.
@@ -40,6 +43,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         headers[.contentType] = "application/problem+json"
         headers[.cacheControl] = "no-store"
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        if let allow { headers[.allow] = allow }
         // The database fails for a while (a held lock, a full disk): a client may come back.
         if status == .serviceUnavailable { headers[.retryAfter] = "2" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: APIError.document(status, code, detail))))

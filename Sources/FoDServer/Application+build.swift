@@ -16,27 +16,35 @@ public func buildApplication(services: FoDServices, host: String = "127.0.0.1", 
                              idleTimeout: Duration = .seconds(30), maxConnections: Int = 1000,
                              logger: Logger = Logger(label: "fod")) throws -> some ApplicationProtocol {
     let nanoseconds = idleTimeout.components.seconds * 1_000_000_000 + idleTimeout.components.attoseconds / 1_000_000_000
-    return Application(router: try buildRouter(services: services, secureCookies: secureCookies),
+    return Application(responder: try buildResponder(services: services, secureCookies: secureCookies),
                        server: .http1(configuration: .init(additionalChannelHandlers: [ProtocolErrorHandler()], idleTimeout: .nanoseconds(nanoseconds))),
                        configuration: .init(address: .hostname(host, port: port), serverName: "fod",
                                             availableConnectionsDelegate: MaximumAvailableConnections(maxConnections)),
                        logger: logger)
 }
 
-/// The router alone (tests use it with `app.test(.router)`).
+/// The router with `HEAD` for its GET routes: what the server answers with (tests use it with `app.test(.router)`).
+/// - Throws: when the dealer page's templates are missing or do not parse.
+public func buildResponder(services: FoDServices, secureCookies: Bool = false) throws -> some HTTPResponder<FoDRequestContext> {
+    HeadResponder(base: try buildRouter(services: services, secureCookies: secureCookies).buildResponder())
+}
+
+/// The router alone (its `routes` list what is served).
 /// - Throws: when the dealer page's templates are missing or do not parse.
 public func buildRouter(services: FoDServices, secureCookies: Bool = false) throws -> Router<FoDRequestContext> {
     let router = Router(context: FoDRequestContext.self)
+    let methods = MethodTable()
     // The request id in every log line and in the answer; one log line per request, without
     // headers, so no key is ever logged.
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: LogRequestsMiddleware(.info, includeHeaders: .none))
     router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
-    router.add(middleware: ErrorMapper(metrics: services.metrics))
+    router.add(middleware: ErrorMapper(metrics: services.metrics, methods: methods))
     router.add(middleware: APIKeyAuthenticator(database: services.database, metrics: services.metrics))
     Routes(services: services).register(on: router)
     IssuerRoutes(services: services).register(on: router)
     DealerWebRoutes(services: services, pages: try DealerPages(), alwaysSecure: secureCookies).register(on: router)
+    methods.load(router.routes.map { ($0.path.description, $0.method.rawValue) })
     return router
 }
 
@@ -44,9 +52,18 @@ public func buildRouter(services: FoDServices, secureCookies: Bool = false) thro
 struct ErrorMapper: RouterMiddleware {
     typealias Context = FoDRequestContext
     let metrics: ServiceMetrics
+    let methods: MethodTable
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        do { return try await next(request, context) } catch let error as HTTPError {
+        do { return try await next(request, context) } catch let error as HTTPError where error.status == .notFound {
+            // A known path with another method: 405 with the methods it has.
+            let allowed = methods.methods(for: request.uri.path)
+            if !allowed.isEmpty, !allowed.contains(request.method.rawValue) {
+                throw APIError(.methodNotAllowed, "method_not_allowed", "\(request.method.rawValue) is not allowed here; allowed: \(allowed.sorted().joined(separator: ", "))",
+                               allow: allowed.sorted().joined(separator: ", "))
+            }
+            throw APIError(error.status, "not_found", error.body ?? error.status.reasonPhrase)
+        } catch let error as HTTPError {
             // Hummingbird's own answers (no such route, wrong method) as problem documents too.
             let code = error.status == .notFound ? "not_found" : (error.status == .methodNotAllowed ? "method_not_allowed" : "http_\(error.status.code)")
             throw APIError(error.status, code, error.body ?? error.status.reasonPhrase)

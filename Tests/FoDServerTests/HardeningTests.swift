@@ -145,10 +145,31 @@ struct HardeningTests {
         }
     }
 
-    @Test("what an integrator hit: percent-encoded path parameters, a bad audit cursor, the next cursor")
+    @Test("what an integrator hit: HEAD on GET routes, 405 with Allow, percent-encoded path parameters, a bad audit cursor, the next cursor")
     func integratorDetails() async throws {
         let service = try TestService()
         try await service.app.test(.router) { client in
+            for uri in ["/healthz", "/.well-known/jwks.json", "/v1/vehicles/\(Self.vin)"] {
+                try await client.execute(uri: uri, method: .head, headers: headers(service.issuer)) { response async throws in
+                    #expect(response.status == .ok, "HEAD \(uri)")
+                    #expect(response.body.readableBytes == 0)
+                    #expect(response.headers[.contentType] == "application/json")
+                    #expect(response.headers[HTTPField.Name("X-Request-Id")!] != nil, "HEAD goes through the middleware")
+                }
+            }
+            try await client.execute(uri: "/v1/vehicles/\(Self.vin)", method: .delete, headers: headers(service.issuer)) { response async throws in
+                #expect(response.status == .methodNotAllowed)
+                #expect(response.headers[.allow] == "GET, HEAD")
+                #expect(try json(response)["code"] as? String == "method_not_allowed")
+            }
+            try await client.execute(uri: "/v1/activations", method: .put, headers: headers(service.dealer1)) { response async throws in
+                #expect(response.status == .methodNotAllowed)
+                #expect(response.headers[.allow] == "GET, HEAD, POST")
+            }
+            try await client.execute(uri: "/v1/nothing-here", method: .get, headers: headers(service.issuer)) { response async throws in
+                #expect(response.status == .notFound)
+                #expect(try json(response)["code"] as? String == "not_found")
+            }
             try await client.execute(uri: "/v1/vehicles/%57AUZZZF45RA000001", method: .get, headers: headers(service.issuer)) { response async throws in
                 #expect(response.status == .ok)
                 #expect(try json(response)["vin"] as? String == Self.vin)

@@ -42,7 +42,7 @@ struct TestService {
         dealer2 = try database.createAPIKey(role: .dealer, dealer: try DealerID("DE-10002"), label: "d2", actor: "test", at: TestService.now).secret
     }
 
-    var app: some ApplicationProtocol { Application(router: try! buildRouter(services: services)) }
+    var app: some ApplicationProtocol { Application(responder: try! buildResponder(services: services)) }
 }
 
 func headers(_ key: String?, idempotency: String? = nil) -> HTTPFields {
