@@ -20,7 +20,21 @@ import Darwin
 /// Inserts are random accesses into a table of 100+ MB for large files, so the table lives in
 /// 2 MiB-aligned memory marked for transparent huge pages (fewer TLB misses), and callers
 /// ``prefetch(_:)`` the slot as soon as they know an id's hash (measured in `docs/benchmarks.md`).
+///
+/// The table never grows past its byte budget: once it is full at the budget, ``insert(_:_:offset:isSameID:)``
+/// still finds every id it holds but answers ``Insertion/full`` for a new one, and the caller keeps
+/// that id elsewhere (``IDPartitions``, on disk).
 final class FingerprintTable {
+    /// What ``insert(_:_:offset:isSameID:)`` did.
+    enum Insertion: Equatable {
+        /// The id was new and is now held.
+        case inserted
+        /// The id is held already, for the row at this offset.
+        case existing(Int64)
+        /// The id is not held, and the table is at its budget.
+        case full
+    }
+
     /// What is stored with an id.
     struct Tag: Equatable {
         var activation: Bool
@@ -30,20 +44,21 @@ final class FingerprintTable {
     /// The largest row offset a slot holds.
     static let maxOffset: Int64 = (1 << 40) - 2
 
-    /// One open-addressing table. A slot cannot give its hash's low bits back, so a full table is
-    /// not rehashed: a new level of twice the size takes the new ids, and lookups probe every
-    /// level (sized from the input's size, a file needs one level, rarely two).
+    /// One open-addressing table of any size. A slot cannot give its hash's low bits back, so a
+    /// full table is not rehashed: a new level of twice the size (or what the budget leaves) takes
+    /// the new ids, and lookups probe every level (sized from the input's size, a file needs one
+    /// level, rarely two).
     private struct Level {
         let slots: UnsafeMutablePointer<UInt64>
         let capacity: Int
-        let mask: Int
         var count = 0
 
         init(capacity: Int) {
             self.capacity = capacity
-            mask = capacity - 1
             slots = Level.allocate(capacity)
         }
+
+        var bytes: Int { capacity * MemoryLayout<UInt64>.stride }
 
         private static func allocate(_ count: Int) -> UnsafeMutablePointer<UInt64> {
             let bytes = count * MemoryLayout<UInt64>.stride
@@ -59,23 +74,38 @@ final class FingerprintTable {
             return raw.bindMemory(to: UInt64.self, capacity: count)
         }
 
-        /// The probe start: the hash's low bits, independent of the stored high bits.
+        /// The probe start, from the hash's low 32 bits (independent of the stored high bits)
+        /// mapped onto the capacity by a multiply (no power of two needed).
         @inline(__always)
-        func start(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash) & mask }
+        func start(_ hash: UInt64) -> Int { Int(((hash & 0xFFFF_FFFF) &* UInt64(capacity)) >> 32) }
 
         var isFull: Bool { count * 10 >= capacity * 7 }
     }
 
     @exclusivity(unchecked) private var levels: [Level]
+    /// The most bytes the slots may take.
+    let budget: Int
+    /// Whether the table is full at its budget: new ids are no longer taken.
+    private(set) var isAtBudget = false
     /// The number of ids held.
     var count: Int { levels.reduce(0) { $0 + $1.count } }
     /// How many levels the table has grown to.
     var levelCount: Int { levels.count }
+    /// The bytes the slots take.
+    var bytes: Int { levels.reduce(0) { $0 + $1.bytes } }
 
-    init(capacity requested: Int = 1 << 16) {
-        var size = 1 << 12
-        while size < requested { size <<= 1 }
-        levels = [Level(capacity: size)]
+    /// The fewest slots a level has.
+    static let minimumCapacity = 1 << 12
+
+    /// Creates a table.
+    /// - Parameters:
+    ///   - capacity: slots of the first level (a size hint; at most what the budget allows).
+    ///   - budget: the most bytes all levels together may take (at least one minimum level).
+    init(capacity requested: Int = 1 << 16, budget: Int = Int.max) {
+        let slotBytes = MemoryLayout<UInt64>.stride
+        self.budget = max(budget, FingerprintTable.minimumCapacity * slotBytes)
+        let capacity = min(max(requested, FingerprintTable.minimumCapacity), self.budget / slotBytes)
+        levels = [Level(capacity: capacity)]
     }
 
     deinit { for level in levels { free(level.slots) } }
@@ -106,24 +136,37 @@ final class FingerprintTable {
     /// Inserts the id of the row at `offset`, unless an entry for the same id is present.
     /// - Parameter isSameID: called with the offset of each entry whose hash bits match; returns
     ///   whether the id there is the id being inserted.
-    /// - Returns: `nil` when inserted, or the offset of the row that already holds the id.
+    /// - Returns: whether the id was inserted, was held already (with the earlier row's offset),
+    ///   or is new while the table is at its budget.
     /// - Throws: what `isSameID` throws; ``RevenueError`` `overflow` for an offset past 1 TiB.
     @inline(__always)
-    func insert(_ hash: UInt64, _ tag: Tag, offset: Int64, isSameID: (Int64) throws -> Bool) throws -> Int64? {
+    func insert(_ hash: UInt64, _ tag: Tag, offset: Int64, isSameID: (Int64) throws -> Bool) throws -> Insertion {
         guard offset >= 0 && offset <= FingerprintTable.maxOffset else {
             throw RevenueError(.overflow, "the events input is larger than 1 TiB")
         }
         let bits = FingerprintTable.hashBits(hash)
         let last = levels.count - 1
         for number in 0..<last {
-            if let existing = try FingerprintTable.find(levels[number], hash, bits, isSameID).existing { return existing }
+            if let existing = try FingerprintTable.find(levels[number], hash, bits, isSameID).existing { return .existing(existing) }
         }
         let found = try FingerprintTable.find(levels[last], hash, bits, isSameID)
-        if let existing = found.existing { return existing }
+        if let existing = found.existing { return .existing(existing) }
+        if isAtBudget { return .full }
         levels[last].slots[found.slot] = FingerprintTable.entry(hash, offset, tag)
         levels[last].count += 1
-        if levels[last].isFull { levels.append(Level(capacity: levels[last].capacity * 2)) }
-        return nil
+        if levels[last].isFull { grow() }
+        return .inserted
+    }
+
+    /// Adds a level twice the size of the last, or what is left of the budget; at the budget, stops taking ids.
+    private func grow() {
+        let left = (budget - bytes) / MemoryLayout<UInt64>.stride
+        let capacity = min(levels[levels.count - 1].capacity * 2, left)
+        if capacity < FingerprintTable.minimumCapacity {
+            isAtBudget = true
+        } else {
+            levels.append(Level(capacity: capacity))
+        }
     }
 
     /// The entry for an id: its tag and the offset of its row, or `nil` when the id is absent.
@@ -149,7 +192,8 @@ final class FingerprintTable {
                 let existing = offset(slot)
                 if try isSameID(existing) { return (existing, index) }
             }
-            index = (index + 1) & level.mask
+            index += 1
+            if index == level.capacity { index = 0 }
         }
     }
 }

@@ -23,6 +23,8 @@ struct HeldActivation {
 struct HeldRefund {
     var time: Int64
     var line: Int64
+    /// Where the fingerprint table finds the refund's own id (as for ``HeldActivation/entry``).
+    var entry: Int64
     var refersToHash: UInt64
     /// Arena offset of the event id, followed directly by the `refers_to` bytes.
     var idOffset: UInt32

@@ -26,12 +26,10 @@ extension ReportBuilder {
             guard refund.inPeriod else { return }  // an earlier month's problem, not this report's
             lateRejects.append(RejectedRow(line: refund.line, eventID: string(refund.idOffset, refund.idLength), code: code, reason: reason))
         }
+        let targets = try resolveIDs()
         for (index, refund) in refunds.enumerated() {
             let refersTo = string(refund.idOffset + UInt32(refund.idLength), refund.refersToLength)
-            let found = try arena.withUnsafeBytes { bytes in
-                let target = UnsafeRawBufferPointer(rebasing: bytes[Int(refund.idOffset + UInt32(refund.idLength))..<(Int(refund.idOffset) + Int(refund.idLength) + Int(refund.refersToLength))])
-                return try fingerprints.lookup(refund.refersToHash) { try idEquals($0, target) }
-            }
+            let found = targets[index]
             switch found {
             case .some(let entry) where entry.tag.activation && entry.tag.afterPeriod:
                 rejectRefund(refund, .refundBeforeActivation, "refund of \(refersTo), which is dated after the refund")
@@ -95,7 +93,7 @@ extension ReportBuilder {
             }
         }
         lateRejects.sort { $0.line < $1.line }
-        for row in lateRejects { reject(row) }
+        try emitIDRejects(lateRejects)
 
         // Row accounting: every held row is used, outside the period, or rejected.
         let heldRefundsInPeriod = refunds.reduce(Int64(0)) { $0 + ($1.inPeriod ? 1 : 0) }
@@ -215,6 +213,21 @@ extension ReportBuilder {
             featureMix: mix.values.sorted { ($0.feature, $0.currency.code) < ($1.feature, $1.currency.code) },
             counts: counts, refundRejects: lateRejects,
             lines: ReportLines(records: records, activations: activations, refunds: refunds, strings: strings, timestampDigits: timestampDigits))
+    }
+
+    /// Hands the rows rejected by their ids to `onReject` in line order: the duplicates (their id
+    /// read again from the earlier row with the same id) merged with the refunds rejected here.
+    private func emitIDRejects(_ refundRejects: [RejectedRow]) throws {
+        var next = 0
+        try duplicates.forEachInLineOrder { duplicate in
+            while next < refundRejects.count && refundRejects[next].line < duplicate.line {
+                reject(refundRejects[next])
+                next += 1
+            }
+            let id = String(decoding: try eventID(entry: duplicate.earlier), as: UTF8.self)
+            reject(RejectedRow(line: duplicate.line, eventID: id, code: .duplicateEvent, reason: "event_id \"\(id)\" is used by an earlier row"))
+        }
+        for row in refundRejects[next...] { reject(row) }
     }
 
     private func value<T>(_ interner: ByteInterner<Result<T, RevenueError>>, _ index: Int32) -> T {

@@ -20,9 +20,9 @@ public final class ReportBuilder: EventSink {
     let idHash: EventIDHash
     /// Where ids of earlier rows are read again; `nil` until a reader attaches one, and then
     /// ``idArchive`` keeps the ids instead.
-    private var ids: (any EventIDSource)?
+    private(set) var ids: (any EventIDSource)?
     /// Every accepted id, length-prefixed, when no reader gave an ``EventIDSource``.
-    @exclusivity(unchecked) private var idArchive: [UInt8] = []
+    @exclusivity(unchecked) private(set) var idArchive: [UInt8] = []
     @exclusivity(unchecked) var arena: [UInt8] = []
     @exclusivity(unchecked) var activations: [HeldActivation] = []
     @exclusivity(unchecked) var refunds: [HeldRefund] = []
@@ -37,19 +37,41 @@ public final class ReportBuilder: EventSink {
     /// Creates a builder.
     /// - Parameters:
     ///   - expectedRows: a size hint (for example the file size / 100) so tables need not grow.
-    ///   - onReject: receives each rejected row as it is read.
-    public convenience init(rules: RuleSet, period: ReportPeriod, expectedRows: Int = 0, onReject: @escaping (RejectedRow) -> Void) {
-        self.init(rules: rules, period: period, expectedRows: expectedRows, idHash: .sipHash, onReject: onReject)
+    ///   - memoryLimit: the bytes the report may use (`nil`: no limit); a quarter goes to the table
+    ///     of event ids, and ids beyond it are written to a temporary file in `temporaryFolder`
+    ///     (`nil`: `TMPDIR`, else `/tmp`).
+    ///   - onReject: receives each rejected row: the rows rejected while reading as they are read,
+    ///     in file order; those rejected by their ids (duplicates, refunds) in line order by ``finish()``.
+    public convenience init(rules: RuleSet, period: ReportPeriod, expectedRows: Int = 0, memoryLimit: Int? = nil,
+                            temporaryFolder: String? = nil, onReject: @escaping (RejectedRow) -> Void) {
+        self.init(rules: rules, period: period, expectedRows: expectedRows, idHash: .sipHash,
+                  idTableBudget: memoryLimit.map { $0 / 4 } ?? Int.max,
+                  temporaryFolder: temporaryFolder ?? SpillFile.defaultFolder, onReject: onReject)
     }
 
-    /// Creates a builder with another id hash (tests use bad ones to show verdicts do not depend on it).
-    init(rules: RuleSet, period: ReportPeriod, expectedRows: Int = 0, idHash: EventIDHash, onReject: @escaping (RejectedRow) -> Void) {
+    /// Creates a builder with another id hash (tests use bad ones to show verdicts do not depend
+    /// on it) and a byte budget for the id table (tests use small ones to make it spill).
+    init(rules: RuleSet, period: ReportPeriod, expectedRows: Int = 0, idHash: EventIDHash, idTableBudget: Int = Int.max,
+         temporaryFolder: String = SpillFile.defaultFolder, onReject: @escaping (RejectedRow) -> Void) {
         self.rules = rules
         self.period = period
         self.onReject = onReject
         self.idHash = idHash
-        self.fingerprints = FingerprintTable(capacity: max(1 << 16, expectedRows * 10 / 7 + 1))
+        self.expectedRows = expectedRows
+        self.temporaryFolder = temporaryFolder
+        self.fingerprints = FingerprintTable(capacity: max(1 << 16, expectedRows * 10 / 7 + 1), budget: idTableBudget)
+        self.duplicates = DuplicateRuns(folder: temporaryFolder)
     }
+
+    /// The temporary folder for what does not fit in the memory limit.
+    let temporaryFolder: String
+    let expectedRows: Int
+    /// Rows rejected as duplicates, emitted by ``finish()`` in line order.
+    let duplicates: DuplicateRuns
+    /// The ids first seen after the table reached its budget; `nil` while it has room.
+    var partitions: IDPartitions?
+    /// The memory for checking one spilled partition (tests make it small to check in several passes).
+    lazy var spillPartitionBudget = max(fingerprints.budget / 2, 1 << 20)
 
     /// Takes the reader's way of reading ids again.
     public func attach(_ ids: any EventIDSource) {
@@ -58,8 +80,8 @@ public final class ReportBuilder: EventSink {
 
     /// How many times an id was compared with an earlier row's id, and how many of those read
     /// the earlier row again from the input (its id not held): what exactness cost on this input.
-    public private(set) var idComparisons = 0
-    public private(set) var idRereads = 0
+    public internal(set) var idComparisons = 0
+    public internal(set) var idRereads = 0
 
     /// Whether the id of the table entry `entry` is `id`: compared in the arena when the entry is
     /// a held activation, else read again from the input (or the archive).
@@ -90,22 +112,45 @@ public final class ReportBuilder: EventSink {
         return low < activations.count && activations[low].entry == entry ? Int32(low) : nil
     }
 
-    /// Records an id as accepted.
-    /// - Returns: the table entry of the id (the row's offset, or the archive's), and whether it
-    ///   is new; when it is not, the entry is the earlier row's.
+    /// Records an id as accepted, or the row as a duplicate.
+    /// - Returns: the table entry of the id (the row's offset, or the archive's), or `nil` when
+    ///   the row is a duplicate of an earlier row (then recorded in ``duplicates``).
     @inline(__always)
     private func accept(_ event: RawEvent, _ id: UnsafeRawBufferPointer, _ hash: UInt64,
-                        _ tag: FingerprintTable.Tag) throws -> (entry: Int64, isNew: Bool) {
+                        _ tag: FingerprintTable.Tag, held: Bool) throws -> Int64? {
         let entry = ids == nil ? Int64(idArchive.count) : event.offset
-        if let existing = try fingerprints.insert(hash, tag, offset: entry, isSameID: { try idEquals($0, id) }) {
-            return (existing, false)
+        switch try fingerprints.insert(hash, tag, offset: entry, isSameID: { try idEquals($0, id) }) {
+        case .existing(let earlier):
+            try duplicates.append(DuplicateRuns.Duplicate(line: event.line, earlier: earlier))
+            return nil
+        case .inserted:
+            break
+        case .full:
+            // Decided when the report finishes: the id may be a duplicate of a later spilled row's
+            // first occurrence only within its partition.
+            try spill().append(IDPartitions.Record(hash: hash, entry: entry, line: event.line, tag: tag, held: held))
         }
         if ids == nil {
             idArchive.append(UInt8(id.count))
             idArchive.append(contentsOf: id)
         }
-        return (entry, true)
+        return entry
     }
+
+    /// The partitions, made when the first id does not fit: as many as keep one partition's
+    /// check within half the table's budget for the rows still expected (at least as many as read).
+    private func spill() throws -> IDPartitions {
+        if let partitions { return partitions }
+        let remaining = max(Int64(expectedRows) - counts.rowsRead, counts.rowsRead)
+        var count = 2
+        while count < 256 && remaining * Int64(ReportBuilder.spilledRecordBytes) / Int64(count) > Int64(spillPartitionBudget) { count <<= 1 }
+        let made = try IDPartitions(count: count, folder: temporaryFolder)
+        partitions = made
+        return made
+    }
+
+    /// The memory one spilled id takes while its partition is checked: the record and its table slots.
+    static let spilledRecordBytes = MemoryLayout<IDPartitions.Record>.stride + 2 * MemoryLayout<Int32>.stride
 
     /// Reports a row that could not be read as a row at all.
     public func malformed(line: Int64, eventID: String, reason: String) {
@@ -205,12 +250,11 @@ public final class ReportBuilder: EventSink {
         let held = time >= period.previousStart && time < period.end
         if prepared.isRefund {
             let refersTo = event[.refersTo]
-            guard try accept(event, id, prepared.fingerprint, FingerprintTable.Tag(activation: false, afterPeriod: time >= period.end)).isNew else {
-                throw RevenueError(.duplicateEvent, "event_id \"\(event.string(.eventID))\" is used by an earlier row")
-            }
+            guard let entry = try accept(event, id, prepared.fingerprint, FingerprintTable.Tag(activation: false, afterPeriod: time >= period.end),
+                                         held: held) else { return }
             if held {
                 let offset = try appendToArena(id, refersTo)
-                refunds.append(HeldRefund(time: time, line: event.line, refersToHash: prepared.refersToHash, idOffset: offset,
+                refunds.append(HeldRefund(time: time, line: event.line, entry: entry, refersToHash: prepared.refersToHash, idOffset: offset,
                                           idLength: UInt8(id.count), refersToLength: UInt8(refersTo.count), inPeriod: time >= period.start))
             } else {
                 counts.outsidePeriod += 1
@@ -225,17 +269,15 @@ public final class ReportBuilder: EventSink {
         let dealerField = event[.dealerID]
         let dealer: Int32 = dealerField.isEmpty ? -1 : try ReportBuilder.resolve(&dealers, dealerField, "dealer_id") { try DealerID($0).value }
         if let error = prepared.amountError { throw error }
-        let accepted = try accept(event, id, prepared.fingerprint, FingerprintTable.Tag(activation: true, afterPeriod: time >= period.end))
-        guard accepted.isNew else {
-            throw RevenueError(.duplicateEvent, "event_id \"\(event.string(.eventID))\" is used by an earlier row")
-        }
+        guard let entry = try accept(event, id, prepared.fingerprint, FingerprintTable.Tag(activation: true, afterPeriod: time >= period.end),
+                                     held: held) else { return }
         guard held else {
             counts.outsidePeriod += 1
             return
         }
         var vin = prepared.vin
         let offset = try withUnsafeBytes(of: &vin) { try appendToArena(id, UnsafeRawBufferPointer(rebasing: $0[0..<17])) }
-        activations.append(HeldActivation(time: time, entry: accepted.entry, gross: prepared.gross, idOffset: offset, dealer: dealer, feature: feature,
+        activations.append(HeldActivation(time: time, entry: entry, gross: prepared.gross, idOffset: offset, dealer: dealer, feature: feature,
                                           market: market, currency: currency, term: term, channel: channel, vatBps: Int16(prepared.vatBps),
                                           idLength: UInt8(id.count), inPeriod: time >= period.start))
     }

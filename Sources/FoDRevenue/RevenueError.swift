@@ -48,6 +48,9 @@ extension ErrorCode where Domain == RevenueError {
     public static let overflow = ErrorCode("overflow")
     /// Two amounts in different currencies were combined.
     public static let currencyMismatch = ErrorCode("currency_mismatch")
+    /// The report could not write or read its temporary files beyond the memory limit (the reason
+    /// names the folder and the system's error).
+    public static let spillFailed = ErrorCode("spill_failed")
     /// A period, timezone or option is not valid.
     public static let optionInvalid = ErrorCode("option_invalid")
 }

@@ -42,9 +42,20 @@ struct ReportCommand: ParsableCommand {
     var timezone: String = "UTC"
     @Flag(name: .customLong("allow-rejects"), help: "Exit 0 even when rows were rejected.")
     var allowRejects = false
+    @Option(name: .customLong("memory-limit"),
+            help: "The memory the report may use (such as 512MB or 2GB); beyond it event ids go to a temporary file.")
+    var memoryLimit = ByteSize(bytes: 512 << 20)
+    @Option(name: .customLong("temp-dir"), help: "The folder for temporary files beyond the memory limit (default: TMPDIR, else /tmp).")
+    var tempDir: String?
+
+    /// The smallest memory limit: the reading buffers and tables need about this much whatever the file.
+    static let smallestMemoryLimit = 64 << 20
 
     func validate() throws {
         if (events == nil) == (db == nil) { throw ValidationError("give either --events FILE or --db PATH") }
+        if memoryLimit.bytes < ReportCommand.smallestMemoryLimit {
+            throw ValidationError("--memory-limit must be at least 64MB (reading buffers and tables need that much)")
+        }
     }
 
     func run() throws {
@@ -58,7 +69,8 @@ struct ReportCommand: ParsableCommand {
             try rejects.write(ReportFiles.rejectsHeader())
             var pendingRejects: [UInt8] = []
             var writeError: (any Error)?
-            let builder = ReportBuilder(rules: ruleSet, period: reportPeriod, expectedRows: Int(source.size / 100)) { row in
+            let builder = ReportBuilder(rules: ruleSet, period: reportPeriod, expectedRows: Int(source.size / 100),
+                                        memoryLimit: memoryLimit.bytes, temporaryFolder: tempDir) { row in
                 pendingRejects.append(contentsOf: ReportFiles.rejectRow(row))
                 if pendingRejects.count >= 1 << 16 {
                     do { try rejects.write(pendingRejects) } catch { writeError = error }

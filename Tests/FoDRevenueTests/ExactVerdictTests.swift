@@ -9,9 +9,13 @@ import Testing
 struct ExactVerdictTests {
     enum Reader: String, CaseIterable { case plain, pipelined, jsonLines }
 
-    static func run(_ csv: String, period: String, hash: EventIDHash = .sipHash, reader: Reader = .plain) throws -> ReportRun.Output {
+    static func run(_ csv: String, period: String, hash: EventIDHash = .sipHash, reader: Reader = .plain,
+                    spill: (budget: Int, partitionBudget: Int, folder: String)? = nil, spilled: ((ReportBuilder) -> Void)? = nil) throws -> ReportRun.Output {
         var rejects: [RejectedRow] = []
-        let builder = ReportBuilder(rules: ReportRun.fixtureRules, period: try ReportPeriod(period), idHash: hash) { rejects.append($0) }
+        let builder = ReportBuilder(rules: ReportRun.fixtureRules, period: try ReportPeriod(period), idHash: hash,
+                                    idTableBudget: spill?.budget ?? Int.max, temporaryFolder: spill?.folder ?? "/tmp") { rejects.append($0) }
+        if let spill { builder.spillPartitionBudget = spill.partitionBudget }
+        defer { spilled?(builder) }
         switch reader {
         case .plain:
             var source = MemoryByteSource(Array(csv.utf8))
@@ -85,6 +89,53 @@ struct ExactVerdictTests {
         }
         #expect(reference.report.counts.lateRefunds > 0)
         #expect(reference.report.lines.contains { $0.kind == .clawback })
+    }
+
+    @Test("beyond the id table's budget the spilled ids give the same files, in one pass per partition or several, with any hash")
+    func spilled() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fod-spill-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // Duplicates both of ids the table holds and of ids first seen after it filled; refunds of
+        // held and older activations whose ids were spilled; a refund that is itself a spilled duplicate.
+        let late = """
+        OLD-1,2026-01-10T10:00:00Z,activation,,WVWZZZ1KZAW394821,NAV_PLUS,P1Y,dealer,DE-10001,DE,EUR,14900,1900
+        LATE-A,2026-06-02T10:00:00Z,activation,,WVWZZZ1KZAW394821,NAV_PLUS,P1Y,dealer,DE-10001,DE,EUR,14900,1900
+        LATE-A,2026-06-03T10:00:00Z,activation,,WVWZZZ1KZAW394821,NAV_PLUS,P1Y,dealer,DE-10002,DE,EUR,14900,1900
+        LATE-R,2026-06-04T10:00:00Z,refund,LATE-A,,,,,,,,,
+        LATE-R,2026-06-05T10:00:00Z,refund,OLD-1,,,,,,,,,
+        OLD-1-R,2026-06-05T10:00:00Z,refund,OLD-1,,,,,,,,,
+        LATE-B,2026-05-20T10:00:00Z,activation,,WVWZZZ1KZAW394821,ACC,P1M,dealer,DE-10001,DE,EUR,2400,1900
+        LATE-B,2026-07-20T10:00:00Z,activation,,WVWZZZ1KZAW394821,ACC,P1M,dealer,DE-10001,DE,EUR,2400,1900
+        LATE-B-R,2026-06-06T10:00:00Z,refund,LATE-B,,,,,,,,,
+        OLD-1-R2,2026-06-07T10:00:00Z,refund,OLD-1,,,,,,,,,
+        NOPE-R,2026-06-07T10:00:00Z,refund,NOPE,,,,,,,,,
+
+        """
+        let csv = try ReportRun.generated(rows: 20_000, seed: 5) + late
+        let reference = try Self.run(csv, period: "2026-06")
+        let smallest = FingerprintTable.minimumCapacity * 8
+        for (partitionBudget, name) in [(1 << 20, "one pass"), (2_000, "several passes")] {
+            var records: Int64 = 0
+            let output = try Self.run(csv, period: "2026-06", reader: .pipelined, spill: (smallest, partitionBudget, folder.path)) {
+                records = $0.partitions?.records ?? 0
+            }
+            Self.expectSame(reference, output, name)
+            #expect(records > 15_000, "the ids were not spilled (\(name))")
+        }
+        // The temporary files are gone from the folder as soon as they are made.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
+        for code: RevenueError.Code in [.duplicateEvent, .refundDuplicate, .refundUnknownActivation] {
+            #expect(reference.rejects.contains { $0.code == code }, "no \(code) in the test file")
+        }
+        #expect(reference.rejects.contains { $0.eventID == "LATE-A" && $0.code == .duplicateEvent })
+        #expect(reference.rejects.contains { $0.eventID == "LATE-R" && $0.code == .duplicateEvent })
+        // Hashes that collide, spilled: all in one partition, every id a candidate.
+        let small = try ReportRun.generated(rows: 600, seed: 5) + late
+        for (name, hash) in Self.badHashes {
+            Self.expectSame(try Self.run(small, period: "2026-06"),
+                            try Self.run(small, period: "2026-06", hash: hash, spill: (smallest, 2_000, folder.path)), "\(name), spilled")
+        }
     }
 
     // MARK: - Respelling
@@ -172,13 +223,13 @@ struct FingerprintTableTests {
             let count: Int64 = sharedBits ? 3_500 : 40_000
             for id in 0..<count {
                 let tag = FingerprintTable.Tag(activation: id % 2 == 0, afterPeriod: id % 3 == 0)
-                #expect(try table.insert(hash(id), tag, offset: id) { $0 == id } == nil)
+                #expect(try table.insert(hash(id), tag, offset: id) { $0 == id } == .inserted)
             }
             #expect(table.count == Int(count))
             #expect(table.levelCount >= (sharedBits ? 2 : 4))
             for id in stride(from: Int64(0), to: count, by: 7) {
                 // Inserting again finds the earlier entry, whatever level it is in.
-                #expect(try table.insert(hash(id), FingerprintTable.Tag(activation: true, afterPeriod: true), offset: id + count) { $0 == id } == id)
+                #expect(try table.insert(hash(id), FingerprintTable.Tag(activation: true, afterPeriod: true), offset: id + count) { $0 == id } == .existing(id))
                 let found = try table.lookup(hash(id)) { $0 == id }
                 #expect(found?.offset == id && found?.tag == FingerprintTable.Tag(activation: id % 2 == 0, afterPeriod: id % 3 == 0))
             }
@@ -186,5 +237,28 @@ struct FingerprintTableTests {
             #expect(table.count == Int(count))
         }
         #expect(throws: RevenueError.self) { try FingerprintTable().insert(1, FingerprintTable.Tag(activation: true, afterPeriod: false), offset: 1 << 41) { _ in false } }
+    }
+
+    @Test("at its byte budget the table still finds what it holds and refuses only new ids")
+    func budget() throws {
+        let budget = 3 * FingerprintTable.minimumCapacity * 8
+        let table = FingerprintTable(capacity: 1, budget: budget)
+        let tag = FingerprintTable.Tag(activation: true, afterPeriod: false)
+        func hash(_ id: Int64) -> UInt64 { UInt64(bitPattern: id) &* 0x9E37_79B9_7F4A_7C15 }
+        var held: [Int64] = []
+        var id: Int64 = 0
+        while true {
+            let result = try table.insert(hash(id), tag, offset: id) { $0 == id }
+            if result == .full { break }
+            #expect(result == .inserted)
+            held.append(id)
+            id += 1
+        }
+        #expect(table.isAtBudget && table.bytes <= budget)
+        // Two levels (4096 and 8192 slots), each at most 70 % full.
+        #expect(table.levelCount == 2 && held.count == 4096 * 7 / 10 + 1 + 8192 * 7 / 10 + 1)
+        for earlier in held { #expect(try table.insert(hash(earlier), tag, offset: earlier + 1_000_000) { $0 == earlier } == .existing(earlier)) }
+        #expect(try table.insert(hash(id + 1), tag, offset: id + 1) { _ in false } == .full)
+        #expect(table.count == held.count)
     }
 }
