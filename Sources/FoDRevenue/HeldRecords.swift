@@ -1,6 +1,6 @@
 /// An activation of the period or the month before, as the builder keeps it: fixed-size, with
 /// its strings in a shared byte arena and its codes as indexes into interners.
-struct HeldActivation {
+struct HeldActivation: Sendable {
     var time: Int64
     /// Where the fingerprint table finds the id: the row's input offset (or its ``ReportBuilder``
     /// archive offset). Increasing in file order, so an entry maps back to its held activation.
@@ -9,18 +9,25 @@ struct HeldActivation {
     /// Arena offset of the event id, followed directly by the 17 VIN bytes.
     var idOffset: UInt32
     var dealer: Int32  // -1: none
+    /// What was sold where, as an index into the builder's ``Offer``s (a few hundred in a file).
+    var offer: Int32
+    var idLength: UInt8
+    var inPeriod: Bool
+}
+
+/// What an activation sold, where and at what VAT, as indexes into the builder's interners:
+/// activations share a few hundred of these, so each held activation keeps only its index.
+struct Offer: Hashable, Sendable {
     var feature: Int32
     var market: Int32
     var currency: Int32
     var term: Int32
     var channel: Int32
     var vatBps: Int16
-    var idLength: UInt8
-    var inPeriod: Bool
 }
 
 /// A refund dated in the period or the month before.
-struct HeldRefund {
+struct HeldRefund: Sendable {
     var time: Int64
     var line: Int64
     /// Where the fingerprint table finds the refund's own id (as for ``HeldActivation/entry``).
@@ -33,35 +40,36 @@ struct HeldRefund {
     var inPeriod: Bool
 }
 
-/// One line of the book extract before it is turned into text.
+/// One line of the book extract before it is turned into text: 16 bytes, as the amounts are
+/// computed again from the activation when the line is read (``ReportLines/allocation(_:)``).
 struct LineRecord {
     var activation: Int32
     /// -1 for an activation line; the refund's index for a clawback.
     var refund: Int32
     var rule: Int32
-    var rateBps: Int32
-    var vat: Int64
-    var net: Int64
-    var share: Int64
+    /// The tier bonus of the dealer in the activation's month.
+    var tierBonusBps: Int32
 }
 
 /// The strings behind the indexes in held records, shared by the report's lines.
 final class ReportStrings: @unchecked Sendable {
     // Immutable once the builder hands the report out.
-    let arena: [UInt8]
+    let arena: ByteArena
     let dealers: [String]
     let features: [String]
     let markets: [String]
     let currencies: [Currency]
     let terms: [String]
     let channels: [String]
+    let offers: [Offer]
+    let rules: [Rule]
     let ruleIDs: [String]
     /// Each rule's fixed amount and cap, by rule index.
     let ruleFixed: [Int64]
     let ruleCaps: [Int64?]
 
-    init(arena: [UInt8], dealers: [String], features: [String], markets: [String], currencies: [Currency],
-         terms: [String], channels: [String], ruleIDs: [String], ruleFixed: [Int64], ruleCaps: [Int64?]) {
+    init(arena: ByteArena, dealers: [String], features: [String], markets: [String], currencies: [Currency],
+         terms: [String], channels: [String], offers: [Offer], rules: [Rule], ruleIDs: [String], ruleFixed: [Int64], ruleCaps: [Int64?]) {
         self.arena = arena
         self.dealers = dealers
         self.features = features
@@ -69,13 +77,15 @@ final class ReportStrings: @unchecked Sendable {
         self.currencies = currencies
         self.terms = terms
         self.channels = channels
+        self.offers = offers
+        self.rules = rules
         self.ruleIDs = ruleIDs
         self.ruleFixed = ruleFixed
         self.ruleCaps = ruleCaps
     }
 
     func string(_ offset: UInt32, _ length: Int) -> String {
-        String(decoding: arena[Int(offset)..<(Int(offset) + length)], as: UTF8.self)
+        arena.string(offset, length)
     }
 
     func dealer(_ index: Int32) -> String { index < 0 ? "" : dealers[Int(index)] }
@@ -84,8 +94,8 @@ final class ReportStrings: @unchecked Sendable {
 /// The book extract as a collection that builds each ``ReportLine`` when it is read.
 public struct ReportLines: RandomAccessCollection, Sendable {
     let records: [LineRecord]
-    let activations: [HeldActivation]
-    let refunds: [HeldRefund]
+    let activations: ChunkedArray<HeldActivation>
+    let refunds: ChunkedArray<HeldRefund>
     let strings: ReportStrings
     /// Decimals of the second that every timestamp of `lines.csv` is written with: the fewest
     /// (0, 3, 6 or 9) that keep every line's time exact.
@@ -94,9 +104,24 @@ public struct ReportLines: RandomAccessCollection, Sendable {
     public var startIndex: Int { 0 }
     public var endIndex: Int { records.count }
 
+    /// How a line's activation divides: the one computation (``Allocation``), done again from
+    /// the same inputs as when the report was made.
+    static func allocation(_ record: LineRecord, _ activation: HeldActivation, offers: [Offer], rules: [Rule]) throws -> Allocation {
+        try Allocation(grossMinor: activation.gross, vatBps: Int64(offers[Int(activation.offer)].vatBps), rule: rules[Int(record.rule)],
+                       tierBonusBps: Int64(record.tierBonusBps), hasDealer: activation.dealer >= 0)
+    }
+
+    /// The allocation of line `record`. It cannot fail: ``ReportBuilder/finish()`` computed it
+    /// from the same values before the lines existed.
+    func allocation(_ record: LineRecord) -> Allocation {
+        try! ReportLines.allocation(record, activations[Int(record.activation)], offers: strings.offers, rules: strings.rules)
+    }
+
     public subscript(position: Int) -> ReportLine {
         let record = records[position]
+        let allocation = allocation(record)
         let activation = activations[Int(record.activation)]
+        let offer = strings.offers[Int(activation.offer)]
         let activationID = strings.string(activation.idOffset, Int(activation.idLength))
         let vin = strings.string(activation.idOffset + UInt32(activation.idLength), 17)
         let isClawback = record.refund >= 0
@@ -108,20 +133,20 @@ public struct ReportLines: RandomAccessCollection, Sendable {
             occurredAt: refund?.time ?? activation.time,
             dealerID: strings.dealer(activation.dealer),
             vin: vin,
-            feature: strings.features[Int(activation.feature)],
-            term: strings.terms[Int(activation.term)],
-            channel: strings.channels[Int(activation.channel)],
-            market: strings.markets[Int(activation.market)],
-            currency: strings.currencies[Int(activation.currency)],
+            feature: strings.features[Int(offer.feature)],
+            term: strings.terms[Int(offer.term)],
+            channel: strings.channels[Int(offer.channel)],
+            market: strings.markets[Int(offer.market)],
+            currency: strings.currencies[Int(offer.currency)],
             gross: isClawback ? 0 : activation.gross,
-            vatBps: Int64(activation.vatBps),
-            vat: isClawback ? 0 : record.vat,
-            net: isClawback ? 0 : record.net,
+            vatBps: Int64(offer.vatBps),
+            vat: isClawback ? 0 : allocation.vat,
+            net: isClawback ? 0 : allocation.net,
             ruleID: strings.ruleIDs[Int(record.rule)],
-            rateBps: Int64(record.rateBps),
-            share: isClawback ? -record.share : record.share,
-            oem: isClawback ? record.share : record.net - record.share,
-            basis: record.net,
+            rateBps: allocation.rateBps,
+            share: isClawback ? -allocation.share : allocation.share,
+            oem: isClawback ? allocation.share : allocation.oem,
+            basis: allocation.net,
             fixed: strings.ruleFixed[Int(record.rule)],
             cap: strings.ruleCaps[Int(record.rule)])
     }

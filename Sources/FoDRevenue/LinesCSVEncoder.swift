@@ -43,15 +43,17 @@ struct LinesCSVEncoder {
     func append(_ index: Int, to out: inout [UInt8]) {
         let record = lines.records[index]
         let activation = lines.activations[Int(record.activation)]
+        let offer = lines.strings.offers[Int(activation.offer)]
+        let allocation = lines.allocation(record)
         let arena = lines.strings.arena
-        let activationID = arena[Int(activation.idOffset)..<(Int(activation.idOffset) + Int(activation.idLength))]
+        let activationID = arena[activation.idOffset, Int(activation.idLength)]
         let isClawback = record.refund >= 0
         let comma = UInt8(ascii: ",")
-        let exponent = lines.strings.currencies[Int(activation.currency)].exponent
+        let exponent = lines.strings.currencies[Int(offer.currency)].exponent
         if isClawback {
             let refund = lines.refunds[Int(record.refund)]
             out.append(contentsOf: "clawback,".utf8)
-            append(field: arena[Int(refund.idOffset)..<(Int(refund.idOffset) + Int(refund.idLength))], to: &out)
+            append(field: arena[refund.idOffset, Int(refund.idLength)], to: &out)
             out.append(comma)
             append(field: activationID, to: &out)
             out.append(comma)
@@ -66,30 +68,29 @@ struct LinesCSVEncoder {
         out.append(comma)
         if activation.dealer >= 0 { out.append(contentsOf: dealers[Int(activation.dealer)]) }
         out.append(comma)
-        let vinStart = Int(activation.idOffset) + Int(activation.idLength)
-        out.append(contentsOf: arena[vinStart..<(vinStart + 17)])
-        for part in [features[Int(activation.feature)], terms[Int(activation.term)], channels[Int(activation.channel)],
-                     markets[Int(activation.market)], currencyCodes[Int(activation.currency)]] {
+        out.append(contentsOf: arena[activation.idOffset + UInt32(activation.idLength), 17])
+        for part in [features[Int(offer.feature)], terms[Int(offer.term)], channels[Int(offer.channel)],
+                     markets[Int(offer.market)], currencyCodes[Int(offer.currency)]] {
             out.append(comma)
             out.append(contentsOf: part)
         }
         out.append(comma); appendAmount(isClawback ? 0 : activation.gross, exponent, to: &out)
-        out.append(comma); appendInteger(Int64(activation.vatBps), to: &out)
-        out.append(comma); appendAmount(isClawback ? 0 : record.vat, exponent, to: &out)
-        out.append(comma); appendAmount(isClawback ? 0 : record.net, exponent, to: &out)
+        out.append(comma); appendInteger(Int64(offer.vatBps), to: &out)
+        out.append(comma); appendAmount(isClawback ? 0 : allocation.vat, exponent, to: &out)
+        out.append(comma); appendAmount(isClawback ? 0 : allocation.net, exponent, to: &out)
         out.append(comma); out.append(contentsOf: ruleIDs[Int(record.rule)])
-        out.append(comma); appendInteger(Int64(record.rateBps), to: &out)
-        out.append(comma); appendAmount(isClawback ? -record.share : record.share, exponent, to: &out)
-        out.append(comma); appendAmount(isClawback ? record.share : record.net - record.share, exponent, to: &out)
+        out.append(comma); appendInteger(allocation.rateBps, to: &out)
+        out.append(comma); appendAmount(isClawback ? -allocation.share : allocation.share, exponent, to: &out)
+        out.append(comma); appendAmount(isClawback ? allocation.share : allocation.oem, exponent, to: &out)
         // What the share was computed from, so the file can be recomputed on its own (see ReportLine).
         out.append(comma); appendInteger(Int64(exponent), to: &out)
-        out.append(comma); appendAmount(record.net, exponent, to: &out)
+        out.append(comma); appendAmount(allocation.net, exponent, to: &out)
         out.append(comma); appendAmount(lines.strings.ruleFixed[Int(record.rule)], exponent, to: &out)
         out.append(comma); if let cap = lines.strings.ruleCaps[Int(record.rule)] { appendAmount(cap, exponent, to: &out) }
         out.append(0x0A)
     }
 
-    private func append(field bytes: ArraySlice<UInt8>, to out: inout [UInt8]) {
+    private func append(field bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         if bytes.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }) {
             out.append(contentsOf: LinesCSVEncoder.csvField(bytes))
         } else {

@@ -109,16 +109,17 @@ extension ReportBuilder {
             let key = RuleKey(activation)
             if let cached = ruleCache[key] { return cached }
             let dealer: DealerID? = activation.dealer < 0 ? nil : try? DealerID(dealerString(activation.dealer))
-            let found = rules.ruleIndex(feature: value(features, activation.feature), channel: value(channels, activation.channel),
-                                        market: value(markets, activation.market), term: value(terms, activation.term), dealer: dealer)
+            let offer = offers[Int(activation.offer)]
+            let found = rules.ruleIndex(feature: value(features, offer.feature), channel: value(channels, offer.channel),
+                                        market: value(markets, offer.market), term: value(terms, offer.term), dealer: dealer)
             ruleCache[key] = Int32(found)
             return Int32(found)
         }
-        func allocate(_ activation: HeldActivation) throws -> (Int32, Allocation) {
-            let rule = ruleIndex(activation)
-            let allocation = try Allocation(grossMinor: activation.gross, vatBps: Int64(activation.vatBps), rule: rules.rules[Int(rule)],
-                                            tierBonusBps: bonus(activation.dealer, inPeriod: activation.inPeriod), hasDealer: activation.dealer >= 0)
-            return (rule, allocation)
+        /// The activation's allocation, and the line that gives it again (``ReportLines/allocation(_:)``).
+        func allocate(_ activation: HeldActivation, index: Int32, refund: Int32) throws -> (LineRecord, Allocation) {
+            let record = LineRecord(activation: index, refund: refund, rule: ruleIndex(activation),
+                                    tierBonusBps: Int32(bonus(activation.dealer, inPeriod: activation.inPeriod)))
+            return (record, try ReportLines.allocation(record, activation, offers: offers, rules: rules.rules))
         }
 
         // Lines, statements, totals.
@@ -127,17 +128,16 @@ extension ReportBuilder {
         var statements: [StatementKey: Statement] = [:]
         /// A dealer's statement in a currency, with the dealer's tier bonus in the period.
         func newStatement(_ activation: HeldActivation) -> Statement {
-            var statement = Statement(dealerID: dealerString(activation.dealer), currency: currencyValues[Int(activation.currency)])
+            var statement = Statement(dealerID: dealerString(activation.dealer), currency: currencyValues[Int(offers[Int(activation.offer)].currency)])
             statement.tierBonusBps = bonus(activation.dealer, inPeriod: true)
             return statement
         }
         var mix: [MixKey: FeatureMix] = [:]
         let currencyValues = currencies.values.map { (try? $0.get()) ?? (try! Currency("EUR")) }
         for (index, activation) in activations.enumerated() where activation.inPeriod {
-            let (rule, allocation) = try allocate(activation)
-            records.append(LineRecord(activation: Int32(index), refund: -1, rule: rule, rateBps: Int32(allocation.rateBps),
-                                      vat: allocation.vat, net: allocation.net, share: allocation.share))
-            let key = StatementKey(dealer: activation.dealer, currency: activation.currency)
+            let (record, allocation) = try allocate(activation, index: Int32(index), refund: -1)
+            records.append(record)
+            let key = StatementKey(dealer: activation.dealer, currency: offers[Int(activation.offer)].currency)
             var statement = statements[key] ?? newStatement(activation)
             statement.activations += 1
             statement.gross = try Money.add(statement.gross, allocation.gross)
@@ -145,8 +145,9 @@ extension ReportBuilder {
             statement.net = try Money.add(statement.net, allocation.net)
             statement.share = try Money.add(statement.share, allocation.share)
             statements[key] = statement
-            let mixKey = MixKey(feature: activation.feature, currency: activation.currency)
-            var entry = mix[mixKey] ?? FeatureMix(feature: features.key(activation.feature), currency: currencyValues[Int(activation.currency)])
+            let offer = offers[Int(activation.offer)]
+            let mixKey = MixKey(feature: offer.feature, currency: offer.currency)
+            var entry = mix[mixKey] ?? FeatureMix(feature: features.key(offer.feature), currency: currencyValues[Int(offer.currency)])
             entry.activations += 1
             entry.gross = try Money.add(entry.gross, allocation.gross)
             entry.share = try Money.add(entry.share, allocation.share)
@@ -154,10 +155,9 @@ extension ReportBuilder {
         }
         for (activationIndex, refundIndex) in clawbackOf {
             let activation = activations[Int(activationIndex)]
-            let (rule, allocation) = try allocate(activation)
-            records.append(LineRecord(activation: activationIndex, refund: refundIndex, rule: rule, rateBps: Int32(allocation.rateBps),
-                                      vat: allocation.vat, net: allocation.net, share: allocation.share))
-            let key = StatementKey(dealer: activation.dealer, currency: activation.currency)
+            let (record, allocation) = try allocate(activation, index: activationIndex, refund: refundIndex)
+            records.append(record)
+            let key = StatementKey(dealer: activation.dealer, currency: offers[Int(activation.offer)].currency)
             var statement = statements[key] ?? newStatement(activation)
             statement.clawbacks += 1
             statement.clawback = try Money.add(statement.clawback, allocation.share)
@@ -197,8 +197,8 @@ extension ReportBuilder {
         let strings = ReportStrings(
             arena: arena, dealers: dealerNames, features: (0..<features.count).map { features.key(Int32($0)) },
             markets: (0..<markets.count).map { markets.key(Int32($0)) }, currencies: currencyValues,
-            terms: (0..<terms.count).map { terms.key(Int32($0)) }, channels: (0..<channels.count).map { channels.key(Int32($0)) },
-            ruleIDs: rules.rules.map(\.id), ruleFixed: rules.rules.map(\.fixedMinor), ruleCaps: rules.rules.map(\.capMinor))
+            terms: (0..<terms.count).map { terms.key(Int32($0)) }, channels: (0..<channels.count).map { channels.key(Int32($0)) }, offers: offers,
+            rules: rules.rules, ruleIDs: rules.rules.map(\.id), ruleFixed: rules.rules.map(\.fixedMinor), ruleCaps: rules.rules.map(\.capMinor))
         // One precision for every timestamp in lines.csv: the fewest decimals that keep each exact.
         var timestampDigits = 0
         for record in records where timestampDigits < 9 {
@@ -238,15 +238,13 @@ extension ReportBuilder {
     private func dealerString(_ index: Int32) -> String { index < 0 ? "" : dealers.key(index) }
 
     private func string(_ offset: UInt32, _ length: UInt8) -> String {
-        String(decoding: arena[Int(offset)..<(Int(offset) + Int(length))], as: UTF8.self)
+        arena.string(offset, Int(length))
     }
 
     private func compareArena(_ a: UInt32, _ la: UInt8, _ b: UInt32, _ lb: UInt8) -> Int {
-        arena.withUnsafeBytes { bytes in
-            let x = bytes[Int(a)..<(Int(a) + Int(la))], y = bytes[Int(b)..<(Int(b) + Int(lb))]
-            for (p, q) in zip(x, y) where p != q { return p < q ? -1 : 1 }
-            return Int(la) - Int(lb)
-        }
+        let x = arena[a, Int(la)], y = arena[b, Int(lb)]
+        for (p, q) in zip(x, y) where p != q { return p < q ? -1 : 1 }
+        return Int(la) - Int(lb)
     }
 
     /// The rank of each name in sorted order.
@@ -257,14 +255,11 @@ extension ReportBuilder {
     }
 }
 
-/// The attributes a rule can constrain, as interned indexes.
+/// What picks an activation's rule: its offer (feature, channel, market, term among others) and dealer.
 private struct RuleKey: Hashable {
-    let feature, channel, market, term, dealer: Int32
+    let offer, dealer: Int32
     init(_ activation: HeldActivation) {
-        feature = activation.feature
-        channel = activation.channel
-        market = activation.market
-        term = activation.term
+        offer = activation.offer
         dealer = activation.dealer
     }
 }

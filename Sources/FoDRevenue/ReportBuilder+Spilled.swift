@@ -7,7 +7,7 @@ extension ReportBuilder {
     func eventID(entry: Int64) throws -> [UInt8] {
         if let index = heldActivation(entry: entry) {
             let activation = activations[Int(index)]
-            return Array(arena[Int(activation.idOffset)..<(Int(activation.idOffset) + Int(activation.idLength))])
+            return Array(arena[activation.idOffset, Int(activation.idLength)])
         }
         if let ids {
             idRereads += 1
@@ -78,9 +78,9 @@ extension ReportBuilder {
             }
             return low < dropped.count && dropped[low] == entry
         }
-        activations.removeAll { isDropped($0.entry) }
+        activations.keep { !isDropped($0.entry) }
         var kept: [RefundTarget?] = []
-        var keptRefunds: [HeldRefund] = []
+        var keptRefunds = ChunkedArray<HeldRefund>()
         for (refund, target) in zip(refunds, targets) where !isDropped(refund.entry) {
             keptRefunds.append(refund)
             kept.append(target)
@@ -91,11 +91,8 @@ extension ReportBuilder {
 
     /// Runs `lookup` with a comparison of an entry's id against the refund's `refers_to` bytes.
     private func refersTo<T>(_ refund: HeldRefund, _ lookup: ((Int64) throws -> Bool) throws -> T?) throws -> T? {
-        try arena.withUnsafeBytes { bytes in
-            let start = Int(refund.idOffset) + Int(refund.idLength)
-            let target = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + Int(refund.refersToLength))])
-            return try lookup { try self.idEquals($0, target) }
-        }
+        let target = arena[refund.idOffset + UInt32(refund.idLength), Int(refund.refersToLength)]
+        return try lookup { try self.idEquals($0, target) }
     }
 }
 

@@ -23,9 +23,11 @@ public final class ReportBuilder: EventSink {
     private(set) var ids: (any EventIDSource)?
     /// Every accepted id, length-prefixed, when no reader gave an ``EventIDSource``.
     @exclusivity(unchecked) private(set) var idArchive: [UInt8] = []
-    @exclusivity(unchecked) var arena: [UInt8] = []
-    @exclusivity(unchecked) var activations: [HeldActivation] = []
-    @exclusivity(unchecked) var refunds: [HeldRefund] = []
+    let arena = ByteArena()
+    @exclusivity(unchecked) var activations = ChunkedArray<HeldActivation>()
+    @exclusivity(unchecked) var refunds = ChunkedArray<HeldRefund>()
+    @exclusivity(unchecked) var offers: [Offer] = []
+    @exclusivity(unchecked) var offerIndexes: [Offer: Int32] = [:]
 
     @exclusivity(unchecked) var dealers = ByteInterner<Result<String, RevenueError>>()
     @exclusivity(unchecked) var features = ByteInterner<Result<FeatureCode, RevenueError>>()
@@ -37,7 +39,7 @@ public final class ReportBuilder: EventSink {
     /// Creates a builder.
     /// - Parameters:
     ///   - expectedRows: a size hint (for example the file size / 100) so tables need not grow.
-    ///   - memoryLimit: the bytes the report may use (`nil`: no limit); a quarter goes to the table
+    ///   - memoryLimit: the bytes the report may use (`nil`: no limit); an eighth goes to the table
     ///     of event ids, and ids beyond it are written to a temporary file in `temporaryFolder`
     ///     (`nil`: `TMPDIR`, else `/tmp`).
     ///   - onReject: receives each rejected row: the rows rejected while reading as they are read,
@@ -45,7 +47,7 @@ public final class ReportBuilder: EventSink {
     public convenience init(rules: RuleSet, period: ReportPeriod, expectedRows: Int = 0, memoryLimit: Int? = nil,
                             temporaryFolder: String? = nil, onReject: @escaping (RejectedRow) -> Void) {
         self.init(rules: rules, period: period, expectedRows: expectedRows, idHash: .sipHash,
-                  idTableBudget: memoryLimit.map { $0 / 4 } ?? Int.max,
+                  idTableBudget: memoryLimit.map { $0 / 8 } ?? Int.max,
                   temporaryFolder: temporaryFolder ?? SpillFile.defaultFolder, onReject: onReject)
     }
 
@@ -70,6 +72,8 @@ public final class ReportBuilder: EventSink {
     let duplicates: DuplicateRuns
     /// The ids first seen after the table reached its budget; `nil` while it has room.
     var partitions: IDPartitions?
+    /// How many ids went to the temporary file because the table was at its budget.
+    public var spilledIDs: Int64 { partitions?.records ?? 0 }
     /// The memory for checking one spilled partition (tests make it small to check in several passes).
     lazy var spillPartitionBudget = max(fingerprints.budget / 2, 1 << 20)
 
@@ -90,7 +94,7 @@ public final class ReportBuilder: EventSink {
         if let index = heldActivation(entry: entry) {
             let activation = activations[Int(index)]
             return Int(activation.idLength) == id.count
-                && arena[Int(activation.idOffset)..<(Int(activation.idOffset) + Int(activation.idLength))].elementsEqual(id)
+                && arena[activation.idOffset, Int(activation.idLength)].elementsEqual(id)
         }
         if let ids {
             idRereads += 1
@@ -277,20 +281,23 @@ public final class ReportBuilder: EventSink {
         }
         var vin = prepared.vin
         let offset = try withUnsafeBytes(of: &vin) { try appendToArena(id, UnsafeRawBufferPointer(rebasing: $0[0..<17])) }
-        activations.append(HeldActivation(time: time, entry: entry, gross: prepared.gross, idOffset: offset, dealer: dealer, feature: feature,
-                                          market: market, currency: currency, term: term, channel: channel, vatBps: Int16(prepared.vatBps),
+        let offer = Offer(feature: feature, market: market, currency: currency, term: term, channel: channel, vatBps: Int16(prepared.vatBps))
+        let offerIndex: Int32
+        if let known = offerIndexes[offer] {
+            offerIndex = known
+        } else {
+            offerIndex = Int32(offers.count)
+            offers.append(offer)
+            offerIndexes[offer] = offerIndex
+        }
+        activations.append(HeldActivation(time: time, entry: entry, gross: prepared.gross, idOffset: offset, dealer: dealer, offer: offerIndex,
                                           idLength: UInt8(id.count), inPeriod: time >= period.start))
     }
 
     /// Copies two byte strings into the arena, one after the other; returns the first's offset.
+    @inline(__always)
     private func appendToArena(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) throws -> UInt32 {
-        let offset = arena.count
-        guard offset + first.count + second.count < Int(UInt32.max) else {
-            throw RevenueError(.overflow, "more than 4 GiB of ids in two months")
-        }
-        arena.append(contentsOf: first)
-        arena.append(contentsOf: second)
-        return UInt32(offset)
+        try arena.append(first, second)
     }
 
     @inline(__always)

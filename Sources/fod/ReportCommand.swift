@@ -11,7 +11,8 @@ struct ReportCommand: ParsableCommand {
         discussion: """
         Reads the events file once, streaming (CSV with a header row, or JSON
         Lines for files ending in .jsonl / .ndjson), applies the rules file and
-        writes into --out:
+        writes into --out (event ids beyond an eighth of --memory-limit go to a
+        temporary file in --temp-dir, removed as it is made):
           statements.csv  one row per dealer and currency
           lines.csv       every activation and clawback of the month
           report.json     statements, totals per currency, counts, input hash
@@ -63,6 +64,13 @@ struct ReportCommand: ParsableCommand {
         try CLIError.run {
             let ruleSet = try RuleSet(json: try CLIInput.readFile(rules))
             let reportPeriod = try ReportPeriod(period, timeZone: timezone)
+            if let tempDir {
+                var isFolder: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: tempDir, isDirectory: &isFolder), isFolder.boolValue,
+                      FileManager.default.isWritableFile(atPath: tempDir) else {
+                    throw RevenueError(.optionInvalid, "--temp-dir \(tempDir) is not a folder this process can write to")
+                }
+            }
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             var source: any EventSource = try db.map { try DatabaseEventSource(path: $0) } ?? FileByteSource(path: events ?? "")
             let rejects = try FileSink(path: (out as NSString).appendingPathComponent("rejects.csv"))
@@ -102,7 +110,8 @@ struct ReportCommand: ParsableCommand {
             let c = report.counts
             FileHandle.standardError.write(Data("""
             \(report.period): \(c.rowsRead) rows read, \(c.used) used, \(c.outsidePeriod) outside the period, \(c.rejected) rejected; \
-            \(report.statements.count) statements written to \(out); \(builder.idComparisons) ids compared with an earlier row's (\(builder.idRereads) read again from the file)\n
+            \(report.statements.count) statements written to \(out); \(builder.idComparisons) ids compared with an earlier row's (\(builder.idRereads) read again from the file)\
+            \(builder.spilledIDs > 0 ? "; \(builder.spilledIDs) ids beyond the memory limit checked from a temporary file" : "")\n
             """.utf8))
         }
         if rejected > 0 && !allowRejects {
