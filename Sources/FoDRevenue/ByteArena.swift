@@ -75,11 +75,18 @@ struct ChunkedArray<Element>: RandomAccessCollection {
         count += 1
     }
 
-    /// Keeps the elements `keep` takes, in order.
+    /// Keeps the elements `keep` takes, in order, in place (no second copy).
     mutating func keep(where keep: (Element) -> Bool) {
-        var kept = ChunkedArray()
-        for element in self where keep(element) { kept.append(element) }
-        self = kept
+        var kept = 0
+        for index in 0..<count where keep(self[index]) {
+            if kept != index { self[kept] = self[index] }
+            kept += 1
+        }
+        let chunkCount = (kept + (1 << Self.chunkShift) - 1) >> Self.chunkShift
+        chunks.removeLast(chunks.count - chunkCount)
+        if chunkCount > 0 { chunks[chunkCount - 1].removeLast(chunks[chunkCount - 1].count - (kept - ((chunkCount - 1) << Self.chunkShift))) }
+        count = kept
     }
 }
+
 extension ChunkedArray: Sendable where Element: Sendable {}

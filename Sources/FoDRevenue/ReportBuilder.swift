@@ -21,6 +21,9 @@ public final class ReportBuilder: EventSink {
     /// Where ids of earlier rows are read again; `nil` until a reader attaches one, and then
     /// ``idArchive`` keeps the ids instead.
     private(set) var ids: (any EventIDSource)?
+    /// Whether ``idArchive`` keeps the ids (no ``EventIDSource`` attached): a stored flag, as testing
+    /// the existential for `nil` on every row copies it.
+    @exclusivity(unchecked) private var archivesIDs = true
     /// Every accepted id, length-prefixed, when no reader gave an ``EventIDSource``.
     @exclusivity(unchecked) private(set) var idArchive: [UInt8] = []
     let arena = ByteArena()
@@ -28,6 +31,9 @@ public final class ReportBuilder: EventSink {
     @exclusivity(unchecked) var refunds = ChunkedArray<HeldRefund>()
     @exclusivity(unchecked) var offers: [Offer] = []
     @exclusivity(unchecked) var offerIndexes: [Offer: Int32] = [:]
+    /// The offer of each combination of the five fields' bytes and the VAT rate seen.
+    @exclusivity(unchecked) private var offerKeys = ByteInterner<Result<Int32, RevenueError>>()
+    @exclusivity(unchecked) private var offerKey: [UInt8] = []
 
     @exclusivity(unchecked) var dealers = ByteInterner<Result<String, RevenueError>>()
     @exclusivity(unchecked) var features = ByteInterner<Result<FeatureCode, RevenueError>>()
@@ -79,7 +85,10 @@ public final class ReportBuilder: EventSink {
 
     /// Takes the reader's way of reading ids again.
     public func attach(_ ids: any EventIDSource) {
-        if self.ids == nil && fingerprints.count == 0 { self.ids = ids }
+        if self.ids == nil && fingerprints.count == 0 {
+            self.ids = ids
+            archivesIDs = false
+        }
     }
 
     /// How many times an id was compared with an earlier row's id, and how many of those read
@@ -122,7 +131,7 @@ public final class ReportBuilder: EventSink {
     @inline(__always)
     private func accept(_ event: RawEvent, _ id: UnsafeRawBufferPointer, _ hash: UInt64,
                         _ tag: FingerprintTable.Tag, held: Bool) throws -> Int64? {
-        let entry = ids == nil ? Int64(idArchive.count) : event.offset
+        let entry = archivesIDs ? Int64(idArchive.count) : event.offset
         switch try fingerprints.insert(hash, tag, offset: entry, isSameID: { try idEquals($0, id) }) {
         case .existing(let earlier):
             try duplicates.append(DuplicateRuns.Duplicate(line: event.line, earlier: earlier))
@@ -134,7 +143,7 @@ public final class ReportBuilder: EventSink {
             // first occurrence only within its partition.
             try spill().append(IDPartitions.Record(hash: hash, entry: entry, line: event.line, tag: tag, held: held))
         }
-        if ids == nil {
+        if archivesIDs {
             idArchive.append(UInt8(id.count))
             idArchive.append(contentsOf: id)
         }
@@ -235,11 +244,17 @@ public final class ReportBuilder: EventSink {
         }
         do {
             prepared.gross = try integer(event[.grossMinor], "gross_minor", code: .amountInvalid, max: Int64.max)
-            prepared.vatBps = try integer(event[.vatBps], "vat_bps", code: .vatInvalid, max: 10_000)
         } catch let error as RevenueError {
             prepared.amountError = error
         } catch {
             prepared.amountError = RevenueError(.amountInvalid, "\(error)")
+        }
+        do {
+            prepared.vatBps = try integer(event[.vatBps], "vat_bps", code: .vatInvalid, max: 10_000)
+        } catch {
+            // The gross amount's error, if any, is the one reported.
+            prepared.vatBps = -1
+            if prepared.amountError == nil { prepared.amountError = error as? RevenueError ?? RevenueError(.vatInvalid, "\(error)") }
         }
         return prepared
     }
@@ -265,11 +280,7 @@ public final class ReportBuilder: EventSink {
             }
             return
         }
-        let feature = try ReportBuilder.resolve(&features, event[.feature], "feature") { try FeatureCode($0) }
-        let term = try ReportBuilder.resolve(&terms, event[.term], "term") { try Term(validating: $0) }
-        let channel = try ReportBuilder.resolve(&channels, event[.channel], "channel") { try Channel(validating: $0) }
-        let market = try ReportBuilder.resolve(&markets, event[.market], "market") { try Market($0) }
-        let currency = try ReportBuilder.resolve(&currencies, event[.currency], "currency") { try Currency($0) }
+        let offerIndex = try resolveOffer(event, vatBps: prepared.vatBps)
         let dealerField = event[.dealerID]
         let dealer: Int32 = dealerField.isEmpty ? -1 : try ReportBuilder.resolve(&dealers, dealerField, "dealer_id") { try DealerID($0).value }
         if let error = prepared.amountError { throw error }
@@ -281,17 +292,52 @@ public final class ReportBuilder: EventSink {
         }
         var vin = prepared.vin
         let offset = try withUnsafeBytes(of: &vin) { try appendToArena(id, UnsafeRawBufferPointer(rebasing: $0[0..<17])) }
-        let offer = Offer(feature: feature, market: market, currency: currency, term: term, channel: channel, vatBps: Int16(prepared.vatBps))
-        let offerIndex: Int32
-        if let known = offerIndexes[offer] {
-            offerIndex = known
-        } else {
-            offerIndex = Int32(offers.count)
-            offers.append(offer)
-            offerIndexes[offer] = offerIndex
-        }
         activations.append(HeldActivation(time: time, entry: entry, gross: prepared.gross, idOffset: offset, dealer: dealer, offer: offerIndex,
                                           idLength: UInt8(id.count), inPeriod: time >= period.start))
+    }
+
+    private static let offerColumns: [EventColumn] = [.feature, .term, .channel, .market, .currency]
+
+    /// The offer of an activation row: its feature, term, channel, market and currency validated
+    /// (the first invalid one, in that order, is thrown) and, with the VAT rate, interned as one
+    /// ``Offer``. The five fields and the rate are looked up together by their bytes — one hash
+    /// a row instead of one a field; each new combination is resolved field by field, once.
+    /// - Returns: the offer's index, or -1 when the VAT rate is invalid (the row's amount error is then thrown by the caller).
+    @inline(__always)
+    private func resolveOffer(_ event: RawEvent, vatBps: Int64) throws -> Int32 {
+        offerKey.removeAll(keepingCapacity: true)
+        for column in ReportBuilder.offerColumns {
+            let field = event[column]
+            guard field.count < 64 else { return try resolveOfferFields(event, vatBps: vatBps) }
+            offerKey.append(UInt8(field.count))
+            offerKey.append(contentsOf: field)
+        }
+        withUnsafeBytes(of: Int16(vatBps).littleEndian) { offerKey.append(contentsOf: $0) }
+        let index = offerKey.withUnsafeBytes { key in
+            offerKeys.index(of: key) { _ in
+                do { return .success(try resolveOfferFields(event, vatBps: vatBps)) } catch let error as RevenueError {
+                    return .failure(error)
+                } catch {
+                    return .failure(RevenueError(.fieldInvalid, "\(error)"))
+                }
+            }
+        }
+        return try offerKeys.values[Int(index)].get()
+    }
+
+    /// Resolves the offer's fields one by one, then the offer.
+    private func resolveOfferFields(_ event: RawEvent, vatBps: Int64) throws -> Int32 {
+        let feature = try ReportBuilder.resolve(&features, event[.feature], "feature") { try FeatureCode($0) }
+        let term = try ReportBuilder.resolve(&terms, event[.term], "term") { try Term(validating: $0) }
+        let channel = try ReportBuilder.resolve(&channels, event[.channel], "channel") { try Channel(validating: $0) }
+        let market = try ReportBuilder.resolve(&markets, event[.market], "market") { try Market($0) }
+        let currency = try ReportBuilder.resolve(&currencies, event[.currency], "currency") { try Currency($0) }
+        guard vatBps >= 0 else { return -1 }
+        let offer = Offer(feature: feature, market: market, currency: currency, term: term, channel: channel, vatBps: Int16(vatBps))
+        if let known = offerIndexes[offer] { return known }
+        offers.append(offer)
+        offerIndexes[offer] = Int32(offers.count - 1)
+        return Int32(offers.count - 1)
     }
 
     /// Copies two byte strings into the arena, one after the other; returns the first's offset.

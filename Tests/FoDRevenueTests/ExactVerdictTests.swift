@@ -262,3 +262,37 @@ struct FingerprintTableTests {
         #expect(table.count == held.count)
     }
 }
+
+/// The chunked storage of held rows.
+@Suite("Chunked storage")
+struct ChunkedStorageTests {
+    @Test("keeping in place across chunk boundaries equals filtering, and appending goes on after it")
+    func keep() {
+        for (count, modulus) in [(0, 2), (65_535, 3), (65_536, 1), (200_001, 7), (131_072, 65_536)] {
+            var chunked = ChunkedArray<Int>()
+            for value in 0..<count { chunked.append(value) }
+            #expect(Array(chunked) == Array(0..<count))
+            chunked.keep { $0 % modulus != 0 }
+            var expected = (0..<count).filter { $0 % modulus != 0 }
+            #expect(Array(chunked) == expected && chunked.count == expected.count)
+            for value in 0..<70_000 { chunked.append(-value) }
+            expected += (0..<70_000).map { -$0 }
+            #expect(Array(chunked) == expected)
+        }
+    }
+
+    @Test("the arena keeps every pair whole and in place, across chunks")
+    func arena() throws {
+        let arena = ByteArena()
+        var stored: [(UInt32, [UInt8])] = []
+        var generator = SplitMix64(seed: 3)
+        for _ in 0..<40_000 {
+            let first = (0..<Int(generator.next() % 65)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+            let second = (0..<Int(generator.next() % 65)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+            let offset = try first.withUnsafeBytes { a in try second.withUnsafeBytes { b in try arena.append(a, b) } }
+            stored.append((offset, first + second))
+        }
+        #expect(arena.bytes >= 2 * ByteArena.chunkSize)
+        for (offset, bytes) in stored { #expect(Array(arena[offset, bytes.count]) == bytes) }
+    }
+}
