@@ -44,6 +44,23 @@ struct ReportCLITests {
         #expect(badHeader.status == 2 && badHeader.stderr.contains("unknown column \"id\""))
     }
 
+    @Test("--memory-limit takes sizes from 64MB up and --temp-dir must be a writable folder")
+    func memoryOptions() throws {
+        let dir = try TestPaths.temporaryDirectory()
+        let base = ["report", "--events", Self.events, "--rules", Self.rules, "--period", "2026-11", "--out", dir.path, "--allow-rejects"]
+        for size in ["64MB", "1GiB", "2g", "536870912"] {
+            let run = try FodCLI.run(base + ["--memory-limit", size])
+            #expect(run.status == 0, "\(size): \(run.stderr)")
+        }
+        for size in ["63MB", "512XB", "-5", "lots", "99999999999999999999"] {
+            let run = try FodCLI.run(base + ["--memory-limit", size])
+            #expect(run.status == 64, "\(size) was taken: \(run.stderr)")
+        }
+        let notFolder = try FodCLI.run(base + ["--temp-dir", Self.events])
+        #expect(notFolder.status == 2 && notFolder.stderr.contains("option_invalid") && notFolder.stderr.contains("--temp-dir"), "\(notFolder.stderr)")
+        #expect(try FodCLI.run(base + ["--temp-dir", dir.path]).status == 0)
+    }
+
     @Test("fod gen is deterministic, and DuckDB computes the same statements to the cent")
     func agreesWithDuckDB() throws {
         let dir = try TestPaths.temporaryDirectory()
