@@ -12,6 +12,7 @@ let package = Package(
     name: "fod",
     platforms: [.macOS(.v14)],
     products: [
+        .library(name: "FoDCore", targets: ["FoDCore"]),
         .library(name: "FoDCrypto", targets: ["FoDCrypto"]),
         .library(name: "FoDEntitlements", targets: ["FoDEntitlements"]),
         .library(name: "FoDRevenue", targets: ["FoDRevenue"]),
@@ -38,32 +39,33 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        .target(name: "FoDCore", swiftSettings: strictSettings),
         .target(
             name: "FoDCrypto",
-            dependencies: ["COpenSSL"],
+            dependencies: ["FoDCore", "COpenSSL"],
             swiftSettings: strictSettings
         ),
         .target(
             name: "FoDEntitlements",
-            dependencies: ["FoDCrypto"],
+            dependencies: ["FoDCore", "FoDCrypto"],
             swiftSettings: strictSettings
         ),
         .target(name: "CFoDSupport"),
         .target(name: "FoDQRCode", swiftSettings: strictSettings),
         .target(
             name: "FoDRevenue",
-            dependencies: ["FoDEntitlements", "CFoDSupport"],
+            dependencies: ["FoDCore", "FoDEntitlements", "CFoDSupport"],
             swiftSettings: strictSettings
         ),
         .target(
             name: "FoDStore",
-            dependencies: ["FoDRevenue", "FoDEntitlements", "FoDCrypto", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["FoDCore", "FoDRevenue", "FoDEntitlements", "FoDCrypto", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         .target(
             name: "FoDServer",
             dependencies: [
-                "FoDStore", "FoDRevenue", "FoDEntitlements", "FoDCrypto",
+                "FoDCore", "FoDStore", "FoDRevenue", "FoDEntitlements", "FoDCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -85,6 +87,7 @@ let package = Package(
             dependencies: [
                 "FoDServer",
                 "FoDStore",
+                "FoDCore",
                 "FoDCrypto",
                 "FoDEntitlements",
                 "FoDRevenue",
@@ -116,7 +119,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FoDEntitlementsTests",
-            dependencies: ["FoDEntitlements", "FoDCrypto", "FoDTestSupport"],
+            dependencies: ["FoDCore", "FoDEntitlements", "FoDCrypto", "FoDTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,3 +1,5 @@
+import FoDCore
+
 /// The one error type of `FoDCrypto`.
 ///
 /// Equatable by ``code`` only, so tests and callers match on the stable code while the

@@ -1,4 +1,4 @@
-import FoDCrypto
+import FoDCore
 
 /// The one error type of `FoDEntitlements`: every validation and verification failure.
 ///

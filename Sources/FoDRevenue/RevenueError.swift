@@ -1,4 +1,4 @@
-import FoDCrypto
+import FoDCore
 
 /// The one error type of `FoDRevenue`: invalid rules, unusable event rows, arithmetic limits.
 ///

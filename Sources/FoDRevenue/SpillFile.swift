@@ -39,12 +39,8 @@ final class SpillFile {
     @discardableResult
     func append(_ bytes: UnsafeRawBufferPointer) throws -> Int64 {
         let start = size
-        var done = 0
-        while done < bytes.count {
-            let written = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(start) + off_t(done))
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { throw SpillFile.failure("cannot write a temporary file in \(folder)") }
-            done += written
+        try SpillFile.repeatUntilDone(bytes.count, "cannot write a temporary file in \(folder)") { done in
+            pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(start) + off_t(done))
         }
         size += Int64(bytes.count)
         return start
@@ -52,12 +48,20 @@ final class SpillFile {
 
     /// Reads `buffer.count` bytes at `offset` (all of them were written).
     func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws {
+        try SpillFile.repeatUntilDone(buffer.count, "cannot read back a temporary file in \(folder)") { done in
+            pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+        }
+    }
+
+    /// Calls `transfer` with the bytes done so far until `count` are done (a short read or write
+    /// goes on; `EINTR` is retried; an error or end of file throws `what`).
+    private static func repeatUntilDone(_ count: Int, _ what: @autoclosure () -> String, _ transfer: (Int) -> Int) throws {
         var done = 0
-        while done < buffer.count {
-            let count = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { throw SpillFile.failure("cannot read back a temporary file in \(folder)") }
-            done += count
+        while done < count {
+            let moved = transfer(done)
+            if moved < 0 && errno == EINTR { continue }
+            guard moved > 0 else { throw failure(what()) }
+            done += moved
         }
     }
 

@@ -1,3 +1,4 @@
+import FoDCore
 import FoDCrypto
 
 /// The one error type of `FoDStore`.

@@ -1,5 +1,5 @@
 import ArgumentParser
-import FoDCrypto
+import FoDCore
 import Foundation
 
 /// Turns library errors into a one-line message on stderr and the documented exit code.

@@ -1,3 +1,4 @@
+import FoDCore
 import FoDCrypto
 
 /// The one error type of the `fod` command line's own work (talking to a server, local sign-in

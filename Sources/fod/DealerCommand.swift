@@ -1,4 +1,5 @@
 import ArgumentParser
+import FoDCore
 import FoDCrypto
 import FoDEntitlements
 import FoDRevenue

@@ -1,7 +1,8 @@
+import FoDCore
 import FoDCrypto
-import Foundation
 import FoDEntitlements
 import FoDTestSupport
+import Foundation
 import Testing
 
 /// Runs every token under fixtures/tokens/ (made by an independent implementation,

@@ -10,7 +10,8 @@ public struct ErrorCode<Domain>: Hashable, Sendable, CustomStringConvertible {
 
 /// What every fod error is: a stable code and a human reason, equal by code only, so callers and
 /// tests match on the code while the reason stays free to carry detail. Each module has one such
-/// type (`CryptoError`, `EntitlementError`, `RevenueError`, `StoreError`).
+/// type (`CryptoError`, `EntitlementError`, `RevenueError`, `StoreError`, `APIError`); it lives in
+/// `FoDCore`, below the crypto module, so a module needs no cryptography to have an error type.
 public protocol CodedError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The type the codes belong to.
     associatedtype Domain
