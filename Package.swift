@@ -124,7 +124,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FoDRevenueTests",
-            dependencies: ["FoDRevenue", "FoDEntitlements", "FoDCrypto", "FoDTestSupport"],
+            dependencies: ["FoDCore", "FoDRevenue", "FoDEntitlements", "FoDCrypto", "FoDTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import FoDCore
 /// An activation of the period or the month before, as the builder keeps it: fixed-size, with
 /// its strings in a shared byte arena and its codes as indexes into interners.
 struct HeldActivation: Sendable {

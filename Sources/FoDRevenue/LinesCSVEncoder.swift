@@ -1,3 +1,4 @@
+import FoDCore
 import FoDEntitlements
 
 /// Writes `lines.csv` rows straight from the report's compact records into bytes, without

@@ -1,3 +1,4 @@
+import FoDCore
 import FoDEntitlements
 
 /// Builds a month's report from a stream of events in one pass.
@@ -393,6 +394,8 @@ public final class ReportBuilder: EventSink {
             let text = String(decoding: raw, as: UTF8.self)
             do { return .success(try make(text)) } catch let error as RevenueError {
                 return .failure(RevenueError(error.code, "\(name): \(error.reason)"))
+            } catch let error as CoreError {
+                return .failure(RevenueError(error.code == .currencyUnknown ? .currencyUnknown : .fieldInvalid, "\(name): \(error.reason)"))
             } catch let error as EntitlementError {
                 return .failure(RevenueError(.fieldInvalid, "\(name): \(error.reason)"))
             } catch {

@@ -1,3 +1,4 @@
+import FoDCore
 /// `report.html`: the month at a glance for people — totals per currency, payable per dealer as
 /// an inline SVG bar chart (largest first, the top 25 and the rest summed), and the mix per
 /// feature. Self-contained: no scripts, no external files.

@@ -1,3 +1,4 @@
+import FoDCore
 /// One line of the book extract: an activation of the period, or a clawback booked in it.
 public struct ReportLine: Sendable, Hashable {
     /// What the line books.

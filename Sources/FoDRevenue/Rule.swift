@@ -1,3 +1,4 @@
+import FoDCore
 import FoDEntitlements
 
 /// One commission rule: which activations it matches and what share of the net price it pays.

@@ -1,3 +1,4 @@
+import FoDCore
 import FoDEntitlements
 
 extension RuleSet {
@@ -81,9 +82,7 @@ extension RuleSet {
         func optional<T>(_ name: String, _ make: (String) throws -> T) throws -> T? {
             guard let value = object[name] else { return nil }
             guard case .string(let text) = value else { throw RevenueError(.rulesInvalid, "\(context): \"\(name)\" must be a string") }
-            do { return try make(text) } catch let error as RevenueError {
-                throw RevenueError(.rulesInvalid, "\(context): \(error.reason)")
-            } catch let error as EntitlementError {
+            do { return try make(text) } catch let error as any CodedError {
                 throw RevenueError(.rulesInvalid, "\(context): \(error.reason)")
             }
         }

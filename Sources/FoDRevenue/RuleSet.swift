@@ -1,3 +1,4 @@
+import FoDCore
 import FoDEntitlements
 
 /// A validated rules file: ordered rules (first match wins, the last matches everything),

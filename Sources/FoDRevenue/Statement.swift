@@ -1,3 +1,4 @@
+import FoDCore
 /// One dealer's monthly statement in one currency.
 public struct Statement: Sendable, Hashable {
     /// The dealer; empty for activations credited to no dealer (so the statements reconcile with the input).

@@ -1,3 +1,4 @@
+import FoDCore
 import FoDRevenue
 import Testing
 
@@ -76,8 +77,12 @@ struct MoneyTests {
         #expect(kwd.format(minor: 1) == "0.001")
         #expect(kwd.format(minor: -12_345) == "-12.345")
         for code in ["XEU", "eur", "XAU", "XXX", "", "EURO"] {
-            #expect(throws: RevenueError(.currencyUnknown, "")) { try Currency(code) }
+            #expect(throws: CoreError(.currencyUnknown, "")) { try Currency(code) }
         }
+        for code in ["de", "DEU", "D", "", "1A"] {
+            #expect(throws: CoreError(.marketInvalid, "")) { try Market(code) }
+        }
+        #expect(try Market("DE").code == "DE")
     }
 
     @Test("RFC 3339 timestamps: offsets, fractions, and what is refused")
@@ -96,5 +101,24 @@ struct MoneyTests {
                     "2026-11-03T09:15:00+0100", "2026-11-03T09:15:00.Z", "26-11-03T09:15:00Z", "2026-11-03T09:15:00Z ", "2026-13-45 25:61"] {
             #expect(Timestamp.parse(bad) == nil, "\(bad)")
         }
+    }
+}
+
+/// The base module's errors keep the report's codes: a bad market is `field_invalid`, an unknown
+/// currency `currency_unknown`, each named after its column.
+@Suite("Market and currency in the report")
+struct MarketCurrencyReportTests {
+    @Test("a bad market or currency in a row is rejected with the report's code and the column's name")
+    func codes() throws {
+        let csv = ReportRun.header + """
+        M1,2026-04-10T10:00:00Z,activation,,WVWZZZ1KZAW394821,ACC,P1M,dealer,DE-10001,DEU,EUR,2400,1900
+        C1,2026-04-10T10:00:00Z,activation,,WVWZZZ1KZAW394821,ACC,P1M,dealer,DE-10001,DE,EURO,2400,1900
+        OK,2026-04-10T10:00:00Z,activation,,WVWZZZ1KZAW394821,ACC,P1M,dealer,DE-10001,DE,EUR,2400,1900
+
+        """
+        let output = try ReportRun.run(csv: csv, rules: ReportRun.fixtureRules, period: "2026-04")
+        #expect(output.rejects.map(\.code) == [.fieldInvalid, .currencyUnknown])
+        #expect(output.rejects.first?.reason.hasPrefix("market: ") == true && output.rejects.last?.reason.hasPrefix("currency: ") == true)
+        #expect(output.report.counts.used == 1)
     }
 }

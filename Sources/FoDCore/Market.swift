@@ -4,11 +4,11 @@ public struct Market: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let code: String
 
     /// Validates the form of a market code.
-    /// - Throws: ``RevenueError`` `field_invalid`.
+    /// - Throws: ``CoreError`` `market_invalid`.
     public init(_ code: String) throws {
         let bytes = Array(code.utf8)
         guard bytes.count == 2, bytes.allSatisfy({ $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) else {
-            throw RevenueError(.fieldInvalid, "market \"\(code.prefix(10))\" is not an ISO 3166-1 alpha-2 code (two upper-case letters)")
+            throw CoreError(.marketInvalid, "market \"\(code.prefix(10))\" is not an ISO 3166-1 alpha-2 code (two upper-case letters)")
         }
         self.code = code
     }

@@ -9,10 +9,10 @@ public struct Currency: Sendable, Hashable, Comparable, CustomStringConvertible 
     public let exponent: Int
 
     /// Looks a code up in the table.
-    /// - Throws: ``RevenueError`` `currency_unknown`.
+    /// - Throws: ``CoreError`` `currency_unknown`.
     public init(_ code: String) throws {
         guard let exponent = Currency.exponents[code] else {
-            throw RevenueError(.currencyUnknown, "\"\(code.prefix(10))\" is not an active ISO 4217 currency code")
+            throw CoreError(.currencyUnknown, "\"\(code.prefix(10))\" is not an active ISO 4217 currency code")
         }
         self.code = code
         self.exponent = exponent
