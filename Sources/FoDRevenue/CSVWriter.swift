@@ -1,22 +1,37 @@
 /// Builds CSV text (RFC 4180: quotes only where a field needs them) into a byte buffer.
+///
+/// ``append(field:to:)`` is the one definition of CSV quoting for every file the report writes.
 struct CSVWriter {
     private(set) var bytes: [UInt8] = []
 
     init(capacity: Int = 1 << 16) { bytes.reserveCapacity(capacity) }
 
-    mutating func field(_ text: String, first: Bool = false) {
-        if !first { bytes.append(UInt8(ascii: ",")) }
-        let needsQuotes = text.utf8.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
-        guard needsQuotes else {
-            bytes.append(contentsOf: text.utf8)
+    /// Appends one field: as it is, or — when it holds a comma, a quote or a line break — in
+    /// quotes with its quotes doubled.
+    @inline(__always)
+    static func append(field: some Collection<UInt8>, to out: inout [UInt8]) {
+        guard field.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }) else {
+            out.append(contentsOf: field)
             return
         }
-        bytes.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            if byte == UInt8(ascii: "\"") { bytes.append(byte) }
-            bytes.append(byte)
+        out.append(UInt8(ascii: "\""))
+        for byte in field {
+            if byte == UInt8(ascii: "\"") { out.append(byte) }
+            out.append(byte)
         }
-        bytes.append(UInt8(ascii: "\""))
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// A field as CSV bytes (see ``append(field:to:)``).
+    static func field(_ text: String) -> [UInt8] {
+        var out: [UInt8] = []
+        append(field: text.utf8, to: &out)
+        return out
+    }
+
+    mutating func field(_ text: String, first: Bool = false) {
+        if !first { bytes.append(UInt8(ascii: ",")) }
+        CSVWriter.append(field: text.utf8, to: &bytes)
     }
 
     mutating func endRow() { bytes.append(0x0A) }

@@ -17,27 +17,13 @@ struct LinesCSVEncoder {
     init(_ lines: ReportLines) {
         self.lines = lines
         let strings = lines.strings
-        dealers = strings.dealers.map(LinesCSVEncoder.csvField)
-        features = strings.features.map(LinesCSVEncoder.csvField)
-        markets = strings.markets.map(LinesCSVEncoder.csvField)
-        terms = strings.terms.map(LinesCSVEncoder.csvField)
-        channels = strings.channels.map(LinesCSVEncoder.csvField)
-        ruleIDs = strings.ruleIDs.map(LinesCSVEncoder.csvField)
+        dealers = strings.dealers.map(CSVWriter.field)
+        features = strings.features.map(CSVWriter.field)
+        markets = strings.markets.map(CSVWriter.field)
+        terms = strings.terms.map(CSVWriter.field)
+        channels = strings.channels.map(CSVWriter.field)
+        ruleIDs = strings.ruleIDs.map(CSVWriter.field)
         currencyCodes = strings.currencies.map { Array($0.code.utf8) }
-    }
-
-    /// A field as CSV: quoted (with doubled quotes) only when it needs to be.
-    static func csvField(_ text: String) -> [UInt8] { csvField(Array(text.utf8)) }
-
-    static func csvField(_ bytes: some Collection<UInt8>) -> [UInt8] {
-        guard bytes.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }) else { return Array(bytes) }
-        var out: [UInt8] = [UInt8(ascii: "\"")]
-        for byte in bytes {
-            if byte == UInt8(ascii: "\"") { out.append(byte) }
-            out.append(byte)
-        }
-        out.append(UInt8(ascii: "\""))
-        return out
     }
 
     /// Appends row `index`.
@@ -91,13 +77,8 @@ struct LinesCSVEncoder {
         out.append(0x0A)
     }
 
-    private func append(field bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        if bytes.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }) {
-            out.append(contentsOf: LinesCSVEncoder.csvField(bytes))
-        } else {
-            out.append(contentsOf: bytes)
-        }
-    }
+    @inline(__always)
+    private func append(field bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) { CSVWriter.append(field: bytes, to: &out) }
 
     private func appendInteger(_ value: Int64, to out: inout [UInt8]) {
         if value < 0 { out.append(UInt8(ascii: "-")) }
