@@ -51,7 +51,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(name: "CFoDSupport"),
-        .target(name: "FoDQRCode", swiftSettings: strictSettings),
+        .target(name: "FoDQRCode", dependencies: ["FoDCore"], swiftSettings: strictSettings),
         .target(
             name: "FoDRevenue",
             dependencies: ["FoDCore", "FoDEntitlements", "CFoDSupport"],
@@ -110,6 +110,11 @@ let package = Package(
         .target(
             name: "FoDTestSupport",
             path: "Tests/FoDTestSupport",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "FoDCoreTests",
+            dependencies: ["FoDCore"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,3 +1,5 @@
+import FoDCore
+
 extension QRCode {
     /// The symbol as a standalone SVG image with a four-module quiet zone: one path of dark
     /// squares on a white ground, sharp at any scale.
@@ -16,21 +18,10 @@ extension QRCode {
                 x += run
             }
         }
-        let escaped = label.replacingAll([("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\"", "&quot;")])
+        let escaped = label.markupEscaped
         return """
         <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \(side) \(side)" role="img" aria-label="\(escaped)" \
         shape-rendering="crispEdges"><rect width="\(side)" height="\(side)" fill="#fff"/><path fill="#000" d="\(path)"/></svg>
         """
-    }
-}
-
-extension String {
-    fileprivate func replacingAll(_ pairs: [(Character, String)]) -> String {
-        var result = ""
-        result.reserveCapacity(utf8.count)
-        for character in self {
-            if let pair = pairs.first(where: { $0.0 == character }) { result += pair.1 } else { result.append(character) }
-        }
-        return result
     }
 }

@@ -105,21 +105,7 @@ public enum ReportHTML {
     /// An amount for people: the currency's decimals with grouped thousands (1,234,567.89).
     static func amount(_ minor: Int64, _ currency: Currency) -> String { currency.formatGrouped(minor: minor) }
 
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for char in text {
-            switch char {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(char)
-            }
-        }
-        return out
-    }
+    static func escape(_ text: String) -> String { text.markupEscaped }
 
     /// 1234567 → "1,234,567".
     static func group(_ value: Int64) -> String {
