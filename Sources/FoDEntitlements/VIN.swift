@@ -33,12 +33,13 @@ public struct VIN: Sendable, Hashable, Comparable, CustomStringConvertible {
         guard bytes.count == 17 else {
             throw EntitlementError(.vinMalformed, "a VIN has 17 characters, this has \(String(decoding: bytes, as: UTF8.self).count)")
         }
-        for position in 0..<17 where VIN.transliteration(bytes[position]) == nil {
+        // One pass in the common case: the check digit is nil only when a character is not allowed.
+        guard let expected = VIN.checkDigit(bytes) else {
+            let position = (0..<17).first { VIN.transliteration(bytes[$0]) == nil } ?? 0
             let byte = bytes[position]
             let shown = byte >= 0x21 && byte < 0x7F ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x\(String(byte, radix: 16))"
             throw EntitlementError(.vinMalformed, "\(shown) at position \(position + 1) is not allowed in a VIN (0-9, A-Z without I, O, Q)")
         }
-        let expected = VIN.checkDigit(bytes)!
         let valid = bytes[8] == expected
         if !valid, bytes[0] >= UInt8(ascii: "1"), bytes[0] <= UInt8(ascii: "5") {
             throw EntitlementError(.vinCheckDigit,
@@ -51,11 +52,18 @@ public struct VIN: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// position 9; `nil` if a character is not allowed in a VIN.
     public static func checkDigit(_ bytes: UnsafeRawBufferPointer) -> UInt8? {
         guard bytes.count == 17 else { return nil }
-        var sum = 0
-        for position in 0..<17 {
-            guard let value = transliteration(bytes[position]) else { return nil }
-            sum += value * weights[position]
+        let sum: Int? = values.withUnsafeBufferPointer { table in
+            weights.withUnsafeBufferPointer { weight in
+                var sum = 0
+                for position in 0..<17 {
+                    let value = table[Int(bytes[position])]
+                    if value < 0 { return nil }
+                    sum += Int(value) * weight[position]
+                }
+                return sum
+            }
         }
+        guard let sum else { return nil }
         let remainder = sum % 11
         return remainder == 10 ? UInt8(ascii: "X") : UInt8(ascii: "0") + UInt8(remainder)
     }
@@ -72,6 +80,9 @@ public struct VIN: Sendable, Hashable, Comparable, CustomStringConvertible {
     private static func isSpace(_ byte: UInt8) -> Bool {
         byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
     }
+
+    /// ``transliteration(_:)`` of every byte, -1 where not allowed: one load a character in ``checkDigit(_:)``.
+    private static let values: [Int8] = (0...255).map { Int8(transliteration(UInt8($0)) ?? -1) }
 
     /// The 49 CFR 565.15 value of a VIN character, or `nil` if it is not allowed.
     private static func transliteration(_ byte: UInt8) -> Int? {

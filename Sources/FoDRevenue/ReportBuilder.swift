@@ -34,7 +34,10 @@ public final class ReportBuilder: EventSink {
     @exclusivity(unchecked) var offerIndexes: [Offer: Int32] = [:]
     /// The offer of each combination of the five fields' bytes and the VAT rate seen.
     @exclusivity(unchecked) private var offerKeys = ByteInterner<Result<Int32, RevenueError>>()
-    @exclusivity(unchecked) private var offerKey: [UInt8] = []
+    /// Scratch for an offer's key: five fields of under 64 bytes, each after its length, then the rate.
+    private let offerKey = UnsafeMutableRawPointer.allocate(byteCount: 5 * 64 + 2, alignment: 8)
+
+    deinit { offerKey.deallocate() }
 
     @exclusivity(unchecked) var dealers = ByteInterner<Result<String, RevenueError>>()
     @exclusivity(unchecked) var features = ByteInterner<Result<FeatureCode, RevenueError>>()
@@ -199,7 +202,38 @@ public final class ReportBuilder: EventSink {
 
     /// The checks of a row that need no shared state, in the order the full check reports them:
     /// ids, timestamp, kind, refers_to, VIN, then the amounts (reported after the interned fields).
+    /// Records only whether they failed (so the result is plain data, copied without reference
+    /// counting); ``preparedErrors(_:)`` runs them again for the rare row that failed, for the errors.
     static func prepare(_ event: RawEvent, period: ReportPeriod, hash: EventIDHash) -> PreparedEvent {
+        var errors = PreparedErrors()
+        return prepare(event, period: period, hash: hash, errors: &errors)
+    }
+
+    /// The errors ``prepare(_:period:hash:)`` found in a row.
+    struct PreparedErrors {
+        /// The first error of the id, timestamp, kind, refers_to and VIN checks.
+        var error: RevenueError?
+        /// An error of gross_minor or vat_bps, reported after the interned fields' errors.
+        var amountError: RevenueError?
+    }
+
+    /// The errors of a row whose ``PreparedEvent`` says a check failed.
+    private func preparedErrors(_ event: RawEvent) -> PreparedErrors {
+        var errors = PreparedErrors()
+        _ = ReportBuilder.prepare(event, period: period, hash: idHash, errors: &errors)
+        return errors
+    }
+
+    @inline(__always)
+    private static func prepare(_ event: RawEvent, period: ReportPeriod, hash: EventIDHash, errors: inout PreparedErrors) -> PreparedEvent {
+        var prepared = checks(event, period: period, hash: hash, errors: &errors)
+        prepared.failed = errors.error != nil
+        prepared.amountFailed = errors.amountError != nil
+        return prepared
+    }
+
+    @inline(__always)
+    private static func checks(_ event: RawEvent, period: ReportPeriod, hash: EventIDHash, errors: inout PreparedErrors) -> PreparedEvent {
         var prepared = PreparedEvent()
         let id = event[.eventID]
         prepared.fingerprint = hash(id)
@@ -237,25 +271,25 @@ public final class ReportBuilder: EventSink {
                 }
             }
         } catch let error as RevenueError {
-            prepared.error = error
+            errors.error = error
             return prepared
         } catch {
-            prepared.error = RevenueError(.fieldInvalid, "\(error)")
+            errors.error = RevenueError(.fieldInvalid, "\(error)")
             return prepared
         }
         do {
             prepared.gross = try integer(event[.grossMinor], "gross_minor", code: .amountInvalid, max: Int64.max)
         } catch let error as RevenueError {
-            prepared.amountError = error
+            errors.amountError = error
         } catch {
-            prepared.amountError = RevenueError(.amountInvalid, "\(error)")
+            errors.amountError = RevenueError(.amountInvalid, "\(error)")
         }
         do {
             prepared.vatBps = try integer(event[.vatBps], "vat_bps", code: .vatInvalid, max: 10_000)
         } catch {
             // The gross amount's error, if any, is the one reported.
             prepared.vatBps = -1
-            if prepared.amountError == nil { prepared.amountError = error as? RevenueError ?? RevenueError(.vatInvalid, "\(error)") }
+            if errors.amountError == nil { errors.amountError = error as? RevenueError ?? RevenueError(.vatInvalid, "\(error)") }
         }
         return prepared
     }
@@ -264,7 +298,7 @@ public final class ReportBuilder: EventSink {
     private func process(_ event: RawEvent, _ prepared: PreparedEvent) throws {
         // Start loading the table slot: the cache miss then overlaps with the checks below.
         fingerprints.prefetch(prepared.fingerprint)
-        if let error = prepared.error { throw error }
+        if prepared.failed, let error = preparedErrors(event).error { throw error }
         let id = event[.eventID]
         let time = prepared.time
         let held = time >= period.previousStart && time < period.end
@@ -284,7 +318,7 @@ public final class ReportBuilder: EventSink {
         let offerIndex = try resolveOffer(event, vatBps: prepared.vatBps)
         let dealerField = event[.dealerID]
         let dealer: Int32 = dealerField.isEmpty ? -1 : try ReportBuilder.resolve(&dealers, dealerField, "dealer_id") { try DealerID($0).value }
-        if let error = prepared.amountError { throw error }
+        if prepared.amountFailed, let error = preparedErrors(event).amountError { throw error }
         guard let entry = try accept(event, id, prepared.fingerprint, FingerprintTable.Tag(activation: true, afterPeriod: time >= period.end),
                                      held: held) else { return }
         guard held else {
@@ -306,21 +340,21 @@ public final class ReportBuilder: EventSink {
     /// - Returns: the offer's index, or -1 when the VAT rate is invalid (the row's amount error is then thrown by the caller).
     @inline(__always)
     private func resolveOffer(_ event: RawEvent, vatBps: Int64) throws -> Int32 {
-        offerKey.removeAll(keepingCapacity: true)
+        var length = 0
         for column in ReportBuilder.offerColumns {
             let field = event[column]
             guard field.count < 64 else { return try resolveOfferFields(event, vatBps: vatBps) }
-            offerKey.append(UInt8(field.count))
-            offerKey.append(contentsOf: field)
+            offerKey.storeBytes(of: UInt8(field.count), toByteOffset: length, as: UInt8.self)
+            if let start = field.baseAddress { (offerKey + length + 1).copyMemory(from: start, byteCount: field.count) }
+            length += 1 + field.count
         }
-        withUnsafeBytes(of: Int16(vatBps).littleEndian) { offerKey.append(contentsOf: $0) }
-        let index = offerKey.withUnsafeBytes { key in
-            offerKeys.index(of: key) { _ in
-                do { return .success(try resolveOfferFields(event, vatBps: vatBps)) } catch let error as RevenueError {
-                    return .failure(error)
-                } catch {
-                    return .failure(RevenueError(.fieldInvalid, "\(error)"))
-                }
+        offerKey.storeBytes(of: Int16(vatBps).littleEndian, toByteOffset: length, as: Int16.self)
+        length += 2
+        let index = offerKeys.index(of: UnsafeRawBufferPointer(start: offerKey, count: length)) { _ in
+            do { return .success(try resolveOfferFields(event, vatBps: vatBps)) } catch let error as RevenueError {
+                return .failure(error)
+            } catch {
+                return .failure(RevenueError(.fieldInvalid, "\(error)"))
             }
         }
         return try offerKeys.values[Int(index)].get()
