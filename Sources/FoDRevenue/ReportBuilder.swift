@@ -180,6 +180,10 @@ public final class ReportBuilder: EventSink {
         onReject(row)
     }
 
+    /// Starts loading the id table's slots for an id hash (a row the builder will take soon).
+    @inline(__always)
+    func prefetch(_ hash: UInt64) { fingerprints.prefetch(hash) }
+
     /// Takes one row.
     public func consume(_ event: RawEvent) {
         consume(event, prepared: ReportBuilder.prepare(event, period: period, hash: idHash))
