@@ -44,7 +44,7 @@ struct ReportCommand: ParsableCommand {
     @Flag(name: .customLong("allow-rejects"), help: "Exit 0 even when rows were rejected.")
     var allowRejects = false
     @Option(name: .customLong("memory-limit"),
-            help: "The memory the report may use (such as 512MB or 2GB); beyond it event ids go to a temporary file.")
+            help: "The memory the report plans with (such as 512MB or 2GB): an eighth holds event ids, the rest go to a temporary file; the two months held are not limited yet.")
     var memoryLimit = ByteSize(bytes: 512 << 20)
     @Option(name: .customLong("temp-dir"), help: "The folder for temporary files beyond the memory limit (default: TMPDIR, else /tmp).")
     var tempDir: String?

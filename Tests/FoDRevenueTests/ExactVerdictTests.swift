@@ -45,6 +45,7 @@ struct ExactVerdictTests {
         #expect(a.statements == b.statements, "statements differ with \(name)")
         #expect(a.lines == b.lines, "lines differ with \(name)")
         #expect(a.rejectsCSV == b.rejectsCSV, "rejects differ with \(name)")
+        #expect(a.report.counts == b.report.counts, "counts differ with \(name)")
     }
 
     @Test("the fixture gives the same files with hashes that collide, with every reader")
