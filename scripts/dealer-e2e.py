@@ -39,22 +39,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FOD = os.environ.get("FOD_BIN", os.path.join(ROOT, ".build", "debug", "fod"))
+from e2e_support import FOD, ROOT, check, checks, free_port
+
 VIN = "WAUZZZF45RA000001"
-checks = {"passed": 0, "failed": 0}
-
-
-def check(condition, message):
-    checks["passed" if condition else "failed"] += 1
-    print(("ok   " if condition else "FAIL ") + message, flush=True)
-    return condition
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):

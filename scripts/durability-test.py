@@ -16,7 +16,6 @@ import concurrent.futures
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,21 +23,9 @@ import time
 import urllib.error
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FOD = os.environ.get("FOD_BIN", os.path.join(ROOT, ".build", "debug", "fod"))
+from e2e_support import FOD, ROOT, check, checks, free_port
+
 VEHICLES, CONCURRENCY, KILL_AFTER, DEADLINE = 300, 12, 120, time.monotonic() + 240
-checks = {"passed": 0, "failed": 0}
-
-
-def check(condition, message):
-    checks["passed" if condition else "failed"] += 1
-    print(("ok   " if condition else "FAIL ") + message, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(data, port, log):

@@ -31,23 +31,11 @@ import time
 import urllib.error
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FOD = os.environ.get("FOD_BIN", os.path.join(ROOT, ".build", "debug", "fod"))
+from e2e_support import FOD, ROOT, check, checks, free_port
+
 DEADLINE = time.monotonic() + 300
 LOGS = tempfile.mkdtemp(prefix="fod-fault-logs-")
 IDLE_TIMEOUT = 4
-checks = {"passed": 0, "failed": 0}
-
-
-def check(condition, message):
-    checks["passed" if condition else "failed"] += 1
-    print(("ok   " if condition else "FAIL ") + message, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:

@@ -10,15 +10,15 @@ struct HeldActivation: Sendable {
     /// Arena offset of the event id, followed directly by the 17 VIN bytes.
     var idOffset: UInt32
     var dealer: Int32  // -1: none
-    /// What was sold where, as an index into the builder's ``Offer``s (a few hundred in a file).
-    var offer: Int32
+    /// What was sold where, as an index into the builder's sale kinds (``SaleKind``) (a few hundred in a file).
+    var saleKind: Int32
     var idLength: UInt8
     var inPeriod: Bool
 }
 
 /// What an activation sold, where and at what VAT, as indexes into the builder's interners:
 /// activations share a few hundred of these, so each held activation keeps only its index.
-struct Offer: Hashable, Sendable {
+struct SaleKind: Hashable, Sendable {
     var feature: Int32
     var market: Int32
     var currency: Int32
@@ -62,7 +62,7 @@ final class ReportStrings: @unchecked Sendable {
     let currencies: [Currency]
     let terms: [String]
     let channels: [String]
-    let offers: [Offer]
+    let saleKinds: [SaleKind]
     let rules: [Rule]
     let ruleIDs: [String]
     /// Each rule's fixed amount and cap, by rule index.
@@ -70,7 +70,7 @@ final class ReportStrings: @unchecked Sendable {
     let ruleCaps: [Int64?]
 
     init(arena: ByteArena, dealers: [String], features: [String], markets: [String], currencies: [Currency],
-         terms: [String], channels: [String], offers: [Offer], rules: [Rule], ruleIDs: [String], ruleFixed: [Int64], ruleCaps: [Int64?]) {
+         terms: [String], channels: [String], saleKinds: [SaleKind], rules: [Rule], ruleIDs: [String], ruleFixed: [Int64], ruleCaps: [Int64?]) {
         self.arena = arena
         self.dealers = dealers
         self.features = features
@@ -78,7 +78,7 @@ final class ReportStrings: @unchecked Sendable {
         self.currencies = currencies
         self.terms = terms
         self.channels = channels
-        self.offers = offers
+        self.saleKinds = saleKinds
         self.rules = rules
         self.ruleIDs = ruleIDs
         self.ruleFixed = ruleFixed
@@ -107,22 +107,22 @@ public struct ReportLines: RandomAccessCollection, Sendable {
 
     /// How a line's activation divides: the one computation (``Allocation``), done again from
     /// the same inputs as when the report was made.
-    static func allocation(_ record: LineRecord, _ activation: HeldActivation, offers: [Offer], rules: [Rule]) throws -> Allocation {
-        try Allocation(grossMinor: activation.gross, vatBps: Int64(offers[Int(activation.offer)].vatBps), rule: rules[Int(record.rule)],
+    static func allocation(_ record: LineRecord, _ activation: HeldActivation, saleKinds: [SaleKind], rules: [Rule]) throws -> Allocation {
+        try Allocation(grossMinor: activation.gross, vatBps: Int64(saleKinds[Int(activation.saleKind)].vatBps), rule: rules[Int(record.rule)],
                        tierBonusBps: Int64(record.tierBonusBps), hasDealer: activation.dealer >= 0)
     }
 
     /// The allocation of line `record`. It cannot fail: ``ReportBuilder/finish()`` computed it
     /// from the same values before the lines existed.
     func allocation(_ record: LineRecord) -> Allocation {
-        try! ReportLines.allocation(record, activations[Int(record.activation)], offers: strings.offers, rules: strings.rules)
+        try! ReportLines.allocation(record, activations[Int(record.activation)], saleKinds: strings.saleKinds, rules: strings.rules)
     }
 
     public subscript(position: Int) -> ReportLine {
         let record = records[position]
         let allocation = allocation(record)
         let activation = activations[Int(record.activation)]
-        let offer = strings.offers[Int(activation.offer)]
+        let saleKind = strings.saleKinds[Int(activation.saleKind)]
         let activationID = strings.string(activation.idOffset, Int(activation.idLength))
         let vin = strings.string(activation.idOffset + UInt32(activation.idLength), 17)
         let isClawback = record.refund >= 0
@@ -134,13 +134,13 @@ public struct ReportLines: RandomAccessCollection, Sendable {
             occurredAt: refund?.time ?? activation.time,
             dealerID: strings.dealer(activation.dealer),
             vin: vin,
-            feature: strings.features[Int(offer.feature)],
-            term: strings.terms[Int(offer.term)],
-            channel: strings.channels[Int(offer.channel)],
-            market: strings.markets[Int(offer.market)],
-            currency: strings.currencies[Int(offer.currency)],
+            feature: strings.features[Int(saleKind.feature)],
+            term: strings.terms[Int(saleKind.term)],
+            channel: strings.channels[Int(saleKind.channel)],
+            market: strings.markets[Int(saleKind.market)],
+            currency: strings.currencies[Int(saleKind.currency)],
             gross: isClawback ? 0 : activation.gross,
-            vatBps: Int64(offer.vatBps),
+            vatBps: Int64(saleKind.vatBps),
             vat: isClawback ? 0 : allocation.vat,
             net: isClawback ? 0 : allocation.net,
             ruleID: strings.ruleIDs[Int(record.rule)],

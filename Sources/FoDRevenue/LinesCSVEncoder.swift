@@ -30,13 +30,13 @@ struct LinesCSVEncoder {
     func append(_ index: Int, to out: inout [UInt8]) {
         let record = lines.records[index]
         let activation = lines.activations[Int(record.activation)]
-        let offer = lines.strings.offers[Int(activation.offer)]
+        let saleKind = lines.strings.saleKinds[Int(activation.saleKind)]
         let allocation = lines.allocation(record)
         let arena = lines.strings.arena
         let activationID = arena[activation.idOffset, Int(activation.idLength)]
         let isClawback = record.refund >= 0
         let comma = UInt8(ascii: ",")
-        let exponent = lines.strings.currencies[Int(offer.currency)].exponent
+        let exponent = lines.strings.currencies[Int(saleKind.currency)].exponent
         if isClawback {
             let refund = lines.refunds[Int(record.refund)]
             out.append(contentsOf: "clawback,".utf8)
@@ -56,13 +56,13 @@ struct LinesCSVEncoder {
         if activation.dealer >= 0 { out.append(contentsOf: dealers[Int(activation.dealer)]) }
         out.append(comma)
         out.append(contentsOf: arena[activation.idOffset + UInt32(activation.idLength), 17])
-        for part in [features[Int(offer.feature)], terms[Int(offer.term)], channels[Int(offer.channel)],
-                     markets[Int(offer.market)], currencyCodes[Int(offer.currency)]] {
+        for part in [features[Int(saleKind.feature)], terms[Int(saleKind.term)], channels[Int(saleKind.channel)],
+                     markets[Int(saleKind.market)], currencyCodes[Int(saleKind.currency)]] {
             out.append(comma)
             out.append(contentsOf: part)
         }
         out.append(comma); appendAmount(isClawback ? 0 : activation.gross, exponent, to: &out)
-        out.append(comma); appendInteger(Int64(offer.vatBps), to: &out)
+        out.append(comma); appendInteger(Int64(saleKind.vatBps), to: &out)
         out.append(comma); appendAmount(isClawback ? 0 : allocation.vat, exponent, to: &out)
         out.append(comma); appendAmount(isClawback ? 0 : allocation.net, exponent, to: &out)
         out.append(comma); out.append(contentsOf: ruleIDs[Int(record.rule)])

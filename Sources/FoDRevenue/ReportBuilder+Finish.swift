@@ -110,9 +110,9 @@ extension ReportBuilder {
             let key = RuleKey(activation)
             if let cached = ruleCache[key] { return cached }
             let dealer: DealerID? = activation.dealer < 0 ? nil : try? DealerID(dealerString(activation.dealer))
-            let offer = offers[Int(activation.offer)]
-            let found = rules.ruleIndex(feature: value(features, offer.feature), channel: value(channels, offer.channel),
-                                        market: value(markets, offer.market), term: value(terms, offer.term), dealer: dealer)
+            let saleKind = saleKinds[Int(activation.saleKind)]
+            let found = rules.ruleIndex(feature: value(features, saleKind.feature), channel: value(channels, saleKind.channel),
+                                        market: value(markets, saleKind.market), term: value(terms, saleKind.term), dealer: dealer)
             ruleCache[key] = Int32(found)
             return Int32(found)
         }
@@ -120,7 +120,7 @@ extension ReportBuilder {
         func allocate(_ activation: HeldActivation, index: Int32, refund: Int32) throws -> (LineRecord, Allocation) {
             let record = LineRecord(activation: index, refund: refund, rule: ruleIndex(activation),
                                     tierBonusBps: Int32(bonus(activation.dealer, inPeriod: activation.inPeriod)))
-            return (record, try ReportLines.allocation(record, activation, offers: offers, rules: rules.rules))
+            return (record, try ReportLines.allocation(record, activation, saleKinds: saleKinds, rules: rules.rules))
         }
 
         // Lines, statements, totals.
@@ -129,7 +129,7 @@ extension ReportBuilder {
         var statements: [StatementKey: Statement] = [:]
         /// A dealer's statement in a currency, with the dealer's tier bonus in the period.
         func newStatement(_ activation: HeldActivation) -> Statement {
-            var statement = Statement(dealerID: dealerString(activation.dealer), currency: currencyValues[Int(offers[Int(activation.offer)].currency)])
+            var statement = Statement(dealerID: dealerString(activation.dealer), currency: currencyValues[Int(saleKinds[Int(activation.saleKind)].currency)])
             statement.tierBonusBps = bonus(activation.dealer, inPeriod: true)
             return statement
         }
@@ -138,7 +138,7 @@ extension ReportBuilder {
         for (index, activation) in activations.enumerated() where activation.inPeriod {
             let (record, allocation) = try allocate(activation, index: Int32(index), refund: -1)
             records.append(record)
-            let key = StatementKey(dealer: activation.dealer, currency: offers[Int(activation.offer)].currency)
+            let key = StatementKey(dealer: activation.dealer, currency: saleKinds[Int(activation.saleKind)].currency)
             var statement = statements[key] ?? newStatement(activation)
             statement.activations += 1
             statement.gross = try Money.add(statement.gross, allocation.gross)
@@ -146,9 +146,9 @@ extension ReportBuilder {
             statement.net = try Money.add(statement.net, allocation.net)
             statement.share = try Money.add(statement.share, allocation.share)
             statements[key] = statement
-            let offer = offers[Int(activation.offer)]
-            let mixKey = MixKey(feature: offer.feature, currency: offer.currency)
-            var entry = mix[mixKey] ?? FeatureMix(feature: features.key(offer.feature), currency: currencyValues[Int(offer.currency)])
+            let saleKind = saleKinds[Int(activation.saleKind)]
+            let mixKey = MixKey(feature: saleKind.feature, currency: saleKind.currency)
+            var entry = mix[mixKey] ?? FeatureMix(feature: features.key(saleKind.feature), currency: currencyValues[Int(saleKind.currency)])
             entry.activations += 1
             entry.gross = try Money.add(entry.gross, allocation.gross)
             entry.share = try Money.add(entry.share, allocation.share)
@@ -158,7 +158,7 @@ extension ReportBuilder {
             let activation = activations[Int(activationIndex)]
             let (record, allocation) = try allocate(activation, index: activationIndex, refund: refundIndex)
             records.append(record)
-            let key = StatementKey(dealer: activation.dealer, currency: offers[Int(activation.offer)].currency)
+            let key = StatementKey(dealer: activation.dealer, currency: saleKinds[Int(activation.saleKind)].currency)
             var statement = statements[key] ?? newStatement(activation)
             statement.clawbacks += 1
             statement.clawback = try Money.add(statement.clawback, allocation.share)
@@ -198,7 +198,7 @@ extension ReportBuilder {
         let strings = ReportStrings(
             arena: arena, dealers: dealerNames, features: (0..<features.count).map { features.key(Int32($0)) },
             markets: (0..<markets.count).map { markets.key(Int32($0)) }, currencies: currencyValues,
-            terms: (0..<terms.count).map { terms.key(Int32($0)) }, channels: (0..<channels.count).map { channels.key(Int32($0)) }, offers: offers,
+            terms: (0..<terms.count).map { terms.key(Int32($0)) }, channels: (0..<channels.count).map { channels.key(Int32($0)) }, saleKinds: saleKinds,
             rules: rules.rules, ruleIDs: rules.rules.map(\.id), ruleFixed: rules.rules.map(\.fixedMinor), ruleCaps: rules.rules.map(\.capMinor))
         // One precision for every timestamp in lines.csv: the fewest decimals that keep each exact.
         var timestampDigits = 0
@@ -256,11 +256,11 @@ extension ReportBuilder {
     }
 }
 
-/// What picks an activation's rule: its offer (feature, channel, market, term among others) and dealer.
+/// What picks an activation's rule: its sale kind (feature, channel, market, term among others) and dealer.
 private struct RuleKey: Hashable {
-    let offer, dealer: Int32
+    let saleKind, dealer: Int32
     init(_ activation: HeldActivation) {
-        offer = activation.offer
+        saleKind = activation.saleKind
         dealer = activation.dealer
     }
 }

@@ -30,14 +30,14 @@ public final class ReportBuilder: EventSink {
     let arena = ByteArena()
     @exclusivity(unchecked) var activations = ChunkedArray<HeldActivation>()
     @exclusivity(unchecked) var refunds = ChunkedArray<HeldRefund>()
-    @exclusivity(unchecked) var offers: [Offer] = []
-    @exclusivity(unchecked) var offerIndexes: [Offer: Int32] = [:]
-    /// The offer of each combination of the five fields' bytes and the VAT rate seen.
-    @exclusivity(unchecked) private var offerKeys = ByteInterner<Result<Int32, RevenueError>>()
-    /// Scratch for an offer's key: five fields of under 64 bytes, each after its length, then the rate.
-    private let offerKey = UnsafeMutableRawPointer.allocate(byteCount: 5 * 64 + 2, alignment: 8)
+    @exclusivity(unchecked) var saleKinds: [SaleKind] = []
+    @exclusivity(unchecked) var saleKindIndexes: [SaleKind: Int32] = [:]
+    /// The sale kind of each combination of the five fields' bytes and the VAT rate seen.
+    @exclusivity(unchecked) private var saleKindKeys = ByteInterner<Result<Int32, RevenueError>>()
+    /// Scratch for a sale kind's key: five fields of under 64 bytes, each after its length, then the rate.
+    private let saleKindKey = UnsafeMutableRawPointer.allocate(byteCount: 5 * 64 + 2, alignment: 8)
 
-    deinit { offerKey.deallocate() }
+    deinit { saleKindKey.deallocate() }
 
     @exclusivity(unchecked) var dealers = ByteInterner<Result<String, RevenueError>>()
     @exclusivity(unchecked) var features = ByteInterner<Result<FeatureCode, RevenueError>>()
@@ -143,8 +143,8 @@ public final class ReportBuilder: EventSink {
         case .inserted:
             break
         case .full:
-            // Decided when the report finishes: the id may be a duplicate of a later spilled row's
-            // first occurrence only within its partition.
+            // Not in the table, so not a duplicate of any id it holds; whether it repeats another
+            // spilled id is decided in its partition when the report finishes.
             try spill().append(IDPartitions.Record(hash: hash, entry: entry, line: event.line, tag: tag, held: held))
         }
         if archivesIDs {
@@ -166,8 +166,9 @@ public final class ReportBuilder: EventSink {
         return made
     }
 
-    /// The memory one spilled id takes while its partition is checked: the record and its table slots.
-    static let spilledRecordBytes = MemoryLayout<IDPartitions.Record>.stride + 2 * MemoryLayout<Int32>.stride
+    /// The most memory one spilled id takes while its partition is checked: the record and up to
+    /// four table slots (``SpilledIDTable`` has a power of two of at least twice the records).
+    static let spilledRecordBytes = MemoryLayout<IDPartitions.Record>.stride + 4 * MemoryLayout<Int32>.stride
 
     /// Reports a row that could not be read as a row at all.
     public func malformed(line: Int64, eventID: String, reason: String) {
@@ -319,7 +320,7 @@ public final class ReportBuilder: EventSink {
             }
             return
         }
-        let offerIndex = try resolveOffer(event, vatBps: prepared.vatBps)
+        let saleKindIndex = try resolveSaleKind(event, vatBps: prepared.vatBps)
         let dealerField = event[.dealerID]
         let dealer: Int32 = dealerField.isEmpty ? -1 : try ReportBuilder.resolve(&dealers, dealerField, "dealer_id") { try DealerID($0).value }
         if prepared.amountFailed, let error = preparedErrors(event).amountError { throw error }
@@ -331,52 +332,52 @@ public final class ReportBuilder: EventSink {
         }
         var vin = prepared.vin
         let offset = try withUnsafeBytes(of: &vin) { try appendToArena(id, UnsafeRawBufferPointer(rebasing: $0[0..<17])) }
-        activations.append(HeldActivation(time: time, entry: entry, gross: prepared.gross, idOffset: offset, dealer: dealer, offer: offerIndex,
+        activations.append(HeldActivation(time: time, entry: entry, gross: prepared.gross, idOffset: offset, dealer: dealer, saleKind: saleKindIndex,
                                           idLength: UInt8(id.count), inPeriod: time >= period.start))
     }
 
-    private static let offerColumns: [EventColumn] = [.feature, .term, .channel, .market, .currency]
+    private static let saleKindColumns: [EventColumn] = [.feature, .term, .channel, .market, .currency]
 
-    /// The offer of an activation row: its feature, term, channel, market and currency validated
+    /// The sale kind of an activation row: its feature, term, channel, market and currency validated
     /// (the first invalid one, in that order, is thrown) and, with the VAT rate, interned as one
-    /// ``Offer``. The five fields and the rate are looked up together by their bytes — one hash
+    /// ``SaleKind``. The five fields and the rate are looked up together by their bytes — one hash
     /// a row instead of one a field; each new combination is resolved field by field, once.
-    /// - Returns: the offer's index, or -1 when the VAT rate is invalid (the row's amount error is then thrown by the caller).
+    /// - Returns: the sale kind's index, or -1 when the VAT rate is invalid (the row's amount error is then thrown by the caller).
     @inline(__always)
-    private func resolveOffer(_ event: RawEvent, vatBps: Int64) throws -> Int32 {
+    private func resolveSaleKind(_ event: RawEvent, vatBps: Int64) throws -> Int32 {
         var length = 0
-        for column in ReportBuilder.offerColumns {
+        for column in ReportBuilder.saleKindColumns {
             let field = event[column]
-            guard field.count < 64 else { return try resolveOfferFields(event, vatBps: vatBps) }
-            offerKey.storeBytes(of: UInt8(field.count), toByteOffset: length, as: UInt8.self)
-            if let start = field.baseAddress { (offerKey + length + 1).copyMemory(from: start, byteCount: field.count) }
+            guard field.count < 64 else { return try resolveSaleKindFields(event, vatBps: vatBps) }
+            saleKindKey.storeBytes(of: UInt8(field.count), toByteOffset: length, as: UInt8.self)
+            if let start = field.baseAddress { (saleKindKey + length + 1).copyMemory(from: start, byteCount: field.count) }
             length += 1 + field.count
         }
-        offerKey.storeBytes(of: Int16(vatBps).littleEndian, toByteOffset: length, as: Int16.self)
+        saleKindKey.storeBytes(of: Int16(vatBps).littleEndian, toByteOffset: length, as: Int16.self)
         length += 2
-        let index = offerKeys.index(of: UnsafeRawBufferPointer(start: offerKey, count: length)) { _ in
-            do { return .success(try resolveOfferFields(event, vatBps: vatBps)) } catch let error as RevenueError {
+        let index = saleKindKeys.index(of: UnsafeRawBufferPointer(start: saleKindKey, count: length)) { _ in
+            do { return .success(try resolveSaleKindFields(event, vatBps: vatBps)) } catch let error as RevenueError {
                 return .failure(error)
             } catch {
                 return .failure(RevenueError(.fieldInvalid, "\(error)"))
             }
         }
-        return try offerKeys.values[Int(index)].get()
+        return try saleKindKeys.values[Int(index)].get()
     }
 
-    /// Resolves the offer's fields one by one, then the offer.
-    private func resolveOfferFields(_ event: RawEvent, vatBps: Int64) throws -> Int32 {
+    /// Resolves the sale kind's fields one by one, then the sale kind.
+    private func resolveSaleKindFields(_ event: RawEvent, vatBps: Int64) throws -> Int32 {
         let feature = try ReportBuilder.resolve(&features, event[.feature], "feature") { try FeatureCode($0) }
         let term = try ReportBuilder.resolve(&terms, event[.term], "term") { try Term(validating: $0) }
         let channel = try ReportBuilder.resolve(&channels, event[.channel], "channel") { try Channel(validating: $0) }
         let market = try ReportBuilder.resolve(&markets, event[.market], "market") { try Market($0) }
         let currency = try ReportBuilder.resolve(&currencies, event[.currency], "currency") { try Currency($0) }
         guard vatBps >= 0 else { return -1 }
-        let offer = Offer(feature: feature, market: market, currency: currency, term: term, channel: channel, vatBps: Int16(vatBps))
-        if let known = offerIndexes[offer] { return known }
-        offers.append(offer)
-        offerIndexes[offer] = Int32(offers.count - 1)
-        return Int32(offers.count - 1)
+        let saleKind = SaleKind(feature: feature, market: market, currency: currency, term: term, channel: channel, vatBps: Int16(vatBps))
+        if let known = saleKindIndexes[saleKind] { return known }
+        saleKinds.append(saleKind)
+        saleKindIndexes[saleKind] = Int32(saleKinds.count - 1)
+        return Int32(saleKinds.count - 1)
     }
 
     /// Copies two byte strings into the arena, one after the other; returns the first's offset.

@@ -1,0 +1,22 @@
+"""What the end-to-end scripts (durability-test, fault-test, dealer-e2e) share: where the repository
+and the `fod` binary are, the pass/fail tally, and a free loopback port."""
+import os
+import socket
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FOD = os.environ.get("FOD_BIN", os.path.join(ROOT, ".build", "debug", "fod"))
+checks = {"passed": 0, "failed": 0}
+
+
+def check(condition, message):
+    """Counts and prints one check; returns the condition."""
+    checks["passed" if condition else "failed"] += 1
+    print(("ok   " if condition else "FAIL ") + message, flush=True)
+    return condition
+
+
+def free_port():
+    """A port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
