@@ -47,30 +47,15 @@ final class DuplicateRuns {
 
     /// Every duplicate in line order (the runs merged).
     func forEachInLineOrder(_ body: (Duplicate) throws -> Void) throws {
-        var cursors = try runs.map { try Cursor(run: $0, file: file) }.filter { $0.current != nil }
-        // A binary min-heap of cursors by their current line.
-        func less(_ a: Int, _ b: Int) -> Bool { cursors[a].current!.line < cursors[b].current!.line }
-        func siftDown(_ start: Int) {
-            var parent = start
-            while true {
-                let left = 2 * parent + 1, right = left + 1
-                var smallest = parent
-                if left < cursors.count && less(left, smallest) { smallest = left }
-                if right < cursors.count && less(right, smallest) { smallest = right }
-                if smallest == parent { return }
-                cursors.swapAt(parent, smallest)
-                parent = smallest
-            }
+        var heap = MergeHeap(try runs.map { try Cursor(run: $0, file: file) }.filter { $0.current != nil }) {
+            $0.current!.line < $1.current!.line
         }
-        for index in stride(from: cursors.count / 2 - 1, through: 0, by: -1) { siftDown(index) }
-        while let top = cursors.first?.current {
+        while let top = heap.top?.current {
             try body(top)
-            try cursors[0].advance()
-            if cursors[0].current == nil {
-                cursors.swapAt(0, cursors.count - 1)
-                cursors.removeLast()
+            try heap.advanceTop { cursor in
+                try cursor.advance()
+                return cursor.current != nil
             }
-            if !cursors.isEmpty { siftDown(0) }
         }
     }
 

@@ -110,6 +110,14 @@ final class FingerprintTable {
 
     deinit { for level in levels { free(level.slots) } }
 
+    /// Lets go of the slots once the last lookup is done: afterwards the table holds nothing
+    /// and takes nothing (every insert answers ``Insertion/full``).
+    func release() {
+        for level in levels { free(level.slots) }
+        levels = []
+        isAtBudget = true
+    }
+
     // Slot layout: hash bits 63…42 | (offset + 1) in bits 41…2 | afterPeriod bit 1 | activation bit 0.
     // Never zero (the empty slot), as the stored offset is at least 1.
 
@@ -146,6 +154,7 @@ final class FingerprintTable {
         }
         let bits = FingerprintTable.hashBits(hash)
         let last = levels.count - 1
+        guard last >= 0 else { return .full }
         for number in 0..<last {
             if let existing = try FingerprintTable.find(levels[number], hash, bits, isSameID).existing { return .existing(existing) }
         }

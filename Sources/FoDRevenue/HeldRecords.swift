@@ -41,21 +41,8 @@ struct HeldRefund: Sendable {
     var inPeriod: Bool
 }
 
-/// One line of the book extract before it is turned into text: 16 bytes, as the amounts are
-/// computed again from the activation when the line is read (``ReportLines/allocation(_:)``).
-struct LineRecord {
-    var activation: Int32
-    /// -1 for an activation line; the refund's index for a clawback.
-    var refund: Int32
-    var rule: Int32
-    /// The tier bonus of the dealer in the activation's month.
-    var tierBonusBps: Int32
-}
-
 /// The strings behind the indexes in held records, shared by the report's lines.
-final class ReportStrings: @unchecked Sendable {
-    // Immutable once the builder hands the report out.
-    let arena: ByteArena
+final class ReportStrings: Sendable {
     let dealers: [String]
     let features: [String]
     let markets: [String]
@@ -69,9 +56,8 @@ final class ReportStrings: @unchecked Sendable {
     let ruleFixed: [Int64]
     let ruleCaps: [Int64?]
 
-    init(arena: ByteArena, dealers: [String], features: [String], markets: [String], currencies: [Currency],
+    init(dealers: [String], features: [String], markets: [String], currencies: [Currency],
          terms: [String], channels: [String], saleKinds: [SaleKind], rules: [Rule], ruleIDs: [String], ruleFixed: [Int64], ruleCaps: [Int64?]) {
-        self.arena = arena
         self.dealers = dealers
         self.features = features
         self.markets = markets
@@ -85,70 +71,91 @@ final class ReportStrings: @unchecked Sendable {
         self.ruleCaps = ruleCaps
     }
 
-    func string(_ offset: UInt32, _ length: Int) -> String {
-        arena.string(offset, length)
-    }
-
     func dealer(_ index: Int32) -> String { index < 0 ? "" : dealers[Int(index)] }
 }
 
-/// The book extract as a collection that builds each ``ReportLine`` when it is read.
-public struct ReportLines: RandomAccessCollection, Sendable {
-    let records: [LineRecord]
-    let activations: ChunkedArray<HeldActivation>
-    let refunds: ChunkedArray<HeldRefund>
+/// The book extract, in order: each ``ReportLine`` is built when it is read, from the sorted
+/// compact lines (``LineSorter``, in memory or, beyond the memory limit, merged from a temporary file).
+public struct ReportLines: Sequence, Sendable {
+    let sorted: LineSorter
     let strings: ReportStrings
     /// Decimals of the second that every timestamp of `lines.csv` is written with: the fewest
     /// (0, 3, 6 or 9) that keep every line's time exact.
     let timestampDigits: Int
 
-    public var startIndex: Int { 0 }
-    public var endIndex: Int { records.count }
+    /// How many lines there are.
+    public var count: Int { sorted.count }
+    /// Whether there are none.
+    public var isEmpty: Bool { sorted.count == 0 }
 
     /// How a line's activation divides: the one computation (``Allocation``), done again from
     /// the same inputs as when the report was made.
-    static func allocation(_ record: LineRecord, _ activation: HeldActivation, saleKinds: [SaleKind], rules: [Rule]) throws -> Allocation {
-        try Allocation(grossMinor: activation.gross, vatBps: Int64(saleKinds[Int(activation.saleKind)].vatBps), rule: rules[Int(record.rule)],
-                       tierBonusBps: Int64(record.tierBonusBps), hasDealer: activation.dealer >= 0)
+    static func allocation(_ line: LineEntry, saleKinds: [SaleKind], rules: [Rule]) throws -> Allocation {
+        try Allocation(grossMinor: line.gross, vatBps: Int64(saleKinds[Int(line.saleKind)].vatBps), rule: rules[Int(line.rule)],
+                       tierBonusBps: Int64(line.tierBonusBps), hasDealer: line.dealer >= 0)
     }
 
-    /// The allocation of line `record`. It cannot fail: ``ReportBuilder/finish()`` computed it
-    /// from the same values before the lines existed.
-    func allocation(_ record: LineRecord) -> Allocation {
-        try! ReportLines.allocation(record, activations[Int(record.activation)], saleKinds: strings.saleKinds, rules: strings.rules)
+    /// The allocation of a line. It cannot fail: ``ReportBuilder/finish()`` computed it from the
+    /// same values before the line was kept.
+    func allocation(_ line: LineEntry) -> Allocation {
+        try! ReportLines.allocation(line, saleKinds: strings.saleKinds, rules: strings.rules)
     }
 
-    public subscript(position: Int) -> ReportLine {
-        let record = records[position]
-        let allocation = allocation(record)
-        let activation = activations[Int(record.activation)]
-        let saleKind = strings.saleKinds[Int(activation.saleKind)]
-        let activationID = strings.string(activation.idOffset, Int(activation.idLength))
-        let vin = strings.string(activation.idOffset + UInt32(activation.idLength), 17)
-        let isClawback = record.refund >= 0
-        let refund = isClawback ? refunds[Int(record.refund)] : nil
+    /// Calls `body` with each line in order, as its compact entry and the buffer of its strings.
+    /// - Throws: ``RevenueError`` `spill_failed` when the temporary file cannot be read back; what `body` throws.
+    func forEachEntry(_ body: (LineEntry, UnsafeRawBufferPointer) throws -> Void) throws {
+        try sorted.makeMerge().forEach(body)
+    }
+
+    /// The line of an entry.
+    func line(_ entry: LineEntry, _ bytes: UnsafeRawBufferPointer) -> ReportLine {
+        let allocation = allocation(entry)
+        let saleKind = strings.saleKinds[Int(entry.saleKind)]
+        func text(_ start: Int, _ length: Int) -> String {
+            String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<(start + length)]), as: UTF8.self)
+        }
+        let start = Int(entry.bytesOffset), idLength = Int(entry.eventIDLength), refersLength = Int(entry.refersToLength)
+        let isClawback = entry.isClawback
         return ReportLine(
             kind: isClawback ? .clawback : .activation,
-            eventID: refund.map { strings.string($0.idOffset, Int($0.idLength)) } ?? activationID,
-            refersTo: isClawback ? activationID : "",
-            occurredAt: refund?.time ?? activation.time,
-            dealerID: strings.dealer(activation.dealer),
-            vin: vin,
+            eventID: text(start, idLength),
+            refersTo: text(start + idLength, refersLength),
+            occurredAt: entry.time,
+            dealerID: strings.dealer(entry.dealer),
+            vin: text(start + idLength + refersLength, 17),
             feature: strings.features[Int(saleKind.feature)],
             term: strings.terms[Int(saleKind.term)],
             channel: strings.channels[Int(saleKind.channel)],
             market: strings.markets[Int(saleKind.market)],
             currency: strings.currencies[Int(saleKind.currency)],
-            gross: isClawback ? 0 : activation.gross,
+            gross: isClawback ? 0 : entry.gross,
             vatBps: Int64(saleKind.vatBps),
             vat: isClawback ? 0 : allocation.vat,
             net: isClawback ? 0 : allocation.net,
-            ruleID: strings.ruleIDs[Int(record.rule)],
+            ruleID: strings.ruleIDs[Int(entry.rule)],
             rateBps: allocation.rateBps,
             share: isClawback ? -allocation.share : allocation.share,
             oem: isClawback ? allocation.share : allocation.oem,
             basis: allocation.net,
-            fixed: strings.ruleFixed[Int(record.rule)],
-            cap: strings.ruleCaps[Int(record.rule)])
+            fixed: strings.ruleFixed[Int(entry.rule)],
+            cap: strings.ruleCaps[Int(entry.rule)])
     }
+
+    /// Walks the lines in order. Reading back a temporary file the report wrote is not expected to
+    /// fail; if it does, the walk stops the process with the reason (``ReportFiles/linesCSV(_:write:)``
+    /// reports it as an error instead).
+    public struct Iterator: IteratorProtocol {
+        let lines: ReportLines
+        let merge: LineMerge
+
+        public mutating func next() -> ReportLine? {
+            do {
+                return try merge.next { lines.line($0, $1) }
+            } catch {
+                fatalError("the report's lines cannot be read back: \(error)")
+            }
+        }
+    }
+
+    public func makeIterator() -> Iterator { Iterator(lines: self, merge: sorted.makeMerge()) }
 }

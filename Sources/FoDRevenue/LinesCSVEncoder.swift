@@ -26,54 +26,45 @@ struct LinesCSVEncoder {
         currencyCodes = strings.currencies.map { Array($0.code.utf8) }
     }
 
-    /// Appends row `index`.
-    func append(_ index: Int, to out: inout [UInt8]) {
-        let record = lines.records[index]
-        let activation = lines.activations[Int(record.activation)]
-        let saleKind = lines.strings.saleKinds[Int(activation.saleKind)]
-        let allocation = lines.allocation(record)
-        let arena = lines.strings.arena
-        let activationID = arena[activation.idOffset, Int(activation.idLength)]
-        let isClawback = record.refund >= 0
+    /// Appends the row of a line (its strings in `bytes`).
+    func append(_ entry: LineEntry, _ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        let saleKind = lines.strings.saleKinds[Int(entry.saleKind)]
+        let allocation = lines.allocation(entry)
+        let start = Int(entry.bytesOffset), idLength = Int(entry.eventIDLength), refersLength = Int(entry.refersToLength)
+        let eventID = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + idLength)])
+        let refersTo = UnsafeRawBufferPointer(rebasing: bytes[(start + idLength)..<(start + idLength + refersLength)])
+        let vin = UnsafeRawBufferPointer(rebasing: bytes[(start + idLength + refersLength)..<(start + idLength + refersLength + 17)])
+        let isClawback = entry.isClawback
         let comma = UInt8(ascii: ",")
         let exponent = lines.strings.currencies[Int(saleKind.currency)].exponent
-        if isClawback {
-            let refund = lines.refunds[Int(record.refund)]
-            out.append(contentsOf: "clawback,".utf8)
-            append(field: arena[refund.idOffset, Int(refund.idLength)], to: &out)
-            out.append(comma)
-            append(field: activationID, to: &out)
-            out.append(comma)
-            appendTimestamp(refund.time, digits: lines.timestampDigits, to: &out)
-        } else {
-            out.append(contentsOf: "activation,".utf8)
-            append(field: activationID, to: &out)
-            out.append(comma)
-            out.append(comma)
-            appendTimestamp(activation.time, digits: lines.timestampDigits, to: &out)
-        }
+        out.append(contentsOf: isClawback ? "clawback,".utf8 : "activation,".utf8)
+        append(field: eventID, to: &out)
         out.append(comma)
-        if activation.dealer >= 0 { out.append(contentsOf: dealers[Int(activation.dealer)]) }
+        append(field: refersTo, to: &out)
         out.append(comma)
-        out.append(contentsOf: arena[activation.idOffset + UInt32(activation.idLength), 17])
+        appendTimestamp(entry.time, digits: lines.timestampDigits, to: &out)
+        out.append(comma)
+        if entry.dealer >= 0 { out.append(contentsOf: dealers[Int(entry.dealer)]) }
+        out.append(comma)
+        out.append(contentsOf: vin)
         for part in [features[Int(saleKind.feature)], terms[Int(saleKind.term)], channels[Int(saleKind.channel)],
                      markets[Int(saleKind.market)], currencyCodes[Int(saleKind.currency)]] {
             out.append(comma)
             out.append(contentsOf: part)
         }
-        out.append(comma); appendAmount(isClawback ? 0 : activation.gross, exponent, to: &out)
+        out.append(comma); appendAmount(isClawback ? 0 : entry.gross, exponent, to: &out)
         out.append(comma); appendInteger(Int64(saleKind.vatBps), to: &out)
         out.append(comma); appendAmount(isClawback ? 0 : allocation.vat, exponent, to: &out)
         out.append(comma); appendAmount(isClawback ? 0 : allocation.net, exponent, to: &out)
-        out.append(comma); out.append(contentsOf: ruleIDs[Int(record.rule)])
+        out.append(comma); out.append(contentsOf: ruleIDs[Int(entry.rule)])
         out.append(comma); appendInteger(allocation.rateBps, to: &out)
         out.append(comma); appendAmount(isClawback ? -allocation.share : allocation.share, exponent, to: &out)
         out.append(comma); appendAmount(isClawback ? allocation.share : allocation.oem, exponent, to: &out)
         // What the share was computed from, so the file can be recomputed on its own (see ReportLine).
         out.append(comma); appendInteger(Int64(exponent), to: &out)
         out.append(comma); appendAmount(allocation.net, exponent, to: &out)
-        out.append(comma); appendAmount(lines.strings.ruleFixed[Int(record.rule)], exponent, to: &out)
-        out.append(comma); if let cap = lines.strings.ruleCaps[Int(record.rule)] { appendAmount(cap, exponent, to: &out) }
+        out.append(comma); appendAmount(lines.strings.ruleFixed[Int(entry.rule)], exponent, to: &out)
+        out.append(comma); if let cap = lines.strings.ruleCaps[Int(entry.rule)] { appendAmount(cap, exponent, to: &out) }
         out.append(0x0A)
     }
 

@@ -7,39 +7,25 @@ extension ReportBuilder {
     /// - Throws: ``RevenueError`` `overflow` if a total does not fit in 64 bits.
     public func finish() throws -> Report {
         let clawbackWindow = rules.clawbackDays * 86_400 * 1_000_000_000
-
-        // Tier counts per dealer for the period (index 1) and the month before (index 0).
-        var tierCounts = [Int64](repeating: 0, count: 2 * max(dealers.count, 1))
-        for activation in activations where activation.dealer >= 0 {
-            tierCounts[Int(activation.dealer) * 2 + (activation.inPeriod ? 1 : 0)] += 1
-        }
-        func bonus(_ dealer: Int32, inPeriod: Bool) -> Int64 {
-            dealer < 0 ? 0 : rules.bonusBps(activations: tierCounts[Int(dealer) * 2 + (inPeriod ? 1 : 0)])
-        }
-
-        // Refunds with their activations, found in the fingerprint table by the ids' bytes (in the
-        // arena for held activations, read again from the input for the others).
-        var refundsOfHeld: [Int32: [Int32]] = [:]
-        /// Refunds of activations before the held months, by the offset of the activation's row.
-        var refundsOfOlder: [Int64: [Int32]] = [:]
         var lateRejects: [RejectedRow] = []
         func rejectRefund(_ refund: HeldRefund, _ code: RevenueError.Code, _ reason: String) {
             guard refund.inPeriod else { return }  // an earlier month's problem, not this report's
             lateRejects.append(RejectedRow(line: refund.line, eventID: string(refund.idOffset, refund.idLength), code: code, reason: reason))
         }
-        let targets = try resolveIDs()
+
+        // Refunds with their activations, found in the fingerprint table by the ids' bytes (in
+        // memory for held activations there, read again from the input for the others).
+        let (targets, dropped) = try resolveIDs()
+        fingerprints.release()
+        /// Refunds of activations, by the table entry of the activation's row.
+        var refundsOf: [Int64: [Int32]] = [:]
         for (index, refund) in refunds.enumerated() {
             let refersTo = string(refund.idOffset + UInt32(refund.idLength), refund.refersToLength)
-            let found = targets[index]
-            switch found {
+            switch targets[index] {
             case .some(let entry) where entry.tag.activation && entry.tag.afterPeriod:
                 rejectRefund(refund, .refundBeforeActivation, "refund of \(refersTo), which is dated after the refund")
             case .some(let entry) where entry.tag.activation:
-                if let activation = heldActivation(entry: entry.offset) {
-                    refundsOfHeld[activation, default: []].append(Int32(index))
-                } else {
-                    refundsOfOlder[entry.offset, default: []].append(Int32(index))
-                }
+                refundsOf[entry.offset, default: []].append(Int32(index))
             case .some:
                 rejectRefund(refund, .refundUnknownActivation, "refers_to \(refersTo) is a refund, not an activation")
             case .none:
@@ -51,11 +37,22 @@ extension ReportBuilder {
             if ra.time != rb.time { return ra.time < rb.time }
             return self.string(ra.idOffset, ra.idLength) < self.string(rb.idOffset, rb.idLength)
         }
-        var clawbackOf: [(activation: Int32, refund: Int32)] = []
+
+        // First walk through the held activations: tier counts per dealer for the period (index 1)
+        // and the month before (index 0), and the refunds of each held activation.
+        var tierCounts = [Int64](repeating: 0, count: 2 * max(dealers.count, 1))
+        var heldCount: Int64 = 0, activationsInPeriod: Int64 = 0
+        /// The activations to claw back (their id and VIN in `clawbackBytes`) with their refunds.
+        var clawbackOf: [(activation: HeldActivation, refund: Int32)] = []
+        var clawbackBytes: [UInt8] = []
         var matchedInPeriod: Int64 = 0
-        for (activationIndex, list) in refundsOfHeld {
-            let activation = activations[Int(activationIndex)]
-            let activationID = string(activation.idOffset, activation.idLength)
+        try held.forEach(consuming: false, skipping: dropped) { activation, bytes in
+            heldCount += 1
+            if activation.inPeriod { activationsInPeriod += 1 }
+            if activation.dealer >= 0 { tierCounts[Int(activation.dealer) * 2 + (activation.inPeriod ? 1 : 0)] += 1 }
+            guard !refundsOf.isEmpty, let list = refundsOf.removeValue(forKey: activation.entry) else { return }
+            let idAndVIN = bytes[Int(activation.idOffset)..<(Int(activation.idOffset) + Int(activation.idLength) + 17)]
+            let activationID = String(decoding: idAndVIN.prefix(Int(activation.idLength)), as: UTF8.self)
             var remaining: [Int32] = []
             for refundIndex in list {
                 let refund = refunds[Int(refundIndex)]
@@ -66,22 +63,31 @@ extension ReportBuilder {
                 }
             }
             remaining.sort(by: byTimeThenID)
-            guard let first = remaining.first else { continue }
+            guard let first = remaining.first else { return }
             let firstRefund = refunds[Int(first)]
             for duplicate in remaining.dropFirst() {
                 rejectRefund(refunds[Int(duplicate)], .refundDuplicate,
                              "activation \(activationID) was already refunded by \(string(firstRefund.idOffset, firstRefund.idLength)) (line \(firstRefund.line))")
             }
-            guard firstRefund.inPeriod else { continue }
+            guard firstRefund.inPeriod else { return }
             matchedInPeriod += 1
             if firstRefund.time - activation.time <= clawbackWindow {
                 // Without a dealer nothing was earned, so there is nothing to claw back.
-                if activation.dealer >= 0 { clawbackOf.append((activationIndex, first)) }
+                if activation.dealer >= 0 {
+                    var copy = activation
+                    copy.idOffset = UInt32(clawbackBytes.count)
+                    clawbackBytes.append(contentsOf: idAndVIN)
+                    clawbackOf.append((copy, first))
+                }
             } else {
                 counts.lateRefunds += 1
             }
         }
-        for (_, var list) in refundsOfOlder {
+        func bonus(_ dealer: Int32, inPeriod: Bool) -> Int64 {
+            dealer < 0 ? 0 : rules.bonusBps(activations: tierCounts[Int(dealer) * 2 + (inPeriod ? 1 : 0)])
+        }
+        // The refunds left refer to activations before the held months.
+        for (_, var list) in refundsOf {
             list.sort(by: byTimeThenID)
             let firstRefund = refunds[Int(list[0])]
             for duplicate in list.dropFirst() {
@@ -98,9 +104,8 @@ extension ReportBuilder {
 
         // Row accounting: every held row is used, outside the period, or rejected.
         let heldRefundsInPeriod = refunds.reduce(Int64(0)) { $0 + ($1.inPeriod ? 1 : 0) }
-        let activationsInPeriod = activations.reduce(Int64(0)) { $0 + ($1.inPeriod ? 1 : 0) }
         counts.used = activationsInPeriod + matchedInPeriod
-        counts.outsidePeriod += Int64(activations.count) - activationsInPeriod + Int64(refunds.count) - heldRefundsInPeriod
+        counts.outsidePeriod += heldCount - activationsInPeriod + Int64(refunds.count) - heldRefundsInPeriod
         // Refunds of the period that were neither used nor rejected do not exist: each was matched or rejected.
         assert(heldRefundsInPeriod == matchedInPeriod + Int64(lateRejects.count))
 
@@ -116,16 +121,29 @@ extension ReportBuilder {
             ruleCache[key] = Int32(found)
             return Int32(found)
         }
-        /// The activation's allocation, and the line that gives it again (``ReportLines/allocation(_:)``).
-        func allocate(_ activation: HeldActivation, index: Int32, refund: Int32) throws -> (LineRecord, Allocation) {
-            let record = LineRecord(activation: index, refund: refund, rule: ruleIndex(activation),
-                                    tierBonusBps: Int32(bonus(activation.dealer, inPeriod: activation.inPeriod)))
-            return (record, try ReportLines.allocation(record, activation, saleKinds: saleKinds, rules: rules.rules))
+        let dealerNames = (0..<dealers.count).map { dealerString(Int32($0)) }
+        let dealerRank = ReportBuilder.ranks(dealerNames)
+        /// The activation's line (a clawback's when `refund` is given) and its allocation.
+        func line(_ activation: HeldActivation, refund: HeldRefund?) throws -> (LineEntry, Allocation) {
+            let entry = LineEntry(time: refund?.time ?? activation.time, gross: activation.gross,
+                                  dealerRank: activation.dealer < 0 ? -1 : dealerRank[Int(activation.dealer)], dealer: activation.dealer,
+                                  saleKind: activation.saleKind, rule: ruleIndex(activation),
+                                  tierBonusBps: Int32(bonus(activation.dealer, inPeriod: activation.inPeriod)),
+                                  bytesOffset: 0, eventIDLength: 0, refersToLength: 0, isClawback: refund != nil)
+            return (entry, try ReportLines.allocation(entry, saleKinds: saleKinds, rules: rules.rules))
+        }
+        // One precision for every timestamp in lines.csv: the fewest decimals that keep each exact.
+        var timestampDigits = 0
+        func noteTime(_ time: Int64) {
+            guard timestampDigits < 9 else { return }
+            let nanos = time - Timestamp.seconds(time) * 1_000_000_000
+            let needed = nanos == 0 ? 0 : nanos % 1_000_000 == 0 ? 3 : nanos % 1_000 == 0 ? 6 : 9
+            timestampDigits = max(timestampDigits, needed)
         }
 
-        // Lines, statements, totals.
-        var records: [LineRecord] = []
-        records.reserveCapacity(Int(activationsInPeriod) + clawbackOf.count)
+        // Second walk, letting go of the held activations as it goes: lines (sorted within their
+        // own budget), statements, totals.
+        let sorter = LineSorter(budget: budgets.lines, folder: temporaryFolder, pageLines: budgets.linePageLines)
         var statements: [StatementKey: Statement] = [:]
         /// A dealer's statement in a currency, with the dealer's tier bonus in the period.
         func newStatement(_ activation: HeldActivation) -> Statement {
@@ -135,9 +153,24 @@ extension ReportBuilder {
         }
         var mix: [MixKey: FeatureMix] = [:]
         let currencyValues = currencies.values.map { (try? $0.get()) ?? (try! Currency("EUR")) }
-        for (index, activation) in activations.enumerated() where activation.inPeriod {
-            let (record, allocation) = try allocate(activation, index: Int32(index), refund: -1)
-            records.append(record)
+        /// Hands an activation's line (a clawback's when `refund` is given) to the sorter; its id
+        /// and VIN are at `idOffset` in `bytes`. Returns the activation's allocation.
+        func keepLine(_ activation: HeldActivation, _ bytes: UnsafeRawBufferPointer, refund: HeldRefund?) throws -> Allocation {
+            let (entry, allocation) = try line(activation, refund: refund)
+            let start = Int(activation.idOffset), idLength = Int(activation.idLength)
+            let activationID = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + idLength)])
+            let vin = UnsafeRawBufferPointer(rebasing: bytes[(start + idLength)..<(start + idLength + 17)])
+            if let refund {
+                try sorter.append(entry, eventID: arena[refund.idOffset, Int(refund.idLength)], refersTo: activationID, vin: vin)
+            } else {
+                try sorter.append(entry, eventID: activationID, refersTo: UnsafeRawBufferPointer(start: nil, count: 0), vin: vin)
+            }
+            noteTime(entry.time)
+            return allocation
+        }
+        try held.forEach(consuming: true, skipping: dropped) { activation, bytes in
+            guard activation.inPeriod else { return }
+            let allocation = try keepLine(activation, bytes, refund: nil)
             let key = StatementKey(dealer: activation.dealer, currency: saleKinds[Int(activation.saleKind)].currency)
             var statement = statements[key] ?? newStatement(activation)
             statement.activations += 1
@@ -148,22 +181,23 @@ extension ReportBuilder {
             statements[key] = statement
             let saleKind = saleKinds[Int(activation.saleKind)]
             let mixKey = MixKey(feature: saleKind.feature, currency: saleKind.currency)
-            var entry = mix[mixKey] ?? FeatureMix(feature: features.key(saleKind.feature), currency: currencyValues[Int(saleKind.currency)])
-            entry.activations += 1
-            entry.gross = try Money.add(entry.gross, allocation.gross)
-            entry.share = try Money.add(entry.share, allocation.share)
-            mix[mixKey] = entry
+            var mixed = mix[mixKey] ?? FeatureMix(feature: features.key(saleKind.feature), currency: currencyValues[Int(saleKind.currency)])
+            mixed.activations += 1
+            mixed.gross = try Money.add(mixed.gross, allocation.gross)
+            mixed.share = try Money.add(mixed.share, allocation.share)
+            mix[mixKey] = mixed
         }
-        for (activationIndex, refundIndex) in clawbackOf {
-            let activation = activations[Int(activationIndex)]
-            let (record, allocation) = try allocate(activation, index: activationIndex, refund: refundIndex)
-            records.append(record)
-            let key = StatementKey(dealer: activation.dealer, currency: saleKinds[Int(activation.saleKind)].currency)
-            var statement = statements[key] ?? newStatement(activation)
-            statement.clawbacks += 1
-            statement.clawback = try Money.add(statement.clawback, allocation.share)
-            statements[key] = statement
+        try clawbackBytes.withUnsafeBytes { bytes in
+            for (activation, refundIndex) in clawbackOf {
+                let allocation = try keepLine(activation, bytes, refund: refunds[Int(refundIndex)])
+                let key = StatementKey(dealer: activation.dealer, currency: saleKinds[Int(activation.saleKind)].currency)
+                var statement = statements[key] ?? newStatement(activation)
+                statement.clawbacks += 1
+                statement.clawback = try Money.add(statement.clawback, allocation.share)
+                statements[key] = statement
+            }
         }
+        sorter.seal()
         var sortedStatements = Array(statements.values)
         sortedStatements.sort { ($0.dealerID, $0.currency.code) < ($1.dealerID, $1.currency.code) }
         var totals: [String: CurrencyTotal] = [:]
@@ -180,40 +214,18 @@ extension ReportBuilder {
             totals[statement.currency.code] = total
         }
 
-        // The book extract in a stable order: dealer, time, activation before clawback, id.
-        let dealerNames = (0..<dealers.count).map { dealerString(Int32($0)) }
-        let dealerRank = ReportBuilder.ranks(dealerNames)
-        records.sort { a, b in
-            let aa = activations[Int(a.activation)], ab = activations[Int(b.activation)]
-            let rankA = aa.dealer < 0 ? -1 : dealerRank[Int(aa.dealer)], rankB = ab.dealer < 0 ? -1 : dealerRank[Int(ab.dealer)]
-            if rankA != rankB { return rankA < rankB }
-            let timeA = a.refund < 0 ? aa.time : refunds[Int(a.refund)].time
-            let timeB = b.refund < 0 ? ab.time : refunds[Int(b.refund)].time
-            if timeA != timeB { return timeA < timeB }
-            if (a.refund < 0) != (b.refund < 0) { return a.refund < 0 }
-            let idA = a.refund < 0 ? (aa.idOffset, aa.idLength) : (refunds[Int(a.refund)].idOffset, refunds[Int(a.refund)].idLength)
-            let idB = b.refund < 0 ? (ab.idOffset, ab.idLength) : (refunds[Int(b.refund)].idOffset, refunds[Int(b.refund)].idLength)
-            return compareArena(idA.0, idA.1, idB.0, idB.1) < 0
-        }
         let strings = ReportStrings(
-            arena: arena, dealers: dealerNames, features: (0..<features.count).map { features.key(Int32($0)) },
+            dealers: dealerNames, features: (0..<features.count).map { features.key(Int32($0)) },
             markets: (0..<markets.count).map { markets.key(Int32($0)) }, currencies: currencyValues,
             terms: (0..<terms.count).map { terms.key(Int32($0)) }, channels: (0..<channels.count).map { channels.key(Int32($0)) }, saleKinds: saleKinds,
             rules: rules.rules, ruleIDs: rules.rules.map(\.id), ruleFixed: rules.rules.map(\.fixedMinor), ruleCaps: rules.rules.map(\.capMinor))
-        // One precision for every timestamp in lines.csv: the fewest decimals that keep each exact.
-        var timestampDigits = 0
-        for record in records where timestampDigits < 9 {
-            let time = record.refund < 0 ? activations[Int(record.activation)].time : refunds[Int(record.refund)].time
-            let nanos = time - Timestamp.seconds(time) * 1_000_000_000
-            let needed = nanos == 0 ? 0 : nanos % 1_000_000 == 0 ? 3 : nanos % 1_000 == 0 ? 6 : 9
-            timestampDigits = max(timestampDigits, needed)
-        }
+        spilledLineRuns = sorter.storedRuns
         return Report(
             period: period, rulesVersion: rules.version, clawbackDays: rules.clawbackDays, statements: sortedStatements,
             totals: totals.values.sorted { $0.currency < $1.currency },
             featureMix: mix.values.sorted { ($0.feature, $0.currency.code) < ($1.feature, $1.currency.code) },
             counts: counts, refundRejects: lateRejects,
-            lines: ReportLines(records: records, activations: activations, refunds: refunds, strings: strings, timestampDigits: timestampDigits))
+            lines: ReportLines(sorted: sorter, strings: strings, timestampDigits: timestampDigits))
     }
 
     /// Hands the rows rejected by their ids to `onReject` in line order: the duplicates (their id
@@ -240,12 +252,6 @@ extension ReportBuilder {
 
     private func string(_ offset: UInt32, _ length: UInt8) -> String {
         arena.string(offset, Int(length))
-    }
-
-    private func compareArena(_ a: UInt32, _ la: UInt8, _ b: UInt32, _ lb: UInt8) -> Int {
-        let x = arena[a, Int(la)], y = arena[b, Int(lb)]
-        for (p, q) in zip(x, y) where p != q { return p < q ? -1 : 1 }
-        return Int(la) - Int(lb)
     }
 
     /// The rank of each name in sorted order.

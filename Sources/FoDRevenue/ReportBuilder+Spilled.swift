@@ -2,12 +2,11 @@ extension ReportBuilder {
     /// What a refund's `refers_to` names: the tag and table entry of that id's row, or `nil`.
     typealias RefundTarget = (tag: FingerprintTable.Tag, offset: Int64)
 
-    /// The id of a table entry: from the arena for a held activation, else read again from the
-    /// input (or the archive).
+    /// The id of a table entry: from memory for a held activation there, else read again from
+    /// the input (or the archive).
     func eventID(entry: Int64) throws -> [UInt8] {
-        if let index = heldActivation(entry: entry) {
-            let activation = activations[Int(index)]
-            return Array(arena[activation.idOffset, Int(activation.idLength)])
+        if let (activation, bytes) = held.idAndVIN(entry: entry) {
+            return Array(bytes[0..<Int(activation.idLength)])
         }
         if let ids {
             idRereads += 1
@@ -20,12 +19,14 @@ extension ReportBuilder {
     /// Decides what waited for the ids: checks the spilled ids for duplicates partition by
     /// partition (dropping held rows that turn out to be duplicates), then finds each held
     /// refund's `refers_to` — in the table, else in its partition — by the ids' bytes.
-    /// - Returns: each held refund's target, by the refund's index after the duplicates are dropped.
-    func resolveIDs() throws -> [RefundTarget?] {
+    /// - Returns: each held refund's target, by the refund's index after the duplicates are
+    ///   dropped, and the entries of the held activations found to be duplicates (sorted), which
+    ///   the report then skips.
+    func resolveIDs() throws -> (targets: [RefundTarget?], droppedActivations: [Int64]) {
         var targets = try refunds.map { refund in
             try refersTo(refund) { try fingerprints.lookup(refund.refersToHash, isSameID: $0) }
         }
-        guard let partitions else { return targets }
+        guard let partitions else { return (targets, []) }
         // Refunds whose refers_to the table does not hold, by the partition of its hash.
         var pending = [[Int32]](repeating: [], count: partitions.count)
         for (index, target) in targets.enumerated() where target == nil {
@@ -68,7 +69,7 @@ extension ReportBuilder {
             }
             partitions.release(number)
         }
-        guard !dropped.isEmpty else { return targets }
+        guard !dropped.isEmpty else { return (targets, []) }
         dropped.sort()
         func isDropped(_ entry: Int64) -> Bool {
             var low = 0, high = dropped.count
@@ -78,15 +79,10 @@ extension ReportBuilder {
             }
             return low < dropped.count && dropped[low] == entry
         }
-        activations.keep { !isDropped($0.entry) }
-        var kept: [RefundTarget?] = []
-        var keptRefunds = ChunkedArray<HeldRefund>()
-        for (refund, target) in zip(refunds, targets) where !isDropped(refund.entry) {
-            keptRefunds.append(refund)
-            kept.append(target)
-        }
-        refunds = keptRefunds
-        return kept
+        let kept = zip(refunds, targets).filter { !isDropped($0.0.entry) }.map(\.1)
+        refunds.keep { !isDropped($0.entry) }
+        // Refunds' entries are in the list too; skipping them among activations changes nothing.
+        return (kept, dropped)
     }
 
     /// Runs `lookup` with a comparison of an entry's id against the refund's `refers_to` bytes.

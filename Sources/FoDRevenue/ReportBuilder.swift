@@ -27,8 +27,10 @@ public final class ReportBuilder: EventSink {
     @exclusivity(unchecked) private var archivesIDs = true
     /// Every accepted id, length-prefixed, when no reader gave an ``EventIDSource``.
     @exclusivity(unchecked) private(set) var idArchive: [UInt8] = []
+    /// The held refunds' ids and `refers_to`s.
     let arena = ByteArena()
-    @exclusivity(unchecked) var activations = ChunkedArray<HeldActivation>()
+    /// The held activations, in memory up to their budget and on disk beyond it.
+    let held: HeldActivations
     @exclusivity(unchecked) var refunds = ChunkedArray<HeldRefund>()
     @exclusivity(unchecked) var saleKinds: [SaleKind] = []
     @exclusivity(unchecked) var saleKindIndexes: [SaleKind: Int32] = [:]
@@ -49,21 +51,40 @@ public final class ReportBuilder: EventSink {
     /// Creates a builder.
     /// - Parameters:
     ///   - expectedRows: a size hint (for example the file size / 100) so tables need not grow.
-    ///   - memoryLimit: the bytes the report may use (`nil`: no limit); an eighth goes to the table
-    ///     of event ids, and ids beyond it are written to a temporary file in `temporaryFolder`
-    ///     (`nil`: `TMPDIR`, else `/tmp`).
+    ///   - memoryLimit: the bytes the report may use (`nil`: no limit): an eighth for the table of
+    ///     event ids, a quarter for the held activations and a quarter for the sorted lines; what
+    ///     does not fit is written to temporary files in `temporaryFolder` (`nil`: `TMPDIR`, else `/tmp`).
     ///   - onReject: receives each rejected row: the rows rejected while reading as they are read,
     ///     in file order; those rejected by their ids (duplicates, refunds) in line order by ``finish()``.
     public convenience init(rules: RuleSet, period: ReportPeriod, expectedRows: Int = 0, memoryLimit: Int? = nil,
                             temporaryFolder: String? = nil, onReject: @escaping (RejectedRow) -> Void) {
         self.init(rules: rules, period: period, expectedRows: expectedRows, idHash: .sipHash,
-                  idTableBudget: memoryLimit.map { $0 / 8 } ?? Int.max,
+                  budgets: memoryLimit.map { Budgets(memoryLimit: $0) } ?? Budgets(),
                   temporaryFolder: temporaryFolder ?? SpillFile.defaultFolder, onReject: onReject)
     }
 
+    /// How the memory limit is divided, and the sizes of what is written out beyond it.
+    struct Budgets {
+        var idTable = Int.max
+        var heldActivations = Int.max
+        var lines = Int.max
+        /// Activations per block written out (tests make them small).
+        var heldBlockRecords = 1 << 16
+        /// Lines per page of a sorted run on disk.
+        var linePageLines = 4096
+
+        init() {}
+
+        init(memoryLimit: Int) {
+            idTable = memoryLimit / 8
+            heldActivations = memoryLimit / 4
+            lines = memoryLimit / 4
+        }
+    }
+
     /// Creates a builder with another id hash (tests use bad ones to show verdicts do not depend
-    /// on it) and a byte budget for the id table (tests use small ones to make it spill).
-    init(rules: RuleSet, period: ReportPeriod, expectedRows: Int = 0, idHash: EventIDHash, idTableBudget: Int = Int.max,
+    /// on it) and byte budgets (tests use small ones to make everything spill).
+    init(rules: RuleSet, period: ReportPeriod, expectedRows: Int = 0, idHash: EventIDHash, budgets: Budgets = Budgets(),
          temporaryFolder: String = SpillFile.defaultFolder, onReject: @escaping (RejectedRow) -> Void) {
         self.rules = rules
         self.period = period
@@ -71,12 +92,15 @@ public final class ReportBuilder: EventSink {
         self.idHash = idHash
         self.expectedRows = expectedRows
         self.temporaryFolder = temporaryFolder
-        self.fingerprints = FingerprintTable(capacity: max(1 << 16, expectedRows * 10 / 7 + 1), budget: idTableBudget)
+        self.budgets = budgets
+        self.fingerprints = FingerprintTable(capacity: max(1 << 16, expectedRows * 10 / 7 + 1), budget: budgets.idTable)
+        self.held = HeldActivations(budget: budgets.heldActivations, folder: temporaryFolder, blockRecords: budgets.heldBlockRecords)
         self.duplicates = DuplicateRuns(folder: temporaryFolder)
     }
 
     /// The temporary folder for what does not fit in the memory limit.
     let temporaryFolder: String
+    let budgets: Budgets
     let expectedRows: Int
     /// Rows rejected as duplicates, emitted by ``finish()`` in line order.
     let duplicates: DuplicateRuns
@@ -84,6 +108,10 @@ public final class ReportBuilder: EventSink {
     var partitions: IDPartitions?
     /// How many ids went to the temporary file because the table was at its budget.
     public var spilledIDs: Int64 { partitions?.records ?? 0 }
+    /// How many blocks of held activations went to a temporary file beyond their budget.
+    public var spilledActivationBlocks: Int { held.storedBlocks }
+    /// How many sorted runs of lines went to a temporary file beyond their budget (set by ``finish()``).
+    public internal(set) var spilledLineRuns = 0
     /// The memory for checking one spilled partition (tests make it small to check in several passes).
     lazy var spillPartitionBudget = max(fingerprints.budget / 2, 1 << 20)
 
@@ -100,14 +128,12 @@ public final class ReportBuilder: EventSink {
     public internal(set) var idComparisons = 0
     public internal(set) var idRereads = 0
 
-    /// Whether the id of the table entry `entry` is `id`: compared in the arena when the entry is
-    /// a held activation, else read again from the input (or the archive).
+    /// Whether the id of the table entry `entry` is `id`: compared in memory when the entry is
+    /// a held activation in memory, else read again from the input (or the archive).
     func idEquals(_ entry: Int64, _ id: UnsafeRawBufferPointer) throws -> Bool {
         idComparisons += 1
-        if let index = heldActivation(entry: entry) {
-            let activation = activations[Int(index)]
-            return Int(activation.idLength) == id.count
-                && arena[activation.idOffset, Int(activation.idLength)].elementsEqual(id)
+        if let (activation, bytes) = held.idAndVIN(entry: entry) {
+            return Int(activation.idLength) == id.count && bytes[0..<id.count].elementsEqual(id)
         }
         if let ids {
             idRereads += 1
@@ -116,17 +142,6 @@ public final class ReportBuilder: EventSink {
         let start = Int(entry)
         let length = Int(idArchive[start])
         return length == id.count && idArchive[(start + 1)..<(start + 1 + length)].elementsEqual(id)
-    }
-
-    /// The held activation whose id is the table entry `entry`, if there is one (binary search:
-    /// entries grow in file order).
-    func heldActivation(entry: Int64) -> Int32? {
-        var low = 0, high = activations.count
-        while low < high {
-            let middle = (low + high) / 2
-            if activations[middle].entry < entry { low = middle + 1 } else { high = middle }
-        }
-        return low < activations.count && activations[low].entry == entry ? Int32(low) : nil
     }
 
     /// Records an id as accepted, or the row as a duplicate.
@@ -306,12 +321,12 @@ public final class ReportBuilder: EventSink {
         if prepared.failed, let error = preparedErrors(event).error { throw error }
         let id = event[.eventID]
         let time = prepared.time
-        let held = time >= period.previousStart && time < period.end
+        let isHeld = time >= period.previousStart && time < period.end
         if prepared.isRefund {
             let refersTo = event[.refersTo]
             guard let entry = try accept(event, id, prepared.fingerprint, FingerprintTable.Tag(activation: false, afterPeriod: time >= period.end),
-                                         held: held) else { return }
-            if held {
+                                         held: isHeld) else { return }
+            if isHeld {
                 let offset = try appendToArena(id, refersTo)
                 refunds.append(HeldRefund(time: time, line: event.line, entry: entry, refersToHash: prepared.refersToHash, idOffset: offset,
                                           idLength: UInt8(id.count), refersToLength: UInt8(refersTo.count), inPeriod: time >= period.start))
@@ -325,15 +340,17 @@ public final class ReportBuilder: EventSink {
         let dealer: Int32 = dealerField.isEmpty ? -1 : try ReportBuilder.resolve(&dealers, dealerField, "dealer_id") { try DealerID($0).value }
         if prepared.amountFailed, let error = preparedErrors(event).amountError { throw error }
         guard let entry = try accept(event, id, prepared.fingerprint, FingerprintTable.Tag(activation: true, afterPeriod: time >= period.end),
-                                     held: held) else { return }
-        guard held else {
+                                     held: isHeld) else { return }
+        guard isHeld else {
             counts.outsidePeriod += 1
             return
         }
         var vin = prepared.vin
-        let offset = try withUnsafeBytes(of: &vin) { try appendToArena(id, UnsafeRawBufferPointer(rebasing: $0[0..<17])) }
-        activations.append(HeldActivation(time: time, entry: entry, gross: prepared.gross, idOffset: offset, dealer: dealer, saleKind: saleKindIndex,
-                                          idLength: UInt8(id.count), inPeriod: time >= period.start))
+        try withUnsafeBytes(of: &vin) { vin in
+            try held.append(HeldActivation(time: time, entry: entry, gross: prepared.gross, idOffset: 0, dealer: dealer, saleKind: saleKindIndex,
+                                           idLength: UInt8(id.count), inPeriod: time >= period.start),
+                            id: id, vin: UnsafeRawBufferPointer(rebasing: vin[0..<17]))
+        }
     }
 
     private static let saleKindColumns: [EventColumn] = [.feature, .term, .channel, .market, .currency]

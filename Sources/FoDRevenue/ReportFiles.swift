@@ -27,15 +27,16 @@ public enum ReportFiles {
     }
 
     /// `lines.csv`, the book extract, handed to `write` in blocks of about 1 MiB.
-    /// - Throws: what `write` throws.
+    /// - Throws: what `write` throws; ``RevenueError`` `spill_failed` when the lines beyond the
+    ///   memory limit cannot be read back from the temporary file.
     public static func linesCSV(_ report: Report, write: ([UInt8]) throws -> Void) throws {
         var csv = CSVWriter()
         csv.row(lineColumns)
         var out = csv.take()
         out.reserveCapacity(1 << 20 + 4096)
         let encoder = LinesCSVEncoder(report.lines)
-        for index in report.lines.indices {
-            encoder.append(index, to: &out)
+        try report.lines.forEachEntry { entry, bytes in
+            encoder.append(entry, bytes, to: &out)
             if out.count >= 1 << 20 {
                 try write(out)
                 out.removeAll(keepingCapacity: true)

@@ -11,8 +11,8 @@ struct ReportCommand: ParsableCommand {
         discussion: """
         Reads the events file once, streaming (CSV with a header row, or JSON
         Lines for files ending in .jsonl / .ndjson), applies the rules file and
-        writes into --out (event ids beyond an eighth of --memory-limit go to a
-        temporary file in --temp-dir, removed as it is made):
+        writes into --out, within --memory-limit (what does not fit goes to
+        temporary files in --temp-dir, removed as they are made):
           statements.csv  one row per dealer and currency
           lines.csv       every activation and clawback of the month
           report.json     statements, totals per currency, counts, input hash
@@ -44,7 +44,7 @@ struct ReportCommand: ParsableCommand {
     @Flag(name: .customLong("allow-rejects"), help: "Exit 0 even when rows were rejected.")
     var allowRejects = false
     @Option(name: .customLong("memory-limit"),
-            help: "The memory the report plans with (such as 512MB or 2GB): an eighth holds event ids, the rest go to a temporary file; the two months held are not limited yet.")
+            help: "The memory the report plans with (such as 512MB or 2GB): an eighth for event ids, a quarter for the activations of the two months held, a quarter for sorting lines.csv; beyond them, temporary files.")
     var memoryLimit = ByteSize(bytes: 512 << 20)
     @Option(name: .customLong("temp-dir"), help: "The folder for temporary files beyond the memory limit (default: TMPDIR, else /tmp).")
     var tempDir: String?
@@ -111,7 +111,9 @@ struct ReportCommand: ParsableCommand {
             FileHandle.standardError.write(Data("""
             \(report.period): \(c.rowsRead) rows read, \(c.used) used, \(c.outsidePeriod) outside the period, \(c.rejected) rejected; \
             \(report.statements.count) statements written to \(out); \(builder.idComparisons) ids compared with an earlier row's (\(builder.idRereads) read again from the file)\
-            \(builder.spilledIDs > 0 ? "; \(builder.spilledIDs) ids beyond the memory limit checked from a temporary file" : "")\n
+            \(builder.spilledIDs > 0 ? "; \(builder.spilledIDs) ids beyond the memory limit checked from a temporary file" : "")\
+            \(builder.spilledActivationBlocks > 0 ? "; \(builder.spilledActivationBlocks) blocks of held activations in a temporary file" : "")\
+            \(builder.spilledLineRuns > 0 ? "; lines sorted in \(builder.spilledLineRuns + 1) runs" : "")\n
             """.utf8))
         }
         if rejected > 0 && !allowRejects {

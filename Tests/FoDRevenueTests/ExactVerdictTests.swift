@@ -10,10 +10,13 @@ struct ExactVerdictTests {
     enum Reader: String, CaseIterable { case plain, pipelined, jsonLines }
 
     static func run(_ csv: String, period: String, hash: EventIDHash = .sipHash, reader: Reader = .plain,
-                    spill: (budget: Int, partitionBudget: Int, folder: String)? = nil, spilled: ((ReportBuilder) -> Void)? = nil) throws -> ReportRun.Output {
+                    spill: (budget: Int, partitionBudget: Int, folder: String)? = nil, held: ReportBuilder.Budgets? = nil,
+                    spilled: ((ReportBuilder) -> Void)? = nil) throws -> ReportRun.Output {
         var rejects: [RejectedRow] = []
+        var budgets = held ?? ReportBuilder.Budgets()
+        if let spill { budgets.idTable = spill.budget }
         let builder = ReportBuilder(rules: ReportRun.fixtureRules, period: try ReportPeriod(period), idHash: hash,
-                                    idTableBudget: spill?.budget ?? Int.max, temporaryFolder: spill?.folder ?? "/tmp") { rejects.append($0) }
+                                    budgets: budgets, temporaryFolder: spill?.folder ?? "/tmp") { rejects.append($0) }
         if let spill { builder.spillPartitionBudget = spill.partitionBudget }
         defer { spilled?(builder) }
         switch reader {
@@ -137,6 +140,45 @@ struct ExactVerdictTests {
             Self.expectSame(try Self.run(small, period: "2026-06"),
                             try Self.run(small, period: "2026-06", hash: hash, spill: (smallest, 2_000, folder.path)), "\(name), spilled")
         }
+    }
+
+    @Test("beyond their budgets the held activations and the sorted lines go to disk and give the same files, with every reader and any hash")
+    func spilledHeldMonthsAndLines() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fod-held-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let csv = try ReportRun.generated(rows: 8_000, seed: 6)
+        var tight = ReportBuilder.Budgets()
+        tight.heldActivations = 1
+        tight.heldBlockRecords = 64
+        tight.lines = 8_192
+        tight.linePageLines = 16
+        let smallest = FingerprintTable.minimumCapacity * 8
+        for reader in Reader.allCases {
+            let reference = try Self.run(csv, period: "2026-06", reader: reader)
+            #expect(reference.report.lines.count > 400)
+            #expect(reference.report.lines.contains { $0.kind == .clawback })
+            var blocks = 0, runs = 0
+            let output = try Self.run(csv, period: "2026-06", reader: reader, spill: (Int.max, 1 << 20, folder.path), held: tight) {
+                blocks = $0.spilledActivationBlocks
+                runs = $0.spilledLineRuns
+            }
+            Self.expectSame(reference, output, "held months and lines spilled, \(reader)")
+            #expect(blocks > 10, "the held activations were not written out (\(reader))")
+            #expect(runs > 4, "the lines were not sorted in runs (\(reader))")
+            #expect(Array(output.report.lines) == Array(reference.report.lines))
+        }
+        // Everything spilled at once: ids, held activations and lines.
+        Self.expectSame(try Self.run(csv, period: "2026-06"),
+                        try Self.run(csv, period: "2026-06", reader: .pipelined, spill: (smallest, 2_000, folder.path), held: tight), "everything spilled")
+        // Hashes that collide, with the held activations on disk: ids compared by reading rows again.
+        let small = try ReportRun.generated(rows: 600, seed: 6)
+        for (name, hash) in Self.badHashes {
+            Self.expectSame(try Self.run(small, period: "2026-06"),
+                            try Self.run(small, period: "2026-06", hash: hash, reader: .pipelined, spill: (Int.max, 1 << 20, folder.path), held: tight),
+                            "\(name), held months spilled")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
     }
 
     // MARK: - Respelling
