@@ -13,21 +13,14 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from e2e_support import ROOT, banner_keys, free_port, wait_ready
+
 RELEASE = os.path.join(ROOT, ".build", "release")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wrk(script, url, seconds, connections, env):
@@ -69,13 +62,9 @@ def main():
     server = subprocess.Popen([os.path.join(RELEASE, "fod"), "serve", "--data", os.path.join(work, "data"), "--port", str(port),
                                "--fixtures", fixtures], cwd=ROOT, stdout=log, stderr=log)
     try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
-                break
-            except Exception:
-                time.sleep(0.1)
-        keys = [l.strip() for l in open(os.path.join(work, "server.log")) if l.strip().startswith("fod_")]
+        wait_ready(port, attempts=600)
+        log.flush()
+        keys = banner_keys(os.path.join(work, "server.log"))
         admin, dealer = keys[0], keys[1]
         request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/entitlements", method="POST",
                                          data=json.dumps({"vin": "WDDBENCH000000001", "feature": "NAV_PLUS", "term": "P1Y"}).encode(),

@@ -20,3 +20,22 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_ready(port, attempts=300):
+    """Waits (0.1 s between tries) until `fod serve` on the port answers /readyz; returns whether it did."""
+    import time
+    import urllib.request
+    for _ in range(attempts):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
+            return True
+        except Exception:
+            time.sleep(0.1)
+    return False
+
+
+def banner_keys(log_path):
+    """The keys a new `fod serve` prints once: the bootstrap admin key, then the demo dealer key."""
+    with open(log_path) as log:
+        return [line.strip() for line in log if line.strip().startswith("fod_")]

@@ -31,7 +31,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         var writer = JSONWriter(capacity: 256)
         writer.value(.object(JSONObject(members: [
             .init(name: "type", value: .string("https://fod.dev/problems/\(code)")),
-            .init(name: "title", value: .string(status.reasonPhrase)),
+            .init(name: "title", value: .string(ProblemTitles.title(code))),
             .init(name: "status", value: .number(String(status.code))),
             .init(name: "code", value: .string(code)),
             .init(name: "detail", value: .string(detail)),

@@ -23,9 +23,13 @@ final class ActivationCommitter: Sendable {
     private let state = Mutex(State())
     private let queue = DispatchQueue(label: "fod.activation-commit")
 
-    init(store: any LedgerStore, clock: any WallClock) {
+    /// Told how long each group's transaction took, with its outcome (for the metrics).
+    private let observe: @Sendable (_ took: Duration, _ failed: Bool) -> Void
+
+    init(store: any LedgerStore, clock: any WallClock, observe: @escaping @Sendable (_ took: Duration, _ failed: Bool) -> Void = { _, _ in }) {
         self.store = store
         self.clock = clock
+        self.observe = observe
     }
 
     /// Records one activation in the next group.
@@ -52,10 +56,13 @@ final class ActivationCommitter: Sendable {
                 return group
             }
             guard !group.isEmpty else { return }
+            let started = ContinuousClock.now
             do {
                 let results = try store.recordActivations(group.map(\.record), at: clock.unixSeconds())
+                observe(ContinuousClock.now - started, false)
                 for (waiter, result) in zip(group, results) { waiter.continuation.resume(with: result.mapError { $0 as any Error }) }
             } catch {
+                observe(ContinuousClock.now - started, true)
                 for waiter in group { waiter.continuation.resume(throwing: error) }
             }
         }

@@ -30,10 +30,28 @@ struct ActivationFlow {
         }
     }
 
-    /// The stored answer and whether this call created it (false: a replay).
+    /// The stored answer, the entitlement it made and whether this call created it (false: a replay).
     struct Outcome {
         let response: IdempotentResponse
+        let entitlementID: EntitlementID
         let created: Bool
+
+        /// The outcome of a replay: the entitlement's id read from the stored answer (an
+        /// activation's answer always has it; ``ActivationFlow/body(_:_:_:)`` writes it).
+        init(replaying response: IdempotentResponse) throws {
+            guard case .object(let body) = try JSONParser.parse(response.body), let id = body["id"]?.string else {
+                throw APIError(.internalServerError, "internal", "the stored activation answer has no id")
+            }
+            self.response = response
+            self.entitlementID = try EntitlementID(id)
+            self.created = false
+        }
+
+        init(response: IdempotentResponse, entitlementID: EntitlementID, created: Bool) {
+            self.response = response
+            self.entitlementID = entitlementID
+            self.created = created
+        }
     }
 
     /// Activates `order` for `principal`'s dealer under `idempotencyKey`.
@@ -46,7 +64,7 @@ struct ActivationFlow {
         }
         if let previous = try services.database.idempotentResponse(principal: principal.keyID, key: idempotencyKey, requestHash: requestHash) {
             services.metrics.activation(replayed: true)
-            return Outcome(response: previous, created: false)
+            return try Outcome(replaying: previous)
         }
         let (vehicle, catalogFeature, price) = try quote(order)
         let issued = try services.issuer.issue(EntitlementRequest(vin: order.vin, feature: order.feature, term: order.term, dealer: dealer))
@@ -58,7 +76,8 @@ struct ActivationFlow {
         do {
             let recorded = try await services.activations.record(record)
             services.metrics.activation(replayed: !recorded.created)
-            return Outcome(response: recorded.response, created: recorded.created)
+            return recorded.created ? Outcome(response: recorded.response, entitlementID: issued.claims.id, created: true)
+                : try Outcome(replaying: recorded.response)
         } catch let error as StoreError where error.code == .conflict {
             throw APIError(.conflict, "already_active", "\(catalogFeature.name) is already active on this vehicle")
         }

@@ -23,8 +23,9 @@ struct ActivationHandler {
         // keys stored by earlier versions hold the hash of the raw body.
         let requestHash = order.requestHash(earlier: [SHA256.hexHash(Array("POST /v1/activations\n".utf8) + bytes)])
         let outcome = try await ActivationFlow(services: services).activate(order, principal: principal, idempotencyKey: key, requestHash: requestHash)
-        return JSONBody.response(bytes: outcome.response.body, status: .init(code: outcome.response.status),
-                                 headers: outcome.created ? [:] : [ActivationHandler.replayedHeader: "true"])
+        var headers: HTTPFields = [.location: Routes.entitlementPath(outcome.entitlementID)]
+        if !outcome.created { headers[ActivationHandler.replayedHeader] = "true" }
+        return JSONBody.response(bytes: outcome.response.body, status: .init(code: outcome.response.status), headers: headers)
     }
 
     /// 1–128 visible ASCII characters.

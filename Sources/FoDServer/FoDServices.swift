@@ -34,7 +34,9 @@ public struct FoDServices: Sendable {
         self.issuer = issuer
         self.keys = publishedKeys
         self.revocations = try RevocationCache(store: database, clock: clock)
-        self.activations = ActivationCommitter(store: database, clock: clock)
+        self.activations = ActivationCommitter(store: database, clock: clock) { took, failed in
+            metrics.activationCommit(took: took, failed: failed)
+        }
         self.verifier = Verifier(keys: publishedKeys, issuer: issuer.issuer, clock: clock, revocations: revocations)
         self.catalog = catalog
         self.rules = rules

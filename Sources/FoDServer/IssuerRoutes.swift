@@ -32,7 +32,7 @@ struct IssuerRoutes {
                                   market: body["market"]?.string ?? "",
                                   equipment: Set(equipment), servicingDealer: try body["dealer_id"]?.string.map { try DealerID($0) })
             try services.database.register(vehicle, actor: principal.actor, at: services.clock.unixSeconds())
-            return JSONBody.response(Routes.vehicle(vehicle), status: .created)
+            return JSONBody.response(Routes.vehicle(vehicle), status: .created, headers: [.location: "/v1/vehicles/\(vehicle.vin.value)"])
         }
         router.post("/v1/entitlements") { request, context in
             let principal = try context.require(.issuer)
@@ -51,7 +51,8 @@ struct IssuerRoutes {
             let issued = try services.issuer.issue(EntitlementRequest(vin: vehicle.vin, feature: feature, term: term, dealer: dealer, notBefore: start))
             try services.database.recordIssued(issued, actor: principal.actor, at: services.clock.unixSeconds())
             return JSONBody.response(JSONBody.object([("id", .string(issued.claims.id.value)), ("claims", issued.claims.jsonValue),
-                                                      ("token", .string(issued.token))]), status: .created)
+                                                      ("token", .string(issued.token))]), status: .created,
+                                     headers: [.location: Routes.entitlementPath(issued.claims.id)])
         }
         router.post("/v1/entitlements/{id}/revoke") { request, context in
             let principal = try context.require(.issuer)
@@ -62,6 +63,7 @@ struct IssuerRoutes {
             }
             try services.database.revoke(entitlement: id, reason: String(reason.prefix(500)), actor: principal.actor, at: services.clock.unixSeconds())
             services.revocations.insert(id)
+            services.metrics.revoked()
             return JSONBody.response(JSONBody.object([("id", .string(id.value)), ("revoked", .bool(true))]))
         }
         router.post("/v1/activations/{id}/refund") { _, context in
@@ -69,11 +71,12 @@ struct IssuerRoutes {
             let id = try EntitlementID(context.path("id"))
             try services.database.refund(activation: id, actor: principal.actor, at: services.clock.unixSeconds())
             services.revocations.insert(id)
+            services.metrics.refunded()
             return JSONBody.response(JSONBody.object([("id", .string(id.value)), ("refunded", .bool(true))]))
         }
         router.get("/v1/vehicles/{vin}/manifest") { _, context in
             _ = try context.require(.issuer)
-            let vin = try services.registeredVehicle(try VIN(context.path("vin"))).vin
+            let vin = try services.registeredVehicle(try Routes.pathVIN(context)).vin
             let now = services.clock.unixSeconds()
             let live = try services.database.entitlements(of: vin).filter { $0.revokedAt == nil && ($0.claims.expiresAt.map { $0 > now } ?? true) }
             // An entitlement stored before its claims were validated (a start before 1970) would make
@@ -149,11 +152,18 @@ struct IssuerRoutes {
         guard let period = request.uri.queryParameters.get("period") else {
             throw APIError(.badRequest, "period_required", "give ?period=YYYY-MM")
         }
+        // Query parameters that do not parse are 400 query_invalid, as for every query.
+        do { _ = try ReportPeriod(String(period)) } catch let error as RevenueError {
+            throw APIError(.badRequest, "query_invalid", error.reason)
+        }
         let asked = request.uri.queryParameters.get("dealer").map { String($0) }
         if principal.role == .dealer, let asked, asked != principal.dealer?.value {
             throw APIError.forbidden("a dealer key reads only its own \(what)")
         }
-        let dealer = principal.role == .dealer ? principal.dealer : try asked.map { try DealerID($0) }
+        let dealer: DealerID?
+        do { dealer = principal.role == .dealer ? principal.dealer : try asked.map { try DealerID($0) } } catch let error as EntitlementError {
+            throw APIError(.badRequest, "query_invalid", "dealer: \(error.reason)")
+        }
         return try await StatementsReport.offloaded(services: services, period: String(period), dealer: dealer)
     }
 

@@ -9,8 +9,8 @@ import NIOCore
 /// JSON in and out, with fod's strict parser and deterministic writer.
 enum JSONBody {
     /// A JSON response.
-    static func response(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
-        response(bytes: JSONWriter.text(value, indent: 0).utf8.map { $0 }, status: status)
+    static func response(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        response(bytes: JSONWriter.text(value, indent: 0).utf8.map { $0 }, status: status, headers: headers)
     }
 
     /// Every JSON answer is `Cache-Control: no-store`: many carry a token or a key, and none is

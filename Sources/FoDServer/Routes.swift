@@ -68,6 +68,16 @@ struct Routes {
             let list = try services.database.entitlements(of: vehicle.vin).map { Routes.entitlement($0, now: now) }
             return JSONBody.response(JSONBody.object([("vin", .string(vehicle.vin.value)), ("entitlements", .array(list))]))
         }
+        router.get("/v1/entitlements/{id}") { _, context in
+            // A dealer sees the entitlements credited to it; another's is not found, as if absent.
+            let principal = try context.require(.issuer, .dealer, .auditor)
+            let id = try EntitlementID(context.path("id"))
+            guard let stored = try services.database.entitlement(id),
+                  principal.role != .dealer || stored.claims.dealer == principal.dealer else {
+                throw APIError(.notFound, "entitlement_not_found", "no entitlement \(id.value)")
+            }
+            return JSONBody.response(Routes.entitlement(stored, now: services.clock.unixSeconds()))
+        }
         router.post("/v1/verify") { request, context in
             _ = try context.require(.issuer, .dealer, .auditor)
             let (body, _) = try await JSONBody.object(request, context, allowed: ["token", "vin"], required: ["token"])
@@ -86,13 +96,20 @@ struct Routes {
     }
 
     private func vehicle(_ context: FoDRequestContext) throws -> Vehicle {
-        let text = context.path("vin")
-        let vin: VIN
-        do { vin = try VIN(text) } catch let error as EntitlementError {
-            throw APIError(.badRequest, error.code.rawValue, "\"\(text.prefix(20))\" is not a valid VIN: \(error.reason)")
-        }
-        return try services.registeredVehicle(vin)
+        try services.registeredVehicle(try Routes.pathVIN(context))
     }
+
+    /// The `{vin}` path parameter as a VIN.
+    /// - Throws: ``APIError`` 422 with the VIN's code (`vin_malformed`, `vin_check_digit`), as for a VIN in a body.
+    static func pathVIN(_ context: FoDRequestContext) throws -> VIN {
+        let text = context.path("vin")
+        do { return try VIN(text) } catch let error as EntitlementError {
+            throw APIError(.unprocessableContent, error.code.rawValue, "\"\(text.prefix(20))\" is not a valid VIN: \(error.reason)")
+        }
+    }
+
+    /// Where an entitlement is read (the `Location` of the answers that make one).
+    static func entitlementPath(_ id: EntitlementID) -> String { "/v1/entitlements/\(id.value)" }
 
     static func vehicle(_ vehicle: Vehicle) -> JSONValue {
         JSONBody.object([("vin", .string(vehicle.vin.value)), ("model", .string(vehicle.model)), ("model_year", JSONBody.int(Int64(vehicle.modelYear))),

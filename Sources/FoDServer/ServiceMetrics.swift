@@ -19,6 +19,14 @@ public final class ServiceMetrics: Sendable {
     let databaseBusy: Counter
     /// Requests with an API key that was not accepted.
     let authenticationFailures: Counter
+    /// Refunds and revocations recorded through the API.
+    let refunds: Counter
+    let revocations: Counter
+    /// The time of each group commit of activations (one SQLite transaction with its fsync).
+    let commitDuration: DurationHistogram
+    let commitFailures: Counter
+    /// What a scraper needs to know about the process (refreshed at each scrape).
+    private let process: ProcessMetrics
 
     /// Creates the metrics in `registry`.
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
@@ -34,10 +42,43 @@ public final class ServiceMetrics: Sendable {
         databaseErrors = registry.makeCounter(descriptor: name("database_errors", "Requests that failed on the database"), labels: [("code", "store_database")])
         databaseBusy = registry.makeCounter(descriptor: name("database_errors", "Requests that failed on the database"), labels: [("code", "store_busy")])
         authenticationFailures = registry.makeCounter(descriptor: name("authentication_failures", "Requests with an API key that was not accepted"))
+        refunds = registry.makeCounter(descriptor: name("refunds", "Activations refunded (each revokes its entitlement)"))
+        revocations = registry.makeCounter(descriptor: name("revocations", "Entitlements revoked with a reason"))
+        commitDuration = registry.makeDurationHistogram(
+            descriptor: MetricNameDescriptor(namespace: "fod", metricName: "database_commit_duration", unitName: "seconds",
+                                             helpText: "Group commits of activations: one transaction, written to disk"),
+            buckets: [.microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+                      .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1)])
+        commitFailures = registry.makeCounter(descriptor: name("database_commit_failures", "Group commits of activations that failed"))
+        registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "fod", metricName: "build", unitName: "info",
+                                                            helpText: "The build: version and Swift version, always 1"),
+                           labels: [("version", ServiceMetrics.version), ("swift", ServiceMetrics.swiftVersion)]).set(Double(1))
+        process = ProcessMetrics(registry: registry)
     }
 
+    /// The service's version (the API's, as in `docs/openapi.yaml`).
+    public static let version = "0.1.0"
+    #if compiler(>=6.3)
+    static let swiftVersion = "6.3"
+    #else
+    static let swiftVersion = "6"
+    #endif
+
     /// The Prometheus text exposition of every metric.
-    public func render() -> [UInt8] { registry.emitToBuffer() }
+    public func render() -> [UInt8] {
+        process.refresh()
+        return registry.emitToBuffer()
+    }
+
+    /// Counts a group commit of activations and how long it took.
+    func activationCommit(took: Duration, failed: Bool) {
+        commitDuration.record(took)
+        if failed { commitFailures.increment() }
+    }
+    /// Counts a refund.
+    func refunded() { refunds.increment() }
+    /// Counts a revocation.
+    func revoked() { revocations.increment() }
 
     /// Counts a recorded activation, or an idempotent replay.
     func activation(replayed: Bool) { (replayed ? replays : activations).increment() }

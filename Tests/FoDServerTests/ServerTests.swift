@@ -100,6 +100,15 @@ struct ServerTests {
                 #expect(text.contains("fod_idempotent_replays_total 1"))
                 #expect(text.contains(#"fod_http_requests_total{route="/v1/activations",method="POST",status="201"} 2"#), "\(text)")
                 #expect(text.contains(#"fod_http_request_duration_seconds_count{route="/v1/activations",method="POST",status="201"} 2"#))
+                // One group commit wrote the one activation; build and process figures for the operator.
+                #expect(text.contains("fod_database_commit_duration_seconds_count 1"), "\(text)")
+                #expect(text.contains("fod_database_commit_failures_total 0"))
+                #expect(text.contains(#"fod_build_info{version="0.1.0""#))
+                #expect(text.contains("fod_refunds_total 0") && text.contains("fod_revocations_total 0"))
+                for name in ["process_resident_memory_bytes", "process_cpu_seconds_total", "process_open_fds", "process_start_time_seconds"] {
+                    let value = text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+                    #expect((value ?? 0) > 0, "\(name): \(String(describing: value))")
+                }
             }
         }
     }
@@ -207,8 +216,9 @@ struct ServerTests {
                 #expect(matrix?["bookable"] as? Bool == false)
                 #expect((matrix?["refusal"] as? [String: Any])?["rule"] as? String == "model_year")
             }
+            // A malformed VIN is 422 vin_malformed in a path as in a body (one code, one status).
             try await client.execute(uri: "/v1/vehicles/WVWZZZ1KZAW394821X/offers", method: .get, headers: headers(service.dealer1)) {
-                #expect($0.status == .badRequest)
+                #expect($0.status == .unprocessableContent)
             }
             try await client.execute(uri: "/v1/vehicles/WAUZZZF45RA999999/offers", method: .get, headers: headers(service.dealer1)) { response async throws in
                 #expect(response.status == .notFound)

@@ -114,10 +114,7 @@ struct DealerWebRoutes {
                 let order = try DealerWebRoutes.order(vin: form["vin"], feature: form["feature"], term: form["term"])
                 let requestHash = order.requestHash(earlier: [SHA256.hexHash(Array("POST /dealer/activate\n\(order.canonical)".utf8))])
                 let outcome = try await ActivationFlow(services: services).activate(order, principal: session.principal, idempotencyKey: key, requestHash: requestHash)
-                guard case .object(let body) = try JSONParser.parse(outcome.response.body), let id = body["id"]?.string else {
-                    throw APIError(.internalServerError, "internal", "the activation answer has no id")
-                }
-                return DealerPages.redirect("/dealer/entitlements/\(id)")
+                return DealerPages.redirect("/dealer/entitlements/\(outcome.entitlementID.value)")
             }
         }
         router.get("/dealer/entitlements/{id}") { request, context in

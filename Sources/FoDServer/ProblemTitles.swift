@@ -1,0 +1,70 @@
+/// One short summary per problem type (RFC 9457 §3.1.3: the `title` of a type does not change
+/// from one occurrence to the next; the `detail` says what happened this time).
+enum ProblemTitles {
+    /// The title of a problem code: the table's, else the code's words (`vin_check_digit` →
+    /// "Vin check digit"), so every type has one fixed title.
+    static func title(_ code: String) -> String {
+        if let title = table[code] { return title }
+        let words = code.split(separator: "_").joined(separator: " ")
+        return words.prefix(1).uppercased() + words.dropFirst()
+    }
+
+    private static let table: [String: String] = [
+        // Requests
+        "body_malformed": "The request body is not a JSON object",
+        "body_too_large": "The request body is too large",
+        "request_malformed": "The request is not valid HTTP",
+        "headers_too_large": "The request headers are too large",
+        "unsupported_media_type": "The request body is not JSON",
+        "form_expected": "The request is not a form",
+        "field_unknown": "A field is not part of this request",
+        "field_missing": "A required field is missing",
+        "field_type": "A field has the wrong type",
+        "field_invalid": "A field's value is not valid",
+        "query_invalid": "A query parameter is not valid",
+        "period_required": "The period is missing",
+        "idempotency_key_required": "An Idempotency-Key header is required",
+        "idempotency_key_reused": "The Idempotency-Key was used for another request",
+        "method_not_allowed": "The method is not allowed on this resource",
+        "not_found": "No such resource",
+        // Access
+        "unauthorized": "A valid API key is required",
+        "forbidden": "The key's role does not allow this",
+        "csrf_invalid": "The form's CSRF token is not valid",
+        "not_signed_in": "Not signed in",
+        // Domain values
+        "vin_malformed": "The VIN is malformed",
+        "vin_check_digit": "The VIN's check digit is wrong",
+        "vin_mismatch": "The token is for another vehicle",
+        "id_invalid": "The id is not valid",
+        "feature_invalid": "The feature code is not valid",
+        "term_invalid": "The term is not valid",
+        "dealer_invalid": "The dealer id is not valid",
+        "market_invalid": "The market is not valid",
+        "currency_unknown": "The currency is not known",
+        // Catalog and activations
+        "vehicle_not_found": "The vehicle is not registered",
+        "feature_unknown": "The feature is not in the catalog",
+        "entitlement_not_found": "No such entitlement",
+        "dealer_unknown": "The dealer is not known",
+        "not_eligible": "The vehicle is not eligible for the feature",
+        "term_not_offered": "The term is not offered in the vehicle's market",
+        "already_active": "The feature is already active",
+        "trial_used": "The free trial was used already",
+        "conflict": "The request conflicts with the stored state",
+        // Tokens
+        "token_malformed": "The token is not a compact JWS",
+        "token_too_large": "The token is too large",
+        "signature_invalid": "The token's signature does not verify",
+        "expired": "The token has expired",
+        "not_yet_valid": "The token is not valid yet",
+        "revoked": "The entitlement was revoked",
+        "key_unknown": "The token's signing key is not known",
+        // The service
+        "store_database": "The database is unavailable",
+        "store_busy": "The database is busy",
+        "not_ready": "The service is not ready",
+        "shutting_down": "The service is shutting down",
+        "internal": "An unexpected error occurred",
+    ]
+}
