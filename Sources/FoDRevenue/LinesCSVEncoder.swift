@@ -1,6 +1,25 @@
 import FoDCore
 import FoDEntitlements
 
+/// The columns of `lines.csv`, in order: the header (``ReportFiles/lineColumns``) and the row
+/// writer (``LinesCSVEncoder``) both come from this one list.
+public enum LineColumn: String, CaseIterable, Sendable {
+    case kind
+    case eventID = "event_id"
+    case refersTo = "refers_to"
+    case occurredAt = "occurred_at"
+    case dealerID = "dealer_id"
+    case vin, feature, term, channel, market, currency, gross
+    case vatBps = "vat_bps"
+    case vat, net
+    case ruleID = "rule_id"
+    case rateBps = "rate_bps"
+    case share, oem, decimals, basis, fixed, cap
+
+    /// Every column in file order.
+    static let ordered = allCases
+}
+
 /// Writes `lines.csv` rows straight from the report's compact records into bytes, without
 /// building a ``ReportLine`` and its strings per row (that took most of a 10M-row report's
 /// output time). Produces exactly what ``ReportFiles`` would produce from the ``ReportLine``s.
@@ -26,45 +45,42 @@ struct LinesCSVEncoder {
         currencyCodes = strings.currencies.map { Array($0.code.utf8) }
     }
 
-    /// Appends the row of a line (its strings in `bytes`).
+    /// Appends the row of a line (its strings in `bytes`): its fields in ``LineColumn`` order.
     func append(_ entry: LineEntry, _ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         let saleKind = lines.strings.saleKinds[Int(entry.saleKind)]
         let allocation = lines.allocation(entry)
         let start = Int(entry.bytesOffset), idLength = Int(entry.eventIDLength), refersLength = Int(entry.refersToLength)
-        let eventID = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + idLength)])
-        let refersTo = UnsafeRawBufferPointer(rebasing: bytes[(start + idLength)..<(start + idLength + refersLength)])
-        let vin = UnsafeRawBufferPointer(rebasing: bytes[(start + idLength + refersLength)..<(start + idLength + refersLength + 17)])
         let isClawback = entry.isClawback
-        let comma = UInt8(ascii: ",")
         let exponent = lines.strings.currencies[Int(saleKind.currency)].exponent
-        out.append(contentsOf: isClawback ? "clawback,".utf8 : "activation,".utf8)
-        append(field: eventID, to: &out)
-        out.append(comma)
-        append(field: refersTo, to: &out)
-        out.append(comma)
-        appendTimestamp(entry.time, digits: lines.timestampDigits, to: &out)
-        out.append(comma)
-        if entry.dealer >= 0 { out.append(contentsOf: dealers[Int(entry.dealer)]) }
-        out.append(comma)
-        out.append(contentsOf: vin)
-        for part in [features[Int(saleKind.feature)], terms[Int(saleKind.term)], channels[Int(saleKind.channel)],
-                     markets[Int(saleKind.market)], currencyCodes[Int(saleKind.currency)]] {
-            out.append(comma)
-            out.append(contentsOf: part)
+        for (index, column) in LineColumn.ordered.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            switch column {
+            case .kind: out.append(contentsOf: isClawback ? "clawback".utf8 : "activation".utf8)
+            case .eventID: append(field: UnsafeRawBufferPointer(rebasing: bytes[start..<(start + idLength)]), to: &out)
+            case .refersTo: append(field: UnsafeRawBufferPointer(rebasing: bytes[(start + idLength)..<(start + idLength + refersLength)]), to: &out)
+            case .occurredAt: appendTimestamp(entry.time, digits: lines.timestampDigits, to: &out)
+            case .dealerID: if entry.dealer >= 0 { out.append(contentsOf: dealers[Int(entry.dealer)]) }
+            case .vin: out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[(start + idLength + refersLength)..<(start + idLength + refersLength + 17)]))
+            case .feature: out.append(contentsOf: features[Int(saleKind.feature)])
+            case .term: out.append(contentsOf: terms[Int(saleKind.term)])
+            case .channel: out.append(contentsOf: channels[Int(saleKind.channel)])
+            case .market: out.append(contentsOf: markets[Int(saleKind.market)])
+            case .currency: out.append(contentsOf: currencyCodes[Int(saleKind.currency)])
+            case .gross: appendAmount(isClawback ? 0 : entry.gross, exponent, to: &out)
+            case .vatBps: appendInteger(Int64(saleKind.vatBps), to: &out)
+            case .vat: appendAmount(isClawback ? 0 : allocation.vat, exponent, to: &out)
+            case .net: appendAmount(isClawback ? 0 : allocation.net, exponent, to: &out)
+            case .ruleID: out.append(contentsOf: ruleIDs[Int(entry.rule)])
+            case .rateBps: appendInteger(allocation.rateBps, to: &out)
+            case .share: appendAmount(isClawback ? -allocation.share : allocation.share, exponent, to: &out)
+            case .oem: appendAmount(isClawback ? allocation.share : allocation.oem, exponent, to: &out)
+            // What the share was computed from, so the file can be recomputed on its own (see ReportLine).
+            case .decimals: appendInteger(Int64(exponent), to: &out)
+            case .basis: appendAmount(allocation.net, exponent, to: &out)
+            case .fixed: appendAmount(lines.strings.ruleFixed[Int(entry.rule)], exponent, to: &out)
+            case .cap: if let cap = lines.strings.ruleCaps[Int(entry.rule)] { appendAmount(cap, exponent, to: &out) }
+            }
         }
-        out.append(comma); appendAmount(isClawback ? 0 : entry.gross, exponent, to: &out)
-        out.append(comma); appendInteger(Int64(saleKind.vatBps), to: &out)
-        out.append(comma); appendAmount(isClawback ? 0 : allocation.vat, exponent, to: &out)
-        out.append(comma); appendAmount(isClawback ? 0 : allocation.net, exponent, to: &out)
-        out.append(comma); out.append(contentsOf: ruleIDs[Int(entry.rule)])
-        out.append(comma); appendInteger(allocation.rateBps, to: &out)
-        out.append(comma); appendAmount(isClawback ? -allocation.share : allocation.share, exponent, to: &out)
-        out.append(comma); appendAmount(isClawback ? allocation.share : allocation.oem, exponent, to: &out)
-        // What the share was computed from, so the file can be recomputed on its own (see ReportLine).
-        out.append(comma); appendInteger(Int64(exponent), to: &out)
-        out.append(comma); appendAmount(allocation.net, exponent, to: &out)
-        out.append(comma); appendAmount(lines.strings.ruleFixed[Int(entry.rule)], exponent, to: &out)
-        out.append(comma); if let cap = lines.strings.ruleCaps[Int(entry.rule)] { appendAmount(cap, exponent, to: &out) }
         out.append(0x0A)
     }
 

@@ -8,9 +8,7 @@ public enum ReportFiles {
     /// `statements.csv` columns.
     public static let statementColumns = ["dealer_id", "currency", "activations", "clawbacks", "gross", "vat", "net", "share", "clawback", "payable", "tier_bonus_bps"]
     /// `lines.csv` columns.
-    public static let lineColumns = ["kind", "event_id", "refers_to", "occurred_at", "dealer_id", "vin", "feature", "term", "channel", "market",
-                                     "currency", "gross", "vat_bps", "vat", "net", "rule_id", "rate_bps", "share", "oem",
-                                     "decimals", "basis", "fixed", "cap"]
+    public static let lineColumns = LineColumn.allCases.map(\.rawValue)
     /// `rejects.csv` columns.
     public static let rejectColumns = ["line", "event_id", "code", "reason"]
 
