@@ -23,7 +23,7 @@ import time
 import urllib.error
 import urllib.request
 
-from e2e_support import FOD, ROOT, check, checks, free_port
+from e2e_support import FOD, ROOT, banner_keys, check, checks, free_port, wait_ready
 
 VEHICLES, CONCURRENCY, KILL_AFTER, DEADLINE = 300, 12, 120, time.monotonic() + 240
 
@@ -31,12 +31,8 @@ VEHICLES, CONCURRENCY, KILL_AFTER, DEADLINE = 300, 12, 120, time.monotonic() + 2
 def start(data, port, log):
     process = subprocess.Popen([FOD, "serve", "--data", data, "--port", str(port), "--host", "127.0.0.1"], cwd=ROOT,
                                stdout=log, stderr=log)
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
-            return process
-        except Exception:
-            time.sleep(0.1)
+    if wait_ready(port):
+        return process
     process.kill()
     sys.exit("server did not start")
 
@@ -66,9 +62,7 @@ def main():
     log = open(os.path.join(data, "server.log"), "wb")
     server = start(os.path.join(data, "data"), port, log)
     log.flush()
-    banner = open(os.path.join(data, "server.log")).read().splitlines()
-    keys = [line.strip() for line in banner if line.strip().startswith("fod_")]
-    admin, dealer = keys[0], keys[1]
+    admin, dealer = banner_keys(os.path.join(data, "server.log"))[:2]
     for index in range(VEHICLES):
         status, body, _ = call(port, "POST", "/v1/vehicles", admin,
                                {"vin": vin(index), "model": "A4", "model_year": 2024, "market": "DE", "equipment": [], "dealer_id": "DE-10001"})

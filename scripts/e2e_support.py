@@ -2,6 +2,8 @@
 and the `fod` binary are, the pass/fail tally, and a free loopback port."""
 import os
 import socket
+import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FOD = os.environ.get("FOD_BIN", os.path.join(ROOT, ".build", "debug", "fod"))
@@ -24,8 +26,6 @@ def free_port():
 
 def wait_ready(port, attempts=300):
     """Waits (0.1 s between tries) until `fod serve` on the port answers /readyz; returns whether it did."""
-    import time
-    import urllib.request
     for _ in range(attempts):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)

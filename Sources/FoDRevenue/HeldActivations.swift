@@ -41,7 +41,14 @@ final class HeldActivations {
         self.budget = budget
         self.folder = folder
         self.blockRecords = blockRecords
+        startTail()
+    }
+
+    /// An empty block to fill, its memory reserved for a block of ids of about 15 bytes.
+    private func startTail() {
+        tailRecords = []
         tailRecords.reserveCapacity(blockRecords)
+        tailBytes = []
         tailBytes.reserveCapacity(blockRecords * 32)
     }
 
@@ -71,10 +78,7 @@ final class HeldActivations {
         let block = Block(records: tailRecords, bytes: tailBytes, firstEntry: tailRecords[0].entry, stored: nil)
         blockBytesInMemory += HeldActivations.bytes(of: block)
         blocks.append(block)
-        tailRecords = []
-        tailRecords.reserveCapacity(blockRecords)
-        tailBytes = []
-        tailBytes.reserveCapacity(blockRecords * 32)
+        startTail()
         while blockBytesInMemory + tailRecords.capacity * MemoryLayout<HeldActivation>.stride + tailBytes.capacity > budget
                 && firstInMemory < blocks.count {
             try store(firstInMemory)

@@ -7,7 +7,7 @@ struct HeldActivation: Sendable {
     /// archive offset). Increasing in file order, so an entry maps back to its held activation.
     var entry: Int64
     var gross: Int64
-    /// Arena offset of the event id, followed directly by the 17 VIN bytes.
+    /// Where the event id starts in its block's bytes (``HeldActivations``), followed directly by the 17 VIN bytes.
     var idOffset: UInt32
     var dealer: Int32  // -1: none
     /// What was sold where, as an index into the builder's sale kinds (``SaleKind``) (a few hundred in a file).

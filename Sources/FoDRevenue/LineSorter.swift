@@ -50,8 +50,6 @@ final class LineSorter: @unchecked Sendable {
 
     /// Lines per page on disk (tests make it small).
     let pageLines: Int
-    /// The bytes the lines in memory may take.
-    let budget: Int
     private let folder: String
     private var file: SpillFile?
     private var runs: [[Page]] = []
@@ -66,7 +64,6 @@ final class LineSorter: @unchecked Sendable {
     private let byteLimit: Int
 
     init(budget: Int, folder: String, pageLines: Int = 4096) {
-        self.budget = budget
         self.folder = folder
         self.pageLines = pageLines
         if budget < Int.max / 2 {

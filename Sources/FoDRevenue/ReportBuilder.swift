@@ -3,9 +3,9 @@ import FoDEntitlements
 
 /// Builds a month's report from a stream of events in one pass.
 ///
-/// It keeps the activations of the period and the month before (compact records), the refunds
-/// dated in those two months, and for every other event id where its row is (``FingerprintTable``,
-/// 8 bytes an event). Every verdict that depends on ids — a duplicate, the activation a refund
+/// It keeps the activations of the period and the month before (compact records, ``HeldActivations``,
+/// on disk beyond their budget), the refunds dated in those two months, and for every other event
+/// id where its row is (``FingerprintTable``, 8 bytes an event; ``IDPartitions`` beyond its budget). Every verdict that depends on ids — a duplicate, the activation a refund
 /// refers to — is decided by comparing the ids' bytes, reading an earlier row's id again from the
 /// input where it is not held (``EventIDSource``); hashes only propose candidates.
 /// Rows that cannot be used are handed to `onReject` as they are read, in file order.

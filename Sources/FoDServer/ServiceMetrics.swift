@@ -51,18 +51,13 @@ public final class ServiceMetrics: Sendable {
                       .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1)])
         commitFailures = registry.makeCounter(descriptor: name("database_commit_failures", "Group commits of activations that failed"))
         registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "fod", metricName: "build", unitName: "info",
-                                                            helpText: "The build: version and Swift version, always 1"),
-                           labels: [("version", ServiceMetrics.version), ("swift", ServiceMetrics.swiftVersion)]).set(Double(1))
+                                                            helpText: "The build's version, always 1"),
+                           labels: [("version", ServiceMetrics.version)]).set(Double(1))
         process = ProcessMetrics(registry: registry)
     }
 
     /// The service's version (the API's, as in `docs/openapi.yaml`).
     public static let version = "0.1.0"
-    #if compiler(>=6.3)
-    static let swiftVersion = "6.3"
-    #else
-    static let swiftVersion = "6"
-    #endif
 
     /// The Prometheus text exposition of every metric.
     public func render() -> [UInt8] {

@@ -39,4 +39,11 @@ struct OpenAPITests {
         #expect(routes.subtracting(documented).isEmpty, "routes missing from docs/openapi.yaml: \(routes.subtracting(documented).sorted())")
         #expect(documented.subtracting(routes).isEmpty, "documented but not served: \(documented.subtracting(routes).sorted())")
     }
+
+    @Test("the description's version is the one the service reports in fod_build_info")
+    func sameVersion() throws {
+        let text = try String(contentsOf: TestPaths.file("docs/openapi.yaml"), encoding: .utf8)
+        let line = text.split(separator: "\n").first { $0.hasPrefix("  version: ") }
+        #expect(line.map { String($0.dropFirst("  version: ".count)) } == ServiceMetrics.version)
+    }
 }
