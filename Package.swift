@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "FoDEntitlements", targets: ["FoDEntitlements"]),
         .library(name: "FoDRevenue", targets: ["FoDRevenue"]),
         .library(name: "FoDStore", targets: ["FoDStore"]),
+        .library(name: "FoDAPI", targets: ["FoDAPI"]),
         .library(name: "FoDServer", targets: ["FoDServer"]),
         .executable(name: "fod", targets: ["fod"]),
         .executable(name: "fod-bench", targets: ["fod-bench"]),
@@ -32,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -63,10 +65,16 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "FoDAPI",
+            dependencies: ["FoDCore", "FoDEntitlements", "FoDRevenue"],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "FoDServer",
             dependencies: [
-                "FoDCore", "FoDStore", "FoDRevenue", "FoDEntitlements", "FoDCrypto",
+                "FoDCore", "FoDAPI", "FoDStore", "FoDRevenue", "FoDEntitlements", "FoDCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -74,6 +82,7 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -86,6 +95,7 @@ let package = Package(
             name: "fod",
             dependencies: [
                 "FoDServer",
+                "FoDAPI",
                 "FoDStore",
                 "FoDCore",
                 "FoDCrypto",
@@ -135,7 +145,7 @@ let package = Package(
         .testTarget(
             name: "FoDServerTests",
             dependencies: [
-                "FoDServer", "FoDStore", "FoDRevenue", "FoDEntitlements", "FoDCrypto", "FoDTestSupport",
+                "FoDServer", "FoDAPI", "FoDStore", "FoDRevenue", "FoDEntitlements", "FoDCrypto", "FoDTestSupport", "FoDCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
@@ -148,7 +158,7 @@ let package = Package(
         ),
         .testTarget(
             name: "fodCLITests",
-            dependencies: ["FoDEntitlements", "FoDCrypto", "FoDStore", "FoDTestSupport"],
+            dependencies: ["FoDEntitlements", "FoDCrypto", "FoDStore", "FoDTestSupport", "FoDAPI", "FoDCore"],
             swiftSettings: strictSettings
         ),
     ]

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Load test of `fod serve` with wrk on loopback (bounded: a few seconds per endpoint).
 
-    swift build -c release --product fod --product fod-bench
+    swift build -c release --product fod && swift build -c release --product fod-bench
     apt-get install wrk
     python3 scripts/bench-service.py [--seconds 10] [--connections 16]
 
 Measures POST /v1/verify (ES256) against one core's raw OpenSSL verify/s measured in the same run
-(`fod-bench tokens --json`), and POST /v1/activations (durable: synchronous=FULL, one transaction
-per activation, each with its own Idempotency-Key and vehicle). Prints a table and one JSON line.
+(`fod-bench tokens --json`), POST /v1/activations (durable: synchronous=FULL, group commit, each
+with its own Idempotency-Key and vehicle) and GET /v1/vehicles/{vin}/manifest (signed, versioned;
+over the vehicles the activations run booked). Prints a table and one JSON line.
+`--release DIR` runs another build's binaries (a before/after comparison in the same session).
 """
 import argparse
 import json
@@ -37,11 +39,13 @@ def main():
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--vehicles", type=int, default=60000)
+    parser.add_argument("--release", default=RELEASE, help="the directory of the fod and fod-bench binaries")
     args = parser.parse_args()
+    release = args.release
     if not shutil.which("wrk"):
         sys.exit("install wrk: apt-get install wrk")
     def raw_verify():
-        return json.loads(subprocess.run([os.path.join(RELEASE, "fod-bench"), "tokens", "--seconds", "4", "--json"],
+        return json.loads(subprocess.run([os.path.join(release, "fod-bench"), "tokens", "--seconds", "4", "--json"],
                                          capture_output=True, text=True, check=True).stdout)["ES256"]["raw_verify_per_s"]
 
     # The machine's speed drifts: raw verify is measured before and after the load test, and the
@@ -59,7 +63,7 @@ def main():
         json.dump(vehicles, f)
     port = free_port()
     log = open(os.path.join(work, "server.log"), "w")
-    server = subprocess.Popen([os.path.join(RELEASE, "fod"), "serve", "--data", os.path.join(work, "data"), "--port", str(port),
+    server = subprocess.Popen([os.path.join(release, "fod"), "serve", "--data", os.path.join(work, "data"), "--port", str(port),
                                "--fixtures", fixtures], cwd=ROOT, stdout=log, stderr=log)
     try:
         wait_ready(port, attempts=600)
@@ -75,6 +79,10 @@ def main():
         verify = wrk(os.path.join(ROOT, "scripts", "wrk", "verify.lua"), base + "/v1/verify", args.seconds, args.connections,
                      {"KEY": admin, "TOKEN": token})
         activations = wrk(os.path.join(ROOT, "scripts", "wrk", "activations.lua"), base + "/", args.seconds, args.connections, {"KEY": dealer})
+        # The manifests of the vehicles the activations booked (each has one entitlement).
+        booked = str(max(1, min(activations["requests"] - activations["non_2xx"], args.vehicles)))
+        manifests = wrk(os.path.join(ROOT, "scripts", "wrk", "manifests.lua"), base + "/", args.seconds, args.connections,
+                        {"KEY": admin, "COUNT": booked})
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -84,7 +92,9 @@ def main():
     print(f"raw OpenSSL ES256 verify on one core: {raw:,.0f}/s (before {raw_before:,.0f}, after {raw_after:,.0f})")
     print(f"POST /v1/verify      {verify['per_s']:>9,.0f}/s  ratio {verify['ratio_to_raw_verify']:.3f}  p50 {verify['p50_ms']} ms  p99 {verify['p99_ms']} ms  non-2xx {verify['non_2xx']}")
     print(f"POST /v1/activations {activations['per_s']:>9,.0f}/s  p50 {activations['p50_ms']} ms  p99 {activations['p99_ms']} ms  non-2xx {activations['non_2xx']}")
-    print(json.dumps({"raw_verify_per_s": round(raw, 1), "raw_before": raw_before, "raw_after": raw_after, "verify": verify, "activations": activations, "connections": args.connections, "seconds": args.seconds}))
+    print(f"GET manifest         {manifests['per_s']:>9,.0f}/s  p50 {manifests['p50_ms']} ms  p99 {manifests['p99_ms']} ms  non-2xx {manifests['non_2xx']}")
+    print(json.dumps({"raw_verify_per_s": round(raw, 1), "raw_before": raw_before, "raw_after": raw_after, "verify": verify, "activations": activations,
+                      "manifests": manifests, "connections": args.connections, "seconds": args.seconds}))
 
 
 if __name__ == "__main__":

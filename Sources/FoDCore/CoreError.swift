@@ -1,4 +1,4 @@
-/// The error of the base module's domain types (``Market``, ``Currency``).
+/// The error of the base module's domain types (``Market``, ``Currency``, ``BasisPoints``, ``Instant``).
 ///
 /// Equatable by ``code``. The modules above map these codes onto their own where a document of
 /// theirs (a report, a problem document) names the code.
@@ -23,4 +23,8 @@ extension ErrorCode where Domain == CoreError {
     public static let marketInvalid = ErrorCode("market_invalid")
     /// Not an active ISO 4217 currency code with a minor unit.
     public static let currencyUnknown = ErrorCode("currency_unknown")
+    /// A rate outside 0–10,000 basis points.
+    public static let rateInvalid = ErrorCode("rate_invalid")
+    /// Not an RFC 3339 timestamp.
+    public static let instantInvalid = ErrorCode("instant_invalid")
 }

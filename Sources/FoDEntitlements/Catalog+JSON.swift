@@ -1,3 +1,5 @@
+import FoDCore
+
 extension Catalog {
     /// Reads a catalog file (see `fixtures/catalog.json`).
     /// - Throws: ``EntitlementError`` `json_malformed` or `request_invalid`, naming the feature.
@@ -22,13 +24,17 @@ extension Catalog {
             var prices: [Price] = []
             guard case .array(let priceList)? = object["prices"] else { throw fail("feature \(code): \"prices\" must be an array") }
             for entry in priceList {
-                guard case .object(let price) = entry, let market = price["market"]?.string, let currency = price["currency"]?.string,
-                      let vat = price["vat_bps"]?.int64, (0...10_000).contains(vat), case .object(let terms)? = price["terms"] else {
+                guard case .object(let price) = entry, let marketCode = price["market"]?.string, let currencyCode = price["currency"]?.string,
+                      let vatBps = price["vat_bps"]?.int64, let vat = try? BasisPoints(vatBps), case .object(let terms)? = price["terms"] else {
                     throw fail("feature \(code): each price needs market, currency, vat_bps (0–10000) and terms")
+                }
+                let market: Market, currency: Currency
+                do { market = try Market(marketCode); currency = try Currency(currencyCode) } catch let error as CoreError {
+                    throw fail("feature \(code): \(error.reason)")
                 }
                 for term in terms.members {
                     guard let gross = term.value.int64, gross >= 0 else { throw fail("feature \(code): price of \(term.name) must be a non-negative integer") }
-                    prices.append(Price(market: market, currency: currency, term: try Term(validating: term.name), grossMinor: gross, vatBps: vat))
+                    prices.append(Price(market: market, term: try Term(validating: term.name), gross: Money(minor: gross, currency), vat: vat))
                 }
             }
             features.append(CatalogFeature(

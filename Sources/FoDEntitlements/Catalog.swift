@@ -1,3 +1,5 @@
+import FoDCore
+
 /// What can be booked: features with their eligibility rules and prices per market and term.
 public struct Catalog: Sendable, Hashable {
     /// The catalog's version.
@@ -25,13 +27,13 @@ public struct Catalog: Sendable, Hashable {
                 return Offer(feature: feature, prices: [], refusal: refusal)
             }
             if let end = active[feature.code], end == nil || end! > now {
-                let until = end.map { " until \(Timestamp8601.date($0))" } ?? " for the life of the vehicle"
+                let until = end.map { " until \(Instant(unixSeconds: $0).date)" } ?? " for the life of the vehicle"
                 return Offer(feature: feature, prices: [],
-                             refusal: Refusal(rule: "already_active", message: "\(feature.name) is already active\(until)."))
+                             refusal: Refusal(.alreadyActive, feature: feature.code, message: "\(feature.name) is already active\(until)."))
             }
             let prices = feature.prices.filter { $0.market == vehicle.market }
             guard !prices.isEmpty else {
-                return Offer(feature: feature, prices: [], refusal: Refusal(rule: "market_not_priced",
+                return Offer(feature: feature, prices: [], refusal: Refusal(.marketNotPriced, feature: feature.code,
                                                                             message: "\(feature.name) has no price in market \(vehicle.market)."))
             }
             return Offer(feature: feature, prices: prices, refusal: nil)
@@ -71,58 +73,82 @@ public struct CatalogFeature: Sendable, Hashable {
     /// Why `vehicle` cannot have this feature, or `nil` if it can.
     public func refusal(for vehicle: Vehicle, equipmentNames: [String: String]) -> Refusal? {
         if !models.isEmpty, !models.contains(vehicle.model) {
-            return Refusal(rule: "model", message: "\(name) is not offered for the \(vehicle.model) (only \(models.sorted().joined(separator: ", "))).")
+            return Refusal(.model, feature: code, message: "\(name) is not offered for the \(vehicle.model) (only \(models.sorted().joined(separator: ", "))).")
         }
         if let minModelYear, vehicle.modelYear < minModelYear {
-            return Refusal(rule: "model_year", message: "\(name) needs model year \(minModelYear) or later; this vehicle is \(vehicle.modelYear).")
+            return Refusal(.modelYear, feature: code, message: "\(name) needs model year \(minModelYear) or later; this vehicle is \(vehicle.modelYear).")
         }
         for code in requires where !vehicle.equipment.contains(code) {
             let what = equipmentNames[code].map { "the \($0) (equipment code \(code))" } ?? "equipment code \(code)"
-            return Refusal(rule: "requires_equipment", message: "\(name) needs \(what).")
+            return Refusal(.requiresEquipment, feature: self.code, equipment: code, message: "\(name) needs \(what).")
         }
         for code in excludes where vehicle.equipment.contains(code) {
             let what = equipmentNames[code].map { "the \($0) (equipment code \(code))" } ?? "equipment code \(code)"
-            return Refusal(rule: "excluded_by_equipment", message: "\(name) cannot be combined with \(what).")
+            return Refusal(.excludedByEquipment, feature: self.code, equipment: code, message: "\(name) cannot be combined with \(what).")
         }
         return nil
     }
 
     /// The price for a market and term.
-    public func price(market: String, term: Term) -> Price? { prices.first { $0.market == market && $0.term == term } }
+    public func price(market: Market, term: Term) -> Price? { prices.first { $0.market == market && $0.term == term } }
 }
 
 /// A price of a feature in one market for one term.
 public struct Price: Sendable, Hashable {
-    /// Market (ISO 3166-1 alpha-2).
-    public var market: String
-    /// Currency (ISO 4217).
-    public var currency: String
+    /// The market the price is for.
+    public var market: Market
     /// The term.
     public var term: Term
-    /// Gross price including VAT, minor units.
-    public var grossMinor: Int64
-    /// VAT rate, basis points.
-    public var vatBps: Int64
+    /// Gross price including VAT.
+    public var gross: Money
+    /// The VAT rate included in ``gross``.
+    public var vat: BasisPoints
 
     /// Creates a price.
-    public init(market: String, currency: String, term: Term, grossMinor: Int64, vatBps: Int64) {
+    public init(market: Market, term: Term, gross: Money, vat: BasisPoints) {
         self.market = market
-        self.currency = currency
         self.term = term
-        self.grossMinor = grossMinor
-        self.vatBps = vatBps
+        self.gross = gross
+        self.vat = vat
     }
+
+    /// The currency of ``gross``.
+    public var currency: Currency { gross.currency }
 }
 
-/// Why something cannot be booked: the rule, and a sentence a salesperson can read to a customer.
+/// The eligibility rules a booking can fail; the raw value is the name APIs give.
+public enum EligibilityRule: String, Sendable, Hashable, CaseIterable, Codable {
+    /// The feature is not offered for the vehicle's model.
+    case model
+    /// The vehicle is older than the feature's first model year.
+    case modelYear = "model_year"
+    /// The vehicle lacks an equipment code the feature needs.
+    case requiresEquipment = "requires_equipment"
+    /// The vehicle has an equipment code that rules the feature out.
+    case excludedByEquipment = "excluded_by_equipment"
+    /// The feature is already active on the vehicle.
+    case alreadyActive = "already_active"
+    /// The feature has no price in the vehicle's market.
+    case marketNotPriced = "market_not_priced"
+}
+
+/// Why something cannot be booked: the rule, the feature, the equipment code the rule concerns,
+/// and a sentence a salesperson can read to a customer. Programs read the fields; people the message.
 public struct Refusal: Sendable, Hashable {
-    /// The eligibility rule that refused (`model`, `model_year`, `requires_equipment`, …).
-    public var rule: String
+    /// The eligibility rule that refused.
+    public var rule: EligibilityRule
+    /// The feature refused.
+    public var feature: FeatureCode
+    /// The equipment code of a `requires_equipment` or `excluded_by_equipment` refusal.
+    public var equipment: String?
     /// A sentence for people.
     public var message: String
+
     /// Creates a refusal.
-    public init(rule: String, message: String) {
+    public init(_ rule: EligibilityRule, feature: FeatureCode, equipment: String? = nil, message: String) {
         self.rule = rule
+        self.feature = feature
+        self.equipment = equipment
         self.message = message
     }
 }
@@ -135,13 +161,4 @@ public struct Offer: Sendable, Hashable {
     public var prices: [Price]
     /// Why not, or `nil` when bookable.
     public var refusal: Refusal?
-}
-
-/// Dates for people in messages.
-enum Timestamp8601 {
-    static func date(_ unixSeconds: Int64) -> String {
-        let date = CivilDate(unixSeconds: unixSeconds)
-        func pad(_ value: Int64) -> String { value < 10 ? "0\(value)" : String(value) }
-        return "\(date.year)-\(pad(date.month))-\(pad(date.day))"
-    }
 }

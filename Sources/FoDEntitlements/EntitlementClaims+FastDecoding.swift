@@ -41,8 +41,9 @@ extension EntitlementClaims {
         }
     }
 
-    /// The index of a claim name in the fixed claim set, or -1.
-    private static func slot(of name: UnsafeRawBufferPointer) -> Int {
+    /// The index of a claim name in ``Claim/allCases``, or -1 (hand-written for the hot path; a
+    /// test checks it against the table for every claim).
+    static func slot(of name: UnsafeRawBufferPointer) -> Int {
         func equals(_ literal: StaticString) -> Bool {
             literal.utf8CodeUnitCount == name.count
                 && literal.withUTF8Buffer { $0.elementsEqual(name) }

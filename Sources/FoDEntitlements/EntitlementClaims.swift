@@ -38,7 +38,33 @@ public struct EntitlementClaims: Sendable, Hashable {
         self.ecu = ecu
     }
 
-    static let claimNames: Set<String> = ["iss", "sub", "jti", "iat", "nbf", "exp", "feature", "term", "dealer", "ecu"]
+    /// The claim set — names, JSON types, whether required, and the order the payload is written
+    /// in. The one definition: ``claimNames``, ``jsonBytes()``, ``init(json:)``, `Encodable` and the
+    /// verifier's fast decoder (`decodeFast`) are checked against it by tests generated from it.
+    public enum Claim: String, CaseIterable, Sendable, CodingKey {
+        case iss, sub, jti, iat, nbf, exp, feature, term, dealer, ecu
+
+        /// The claim's JSON type.
+        public enum Kind: Sendable { case string, integer }
+
+        /// `iat`, `nbf` and `exp` are NumericDates (integers); the rest strings.
+        public var kind: Kind {
+            switch self {
+            case .iat, .nbf, .exp: .integer
+            default: .string
+            }
+        }
+
+        /// `exp` (absent for a permanent term), `dealer` and `ecu` are optional.
+        public var isRequired: Bool {
+            switch self {
+            case .exp, .dealer, .ecu: false
+            default: true
+            }
+        }
+    }
+
+    static let claimNames: Set<String> = Set(Claim.allCases.map(\.rawValue))
 
     /// Checks what the types alone cannot: a permanent term has no end, every other term has one,
     /// and the end is after the start.
@@ -110,5 +136,37 @@ public struct EntitlementClaims: Sendable, Hashable {
         self.dealer = try dealer.map { value in try reader.validated("dealer") { try DealerID(value) } }
         self.ecu = try ecu.map { value in try reader.validated("ecu") { try ECUIdentifier(value) } }
         try validate()
+    }
+}
+
+extension EntitlementClaims: Encodable {
+    /// The claims as a JSON object in ``Claim`` order (an API answer's `claims`); absent optional
+    /// claims are left out, as in the token.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Claim.self)
+        for claim in Claim.allCases {
+            switch claim {
+            case .iss: try container.encode(issuer.value, forKey: claim)
+            case .sub: try container.encode(vin.value, forKey: claim)
+            case .jti: try container.encode(id.value, forKey: claim)
+            case .iat: try container.encode(issuedAt, forKey: claim)
+            case .nbf: try container.encode(notBefore, forKey: claim)
+            case .exp: try container.encodeIfPresent(expiresAt, forKey: claim)
+            case .feature: try container.encode(feature.value, forKey: claim)
+            case .term: try container.encode(term.rawValue, forKey: claim)
+            case .dealer: try container.encodeIfPresent(dealer?.value, forKey: claim)
+            case .ecu: try container.encodeIfPresent(ecu?.value, forKey: claim)
+            }
+        }
+    }
+}
+
+extension EntitlementClaims: Decodable {
+    /// Reads claims as ``init(json:)`` does (the same checks and codes), from a decoder.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let value = try container.decode(JSONValue.self)
+        guard case .object(let object) = value else { throw EntitlementError(.claimsMalformed, "the claims are not a JSON object") }
+        try self.init(json: object)
     }
 }

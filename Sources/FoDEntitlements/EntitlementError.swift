@@ -20,6 +20,10 @@ public struct EntitlementError: CodedError {
 }
 
 extension ErrorCode where Domain == EntitlementError {
+    /// Whether the code says a VIN is wrong (`vin_malformed`, `vin_check_digit`): the dealer page
+    /// words those for the person who typed it.
+    public var concernsVIN: Bool { self == .vinMalformed || self == .vinCheckDigit }
+
     // Verification procedure, step 1: size and shape.
     /// The compact token is longer than the configured limit (8 KiB by default).
     public static let tokenTooLarge = ErrorCode("token_too_large")
@@ -114,6 +118,12 @@ extension ErrorCode where Domain == EntitlementError {
     public static let jsonMalformed = ErrorCode("json_malformed")
     /// A JSON object names a member twice.
     public static let jsonDuplicateMember = ErrorCode("json_duplicate_member")
+    /// A JSON document has a member its type does not define.
+    public static let fieldUnknown = ErrorCode("field_unknown")
+    /// A JSON document lacks a required member.
+    public static let fieldMissing = ErrorCode("field_missing")
+    /// A member of a JSON document has the wrong JSON type.
+    public static let fieldType = ErrorCode("field_type")
     /// Signing failed inside OpenSSL.
     public static let signingFailed = ErrorCode("signing_failed")
 }

@@ -1,3 +1,5 @@
+import FoDCore
+
 /// How long an entitlement runs.
 public enum Term: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// A free trial of ``trialDays`` days.

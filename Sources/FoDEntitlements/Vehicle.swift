@@ -1,3 +1,5 @@
+import FoDCore
+
 /// A vehicle's master data, as eligibility needs it.
 public struct Vehicle: Sendable, Hashable {
     /// The VIN.
@@ -6,15 +8,15 @@ public struct Vehicle: Sendable, Hashable {
     public var model: String
     /// The model year.
     public var modelYear: Int
-    /// The market it is registered in (ISO 3166-1 alpha-2).
-    public var market: String
+    /// The market it is registered in.
+    public var market: Market
     /// Factory equipment codes, such as `7UG`.
     public var equipment: Set<String>
     /// The servicing dealer, credited with online sales.
     public var servicingDealer: DealerID?
 
     /// Creates a vehicle record.
-    public init(vin: VIN, model: String, modelYear: Int, market: String, equipment: Set<String>, servicingDealer: DealerID? = nil) {
+    public init(vin: VIN, model: String, modelYear: Int, market: Market, equipment: Set<String>, servicingDealer: DealerID? = nil) {
         self.vin = vin
         self.model = model
         self.modelYear = modelYear
@@ -24,7 +26,7 @@ public struct Vehicle: Sendable, Hashable {
     }
 
     /// Checks what the types alone cannot: the model is display text of at most 40 characters,
-    /// the model year 1980–2100, the market two capital letters, and each equipment code 1 to 16
+    /// the model year 1980–2100, and each equipment code 1 to 16
     /// capital letters or digits.
     /// - Throws: ``EntitlementError`` `request_invalid` naming the field.
     public func validate() throws {
@@ -32,14 +34,46 @@ public struct Vehicle: Sendable, Hashable {
         guard (1980...2100).contains(modelYear) else {
             throw EntitlementError(.requestInvalid, "model_year \(modelYear) is outside 1980–2100")
         }
-        guard market.utf8.count == 2, market.utf8.allSatisfy({ $0 >= 0x41 && $0 <= 0x5A }) else {
-            throw EntitlementError(.requestInvalid, "market must be an ISO 3166-1 alpha-2 code such as DE")
-        }
         guard equipment.count <= 200 else { throw EntitlementError(.requestInvalid, "equipment lists at most 200 codes") }
         for code in equipment.sorted() {
             guard (1...16).contains(code.utf8.count), code.utf8.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) }) else {
                 throw EntitlementError(.requestInvalid, "equipment code \"\(code.prefix(20))\" must be 1 to 16 capital letters or digits")
             }
         }
+    }
+}
+
+/// The vehicle document: a registration (`POST /v1/vehicles`) and an entry of the vehicles
+/// fixture file are the same document, read by this one decoder (through ``StrictJSON``).
+extension Vehicle: StrictDecodable, CodingKeyed, Encodable {
+    public enum Keys: String, CodingKey, CaseIterable {
+        case vin, model
+        case modelYear = "model_year"
+        case market, equipment
+        case dealerID = "dealer_id"
+    }
+
+    /// Reads the members' JSON types first (a missing or mistyped member is reported before a
+    /// value is judged), then validates the VIN, market and dealer id.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Keys.self)
+        let vin = try container.decode(String.self, forKey: .vin)
+        let model = try container.decode(String.self, forKey: .model)
+        let modelYear = try container.decode(Int.self, forKey: .modelYear)
+        let market = try container.decode(String.self, forKey: .market)
+        let equipment = try container.decodeIfPresent([String].self, forKey: .equipment) ?? []
+        let dealer = try container.decodeIfPresent(String.self, forKey: .dealerID)
+        self.init(vin: try VIN(vin), model: model, modelYear: modelYear, market: try Market(market), equipment: Set(equipment),
+                  servicingDealer: try dealer.map { try DealerID($0) })
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(vin, forKey: .vin)
+        try container.encode(model, forKey: .model)
+        try container.encode(modelYear, forKey: .modelYear)
+        try container.encode(market, forKey: .market)
+        try container.encode(equipment.sorted(), forKey: .equipment)
+        try container.encode(servicingDealer, forKey: .dealerID)
     }
 }

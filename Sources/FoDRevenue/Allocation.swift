@@ -27,9 +27,9 @@ public struct Allocation: Sendable, Hashable {
     public init(grossMinor gross: Int64, vatBps: Int64, rule: Rule, tierBonusBps: Int64, hasDealer: Bool) throws {
         guard gross >= 0 else { throw RevenueError(.amountInvalid, "gross \(gross) is negative") }
         guard (0...10_000).contains(vatBps) else { throw RevenueError(.vatInvalid, "VAT rate \(vatBps) bps is outside 0–10000") }
-        let net = try Money.mulDivHalfEven(gross, 10_000, 10_000 + vatBps)
+        let net = try MinorUnits.mulDivHalfEven(gross, 10_000, 10_000 + vatBps)
         let rate = rule.shareBps + (rule.shareBps > 0 ? tierBonusBps : 0)
-        var share = try Money.add(Money.mulDivHalfEven(net, rate, 10_000), rule.fixedMinor)
+        var share = try MinorUnits.add(MinorUnits.mulDivHalfEven(net, rate, 10_000), rule.fixedMinor)
         if let cap = rule.capMinor { share = min(share, cap) }
         share = min(share, net)
         if !hasDealer { share = 0 }

@@ -1,3 +1,4 @@
+import FoDCore
 import FoDEntitlements
 
 /// Writes a realistic synthetic events file: thousands of dealers with a skewed (power-law)

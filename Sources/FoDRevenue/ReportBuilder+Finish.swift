@@ -174,17 +174,17 @@ extension ReportBuilder {
             let key = StatementKey(dealer: activation.dealer, currency: saleKinds[Int(activation.saleKind)].currency)
             var statement = statements[key] ?? newStatement(activation)
             statement.activations += 1
-            statement.gross = try Money.add(statement.gross, allocation.gross)
-            statement.vat = try Money.add(statement.vat, allocation.vat)
-            statement.net = try Money.add(statement.net, allocation.net)
-            statement.share = try Money.add(statement.share, allocation.share)
+            statement.gross = try MinorUnits.add(statement.gross, allocation.gross)
+            statement.vat = try MinorUnits.add(statement.vat, allocation.vat)
+            statement.net = try MinorUnits.add(statement.net, allocation.net)
+            statement.share = try MinorUnits.add(statement.share, allocation.share)
             statements[key] = statement
             let saleKind = saleKinds[Int(activation.saleKind)]
             let mixKey = MixKey(feature: saleKind.feature, currency: saleKind.currency)
             var mixed = mix[mixKey] ?? FeatureMix(feature: features.key(saleKind.feature), currency: currencyValues[Int(saleKind.currency)])
             mixed.activations += 1
-            mixed.gross = try Money.add(mixed.gross, allocation.gross)
-            mixed.share = try Money.add(mixed.share, allocation.share)
+            mixed.gross = try MinorUnits.add(mixed.gross, allocation.gross)
+            mixed.share = try MinorUnits.add(mixed.share, allocation.share)
             mix[mixKey] = mixed
         }
         try clawbackBytes.withUnsafeBytes { bytes in
@@ -193,7 +193,7 @@ extension ReportBuilder {
                 let key = StatementKey(dealer: activation.dealer, currency: saleKinds[Int(activation.saleKind)].currency)
                 var statement = statements[key] ?? newStatement(activation)
                 statement.clawbacks += 1
-                statement.clawback = try Money.add(statement.clawback, allocation.share)
+                statement.clawback = try MinorUnits.add(statement.clawback, allocation.share)
                 statements[key] = statement
             }
         }
@@ -205,12 +205,12 @@ extension ReportBuilder {
             var total = totals[statement.currency.code] ?? CurrencyTotal(currency: statement.currency)
             total.activations += statement.activations
             total.clawbacks += statement.clawbacks
-            total.gross = try Money.add(total.gross, statement.gross)
-            total.vat = try Money.add(total.vat, statement.vat)
-            total.net = try Money.add(total.net, statement.net)
-            total.share = try Money.add(total.share, statement.share)
-            total.clawback = try Money.add(total.clawback, statement.clawback)
-            total.oem = try Money.add(try Money.subtract(total.net, total.share), total.clawback)
+            total.gross = try MinorUnits.add(total.gross, statement.gross)
+            total.vat = try MinorUnits.add(total.vat, statement.vat)
+            total.net = try MinorUnits.add(total.net, statement.net)
+            total.share = try MinorUnits.add(total.share, statement.share)
+            total.clawback = try MinorUnits.add(total.clawback, statement.clawback)
+            total.oem = try MinorUnits.add(try MinorUnits.subtract(total.net, total.share), total.clawback)
             totals[statement.currency.code] = total
         }
 

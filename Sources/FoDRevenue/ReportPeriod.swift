@@ -1,3 +1,4 @@
+import FoDCore
 import Foundation
 
 /// The calendar month a report covers, in a time zone, with the instants that bound it and the

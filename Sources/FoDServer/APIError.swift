@@ -1,3 +1,4 @@
+import FoDAPI
 import FoDCore
 import FoDCrypto
 import FoDEntitlements
@@ -17,6 +18,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public let detail: String
     /// The `Allow` header of a 405.
     public let allow: String?
+    /// The structured cause of a `not_eligible` refusal (the problem's `rule`, `feature`, `equipment`).
+    public let refusal: Refusal?
 
     /// Creates an error.
     public init(_ status: HTTPResponse.Status, _ code: String, _ detail: String, allow: String? = nil) {
@@ -24,19 +27,27 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         self.code = code
         self.detail = detail
         self.allow = allow
+        self.refusal = nil
     }
 
-    /// The problem document's bytes.
+    /// 422 `not_eligible`: the refusal's sentence as the detail, its fields as members.
+    public init(refusal: Refusal) {
+        status = .unprocessableContent
+        code = "not_eligible"
+        detail = refusal.message
+        allow = nil
+        self.refusal = refusal
+    }
+
+    /// The problem document.
+    var problem: Problem {
+        Problem(type: "https://fod.dev/problems/\(code)", title: ProblemTitles.title(code), status: status.code, code: code, detail: detail,
+                rule: refusal?.rule.rawValue, feature: refusal?.feature.value, equipment: refusal?.equipment)
+    }
+
+    /// A problem document's bytes.
     static func document(_ status: HTTPResponse.Status, _ code: String, _ detail: String) -> [UInt8] {
-        var writer = JSONWriter(capacity: 256)
-        writer.value(.object(JSONObject(members: [
-            .init(name: "type", value: .string("https://fod.dev/problems/\(code)")),
-            .init(name: "title", value: .string(ProblemTitles.title(code))),
-            .init(name: "status", value: .number(String(status.code))),
-            .init(name: "code", value: .string(code)),
-            .init(name: "detail", value: .string(detail)),
-        ])))
-        return writer.bytes
+        (try? APIResponseEncoder.bytes(APIError(status, code, detail).problem)) ?? Array("{}".utf8)
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
@@ -47,7 +58,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         if let allow { headers[.allow] = allow }
         // The database fails for a while (a held lock, a full disk): a client may come back.
         if status == .serviceUnavailable { headers[.retryAfter] = "2" }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: APIError.document(status, code, detail))))
+        let body = (try? APIResponseEncoder.bytes(problem)) ?? APIError.document(status, code, detail)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     static let unauthorized = APIError(.unauthorized, "unauthorized", "a valid API key is required: Authorization: Bearer <key>")

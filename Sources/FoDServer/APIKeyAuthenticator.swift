@@ -4,42 +4,47 @@ import Foundation
 import Synchronization
 import HTTPTypes
 import Hummingbird
+import HummingbirdAuth
 import Logging
 
-/// Authenticates `Authorization: Bearer <api key>` against the stored key hashes. Routes that
-/// need a role check it with ``FoDRequestContext/require(_:)``. Failures never log the key.
-struct APIKeyAuthenticator: RouterMiddleware {
+/// Authenticates `Authorization: Bearer <api key>` against the stored key hashes (hummingbird-auth's
+/// authenticator: the principal becomes the context's `identity`). A request without the header
+/// goes on unauthenticated — the route group's ``RoleCheck`` answers 401; a key that is not
+/// accepted is 401 at once. Failures never log the key.
+struct APIKeyAuthenticator: AuthenticatorMiddleware {
     typealias Context = FoDRequestContext
-    let database: any AccessStore
+    let store: AsyncStore
     let metrics: ServiceMetrics
     let cache = PrincipalCache()
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var context = context
-        if let header = request.headers[.authorization] {
-            // The scheme is case-insensitive (RFC 9110 §11.1): "bearer", "BEARER" and "Bearer" are the same.
-            guard header.count > 7, header.prefix(7).lowercased() == "bearer ",
-                  let principal = try cache.principal(for: String(header.dropFirst(7)), database: database) else {
-                context.logger.info("authentication failed", metadata: ["path": .string(request.uri.path)])
-                metrics.authenticationFailed()
-                throw APIError.unauthorized
-            }
-            context.principal = principal
+    func authenticate(request: Request, context: Context) async throws -> Principal? {
+        guard let header = request.headers[.authorization] else { return nil }
+        // The scheme is case-insensitive (RFC 9110 §11.1): "bearer", "BEARER" and "Bearer" are the
+        // same — hummingbird-auth's `bearer` accepts only "Bearer ", so the header is read here.
+        guard header.count > 7, header.prefix(7).lowercased() == "bearer ",
+              let principal = try await cache.principal(for: String(header.dropFirst(7)), store: store) else {
+            context.logger.info("authentication failed", metadata: ["path": .string(request.uri.path)])
+            metrics.authenticationFailed()
+            throw APIError.unauthorized
         }
-        return try await next(request, context)
+        return principal
     }
 }
 
-extension FoDRequestContext {
-    /// The caller, who must have one of `roles` (admin may do everything).
-    /// - Throws: ``APIError`` 401 without a key, 403 for another role.
-    func require(_ roles: Role...) throws -> Principal {
-        guard let principal else { throw APIError.unauthorized }
-        guard principal.role == .admin || roles.contains(principal.role) else {
-            logger.info("forbidden", metadata: ["role": .string(principal.role.rawValue), "key": .string(principal.keyID)])
-            throw APIError.forbidden("a \(principal.role) key may not do this (needs \(roles.map(\.rawValue).joined(separator: " or ")))")
-        }
-        return principal
+/// The role check of a route group (hummingbird-auth's authorization policy): the caller must hold
+/// one of the roles (admin may do everything). Without an identity the middleware answers 401.
+struct RoleCheck: AuthorizationPolicy {
+    let roles: Set<Role>
+
+    func isAuthorized(identity: Principal, request: Request) async throws -> Bool {
+        identity.role == .admin || roles.contains(identity.role)
+    }
+
+    /// The middleware of a group whose routes need one of `roles`.
+    static func require(_ roles: Role...) -> AuthorizationPolicyMiddleware<RoleCheck, FoDRequestContext, APIError> {
+        let names = roles.map(\.rawValue).joined(separator: " or ")
+        return AuthorizationPolicyMiddleware(RoleCheck(roles: Set(roles)), deniedError: APIError.forbidden("this needs a\(names.first.map { "aeiou".contains($0) } == true ? "n" : "") \(names) key"),
+                                             context: FoDRequestContext.self)
     }
 }
 
@@ -50,11 +55,11 @@ final class PrincipalCache: Sendable {
     static let ttl: TimeInterval = 2
     private let entries = Mutex<[String: (principal: Principal, until: Date)]>([:])
 
-    func principal(for secret: String, database: any AccessStore) throws -> Principal? {
+    func principal(for secret: String, store: AsyncStore) async throws -> Principal? {
         let hash = SHA256.hexHash(Array(secret.utf8))
         let now = Date()
         if let hit = entries.withLock({ $0[hash] }), hit.until > now { return hit.principal }
-        guard let principal = try database.authenticate(secret: secret) else {
+        guard let principal = try await store.authenticate(secret: secret) else {
             entries.withLock { _ = $0.removeValue(forKey: hash) }
             return nil
         }

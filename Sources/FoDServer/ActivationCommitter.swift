@@ -1,4 +1,3 @@
-import Dispatch
 import FoDEntitlements
 import FoDStore
 import Synchronization
@@ -6,8 +5,8 @@ import Synchronization
 /// Group commit for activations: requests that arrive while a transaction is being written wait and
 /// are then written together in the next transaction — one commit (one fsync with
 /// `synchronous = FULL`) for the whole group, each under its own savepoint. A request is answered
-/// only after the transaction holding it has committed, so a 2xx answer is on disk. Writes run on
-/// a dedicated queue, never on the threads that serve requests.
+/// only after the transaction holding it has committed, so a 2xx answer is on disk. The writer
+/// loop runs on ``BlockingPool``, never on the threads that serve requests; one loop at a time.
 final class ActivationCommitter: Sendable {
     /// The most activations one transaction writes.
     static let maxBatch = 64
@@ -21,7 +20,6 @@ final class ActivationCommitter: Sendable {
     private let store: any LedgerStore
     private let clock: any WallClock
     private let state = Mutex(State())
-    private let queue = DispatchQueue(label: "fod.activation-commit")
 
     /// Told how long each group's transaction took, with its outcome (for the metrics).
     private let observe: @Sendable (_ took: Duration, _ failed: Bool) -> Void
@@ -42,7 +40,7 @@ final class ActivationCommitter: Sendable {
                 state.writing = true
                 return true
             }
-            if start { queue.async { self.drain() } }
+            if start { BlockingPool.start { self.drain() } }
         }
     }
 

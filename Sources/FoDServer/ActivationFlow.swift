@@ -1,7 +1,12 @@
+import FoDAPI
+import FoDCore
 import FoDCrypto
 import FoDEntitlements
 import FoDStore
+import Foundation
 import HTTPTypes
+import Hummingbird
+import NIOCore
 
 /// The point-of-sale activation, shared by `POST /v1/activations` and the dealer web page:
 /// eligibility against the vehicle and catalog, the catalog price for the vehicle's market, an
@@ -11,23 +16,18 @@ import HTTPTypes
 struct ActivationFlow {
     let services: FoDServices
 
-    /// What the caller asked for, validated.
-    struct Order {
-        let vin: VIN
-        let feature: FeatureCode
-        let term: Term
+    /// The order's members in a fixed order: the same request whatever its spelling (member
+    /// order, spacing, a VIN in lower case), from the API or the dealer page.
+    static func canonical(_ order: ActivationRequest) -> String {
+        JSONWriter.text(.object(JSONObject(members: [.init(name: "vin", value: .string(order.vin.value)),
+                                                     .init(name: "feature", value: .string(order.feature.value)),
+                                                     .init(name: "term", value: .string(order.term.rawValue))])))
+    }
 
-        /// The order's members in a fixed order: the same request whatever its spelling (member
-        /// order, spacing, a VIN in lower case), from the API or the dealer page.
-        var canonical: String {
-            JSONWriter.text(JSONBody.object([("vin", .string(vin.value)), ("feature", .string(feature.value)), ("term", .string(term.rawValue))]))
-        }
-
-        /// What identifies the order for its idempotency key; `earlier` are hashes fod versions
-        /// before this one stored for the same request.
-        func requestHash(earlier: [String] = []) -> RequestHash {
-            RequestHash(SHA256.hexHash(Array("activation\n\(canonical)".utf8)), earlier: earlier)
-        }
+    /// What identifies the order for its idempotency key; `earlier` are hashes fod versions
+    /// before this one stored for the same request.
+    static func requestHash(_ order: ActivationRequest, earlier: [String] = []) -> RequestHash {
+        RequestHash(SHA256.hexHash(Array("activation\n\(canonical(order))".utf8)), earlier: earlier)
     }
 
     /// The stored answer, the entitlement it made and whether this call created it (false: a replay).
@@ -36,14 +36,19 @@ struct ActivationFlow {
         let entitlementID: EntitlementID
         let created: Bool
 
-        /// The outcome of a replay: the entitlement's id read from the stored answer (an
-        /// activation's answer always has it; ``ActivationFlow/body(_:_:_:)`` writes it).
+        /// What every version's stored activation answer has: the entitlement's id (the answer
+        /// itself is replayed byte for byte).
+        private struct StoredAnswer: Decodable {
+            let id: EntitlementID
+        }
+
+        /// The outcome of a replay: the entitlement's id from the stored answer.
         init(replaying response: IdempotentResponse) throws {
-            guard case .object(let body) = try JSONParser.parse(response.body), let id = body["id"]?.string else {
-                throw APIError(.internalServerError, "internal", "the stored activation answer has no id")
+            guard let stored = try? JSONDecoder().decode(StoredAnswer.self, from: Data(response.body)) else {
+                throw APIError(.internalServerError, "internal", "the stored activation answer has no entitlement id")
             }
             self.response = response
-            self.entitlementID = try EntitlementID(id)
+            self.entitlementID = stored.id
             self.created = false
         }
 
@@ -57,58 +62,58 @@ struct ActivationFlow {
     /// Activates `order` for `principal`'s dealer under `idempotencyKey`.
     /// - Parameter requestHash: identifies the request, so the same key with another request is refused.
     /// - Throws: ``APIError`` (403 no dealer, 404 `vehicle_not_found` / `feature_unknown`, 409 `already_active`,
-    ///   422 `not_eligible` / `term_not_offered` / `idempotency_key_reused`), ``EntitlementError``, ``StoreError``.
-    func activate(_ order: Order, principal: Principal, idempotencyKey: String, requestHash: RequestHash) async throws -> Outcome {
+    ///   422 `not_eligible` (with the refusal) / `term_not_offered` / `idempotency_key_reused`), ``EntitlementError``, ``StoreError``.
+    func activate(_ order: ActivationRequest, principal: Principal, idempotencyKey: String, requestHash: RequestHash) async throws -> Outcome {
         guard principal.role == .dealer, let dealer = principal.dealer else {
             throw APIError.forbidden("activations are made with a dealer key and credited to that dealer")
         }
-        if let previous = try services.database.idempotentResponse(principal: principal.keyID, key: idempotencyKey, requestHash: requestHash) {
+        if let previous = try await services.store.idempotentResponse(principal: principal.keyID, key: idempotencyKey, requestHash: requestHash) {
             services.metrics.activation(replayed: true)
             return try Outcome(replaying: previous)
         }
-        let (vehicle, catalogFeature, price) = try quote(order)
+        let quote = try await self.quote(order)
         let issued = try services.issuer.issue(EntitlementRequest(vin: order.vin, feature: order.feature, term: order.term, dealer: dealer))
+        let answer = ActivationResponse(claims: issued.claims, token: issued.token, price: quote.price)
         let record = ActivationRecord(
-            activation: NewActivation(entitlement: issued, channel: "dealer", market: vehicle.market, currency: price.currency,
-                                      grossMinor: price.grossMinor, vatBps: price.vatBps),
+            activation: NewActivation(entitlement: issued, channel: "dealer", market: quote.vehicle.market, gross: quote.price.gross, vat: quote.price.vat),
             principal: principal, idempotencyKey: idempotencyKey, requestHash: requestHash,
-            response: IdempotentResponse(status: 201, body: Array(JSONWriter.text(ActivationFlow.body(issued.claims, issued.token, price)).utf8)))
+            response: IdempotentResponse(status: 201, body: try APIResponseEncoder.bytes(answer)))
         do {
             let recorded = try await services.activations.record(record)
             services.metrics.activation(replayed: !recorded.created)
             return recorded.created ? Outcome(response: recorded.response, entitlementID: issued.claims.id, created: true)
                 : try Outcome(replaying: recorded.response)
         } catch let error as StoreError where error.code == .conflict {
-            throw APIError(.conflict, "already_active", "\(catalogFeature.name) is already active on this vehicle")
+            throw APIError(.conflict, "already_active", "\(quote.feature.name) is already active on this vehicle")
         }
     }
 
-    /// The vehicle, the catalog feature and the price of an order that can be booked — what the
-    /// activation books and what the dealer page's confirmation step shows.
-    /// - Throws: ``APIError`` 404 `vehicle_not_found` / `feature_unknown`, 422 `not_eligible` (naming the
-    ///   rule) / `term_not_offered`.
-    func quote(_ order: Order) throws -> (vehicle: Vehicle, feature: CatalogFeature, price: Price) {
-        let vehicle = try services.registeredVehicle(order.vin)
+    /// What an order that can be booked books: the vehicle, the catalog feature and the price —
+    /// also what the dealer page's confirmation step shows.
+    struct Quote {
+        let vehicle: Vehicle
+        let feature: CatalogFeature
+        let price: Price
+    }
+
+    /// The quote of an order that can be booked.
+    /// - Throws: ``APIError`` 404 `vehicle_not_found` / `feature_unknown`, 422 `not_eligible` (carrying the
+    ///   ``Refusal``: rule, feature, equipment) / `term_not_offered` / `trial_used`.
+    func quote(_ order: ActivationRequest) async throws -> Quote {
+        let vehicle = try await services.registeredVehicle(order.vin)
         guard let feature = services.catalog.feature(order.feature) else {
             throw APIError(.notFound, "feature_unknown", "\(order.feature) is not in the catalog")
         }
         if let refusal = feature.refusal(for: vehicle, equipmentNames: services.catalog.equipmentNames) {
-            throw APIError(.unprocessableContent, "not_eligible", "\(refusal.message) (rule \(refusal.rule))")
+            throw APIError(refusal: refusal)
         }
         let (_, price) = try services.offered(order.feature, order.term, for: vehicle)
-        if order.term == .trial, let used = try services.database.entitlements(of: vehicle.vin).first(where: { $0.claims.feature == order.feature && $0.claims.term == .trial }) {
+        if order.term == .trial,
+           let used = try await services.store.entitlements(of: vehicle.vin).first(where: { $0.claims.feature == order.feature && $0.claims.term == .trial }) {
             // One free trial per vehicle and feature, ever: revoking or ending it does not give another.
             throw APIError(.unprocessableContent, "trial_used",
-                           "The free trial of \(feature.name) was already used on this vehicle (from \(DealerViews.date(used.claims.notBefore))).")
+                           "The free trial of \(feature.name) was already used on this vehicle (from \(Instant(unixSeconds: used.claims.notBefore).displayDate)).")
         }
-        return (vehicle, feature, price)
-    }
-
-    /// The activation's JSON answer.
-    static func body(_ claims: EntitlementClaims, _ token: String, _ price: Price) -> JSONValue {
-        JSONBody.object([("id", .string(claims.id.value)), ("vin", .string(claims.vin.value)), ("feature", .string(claims.feature.value)),
-                         ("term", .string(claims.term.rawValue)), ("dealer", claims.dealer.map { .string($0.value) } ?? .null),
-                         ("not_before", JSONBody.int(claims.notBefore)), ("expires_at", JSONBody.optionalInt(claims.expiresAt)),
-                         ("price", Routes.price(price)), ("token", .string(token))])
+        return Quote(vehicle: vehicle, feature: feature, price: price)
     }
 }

@@ -41,9 +41,14 @@ public func buildRouter(services: FoDServices, secureCookies: Bool = false) thro
     router.add(middleware: LogRequestsMiddleware(.info, includeHeaders: .none))
     router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
     router.add(middleware: ErrorMapper(metrics: services.metrics, methods: methods))
-    router.add(middleware: APIKeyAuthenticator(database: services.database, metrics: services.metrics))
-    Routes(services: services).register(on: router)
-    IssuerRoutes(services: services).register(on: router)
+    router.add(middleware: APIKeyAuthenticator(store: services.store, metrics: services.metrics))
+    // One collection per resource; each route's group checks its roles.
+    for collection in [OperationsRoutes(services: services).collection, AccessRoutes(services: services).collection,
+                       VehicleRoutes(services: services).collection, EntitlementRoutes(services: services).collection,
+                       ActivationRoutes(services: services).collection, ManifestRoutes(services: services).collection,
+                       ReportRoutes(services: services).collection] {
+        router.addRoutes(collection)
+    }
     DealerWebRoutes(services: services, pages: try DealerPages(), alwaysSecure: secureCookies).register(on: router)
     methods.load(router.routes.map { ($0.path.description, $0.method.rawValue) })
     return router
@@ -64,12 +69,18 @@ struct ErrorMapper: RouterMiddleware {
                                allow: allowed.sorted().joined(separator: ", "))
             }
             throw APIError(error.status, "not_found", error.body ?? error.status.reasonPhrase)
+        } catch let error as HTTPError where error.status == .unauthorized {
+            // hummingbird-auth's answer to a request without an identity.
+            throw APIError.unauthorized
         } catch let error as HTTPError {
             // Hummingbird's own answers (no such route, wrong method) as problem documents too.
             let code = error.status == .notFound ? "not_found" : (error.status == .methodNotAllowed ? "method_not_allowed" : "http_\(error.status.code)")
             throw APIError(error.status, code, error.body ?? error.status.reasonPhrase)
         } catch {
             let mapped = APIError.from(error)
+            if mapped.status == .forbidden, let principal = context.principal {
+                context.logger.info("forbidden", metadata: ["role": .string(principal.role.rawValue), "key": .string(principal.keyID)])
+            }
             if mapped.status == .internalServerError { context.logger.error("unexpected error", metadata: ["error": .string("\(error)")]) }
             if let store = error as? StoreError, store.code == .database || store.code == .busy {
                 // The answer says only "unavailable"; the operator gets SQLite's reason (no arguments, no secrets).

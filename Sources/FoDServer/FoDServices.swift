@@ -1,3 +1,4 @@
+import FoDCore
 import FoDEntitlements
 import FoDRevenue
 import FoDStore
@@ -6,8 +7,10 @@ import HTTPTypes
 /// What the routes work with: the database, the signing issuer, the verifier for the published
 /// keys, the catalog, and the clock.
 public struct FoDServices: Sendable {
-    /// The store (``FoDDatabase`` on SQLite by default).
+    /// The store (``FoDDatabase`` on SQLite by default), synchronous: for tests and start-up.
     public let database: any EntitlementStore
+    /// The same store for request handlers: every call async, off the event loop.
+    let store: AsyncStore
     public let issuer: Issuer
     public let verifier: Verifier
     public let keys: KeySet
@@ -24,13 +27,18 @@ public struct FoDServices: Sendable {
     let revocations: RevocationCache
     /// Group commit of activations (see ``ActivationCommitter``).
     let activations: ActivationCommitter
+    /// Builds, versions and signs manifests.
+    let manifests: ManifestService
 
     /// Creates the services; the verifier trusts exactly the published keys.
+    /// - Parameter manifestLifetime: seconds from a manifest's issue to its `exp`.
     /// - Throws: ``StoreError`` when the revoked ids cannot be loaded.
     public init(database: any EntitlementStore, issuer: Issuer, publishedKeys: KeySet, catalog: Catalog, rules: RuleSet, clock: any WallClock,
-                metrics: ServiceMetrics = ServiceMetrics()) throws {
+                metrics: ServiceMetrics = ServiceMetrics(), manifestLifetime: Int64 = 7 * 86_400) throws {
         self.metrics = metrics
         self.database = database
+        self.store = AsyncStore(base: database)
+        self.manifests = ManifestService(store: AsyncStore(base: database), issuer: issuer, clock: clock, lifetime: manifestLifetime)
         self.issuer = issuer
         self.keys = publishedKeys
         self.revocations = try RevocationCache(store: database, clock: clock)
@@ -55,8 +63,6 @@ extension FoDServices {
         return catalog.offers(for: vehicle, active: active, now: now)
     }
 
-    /// The registered vehicle with this VIN.
-    /// - Throws: ``APIError`` 404 `vehicle_not_found`, worded for the person at the counter.
     /// The catalog feature and its price for `vehicle`'s market and `term`: what may be signed for it.
     /// - Throws: ``APIError`` `feature_unknown` (404) or `term_not_offered` (422).
     func offered(_ code: FeatureCode, _ term: Term, for vehicle: Vehicle) throws -> (feature: CatalogFeature, price: Price) {
@@ -69,8 +75,10 @@ extension FoDServices {
         return (feature, price)
     }
 
-    func registeredVehicle(_ vin: VIN) throws -> Vehicle {
-        guard let vehicle = try database.vehicle(vin) else {
+    /// The registered vehicle with this VIN.
+    /// - Throws: ``APIError`` 404 `vehicle_not_found`, worded for the person at the counter.
+    func registeredVehicle(_ vin: VIN) async throws -> Vehicle {
+        guard let vehicle = try await store.vehicle(vin) else {
             throw APIError(.notFound, "vehicle_not_found", "This VIN is not registered: \(vin)")
         }
         return vehicle

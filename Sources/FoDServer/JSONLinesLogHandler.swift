@@ -1,3 +1,4 @@
+import FoDCore
 import FoDEntitlements
 import FoDRevenue
 import Foundation

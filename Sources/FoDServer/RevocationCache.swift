@@ -5,19 +5,25 @@ import Synchronization
 
 /// Verification step 7 without a database read per token: the revoked ids in memory, loaded at
 /// start, updated at once by this process's own revocations and refunds, and refreshed from the
-/// store at most ``refreshInterval`` apart for revocations made by other processes on the same
-/// database. A refresh that fails makes verification fail (503), never pass unchecked.
+/// store when they are older than ``refreshInterval``, for revocations made by other processes on
+/// the same database. The refresh is awaited by the verify route before it verifies
+/// (``refreshIfDue()``, on ``BlockingPool``), so verification itself never reads the database;
+/// when the set is older than ``staleLimit`` — the refresh fails — verification fails (503), never
+/// passes unchecked.
 final class RevocationCache: RevocationSource, Sendable {
     /// The longest another process's revocation can go unseen here.
     static let refreshInterval: TimeInterval = 1
     /// Revocations are fetched again from this many seconds before the last refresh, so a
     /// revocation committed with an earlier timestamp during the refresh is not missed.
     static let overlap: Int64 = 5
+    /// The oldest the set may be when a token is checked against it.
+    static let staleLimit: TimeInterval = 3
 
     private struct State {
         var revoked: Set<EntitlementID>
         var refreshedAt: Date
         var since: Int64
+        var refreshing = false
     }
 
     private let store: any LedgerStore
@@ -33,12 +39,38 @@ final class RevocationCache: RevocationSource, Sendable {
         state = Mutex(State(revoked: Set(try store.revokedIDs(since: Int64.min)), refreshedAt: Date(), since: now))
     }
 
-    func isRevoked(_ id: EntitlementID) throws -> Bool {
-        // One lock on the common path: the answer, and whether a refresh is due.
-        let (revoked, due, since) = state.withLock {
-            ($0.revoked.contains(id), $0.refreshedAt.timeIntervalSinceNow < -RevocationCache.refreshInterval, $0.since)
+    /// Reads the revocations since the last refresh when the set is older than ``refreshInterval``
+    /// (one caller reads; others meanwhile check against the set they have).
+    /// - Throws: ``StoreError`` when the store cannot answer.
+    func refreshIfDue() async throws {
+        let (due, since) = state.withLock { state -> (Bool, Int64) in
+            let due = -state.refreshedAt.timeIntervalSinceNow > RevocationCache.refreshInterval && !state.refreshing
+            if due { state.refreshing = true }
+            return (due, state.since)
         }
-        guard due else { return revoked }
+        guard due else { return }
+        let now = clock.unixSeconds()
+        let store = store
+        do {
+            let fresh = try await BlockingPool.run { try store.revokedIDs(since: since - RevocationCache.overlap) }
+            state.withLock { state in
+                state.revoked.formUnion(fresh)
+                state.refreshedAt = Date()
+                state.since = max(state.since, now)
+                state.refreshing = false
+            }
+        } catch {
+            state.withLock { $0.refreshing = false }
+            throw error
+        }
+    }
+
+    /// Whether `id` is revoked. A set older than ``staleLimit`` (a caller that did not await
+    /// ``refreshIfDue()``, such as a test using the verifier directly) is refreshed here first.
+    /// - Throws: ``StoreError`` when that refresh fails.
+    func isRevoked(_ id: EntitlementID) throws -> Bool {
+        let (revoked, age, since) = state.withLock { ($0.revoked.contains(id), -$0.refreshedAt.timeIntervalSinceNow, $0.since) }
+        guard age > RevocationCache.staleLimit else { return revoked }
         let now = clock.unixSeconds()
         let fresh = try store.revokedIDs(since: since - RevocationCache.overlap)
         return state.withLock { state in

@@ -1,3 +1,4 @@
+import FoDCore
 import FoDEntitlements
 import GRDB
 
@@ -45,7 +46,7 @@ extension FoDDatabase {
             for (index, price) in feature.prices.enumerated() {
                 try db.execute(sql: """
                     INSERT INTO catalog_price (feature, market, term, currency, gross_minor, vat_bps, position) VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [code, price.market, price.term.rawValue, price.currency, price.grossMinor, price.vatBps, index])
+                    """, arguments: [code, price.market.code, price.term.rawValue, price.currency.code, price.gross.minor, price.vat.value, index])
             }
         }
         for (code, name) in catalog.equipmentNames.sorted(by: { $0.key < $1.key }) {
@@ -67,8 +68,10 @@ extension FoDDatabase {
         }
         var prices: [String: [Price]] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT * FROM catalog_price ORDER BY feature, position") {
-            prices[row["feature"], default: []].append(Price(market: row["market"], currency: row["currency"], term: try Term(validating: row["term"]),
-                                                             grossMinor: row["gross_minor"], vatBps: row["vat_bps"]))
+            let currency = try FoDDatabase.stored { try Currency(row["currency"]) }
+            prices[row["feature"], default: []].append(Price(market: try FoDDatabase.stored { try Market(row["market"]) }, term: try Term(validating: row["term"]),
+                                                             gross: Money(minor: row["gross_minor"], currency),
+                                                             vat: try FoDDatabase.stored { try BasisPoints(row["vat_bps"]) }))
         }
         let features = try Row.fetchAll(db, sql: "SELECT * FROM catalog_feature ORDER BY position").map { row -> CatalogFeature in
             let code: String = row["code"]

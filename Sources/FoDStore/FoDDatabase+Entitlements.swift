@@ -1,3 +1,4 @@
+import FoDCore
 import Foundation
 import FoDEntitlements
 import GRDB
@@ -42,18 +43,19 @@ public struct StoredEntitlement: Sendable, Hashable {
 public struct NewActivation: Sendable {
     public let entitlement: IssuedToken<EntitlementClaims>
     public let channel: String
-    public let market: String
-    public let currency: String
-    public let grossMinor: Int64
-    public let vatBps: Int64
+    /// The vehicle's market.
+    public let market: Market
+    /// The gross price paid, VAT included.
+    public let gross: Money
+    /// The VAT rate in ``gross``.
+    public let vat: BasisPoints
 
-    public init(entitlement: IssuedToken<EntitlementClaims>, channel: String, market: String, currency: String, grossMinor: Int64, vatBps: Int64) {
+    public init(entitlement: IssuedToken<EntitlementClaims>, channel: String, market: Market, gross: Money, vat: BasisPoints) {
         self.entitlement = entitlement
         self.channel = channel
         self.market = market
-        self.currency = currency
-        self.grossMinor = grossMinor
-        self.vatBps = vatBps
+        self.gross = gross
+        self.vat = vat
     }
 }
 
@@ -200,12 +202,12 @@ extension FoDDatabase {
             INSERT INTO event (event_id, occurred_at, kind, refers_to, vin, feature, term, channel, dealer_id, market, currency, gross_minor, vat_bps, entitlement_id)
             VALUES (?, ?, 'activation', NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: ["act-\(claims.id.value)", claims.issuedAt, claims.vin.value, claims.feature.value, claims.term.rawValue,
-                                     activation.channel, claims.dealer?.value, activation.market, activation.currency, activation.grossMinor,
-                                     activation.vatBps, claims.id.value])
+                                     activation.channel, claims.dealer?.value, activation.market.code, activation.gross.currency.code,
+                                     activation.gross.minor, activation.vat.value, claims.id.value])
         try db.cachedStatement(sql: "INSERT INTO idempotency (principal, key, request_sha256, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)")
             .execute(arguments: [principal.keyID, record.idempotencyKey, record.requestHash.stored, record.response.status, Data(record.response.body), now])
         try appendAudit(db, at: now, actor: principal.actor, action: "activation.create", subject: claims.id.value,
-                        details: "vin=\(claims.vin) feature=\(claims.feature) term=\(claims.term) dealer=\(claims.dealer?.value ?? "") gross=\(activation.grossMinor) \(activation.currency)")
+                        details: "vin=\(claims.vin) feature=\(claims.feature) term=\(claims.term) dealer=\(claims.dealer?.value ?? "") gross=\(activation.gross.minor) \(activation.gross.currency)")
     }
 
     /// The number of activation events (tests, metrics).

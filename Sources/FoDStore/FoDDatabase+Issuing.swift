@@ -1,3 +1,4 @@
+import FoDCore
 import FoDCrypto
 import FoDEntitlements
 import FoDRevenue

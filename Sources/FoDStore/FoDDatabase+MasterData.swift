@@ -1,3 +1,4 @@
+import FoDCore
 import FoDEntitlements
 import GRDB
 
@@ -17,17 +18,11 @@ extension FoDDatabase {
         do { catalogValue = try Catalog(json: catalog) } catch { throw StoreError(.invalid, "catalog: \(error)") }
         let dealerList = try FoDDatabase.objects(dealers, "dealers")
         let vehicleList = try FoDDatabase.objects(vehicles, "vehicles")
+        // The same vehicle document as `POST /v1/vehicles`, read by the same decoder.
         var parsedVehicles: [Vehicle] = []
         for object in vehicleList {
-            do {
-                guard let vin = object["vin"]?.string, let model = object["model"]?.string, let year = object["model_year"]?.int64,
-                      let market = object["market"]?.string else { throw StoreError(.invalid, "needs vin, model, model_year, market") }
-                var equipment = Set<String>()
-                if case .array(let items)? = object["equipment"] { equipment = Set(items.compactMap(\.string)) }
-                parsedVehicles.append(Vehicle(vin: try VIN(vin), model: model, modelYear: Int(year), market: market, equipment: equipment,
-                                              servicingDealer: try object["dealer_id"]?.string.map { try DealerID($0) }))
-            } catch {
-                throw StoreError(.invalid, "vehicle \(object["vin"]?.string ?? "?"): \(error)")
+            do { parsedVehicles.append(try StrictJSON.decode(Vehicle.self, from: object)) } catch let error as any CodedError {
+                throw StoreError(.invalid, "vehicle \(object["vin"]?.string ?? "?"): \(error.reason)")
             }
         }
         try write { db in
@@ -64,7 +59,7 @@ extension FoDDatabase {
             INSERT INTO vehicle (vin, model, model_year, market, equipment, dealer_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(vin) DO UPDATE SET model = excluded.model, model_year = excluded.model_year, market = excluded.market,
               equipment = excluded.equipment, dealer_id = excluded.dealer_id
-            """, arguments: [vehicle.vin.value, vehicle.model, vehicle.modelYear, vehicle.market,
+            """, arguments: [vehicle.vin.value, vehicle.model, vehicle.modelYear, vehicle.market.code,
                              vehicle.equipment.sorted().joined(separator: ","), vehicle.servicingDealer?.value, now])
     }
 
@@ -82,7 +77,7 @@ extension FoDDatabase {
             guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM vehicle WHERE vin = ?"), arguments: [vin.value]) else { return nil }
             let equipment: String = row["equipment"]
             let dealer: String? = row["dealer_id"]
-            return Vehicle(vin: vin, model: row["model"], modelYear: row["model_year"], market: row["market"],
+            return Vehicle(vin: vin, model: row["model"], modelYear: row["model_year"], market: try FoDDatabase.stored { try Market(row["market"]) },
                            equipment: Set(equipment.split(separator: ",").map(String.init)),
                            servicingDealer: try dealer.map { try DealerID($0) })
         }
@@ -112,6 +107,15 @@ extension FoDDatabase {
                 return object
             }
         } catch let error as StoreError { throw error } catch { throw StoreError(.invalid, "\(what): \(error)") }
+    }
+
+    /// A value read back from a table, validated: one that does not validate is a damaged
+    /// database, not a bad request.
+    /// - Throws: ``StoreError`` `store_database`.
+    static func stored<T>(_ make: () throws -> T) throws -> T {
+        do { return try make() } catch let error as any CodedError {
+            throw StoreError(.database, "a stored value does not validate: \(error.reason)")
+        }
     }
 
     static func validated<T>(_ make: () throws -> T) throws -> T {

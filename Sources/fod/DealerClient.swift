@@ -1,3 +1,4 @@
+import FoDAPI
 import FoDCrypto
 import FoDEntitlements
 import Foundation
@@ -5,9 +6,9 @@ import Foundation
 import FoundationNetworking
 #endif
 
-/// A dealer's HTTP client for a running `fod serve`: bearer key, JSON in and out, problem
-/// documents turned into ``CommandError``s, and retries of requests that are safe to repeat
-/// (reads, and activations, which carry an `Idempotency-Key`).
+/// A dealer's HTTP client for a running `fod serve`: bearer key, the typed models of ``FoDAPI``
+/// in and out (the server's own), problem documents turned into ``CommandError``s, and retries
+/// of requests that are safe to repeat (reads, and activations, which carry an `Idempotency-Key`).
 struct DealerClient {
     let server: URL
     let key: String
@@ -17,17 +18,23 @@ struct DealerClient {
         return URLSession(configuration: configuration)
     }()
 
-    /// An answer: the status and the parsed JSON object.
-    struct Answer {
+    /// An answer: the status, the typed body, its bytes and the headers (names in lower case).
+    struct Answer<Body: Decodable> {
         let status: Int
-        let body: JSONObject
+        let body: Body
         let bytes: [UInt8]
         let headers: [String: String]
     }
 
+    /// Sends a request without a body and decodes the answer as `Body`.
+    func get<Body: Decodable>(_ path: String, as type: Body.Type) async throws -> Answer<Body> {
+        try await send("GET", path, as: type)
+    }
+
     /// Sends a request, retrying up to `attempts` times on network errors (never on an answer).
     /// - Throws: ``CommandError`` `server_unreachable`, `server_refused` (4xx/5xx with the problem's code), `server_answer_invalid`.
-    func send(_ method: String, _ path: String, json: JSONValue? = nil, headers extra: [String: String] = [:], attempts: Int = 3) async throws -> Answer {
+    func send<Body: Decodable>(_ method: String, _ path: String, json: (any Encodable)? = nil, as type: Body.Type,
+                               headers extra: [String: String] = [:], attempts: Int = 3) async throws -> Answer<Body> {
         guard let url = URL(string: path, relativeTo: server) else { throw CommandError(.serverAnswer, "bad path \(path)") }
         var request = URLRequest(url: url)
         request.httpMethod = method
@@ -36,14 +43,14 @@ struct DealerClient {
         for (name, value) in extra { request.setValue(value, forHTTPHeaderField: name) }
         if let json {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.httpBody = Data(JSONWriter.text(json).utf8)
+            request.httpBody = try JSONEncoder().encode(json)
         }
         var lastError: (any Error)?
         for attempt in 1...max(1, attempts) {
             do {
                 let (data, response) = try await session.data(for: request)
                 guard let http = response as? HTTPURLResponse else { throw CommandError(.serverAnswer, "not an HTTP answer") }
-                return try DealerClient.answer(http, Array(data))
+                return try DealerClient.answer(http, Array(data), as: type)
             } catch let error as CommandError {
                 throw error
             } catch {
@@ -54,18 +61,22 @@ struct DealerClient {
         throw CommandError(.serverUnreachable, "cannot reach \(server.absoluteString) after \(attempts) attempts (\(lastError.map { "\($0.localizedDescription)" } ?? "no answer"))")
     }
 
-    private static func answer(_ http: HTTPURLResponse, _ bytes: [UInt8]) throws -> Answer {
+    private static func answer<Body: Decodable>(_ http: HTTPURLResponse, _ bytes: [UInt8], as type: Body.Type) throws -> Answer<Body> {
         var headers: [String: String] = [:]
         for (name, value) in http.allHeaderFields {
             if let name = name as? String, let value = value as? String { headers[name.lowercased()] = value }
         }
-        guard case .object(let body)? = try? JSONParser.parse(bytes) else {
-            throw CommandError(.serverAnswer, "HTTP \(http.statusCode) without a JSON body — is \(http.url?.host ?? "the server") a fod server?")
-        }
+        let decoder = JSONDecoder()
         guard (200..<300).contains(http.statusCode) else {
-            let code = body["code"]?.string ?? "http_\(http.statusCode)"
-            throw CommandError(.serverRefused, "\(code): \(body["detail"]?.string ?? "HTTP \(http.statusCode)")")
+            guard let problem = try? decoder.decode(Problem.self, from: Data(bytes)) else {
+                throw CommandError(.serverAnswer, "HTTP \(http.statusCode) without a problem document — is \(http.url?.host ?? "the server") a fod server?")
+            }
+            throw CommandError(.serverRefused, "\(problem.code): \(problem.detail)")
         }
-        return Answer(status: http.statusCode, body: body, bytes: bytes, headers: headers)
+        do {
+            return Answer(status: http.statusCode, body: try decoder.decode(type, from: Data(bytes)), bytes: bytes, headers: headers)
+        } catch {
+            throw CommandError(.serverAnswer, "HTTP \(http.statusCode) with an answer fod does not understand (\(error)) — is \(http.url?.host ?? "the server") a fod server of this version?")
+        }
     }
 }

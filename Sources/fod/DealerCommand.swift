@@ -1,4 +1,5 @@
 import ArgumentParser
+import FoDAPI
 import FoDCore
 import FoDCrypto
 import FoDEntitlements
@@ -54,13 +55,14 @@ struct DealerCommand: AsyncParsableCommand {
                 } else {
                     throw CommandError(.notSignedIn, "no key: set FOD_DEALER_KEY or run this on a terminal")
                 }
-                let me = try await DealerClient(server: server, key: key).send("GET", "/v1/me").body
-                guard me["role"]?.string == "dealer", case .object(let dealer)? = me["dealer"] else {
-                    throw CommandError(.notDealerKey, "this key is a \(me["role"]?.string ?? "unknown") key; fod dealer needs a dealer key")
+                let answer = try await DealerClient(server: server, key: key).get("/v1/me", as: MeResponse.self)
+                let me = answer.body
+                guard me.role == "dealer", let dealer = me.dealer else {
+                    throw CommandError(.notDealerKey, "this key is a \(me.role) key; fod dealer needs a dealer key")
                 }
                 try DealerCredentials(server: server, key: key).save()
-                let name = dealer["name"]?.string ?? ""
-                print(connection.json ? JSONWriter.text(.object(me)) : "Signed in as \(name) (\(dealer["id"]?.string ?? "")) at \(server.absoluteString).")
+                print(connection.json ? String(decoding: answer.bytes, as: UTF8.self)
+                                      : "Signed in as \(dealer.name ?? "") (\(dealer.id)) at \(server.absoluteString).")
             }
         }
     }
@@ -75,6 +77,13 @@ struct DealerCommand: AsyncParsableCommand {
 
     struct Lookup: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a vehicle and its entitlements.")
+
+        /// `--json`: the vehicle and its entitlements.
+        struct Output: Encodable {
+            let vehicle: VehicleBody
+            let entitlements: [EntitlementBody]
+        }
+
         @Argument(help: "The VIN.") var vin: String
         @OptionGroup var connection: Connection
 
@@ -82,19 +91,17 @@ struct DealerCommand: AsyncParsableCommand {
             try await DealerCommand.run {
                 let vin = try VIN(vin.uppercased())
                 let client = try connection.client()
-                let vehicle = try await client.send("GET", "/v1/vehicles/\(vin)").body
-                let entitlements = try await client.send("GET", "/v1/vehicles/\(vin)/entitlements").body
+                let vehicle = try await client.get("/v1/vehicles/\(vin)", as: VehicleBody.self).body
+                let entitlements = try await client.get("/v1/vehicles/\(vin)/entitlements", as: EntitlementList.self).body
                 if connection.json {
-                    print(JSONWriter.text(.object(JSONObject(members: [.init(name: "vehicle", value: .object(vehicle)),
-                                                                       .init(name: "entitlements", value: entitlements["entitlements"] ?? .array([]))]))))
+                    print(try DealerCommand.json(Lookup.Output(vehicle: vehicle, entitlements: entitlements.entitlements)))
                     return
                 }
-                print("\(vin)  \(vehicle["model"]?.string ?? "") \(vehicle["model_year"]?.int64.map(String.init) ?? "")  market \(vehicle["market"]?.string ?? "")")
-                let list = entitlements["entitlements"]?.elements ?? []
-                let active = list.compactMap(\.object).filter { $0["active"] == .bool(true) }
+                print("\(vin)  \(vehicle.model) \(vehicle.modelYear)  market \(vehicle.market)")
+                let active = entitlements.entitlements.filter(\.active)
                 print(active.isEmpty ? "Nothing is active." : "Active:")
                 for item in active {
-                    print("  \(item["feature"]?.string ?? "")  \(item["term"]?.string ?? "")  until \(DealerCommand.date(item["expires_at"]?.int64))  id \(item["id"]?.string ?? "")")
+                    print("  \(item.feature)  \(item.term)  until \(DealerCommand.date(item.expiresAt))  id \(item.id)")
                 }
             }
         }
@@ -108,17 +115,15 @@ struct DealerCommand: AsyncParsableCommand {
         func run() async throws {
             try await DealerCommand.run {
                 let vin = try VIN(vin.uppercased())
-                let answer = try await connection.client().send("GET", "/v1/vehicles/\(vin)/offers")
+                let answer = try await connection.client().get("/v1/vehicles/\(vin)/offers", as: OfferList.self)
                 if connection.json { print(String(decoding: answer.bytes, as: UTF8.self)); return }
-                for offer in (answer.body["offers"]?.elements ?? []).compactMap(\.object) {
-                    let feature = offer["feature"]?.string ?? ""
-                    if offer["bookable"] == .bool(true) {
-                        let prices = (offer["prices"]?.elements ?? []).compactMap(\.object).map { price in
-                            "\(price["term"]?.string ?? "") \(DealerCommand.money(price))"
-                        }
-                        print("\(feature.padding(toLength: 14, withPad: " ", startingAt: 0)) \(offer["name"]?.string ?? "")\n    \(prices.joined(separator: " · "))")
-                    } else if case .object(let refusal)? = offer["refusal"] {
-                        print("\(feature.padding(toLength: 14, withPad: " ", startingAt: 0)) not bookable: \(refusal["message"]?.string ?? "")")
+                for offer in answer.body.offers {
+                    let feature = offer.feature.value.padding(toLength: 14, withPad: " ", startingAt: 0)
+                    if offer.bookable {
+                        let prices = offer.prices.map { "\($0.term) \($0.gross)" }
+                        print("\(feature) \(offer.name)\n    \(prices.joined(separator: " · "))")
+                    } else if let refusal = offer.refusal {
+                        print("\(feature) not bookable: \(refusal.message)")
                     }
                 }
             }
@@ -140,18 +145,17 @@ struct DealerCommand: AsyncParsableCommand {
                 let feature = try FeatureCode(feature)
                 let term = try Term(validating: term)
                 let key = idempotencyKey ?? "cli-\(UUID().uuidString.lowercased())"
-                let body = JSONValue.object(JSONObject(members: [.init(name: "vin", value: .string(vin.value)),
-                                                                 .init(name: "feature", value: .string(feature.value)),
-                                                                 .init(name: "term", value: .string(term.rawValue))]))
-                let answer = try await connection.client().send("POST", "/v1/activations", json: body, headers: ["Idempotency-Key": key])
+                let order = ActivationRequest(vin: vin, feature: feature, term: term)
+                let answer = try await connection.client().send("POST", "/v1/activations", json: order, as: ActivationResponse.self,
+                                                                headers: ["Idempotency-Key": key])
                 if connection.json { print(String(decoding: answer.bytes, as: UTF8.self)); return }
                 let replayed = answer.headers["idempotent-replayed"] == "true"
-                let price = answer.body["price"]?.object.map(DealerCommand.money) ?? ""
-                print("\(replayed ? "Already booked with this key" : "Activated"): \(feature) \(term) on \(vin) for \(price)")
-                print("  entitlement \(answer.body["id"]?.string ?? "")")
-                print("  valid until \(DealerCommand.date(answer.body["expires_at"]?.int64))")
+                let activation = answer.body
+                print("\(replayed ? "Already booked with this key" : "Activated"): \(feature) \(term) on \(vin) for \(activation.price.gross)")
+                print("  entitlement \(activation.id)")
+                print("  valid until \(DealerCommand.date(activation.expiresAt))")
                 print("  idempotency key \(key)")
-                print("  token \(answer.body["token"]?.string ?? "")")
+                print("  token \(activation.token)")
             }
         }
     }
@@ -164,16 +168,15 @@ struct DealerCommand: AsyncParsableCommand {
         func run() async throws {
             try await DealerCommand.run {
                 let month = period ?? ReportPeriod.text(containing: SystemClock().unixSeconds())
-                let answer = try await connection.client().send("GET", "/v1/activations?period=\(month)")
+                let answer = try await connection.client().get("/v1/activations?period=\(month)", as: ActivationsResponse.self)
                 if connection.json { print(String(decoding: answer.bytes, as: UTF8.self)); return }
-                let lines = (answer.body["lines"]?.elements ?? []).compactMap(\.object)
-                if lines.isEmpty { print("No activations in \(month).") }
-                for line in lines {
-                    let kind = line["kind"]?.string == "clawback" ? "refund " : ""
-                    print("\((line["occurred_at"]?.string ?? "").prefix(10))  \(line["vin"]?.string ?? "")  \(kind)\(line["feature"]?.string ?? "") \(line["term"]?.string ?? "")  \(line["gross"]?.string ?? "") \(line["currency"]?.string ?? "")  commission \(line["share"]?.string ?? "")")
+                if answer.body.lines.isEmpty { print("No activations in \(month).") }
+                for line in answer.body.lines {
+                    let kind = line.isClawback ? "refund " : ""
+                    print("\(line.occurredAt.prefix(10))  \(line.vin)  \(kind)\(line.feature) \(line.term)  \(line.gross) \(line.currency)  commission \(line.share)")
                 }
-                for statement in (answer.body["statements"]?.elements ?? []).compactMap(\.object) {
-                    print("Commission so far in \(month): \(statement["payable"]?.string ?? "") \(statement["currency"]?.string ?? "") (\(statement["activations"]?.int64 ?? 0) activations, \(statement["clawbacks"]?.int64 ?? 0) refunds)")
+                for statement in answer.body.statements {
+                    print("Commission so far in \(month): \(statement.payable) \(statement.currency) (\(statement.activations) activations, \(statement.clawbacks) refunds)")
                 }
             }
         }
@@ -193,11 +196,13 @@ struct DealerCommand: AsyncParsableCommand {
 
     static func date(_ unixSeconds: Int64?) -> String {
         guard let unixSeconds else { return "no end date" }
-        return String(Timestamp.format(unixSeconds * 1_000_000_000).prefix(10))
+        return Instant(unixSeconds: unixSeconds).date
     }
 
-    static func money(_ price: JSONObject) -> String {
-        guard let minor = price["gross_minor"]?.int64, let currency = try? Currency(price["currency"]?.string ?? "") else { return "" }
-        return "\(currency.format(minor: minor)) \(currency.code)"
+    /// A model as JSON text (`--json` of a combined answer).
+    static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 }

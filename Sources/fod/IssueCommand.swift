@@ -39,7 +39,7 @@ struct IssueCommand: ParsableCommand {
             let signer = Issuer(key: try KeyFile.readPrivateKey(at: key), issuer: try IssuerID(issuer))
             let request = EntitlementRequest(
                 vin: try VIN(vin), feature: try FeatureCode(feature), term: try Term(validating: term),
-                dealer: try dealer.map(DealerID.init), ecu: try ecu.map(ECUIdentifier.init),
+                dealer: try dealer.map { try DealerID($0) }, ecu: try ecu.map { try ECUIdentifier($0) },
                 notBefore: try notBefore.map { try CLIInput.unixSeconds(rfc3339: $0, option: "--not-before") },
                 expiresAt: try expires.map { try CLIInput.unixSeconds(rfc3339: $0, option: "--expires") })
             print(try signer.issue(request).token)

@@ -57,6 +57,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds between SIGTERM and closing the listener: /readyz fails, requests are still served. Env FOD_SHUTDOWN_DELAY.")
     var shutdownDelay: Double = Double(ProcessInfo.processInfo.environment["FOD_SHUTDOWN_DELAY"] ?? "") ?? 2
 
+    @Option(help: "Days a signed manifest is valid (its exp), 1 to 90. Env FOD_MANIFEST_LIFETIME_DAYS.")
+    var manifestLifetimeDays: Int = Int(ProcessInfo.processInfo.environment["FOD_MANIFEST_LIFETIME_DAYS"] ?? "") ?? 7
+
     @Option(help: "Log format: json (one object per line) or text. Env FOD_LOG_FORMAT.")
     var logFormat: String = ProcessInfo.processInfo.environment["FOD_LOG_FORMAT"] ?? "json"
 
@@ -87,6 +90,9 @@ struct ServeCommand: AsyncParsableCommand {
         case "text": LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
         default: throw ValidationError("--log-format must be json or text")
         }
+        guard (1...90).contains(manifestLifetimeDays) else {
+            throw ValidationError("--manifest-lifetime-days must be 1 to 90 (a vehicle must fetch a new manifest before it ends)")
+        }
         var logger = Logger(label: "fod")
         logger.logLevel = level
         try await CLIError.run {
@@ -115,7 +121,8 @@ struct ServeCommand: AsyncParsableCommand {
             let metrics = ServiceMetrics()
             let services = try FoDServices(database: database, issuer: Issuer(key: signing, issuer: try IssuerID(issuer), clock: clock),
                                        publishedKeys: KeySet(publicKeys: [signing.publicKey]), catalog: try database.catalog(),
-                                       rules: try RuleSet(json: try CLIInput.readFile(rules)), clock: clock, metrics: metrics)
+                                       rules: try RuleSet(json: try CLIInput.readFile(rules)), clock: clock, metrics: metrics,
+                                       manifestLifetime: Int64(manifestLifetimeDays) * 86_400)
             var banner = dev ? "fod serve — DEVELOPMENT MODE (development keys allowed; never use them in production)\n" : "fod serve\n"
             if database.isNew {
                 let admin = try database.createAPIKey(role: .admin, dealer: nil, label: "bootstrap admin", actor: "system", at: clock.unixSeconds())

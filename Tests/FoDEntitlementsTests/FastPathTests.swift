@@ -1,3 +1,4 @@
+import FoDCore
 import Foundation
 import FoDCrypto
 @testable import FoDEntitlements

@@ -1,3 +1,4 @@
+import FoDCore
 import FoDRevenue
 import Foundation
 import Testing

@@ -2,11 +2,11 @@ import FoDCore
 import FoDRevenue
 import Testing
 
-@Suite("Money: exact arithmetic")
+@Suite("MinorUnits: exact arithmetic")
 struct MoneyTests {
     @Test("the design's worked examples")
     func workedExamples() throws {
-        #expect(try Money.allocate(1000, weights: [1, 1, 1]) == [334, 333, 333])
+        #expect(try MinorUnits.allocate(1000, weights: [1, 1, 1]) == [334, 333, 333])
         // €1,339.00 gross at 19 % VAT → net 112,521 minor units.
         let rule = Rule(id: "r", shareBps: 1000)
         let allocation = try Allocation(grossMinor: 133_900, vatBps: 1900, rule: rule, tierBonusBps: 0, hasDealer: true)
@@ -21,31 +21,31 @@ struct MoneyTests {
         (-5, 1, 2, -2), (-15, 1, 2, -8), (0, 7, 3, 0), (1, 1, 3, 0), (2, 1, 3, 1), (Int64.max, 1, 1, Int64.max),
     ])
     func halfEven(value: Int64, numerator: Int64, denominator: Int64, expected: Int64) throws {
-        #expect(try Money.mulDivHalfEven(value, numerator, denominator) == expected)
+        #expect(try MinorUnits.mulDivHalfEven(value, numerator, denominator) == expected)
     }
 
     @Test("overflow is an error, not a wrapped number")
     func overflow() {
-        #expect(throws: RevenueError(.overflow, "")) { try Money.mulDivHalfEven(Int64.max, 3, 2) }
-        #expect(throws: RevenueError(.overflow, "")) { try Money.add(Int64.max, 1) }
-        #expect(throws: RevenueError(.overflow, "")) { try Money.subtract(Int64.min, 1) }
+        #expect(throws: RevenueError(.overflow, "")) { try MinorUnits.mulDivHalfEven(Int64.max, 3, 2) }
+        #expect(throws: RevenueError(.overflow, "")) { try MinorUnits.add(Int64.max, 1) }
+        #expect(throws: RevenueError(.overflow, "")) { try MinorUnits.subtract(Int64.min, 1) }
     }
 
     @Test("largest remainder: parts always sum to the whole, ties to the earlier part")
     func largestRemainder() throws {
-        #expect(try Money.allocate(100, weights: [1, 1, 1]) == [34, 33, 33])
-        #expect(try Money.allocate(-1000, weights: [1, 1, 1]) == [-334, -333, -333])
-        #expect(try Money.allocate(7, weights: [0, 1, 1]) == [0, 4, 3])
-        #expect(try Money.allocate(1, weights: [3, 3]) == [1, 0])
+        #expect(try MinorUnits.allocate(100, weights: [1, 1, 1]) == [34, 33, 33])
+        #expect(try MinorUnits.allocate(-1000, weights: [1, 1, 1]) == [-334, -333, -333])
+        #expect(try MinorUnits.allocate(7, weights: [0, 1, 1]) == [0, 4, 3])
+        #expect(try MinorUnits.allocate(1, weights: [3, 3]) == [1, 0])
         var rng = SplitMix64(seed: 3)
         for _ in 0..<2_000 {
             let total = Int64(rng.next() % 1_000_000) - 500_000
             let weights = (0..<(1 + rng.next() % 6)).map { _ in Int64(rng.next() % 1000) + 1 }
-            let parts = try Money.allocate(total, weights: weights)
+            let parts = try MinorUnits.allocate(total, weights: weights)
             #expect(parts.reduce(0, +) == total)
         }
-        #expect(throws: RevenueError.self) { try Money.allocate(10, weights: [0, 0]) }
-        #expect(throws: RevenueError.self) { try Money.allocate(10, weights: [-1, 2]) }
+        #expect(throws: RevenueError.self) { try MinorUnits.allocate(10, weights: [0, 0]) }
+        #expect(throws: RevenueError.self) { try MinorUnits.allocate(10, weights: [-1, 2]) }
     }
 
     @Test("allocation rules: fixed part, cap, share never above net, no dealer earns nothing, tier bonus only on paying rules")

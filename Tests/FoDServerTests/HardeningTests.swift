@@ -1,3 +1,4 @@
+import FoDCore
 import FoDCrypto
 @testable import FoDEntitlements
 import FoDServer
@@ -131,7 +132,7 @@ struct HardeningTests {
         let issued = try service.services.issuer.issue(EntitlementRequest(vin: try VIN(Self.vin), feature: try FeatureCode("NAV_PLUS"), term: .oneYear,
                                                                          dealer: principal.dealer))
         let stored = #"{"id":"\#(issued.claims.id.value)"}"#
-        let old = ActivationRecord(activation: NewActivation(entitlement: issued, channel: "dealer", market: "DE", currency: "EUR", grossMinor: 14_900, vatBps: 1900),
+        let old = ActivationRecord(activation: NewActivation(entitlement: issued, channel: "dealer", market: try Market("DE"), gross: Money(minor: 14_900, try Currency("EUR")), vat: try BasisPoints(1900)),
                                    principal: principal, idempotencyKey: "before-upgrade",
                                    requestHash: SHA256.hexHash(Array("POST /v1/activations\n".utf8) + Array(raw.utf8)),
                                    response: IdempotentResponse(status: 201, body: Array(stored.utf8)))

@@ -1,3 +1,4 @@
+import FoDCore
 import FoDCrypto
 import FoDEntitlements
 @testable import FoDStore
@@ -62,7 +63,7 @@ struct StoreTests {
         let principal = try #require(try database.authenticate(secret: secret))
         func record(_ vin: String, _ feature: String, key: String, hash: String = "h") throws -> ActivationRecord {
             let issued = try issuer.issue(EntitlementRequest(vin: try VIN(vin), feature: try FeatureCode(feature), term: .oneYear, dealer: principal.dealer))
-            return ActivationRecord(activation: NewActivation(entitlement: issued, channel: "dealer", market: "DE", currency: "EUR", grossMinor: 14_900, vatBps: 1900),
+            return ActivationRecord(activation: NewActivation(entitlement: issued, channel: "dealer", market: try Market("DE"), gross: Money(minor: 14_900, try Currency("EUR")), vat: try BasisPoints(1900)),
                                     principal: principal, idempotencyKey: key, requestHash: hash,
                                     response: IdempotentResponse(status: 201, body: Array(issued.claims.id.value.utf8)))
         }

@@ -1,3 +1,4 @@
+import FoDCore
 import Foundation
 import FoDCrypto
 import FoDEntitlements
@@ -131,7 +132,7 @@ struct DatabaseCLITests {
         let principal = try #require(try database.authenticate(secret: dealer.secret))
         for (index, vin) in ["WVWZZZ1KZAW394821", "WAUZZZF45RA000001"].enumerated() {
             let issued = try issuer.issue(EntitlementRequest(vin: try VIN(vin), feature: try FeatureCode("NAV_PLUS"), term: .oneYear, dealer: principal.dealer))
-            let record = ActivationRecord(activation: NewActivation(entitlement: issued, channel: "dealer", market: "DE", currency: "EUR", grossMinor: 14_900, vatBps: 1900),
+            let record = ActivationRecord(activation: NewActivation(entitlement: issued, channel: "dealer", market: try Market("DE"), gross: Money(minor: 14_900, try Currency("EUR")), vat: try BasisPoints(1900)),
                                           principal: principal, idempotencyKey: "k\(index)", requestHash: "h\(index)",
                                           response: IdempotentResponse(status: 201, body: []))
             _ = try database.recordActivations([record], at: now)[0].get()

@@ -10,9 +10,8 @@ import HTTPTypes
 enum DealerViews {
     /// The vehicle page: the vehicle, what is active until when, what can be booked at which gross
     /// price per term, and for the rest the reason.
-    static func vehicle(_ vehicle: Vehicle, services: FoDServices) throws -> [String: Any] {
+    static func vehicle(_ vehicle: Vehicle, entitlements: [StoredEntitlement], services: FoDServices) -> [String: Any] {
         let now = services.clock.unixSeconds()
-        let entitlements = try services.database.entitlements(of: vehicle.vin)
         let stored = entitlements.filter { $0.isActive(at: now) }
         let offers = services.offers(for: vehicle, entitlements: entitlements, now: now)
         let activeItems: [[String: Any]] = stored.map { entitlement in
@@ -22,15 +21,15 @@ enum DealerViews {
         let bookable: [[String: Any]] = offers.filter { $0.refusal == nil }.map { offer in
             ["name": offer.feature.name, "prices": offer.prices.map { price -> [String: Any] in
                 ["vin": vehicle.vin.value, "feature": offer.feature.code.value, "term": price.term.rawValue, "termName": termName(price.term),
-                 "gross": money(price.grossMinor, price.currency), "currency": price.currency]
+                 "gross": price.currency.formatGrouped(minor: price.gross.minor), "currency": price.currency.code]
             }]
         }
         let refused: [[String: Any]] = offers.compactMap { offer in
-            guard let refusal = offer.refusal, refusal.rule != "already_active" else { return nil }
+            guard let refusal = offer.refusal, refusal.rule != .alreadyActive else { return nil }
             return ["name": offer.feature.name, "reason": refusal.message]
         }
         var values: [String: Any] = [
-            "vehicle": ["vin": vehicle.vin.value, "model": vehicle.model, "modelYear": vehicle.modelYear, "market": vehicle.market],
+            "vehicle": ["vin": vehicle.vin.value, "model": vehicle.model, "modelYear": vehicle.modelYear, "market": vehicle.market.code],
             "vinInput": vehicle.vin.value,
         ]
         if !activeItems.isEmpty { values["active"] = ["items": activeItems] }
@@ -103,28 +102,13 @@ enum DealerViews {
     }
 
     /// A UTC date such as "23 Nov 2026".
-    static func date(_ unixSeconds: Int64) -> String {
-        let d = CivilDate(unixSeconds: unixSeconds)
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        return "\(d.day) \(months[Int(d.month) - 1]) \(d.year)"
-    }
-
-    /// A catalog price (currency by code) with digit grouping: "1,339.00", "120,000".
-    static func money(_ minor: Int64, _ code: String) -> String {
-        guard let currency = try? Currency(code) else { return String(minor) }
-        return currency.formatGrouped(minor: minor)
-    }
+    static func date(_ unixSeconds: Int64) -> String { Instant(unixSeconds: unixSeconds).displayDate }
 
     /// 1900 basis points → "19".
-    static func percent(bps: Int64) -> String {
-        bps % 100 == 0 ? String(bps / 100) : String(format: "%.2f", Double(bps) / 100)
-    }
-
     /// A heading and a sentence for an error, never a status code or a stack trace.
     static func explain(_ error: APIError) -> (String, String) {
-        // Drop the rule name the API adds for programs ("… (rule requires_equipment)").
-        var detail = error.detail
-        if let range = detail.range(of: " (rule ", options: .backwards), detail.hasSuffix(")") { detail = String(detail[..<range.lowerBound]) }
+        // A refused booking says why in the refusal's own sentence.
+        let detail = error.refusal?.message ?? error.detail
         switch error.status.code {
         case 404: return ("Not found.", detail)
         case 409: return ("Already booked.", detail)

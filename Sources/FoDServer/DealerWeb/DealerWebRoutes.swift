@@ -1,3 +1,4 @@
+import FoDAPI
 import FoDCore
 import FoDCrypto
 import FoDEntitlements
@@ -31,7 +32,7 @@ struct DealerWebRoutes {
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: pages.stylesheet)))
         }
         router.get("/dealer/login") { request, _ in
-            if try currentSession(request) != nil { return DealerPages.redirect("/dealer") }
+            if try await currentSession(request) != nil { return DealerPages.redirect("/dealer") }
             return loginPage(request, error: nil)
         }
         router.post("/dealer/login") { request, context in
@@ -43,7 +44,7 @@ struct DealerWebRoutes {
                     return loginPage(request, error: ("The sign-in form had expired.", "Please enter your key again."), status: .forbidden)
                 }
                 let secret = (form["key"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-                guard !secret.isEmpty, secret.utf8.count <= 200, let principal = try services.database.authenticate(secret: secret) else {
+                guard !secret.isEmpty, secret.utf8.count <= 200, let principal = try await services.store.authenticate(secret: secret) else {
                     context.logger.info("dealer page sign-in failed")
                     return loginPage(request, error: ("This key was not accepted.", "Check it and try again, or ask the manufacturer for a new one."),
                                      status: .unauthorized)
@@ -51,7 +52,7 @@ struct DealerWebRoutes {
                 guard principal.role == .dealer, principal.dealer != nil else {
                     return loginPage(request, error: ("This is not a dealer key.", "The dealer page is for dealership keys only."), status: .forbidden)
                 }
-                let (cookie, _) = try services.database.createSession(for: principal, lifetime: DealerSessionCookies.lifetime, at: services.clock.unixSeconds())
+                let (cookie, _) = try await services.store.createSession(for: principal, lifetime: DealerSessionCookies.lifetime, at: services.clock.unixSeconds())
                 let secure = DealerSessionCookies.isSecure(request, alwaysSecure: alwaysSecure)
                 var headers = HTTPFields()
                 headers.append(HTTPField(name: .setCookie, value: DealerSessionCookies.cookie(DealerSessionCookies.session, cookie,
@@ -65,7 +66,7 @@ struct DealerWebRoutes {
                 let form = try await DealerSessionCookies.form(request)
                 try requireCSRF(form, session)
                 if let cookie = request.cookies[DealerSessionCookies.session]?.value {
-                    try services.database.endSession(cookie: cookie, at: services.clock.unixSeconds())
+                    try await services.store.endSession(cookie: cookie, at: services.clock.unixSeconds())
                 }
                 var headers = HTTPFields()
                 headers.append(HTTPField(name: .setCookie, value: DealerSessionCookies.cookie(
@@ -75,7 +76,7 @@ struct DealerWebRoutes {
         }
         router.get("/dealer") { request, context in
             try await withSession(request, context) { session in
-                var values = try base(session, title: "Look up a vehicle")
+                var values = try await base(session, title: "Look up a vehicle")
                 values.merge(try await month(session)) { $1 }
                 return pages.page("home", values)
             }
@@ -83,9 +84,10 @@ struct DealerWebRoutes {
         router.get("/dealer/vehicle") { request, context in
             try await withSession(request, context) { session in
                 let input = request.uri.queryParameters.get("vin") ?? ""
-                let vehicle = try services.registeredVehicle(try VIN(input.uppercased()))
-                var values = try base(session, title: vehicle.vin.value)
-                values.merge(try DealerViews.vehicle(vehicle, services: services)) { $1 }
+                let vehicle = try await services.registeredVehicle(try VIN(input.uppercased()))
+                var values = try await base(session, title: vehicle.vin.value)
+                let entitlements = try await services.store.entitlements(of: vehicle.vin)
+                values.merge(DealerViews.vehicle(vehicle, entitlements: entitlements, services: services)) { $1 }
                 return pages.page("vehicle", values)
             }
         }
@@ -93,13 +95,14 @@ struct DealerWebRoutes {
             try await withSession(request, context) { session in
                 let query = request.uri.queryParameters
                 let order = try DealerWebRoutes.order(vin: query.get("vin"), feature: query.get("feature"), term: query.get("term"))
-                let (vehicle, feature, price) = try ActivationFlow(services: services).quote(order)
-                var values = try base(session, title: "Activate \(feature.name)")
+                let quote = try await ActivationFlow(services: services).quote(order)
+                let (vehicle, feature, price) = (quote.vehicle, quote.feature, quote.price)
+                var values = try await base(session, title: "Activate \(feature.name)")
                 values.merge([
                     "vin": vehicle.vin.value, "model": vehicle.model, "modelYear": vehicle.modelYear, "name": feature.name,
                     "feature": feature.code.value, "term": order.term.rawValue, "termName": DealerViews.termName(order.term),
-                    "gross": DealerViews.money(price.grossMinor, price.currency), "currency": price.currency,
-                    "vat": DealerViews.percent(bps: price.vatBps), "idempotencyKey": "web-" + DealerSessionCookies.randomToken(),
+                    "gross": price.currency.formatGrouped(minor: price.gross.minor), "currency": price.currency.code,
+                    "vat": price.vat.percent, "idempotencyKey": "web-" + DealerSessionCookies.randomToken(),
                 ]) { $1 }
                 return pages.page("confirm", values)
             }
@@ -108,11 +111,11 @@ struct DealerWebRoutes {
             try await withSession(request, context) { session in
                 let form = try await DealerSessionCookies.form(request)
                 try requireCSRF(form, session)
-                guard let key = form["idempotency_key"], ActivationHandler.isValidKey(key) else {
+                guard let key = form["idempotency_key"], ActivationRoutes.isValidKey(key) else {
                     throw APIError(.badRequest, "idempotency_key_required", "The form is incomplete; open the vehicle again and book from there.")
                 }
                 let order = try DealerWebRoutes.order(vin: form["vin"], feature: form["feature"], term: form["term"])
-                let requestHash = order.requestHash(earlier: [SHA256.hexHash(Array("POST /dealer/activate\n\(order.canonical)".utf8))])
+                let requestHash = ActivationFlow.requestHash(order, earlier: [SHA256.hexHash(Array("POST /dealer/activate\n\(ActivationFlow.canonical(order))".utf8))])
                 let outcome = try await ActivationFlow(services: services).activate(order, principal: session.principal, idempotencyKey: key, requestHash: requestHash)
                 return DealerPages.redirect("/dealer/entitlements/\(outcome.entitlementID.value)")
             }
@@ -120,10 +123,10 @@ struct DealerWebRoutes {
         router.get("/dealer/entitlements/{id}") { request, context in
             try await withSession(request, context) { session in
                 let id = try EntitlementID(context.path("id"))
-                guard let stored = try services.database.entitlement(id), stored.claims.dealer == session.principal.dealer else {
+                guard let stored = try await services.store.entitlement(id), stored.claims.dealer == session.principal.dealer else {
                     throw APIError(.notFound, "entitlement_not_found", "There is no activation \(id) of your dealership.")
                 }
-                var values = try base(session, title: "Entitlement")
+                var values = try await base(session, title: "Entitlement")
                 values.merge(try DealerViews.result(stored, services: services)) { $1 }
                 return pages.page("result", values)
             }
@@ -133,9 +136,9 @@ struct DealerWebRoutes {
     // MARK: - Sessions and errors
 
     /// The live session of the request's cookie.
-    private func currentSession(_ request: Request) throws -> WebSession? {
+    private func currentSession(_ request: Request) async throws -> WebSession? {
         guard let cookie = request.cookies[DealerSessionCookies.session]?.value, !cookie.isEmpty else { return nil }
-        guard let session = try services.database.session(cookie: cookie, at: services.clock.unixSeconds()),
+        guard let session = try await services.store.session(cookie: cookie, at: services.clock.unixSeconds()),
               session.principal.role == .dealer, session.principal.dealer != nil else { return nil }
         return session
     }
@@ -144,7 +147,7 @@ struct DealerWebRoutes {
     private func withSession(_ request: Request, _ context: FoDRequestContext,
                              _ body: (WebSession) async throws -> Response) async throws -> Response {
         let session: WebSession?
-        do { session = try currentSession(request) } catch { return errorPage(error, context, session: nil) }
+        do { session = try await currentSession(request) } catch { return await errorPage(error, context, session: nil) }
         guard let session else { return DealerPages.redirect("/dealer/login") }
         return try await guarded(request, context, session: session) { try await body(session) }
     }
@@ -152,12 +155,12 @@ struct DealerWebRoutes {
     /// Runs `body`, answering any error with a page a person understands.
     private func guarded(_ request: Request, _ context: FoDRequestContext, session: WebSession?,
                          _ body: () async throws -> Response) async throws -> Response {
-        do { return try await body() } catch { return errorPage(error, context, session: session) }
+        do { return try await body() } catch { return await errorPage(error, context, session: session) }
     }
 
-    private func errorPage(_ error: any Error, _ context: FoDRequestContext, session: WebSession?) -> Response {
+    private func errorPage(_ error: any Error, _ context: FoDRequestContext, session: WebSession?) async -> Response {
         let mapped: APIError
-        if let entitlement = error as? EntitlementError, entitlement.code.rawValue.hasPrefix("vin") {
+        if let entitlement = error as? EntitlementError, entitlement.code.concernsVIN {
             mapped = APIError(.unprocessableContent, entitlement.code.rawValue,
                               "That is not a valid VIN: \(entitlement.reason). A VIN has 17 letters and digits; I, O and Q do not occur.")
         } else {
@@ -167,7 +170,7 @@ struct DealerWebRoutes {
         let (heading, message) = DealerViews.explain(mapped)
         var values: [String: Any] = ["title": heading, "heading": heading, "error": ["heading": heading, "message": message],
                                      "back": "/dealer", "backLabel": "Back to the start"]
-        if let session, let sessionValues = try? base(session, title: heading) {
+        if let session, let sessionValues = try? await base(session, title: heading) {
             values["session"] = sessionValues["session"]
         }
         return pages.page("error", values, status: mapped.status)
@@ -190,9 +193,10 @@ struct DealerWebRoutes {
     }
 
     /// Values every signed-in page shows: the dealer and the session's CSRF token.
-    private func base(_ session: WebSession, title: String) throws -> [String: Any] {
+    private func base(_ session: WebSession, title: String) async throws -> [String: Any] {
         let dealerID = session.principal.dealer?.value ?? ""
-        let name = try session.principal.dealer.flatMap { try services.database.dealer($0)?.name } ?? dealerID
+        var name = dealerID
+        if let dealer = session.principal.dealer, let known = try await services.store.dealer(dealer) { name = known.name }
         return ["title": title, "session": ["dealerName": name, "dealerID": dealerID, "csrf": session.csrf],
                 "dealerName": name, "dealerID": dealerID, "csrf": session.csrf]
     }
@@ -205,7 +209,7 @@ struct DealerWebRoutes {
         return DealerViews.month(report, dealer: dealer, catalog: services.catalog)
     }
 
-    static func order(vin: String?, feature: String?, term: String?) throws -> ActivationFlow.Order {
-        ActivationFlow.Order(vin: try VIN((vin ?? "").uppercased()), feature: try FeatureCode(feature ?? ""), term: try Term(validating: term ?? ""))
+    static func order(vin: String?, feature: String?, term: String?) throws -> ActivationRequest {
+        ActivationRequest(vin: try VIN((vin ?? "").uppercased()), feature: try FeatureCode(feature ?? ""), term: try Term(validating: term ?? ""))
     }
 }

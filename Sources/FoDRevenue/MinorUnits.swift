@@ -1,8 +1,8 @@
-/// Exact money arithmetic in integer minor units.
+/// Exact arithmetic in integer minor units (the amounts of ``FoDCore/Money``).
 ///
 /// Every operation is overflow-checked: an amount that does not fit in 64 bits is an error, never
 /// a wrapped number. Division rounds half to even at the currency's exponent.
-public enum Money {
+public enum MinorUnits {
     /// `value * numerator / denominator`, rounded half to even, computed in 128 bits.
     /// - Precondition: `denominator > 0`.
     /// - Throws: ``RevenueError`` `overflow` when the result does not fit in `Int64`.

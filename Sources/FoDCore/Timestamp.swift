@@ -1,4 +1,4 @@
-import FoDEntitlements
+
 
 /// RFC 3339 timestamps as nanoseconds since the Unix epoch, parsed and formatted without Foundation.
 public enum Timestamp {

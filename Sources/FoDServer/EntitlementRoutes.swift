@@ -1,0 +1,64 @@
+import FoDAPI
+import FoDCore
+import FoDEntitlements
+import FoDStore
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Entitlements: one by id, a direct issue, a revocation, and verification of a token.
+struct EntitlementRoutes {
+    let services: FoDServices
+
+    var collection: RouteCollection<FoDRequestContext> {
+        let routes = RouteCollection(context: FoDRequestContext.self)
+        routes.group().add(middleware: RoleCheck.require(.issuer, .dealer, .auditor))
+            .get("/v1/entitlements/{id}", use: show)
+            .post("/v1/verify", use: verify)
+        routes.group().add(middleware: RoleCheck.require(.issuer))
+            .post("/v1/entitlements", use: issue)
+            .post("/v1/entitlements/{id}/revoke", use: revoke)
+        return routes
+    }
+
+    /// A dealer sees the entitlements credited to it; another's is not found, as if absent.
+    @Sendable func show(_ request: Request, _ context: FoDRequestContext) async throws -> EntitlementBody {
+        let principal = try context.caller()
+        let id = try PathParameters.entitlementID(context)
+        guard let stored = try await services.store.entitlement(id), principal.role != .dealer || stored.claims.dealer == principal.dealer else {
+            throw APIError(.notFound, "entitlement_not_found", "no entitlement \(id.value)")
+        }
+        return EntitlementBody(stored.claims, active: stored.isActive(at: services.clock.unixSeconds()), revokedAt: stored.revokedAt)
+    }
+
+    @Sendable func verify(_ request: Request, _ context: FoDRequestContext) async throws -> VerifyResponse {
+        let (body, _) = try await RequestBody.decode(VerifyRequest.self, request, context)
+        let claims: EntitlementClaims
+        do {
+            try await services.revocations.refreshIfDue()
+            claims = try services.verifier.verifyEntitlement(body.token, vin: body.vin)
+        } catch {
+            services.metrics.verification(valid: false)
+            throw error
+        }
+        services.metrics.verification(valid: true)
+        return VerifyResponse(claims: claims)
+    }
+
+    @Sendable func issue(_ request: Request, _ context: FoDRequestContext) async throws -> EditedResponse<IssueResponse> {
+        let principal = try context.caller()
+        let (body, _) = try await RequestBody.decode(IssueRequest.self, request, context)
+        let issued = try await IssuingService(services: services).issue(vin: body.vin, feature: body.feature, term: body.term, dealer: body.dealer,
+                                                                        startsAt: body.startsAt, actor: principal.actor)
+        return EditedResponse(status: .created, headers: [.location: PathParameters.entitlementPath(issued.claims.id)],
+                              response: IssueResponse(id: issued.claims.id, claims: issued.claims, token: issued.token))
+    }
+
+    @Sendable func revoke(_ request: Request, _ context: FoDRequestContext) async throws -> RevokeResponse {
+        let principal = try context.caller()
+        let (body, _) = try await RequestBody.decode(RevokeRequest.self, request, context)
+        let id = try PathParameters.entitlementID(context)
+        try await IssuingService(services: services).revoke(id, reason: body.reason, actor: principal.actor)
+        return RevokeResponse(id: id)
+    }
+}

@@ -1,0 +1,45 @@
+import FoDCore
+import FoDEntitlements
+import FoDStore
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// Builds a vehicle's manifest: its live entitlements (not revoked, not ended, claims that
+/// validate), in id order, under the version the store gives this content (the same content keeps
+/// its version; a change gets the next, so a vehicle can refuse a rollback), signed, valid for
+/// ``lifetime``.
+struct ManifestService: Sendable {
+    /// How long a manifest is valid (`fod serve --manifest-lifetime`).
+    static let defaultLifetime: Int64 = 7 * 86_400
+
+    let store: AsyncStore
+    let issuer: Issuer
+    let clock: any WallClock
+    /// Seconds from issue to `exp`.
+    let lifetime: Int64
+
+    /// The signed manifest of `vin` and its version.
+    /// - Throws: ``StoreError``, ``EntitlementError`` (signing).
+    func manifest(for vin: VIN, logger: Logger) async throws -> (version: Int64, token: String) {
+        let now = clock.unixSeconds()
+        let (version, entries) = try await store.run { store -> (Int64, [ManifestClaims.Entry]) in
+            let live = try store.entitlements(of: vin).filter { $0.revokedAt == nil && ($0.claims.expiresAt.map { $0 > now } ?? true) }
+            // An entitlement stored before its claims were validated (a start before 1970) would make
+            // every manifest of the vehicle unverifiable; it is left out and reported instead.
+            let valid = live.filter { stored in
+                do { try stored.claims.validate(); return true } catch {
+                    logger.warning("entitlement left out of the manifest: its claims do not validate",
+                                   metadata: ["entitlement": .string(stored.claims.id.value), "reason": .string("\(error)")])
+                    return false
+                }
+            }
+            let entries = valid.map { ManifestClaims.Entry($0.claims) }.sorted { $0.id < $1.id }
+            return (try store.manifestVersion(vin: vin, entries: entries, at: now), entries)
+        }
+        let manifest = ManifestClaims(issuer: issuer.issuer, vin: vin, issuedAt: now, version: version,
+                                      expiresAt: now + lifetime, entitlements: entries)
+        return (version, try issuer.sign(manifest))
+    }
+}

@@ -1,0 +1,42 @@
+import FoDAPI
+import FoDCore
+import FoDEntitlements
+import FoDStore
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Liveness, readiness, metrics and the published keys: what load balancers, Prometheus and
+/// vehicles' backends ask for.
+struct OperationsRoutes {
+    let services: FoDServices
+
+    var collection: RouteCollection<FoDRequestContext> {
+        let routes = RouteCollection(context: FoDRequestContext.self)
+        routes.get("/healthz") { _, _ in HealthStatus("ok") }
+        routes.get("/readyz", use: ready)
+        routes.get("/.well-known/jwks.json") { _, _ in
+            APIResponseEncoder.response(ByteBuffer(string: try services.keys.jwksJSON(indent: 0)))
+        }
+        // Operational detail (routes, volumes, error rates) is not for whoever reaches the port:
+        // Prometheus scrapes with an auditor key (`authorization: {credentials: …}`).
+        routes.group().add(middleware: RoleCheck.require(.auditor)).get("/metrics") { _, _ in
+            var headers = HTTPFields()
+            headers[.cacheControl] = "no-store"
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: services.metrics.render())))
+        }
+        return routes
+    }
+
+    /// Ready means a write reaches the disk: a full disk or a held lock takes the instance out of
+    /// a load balancer's rotation until writes work again.
+    @Sendable func ready(_ request: Request, _ context: FoDRequestContext) async throws -> HealthStatus {
+        guard !services.drain.isDraining else { throw APIError(.serviceUnavailable, "shutting_down", "this instance is shutting down") }
+        guard await services.store.ping() else { throw APIError(.serviceUnavailable, "not_ready", "the database does not answer") }
+        do { try await services.store.checkWritable() } catch let error as StoreError {
+            throw APIError(.serviceUnavailable, "not_ready", "the database does not take writes (\(error.code.rawValue))")
+        }
+        return HealthStatus("ready")
+    }
+}
