@@ -19,7 +19,7 @@ public protocol CodingKeyed {
 
 /// Strict JSON documents under `Codable`: fod's own parser first (a duplicate member or broken JSON
 /// is refused — Foundation's decoder would take the last duplicate), members checked against the
-/// type, then `JSONDecoder` with the decoding errors turned into stable codes.
+/// type, then ``JSONValueDecoder`` on the parsed value with the decoding errors turned into stable codes.
 public enum StrictJSON {
     /// Decodes `type` from a request body or file.
     /// - Throws: ``EntitlementError`` `json_malformed` / `json_duplicate_member` (not JSON),
@@ -29,20 +29,19 @@ public enum StrictJSON {
         guard case .object(let object) = try JSONParser.parse(bytes) else {
             throw EntitlementError(.requestInvalid, "the document must be a JSON object")
         }
-        return try decode(type, parsed: object, bytes: bytes)
+        return try decode(type, parsed: object)
     }
 
-    /// Decodes `type` from an object already parsed (an element of a list).
+    /// Decodes `type` from an object already parsed (a request body, an element of a list).
     public static func decode<T: StrictDecodable>(_ type: T.Type, from object: JSONObject) throws -> T {
-        try decode(type, parsed: object, bytes: Array(JSONWriter.text(.object(object)).utf8))
+        try decode(type, parsed: object)
     }
 
-    /// Decodes `type` from `bytes`, which `object` is the parse of (a request body parsed once).
-    public static func decode<T: StrictDecodable>(_ type: T.Type, parsed object: JSONObject, bytes: [UInt8]) throws -> T {
+    private static func decode<T: StrictDecodable>(_ type: T.Type, parsed object: JSONObject) throws -> T {
         for member in object.members where !T.members.contains(member.name) {
             throw EntitlementError(.fieldUnknown, "unknown field \"\(member.name.prefix(40))\"; allowed: \(T.members.sorted().joined(separator: ", "))")
         }
-        do { return try JSONDecoder().decode(T.self, from: Data(bytes)) } catch let error as DecodingError {
+        do { return try JSONValueDecoder().decode(T.self, from: .object(object)) } catch let error as DecodingError {
             throw fieldError(error)
         }
     }

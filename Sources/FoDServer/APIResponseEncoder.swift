@@ -7,25 +7,17 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// Writes the typed answers (``FoDAPI``) as JSON: members in declaration order, `/` unescaped,
-/// `Content-Type: application/json` and `Cache-Control: no-store` (many answers carry a token or
-/// a key, and none is worth a cache keeping).
+/// Writes the typed answers (``FoDAPI``) as JSON with ``JSONValueEncoder``: members in the
+/// model's order, the same bytes every time, `Content-Type: application/json` and
+/// `Cache-Control: no-store` (many answers carry a token or a key, and none is worth a cache keeping).
 public struct APIResponseEncoder: ResponseEncoder {
-    /// The encoder (thread-safe; its settings never change after this).
-    static let json: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return encoder
-    }()
-
     public init() {}
 
     /// The value's JSON bytes.
-    static func bytes(_ value: some Encodable) throws -> [UInt8] { Array(try json.encode(value)) }
+    static func bytes(_ value: some Encodable) throws -> [UInt8] { try JSONValueEncoder().bytes(value) }
 
     public func encode(_ value: some Encodable, from request: Request, context: some RequestContext) throws -> Response {
-        let data = try APIResponseEncoder.json.encode(value)
-        return APIResponseEncoder.response(ByteBuffer(bytes: data))
+        APIResponseEncoder.response(ByteBuffer(bytes: try APIResponseEncoder.bytes(value)))
     }
 
     /// A JSON answer of bytes already written (a stored idempotent answer).

@@ -40,7 +40,7 @@ final class ActivationCommitter: Sendable {
                 state.writing = true
                 return true
             }
-            if start { BlockingPool.start { self.drain() } }
+            if start { BlockingPool.start(.commit) { self.drain() } }
         }
     }
 

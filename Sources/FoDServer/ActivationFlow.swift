@@ -44,7 +44,7 @@ struct ActivationFlow {
 
         /// The outcome of a replay: the entitlement's id from the stored answer.
         init(replaying response: IdempotentResponse) throws {
-            guard let stored = try? JSONDecoder().decode(StoredAnswer.self, from: Data(response.body)) else {
+            guard let stored = try? JSONValueDecoder().decode(StoredAnswer.self, from: response.body) else {
                 throw APIError(.internalServerError, "internal", "the stored activation answer has no entitlement id")
             }
             self.response = response
@@ -67,11 +67,19 @@ struct ActivationFlow {
         guard principal.role == .dealer, let dealer = principal.dealer else {
             throw APIError.forbidden("activations are made with a dealer key and credited to that dealer")
         }
-        if let previous = try await services.store.idempotentResponse(principal: principal.keyID, key: idempotencyKey, requestHash: requestHash) {
+        // One trip to the store for everything the booking reads: the key's earlier answer, the
+        // vehicle, and for a trial the trial already used.
+        let read = try await services.store.run { store -> (IdempotentResponse?, Vehicle?, StoredEntitlement?) in
+            if let previous = try store.idempotentResponse(principal: principal.keyID, key: idempotencyKey, requestHash: requestHash) {
+                return (previous, nil, nil)
+            }
+            return (nil, try store.vehicle(order.vin), try ActivationFlow.usedTrial(order, store))
+        }
+        if let previous = read.0 {
             services.metrics.activation(replayed: true)
             return try Outcome(replaying: previous)
         }
-        let quote = try await self.quote(order)
+        let quote = try self.quote(order, vehicle: read.1, usedTrial: read.2)
         let issued = try services.issuer.issue(EntitlementRequest(vin: order.vin, feature: order.feature, term: order.term, dealer: dealer))
         let answer = ActivationResponse(claims: issued.claims, token: issued.token, price: quote.price)
         let record = ActivationRecord(
@@ -96,11 +104,24 @@ struct ActivationFlow {
         let price: Price
     }
 
-    /// The quote of an order that can be booked.
+    /// The quote of an order that can be booked (the dealer page's confirmation step).
+    /// - Throws: as ``quote(_:vehicle:usedTrial:)``.
+    func quote(_ order: ActivationRequest) async throws -> Quote {
+        let (vehicle, used) = try await services.store.run { store in (try store.vehicle(order.vin), try ActivationFlow.usedTrial(order, store)) }
+        return try quote(order, vehicle: vehicle, usedTrial: used)
+    }
+
+    /// The trial of the order's feature this vehicle already had, for a trial order.
+    static func usedTrial(_ order: ActivationRequest, _ store: any EntitlementStore) throws -> StoredEntitlement? {
+        guard order.term == .trial else { return nil }
+        return try store.entitlements(of: order.vin).first { $0.claims.feature == order.feature && $0.claims.term == .trial }
+    }
+
+    /// The quote of an order for the vehicle as stored (`nil`: not registered).
     /// - Throws: ``APIError`` 404 `vehicle_not_found` / `feature_unknown`, 422 `not_eligible` (carrying the
     ///   ``Refusal``: rule, feature, equipment) / `term_not_offered` / `trial_used`.
-    func quote(_ order: ActivationRequest) async throws -> Quote {
-        let vehicle = try await services.registeredVehicle(order.vin)
+    func quote(_ order: ActivationRequest, vehicle: Vehicle?, usedTrial used: StoredEntitlement?) throws -> Quote {
+        let vehicle = try services.registered(vehicle, order.vin)
         guard let feature = services.catalog.feature(order.feature) else {
             throw APIError(.notFound, "feature_unknown", "\(order.feature) is not in the catalog")
         }
@@ -108,8 +129,7 @@ struct ActivationFlow {
             throw APIError(refusal: refusal)
         }
         let (_, price) = try services.offered(order.feature, order.term, for: vehicle)
-        if order.term == .trial,
-           let used = try await services.store.entitlements(of: vehicle.vin).first(where: { $0.claims.feature == order.feature && $0.claims.term == .trial }) {
+        if let used {
             // One free trial per vehicle and feature, ever: revoking or ending it does not give another.
             throw APIError(.unprocessableContent, "trial_used",
                            "The free trial of \(feature.name) was already used on this vehicle (from \(Instant(unixSeconds: used.claims.notBefore).displayDate)).")

@@ -12,10 +12,10 @@ struct AsyncStore: Sendable {
     /// The store underneath.
     let base: any EntitlementStore
 
-    /// Runs several calls in one trip to the pool.
-    func run<T: Sendable>(_ work: @escaping @Sendable (any EntitlementStore) throws -> T) async throws -> T {
+    /// Runs several calls in one trip to the pool (`.long` for a report or an export).
+    func run<T: Sendable>(_ lane: BlockingPool.Lane = .short, _ work: @escaping @Sendable (any EntitlementStore) throws -> T) async throws -> T {
         let base = base
-        return try await BlockingPool.run { try work(base) }
+        return try await BlockingPool.run(lane) { try work(base) }
     }
 
     func vehicle(_ vin: VIN) async throws -> Vehicle? { try await run { try $0.vehicle(vin) } }

@@ -2,29 +2,46 @@ import NIOCore
 import NIOPosix
 
 /// The one way fod moves blocking work — every database call, a month's report, an events export,
-/// the activations' group commit — off the threads that serve requests: a pool of threads for
-/// blocking I/O (SwiftNIO's `NIOThreadPool`), which a handler awaits.
+/// the activations' group commit — off the threads that serve requests: SwiftNIO's `NIOThreadPool`
+/// in three lanes, which a handler awaits.
 ///
-/// Sized for waiting, not for computing: a thread in the pool mostly waits on SQLite's disk I/O or
-/// lock, and a long report must not hold up the small reads of other requests.
+/// - ``Lane/short``: the database calls of requests, one thread per core. More threads than cores
+///   cost half the activations' and manifests' throughput on the 2-core benchmark machine
+///   (8 threads: 1,417 activations/s, 2 threads: 3,167/s; `scripts/bench-service.py`).
+/// - ``Lane/long``: reports and exports, which take seconds and must not hold up the short calls.
+/// - ``Lane/commit``: the activations' group-commit writer, one loop at a time.
 enum BlockingPool {
-    /// Threads in the pool.
-    static let threads = max(8, 4 * System.coreCount)
+    /// Which threads run the work.
+    enum Lane: Sendable {
+        case short, long, commit
+    }
 
-    /// The process's pool, started on first use and kept for the process's life.
-    static let shared: NIOThreadPool = {
+    private static func started(_ threads: Int) -> NIOThreadPool {
         let pool = NIOThreadPool(numberOfThreads: threads)
         pool.start()
         return pool
-    }()
-
-    /// Runs `work` on the pool and returns its result.
-    static func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await shared.runIfActive(work)
     }
 
-    /// Starts `work` on the pool without waiting for it (the group commit's writer loop).
-    static func start(_ work: @escaping @Sendable () -> Void) {
-        shared.submit { _ in work() }
+    /// The lanes, started on first use and kept for the process's life.
+    private static let short = started(System.coreCount)
+    private static let long = started(2)
+    private static let commit = started(1)
+
+    private static func pool(_ lane: Lane) -> NIOThreadPool {
+        switch lane {
+        case .short: short
+        case .long: long
+        case .commit: commit
+        }
+    }
+
+    /// Runs `work` in `lane` and returns its result.
+    static func run<T: Sendable>(_ lane: Lane = .short, _ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await pool(lane).runIfActive(work)
+    }
+
+    /// Starts `work` in `lane` without waiting for it (the group commit's writer loop).
+    static func start(_ lane: Lane, _ work: @escaping @Sendable () -> Void) {
+        pool(lane).submit { _ in work() }
     }
 }

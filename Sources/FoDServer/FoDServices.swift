@@ -78,9 +78,13 @@ extension FoDServices {
     /// The registered vehicle with this VIN.
     /// - Throws: ``APIError`` 404 `vehicle_not_found`, worded for the person at the counter.
     func registeredVehicle(_ vin: VIN) async throws -> Vehicle {
-        guard let vehicle = try await store.vehicle(vin) else {
-            throw APIError(.notFound, "vehicle_not_found", "This VIN is not registered: \(vin)")
-        }
+        try registered(try await store.vehicle(vin), vin)
+    }
+
+    /// The vehicle read for `vin`, which must be registered.
+    /// - Throws: ``APIError`` 404 `vehicle_not_found`.
+    func registered(_ vehicle: Vehicle?, _ vin: VIN) throws -> Vehicle {
+        guard let vehicle else { throw APIError(.notFound, "vehicle_not_found", "This VIN is not registered: \(vin)") }
         return vehicle
     }
 }

@@ -13,8 +13,7 @@ struct ManifestRoutes {
     var collection: RouteCollection<FoDRequestContext> {
         let routes = RouteCollection(context: FoDRequestContext.self)
         routes.group().add(middleware: RoleCheck.require(.issuer)).get("/v1/vehicles/{vin}/manifest") { _, context in
-            let vin = try await services.registeredVehicle(try PathParameters.vin(context)).vin
-            let manifest = try await services.manifests.manifest(for: vin, logger: context.logger)
+            let manifest = try await services.manifests.manifest(for: try PathParameters.vin(context), logger: context.logger)
             return ManifestResponse(version: manifest.version, manifest: manifest.token)
         }
         return routes

@@ -20,11 +20,12 @@ struct ManifestService: Sendable {
     /// Seconds from issue to `exp`.
     let lifetime: Int64
 
-    /// The signed manifest of `vin` and its version.
-    /// - Throws: ``StoreError``, ``EntitlementError`` (signing).
+    /// The signed manifest of the registered vehicle `vin` and its version (one trip to the store).
+    /// - Throws: ``APIError`` 404 `vehicle_not_found`, ``StoreError``, ``EntitlementError`` (signing).
     func manifest(for vin: VIN, logger: Logger) async throws -> (version: Int64, token: String) {
         let now = clock.unixSeconds()
         let (version, entries) = try await store.run { store -> (Int64, [ManifestClaims.Entry]) in
+            guard try store.vehicle(vin) != nil else { throw APIError(.notFound, "vehicle_not_found", "This VIN is not registered: \(vin)") }
             let live = try store.entitlements(of: vin).filter { $0.revokedAt == nil && ($0.claims.expiresAt.map { $0 > now } ?? true) }
             // An entitlement stored before its claims were validated (a start before 1970) would make
             // every manifest of the vehicle unverifiable; it is left out and reported instead.

@@ -23,7 +23,7 @@ struct ReportRoutes {
     @Sendable func export(_ request: Request, _ context: FoDRequestContext) async throws -> Response {
         let from = try ReportRoutes.instant(request.uri.queryParameters.get("from"), "from")
         let to = try ReportRoutes.instant(request.uri.queryParameters.get("to"), "to")
-        let bytes = try await services.store.run { store in
+        let bytes = try await services.store.run(.long) { store in
             var bytes: [UInt8] = []
             try store.exportEvents(from: from, to: to, dealer: nil) { bytes += $0 }
             return bytes

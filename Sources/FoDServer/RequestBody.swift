@@ -26,7 +26,7 @@ enum RequestBody {
             throw APIError(.badRequest, "body_malformed", "the body is not valid JSON: \(error.reason)")
         }
         guard case .object(let object) = value else { throw APIError(.badRequest, "body_malformed", "the body must be a JSON object") }
-        return (try StrictJSON.decode(type, parsed: object, bytes: bytes), bytes)
+        return (try StrictJSON.decode(type, from: object), bytes)
     }
 
     /// A body must say it is JSON (`application/json` or `application/…+json`, any parameters);

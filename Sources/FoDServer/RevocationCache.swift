@@ -52,7 +52,7 @@ final class RevocationCache: RevocationSource, Sendable {
         let now = clock.unixSeconds()
         let store = store
         do {
-            let fresh = try await BlockingPool.run { try store.revokedIDs(since: since - RevocationCache.overlap) }
+            let fresh = try await BlockingPool.run(.short) { try store.revokedIDs(since: since - RevocationCache.overlap) }
             state.withLock { state in
                 state.revoked.formUnion(fresh)
                 state.refreshedAt = Date()

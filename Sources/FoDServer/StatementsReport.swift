@@ -14,7 +14,7 @@ enum StatementsReport {
     /// are per dealer), so reading only those gives the same figures for that dealer. Runs on
     /// ``BlockingPool``.
     static func offloaded(services: FoDServices, period: String, dealer: DealerID?) async throws -> Report {
-        try await services.store.run { store in try run(store: store, rules: services.rules, period: period, dealer: dealer) }
+        try await services.store.run(.long) { store in try run(store: store, rules: services.rules, period: period, dealer: dealer) }
     }
 
     /// The report of `services`' store, synchronously (tests; the caller is off the event loop).

@@ -71,6 +71,14 @@ extension FoDDatabase {
             digestInput += Array("\(entry.id)|\(entry.feature)|\(entry.term)|\(entry.notBefore)|\(entry.expiresAt.map(String.init) ?? "-")\n".utf8)
         }
         let digest = SHA256.hexHash(digestInput)
+        // The common case — the same content as last time — is a read, concurrent with others;
+        // a change is written (checked again inside the write transaction).
+        let unchanged = try read { db -> Int64? in
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT version, content_sha256 FROM manifest_version WHERE vin = ?"),
+                                             arguments: [vin.value]), row["content_sha256"] == digest else { return nil }
+            return row["version"]
+        }
+        if let unchanged { return unchanged }
         return try write { db in
             if let row = try Row.fetchOne(db, sql: "SELECT version, content_sha256 FROM manifest_version WHERE vin = ?", arguments: [vin.value]) {
                 if row["content_sha256"] == digest { return row["version"] }
@@ -89,7 +97,8 @@ extension FoDDatabase {
     /// The events between two instants as the CSV `fod report` reads, written to `write` in blocks.
     public func exportEvents(from: Int64?, to: Int64?, dealer: DealerID? = nil, write: ([UInt8]) throws -> Void) throws {
         try read { db in
-            var out = Array((EventColumn.headerLine + "\n").utf8)
+            var out = CSVWriter(capacity: 1 << 20)
+            out.row(EventColumn.allCases.map(\.name))
             // One dealer's events: its activations, and the refunds of its activations.
             let cursor = try Row.fetchCursor(db, sql: """
                 SELECT * FROM event WHERE occurred_at >= ? AND occurred_at < ?
@@ -97,16 +106,19 @@ extension FoDDatabase {
                 ORDER BY occurred_at, event_id
                 """, arguments: [from ?? Int64.min, to ?? Int64.max, dealer?.value])
             while let row = try cursor.next() {
-                let seconds: Int64 = row["occurred_at"]
-                let fields: [String] = [
-                    row["event_id"], Timestamp.format(seconds * 1_000_000_000), row["kind"], row["refers_to"] ?? "", row["vin"] ?? "", row["feature"] ?? "",
-                    row["term"] ?? "", row["channel"] ?? "", row["dealer_id"] ?? "", row["market"] ?? "", row["currency"] ?? "",
-                    (row["gross_minor"] as Int64?).map(String.init) ?? "", (row["vat_bps"] as Int64?).map(String.init) ?? "",
-                ]
-                out += Array(fields.joined(separator: ",").utf8) + [0x0A]
-                if out.count >= 1 << 20 { try write(out); out.removeAll(keepingCapacity: true) }
+                // The export's columns are the events file's (``EventColumn``), in its order; the
+                // table's columns have the same names.
+                let fields = EventColumn.allCases.map { column -> String in
+                    switch column {
+                    case .occurredAt: Timestamp.format((row["occurred_at"] as Int64) * 1_000_000_000)
+                    case .grossMinor, .vatBps: (row[column.name] as Int64?).map(String.init) ?? ""
+                    default: row[column.name] as String? ?? ""
+                    }
+                }
+                out.row(fields)
+                if out.bytes.count >= 1 << 20 { try write(out.take()) }
             }
-            try write(out)
+            try write(out.take())
         }
     }
 

@@ -43,7 +43,7 @@ struct DealerClient {
         for (name, value) in extra { request.setValue(value, forHTTPHeaderField: name) }
         if let json {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.httpBody = try JSONEncoder().encode(json)
+            request.httpBody = Data(try JSONValueEncoder().bytes(json))
         }
         var lastError: (any Error)?
         for attempt in 1...max(1, attempts) {
@@ -66,15 +66,15 @@ struct DealerClient {
         for (name, value) in http.allHeaderFields {
             if let name = name as? String, let value = value as? String { headers[name.lowercased()] = value }
         }
-        let decoder = JSONDecoder()
+        let decoder = JSONValueDecoder()
         guard (200..<300).contains(http.statusCode) else {
-            guard let problem = try? decoder.decode(Problem.self, from: Data(bytes)) else {
+            guard let problem = try? decoder.decode(Problem.self, from: bytes) else {
                 throw CommandError(.serverAnswer, "HTTP \(http.statusCode) without a problem document — is \(http.url?.host ?? "the server") a fod server?")
             }
             throw CommandError(.serverRefused, "\(problem.code): \(problem.detail)")
         }
         do {
-            return Answer(status: http.statusCode, body: try decoder.decode(type, from: Data(bytes)), bytes: bytes, headers: headers)
+            return Answer(status: http.statusCode, body: try decoder.decode(type, from: bytes), bytes: bytes, headers: headers)
         } catch {
             throw CommandError(.serverAnswer, "HTTP \(http.statusCode) with an answer fod does not understand (\(error)) — is \(http.url?.host ?? "the server") a fod server of this version?")
         }

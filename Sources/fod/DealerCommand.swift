@@ -201,8 +201,6 @@ struct DealerCommand: AsyncParsableCommand {
 
     /// A model as JSON text (`--json` of a combined answer).
     static func json(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        String(decoding: try JSONValueEncoder().bytes(value), as: UTF8.self)
     }
 }

@@ -21,7 +21,7 @@ struct TestService {
     let folder: URL
     static let now: Int64 = 1_795_000_000
 
-    init() throws {
+    init(manifestLifetime: Int64 = 7 * 86_400) throws {
         folder = try TestPaths.temporaryDirectory()
         let database = try FoDDatabase(path: folder.appendingPathComponent("fod.sqlite").path)
         let fixtures = TestPaths.file("fixtures")
@@ -34,7 +34,7 @@ struct TestService {
         services = try FoDServices(database: database, issuer: Issuer(key: key, issuer: try IssuerID("https://fod.test"), clock: clock),
                                publishedKeys: KeySet(publicKeys: [key.publicKey]), catalog: try database.catalog(),
                                rules: try RuleSet(json: String(contentsOf: fixtures.appendingPathComponent("revenue/rules.json"), encoding: .utf8)),
-                               clock: clock)
+                               clock: clock, manifestLifetime: manifestLifetime)
         admin = try database.createAPIKey(role: .admin, dealer: nil, label: "a", actor: "test", at: TestService.now).secret
         issuer = try database.createAPIKey(role: .issuer, dealer: nil, label: "i", actor: "test", at: TestService.now).secret
         auditor = try database.createAPIKey(role: .auditor, dealer: nil, label: "u", actor: "test", at: TestService.now).secret
