@@ -2,9 +2,10 @@
 /// refused, numbers exact). Decoding errors are the standard `DecodingError`s with the member's
 /// path, which ``StrictJSON`` turns into `field_missing` / `field_type`.
 ///
-/// Hand-written rather than Foundation's `JSONDecoder`: a body is parsed once (by the strict
-/// parser) instead of twice, which the verify endpoint's throughput needs
-/// (`scripts/bench-service.py`, `docs/benchmarks.md`).
+/// Hand-written rather than Foundation's `JSONDecoder`: a strict body must go through fod's parser
+/// anyway (Foundation's takes the last of two duplicate members), and this decodes what that
+/// parser read instead of parsing the bytes a second time. Not chosen for speed (see
+/// ``JSONValueEncoder``).
 public struct JSONValueDecoder: Sendable {
     public init() {}
 

@@ -2,9 +2,10 @@
 /// type encodes them (declaration order for synthesized conformances), numbers exact, the same
 /// bytes every time.
 ///
-/// Hand-written rather than Foundation's `JSONEncoder`: that one keeps no member order (it sorts
-/// or hashes) and cost the verify endpoint about a fifth of its throughput
-/// (`scripts/bench-service.py`, `docs/benchmarks.md`).
+/// Hand-written rather than Foundation's `JSONEncoder`, which keeps no member order: without
+/// `.sortedKeys` its order changed from one process to the next (seen on Linux), and sorted it
+/// would scatter a problem document's `type`/`title`/`status`. Not chosen for speed: swapping the
+/// two left the verify endpoint's throughput within noise (`docs/benchmarks.md`).
 public struct JSONValueEncoder: Sendable {
     public init() {}
 

@@ -25,8 +25,10 @@ struct ManifestService: Sendable {
     func manifest(for vin: VIN, logger: Logger) async throws -> (version: Int64, token: String) {
         let now = clock.unixSeconds()
         let (version, entries) = try await store.run { store -> (Int64, [ManifestClaims.Entry]) in
-            guard try store.vehicle(vin) != nil else { throw APIError(.notFound, "vehicle_not_found", "This VIN is not registered: \(vin)") }
-            let live = try store.entitlements(of: vin).filter { $0.revokedAt == nil && ($0.claims.expiresAt.map { $0 > now } ?? true) }
+            guard let snapshot = try store.manifestSnapshot(of: vin) else {
+                throw APIError(.notFound, "vehicle_not_found", "This VIN is not registered: \(vin)")
+            }
+            let live = snapshot.entitlements.filter { $0.revokedAt == nil && ($0.claims.expiresAt.map { $0 > now } ?? true) }
             // An entitlement stored before its claims were validated (a start before 1970) would make
             // every manifest of the vehicle unverifiable; it is left out and reported instead.
             let valid = live.filter { stored in
@@ -37,7 +39,8 @@ struct ManifestService: Sendable {
                 }
             }
             let entries = valid.map { ManifestClaims.Entry($0.claims) }.sorted { $0.id < $1.id }
-            return (try store.manifestVersion(vin: vin, entries: entries, at: now), entries)
+            // A poll of unchanged content is this one read; a change is written.
+            return (try snapshot.unchangedVersion(entries) ?? store.manifestVersion(vin: vin, entries: entries, at: now), entries)
         }
         let manifest = ManifestClaims(issuer: issuer.issuer, vin: vin, issuedAt: now, version: version,
                                       expiresAt: now + lifetime, entitlements: entries)

@@ -65,20 +65,21 @@ extension FoDDatabase {
         }
     }
 
+    /// What a manifest of `vin` is made from, in one read transaction: `nil` when the vehicle is
+    /// not registered, else its entitlements and the version last given with its content digest.
+    public func manifestSnapshot(of vin: VIN) throws -> ManifestSnapshot? {
+        try read { db in
+            guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM vehicle WHERE vin = ?)"), arguments: [vin.value]) == true else {
+                return nil
+            }
+            let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT version, content_sha256 FROM manifest_version WHERE vin = ?"), arguments: [vin.value])
+            return ManifestSnapshot(entitlements: try FoDDatabase.entitlements(db, vin),
+                                    last: row.map { (version: $0["version"], digest: $0["content_sha256"]) })
+        }
+    }
+
     public func manifestVersion(vin: VIN, entries: [ManifestClaims.Entry], at now: Int64) throws -> Int64 {
-        var digestInput: [UInt8] = []
-        for entry in entries.sorted(by: { $0.id < $1.id }) {
-            digestInput += Array("\(entry.id)|\(entry.feature)|\(entry.term)|\(entry.notBefore)|\(entry.expiresAt.map(String.init) ?? "-")\n".utf8)
-        }
-        let digest = SHA256.hexHash(digestInput)
-        // The common case — the same content as last time — is a read, concurrent with others;
-        // a change is written (checked again inside the write transaction).
-        let unchanged = try read { db -> Int64? in
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT version, content_sha256 FROM manifest_version WHERE vin = ?"),
-                                             arguments: [vin.value]), row["content_sha256"] == digest else { return nil }
-            return row["version"]
-        }
-        if let unchanged { return unchanged }
+        let digest = ManifestSnapshot.digest(entries)
         return try write { db in
             if let row = try Row.fetchOne(db, sql: "SELECT version, content_sha256 FROM manifest_version WHERE vin = ?", arguments: [vin.value]) {
                 if row["content_sha256"] == digest { return row["version"] }

@@ -1,4 +1,32 @@
+import FoDCrypto
 import FoDEntitlements
+
+/// What a manifest is made from: the vehicle's entitlements and the version last given to it,
+/// with that content's digest (``digest(_:)``).
+public struct ManifestSnapshot: Sendable {
+    public let entitlements: [StoredEntitlement]
+    public let last: (version: Int64, digest: String)?
+
+    public init(entitlements: [StoredEntitlement], last: (version: Int64, digest: String)?) {
+        self.entitlements = entitlements
+        self.last = last
+    }
+
+    /// The content digest of a manifest's entries, which decides whether its version changes.
+    public static func digest(_ entries: [ManifestClaims.Entry]) -> String {
+        var input: [UInt8] = []
+        for entry in entries.sorted(by: { $0.id < $1.id }) {
+            input += Array("\(entry.id)|\(entry.feature)|\(entry.term)|\(entry.notBefore)|\(entry.expiresAt.map(String.init) ?? "-")\n".utf8)
+        }
+        return SHA256.hexHash(input)
+    }
+
+    /// The last version, if `entries` are the content it was given for.
+    public func unchangedVersion(_ entries: [ManifestClaims.Entry]) -> Int64? {
+        guard let last, last.digest == ManifestSnapshot.digest(entries) else { return nil }
+        return last.version
+    }
+}
 
 /// Dealers, vehicles and the catalog.
 public protocol MasterDataStore: Sendable {
@@ -35,6 +63,8 @@ public protocol LedgerStore: Sendable {
     func refund(activation id: EntitlementID, actor: String, at now: Int64) throws
     /// Ids of the entitlements revoked at or after `since` (Unix seconds), for revocation caches.
     func revokedIDs(since: Int64) throws -> [EntitlementID]
+    /// The vehicle's entitlements and last manifest version in one read; `nil` when not registered.
+    func manifestSnapshot(of vin: VIN) throws -> ManifestSnapshot?
     /// The manifest version for this content: the last one when unchanged, else the next.
     func manifestVersion(vin: VIN, entries: [ManifestClaims.Entry], at now: Int64) throws -> Int64
     /// Writes the events between `from` and `to` — all, or one dealer's activations and their
