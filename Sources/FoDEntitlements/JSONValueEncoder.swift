@@ -108,11 +108,14 @@ private enum Scalar {
         return .number(String(value))
     }
 
-    static func encode(_ value: some Encodable, into slot: Slot, _ path: [any CodingKey]) throws {
-        switch value {
-        case let text as String: slot.content = .value(.string(text))
-        case let json as JSONValue: slot.content = .value(json)
-        default: try value.encode(to: TreeEncoder(slot: slot, codingPath: path))
+    static func encode<T: Encodable>(_ value: T, into slot: Slot, _ path: [any CodingKey]) throws {
+        // Type comparisons, not casts: this runs for every member.
+        if T.self == String.self {
+            slot.content = .value(.string(unsafeBitCast(value, to: String.self)))
+        } else if T.self == JSONValue.self {
+            slot.content = .value(unsafeBitCast(value, to: JSONValue.self))
+        } else {
+            try value.encode(to: TreeEncoder(slot: slot, codingPath: path))
         }
     }
 }
