@@ -9,7 +9,8 @@ import NIOPosix
 ///   cost half the activations' and manifests' throughput on the 2-core benchmark machine
 ///   (8 threads: 1,417 activations/s, 2 threads: 3,167/s; `scripts/bench-service.py`).
 /// - ``Lane/long``: reports and exports, which take seconds and must not hold up the short calls.
-/// - ``Lane/commit``: the activations' group-commit writer, one loop at a time.
+/// - ``Lane/commit``: the group-commit writers (activations, manifest versions), a thread each so
+///   that one busy writer does not hold up the other.
 enum BlockingPool {
     /// Which threads run the work.
     enum Lane: Sendable {
@@ -25,7 +26,7 @@ enum BlockingPool {
     /// The lanes, started on first use and kept for the process's life.
     private static let short = started(System.coreCount)
     private static let long = started(2)
-    private static let commit = started(1)
+    private static let commit = started(2)
 
     private static func pool(_ lane: Lane) -> NIOThreadPool {
         switch lane {

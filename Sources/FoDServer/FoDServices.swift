@@ -25,8 +25,10 @@ public struct FoDServices: Sendable {
 
     /// Revoked ids in memory for the verifier (see ``RevocationCache``).
     let revocations: RevocationCache
-    /// Group commit of activations (see ``ActivationCommitter``).
-    let activations: ActivationCommitter
+    /// Group commit of activations.
+    let activations: GroupCommitter<ActivationRecord, RecordedActivation>
+    /// Group commit of new manifest versions.
+    let manifestVersions: GroupCommitter<ManifestVersionRequest, Int64>
     /// Builds, versions and signs manifests.
     let manifests: ManifestService
 
@@ -38,13 +40,18 @@ public struct FoDServices: Sendable {
         self.metrics = metrics
         self.database = database
         self.store = AsyncStore(base: database)
-        self.manifests = ManifestService(store: AsyncStore(base: database), issuer: issuer, clock: clock, lifetime: manifestLifetime)
         self.issuer = issuer
         self.keys = publishedKeys
         self.revocations = try RevocationCache(store: database, clock: clock)
-        self.activations = ActivationCommitter(store: database, clock: clock) { took, failed in
+        self.activations = GroupCommitter(write: { try database.recordActivations($0, at: clock.unixSeconds()) }) { took, failed in
             metrics.activationCommit(took: took, failed: failed)
         }
+        let manifestVersions = GroupCommitter<ManifestVersionRequest, Int64>(write: { requests in
+            try database.manifestVersions(requests, at: clock.unixSeconds()).map { .success($0) }
+        })
+        self.manifestVersions = manifestVersions
+        self.manifests = ManifestService(store: AsyncStore(base: database), versions: manifestVersions, issuer: issuer, clock: clock,
+                                         lifetime: manifestLifetime)
         self.verifier = Verifier(keys: publishedKeys, issuer: issuer.issuer, clock: clock, revocations: revocations)
         self.catalog = catalog
         self.rules = rules

@@ -15,6 +15,8 @@ struct ManifestService: Sendable {
     static let defaultLifetime: Int64 = 7 * 86_400
 
     let store: AsyncStore
+    /// Writes new versions, grouped.
+    let versions: GroupCommitter<ManifestVersionRequest, Int64>
     let issuer: Issuer
     let clock: any WallClock
     /// Seconds from issue to `exp`.
@@ -24,7 +26,7 @@ struct ManifestService: Sendable {
     /// - Throws: ``APIError`` 404 `vehicle_not_found`, ``StoreError``, ``EntitlementError`` (signing).
     func manifest(for vin: VIN, logger: Logger) async throws -> (version: Int64, token: String) {
         let now = clock.unixSeconds()
-        let (version, entries) = try await store.run { store -> (Int64, [ManifestClaims.Entry]) in
+        let (known, entries) = try await store.run { store -> (Int64?, [ManifestClaims.Entry]) in
             guard let snapshot = try store.manifestSnapshot(of: vin) else {
                 throw APIError(.notFound, "vehicle_not_found", "This VIN is not registered: \(vin)")
             }
@@ -39,9 +41,12 @@ struct ManifestService: Sendable {
                 }
             }
             let entries = valid.map { ManifestClaims.Entry($0.claims) }.sorted { $0.id < $1.id }
-            // A poll of unchanged content is this one read; a change is written.
-            return (try snapshot.unchangedVersion(entries) ?? store.manifestVersion(vin: vin, entries: entries, at: now), entries)
+            return (snapshot.unchangedVersion(entries), entries)
         }
+        // A poll of unchanged content is that one read; new content gets its version in the next
+        // group commit (which looks again inside its transaction).
+        let version: Int64
+        if let known { version = known } else { version = try await versions.record(ManifestVersionRequest(vin: vin, entries: entries)) }
         let manifest = ManifestClaims(issuer: issuer.issuer, vin: vin, issuedAt: now, version: version,
                                       expiresAt: now + lifetime, entitlements: entries)
         return (version, try issuer.sign(manifest))

@@ -79,20 +79,27 @@ extension FoDDatabase {
     }
 
     public func manifestVersion(vin: VIN, entries: [ManifestClaims.Entry], at now: Int64) throws -> Int64 {
-        let digest = ManifestSnapshot.digest(entries)
-        return try write { db in
-            if let row = try Row.fetchOne(db, sql: "SELECT version, content_sha256 FROM manifest_version WHERE vin = ?", arguments: [vin.value]) {
-                if row["content_sha256"] == digest { return row["version"] }
-                let next: Int64 = row["version"] + 1
-                try db.execute(sql: "UPDATE manifest_version SET version = ?, content_sha256 = ?, issued_at = ? WHERE vin = ?",
-                               arguments: [next, digest, now, vin.value])
-                try FoDDatabase.appendAudit(db, at: now, actor: "system", action: "manifest.version", subject: vin.value, details: "version=\(next)")
-                return next
-            }
-            try db.execute(sql: "INSERT INTO manifest_version (vin, version, content_sha256, issued_at) VALUES (?, 1, ?, ?)", arguments: [vin.value, digest, now])
-            try FoDDatabase.appendAudit(db, at: now, actor: "system", action: "manifest.version", subject: vin.value, details: "version=1")
-            return 1
+        try manifestVersions([ManifestVersionRequest(vin: vin, entries: entries)], at: now)[0]
+    }
+
+    public func manifestVersions(_ requests: [ManifestVersionRequest], at now: Int64) throws -> [Int64] {
+        try write { db in try requests.map { try FoDDatabase.manifestVersion(db, $0.vin, ManifestSnapshot.digest($0.entries), at: now) } }
+    }
+
+    /// The version for this content inside a write transaction: the last when the digest is the
+    /// same, else the next (with its audit entry).
+    static func manifestVersion(_ db: Database, _ vin: VIN, _ digest: String, at now: Int64) throws -> Int64 {
+        if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT version, content_sha256 FROM manifest_version WHERE vin = ?"), arguments: [vin.value]) {
+            if row["content_sha256"] == digest { return row["version"] }
+            let next: Int64 = row["version"] + 1
+            try db.execute(sql: "UPDATE manifest_version SET version = ?, content_sha256 = ?, issued_at = ? WHERE vin = ?",
+                           arguments: [next, digest, now, vin.value])
+            try appendAudit(db, at: now, actor: "system", action: "manifest.version", subject: vin.value, details: "version=\(next)")
+            return next
         }
+        try db.execute(sql: "INSERT INTO manifest_version (vin, version, content_sha256, issued_at) VALUES (?, 1, ?, ?)", arguments: [vin.value, digest, now])
+        try appendAudit(db, at: now, actor: "system", action: "manifest.version", subject: vin.value, details: "version=1")
+        return 1
     }
 
     /// The events between two instants as the CSV `fod report` reads, written to `write` in blocks.

@@ -1,6 +1,17 @@
 import FoDCrypto
 import FoDEntitlements
 
+/// One vehicle's manifest content, to be given a version.
+public struct ManifestVersionRequest: Sendable {
+    public let vin: VIN
+    public let entries: [ManifestClaims.Entry]
+
+    public init(vin: VIN, entries: [ManifestClaims.Entry]) {
+        self.vin = vin
+        self.entries = entries
+    }
+}
+
 /// What a manifest is made from: the vehicle's entitlements and the version last given to it,
 /// with that content's digest (``digest(_:)``).
 public struct ManifestSnapshot: Sendable {
@@ -67,6 +78,9 @@ public protocol LedgerStore: Sendable {
     func manifestSnapshot(of vin: VIN) throws -> ManifestSnapshot?
     /// The manifest version for this content: the last one when unchanged, else the next.
     func manifestVersion(vin: VIN, entries: [ManifestClaims.Entry], at now: Int64) throws -> Int64
+    /// ``manifestVersion(vin:entries:at:)`` for several vehicles in one transaction (one fsync),
+    /// in order; a vehicle named twice gets its versions in turn.
+    func manifestVersions(_ requests: [ManifestVersionRequest], at now: Int64) throws -> [Int64]
     /// Writes the events between `from` and `to` — all, or one dealer's activations and their
     /// refunds — as the CSV `fod report` reads.
     func exportEvents(from: Int64?, to: Int64?, dealer: DealerID?, write: ([UInt8]) throws -> Void) throws

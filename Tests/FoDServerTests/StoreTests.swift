@@ -35,6 +35,25 @@ struct StoreTests {
         #expect(try database.catalog() == one)
     }
 
+    @Test("manifest versions in one transaction: the same content keeps its version, a change gets the next, in request order")
+    func manifestVersionGroups() throws {
+        let database = try FoDDatabase.inMemory()
+        try database.importFixtures(dealers: try Self.fixture("dealers.json"), vehicles: try Self.fixture("vehicles.json"),
+                                    catalog: try Self.fixture("catalog.json"), actor: "test", at: 1)
+        let a = try VIN("WAUZZZF45RA000001"), b = try VIN("WVWZZZ1KZAW394821")
+        let one = [ManifestClaims.Entry(id: try EntitlementID("0192d3a0-7c00-7000-8000-000000000001"), feature: try FeatureCode("NAV_PLUS"),
+                                        term: .oneYear, notBefore: 10, expiresAt: 20)]
+        let versions = try database.manifestVersions([.init(vin: a, entries: []), .init(vin: b, entries: []), .init(vin: a, entries: []),
+                                                      .init(vin: a, entries: one), .init(vin: b, entries: [])], at: 5)
+        #expect(versions == [1, 1, 1, 2, 1])
+        #expect(try database.manifestVersion(vin: a, entries: one, at: 6) == 2)
+        #expect(try database.manifestVersion(vin: a, entries: [], at: 7) == 3)
+        let snapshot = try #require(try database.manifestSnapshot(of: a))
+        #expect(snapshot.last?.version == 3 && snapshot.unchangedVersion([]) == 3 && snapshot.unchangedVersion(one) == nil)
+        #expect(try database.manifestSnapshot(of: try VIN("WAUZZZF45RA999999")) == nil)
+        #expect(try database.verifyAudit() > 0)
+    }
+
     @Test("a database with the catalog as a JSON document (migration v1) is carried over into the tables")
     func catalogMigration() throws {
         let path = try TestPaths.temporaryDirectory().appendingPathComponent("old.sqlite").path

@@ -1,38 +1,40 @@
-import FoDEntitlements
 import FoDStore
 import Synchronization
 
-/// Group commit for activations: requests that arrive while a transaction is being written wait and
-/// are then written together in the next transaction — one commit (one fsync with
-/// `synchronous = FULL`) for the whole group, each under its own savepoint. A request is answered
-/// only after the transaction holding it has committed, so a 2xx answer is on disk. The writer
-/// loop runs on ``BlockingPool``, never on the threads that serve requests; one loop at a time.
-final class ActivationCommitter: Sendable {
-    /// The most activations one transaction writes.
-    static let maxBatch = 64
+/// Group commit: requests that arrive while a transaction is being written wait and are then
+/// written together in the next transaction — one commit (one fsync with `synchronous = FULL`)
+/// for the whole group. A request is answered only after the transaction holding it has committed,
+/// so a 2xx answer is on disk. The writer loop runs in ``BlockingPool``'s commit lane, never on the
+/// threads that serve requests; one loop at a time per committer.
+///
+/// Used for activations (``FoDServices/activations``) and for new manifest versions
+/// (``FoDServices/manifestVersions``).
+final class GroupCommitter<Record: Sendable, Output: Sendable>: Sendable {
+    /// The most records one transaction writes.
+    let maxBatch: Int
 
-    private typealias Waiter = (record: ActivationRecord, continuation: CheckedContinuation<RecordedActivation, any Error>)
+    private typealias Waiter = (record: Record, continuation: CheckedContinuation<Output, any Error>)
     private struct State {
         var waiting: [Waiter] = []
         var writing = false
     }
 
-    private let store: any LedgerStore
-    private let clock: any WallClock
     private let state = Mutex(State())
-
+    /// Writes a group in one transaction, with one result per record.
+    private let write: @Sendable ([Record]) throws -> [Result<Output, StoreError>]
     /// Told how long each group's transaction took, with its outcome (for the metrics).
     private let observe: @Sendable (_ took: Duration, _ failed: Bool) -> Void
 
-    init(store: any LedgerStore, clock: any WallClock, observe: @escaping @Sendable (_ took: Duration, _ failed: Bool) -> Void = { _, _ in }) {
-        self.store = store
-        self.clock = clock
+    init(maxBatch: Int = 64, write: @escaping @Sendable ([Record]) throws -> [Result<Output, StoreError>],
+         observe: @escaping @Sendable (_ took: Duration, _ failed: Bool) -> Void = { _, _ in }) {
+        self.maxBatch = maxBatch
+        self.write = write
         self.observe = observe
     }
 
-    /// Records one activation in the next group.
-    /// - Throws: the record's ``StoreError`` (conflict, idempotency key reused), or the group's.
-    func record(_ record: ActivationRecord) async throws -> RecordedActivation {
+    /// Records one record in the next group.
+    /// - Throws: the record's ``StoreError`` (a conflict, an idempotency key reused), or the group's.
+    func record(_ record: Record) async throws -> Output {
         try await withCheckedThrowingContinuation { continuation in
             let start = state.withLock { state -> Bool in
                 state.waiting.append((record, continuation))
@@ -48,7 +50,7 @@ final class ActivationCommitter: Sendable {
     private func drain() {
         while true {
             let group = state.withLock { state -> [Waiter] in
-                let group = Array(state.waiting.prefix(ActivationCommitter.maxBatch))
+                let group = Array(state.waiting.prefix(maxBatch))
                 state.waiting.removeFirst(group.count)
                 if group.isEmpty { state.writing = false }
                 return group
@@ -56,7 +58,7 @@ final class ActivationCommitter: Sendable {
             guard !group.isEmpty else { return }
             let started = ContinuousClock.now
             do {
-                let results = try store.recordActivations(group.map(\.record), at: clock.unixSeconds())
+                let results = try write(group.map(\.record))
                 observe(ContinuousClock.now - started, false)
                 for (waiter, result) in zip(group, results) { waiter.continuation.resume(with: result.mapError { $0 as any Error }) }
             } catch {
