@@ -23,9 +23,6 @@ struct AsyncStore: Sendable {
     func register(_ vehicle: Vehicle, actor: String, at now: Int64) async throws { try await run { try $0.register(vehicle, actor: actor, at: now) } }
     func entitlements(of vin: VIN) async throws -> [StoredEntitlement] { try await run { try $0.entitlements(of: vin) } }
     func entitlement(_ id: EntitlementID) async throws -> StoredEntitlement? { try await run { try $0.entitlement(id) } }
-    func idempotentResponse(principal: String, key: String, requestHash: RequestHash) async throws -> IdempotentResponse? {
-        try await run { try $0.idempotentResponse(principal: principal, key: key, requestHash: requestHash) }
-    }
     func recordIssued(_ issued: IssuedToken<EntitlementClaims>, actor: String, at now: Int64) async throws {
         try await run { try $0.recordIssued(issued, actor: actor, at: now) }
     }

@@ -88,6 +88,16 @@ extension FoDServices {
         try registered(try await store.vehicle(vin), vin)
     }
 
+    /// The registered vehicle and its entitlements, in one trip to the store.
+    /// - Throws: ``APIError`` 404 `vehicle_not_found`.
+    func vehicleWithEntitlements(_ vin: VIN) async throws -> (Vehicle, [StoredEntitlement]) {
+        let (vehicle, entitlements) = try await store.run { store in
+            let vehicle = try store.vehicle(vin)
+            return (vehicle, vehicle == nil ? [] : try store.entitlements(of: vin))
+        }
+        return (try registered(vehicle, vin), entitlements)
+    }
+
     /// The vehicle read for `vin`, which must be registered.
     /// - Throws: ``APIError`` 404 `vehicle_not_found`.
     func registered(_ vehicle: Vehicle?, _ vin: VIN) throws -> Vehicle {

@@ -32,24 +32,15 @@ struct VehicleRoutes {
     }
 
     @Sendable func offers(_ request: Request, _ context: FoDRequestContext) async throws -> OfferList {
-        let (vehicle, entitlements) = try await vehicleWithEntitlements(context)
+        let (vehicle, entitlements) = try await services.vehicleWithEntitlements(try PathParameters.vin(context))
         let offers = services.offers(for: vehicle, entitlements: entitlements, now: services.clock.unixSeconds())
         return OfferList(vin: vehicle.vin, offers: offers)
     }
 
     @Sendable func entitlements(_ request: Request, _ context: FoDRequestContext) async throws -> EntitlementList {
-        let (vehicle, entitlements) = try await vehicleWithEntitlements(context)
+        let (vehicle, entitlements) = try await services.vehicleWithEntitlements(try PathParameters.vin(context))
         let now = services.clock.unixSeconds()
         return EntitlementList(vin: vehicle.vin, entitlements: entitlements.map { EntitlementBody($0.claims, active: $0.isActive(at: now), revokedAt: $0.revokedAt) })
     }
 
-    /// The registered vehicle of the path and its entitlements, in one trip to the store.
-    private func vehicleWithEntitlements(_ context: FoDRequestContext) async throws -> (Vehicle, [StoredEntitlement]) {
-        let vin = try PathParameters.vin(context)
-        let (vehicle, entitlements) = try await services.store.run { store in
-            let vehicle = try store.vehicle(vin)
-            return (vehicle, vehicle == nil ? [] : try store.entitlements(of: vin))
-        }
-        return (try services.registered(vehicle, vin), entitlements)
-    }
 }

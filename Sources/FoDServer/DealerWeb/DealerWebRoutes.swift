@@ -84,9 +84,8 @@ struct DealerWebRoutes {
         router.get("/dealer/vehicle") { request, context in
             try await withSession(request, context) { session in
                 let input = request.uri.queryParameters.get("vin") ?? ""
-                let vehicle = try await services.registeredVehicle(try VIN(input.uppercased()))
+                let (vehicle, entitlements) = try await services.vehicleWithEntitlements(try VIN(input.uppercased()))
                 var values = try await base(session, title: vehicle.vin.value)
-                let entitlements = try await services.store.entitlements(of: vehicle.vin)
                 values.merge(DealerViews.vehicle(vehicle, entitlements: entitlements, services: services)) { $1 }
                 return pages.page("vehicle", values)
             }
