@@ -26,7 +26,7 @@ struct ManifestService: Sendable {
     /// - Throws: ``APIError`` 404 `vehicle_not_found`, ``StoreError``, ``EntitlementError`` (signing).
     func manifest(for vin: VIN, logger: Logger) async throws -> (version: Int64, token: String) {
         let now = clock.unixSeconds()
-        let (known, entries) = try await store.run { store -> (Int64?, [ManifestClaims.Entry]) in
+        let (known, entries, request) = try await store.run { store -> (Int64?, [ManifestClaims.Entry], ManifestVersionRequest) in
             guard let snapshot = try store.manifestSnapshot(of: vin) else {
                 throw APIError(.notFound, "vehicle_not_found", "This VIN is not registered: \(vin)")
             }
@@ -41,12 +41,13 @@ struct ManifestService: Sendable {
                 }
             }
             let entries = valid.map { ManifestClaims.Entry($0.claims) }.sorted { $0.id < $1.id }
-            return (snapshot.unchangedVersion(entries), entries)
+            let request = ManifestVersionRequest(vin: vin, entries: entries)
+            return (snapshot.unchangedVersion(digest: request.digest), entries, request)
         }
         // A poll of unchanged content is that one read; new content gets its version in the next
         // group commit (which looks again inside its transaction).
         let version: Int64
-        if let known { version = known } else { version = try await versions.record(ManifestVersionRequest(vin: vin, entries: entries)) }
+        if let known { version = known } else { version = try await versions.record(request) }
         let manifest = ManifestClaims(issuer: issuer.issuer, vin: vin, issuedAt: now, version: version,
                                       expiresAt: now + lifetime, entitlements: entries)
         return (version, try issuer.sign(manifest))

@@ -53,12 +53,7 @@ final class RevocationCache: RevocationSource, Sendable {
         let store = store
         do {
             let fresh = try await BlockingPool.run(.short) { try store.revokedIDs(since: since - RevocationCache.overlap) }
-            state.withLock { state in
-                state.revoked.formUnion(fresh)
-                state.refreshedAt = Date()
-                state.since = max(state.since, now)
-                state.refreshing = false
-            }
+            _ = merge(fresh, readAt: now, checking: nil)
         } catch {
             state.withLock { $0.refreshing = false }
             throw error
@@ -72,12 +67,17 @@ final class RevocationCache: RevocationSource, Sendable {
         let (revoked, age, since) = state.withLock { ($0.revoked.contains(id), -$0.refreshedAt.timeIntervalSinceNow, $0.since) }
         guard age > RevocationCache.staleLimit else { return revoked }
         let now = clock.unixSeconds()
-        let fresh = try store.revokedIDs(since: since - RevocationCache.overlap)
-        return state.withLock { state in
+        return merge(try store.revokedIDs(since: since - RevocationCache.overlap), readAt: now, checking: id)
+    }
+
+    /// Adds what a refresh read at `now`; answers whether `id` is revoked.
+    private func merge(_ fresh: [EntitlementID], readAt now: Int64, checking id: EntitlementID?) -> Bool {
+        state.withLock { state in
             state.revoked.formUnion(fresh)
             state.refreshedAt = Date()
             state.since = max(state.since, now)
-            return state.revoked.contains(id)
+            state.refreshing = false
+            return id.map { state.revoked.contains($0) } ?? false
         }
     }
 

@@ -83,7 +83,7 @@ extension FoDDatabase {
     }
 
     public func manifestVersions(_ requests: [ManifestVersionRequest], at now: Int64) throws -> [Int64] {
-        try write { db in try requests.map { try FoDDatabase.manifestVersion(db, $0.vin, ManifestSnapshot.digest($0.entries), at: now) } }
+        try write { db in try requests.map { try FoDDatabase.manifestVersion(db, $0.vin, $0.digest, at: now) } }
     }
 
     /// The version for this content inside a write transaction: the last when the digest is the

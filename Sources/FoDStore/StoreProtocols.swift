@@ -4,11 +4,12 @@ import FoDEntitlements
 /// One vehicle's manifest content, to be given a version.
 public struct ManifestVersionRequest: Sendable {
     public let vin: VIN
-    public let entries: [ManifestClaims.Entry]
+    /// The content's digest (``ManifestSnapshot/digest(_:)``), computed once.
+    public let digest: String
 
     public init(vin: VIN, entries: [ManifestClaims.Entry]) {
         self.vin = vin
-        self.entries = entries
+        self.digest = ManifestSnapshot.digest(entries)
     }
 }
 
@@ -33,8 +34,11 @@ public struct ManifestSnapshot: Sendable {
     }
 
     /// The last version, if `entries` are the content it was given for.
-    public func unchangedVersion(_ entries: [ManifestClaims.Entry]) -> Int64? {
-        guard let last, last.digest == ManifestSnapshot.digest(entries) else { return nil }
+    public func unchangedVersion(_ entries: [ManifestClaims.Entry]) -> Int64? { unchangedVersion(digest: ManifestSnapshot.digest(entries)) }
+
+    /// The last version, if it was given for content with this digest.
+    public func unchangedVersion(digest: String) -> Int64? {
+        guard let last, last.digest == digest else { return nil }
         return last.version
     }
 }
