@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "FoDEntitlements", targets: ["FoDEntitlements"]),
         .library(name: "FoDRevenue", targets: ["FoDRevenue"]),
         .library(name: "FoDStore", targets: ["FoDStore"]),
+        .library(name: "FoDPostgres", targets: ["FoDPostgres"]),
         .library(name: "FoDAPI", targets: ["FoDAPI"]),
         .library(name: "FoDServer", targets: ["FoDServer"]),
         .executable(name: "fod", targets: ["fod"]),
@@ -34,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(
@@ -61,7 +64,22 @@ let package = Package(
         ),
         .target(
             name: "FoDStore",
-            dependencies: ["FoDCore", "FoDRevenue", "FoDEntitlements", "FoDCrypto", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "FoDCore", "FoDRevenue", "FoDEntitlements", "FoDCrypto", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "FoDPostgres",
+            dependencies: [
+                "FoDCore", "FoDStore", "FoDRevenue", "FoDEntitlements", "FoDCrypto",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
@@ -97,6 +115,7 @@ let package = Package(
                 "FoDServer",
                 "FoDAPI",
                 "FoDStore",
+                "FoDPostgres",
                 "FoDCore",
                 "FoDCrypto",
                 "FoDEntitlements",
@@ -145,7 +164,7 @@ let package = Package(
         .testTarget(
             name: "FoDServerTests",
             dependencies: [
-                "FoDServer", "FoDAPI", "FoDStore", "FoDRevenue", "FoDEntitlements", "FoDCrypto", "FoDTestSupport", "FoDCore",
+                "FoDServer", "FoDAPI", "FoDStore", "FoDPostgres", "FoDRevenue", "FoDEntitlements", "FoDCrypto", "FoDTestSupport", "FoDCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],

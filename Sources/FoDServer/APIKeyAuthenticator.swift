@@ -13,7 +13,7 @@ import Logging
 /// accepted is 401 at once. Failures never log the key.
 struct APIKeyAuthenticator: AuthenticatorMiddleware {
     typealias Context = FoDRequestContext
-    let store: AsyncStore
+    let store: any EntitlementStore
     let metrics: ServiceMetrics
     let cache = PrincipalCache()
 
@@ -52,10 +52,11 @@ struct RoleCheck: AuthorizationPolicy {
 /// request; a revoked key stops working within that time. Keyed by the secret's SHA-256, never
 /// the secret.
 final class PrincipalCache: Sendable {
-    static let ttl: TimeInterval = 2
+    /// At most this long — on this instance or another — between an API key's revocation and its last accepted request.
+    static let ttl: TimeInterval = 1
     private let entries = Mutex<[String: (principal: Principal, until: Date)]>([:])
 
-    func principal(for secret: String, store: AsyncStore) async throws -> Principal? {
+    func principal(for secret: String, store: any EntitlementStore) async throws -> Principal? {
         let hash = SHA256.hexHash(Array(secret.utf8))
         let now = Date()
         if let hit = entries.withLock({ $0[hash] }), hit.until > now { return hit.principal }

@@ -67,19 +67,12 @@ struct ActivationFlow {
         guard principal.role == .dealer, let dealer = principal.dealer else {
             throw APIError.forbidden("activations are made with a dealer key and credited to that dealer")
         }
-        // One trip to the store for everything the booking reads: the key's earlier answer, the
-        // vehicle, and for a trial the trial already used.
-        let read = try await services.store.run { store -> (IdempotentResponse?, Vehicle?, StoredEntitlement?) in
-            if let previous = try store.idempotentResponse(principal: principal.keyID, key: idempotencyKey, requestHash: requestHash) {
-                return (previous, nil, nil)
-            }
-            return (nil, try store.vehicle(order.vin), try ActivationFlow.usedTrial(order, store))
-        }
-        if let previous = read.0 {
+        // The key's earlier answer first: a replay reads nothing else.
+        if let previous = try await services.store.idempotentResponse(principal: principal.keyID, key: idempotencyKey, requestHash: requestHash) {
             services.metrics.activation(replayed: true)
             return try Outcome(replaying: previous)
         }
-        let quote = try self.quote(order, vehicle: read.1, usedTrial: read.2)
+        let quote = try await self.quote(order)
         let issued = try services.issuer.issue(EntitlementRequest(vin: order.vin, feature: order.feature, term: order.term, dealer: dealer))
         let answer = ActivationResponse(claims: issued.claims, token: issued.token, price: quote.price)
         let record = ActivationRecord(
@@ -107,14 +100,10 @@ struct ActivationFlow {
     /// The quote of an order that can be booked (the dealer page's confirmation step).
     /// - Throws: as ``quote(_:vehicle:usedTrial:)``.
     func quote(_ order: ActivationRequest) async throws -> Quote {
-        let (vehicle, used) = try await services.store.run { store in (try store.vehicle(order.vin), try ActivationFlow.usedTrial(order, store)) }
-        return try quote(order, vehicle: vehicle, usedTrial: used)
-    }
-
-    /// The trial of the order's feature this vehicle already had, for a trial order.
-    static func usedTrial(_ order: ActivationRequest, _ store: any EntitlementStore) throws -> StoredEntitlement? {
-        guard order.term == .trial else { return nil }
-        return try store.entitlements(of: order.vin).first { $0.claims.feature == order.feature && $0.claims.term == .trial }
+        // One read for the vehicle and, for a trial, the trial already used.
+        let read = try await services.store.vehicleWithEntitlements(order.vin)
+        let used = order.term == .trial ? read?.entitlements.first { $0.claims.feature == order.feature && $0.claims.term == .trial } : nil
+        return try quote(order, vehicle: read?.vehicle, usedTrial: used)
     }
 
     /// The quote of an order for the vehicle as stored (`nil`: not registered).

@@ -35,8 +35,7 @@ struct EntitlementRoutes {
         let (body, _) = try await RequestBody.decode(VerifyRequest.self, request, context)
         let claims: EntitlementClaims
         do {
-            try await services.revocations.refreshIfDue()
-            claims = try services.verifier.verifyEntitlement(body.token, vin: body.vin)
+            claims = try await services.verifyEntitlement(body.token, vin: body.vin)
         } catch {
             services.metrics.verification(valid: false)
             throw error

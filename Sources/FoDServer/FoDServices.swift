@@ -7,10 +7,8 @@ import HTTPTypes
 /// What the routes work with: the database, the signing issuer, the verifier for the published
 /// keys, the catalog, and the clock.
 public struct FoDServices: Sendable {
-    /// The store (``FoDDatabase`` on SQLite by default), synchronous: for tests and start-up.
-    public let database: any EntitlementStore
-    /// The same store for request handlers: every call async, off the event loop.
-    let store: AsyncStore
+    /// The store: ``SQLiteStore`` by default, `PostgresStore` for several instances.
+    public let store: any EntitlementStore
     public let issuer: Issuer
     public let verifier: Verifier
     public let keys: KeySet
@@ -32,26 +30,28 @@ public struct FoDServices: Sendable {
     /// Builds, versions and signs manifests.
     let manifests: ManifestService
 
+    /// The sign-in form's CSRF key, the same on every instance of the database.
+    let loginCSRFKey: [UInt8]
+
     /// Creates the services; the verifier trusts exactly the published keys.
     /// - Parameter manifestLifetime: seconds from a manifest's issue to its `exp`.
-    /// - Throws: ``StoreError`` when the revoked ids cannot be loaded.
-    public init(database: any EntitlementStore, issuer: Issuer, publishedKeys: KeySet, catalog: Catalog, rules: RuleSet, clock: any WallClock,
-                metrics: ServiceMetrics = ServiceMetrics(), manifestLifetime: Int64 = 7 * 86_400) throws {
+    /// - Throws: ``StoreError`` when the revoked ids or the shared secrets cannot be loaded.
+    public init(store: any EntitlementStore, issuer: Issuer, publishedKeys: KeySet, catalog: Catalog, rules: RuleSet, clock: any WallClock,
+                metrics: ServiceMetrics = ServiceMetrics(), manifestLifetime: Int64 = 7 * 86_400) async throws {
         self.metrics = metrics
-        self.database = database
-        self.store = AsyncStore(base: database)
+        self.store = store
         self.issuer = issuer
         self.keys = publishedKeys
-        self.revocations = try RevocationCache(store: database, clock: clock)
-        self.activations = GroupCommitter(write: { try database.recordActivations($0, at: clock.unixSeconds()) }) { took, failed in
+        self.revocations = RevocationCache(store: store, clock: clock, revoked: try await store.revokedIDs(since: Int64.min))
+        self.loginCSRFKey = try await store.sharedSecret("dealer-login-csrf")
+        self.activations = GroupCommitter(write: { try await store.recordActivations($0, at: clock.unixSeconds()) }) { took, failed in
             metrics.activationCommit(took: took, failed: failed)
         }
         let manifestVersions = GroupCommitter<ManifestVersionRequest, Int64>(write: { requests in
-            try database.manifestVersions(requests, at: clock.unixSeconds()).map { .success($0) }
+            try await store.manifestVersions(requests, at: clock.unixSeconds()).map { .success($0) }
         })
         self.manifestVersions = manifestVersions
-        self.manifests = ManifestService(store: AsyncStore(base: database), versions: manifestVersions, issuer: issuer, clock: clock,
-                                         lifetime: manifestLifetime)
+        self.manifests = ManifestService(store: store, versions: manifestVersions, issuer: issuer, clock: clock, lifetime: manifestLifetime)
         self.verifier = Verifier(keys: publishedKeys, issuer: issuer.issuer, clock: clock, revocations: revocations)
         self.catalog = catalog
         self.rules = rules
@@ -60,6 +60,15 @@ public struct FoDServices: Sendable {
 }
 
 extension FoDServices {
+    /// Verifies an entitlement token as `POST /v1/verify` does: against the published keys, and
+    /// against the revocations, read again first when due (from every instance on the database).
+    /// - Throws: ``EntitlementError`` (the token's failure), ``StoreError`` when the revocations
+    ///   cannot be read (fail closed).
+    public func verifyEntitlement(_ token: String, vin: VIN? = nil) async throws -> EntitlementClaims {
+        try await revocations.refreshIfDue()
+        return try verifier.verifyEntitlement(token, vin: vin)
+    }
+
     /// Every catalog feature for `vehicle`: bookable with its prices, or refused with the rule —
     /// `already_active` for what its `entitlements` hold active at `now`.
     func offers(for vehicle: Vehicle, entitlements: [StoredEntitlement], now: Int64) -> [Offer] {
@@ -91,17 +100,17 @@ extension FoDServices {
     /// The registered vehicle and its entitlements, in one trip to the store.
     /// - Throws: ``APIError`` 404 `vehicle_not_found`.
     func vehicleWithEntitlements(_ vin: VIN) async throws -> (Vehicle, [StoredEntitlement]) {
-        let (vehicle, entitlements) = try await store.run { store in
-            let vehicle = try store.vehicle(vin)
-            return (vehicle, vehicle == nil ? [] : try store.entitlements(of: vin))
-        }
-        return (try registered(vehicle, vin), entitlements)
+        guard let read = try await store.vehicleWithEntitlements(vin) else { throw FoDServices.notRegistered(vin) }
+        return (read.vehicle, read.entitlements)
     }
 
     /// The vehicle read for `vin`, which must be registered.
     /// - Throws: ``APIError`` 404 `vehicle_not_found`.
     func registered(_ vehicle: Vehicle?, _ vin: VIN) throws -> Vehicle {
-        guard let vehicle else { throw APIError(.notFound, "vehicle_not_found", "This VIN is not registered: \(vin)") }
+        guard let vehicle else { throw FoDServices.notRegistered(vin) }
         return vehicle
     }
+
+    /// 404 `vehicle_not_found`, worded for the person at the counter.
+    static func notRegistered(_ vin: VIN) -> APIError { APIError(.notFound, "vehicle_not_found", "This VIN is not registered: \(vin)") }
 }

@@ -4,8 +4,9 @@ import Synchronization
 /// Group commit: requests that arrive while a transaction is being written wait and are then
 /// written together in the next transaction — one commit (one fsync with `synchronous = FULL`)
 /// for the whole group. A request is answered only after the transaction holding it has committed,
-/// so a 2xx answer is on disk. The writer loop runs in ``BlockingPool``'s commit lane, never on the
-/// threads that serve requests; one loop at a time per committer.
+/// so a 2xx answer is on disk. One writer loop at a time per committer, in a task of its own; the
+/// store runs the transaction where it must (SQLite in ``BlockingPool``'s commit lane, PostgreSQL
+/// on its connection).
 ///
 /// Used for activations (``FoDServices/activations``) and for new manifest versions
 /// (``FoDServices/manifestVersions``).
@@ -21,11 +22,11 @@ final class GroupCommitter<Record: Sendable, Output: Sendable>: Sendable {
 
     private let state = Mutex(State())
     /// Writes a group in one transaction, with one result per record.
-    private let write: @Sendable ([Record]) throws -> [Result<Output, StoreError>]
+    private let write: @Sendable ([Record]) async throws -> [Result<Output, StoreError>]
     /// Told how long each group's transaction took, with its outcome (for the metrics).
     private let observe: @Sendable (_ took: Duration, _ failed: Bool) -> Void
 
-    init(maxBatch: Int = 64, write: @escaping @Sendable ([Record]) throws -> [Result<Output, StoreError>],
+    init(maxBatch: Int = 64, write: @escaping @Sendable ([Record]) async throws -> [Result<Output, StoreError>],
          observe: @escaping @Sendable (_ took: Duration, _ failed: Bool) -> Void = { _, _ in }) {
         self.maxBatch = maxBatch
         self.write = write
@@ -42,12 +43,12 @@ final class GroupCommitter<Record: Sendable, Output: Sendable>: Sendable {
                 state.writing = true
                 return true
             }
-            if start { BlockingPool.start(.commit) { self.drain() } }
+            if start { Task { await self.drain() } }
         }
     }
 
     /// Writes groups until nobody waits.
-    private func drain() {
+    private func drain() async {
         while true {
             let group = state.withLock { state -> [Waiter] in
                 let group = Array(state.waiting.prefix(maxBatch))
@@ -58,7 +59,7 @@ final class GroupCommitter<Record: Sendable, Output: Sendable>: Sendable {
             guard !group.isEmpty else { return }
             let started = ContinuousClock.now
             do {
-                let results = try write(group.map(\.record))
+                let results = try await write(group.map(\.record))
                 observe(ContinuousClock.now - started, false)
                 for (waiter, result) in zip(group, results) { waiter.continuation.resume(with: result.mapError { $0 as any Error }) }
             } catch {

@@ -14,7 +14,7 @@ struct ManifestService: Sendable {
     /// How long a manifest is valid (`fod serve --manifest-lifetime`).
     static let defaultLifetime: Int64 = 7 * 86_400
 
-    let store: AsyncStore
+    let store: any EntitlementStore
     /// Writes new versions, grouped.
     let versions: GroupCommitter<ManifestVersionRequest, Int64>
     let issuer: Issuer
@@ -26,10 +26,8 @@ struct ManifestService: Sendable {
     /// - Throws: ``APIError`` 404 `vehicle_not_found`, ``StoreError``, ``EntitlementError`` (signing).
     func manifest(for vin: VIN, logger: Logger) async throws -> (version: Int64, token: String) {
         let now = clock.unixSeconds()
-        let (known, entries, request) = try await store.run { store -> (Int64?, [ManifestClaims.Entry], ManifestVersionRequest) in
-            guard let snapshot = try store.manifestSnapshot(of: vin) else {
-                throw APIError(.notFound, "vehicle_not_found", "This VIN is not registered: \(vin)")
-            }
+        guard let snapshot = try await store.manifestSnapshot(of: vin) else { throw FoDServices.notRegistered(vin) }
+        let (known, entries, request) = { () -> (Int64?, [ManifestClaims.Entry], ManifestVersionRequest) in
             let live = snapshot.entitlements.filter { $0.revokedAt == nil && ($0.claims.expiresAt.map { $0 > now } ?? true) }
             // An entitlement stored before its claims were validated (a start before 1970) would make
             // every manifest of the vehicle unverifiable; it is left out and reported instead.
@@ -43,7 +41,7 @@ struct ManifestService: Sendable {
             let entries = valid.map { ManifestClaims.Entry($0.claims) }.sorted { $0.id < $1.id }
             let request = ManifestVersionRequest(vin: vin, entries: entries)
             return (snapshot.unchangedVersion(digest: request.digest), entries, request)
-        }
+        }()
         // A poll of unchanged content is that one read; new content gets its version in the next
         // group commit (which looks again inside its transaction).
         let version: Int64

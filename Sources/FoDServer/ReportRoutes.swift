@@ -23,11 +23,7 @@ struct ReportRoutes {
     @Sendable func export(_ request: Request, _ context: FoDRequestContext) async throws -> Response {
         let from = try ReportRoutes.instant(request.uri.queryParameters.get("from"), "from")
         let to = try ReportRoutes.instant(request.uri.queryParameters.get("to"), "to")
-        let bytes = try await services.store.run(.long) { store in
-            var bytes: [UInt8] = []
-            try store.exportEvents(from: from, to: to, dealer: nil) { bytes += $0 }
-            return bytes
-        }
+        let bytes = try await StatementsReport.exported(services.store, from: from, to: to, dealer: nil)
         var headers = HTTPFields()
         headers[.contentType] = "text/csv; charset=utf-8"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
@@ -52,7 +48,7 @@ struct ReportRoutes {
         do { dealer = principal.role == .dealer ? principal.dealer : try asked.map { try DealerID($0) } } catch let error as EntitlementError {
             throw APIError(.badRequest, "query_invalid", "dealer: \(error.reason)")
         }
-        return try await StatementsReport.offloaded(services: services, period: String(period), dealer: dealer)
+        return try await StatementsReport.run(services: services, period: String(period), dealer: dealer)
     }
 
     /// An RFC 3339 query parameter as Unix seconds.

@@ -6,10 +6,11 @@ import Synchronization
 /// Verification step 7 without a database read per token: the revoked ids in memory, loaded at
 /// start, updated at once by this process's own revocations and refunds, and refreshed from the
 /// store when they are older than ``refreshInterval``, for revocations made by other processes on
-/// the same database. The refresh is awaited by the verify route before it verifies
-/// (``refreshIfDue()``, on ``BlockingPool``), so verification itself never reads the database;
-/// when the set is older than ``staleLimit`` — the refresh fails — verification fails (503), never
-/// passes unchecked.
+/// the same database — every instance of a PostgreSQL deployment sees another's revocation within
+/// ``refreshInterval`` plus one read. The refresh is awaited by the verify route before it
+/// verifies (``refreshIfDue()``), so verification itself never reads the database; when the set
+/// is older than ``staleLimit`` — the refresh fails — verification fails (503), never passes
+/// unchecked.
 final class RevocationCache: RevocationSource, Sendable {
     /// The longest another process's revocation can go unseen here.
     static let refreshInterval: TimeInterval = 1
@@ -30,13 +31,11 @@ final class RevocationCache: RevocationSource, Sendable {
     private let clock: any WallClock
     private let state: Mutex<State>
 
-    /// Loads every revoked id.
-    /// - Throws: ``StoreError`` when the store cannot answer.
-    init(store: any LedgerStore, clock: any WallClock) throws {
+    /// Starts with every revoked id, read from `store` just before.
+    init(store: any LedgerStore, clock: any WallClock, revoked: [EntitlementID]) {
         self.store = store
         self.clock = clock
-        let now = clock.unixSeconds()
-        state = Mutex(State(revoked: Set(try store.revokedIDs(since: Int64.min)), refreshedAt: Date(), since: now))
+        state = Mutex(State(revoked: Set(revoked), refreshedAt: Date(), since: clock.unixSeconds()))
     }
 
     /// Reads the revocations since the last refresh when the set is older than ``refreshInterval``
@@ -52,7 +51,7 @@ final class RevocationCache: RevocationSource, Sendable {
         let now = clock.unixSeconds()
         let store = store
         do {
-            let fresh = try await BlockingPool.run(.short) { try store.revokedIDs(since: since - RevocationCache.overlap) }
+            let fresh = try await store.revokedIDs(since: since - RevocationCache.overlap)
             _ = merge(fresh, readAt: now, checking: nil)
         } catch {
             state.withLock { $0.refreshing = false }
@@ -60,17 +59,18 @@ final class RevocationCache: RevocationSource, Sendable {
         }
     }
 
-    /// Whether `id` is revoked. A set older than ``staleLimit`` (a caller that did not await
-    /// ``refreshIfDue()``, such as a test using the verifier directly) is refreshed here first.
-    /// - Throws: ``StoreError`` when that refresh fails.
+    /// Whether `id` is revoked.
+    /// - Throws: ``StoreError`` `store_database` when the set is older than ``staleLimit`` (its
+    ///   refreshes failed, or the caller did not await ``refreshIfDue()``): fail closed.
     func isRevoked(_ id: EntitlementID) throws -> Bool {
-        let (revoked, age, since) = state.withLock { ($0.revoked.contains(id), -$0.refreshedAt.timeIntervalSinceNow, $0.since) }
-        guard age > RevocationCache.staleLimit else { return revoked }
-        let now = clock.unixSeconds()
-        return merge(try store.revokedIDs(since: since - RevocationCache.overlap), readAt: now, checking: id)
+        let (revoked, age) = state.withLock { ($0.revoked.contains(id), -$0.refreshedAt.timeIntervalSinceNow) }
+        guard age <= RevocationCache.staleLimit else {
+            throw StoreError(.database, "the revocations could not be read for \(Int(age)) s: tokens are not checked against a stale list")
+        }
+        return revoked
     }
 
-    /// Adds what a refresh read at `now`; answers whether `id` is revoked.
+    /// Adds what a refresh read at `now`.
     private func merge(_ fresh: [EntitlementID], readAt now: Int64, checking id: EntitlementID?) -> Bool {
         state.withLock { state in
             state.revoked.formUnion(fresh)

@@ -37,9 +37,12 @@ struct ShutdownDrain: Service {
 
 /// Runs `app` until SIGTERM or SIGINT, then drains for `drainDelay` and shuts the server down
 /// gracefully (ServiceLifecycle: services stop in reverse order, each after the one before).
-public func runServer(_ app: some ApplicationProtocol, services: FoDServices, drainDelay: Duration, logger: Logger) async throws {
+/// - Parameter store: a store that runs as a service (PostgreSQL's pool): listed first, it stops
+///   last, after the server has drained.
+public func runServer(_ app: some ApplicationProtocol, services: FoDServices, drainDelay: Duration, logger: Logger,
+                      store: (any Service)? = nil) async throws {
     let group = ServiceGroup(configuration: .init(
-        services: [
+        services: (store.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []) + [
             .init(service: app),
             .init(service: ShutdownDrain(state: services.drain, delay: drainDelay, logger: logger), successTerminationBehavior: .gracefullyShutdownGroup),
         ],

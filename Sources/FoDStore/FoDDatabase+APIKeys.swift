@@ -10,6 +10,15 @@ public struct APIKeyRecord: Sendable, Hashable {
     public let label: String
     public let createdAt: Int64
     public let revokedAt: Int64?
+
+    public init(id: String, role: Role, dealer: DealerID?, label: String, createdAt: Int64, revokedAt: Int64?) {
+        self.id = id
+        self.role = role
+        self.dealer = dealer
+        self.label = label
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+    }
 }
 
 extension FoDDatabase {
@@ -17,21 +26,12 @@ extension FoDDatabase {
     /// once; only its SHA-256 is stored.
     /// - Throws: ``StoreError`` `invalid` when a dealer key has no dealer (or another role has one).
     public func createAPIKey(role: Role, dealer: DealerID?, label: String, actor: String, at now: Int64) throws -> (record: APIKeyRecord, secret: String) {
-        guard (role == .dealer) == (dealer != nil) else {
-            throw StoreError(.invalid, role == .dealer ? "a dealer key needs --dealer" : "only dealer keys name a dealer")
-        }
-        let id = Hex.encode(SecureRandom.bytes(6))
-        let secret = "fod_\(id)_\(Base64URL.encode(SecureRandom.bytes(32)))"
-        let record = APIKeyRecord(id: id, role: role, dealer: dealer, label: label, createdAt: now, revokedAt: nil)
-        if !label.isEmpty {
-            do { try DisplayText.check(label, "label", maxLength: 100) } catch let error as EntitlementError {
-                throw StoreError(.invalid, error.reason)
-            }
-        }
+        let (record, secret, hash) = try StoreRows.newAPIKey(role: role, dealer: dealer, label: label, at: now)
+        let id = record.id
         try write { db in
             if let dealer { try FoDDatabase.requireDealer(dealer, db) }
             try db.execute(sql: "INSERT INTO api_key (id, secret_sha256, role, dealer_id, label, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [id, SHA256.hexHash(Array(secret.utf8)), role.rawValue, dealer?.value, label, now])
+                           arguments: [id, hash, role.rawValue, dealer?.value, label, now])
             try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "apikey.create", subject: id,
                                         details: "role=\(role) dealer=\(dealer?.value ?? "") label=\(label)")
         }
@@ -40,13 +40,11 @@ extension FoDDatabase {
 
     /// The principal of a presented secret, or `nil` for an unknown or revoked key.
     public func authenticate(secret: String) throws -> Principal? {
-        let hash = SHA256.hexHash(Array(secret.utf8))
+        let hash = StoreRows.secretHash(secret)
         return try read { db in
             guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, role, dealer_id FROM api_key WHERE secret_sha256 = ? AND revoked_at IS NULL"),
-                                             arguments: [hash]),
-                  let role = Role(rawValue: row["role"]) else { return nil }
-            let dealer: String? = row["dealer_id"]
-            return Principal(keyID: row["id"], role: role, dealer: try dealer.map { try DealerID($0) })
+                                             arguments: [hash]) else { return nil }
+            return try StoreRows.principal(keyID: row["id"], role: row["role"], dealer: row["dealer_id"])
         }
     }
 

@@ -57,30 +57,68 @@ extension FoDDatabase {
     /// The stored catalog, or `nil` when none was loaded.
     static func loadCatalog(_ db: Database) throws -> Catalog? {
         guard let version = try String.fetchOne(db, sql: "SELECT version FROM catalog_version WHERE id = 1") else { return nil }
-        var models: [String: Set<String>] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT feature, model FROM catalog_feature_model") {
-            models[row["feature"], default: []].insert(row["model"])
+        var rows = CatalogRows(version: version)
+        rows.models = try Row.fetchAll(db, sql: "SELECT feature, model FROM catalog_feature_model").map { ($0["feature"], $0["model"]) }
+        rows.rules = try Row.fetchAll(db, sql: "SELECT feature, kind, equipment FROM catalog_equipment_rule ORDER BY feature, kind, position")
+            .map { ($0["feature"], $0["kind"], $0["equipment"]) }
+        rows.prices = try Row.fetchAll(db, sql: "SELECT * FROM catalog_price ORDER BY feature, position")
+            .map { .init(feature: $0["feature"], market: $0["market"], term: $0["term"], currency: $0["currency"], gross: $0["gross_minor"], vat: $0["vat_bps"]) }
+        rows.features = try Row.fetchAll(db, sql: "SELECT * FROM catalog_feature ORDER BY position").map { ($0["code"], $0["name"], $0["min_model_year"]) }
+        rows.equipment = try Row.fetchAll(db, sql: "SELECT code, name FROM equipment").map { ($0["code"], $0["name"]) }
+        return try rows.catalog()
+    }
+}
+
+/// The catalog tables' rows as read (features in position order, rules and prices ordered by
+/// feature and position): both stores assemble the catalog from them.
+public struct CatalogRows {
+    public struct PriceRow {
+        public let feature: String, market: String, term: String, currency: String, gross: Int64, vat: Int64
+        public init(feature: String, market: String, term: String, currency: String, gross: Int64, vat: Int64) {
+            self.feature = feature
+            self.market = market
+            self.term = term
+            self.currency = currency
+            self.gross = gross
+            self.vat = vat
         }
+    }
+
+    public let version: String
+    public var features: [(code: String, name: String, minModelYear: Int?)] = []
+    public var models: [(feature: String, model: String)] = []
+    public var rules: [(feature: String, kind: String, equipment: String)] = []
+    public var prices: [PriceRow] = []
+    public var equipment: [(code: String, name: String)] = []
+
+    public init(version: String) { self.version = version }
+
+    /// The catalog.
+    /// - Throws: ``StoreError`` `store_database` when a stored value does not validate.
+    public func catalog() throws -> Catalog {
+        var models: [String: Set<String>] = [:]
+        for row in self.models { models[row.feature, default: []].insert(row.model) }
         var rules: [String: (requires: [String], excludes: [String])] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT feature, kind, equipment FROM catalog_equipment_rule ORDER BY feature, kind, position") {
-            let feature: String = row["feature"], kind: String = row["kind"], equipment: String = row["equipment"]
-            if kind == "requires" { rules[feature, default: ([], [])].requires.append(equipment) } else { rules[feature, default: ([], [])].excludes.append(equipment) }
+        for row in self.rules {
+            if row.kind == "requires" { rules[row.feature, default: ([], [])].requires.append(row.equipment) } else {
+                rules[row.feature, default: ([], [])].excludes.append(row.equipment)
+            }
         }
         var prices: [String: [Price]] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT * FROM catalog_price ORDER BY feature, position") {
-            let currency = try FoDDatabase.stored { try Currency(row["currency"]) }
-            prices[row["feature"], default: []].append(Price(market: try FoDDatabase.stored { try Market(row["market"]) }, term: try Term(validating: row["term"]),
-                                                             gross: Money(minor: row["gross_minor"], currency),
-                                                             vat: try FoDDatabase.stored { try BasisPoints(row["vat_bps"]) }))
+        for row in self.prices {
+            prices[row.feature, default: []].append(try StoreRows.stored {
+                Price(market: try Market(row.market), term: try Term(validating: row.term), gross: Money(minor: row.gross, try Currency(row.currency)),
+                      vat: try BasisPoints(row.vat))
+            })
         }
-        let features = try Row.fetchAll(db, sql: "SELECT * FROM catalog_feature ORDER BY position").map { row -> CatalogFeature in
-            let code: String = row["code"]
-            let year: Int? = row["min_model_year"]
-            return CatalogFeature(code: try FeatureCode(code), name: row["name"], models: models[code] ?? [], minModelYear: year,
-                                  requires: rules[code]?.requires ?? [], excludes: rules[code]?.excludes ?? [], prices: prices[code] ?? [])
+        let features = try self.features.map { row -> CatalogFeature in
+            try StoreRows.stored {
+                CatalogFeature(code: try FeatureCode(row.code), name: row.name, models: models[row.code] ?? [], minModelYear: row.minModelYear,
+                               requires: rules[row.code]?.requires ?? [], excludes: rules[row.code]?.excludes ?? [], prices: prices[row.code] ?? [])
+            }
         }
         var names: [String: String] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT code, name FROM equipment") { names[row["code"]] = row["name"] }
+        for row in equipment { names[row.code] = row.name }
         return Catalog(version: version, features: features, equipmentNames: names)
     }
 }

@@ -106,6 +106,11 @@ public struct RecordedActivation: Sendable, Hashable {
     public let response: IdempotentResponse
     /// False when the key had been used: the response is the first one.
     public let created: Bool
+
+    public init(response: IdempotentResponse, created: Bool) {
+        self.response = response
+        self.created = created
+    }
 }
 
 /// A stored response for an idempotency key.
@@ -127,12 +132,10 @@ extension FoDDatabase {
 
     static func entitlements(_ db: Database, _ vin: VIN) throws -> [StoredEntitlement] {
         try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM entitlement WHERE vin = ? ORDER BY issued_at DESC, id DESC"), arguments: [vin.value]).map { row in
-            let dealer: String? = row["dealer_id"]
-            let claims = EntitlementClaims(
-                issuer: try IssuerID(row["issuer"]), vin: vin, id: try EntitlementID(row["id"]), issuedAt: row["issued_at"],
-                notBefore: row["not_before"], expiresAt: row["expires_at"], feature: try FeatureCode(row["feature"]),
-                term: try Term(validating: row["term"]), dealer: try dealer.map { try DealerID($0) })
-            return StoredEntitlement(claims: claims, token: row["token"], revokedAt: row["revoked_at"], revokeReason: row["revoke_reason"])
+            try StoredEntitlement.fromColumns(id: row["id"], issuer: row["issuer"], vin: row["vin"], feature: row["feature"], term: row["term"],
+                                              dealer: row["dealer_id"], issuedAt: row["issued_at"], notBefore: row["not_before"],
+                                              expiresAt: row["expires_at"], token: row["token"], revokedAt: row["revoked_at"],
+                                              revokeReason: row["revoke_reason"])
         }
     }
 
@@ -201,13 +204,13 @@ extension FoDDatabase {
         try db.cachedStatement(sql: """
             INSERT INTO event (event_id, occurred_at, kind, refers_to, vin, feature, term, channel, dealer_id, market, currency, gross_minor, vat_bps, entitlement_id)
             VALUES (?, ?, 'activation', NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: ["act-\(claims.id.value)", claims.issuedAt, claims.vin.value, claims.feature.value, claims.term.rawValue,
+            """).execute(arguments: [StoreRows.activationEventID(claims.id), claims.issuedAt, claims.vin.value, claims.feature.value, claims.term.rawValue,
                                      activation.channel, claims.dealer?.value, activation.market.code, activation.gross.currency.code,
                                      activation.gross.minor, activation.vat.value, claims.id.value])
         try db.cachedStatement(sql: "INSERT INTO idempotency (principal, key, request_sha256, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)")
             .execute(arguments: [principal.keyID, record.idempotencyKey, record.requestHash.stored, record.response.status, Data(record.response.body), now])
         try appendAudit(db, at: now, actor: principal.actor, action: "activation.create", subject: claims.id.value,
-                        details: "vin=\(claims.vin) feature=\(claims.feature) term=\(claims.term) dealer=\(claims.dealer?.value ?? "") gross=\(activation.gross.minor) \(activation.gross.currency)")
+                        details: StoreRows.activationDetails(activation))
     }
 
     /// The number of activation events (tests, metrics).

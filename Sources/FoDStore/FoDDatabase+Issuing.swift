@@ -39,14 +39,14 @@ extension FoDDatabase {
     /// - Throws: ``StoreError`` `not_found` for an unknown activation, `conflict` when already refunded.
     public func refund(activation id: EntitlementID, actor: String, at now: Int64) throws {
         try write { db in
-            guard try Row.fetchOne(db, sql: "SELECT 1 FROM event WHERE event_id = ? AND kind = 'activation'", arguments: ["act-\(id.value)"]) != nil else {
+            guard try Row.fetchOne(db, sql: "SELECT 1 FROM event WHERE event_id = ? AND kind = 'activation'", arguments: [StoreRows.activationEventID(id)]) != nil else {
                 throw StoreError(.notFound, "no activation \(id)")
             }
-            guard try Row.fetchOne(db, sql: "SELECT 1 FROM event WHERE event_id = ?", arguments: ["ref-\(id.value)"]) == nil else {
+            guard try Row.fetchOne(db, sql: "SELECT 1 FROM event WHERE event_id = ?", arguments: [StoreRows.refundEventID(id)]) == nil else {
                 throw StoreError(.conflict, "activation \(id) is already refunded")
             }
             try db.execute(sql: "INSERT INTO event (event_id, occurred_at, kind, refers_to) VALUES (?, ?, 'refund', ?)",
-                           arguments: ["ref-\(id.value)", now, "act-\(id.value)"])
+                           arguments: [StoreRows.refundEventID(id), now, StoreRows.activationEventID(id)])
             try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "activation.refund", subject: id.value, details: "")
             let revoked = try Row.fetchOne(db, sql: "SELECT revoked_at FROM entitlement WHERE id = ?", arguments: [id.value])
             if let revoked, (revoked["revoked_at"] as Int64?) == nil {
@@ -116,14 +116,7 @@ extension FoDDatabase {
             while let row = try cursor.next() {
                 // The export's columns are the events file's (``EventColumn``), in its order; the
                 // table's columns have the same names.
-                let fields = EventColumn.allCases.map { column -> String in
-                    switch column {
-                    case .occurredAt: Timestamp.format((row["occurred_at"] as Int64) * 1_000_000_000)
-                    case .grossMinor, .vatBps: (row[column.name] as Int64?).map(String.init) ?? ""
-                    default: row[column.name] as String? ?? ""
-                    }
-                }
-                out.row(fields)
+                out.row(StoreRows.exportRow({ row[$0.name] as String? }, occurredAt: row["occurred_at"], gross: row["gross_minor"], vat: row["vat_bps"]))
                 if out.bytes.count >= 1 << 20 { try write(out.take()) }
             }
             try write(out.take())

@@ -7,6 +7,52 @@ public struct Dealer: Sendable, Hashable {
     public let id: DealerID
     public let name: String
     public let market: String
+
+    public init(id: DealerID, name: String, market: String) {
+        self.id = id
+        self.name = name
+        self.market = market
+    }
+}
+
+/// The fixture documents (dealers, vehicles, catalog) parsed and validated before an import
+/// writes anything.
+public struct Fixtures: Sendable {
+    public let dealers: [Dealer]
+    public let vehicles: [Vehicle]
+    public let catalog: Catalog
+
+    /// Parses the three JSON documents; vehicles are read by the same decoder as `POST /v1/vehicles`.
+    /// - Throws: ``StoreError`` `invalid` naming the bad record.
+    public init(dealers: String, vehicles: String, catalog: String) throws {
+        do { self.catalog = try Catalog(json: catalog) } catch { throw StoreError(.invalid, "catalog: \(error)") }
+        self.dealers = try Fixtures.objects(dealers, "dealers").map { object in
+            guard let id = object["id"]?.string, let name = object["name"]?.string, let market = object["market"]?.string else {
+                throw StoreError(.invalid, "every dealer needs id, name and market")
+            }
+            do { return Dealer(id: try DealerID(id), name: name, market: market) } catch let error as any CodedError {
+                throw StoreError(.invalid, "dealer \(id): \(error.reason)")
+            }
+        }
+        self.vehicles = try Fixtures.objects(vehicles, "vehicles").map { object in
+            do { return try StrictJSON.decode(Vehicle.self, from: object) } catch let error as any CodedError {
+                throw StoreError(.invalid, "vehicle \(object["vin"]?.string ?? "?"): \(error.reason)")
+            }
+        }
+    }
+
+    /// What the import's audit entry says.
+    public var auditDetails: String { "dealers=\(dealers.count) vehicles=\(vehicles.count) features=\(catalog.features.count)" }
+
+    private static func objects(_ text: String, _ what: String) throws -> [JSONObject] {
+        do {
+            guard case .array(let items) = try JSONParser.parse(text) else { throw StoreError(.invalid, "\(what): a JSON array is expected") }
+            return try items.map {
+                guard case .object(let object) = $0 else { throw StoreError(.invalid, "\(what): every entry must be an object") }
+                return object
+            }
+        } catch let error as StoreError { throw error } catch { throw StoreError(.invalid, "\(what): \(error)") }
+    }
 }
 
 extension FoDDatabase {
@@ -14,30 +60,16 @@ extension FoDDatabase {
     /// what is there. Vehicles and dealers are upserted; the catalog replaced.
     /// - Throws: ``StoreError`` `invalid` naming the bad record.
     public func importFixtures(dealers: String, vehicles: String, catalog: String, actor: String, at now: Int64) throws {
-        let catalogValue: Catalog
-        do { catalogValue = try Catalog(json: catalog) } catch { throw StoreError(.invalid, "catalog: \(error)") }
-        let dealerList = try FoDDatabase.objects(dealers, "dealers")
-        let vehicleList = try FoDDatabase.objects(vehicles, "vehicles")
-        // The same vehicle document as `POST /v1/vehicles`, read by the same decoder.
-        var parsedVehicles: [Vehicle] = []
-        for object in vehicleList {
-            do { parsedVehicles.append(try StrictJSON.decode(Vehicle.self, from: object)) } catch let error as any CodedError {
-                throw StoreError(.invalid, "vehicle \(object["vin"]?.string ?? "?"): \(error.reason)")
-            }
-        }
+        let fixtures = try Fixtures(dealers: dealers, vehicles: vehicles, catalog: catalog)
         try write { db in
-            for object in dealerList {
-                guard let id = object["id"]?.string, let name = object["name"]?.string, let market = object["market"]?.string else {
-                    throw StoreError(.invalid, "every dealer needs id, name and market")
-                }
-                _ = try FoDDatabase.validated { try DealerID(id) }
+            for dealer in fixtures.dealers {
                 try db.execute(sql: "INSERT INTO dealer (id, name, market) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, market = excluded.market",
-                               arguments: [id, name, market])
+                               arguments: [dealer.id.value, dealer.name, dealer.market])
             }
-            for vehicle in parsedVehicles { try FoDDatabase.upsert(vehicle, db, at: now) }
-            try FoDDatabase.storeCatalog(catalogValue, db)
-            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "fixtures.import", subject: "catalog \(catalogValue.version)",
-                                        details: "dealers=\(dealerList.count) vehicles=\(parsedVehicles.count) features=\(catalogValue.features.count)")
+            for vehicle in fixtures.vehicles { try FoDDatabase.upsert(vehicle, db, at: now) }
+            try FoDDatabase.storeCatalog(fixtures.catalog, db)
+            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "fixtures.import", subject: "catalog \(fixtures.catalog.version)",
+                                        details: fixtures.auditDetails)
         }
     }
 
@@ -60,7 +92,7 @@ extension FoDDatabase {
             ON CONFLICT(vin) DO UPDATE SET model = excluded.model, model_year = excluded.model_year, market = excluded.market,
               equipment = excluded.equipment, dealer_id = excluded.dealer_id
             """, arguments: [vehicle.vin.value, vehicle.model, vehicle.modelYear, vehicle.market.code,
-                             vehicle.equipment.sorted().joined(separator: ","), vehicle.servicingDealer?.value, now])
+                             StoreRows.equipmentColumn(vehicle), vehicle.servicingDealer?.value, now])
     }
 
     /// Fails unless `dealer` is in the master data (checked in the transaction that refers to it).
@@ -73,14 +105,13 @@ extension FoDDatabase {
 
     /// The vehicle with this VIN, or `nil`.
     public func vehicle(_ vin: VIN) throws -> Vehicle? {
-        try read { db in
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM vehicle WHERE vin = ?"), arguments: [vin.value]) else { return nil }
-            let equipment: String = row["equipment"]
-            let dealer: String? = row["dealer_id"]
-            return Vehicle(vin: vin, model: row["model"], modelYear: row["model_year"], market: try FoDDatabase.stored { try Market(row["market"]) },
-                           equipment: Set(equipment.split(separator: ",").map(String.init)),
-                           servicingDealer: try dealer.map { try DealerID($0) })
-        }
+        try read { db in try FoDDatabase.vehicle(db, vin) }
+    }
+
+    static func vehicle(_ db: Database, _ vin: VIN) throws -> Vehicle? {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM vehicle WHERE vin = ?"), arguments: [vin.value]) else { return nil }
+        return try StoreRows.vehicle(vin: vin, model: row["model"], modelYear: row["model_year"], market: row["market"],
+                                     equipment: row["equipment"], dealer: row["dealer_id"])
     }
 
     /// The current catalog.
@@ -99,26 +130,6 @@ extension FoDDatabase {
         }
     }
 
-    static func objects(_ text: String, _ what: String) throws -> [JSONObject] {
-        do {
-            guard case .array(let items) = try JSONParser.parse(text) else { throw StoreError(.invalid, "\(what): a JSON array is expected") }
-            return try items.map {
-                guard case .object(let object) = $0 else { throw StoreError(.invalid, "\(what): every entry must be an object") }
-                return object
-            }
-        } catch let error as StoreError { throw error } catch { throw StoreError(.invalid, "\(what): \(error)") }
-    }
+    static func stored<T>(_ make: () throws -> T) throws -> T { try StoreRows.stored(make) }
 
-    /// A value read back from a table, validated: one that does not validate is a damaged
-    /// database, not a bad request.
-    /// - Throws: ``StoreError`` `store_database`.
-    static func stored<T>(_ make: () throws -> T) throws -> T {
-        do { return try make() } catch let error as any CodedError {
-            throw StoreError(.database, "a stored value does not validate: \(error.reason)")
-        }
-    }
-
-    static func validated<T>(_ make: () throws -> T) throws -> T {
-        do { return try make() } catch let error as StoreError { throw error } catch { throw StoreError(.invalid, "\(error)") }
-    }
 }

@@ -10,6 +10,12 @@ public struct WebSession: Sendable, Hashable {
     public let csrf: String
     /// When the session ends (Unix seconds).
     public let expiresAt: Int64
+
+    public init(principal: Principal, csrf: String, expiresAt: Int64) {
+        self.principal = principal
+        self.csrf = csrf
+        self.expiresAt = expiresAt
+    }
 }
 
 extension FoDDatabase {
@@ -17,12 +23,11 @@ extension FoDDatabase {
     /// browser only; the database keeps its SHA-256) and the session. Expired sessions are removed.
     /// - Throws: ``StoreError``.
     public func createSession(for principal: Principal, lifetime: Int64, at now: Int64) throws -> (cookie: String, session: WebSession) {
-        let cookie = Base64URL.encode(SecureRandom.bytes(32))
-        let session = WebSession(principal: principal, csrf: Base64URL.encode(SecureRandom.bytes(32)), expiresAt: now + lifetime)
+        let (cookie, session) = StoreRows.newSession(for: principal, lifetime: lifetime, at: now)
         try write { db in
             try db.execute(sql: "DELETE FROM web_session WHERE expires_at <= ?", arguments: [now])
             try db.execute(sql: "INSERT INTO web_session (id_sha256, api_key_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [SHA256.hexHash(Array(cookie.utf8)), principal.keyID, session.csrf, now, session.expiresAt])
+                           arguments: [StoreRows.secretHash(cookie), principal.keyID, session.csrf, now, session.expiresAt])
             try FoDDatabase.appendAudit(db, at: now, actor: principal.actor, action: "session.start", subject: principal.keyID, details: "dealer web page")
         }
         return (cookie, session)
@@ -31,22 +36,22 @@ extension FoDDatabase {
     /// The live session of a cookie value: not expired, and its API key not revoked.
     /// - Throws: ``StoreError``.
     public func session(cookie: String, at now: Int64) throws -> WebSession? {
-        let hash = SHA256.hexHash(Array(cookie.utf8))
+        let hash = StoreRows.secretHash(cookie)
         return try read { db in
             guard let row = try Row.fetchOne(db, sql: """
                 SELECT s.csrf, s.expires_at, k.id, k.role, k.dealer_id FROM web_session s JOIN api_key k ON k.id = s.api_key_id
                 WHERE s.id_sha256 = ? AND s.expires_at > ? AND k.revoked_at IS NULL
-                """, arguments: [hash, now]), let role = Role(rawValue: row["role"]) else { return nil }
-            let dealer: String? = row["dealer_id"]
-            return WebSession(principal: Principal(keyID: row["id"], role: role, dealer: try dealer.map { try DealerID($0) }),
-                              csrf: row["csrf"], expiresAt: row["expires_at"])
+                """, arguments: [hash, now]), let principal = try StoreRows.principal(keyID: row["id"], role: row["role"], dealer: row["dealer_id"]) else {
+                return nil
+            }
+            return WebSession(principal: principal, csrf: row["csrf"], expiresAt: row["expires_at"])
         }
     }
 
     /// Ends the session of a cookie value (signing out); unknown values are ignored.
     /// - Throws: ``StoreError``.
     public func endSession(cookie: String, at now: Int64) throws {
-        let hash = SHA256.hexHash(Array(cookie.utf8))
+        let hash = StoreRows.secretHash(cookie)
         try write { db in
             guard let keyID = try String.fetchOne(db, sql: "SELECT api_key_id FROM web_session WHERE id_sha256 = ?", arguments: [hash]) else { return }
             try db.execute(sql: "DELETE FROM web_session WHERE id_sha256 = ?", arguments: [hash])

@@ -161,6 +161,10 @@ public struct FoDDatabase: Sendable {
             // One row that the readiness check writes: proof that a write reaches the disk.
             try db.execute(sql: "CREATE TABLE health (id INTEGER PRIMARY KEY CHECK (id = 1), checked_at INTEGER NOT NULL)")
         }
+        migrator.registerMigration("v6-shared-secret") { db in
+            // Secrets every instance on the database shares (the dealer sign-in form's CSRF key).
+            try db.execute(sql: "CREATE TABLE shared_secret (name TEXT PRIMARY KEY, secret TEXT NOT NULL)")
+        }
         return migrator
     }
 }

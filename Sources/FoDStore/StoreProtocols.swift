@@ -46,84 +46,110 @@ public struct ManifestSnapshot: Sendable {
 /// Dealers, vehicles and the catalog.
 public protocol MasterDataStore: Sendable {
     /// Loads dealers, vehicles and the catalog from JSON documents, replacing the catalog.
-    func importFixtures(dealers: String, vehicles: String, catalog: String, actor: String, at now: Int64) throws
+    func importFixtures(dealers: String, vehicles: String, catalog: String, actor: String, at now: Int64) async throws
     /// Registers or updates a vehicle.
-    func register(_ vehicle: Vehicle, actor: String, at now: Int64) throws
+    func register(_ vehicle: Vehicle, actor: String, at now: Int64) async throws
     /// The vehicle with this VIN, or `nil`.
-    func vehicle(_ vin: VIN) throws -> Vehicle?
+    func vehicle(_ vin: VIN) async throws -> Vehicle?
+    /// The vehicle with this VIN and its entitlements (newest first) in one read, or `nil`.
+    func vehicleWithEntitlements(_ vin: VIN) async throws -> (vehicle: Vehicle, entitlements: [StoredEntitlement])?
     /// The current catalog.
-    func catalog() throws -> Catalog
+    func catalog() async throws -> Catalog
     /// The dealer with this id, or `nil`.
-    func dealer(_ id: DealerID) throws -> Dealer?
+    func dealer(_ id: DealerID) async throws -> Dealer?
 }
 
 /// Entitlements, activation and refund events, idempotency records and manifest versions: the ledger.
 public protocol LedgerStore: Sendable {
     /// Entitlements of a vehicle, newest first.
-    func entitlements(of vin: VIN) throws -> [StoredEntitlement]
+    func entitlements(of vin: VIN) async throws -> [StoredEntitlement]
     /// One entitlement by id.
-    func entitlement(_ id: EntitlementID) throws -> StoredEntitlement?
+    func entitlement(_ id: EntitlementID) async throws -> StoredEntitlement?
     /// The stored answer of an idempotency key; throws `idempotency_key_reused` for another request.
-    func idempotentResponse(principal: String, key: String, requestHash: RequestHash) throws -> IdempotentResponse?
+    func idempotentResponse(principal: String, key: String, requestHash: RequestHash) async throws -> IdempotentResponse?
     /// Records activations (each: entitlement, event, idempotency record, audit entry) in one
-    /// transaction, with one result per record.
-    func recordActivations(_ records: [ActivationRecord], at now: Int64) throws -> [Result<RecordedActivation, StoreError>]
+    /// transaction, with one result per record. Two records with one key (or one vehicle and
+    /// feature) in a group are taken in turn: the second replays (or conflicts with) the first.
+    func recordActivations(_ records: [ActivationRecord], at now: Int64) async throws -> [Result<RecordedActivation, StoreError>]
     /// The number of activation events.
-    func activationCount() throws -> Int
+    func activationCount() async throws -> Int
     /// Records a directly issued entitlement.
-    func recordIssued(_ issued: IssuedToken<EntitlementClaims>, actor: String, at now: Int64) throws
+    func recordIssued(_ issued: IssuedToken<EntitlementClaims>, actor: String, at now: Int64) async throws
     /// Revokes an entitlement with a reason.
-    func revoke(entitlement id: EntitlementID, reason: String, actor: String, at now: Int64) throws
+    func revoke(entitlement id: EntitlementID, reason: String, actor: String, at now: Int64) async throws
     /// Records the refund of an activation and revokes its entitlement.
-    func refund(activation id: EntitlementID, actor: String, at now: Int64) throws
+    func refund(activation id: EntitlementID, actor: String, at now: Int64) async throws
     /// Ids of the entitlements revoked at or after `since` (Unix seconds), for revocation caches.
-    func revokedIDs(since: Int64) throws -> [EntitlementID]
+    func revokedIDs(since: Int64) async throws -> [EntitlementID]
     /// The vehicle's entitlements and last manifest version in one read; `nil` when not registered.
-    func manifestSnapshot(of vin: VIN) throws -> ManifestSnapshot?
-    /// The manifest version for this content: the last one when unchanged, else the next.
-    func manifestVersion(vin: VIN, entries: [ManifestClaims.Entry], at now: Int64) throws -> Int64
-    /// ``manifestVersion(vin:entries:at:)`` for several vehicles in one transaction (one fsync),
-    /// in order; a vehicle named twice gets its versions in turn.
-    func manifestVersions(_ requests: [ManifestVersionRequest], at now: Int64) throws -> [Int64]
+    func manifestSnapshot(of vin: VIN) async throws -> ManifestSnapshot?
+    /// The manifest versions for several vehicles' content in one transaction (one commit), in
+    /// order: the last version when a vehicle's content is unchanged, else the next (never
+    /// reused); a vehicle named twice gets its versions in turn.
+    func manifestVersions(_ requests: [ManifestVersionRequest], at now: Int64) async throws -> [Int64]
     /// Writes the events between `from` and `to` — all, or one dealer's activations and their
-    /// refunds — as the CSV `fod report` reads.
-    func exportEvents(from: Int64?, to: Int64?, dealer: DealerID?, write: ([UInt8]) throws -> Void) throws
+    /// refunds — as the CSV `fod report` reads, in blocks.
+    func exportEvents(from: Int64?, to: Int64?, dealer: DealerID?, write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws
 }
 
-/// API keys (stored as hashes) and dealer web sessions.
+/// API keys (stored as hashes), dealer web sessions and the secrets instances share.
 public protocol AccessStore: Sendable {
     /// Creates a key; the secret is returned once.
-    func createAPIKey(role: Role, dealer: DealerID?, label: String, actor: String, at now: Int64) throws -> (record: APIKeyRecord, secret: String)
+    func createAPIKey(role: Role, dealer: DealerID?, label: String, actor: String, at now: Int64) async throws -> (record: APIKeyRecord, secret: String)
     /// The principal of a presented secret, or `nil`.
-    func authenticate(secret: String) throws -> Principal?
+    func authenticate(secret: String) async throws -> Principal?
     /// Every key, without secrets.
-    func listAPIKeys() throws -> [APIKeyRecord]
+    func listAPIKeys() async throws -> [APIKeyRecord]
     /// Revokes a key.
-    func revokeAPIKey(id: String, actor: String, at now: Int64) throws
+    func revokeAPIKey(id: String, actor: String, at now: Int64) async throws
     /// Starts a dealer web session.
-    func createSession(for principal: Principal, lifetime: Int64, at now: Int64) throws -> (cookie: String, session: WebSession)
+    func createSession(for principal: Principal, lifetime: Int64, at now: Int64) async throws -> (cookie: String, session: WebSession)
     /// The live session of a cookie value, or `nil`.
-    func session(cookie: String, at now: Int64) throws -> WebSession?
+    func session(cookie: String, at now: Int64) async throws -> WebSession?
     /// Ends a session.
-    func endSession(cookie: String, at now: Int64) throws
+    func endSession(cookie: String, at now: Int64) async throws
+    /// A 256-bit secret by name, made on first use and the same for every instance on this
+    /// database (the dealer sign-in form's CSRF key).
+    func sharedSecret(_ name: String) async throws -> [UInt8]
 }
 
 /// The append-only, hash-chained audit log.
 public protocol AuditStore: Sendable {
     /// Checks the chain; returns the number of entries.
-    func verifyAudit() throws -> Int64
+    func verifyAudit() async throws -> Int64
     /// Entries after a sequence number.
-    func auditEntries(after seq: Int64, limit: Int) throws -> [AuditEntry]
+    func auditEntries(after seq: Int64, limit: Int) async throws -> [AuditEntry]
 }
 
-/// Everything the service keeps: what `fod serve` runs on. ``FoDDatabase`` (SQLite) is the embedded
-/// implementation; another database implements the same protocols and runs the same tests.
+/// Everything the service keeps: what `fod serve` runs on. ``SQLiteStore`` (over ``FoDDatabase``)
+/// is the embedded implementation, `PostgresStore` (module FoDPostgres) the one for several
+/// instances; both run the same tests.
 public protocol EntitlementStore: MasterDataStore, LedgerStore, AccessStore, AuditStore {
     /// Whether the store answers (readiness).
-    func ping() -> Bool
+    func ping() async -> Bool
     /// Whether a write reaches the disk (readiness).
     /// - Throws: ``StoreError`` `store_database` or `store_busy`.
-    func checkWritable() throws
+    func checkWritable() async throws
+    /// Which database this is, for logs and the start banner (no password).
+    var location: String { get }
 }
 
-extension FoDDatabase: EntitlementStore {}
+/// One table's rows for a move between databases: column names and text values (`nil` for NULL;
+/// BLOBs in hex).
+public struct TableDump: Sendable {
+    public let table: String
+    public let columns: [String]
+    public let rows: [[String?]]
+
+    public init(table: String, columns: [String], rows: [[String?]]) {
+        self.table = table
+        self.columns = columns
+        self.rows = rows
+    }
+
+    /// The tables, parents before children (the web sessions refer to API keys).
+    public static let tableOrder = [
+        "dealer", "vehicle", "catalog_version", "catalog_feature", "catalog_feature_model", "catalog_equipment_rule", "catalog_price",
+        "equipment", "entitlement", "event", "api_key", "web_session", "idempotency", "manifest_version", "audit", "shared_secret",
+    ]
+}

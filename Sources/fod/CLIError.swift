@@ -23,9 +23,9 @@ enum CLIError {
         }
     }
 
-    /// The same for async commands.
-    static func run(_ body: () async throws -> Void) async throws {
-        do { try await body() } catch {
+    /// The same for async commands, returning `body`'s result.
+    static func run<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch {
             guard let message = describe(error) else { throw error }
             printError(message)
             throw ExitCode(badInput)

@@ -1,4 +1,6 @@
 import Foundation
+import Synchronization
+import FoDPostgres
 import FoDCrypto
 import FoDRevenue
 import FoDStore
@@ -98,13 +100,26 @@ struct DatabaseEventSource: EventSource {
     private let hash: String
     let size: Int64
 
-    init(path: String) throws {
-        var isDirectory: ObjCBool = false
-        let file = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
-            ? (path as NSString).appendingPathComponent("fod.sqlite") : path
-        guard FileManager.default.fileExists(atPath: file) else { throw RevenueError(.eventsInvalid, "no database at '\(file)'") }
-        var bytes: [UInt8] = []
-        try FoDDatabase(path: file).exportEvents(from: nil, to: nil, dealer: nil) { bytes += $0 }
+    /// Reads the events of the database at `location`: a data folder, an SQLite file, or a
+    /// `postgres://` URL.
+    static func read(_ location: String) async throws -> DatabaseEventSource {
+        let opened: OpenedStore
+        if DatabaseURL.isPostgres(location) {
+            opened = try await StoreOptions.open(databaseURL: location, data: "")
+        } else {
+            var isDirectory: ObjCBool = false
+            let file = FileManager.default.fileExists(atPath: location, isDirectory: &isDirectory) && isDirectory.boolValue
+                ? (location as NSString).appendingPathComponent("fod.sqlite") : location
+            guard FileManager.default.fileExists(atPath: file) else { throw RevenueError(.eventsInvalid, "no database at '\(file)'") }
+            opened = OpenedStore(store: try SQLiteStore(path: file), isNew: false, postgres: nil, sqlite: nil)
+        }
+        defer { opened.close() }
+        let blocks = Blocks()
+        try await opened.store.exportEvents(from: nil, to: nil, dealer: nil) { blocks.append($0) }
+        return DatabaseEventSource(bytes: blocks.take())
+    }
+
+    private init(bytes: [UInt8]) {
         hash = SHA256.hexHash(bytes)
         size = Int64(bytes.count)
         memory = MemoryByteSource(bytes)
@@ -113,4 +128,11 @@ struct DatabaseEventSource: EventSource {
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int { try memory.read(into: buffer) }
     func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int { try memory.read(at: offset, into: buffer) }
     func finish() -> String { hash }
+}
+
+/// An export's blocks, collected in order.
+private final class Blocks: Sendable {
+    private let bytes = Mutex<[UInt8]>([])
+    func append(_ block: [UInt8]) { bytes.withLock { $0 += block } }
+    func take() -> [UInt8] { bytes.withLock { $0 } }
 }

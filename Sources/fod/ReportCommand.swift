@@ -4,7 +4,7 @@ import FoDRevenue
 import FoDStore
 
 /// `fod report`.
-struct ReportCommand: ParsableCommand {
+struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Compute a month's dealer revenue-share statements from an events file.",
@@ -31,7 +31,7 @@ struct ReportCommand: ParsableCommand {
 
     @Option(help: "The events file (CSV, or JSON Lines).")
     var events: String?
-    @Option(help: "Read the events from a service's database instead (its data folder or fod.sqlite).")
+    @Option(help: "Read the events from a service's database instead: its data folder, fod.sqlite, or a postgres:// URL.")
     var db: String?
     @Option(help: "The rules file (JSON).")
     var rules: String
@@ -59,8 +59,12 @@ struct ReportCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         var rejected: Int64 = 0
+        let databaseSource = try await CLIError.run { () async throws -> DatabaseEventSource? in
+            guard let db else { return nil }
+            return try await DatabaseEventSource.read(db)
+        }
         try CLIError.run {
             let ruleSet = try RuleSet(json: try CLIInput.readFile(rules))
             let reportPeriod = try ReportPeriod(period, timeZone: timezone)
@@ -72,7 +76,7 @@ struct ReportCommand: ParsableCommand {
                 }
             }
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            var source: any EventSource = try db.map { try DatabaseEventSource(path: $0) } ?? FileByteSource(path: events ?? "")
+            var source: any EventSource = try databaseSource ?? FileByteSource(path: events ?? "")
             let rejects = try FileSink(path: (out as NSString).appendingPathComponent("rejects.csv"))
             try rejects.write(ReportFiles.rejectsHeader())
             var pendingRejects: [UInt8] = []

@@ -12,21 +12,24 @@ import Logging
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the entitlement service (HTTP API) on an embedded SQLite database.",
+        abstract: "Run the entitlement service (HTTP API) on an embedded SQLite database, or on PostgreSQL.",
         discussion: """
         With no options it runs the demo: data in ./data, the development keys
         from keys/, on 127.0.0.1:8080. A new database gets the catalog, vehicles
         and dealers from fixtures/ and an admin key and a dealer key (printed
         once); later starts change no data (fod import reloads the fixtures).
         An existing database file that is empty or not SQLite stops the start.
-        Options also come from the environment: FOD_DATA, FOD_HOST, FOD_PORT,
+        With --database postgres://… several instances share one database
+        (docs/operations.md: behind a load balancer).
+        Options also come from the environment: FOD_DATA, FOD_DATABASE_URL, FOD_HOST, FOD_PORT,
         FOD_KEY, FOD_ISSUER, FOD_DEV=0|1, FOD_SECURE_COOKIES=1, FOD_LOG_LEVEL, FOD_LOG_FORMAT.
         Development keys (keys/dev-*) are refused unless --dev.
         """
     )
 
-    @Option(help: "Data folder (database). Env FOD_DATA.")
-    var data: String = ProcessInfo.processInfo.environment["FOD_DATA"] ?? "data"
+    @OptionGroup var storeOptions: StoreOptions
+    @Option(help: "PostgreSQL connections per instance. Env FOD_DATABASE_CONNECTIONS.")
+    var databaseConnections: Int = Int(ProcessInfo.processInfo.environment["FOD_DATABASE_CONNECTIONS"] ?? "") ?? 16
     @Option(help: "Listen address. Env FOD_HOST.")
     var host: String = ProcessInfo.processInfo.environment["FOD_HOST"] ?? "127.0.0.1"
     @Option(help: "Listen port. Env FOD_PORT.")
@@ -106,35 +109,38 @@ struct ServeCommand: AsyncParsableCommand {
                 try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key)
                 FileHandle.standardError.write(Data("note: set \(key) to mode 0600 (development key)\n".utf8))
             }
-            try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let database = try FoDDatabase(path: (data as NSString).appendingPathComponent("fod.sqlite"))
+            guard (1...500).contains(databaseConnections) else { throw ValidationError("--database-connections must be 1 to 500") }
+            let opened = try await storeOptions.open(connections: databaseConnections)
+            defer { opened.close() }
+            let database = opened.store
             let clock = SystemClock()
             let signing = try KeyFile.readPrivateKey(at: key)
             let folder = fixtures as NSString
             // Only a new database is seeded: a start never changes data (fod import does, on purpose).
-            if database.isNew, FileManager.default.fileExists(atPath: folder.appendingPathComponent("catalog.json")) {
-                try database.importFixtures(dealers: try CLIInput.readFile(folder.appendingPathComponent("dealers.json")),
+            if opened.isNew, FileManager.default.fileExists(atPath: folder.appendingPathComponent("catalog.json")) {
+                try await database.importFixtures(dealers: try CLIInput.readFile(folder.appendingPathComponent("dealers.json")),
                                             vehicles: try CLIInput.readFile(folder.appendingPathComponent("vehicles.json")),
                                             catalog: try CLIInput.readFile(folder.appendingPathComponent("catalog.json")),
                                             actor: "system", at: clock.unixSeconds())
             }
             let metrics = ServiceMetrics()
-            let services = try FoDServices(database: database, issuer: Issuer(key: signing, issuer: try IssuerID(issuer), clock: clock),
-                                       publishedKeys: KeySet(publicKeys: [signing.publicKey]), catalog: try database.catalog(),
+            let services = try await FoDServices(store: database, issuer: Issuer(key: signing, issuer: try IssuerID(issuer), clock: clock),
+                                       publishedKeys: KeySet(publicKeys: [signing.publicKey]), catalog: try await database.catalog(),
                                        rules: try RuleSet(json: try CLIInput.readFile(rules)), clock: clock, metrics: metrics,
                                        manifestLifetime: Int64(manifestLifetimeDays) * 86_400)
             var banner = dev ? "fod serve — DEVELOPMENT MODE (development keys allowed; never use them in production)\n" : "fod serve\n"
-            if database.isNew {
-                let admin = try database.createAPIKey(role: .admin, dealer: nil, label: "bootstrap admin", actor: "system", at: clock.unixSeconds())
+            banner += "database: \(database.location)\n"
+            if opened.isNew {
+                let admin = try await database.createAPIKey(role: .admin, dealer: nil, label: "bootstrap admin", actor: "system", at: clock.unixSeconds())
                 banner += "bootstrap admin key (shown once, stored only as a hash):\n  \(admin.secret)\n"
                 if dev {
-                    let dealer = try database.createAPIKey(role: .dealer, dealer: try DealerID("DE-10001"), label: "demo dealer DE-10001",
+                    let dealer = try await database.createAPIKey(role: .dealer, dealer: try DealerID("DE-10001"), label: "demo dealer DE-10001",
                                                            actor: "system", at: clock.unixSeconds())
                     banner += "demo dealer key for DE-10001 (shown once):\n  \(dealer.secret)\n"
                 }
             }
-            if !database.isNew, try !database.listAPIKeys().contains(where: { $0.role == .admin && $0.revokedAt == nil }) {
-                banner += "no active admin key: create one with fod apikey create --role admin --data \(data)\n"
+            if !opened.isNew, try await !database.listAPIKeys().contains(where: { $0.role == .admin && $0.revokedAt == nil }) {
+                banner += "no active admin key: create one with fod apikey create --role admin \(storeOptions.databaseURL == nil ? "--data \(storeOptions.data)" : "--database URL")\n"
             }
             banner += "dealer page: http://\(host):\(port)/dealer (sign in with a dealer key)\n"
             banner += "listening on http://\(host):\(port) — try: curl -H 'Authorization: Bearer <key>' http://\(host):\(port)/v1/vehicles/WAUZZZF45RA000001/offers\n"
@@ -149,7 +155,8 @@ struct ServeCommand: AsyncParsableCommand {
             let app = try buildApplication(services: services, host: host, port: port, secureCookies: secureCookies,
                                            idleTimeout: .milliseconds(Int64(idleTimeout * 1000)), maxConnections: max(1, connections),
                                            logger: logger)
-            try await runServer(app, services: services, drainDelay: .milliseconds(Int64(shutdownDelay * 1000)), logger: logger)
+            try await runServer(app, services: services, drainDelay: .milliseconds(Int64(shutdownDelay * 1000)), logger: logger,
+                                store: opened.postgres)
         }
     }
 }

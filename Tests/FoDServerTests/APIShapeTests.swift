@@ -12,9 +12,9 @@ import Testing
 struct APIShapeTests {
     static let vin = "WAUZZZF45RA000001"
 
-    @Test("a VIN that does not validate is 422 with its code in a path as in a body; a query that does not parse is 400 query_invalid")
-    func oneStatusPerCode() async throws {
-        let service = try TestService()
+    @Test("a VIN that does not validate is 422 with its code in a path as in a body; a query that does not parse is 400 query_invalid", arguments: StoreBackend.all)
+    func oneStatusPerCode(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             for path in ["/v1/vehicles/NOPE", "/v1/vehicles/NOPE/offers", "/v1/vehicles/NOPE/entitlements", "/v1/vehicles/NOPE/manifest"] {
                 try await client.execute(uri: path, method: .get, headers: headers(service.issuer)) { response async throws in
@@ -38,9 +38,9 @@ struct APIShapeTests {
         }
     }
 
-    @Test("what a POST makes has a Location that answers with it, also on a replay; a dealer reads only its own")
-    func locations() async throws {
-        let service = try TestService()
+    @Test("what a POST makes has a Location that answers with it, also on a replay; a dealer reads only its own", arguments: StoreBackend.all)
+    func locations(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             try await client.execute(uri: "/v1/vehicles", method: .post, headers: headers(service.issuer),
                                      body: body(#"{"vin":"WBA12345678901234","model":"A6","model_year":2025,"market":"DE"}"#)) { response async throws in
@@ -88,9 +88,9 @@ struct APIShapeTests {
         }
     }
 
-    @Test("a problem's title is fixed for its type, whatever the detail")
-    func problemTitles() async throws {
-        let service = try TestService()
+    @Test("a problem's title is fixed for its type, whatever the detail", arguments: StoreBackend.all)
+    func problemTitles(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             var titles: [String: Set<String>] = [:]
             for (path, key) in [("/v1/vehicles/NOPE", service.issuer), ("/v1/vehicles/WAUZZZ", service.auditor),

@@ -10,9 +10,9 @@ import Testing
 
 @Suite("One dealer's month from its own events")
 struct DealerReportTests {
-    @Test("the report over one dealer's events (activations and their refunds) gives that dealer the same statement and lines as the report over all")
-    func dealerSlice() async throws {
-        let service = try TestService()
+    @Test("the report over one dealer's events (activations and their refunds) gives that dealer the same statement and lines as the report over all", arguments: StoreBackend.all)
+    func dealerSlice(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             var first = ""
             for (index, (key, vin, feature)) in [(service.dealer1, "WAUZZZF45RA000001", "NAV_PLUS"), (service.dealer1, "WAUZZZF45RA000001", "MATRIX_LED"),
@@ -28,8 +28,8 @@ struct DealerReportTests {
             }
         }
         let period = "2026-11"
-        let all = try StatementsReport.run(services: service.services, period: period)
-        let mine = try StatementsReport.run(services: service.services, period: period, dealer: try DealerID("DE-10001"))
+        let all = try await StatementsReport.run(services: service.services, period: period)
+        let mine = try await StatementsReport.run(services: service.services, period: period, dealer: try DealerID("DE-10001"))
         let expected = all.statements.filter { $0.dealerID == "DE-10001" }
         #expect(expected.count == 1 && expected[0].clawbacks == 1 && expected[0].activations == 2)
         #expect(mine.statements.map(\.dealerID) == ["DE-10001"])

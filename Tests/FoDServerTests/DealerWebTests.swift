@@ -55,9 +55,9 @@ struct Browser {
 struct DealerWebTests {
     static let vin = "WAUZZZF45RA000001"
 
-    @Test("signing in sets an HttpOnly SameSite=Strict session cookie; Secure behind TLS; a wrong key or a missing CSRF token is refused")
-    func signIn() async throws {
-        let service = try TestService()
+    @Test("signing in sets an HttpOnly SameSite=Strict session cookie; Secure behind TLS; a wrong key or a missing CSRF token is refused", arguments: StoreBackend.all)
+    func signIn(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             var browser = Browser(client: client)
             let unauthenticated = try await browser.get("/dealer")
@@ -92,9 +92,9 @@ struct DealerWebTests {
         }
     }
 
-    @Test("look up, confirm, activate: credited to the signed-in dealer; a double submit books once; listed as active with its commission")
-    func activation() async throws {
-        let service = try TestService()
+    @Test("look up, confirm, activate: credited to the signed-in dealer; a double submit books once; listed as active with its commission", arguments: StoreBackend.all)
+    func activation(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             var browser = Browser(client: client)
             _ = try await browser.signIn(service.dealer1)
@@ -111,10 +111,10 @@ struct DealerWebTests {
             #expect(first.status == .seeOther && second.status == .seeOther)
             let location = try #require(first.headers[.location])
             #expect(second.headers[.location] == location)
-            let booked = try service.services.database.entitlements(of: try VIN(DealerWebTests.vin))
+            let booked = try await service.services.store.entitlements(of: try VIN(DealerWebTests.vin))
             #expect(booked.count == 1)
             #expect(booked.first?.claims.dealer?.value == "DE-10001")
-            #expect(try service.services.database.activationCount() == 1)
+            #expect(try await service.services.store.activationCount() == 1)
 
             let result = try await browser.get(location)
             let resultHTML = String(buffer: result.body)
@@ -131,9 +131,9 @@ struct DealerWebTests {
         }
     }
 
-    @Test("forms without the session's CSRF token are refused and book nothing; a session cannot reach the API; another dealer sees none of it")
-    func boundaries() async throws {
-        let service = try TestService()
+    @Test("forms without the session's CSRF token are refused and book nothing; a session cannot reach the API; another dealer sees none of it", arguments: StoreBackend.all)
+    func boundaries(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             var first = Browser(client: client)
             _ = try await first.signIn(service.dealer1)
@@ -144,7 +144,7 @@ struct DealerWebTests {
             form.append(("csrf", "not-the-token"))
             let wrong = try await first.post("/dealer/activate", form)
             #expect(wrong.status == .forbidden)
-            #expect(try service.services.database.activationCount() == 0)
+            #expect(try await service.services.store.activationCount() == 0)
             let logout = try await first.post("/dealer/logout", [("csrf", "not-the-token")])
             #expect(logout.status == .forbidden)
 
@@ -173,13 +173,13 @@ struct DealerWebTests {
             let home1 = try await first.get("/dealer")
             let out = try await first.post("/dealer/logout", [("csrf", Browser.hidden("csrf", in: home1) ?? "")])
             #expect(out.status == .seeOther)
-            #expect(try service.services.database.session(cookie: stolen, at: TestService.now) == nil)
+            #expect(try await service.services.store.session(cookie: stolen, at: TestService.now) == nil)
         }
     }
 
-    @Test("errors are sentences for a person: unknown VIN, bad check digit, missing equipment, already booked")
-    func errors() async throws {
-        let service = try TestService()
+    @Test("errors are sentences for a person: unknown VIN, bad check digit, missing equipment, already booked", arguments: StoreBackend.all)
+    func errors(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             var browser = Browser(client: client)
             _ = try await browser.signIn(service.dealer1)

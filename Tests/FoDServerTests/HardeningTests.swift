@@ -15,9 +15,9 @@ import Testing
 struct HardeningTests {
     static let vin = "WAUZZZF45RA000001"
 
-    @Test("nothing a verifier would refuse is signed or stored, from any entry point")
-    func hostileValues() async throws {
-        let service = try TestService()
+    @Test("nothing a verifier would refuse is signed or stored, from any entry point", arguments: StoreBackend.all)
+    func hostileValues(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         let verifier = Verifier(keys: service.services.keys, issuer: service.services.issuer.issuer, clock: FixedClock(unixSeconds: TestService.now))
         try await service.app.test(.router) { client in
             let hostile: [(String, String, String)] = [
@@ -44,7 +44,7 @@ struct HardeningTests {
                     #expect(response.status == .unprocessableContent, "\(what): \(response.status)")
                 }
             }
-            #expect(try service.services.database.vehicle(try VIN("WBA12345678901234")) == nil)
+            #expect(try await service.services.store.vehicle(try VIN("WBA12345678901234")) == nil)
             // A good direct issue still works, and the manifest still signs and verifies.
             try await client.execute(uri: "/v1/entitlements", method: .post, headers: headers(service.issuer),
                                      body: body(#"{"vin":"\#(Self.vin)","feature":"ACC","term":"P1M","startsAt":"1970-01-01T00:00:00Z"}"#)) { response async throws in
@@ -57,14 +57,14 @@ struct HardeningTests {
             }
         }
         // The stored entitlement passes every check of the verifier but time: it ran in January 1970.
-        let stored = try service.services.database.entitlements(of: try VIN(Self.vin))
+        let stored = try await service.services.store.entitlements(of: try VIN(Self.vin))
         #expect(stored.count == 1)
         for entitlement in stored {
             #expect(throws: EntitlementError(.expired, "")) { try verifier.verifyEntitlement(entitlement.token) }
         }
         // The store refuses API keys for unknown dealers, and hostile labels.
-        #expect(throws: StoreError.self) { try service.services.database.createAPIKey(role: .dealer, dealer: try DealerID("DE-99999"), label: "x", actor: "t", at: 0) }
-        #expect(throws: StoreError.self) { try service.services.database.createAPIKey(role: .issuer, dealer: nil, label: "a\u{202E}b", actor: "t", at: 0) }
+        await #expect(throws: StoreError.self) { try await service.services.store.createAPIKey(role: .dealer, dealer: try DealerID("DE-99999"), label: "x", actor: "t", at: 0) }
+        await #expect(throws: StoreError.self) { try await service.services.store.createAPIKey(role: .issuer, dealer: nil, label: "a\u{202E}b", actor: "t", at: 0) }
         // The signer itself refuses claims outside the verifier's range.
         let claims = EntitlementClaims(issuer: service.services.issuer.issuer, vin: try VIN(Self.vin), id: .uuidV7(unixMilliseconds: 0),
                                        issuedAt: 0, notBefore: -1, expiresAt: 10, feature: try FeatureCode("ACC"), term: .oneMonth)
@@ -75,13 +75,13 @@ struct HardeningTests {
         }
     }
 
-    @Test("an entitlement stored before claims were validated (a start before 1970) is left out of the manifest, which still verifies")
-    func legacyEntitlementLeftOut() async throws {
-        let service = try TestService()
+    @Test("an entitlement stored before claims were validated (a start before 1970) is left out of the manifest, which still verifies", arguments: StoreBackend.all)
+    func legacyEntitlementLeftOut(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         let vin = try VIN(Self.vin)
         let legacy = EntitlementClaims(issuer: service.services.issuer.issuer, vin: vin, id: .uuidV7(unixMilliseconds: 1_000), issuedAt: TestService.now,
                                        notBefore: -86_400, expiresAt: nil, feature: try FeatureCode("ACC"), term: .permanent)
-        try service.services.database.recordIssued(IssuedToken(claims: legacy, token: "legacy.token.value"), actor: "old version", at: TestService.now)
+        try await service.services.store.recordIssued(IssuedToken(claims: legacy, token: "legacy.token.value"), actor: "old version", at: TestService.now)
         let verifier = Verifier(keys: service.services.keys, issuer: service.services.issuer.issuer, clock: FixedClock(unixSeconds: TestService.now))
         try await service.app.test(.router) { client in
             try await client.execute(uri: "/v1/entitlements", method: .post, headers: headers(service.issuer),
@@ -97,9 +97,9 @@ struct HardeningTests {
         }
     }
 
-    @Test("an idempotency key replays the same order however its JSON is spelled, and refuses another order")
-    func idempotencyComparesTheOrder() async throws {
-        let service = try TestService()
+    @Test("an idempotency key replays the same order however its JSON is spelled, and refuses another order", arguments: StoreBackend.all)
+    func idempotencyComparesTheOrder(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             var first = ""
             try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer1, idempotency: "spell-1"),
@@ -120,15 +120,15 @@ struct HardeningTests {
                 #expect(response.status == .unprocessableContent)
                 #expect(try json(response)["code"] as? String == "idempotency_key_reused")
             }
-            #expect(try service.services.database.activationCount() == 1)
+            #expect(try await service.services.store.activationCount() == 1)
         }
     }
 
-    @Test("a key stored by an earlier version (hash of the raw body) still replays after the upgrade")
-    func idempotencyAcrossUpgrade() async throws {
-        let service = try TestService()
+    @Test("a key stored by an earlier version (hash of the raw body) still replays after the upgrade", arguments: StoreBackend.all)
+    func idempotencyAcrossUpgrade(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         let raw = #"{"vin":"\#(Self.vin)","feature":"NAV_PLUS","term":"P1Y"}"#
-        let principal = try #require(try service.services.database.authenticate(secret: service.dealer1))
+        let principal = try #require(try await service.services.store.authenticate(secret: service.dealer1))
         let issued = try service.services.issuer.issue(EntitlementRequest(vin: try VIN(Self.vin), feature: try FeatureCode("NAV_PLUS"), term: .oneYear,
                                                                          dealer: principal.dealer))
         let stored = #"{"id":"\#(issued.claims.id.value)"}"#
@@ -136,7 +136,7 @@ struct HardeningTests {
                                    principal: principal, idempotencyKey: "before-upgrade",
                                    requestHash: SHA256.hexHash(Array("POST /v1/activations\n".utf8) + Array(raw.utf8)),
                                    response: IdempotentResponse(status: 201, body: Array(stored.utf8)))
-        _ = try service.services.database.recordActivations([old], at: TestService.now)
+        _ = try await service.services.store.recordActivations([old], at: TestService.now)
         try await service.app.test(.router) { client in
             try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer1, idempotency: "before-upgrade"),
                                      body: body(raw)) { response async throws in
@@ -146,9 +146,9 @@ struct HardeningTests {
         }
     }
 
-    @Test("what an integrator hit: HEAD on GET routes, 405 with Allow, percent-encoded path parameters, a bad audit cursor, the next cursor")
-    func integratorDetails() async throws {
-        let service = try TestService()
+    @Test("what an integrator hit: HEAD on GET routes, 405 with Allow, percent-encoded path parameters, a bad audit cursor, the next cursor", arguments: StoreBackend.all)
+    func integratorDetails(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             for uri in ["/healthz", "/.well-known/jwks.json", "/v1/vehicles/\(Self.vin)"] {
                 try await client.execute(uri: uri, method: .head, headers: headers(service.issuer)) { response async throws in
@@ -188,16 +188,16 @@ struct HardeningTests {
         }
     }
 
-    @Test("the dealer page shows a refunded entitlement as refunded, without its token or QR code")
-    func refundedResultPage() async throws {
-        let service = try TestService()
+    @Test("the dealer page shows a refunded entitlement as refunded, without its token or QR code", arguments: StoreBackend.all)
+    func refundedResultPage(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             var browser = Browser(client: client)
             _ = try await browser.signIn(service.dealer1)
             let confirm = try await browser.get("/dealer/confirm?vin=\(Self.vin)&feature=NAV_PLUS&term=P1Y")
             let form = ["csrf", "vin", "feature", "term", "idempotency_key"].map { ($0, Browser.hidden($0, in: confirm) ?? "") }
             let location = try #require(try await browser.post("/dealer/activate", form).headers[.location])
-            let stored = try #require(try service.services.database.entitlements(of: try VIN(Self.vin)).first)
+            let stored = try #require(try await service.services.store.entitlements(of: try VIN(Self.vin)).first)
             let live = String(buffer: try await browser.get(location).body)
             #expect(live.contains("Navigation Plus is active") && live.contains("<svg") && live.contains(stored.token))
             try await client.execute(uri: "/v1/activations/\(stored.claims.id.value)/refund", method: .post, headers: headers(service.issuer)) { response async throws in
@@ -209,9 +209,9 @@ struct HardeningTests {
         }
     }
 
-    @Test("a free trial is booked once per vehicle and feature, also after it was revoked")
-    func oneTrial() async throws {
-        let service = try TestService()
+    @Test("a free trial is booked once per vehicle and feature, also after it was revoked", arguments: StoreBackend.all)
+    func oneTrial(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             let trial = #"{"vin":"\#(Self.vin)","feature":"NAV_PLUS","term":"trial"}"#
             var id = ""
@@ -234,9 +234,9 @@ struct HardeningTests {
         }
     }
 
-    @Test("HTTP details: no-store on answers with tokens, case-insensitive bearer, 415 for other media types, 400 for a body that cannot be read")
-    func httpDetails() async throws {
-        let service = try TestService()
+    @Test("HTTP details: no-store on answers with tokens, case-insensitive bearer, 415 for other media types, 400 for a body that cannot be read", arguments: StoreBackend.all)
+    func httpDetails(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer1, idempotency: "h1"),
                                      body: body(#"{"vin":"\#(Self.vin)","feature":"NAV_PLUS","term":"P1Y"}"#)) { response async throws in
@@ -269,9 +269,9 @@ struct HardeningTests {
         }
     }
 
-    @Test("the sign-in form's CSRF token must come from this server: a value planted in cookie and field is refused")
-    func loginCSRF() async throws {
-        let service = try TestService()
+    @Test("the sign-in form's CSRF token must come from this server: a value planted in cookie and field is refused", arguments: StoreBackend.all)
+    func loginCSRF(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             var attacker = Browser(client: client)
             attacker.cookies["fod_login_csrf"] = "planted-by-attacker"

@@ -11,9 +11,9 @@ import Testing
 
 @Suite("Issuer, refunds, manifests, exports and statements")
 struct IssuerFlowTests {
-    @Test("register, issue directly, revoke: the token then fails verification as revoked")
-    func issueAndRevoke() async throws {
-        let service = try TestService()
+    @Test("register, issue directly, revoke: the token then fails verification as revoked", arguments: StoreBackend.all)
+    func issueAndRevoke(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             let vehicle = #"{"vin":"WBA12345678901234","model":"A6","model_year":2025,"market":"DE","equipment":["7UG"],"dealer_id":"DE-10002"}"#
             try await client.execute(uri: "/v1/vehicles", method: .post, headers: headers(service.dealer1), body: body(vehicle)) { response async throws in
@@ -46,11 +46,11 @@ struct IssuerFlowTests {
         }
     }
 
-    @Test("a revocation written by another process on the same database is seen by verification within a second")
-    func revocationFromAnotherProcess() async throws {
-        let service = try TestService()
-        // The second process: its own connection pool on the same file.
-        let other = try FoDDatabase(path: service.folder.appendingPathComponent("fod.sqlite").path)
+    @Test("a revocation written by another process on the same database is seen by verification within a second", arguments: StoreBackend.all)
+    func revocationFromAnotherProcess(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
+        // The second process: its own connections to the same database.
+        let other = try await service.database.reopen()
         try await service.app.test(.router) { client in
             var token = "", id = ""
             try await client.execute(uri: "/v1/entitlements", method: .post, headers: headers(service.issuer),
@@ -63,7 +63,7 @@ struct IssuerFlowTests {
             try await client.execute(uri: "/v1/verify", method: .post, headers: headers(service.issuer), body: body(verify)) { response async throws in
                 #expect(response.status == .ok)
             }
-            try other.revoke(entitlement: try EntitlementID(id), reason: "by another process", actor: "test", at: TestService.now)
+            try await other.revoke(entitlement: try EntitlementID(id), reason: "by another process", actor: "test", at: TestService.now)
             try await Task.sleep(nanoseconds: 1_300_000_000)
             try await client.execute(uri: "/v1/verify", method: .post, headers: headers(service.issuer), body: body(verify)) { response async throws in
                 #expect(try json(response)["code"] as? String == "revoked")
@@ -71,9 +71,9 @@ struct IssuerFlowTests {
         }
     }
 
-    @Test("a refund revokes the entitlement; the next manifest drops it under a higher version; manifests verify")
-    func refundAndManifest() async throws {
-        let service = try TestService()
+    @Test("a refund revokes the entitlement; the next manifest drops it under a higher version; manifests verify", arguments: StoreBackend.all)
+    func refundAndManifest(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         let vin = "WAUZZZF45RA000001"
         try await service.app.test(.router) { client in
             var ids: [String] = []
@@ -112,9 +112,9 @@ struct IssuerFlowTests {
         }
     }
 
-    @Test("the events export is what fod report reads; statements come from the same engine; a dealer sees only its own")
-    func exportAndStatements() async throws {
-        let service = try TestService()
+    @Test("the events export is what fod report reads; statements come from the same engine; a dealer sees only its own", arguments: StoreBackend.all)
+    func exportAndStatements(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             for (key, idempotency, vin) in [(service.dealer1, "s1", "WAUZZZF45RA000001"), (service.dealer2, "s2", "3VWD07AJ5EM388202")] {
                 try await client.execute(uri: "/v1/activations", method: .post, headers: headers(key, idempotency: idempotency),
@@ -156,9 +156,9 @@ struct IssuerFlowTests {
 
 @Suite("Served tokens checked by Python cryptography")
 struct ServedTokensInteropTests {
-    @Test("an activation's token and a manifest verify with Python cryptography against /.well-known/jwks.json")
-    func cryptographyVerifiesServedTokens() async throws {
-        let service = try TestService()
+    @Test("an activation's token and a manifest verify with Python cryptography against /.well-known/jwks.json", arguments: StoreBackend.all)
+    func cryptographyVerifiesServedTokens(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         let dir = try TestPaths.temporaryDirectory()
         try await service.app.test(.router) { client in
             try await client.execute(uri: "/.well-known/jwks.json", method: .get) { response async throws in

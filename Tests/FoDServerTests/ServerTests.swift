@@ -10,7 +10,8 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 
-/// A service over a real SQLite file in a temporary folder, with the demo fixtures.
+/// A service over a real store — an SQLite file in a temporary folder, or a PostgreSQL schema —
+/// with the demo fixtures.
 struct TestService {
     let services: FoDServices
     let admin: String
@@ -19,27 +20,30 @@ struct TestService {
     let dealer1: String
     let dealer2: String
     let folder: URL
+    /// The database under the service.
+    let database: TestDatabase
     static let now: Int64 = 1_795_000_000
 
-    init(manifestLifetime: Int64 = 7 * 86_400) throws {
+    init(_ backend: StoreBackend = .sqlite, manifestLifetime: Int64 = 7 * 86_400) async throws {
         folder = try TestPaths.temporaryDirectory()
-        let database = try FoDDatabase(path: folder.appendingPathComponent("fod.sqlite").path)
+        self.database = try await backend.makeDatabase(folder: folder)
+        let database = self.database.store
         let fixtures = TestPaths.file("fixtures")
-        try database.importFixtures(dealers: String(contentsOf: fixtures.appendingPathComponent("dealers.json"), encoding: .utf8),
+        try await database.importFixtures(dealers: String(contentsOf: fixtures.appendingPathComponent("dealers.json"), encoding: .utf8),
                                     vehicles: String(contentsOf: fixtures.appendingPathComponent("vehicles.json"), encoding: .utf8),
                                     catalog: String(contentsOf: fixtures.appendingPathComponent("catalog.json"), encoding: .utf8),
                                     actor: "test", at: TestService.now)
         let key = try PrivateKey.generate(.es256)
         let clock = FixedClock(unixSeconds: TestService.now)
-        services = try FoDServices(database: database, issuer: Issuer(key: key, issuer: try IssuerID("https://fod.test"), clock: clock),
-                               publishedKeys: KeySet(publicKeys: [key.publicKey]), catalog: try database.catalog(),
+        services = try await FoDServices(store: database, issuer: Issuer(key: key, issuer: try IssuerID("https://fod.test"), clock: clock),
+                               publishedKeys: KeySet(publicKeys: [key.publicKey]), catalog: try await database.catalog(),
                                rules: try RuleSet(json: String(contentsOf: fixtures.appendingPathComponent("revenue/rules.json"), encoding: .utf8)),
                                clock: clock, manifestLifetime: manifestLifetime)
-        admin = try database.createAPIKey(role: .admin, dealer: nil, label: "a", actor: "test", at: TestService.now).secret
-        issuer = try database.createAPIKey(role: .issuer, dealer: nil, label: "i", actor: "test", at: TestService.now).secret
-        auditor = try database.createAPIKey(role: .auditor, dealer: nil, label: "u", actor: "test", at: TestService.now).secret
-        dealer1 = try database.createAPIKey(role: .dealer, dealer: try DealerID("DE-10001"), label: "d1", actor: "test", at: TestService.now).secret
-        dealer2 = try database.createAPIKey(role: .dealer, dealer: try DealerID("DE-10002"), label: "d2", actor: "test", at: TestService.now).secret
+        admin = try await database.createAPIKey(role: .admin, dealer: nil, label: "a", actor: "test", at: TestService.now).secret
+        issuer = try await database.createAPIKey(role: .issuer, dealer: nil, label: "i", actor: "test", at: TestService.now).secret
+        auditor = try await database.createAPIKey(role: .auditor, dealer: nil, label: "u", actor: "test", at: TestService.now).secret
+        dealer1 = try await database.createAPIKey(role: .dealer, dealer: try DealerID("DE-10001"), label: "d1", actor: "test", at: TestService.now).secret
+        dealer2 = try await database.createAPIKey(role: .dealer, dealer: try DealerID("DE-10002"), label: "d2", actor: "test", at: TestService.now).secret
     }
 
     var app: some ApplicationProtocol { Application(responder: try! buildResponder(services: services)) }
@@ -63,9 +67,9 @@ func body(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
 struct ServerTests {
     static let activation = #"{"vin":"WAUZZZF45RA000001","feature":"NAV_PLUS","term":"P1Y"}"#
 
-    @Test("health, readiness and the published keys need no key; the JWKS verifies issued tokens")
-    func publicEndpoints() async throws {
-        let service = try TestService()
+    @Test("health, readiness and the published keys need no key; the JWKS verifies issued tokens", arguments: StoreBackend.all)
+    func publicEndpoints(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             try await client.execute(uri: "/healthz", method: .get) { response async throws in #expect(response.status == .ok) }
             try await client.execute(uri: "/readyz", method: .get) { response async throws in #expect(response.status == .ok) }
@@ -77,9 +81,9 @@ struct ServerTests {
         }
     }
 
-    @Test("/metrics renders Prometheus text with fod's counters")
-    func metrics() async throws {
-        let service = try TestService()
+    @Test("/metrics renders Prometheus text with fod's counters", arguments: StoreBackend.all)
+    func metrics(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer1, idempotency: "x"), body: body(Self.activation)) { response async throws in
                 #expect(response.status == .created)
@@ -113,9 +117,9 @@ struct ServerTests {
         }
     }
 
-    @Test("a body over 64 KiB is refused with 413 and a code")
-    func bodyLimit() async throws {
-        let service = try TestService()
+    @Test("a body over 64 KiB is refused with 413 and a code", arguments: StoreBackend.all)
+    func bodyLimit(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             let big = #"{"token":""# + String(repeating: "a", count: 70_000) + #""}"#
             try await client.execute(uri: "/v1/verify", method: .post, headers: headers(service.auditor), body: body(big)) { response async throws in
@@ -125,9 +129,9 @@ struct ServerTests {
         }
     }
 
-    @Test("missing or wrong key: 401 problem+json, never a 500")
-    func unauthenticated() async throws {
-        let service = try TestService()
+    @Test("missing or wrong key: 401 problem+json, never a 500", arguments: StoreBackend.all)
+    func unauthenticated(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             for key in [nil, "wrong", "fod_x_y"] as [String?] {
                 try await client.execute(uri: "/v1/vehicles/WAUZZZF45RA000001", method: .get, headers: headers(key)) { response async throws in
@@ -139,9 +143,9 @@ struct ServerTests {
         }
     }
 
-    @Test("role boundaries: issuers and auditors cannot activate; auditors cannot see offers")
-    func roles() async throws {
-        let service = try TestService()
+    @Test("role boundaries: issuers and auditors cannot activate; auditors cannot see offers", arguments: StoreBackend.all)
+    func roles(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             for key in [service.issuer, service.auditor] {
                 try await client.execute(uri: "/v1/activations", method: .post, headers: headers(key, idempotency: "r1"), body: body(Self.activation)) {
@@ -155,19 +159,19 @@ struct ServerTests {
                 #expect($0.status == .forbidden, "an admin key has no dealer to credit")
             }
         }
-        #expect(try service.services.database.activationCount() == 0)
+        #expect(try await service.services.store.activationCount() == 0)
     }
 
-    @Test("an activation is credited to the caller's dealer; a retry returns the first response; the same key with another body is 422")
-    func idempotentActivation() async throws {
-        let service = try TestService()
+    @Test("an activation is credited to the caller's dealer; a retry returns the first response; the same key with another body is 422", arguments: StoreBackend.all)
+    func idempotentActivation(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             var first: [String: Any] = [:]
             try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer1, idempotency: "k-1"), body: body(Self.activation)) { response async throws in
                 #expect(response.status == .created)
                 first = try json(response)
                 #expect(first["dealer"] as? String == "DE-10001")
-                let claims = try service.services.verifier.verifyEntitlement(first["token"] as? String ?? "", vin: try VIN("WAUZZZF45RA000001"))
+                let claims = try await service.services.verifyEntitlement(first["token"] as? String ?? "", vin: try VIN("WAUZZZF45RA000001"))
                 #expect(claims.dealer?.value == "DE-10001" && claims.feature.value == "NAV_PLUS")
             }
             try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer1, idempotency: "k-1"), body: body(Self.activation)) { response async throws in
@@ -186,13 +190,13 @@ struct ServerTests {
                 #expect(try json(response)["code"] as? String == "already_active")
             }
         }
-        #expect(try service.services.database.activationCount() == 1)
-        #expect(try service.services.database.verifyAudit() >= 7)
+        #expect(try await service.services.store.activationCount() == 1)
+        #expect(try await service.services.store.verifyAudit() >= 7)
     }
 
-    @Test("eligibility refusals name the rule in words a salesperson can read")
-    func refusals() async throws {
-        let service = try TestService()
+    @Test("eligibility refusals name the rule in words a salesperson can read", arguments: StoreBackend.all)
+    func refusals(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             let matrix = #"{"vin":"WAUZZZFY7P2000002","feature":"MATRIX_LED","term":"P1Y"}"#
             try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer1, idempotency: "e1"), body: body(matrix)) { response async throws in
@@ -238,7 +242,7 @@ struct ServerTests {
         (#"{"vin":"WAUZZZF45RA000001","feature":"TELEPORT","term":"P1Y"}"#, 404, "feature_unknown"),
     ])
     func malformed(text: String, status: Int, code: String) async throws {
-        let service = try TestService()
+        let service = try await TestService()
         try await service.app.test(.router) { client in
             try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer1, idempotency: "m"), body: body(text)) { response async throws in
                 #expect(response.status.code == status)
@@ -249,12 +253,12 @@ struct ServerTests {
                 #expect(try json(response)["code"] as? String == "idempotency_key_required")
             }
         }
-        #expect(try service.services.database.activationCount() == 0)
+        #expect(try await service.services.store.activationCount() == 0)
     }
 
-    @Test("POST /v1/verify answers the claims or the verification code")
-    func verify() async throws {
-        let service = try TestService()
+    @Test("POST /v1/verify answers the claims or the verification code", arguments: StoreBackend.all)
+    func verify(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         let issued = try service.services.issuer.issue(EntitlementRequest(vin: try VIN("WAUZZZF45RA000001"), feature: try FeatureCode("ACC"), term: .oneMonth))
         try await service.app.test(.router) { client in
             try await client.execute(uri: "/v1/verify", method: .post, headers: headers(service.auditor), body: body(#"{"token":"\#(issued.token)"}"#)) { response async throws in
@@ -272,18 +276,17 @@ struct ServerTests {
         }
     }
 
-    @Test("the audit log detects a changed or deleted row")
-    func auditTamper() async throws {
-        let service = try TestService()
+    @Test("the audit log detects a changed or deleted row", arguments: StoreBackend.all)
+    func auditTamper(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer1, idempotency: "a"), body: body(Self.activation)) {
                 #expect($0.status == .created)
             }
         }
-        let database = service.folder.appendingPathComponent("fod.sqlite").path
-        #expect(try service.services.database.verifyAudit() > 0)
-        let changed = try ProcessRunner.run("python3", ["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE audit SET details = replace(details, 'gross=14900', 'gross=1') WHERE action = 'activation.create'\"); c.commit()", database])
+        #expect(try await service.services.store.verifyAudit() > 0)
+        let changed = try service.database.execute("UPDATE audit SET details = replace(details, 'gross=14900', 'gross=1') WHERE action = 'activation.create'")
         try #require(changed.status == 0, "\(changed.diagnosis)")
-        #expect(throws: StoreError(.auditBroken, "")) { try FoDDatabase(path: database).verifyAudit() }
+        await #expect(throws: StoreError(.auditBroken, "")) { try await service.database.reopen().verifyAudit() }
     }
 }

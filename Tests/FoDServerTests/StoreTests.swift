@@ -103,9 +103,9 @@ struct StoreTests {
         #expect(try database.verifyAudit() >= 3)
     }
 
-    @Test("X-Request-Id: the caller's id comes back, on errors too; a missing or unusable one is replaced")
-    func requestID() async throws {
-        let service = try TestService()
+    @Test("X-Request-Id: the caller's id comes back, on errors too; a missing or unusable one is replaced", arguments: StoreBackend.all)
+    func requestID(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         let header = HTTPField.Name("X-Request-Id")!
         try await service.app.test(.router) { client in
             try await client.execute(uri: "/v1/nothing-here", method: .get, headers: [header: "sale-42"]) { response async throws in

@@ -19,9 +19,9 @@ struct TypedModelTests {
         try JSONDecoder().decode(type, from: Data(response.body.readableBytesView))
     }
 
-    @Test("every answer the dealer client reads decodes into its model, with the values the server holds")
-    func answersDecode() async throws {
-        let service = try TestService()
+    @Test("every answer the dealer client reads decodes into its model, with the values the server holds", arguments: StoreBackend.all)
+    func answersDecode(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             try await client.execute(uri: "/v1/me", method: .get, headers: headers(service.dealer1)) { response async throws in
                 let me = try Self.decode(MeResponse.self, response)
@@ -29,7 +29,7 @@ struct TypedModelTests {
             }
             try await client.execute(uri: "/v1/vehicles/WAUZZZF45RA000001", method: .get, headers: headers(service.dealer1)) { response async throws in
                 let vehicle = try Self.decode(VehicleBody.self, response)
-                let stored = try #require(try service.services.database.vehicle(try VIN("WAUZZZF45RA000001")))
+                let stored = try #require(try await service.services.store.vehicle(try VIN("WAUZZZF45RA000001")))
                 #expect(vehicle == VehicleBody(stored))
             }
             var activation: ActivationResponse?
@@ -42,7 +42,7 @@ struct TypedModelTests {
             let booked = try #require(activation)
             #expect(booked.feature.value == "NAV_PLUS" && booked.term == .oneYear && booked.dealer?.value == "DE-10001")
             #expect(booked.price.gross == Money(minor: booked.price.grossMinor, try Currency("EUR")))
-            let claims = try service.services.verifier.verifyEntitlement(booked.token, vin: booked.vin)
+            let claims = try await service.services.verifyEntitlement(booked.token, vin: booked.vin)
             #expect(claims.id == booked.id && claims.expiresAt == booked.expiresAt)
             try await client.execute(uri: "/v1/entitlements/\(booked.id.value)", method: .get, headers: headers(service.dealer1)) { response async throws in
                 let entitlement = try Self.decode(EntitlementBody.self, response)
@@ -65,9 +65,9 @@ struct TypedModelTests {
         }
     }
 
-    @Test("an answer is the same bytes every time: members in the model's order, optional members present as null")
-    func deterministicAnswers() async throws {
-        let service = try TestService()
+    @Test("an answer is the same bytes every time: members in the model's order, optional members present as null", arguments: StoreBackend.all)
+    func deterministicAnswers(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             var texts: [String] = []
             for _ in 0..<3 {
@@ -81,9 +81,9 @@ struct TypedModelTests {
         }
     }
 
-    @Test("a refused booking names the rule, the feature and the equipment code as fields; the detail is the sentence alone")
-    func structuredRefusal() async throws {
-        let service = try TestService()
+    @Test("a refused booking names the rule, the feature and the equipment code as fields; the detail is the sentence alone", arguments: StoreBackend.all)
+    func structuredRefusal(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         try await service.app.test(.router) { client in
             try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer1, idempotency: "typed-2"),
                                      body: body(#"{"vin":"WAUZZZFY7P2000002","feature":"MATRIX_LED","term":"P1Y"}"#)) { response async throws in
@@ -96,10 +96,10 @@ struct TypedModelTests {
         }
     }
 
-    @Test("a manifest is valid for the configured lifetime")
-    func manifestLifetime() async throws {
+    @Test("a manifest is valid for the configured lifetime", arguments: StoreBackend.all)
+    func manifestLifetime(backend: StoreBackend) async throws {
         for days: Int64 in [1, 30] {
-            let service = try TestService(manifestLifetime: days * 86_400)
+            let service = try await TestService(backend, manifestLifetime: days * 86_400)
             try await service.app.test(.router) { client in
                 try await client.execute(uri: "/v1/vehicles/WAUZZZF45RA000001/manifest", method: .get, headers: headers(service.issuer)) { response async throws in
                     let manifest = try Self.decode(ManifestResponse.self, response)
@@ -127,9 +127,9 @@ struct TypedModelTests {
         #expect(code(#"{"vin":"WAUZZZF45RA000001","feature":"NAV_PLUS","term":"forever"}"#) == "term_invalid")
     }
 
-    @Test("the vehicle document has one decoder: a registration and the fixture file refuse the same member")
-    func oneVehicleDocument() async throws {
-        let service = try TestService()
+    @Test("the vehicle document has one decoder: a registration and the fixture file refuse the same member", arguments: StoreBackend.all)
+    func oneVehicleDocument(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
         let document = #"{"vin":"WAUZZZF45RA000009","model":"A4","model_year":2024,"market":"DE","colour":"red"}"#
         try await service.app.test(.router) { client in
             try await client.execute(uri: "/v1/vehicles", method: .post, headers: headers(service.issuer), body: body(document)) { response async throws in
@@ -143,8 +143,8 @@ struct TypedModelTests {
             }
         }
         let catalog = try String(contentsOf: TestPaths.file("fixtures/catalog.json"), encoding: .utf8)
-        #expect {
-            try service.services.database.importFixtures(dealers: "[]", vehicles: "[\(document)]", catalog: catalog, actor: "t", at: TestService.now)
+        await #expect {
+            try await service.services.store.importFixtures(dealers: "[]", vehicles: "[\(document)]", catalog: catalog, actor: "t", at: TestService.now)
         } throws: { error in
             (error as? StoreError)?.reason.contains("unknown field \"colour\"") == true
         }

@@ -29,14 +29,15 @@ enum DealerSessionCookies {
     }
 
     /// The sign-in form's CSRF token, bound to this server: `expiry.nonce.mac`, where the MAC is
-    /// HMAC-SHA256 under a key that never leaves the process. A plain double submit accepts any
+    /// HMAC-SHA256 under a key that never leaves the servers (one key for every instance on the
+    /// database: ``AccessStore/sharedSecret(_:)``). A plain double submit accepts any
     /// value an attacker manages to plant in both the cookie and the field (login CSRF); this one
     /// accepts only tokens the server made, within the hour.
     struct LoginCSRF: Sendable {
         private let key: [UInt8]
 
-        /// A new random key.
-        init() { key = SecureRandom.bytes(32) }
+        /// Tokens under `key` (256 bits).
+        init(key: [UInt8]) { self.key = key }
 
         private func mac(_ expiry: String, _ nonce: String) -> String {
             Base64URL.encode(HMACSHA256.mac(key: key, message: Array("fod-login-csrf|\(expiry)|\(nonce)".utf8)))

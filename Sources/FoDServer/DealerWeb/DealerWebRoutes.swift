@@ -21,8 +21,8 @@ struct DealerWebRoutes {
     let pages: DealerPages
     /// Mark cookies Secure even when the request does not show TLS (`--secure-cookies`).
     let alwaysSecure: Bool
-    /// Makes and checks the sign-in form's CSRF tokens (a key per process).
-    let loginCSRF = DealerSessionCookies.LoginCSRF()
+    /// Makes and checks the sign-in form's CSRF tokens (a key shared by every instance).
+    var loginCSRF: DealerSessionCookies.LoginCSRF { DealerSessionCookies.LoginCSRF(key: services.loginCSRFKey) }
 
     func register(on router: Router<FoDRequestContext>) {
         router.get("/dealer/style.css") { _, _ in
@@ -203,7 +203,7 @@ struct DealerWebRoutes {
     /// The dealer's activations and commission this month, from the same engine as `fod report`.
     private func month(_ session: WebSession) async throws -> [String: Any] {
         let period = ReportPeriod.text(containing: services.clock.unixSeconds())
-        let report = try await StatementsReport.offloaded(services: services, period: period, dealer: session.principal.dealer)
+        let report = try await StatementsReport.run(services: services, period: period, dealer: session.principal.dealer)
         let dealer = session.principal.dealer?.value ?? ""
         return DealerViews.month(report, dealer: dealer, catalog: services.catalog)
     }

@@ -1,7 +1,7 @@
 import NIOCore
 import NIOPosix
 
-/// The one way fod moves blocking work — every database call, a month's report, an events export,
+/// The one way fod moves blocking work — every SQLite call, a month's report, an events export,
 /// the activations' group commit — off the threads that serve requests: SwiftNIO's `NIOThreadPool`
 /// in three lanes, which a handler awaits.
 ///
@@ -11,9 +11,9 @@ import NIOPosix
 /// - ``Lane/long``: reports and exports, which take seconds and must not hold up the short calls.
 /// - ``Lane/commit``: the group-commit writers (activations, manifest versions), a thread each so
 ///   that one busy writer does not hold up the other.
-enum BlockingPool {
+public enum BlockingPool {
     /// Which threads run the work.
-    enum Lane: Sendable {
+    public enum Lane: Sendable {
         case short, long, commit
     }
 
@@ -37,12 +37,12 @@ enum BlockingPool {
     }
 
     /// Runs `work` in `lane` and returns its result.
-    static func run<T: Sendable>(_ lane: Lane = .short, _ work: @escaping @Sendable () throws -> T) async throws -> T {
+    public static func run<T: Sendable>(_ lane: Lane = .short, _ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await pool(lane).runIfActive(work)
     }
 
     /// Starts `work` in `lane` without waiting for it (the group commit's writer loop).
-    static func start(_ lane: Lane, _ work: @escaping @Sendable () -> Void) {
+    public static func start(_ lane: Lane, _ work: @escaping @Sendable () -> Void) {
         pool(lane).submit { _ in work() }
     }
 }

@@ -1,0 +1,289 @@
+import FoDCore
+import FoDEntitlements
+import FoDRevenue
+import FoDStore
+import NIOCore
+import PostgresNIO
+
+extension PostgresStore {
+    static let entitlementColumns = "id, issuer, vin, feature, term, dealer_id, issued_at, not_before, expires_at, token, revoked_at, revoke_reason"
+
+    /// Reads entitlement rows selected with ``entitlementColumns``.
+    static func entitlements(_ rows: PostgresRowSequence) async throws -> [StoredEntitlement] {
+        var result: [StoredEntitlement] = []
+        for try await (id, issuer, vin, feature, term, dealer, issuedAt, notBefore, expiresAt, token, revokedAt, reason) in rows
+            .decode((String, String, String, String, String, String?, Int64, Int64, Int64?, String, Int64?, String?).self) {
+            result.append(try StoredEntitlement.fromColumns(id: id, issuer: issuer, vin: vin, feature: feature, term: term, dealer: dealer,
+                                                            issuedAt: issuedAt, notBefore: notBefore, expiresAt: expiresAt, token: token,
+                                                            revokedAt: revokedAt, revokeReason: reason))
+        }
+        return result
+    }
+
+    static func entitlements(_ vin: VIN, _ connection: PostgresConnection, _ logger: Logger) async throws -> [StoredEntitlement] {
+        try await entitlements(try await connection.query(
+            "SELECT \(unescaped: entitlementColumns) FROM entitlement WHERE vin = \(vin.value) ORDER BY issued_at DESC, id DESC", logger: logger))
+    }
+
+    public func entitlements(of vin: VIN) async throws -> [StoredEntitlement] {
+        try await read("entitlements read") { connection in try await PostgresStore.entitlements(vin, connection, logger) }
+    }
+
+    public func entitlement(_ id: EntitlementID) async throws -> StoredEntitlement? {
+        try await read("entitlement read") { connection in
+            try await PostgresStore.entitlements(try await connection.query(
+                "SELECT \(unescaped: PostgresStore.entitlementColumns) FROM entitlement WHERE id = \(id.value)", logger: logger)).first
+        }
+    }
+
+    public func idempotentResponse(principal: String, key: String, requestHash: RequestHash) async throws -> IdempotentResponse? {
+        try await read("idempotency read") { connection in
+            let stored = try await PostgresStore.idempotent([(principal, key)], connection, logger)
+            return try stored[IdempotencyKey(principal: principal, key: key)].map { try $0.response(for: requestHash, key: key) }
+        }
+    }
+
+    /// The stored answers of several keys.
+    static func idempotent(_ keys: [(principal: String, key: String)], _ connection: PostgresConnection, _ logger: Logger) async throws
+        -> [IdempotencyKey: StoredAnswer] {
+        var stored: [IdempotencyKey: StoredAnswer] = [:]
+        let rows = try await connection.query("""
+            SELECT i.principal, i.key, i.request_sha256, i.status, i.body FROM idempotency i
+            JOIN unnest(\(keys.map(\.principal))::text[], \(keys.map(\.key))::text[]) AS k (principal, key) ON i.principal = k.principal AND i.key = k.key
+            """, logger: logger)
+        for try await (principal, key, hash, status, body) in rows.decode((String, String, String, Int64, ByteBuffer).self) {
+            stored[IdempotencyKey(principal: principal, key: key)] = StoredAnswer(requestHash: hash,
+                                                                                 response: IdempotentResponse(status: Int(status), body: Array(buffer: body)))
+        }
+        return stored
+    }
+
+    /// Records a group of activations in one transaction with a fixed number of statements: the
+    /// group's stored keys and active features are read at once, each record is decided in turn
+    /// (a key or a vehicle and feature named twice in the group replays or conflicts with the
+    /// first), and the new rows are inserted at once.
+    public func recordActivations(_ records: [ActivationRecord], at now: Int64) async throws -> [Result<RecordedActivation, StoreError>] {
+        guard !records.isEmpty else { return [] }
+        return try await write("activations") { tx in
+            var stored = try await PostgresStore.idempotent(records.map { ($0.principal.keyID, $0.idempotencyKey) }, tx.connection, tx.logger)
+            var active: Set<VehicleFeature> = []
+            let claims = records.map(\.activation.entitlement.claims)
+            for try await (vin, feature) in try await tx.query("""
+                SELECT DISTINCT e.vin, e.feature FROM entitlement e
+                JOIN unnest(\(claims.map(\.vin.value))::text[], \(claims.map(\.feature.value))::text[]) AS q (vin, feature) ON e.vin = q.vin AND e.feature = q.feature
+                WHERE e.revoked_at IS NULL AND e.not_before <= \(now) AND (e.expires_at IS NULL OR e.expires_at > \(now))
+                """).decode((String, String).self) {
+                active.insert(VehicleFeature(vin: vin, feature: feature))
+            }
+            var results: [Result<RecordedActivation, StoreError>] = []
+            var new: [ActivationRecord] = []
+            for record in records {
+                let key = IdempotencyKey(principal: record.principal.keyID, key: record.idempotencyKey)
+                if let previous = stored[key] {
+                    do { results.append(.success(RecordedActivation(response: try previous.response(for: record.requestHash, key: record.idempotencyKey), created: false))) }
+                    catch let error as StoreError { results.append(.failure(error)) }
+                    continue
+                }
+                let claims = record.activation.entitlement.claims
+                let pair = VehicleFeature(vin: claims.vin.value, feature: claims.feature.value)
+                if active.contains(pair) {
+                    results.append(.failure(StoreError(.conflict, "\(claims.feature) is already active on \(claims.vin)")))
+                    continue
+                }
+                stored[key] = StoredAnswer(requestHash: record.requestHash.stored, response: record.response)
+                if claims.notBefore <= now, claims.expiresAt.map({ $0 > now }) ?? true { active.insert(pair) }
+                new.append(record)
+                results.append(.success(RecordedActivation(response: record.response, created: true)))
+            }
+            guard !new.isEmpty else { return results }
+            let entitlements = new.map(\.activation.entitlement.claims)
+            let ids = entitlements.map(\.id.value), vins = entitlements.map(\.vin.value), features = entitlements.map(\.feature.value)
+            let terms = entitlements.map(\.term.rawValue), dealers = entitlements.map { $0.dealer?.value ?? "" }
+            let issued = entitlements.map(\.issuedAt), starts = entitlements.map(\.notBefore)
+            let ends = entitlements.map { $0.expiresAt ?? 0 }, hasEnd = entitlements.map { $0.expiresAt != nil }
+            try await tx.query("""
+                INSERT INTO entitlement (id, issuer, vin, feature, term, dealer_id, issued_at, not_before, expires_at, token)
+                SELECT id, issuer, vin, feature, term, NULLIF(dealer, ''), issued, start, CASE WHEN has_end THEN finish END, token
+                FROM unnest(\(ids)::text[], \(entitlements.map(\.issuer.value))::text[], \(vins)::text[], \(features)::text[], \(terms)::text[],
+                            \(dealers)::text[], \(issued)::bigint[], \(starts)::bigint[], \(ends)::bigint[], \(hasEnd)::bool[],
+                            \(new.map(\.activation.entitlement.token))::text[])
+                  AS r (id, issuer, vin, feature, term, dealer, issued, start, finish, has_end, token)
+                """)
+            let activations = new.map(\.activation)
+            try await tx.query("""
+                INSERT INTO event (event_id, occurred_at, kind, refers_to, vin, feature, term, channel, dealer_id, market, currency, gross_minor, vat_bps, entitlement_id)
+                SELECT event_id, occurred, 'activation', NULL, vin, feature, term, channel, NULLIF(dealer, ''), market, currency, gross, vat, id
+                FROM unnest(\(entitlements.map { StoreRows.activationEventID($0.id) })::text[], \(issued)::bigint[], \(vins)::text[], \(features)::text[],
+                            \(terms)::text[], \(activations.map(\.channel))::text[], \(dealers)::text[], \(activations.map(\.market.code))::text[],
+                            \(activations.map(\.gross.currency.code))::text[], \(activations.map(\.gross.minor))::bigint[], \(activations.map(\.vat.value))::bigint[],
+                            \(ids)::text[])
+                  AS r (event_id, occurred, vin, feature, term, channel, dealer, market, currency, gross, vat, id)
+                """)
+            try await tx.query("""
+                INSERT INTO idempotency (principal, key, request_sha256, status, body, created_at)
+                SELECT principal, key, hash, status, body, \(now)
+                FROM unnest(\(new.map(\.principal.keyID))::text[], \(new.map(\.idempotencyKey))::text[], \(new.map(\.requestHash.stored))::text[],
+                            \(new.map { Int64($0.response.status) })::bigint[], \(new.map { ByteBuffer(bytes: $0.response.body) })::bytea[])
+                  AS r (principal, key, hash, status, body)
+                """)
+            for record in new {
+                try await tx.audit(at: now, actor: record.principal.actor, action: "activation.create", subject: record.activation.entitlement.claims.id.value,
+                                   details: StoreRows.activationDetails(record.activation))
+            }
+            return results
+        }
+    }
+
+    public func activationCount() async throws -> Int {
+        try await read("activation count") { connection in
+            for try await count in try await connection.query("SELECT count(*) FROM event WHERE kind = 'activation'", logger: logger).decode(Int64.self) {
+                return Int(count)
+            }
+            return 0
+        }
+    }
+
+    public func recordIssued(_ issued: IssuedToken<EntitlementClaims>, actor: String, at now: Int64) async throws {
+        let claims = issued.claims
+        try await write("entitlement issue") { tx in
+            try await tx.query("""
+                INSERT INTO entitlement (id, issuer, vin, feature, term, dealer_id, issued_at, not_before, expires_at, token)
+                VALUES (\(claims.id.value), \(claims.issuer.value), \(claims.vin.value), \(claims.feature.value), \(claims.term.rawValue), \(claims.dealer?.value),
+                        \(claims.issuedAt), \(claims.notBefore), \(claims.expiresAt), \(issued.token))
+                """)
+            try await tx.audit(at: now, actor: actor, action: "entitlement.issue", subject: claims.id.value,
+                               details: "vin=\(claims.vin) feature=\(claims.feature) term=\(claims.term)")
+        }
+    }
+
+    public func revoke(entitlement id: EntitlementID, reason: String, actor: String, at now: Int64) async throws {
+        try await write("revoke") { tx in try await PostgresStore.revoke(id, reason: reason, actor: actor, at: now, tx) }
+    }
+
+    static func revoke(_ id: EntitlementID, reason: String, actor: String, at now: Int64, _ tx: WriteTransaction) async throws {
+        var found: Int64?? = nil
+        for try await revokedAt in try await tx.query("SELECT revoked_at FROM entitlement WHERE id = \(id.value)").decode(Int64?.self) { found = .some(revokedAt) }
+        guard let revokedAt = found else { throw StoreError(.notFound, "no entitlement \(id)") }
+        guard revokedAt == nil else { throw StoreError(.conflict, "entitlement \(id) is already revoked") }
+        try await tx.query("UPDATE entitlement SET revoked_at = \(now), revoke_reason = \(reason) WHERE id = \(id.value)")
+        try await tx.audit(at: now, actor: actor, action: "entitlement.revoke", subject: id.value, details: "reason=\(reason)")
+    }
+
+    public func refund(activation id: EntitlementID, actor: String, at now: Int64) async throws {
+        try await write("refund") { tx in
+            guard try await tx.count("SELECT 1 FROM event WHERE event_id = \(StoreRows.activationEventID(id)) AND kind = 'activation'") == 1 else {
+                throw StoreError(.notFound, "no activation \(id)")
+            }
+            guard try await tx.count("SELECT 1 FROM event WHERE event_id = \(StoreRows.refundEventID(id))") == 0 else {
+                throw StoreError(.conflict, "activation \(id) is already refunded")
+            }
+            try await tx.query("INSERT INTO event (event_id, occurred_at, kind, refers_to) VALUES (\(StoreRows.refundEventID(id)), \(now), 'refund', \(StoreRows.activationEventID(id)))")
+            try await tx.audit(at: now, actor: actor, action: "activation.refund", subject: id.value, details: "")
+            if try await tx.count("SELECT 1 FROM entitlement WHERE id = \(id.value) AND revoked_at IS NULL") == 1 {
+                try await PostgresStore.revoke(id, reason: "refund", actor: actor, at: now, tx)
+            }
+        }
+    }
+
+    public func revokedIDs(since: Int64) async throws -> [EntitlementID] {
+        try await read("revocations read") { connection in
+            var ids: [EntitlementID] = []
+            for try await id in try await connection.query(
+                "SELECT id FROM entitlement WHERE revoked_at IS NOT NULL AND revoked_at >= \(since)", logger: logger).decode(String.self) {
+                ids.append(try StoreRows.stored { try EntitlementID(id) })
+            }
+            return ids
+        }
+    }
+
+    public func manifestSnapshot(of vin: VIN) async throws -> ManifestSnapshot? {
+        try await read("manifest read", consistent: true) { connection in
+            guard try await connection.query("SELECT 1 FROM vehicle WHERE vin = \(vin.value)", logger: logger).collect().count == 1 else { return nil }
+            var last: (version: Int64, digest: String)?
+            for try await row in try await connection.query("SELECT version, content_sha256 FROM manifest_version WHERE vin = \(vin.value)", logger: logger)
+                .decode((Int64, String).self) {
+                last = row
+            }
+            return ManifestSnapshot(entitlements: try await PostgresStore.entitlements(vin, connection, logger), last: last)
+        }
+    }
+
+    public func manifestVersions(_ requests: [ManifestVersionRequest], at now: Int64) async throws -> [Int64] {
+        guard !requests.isEmpty else { return [] }
+        return try await write("manifest versions") { tx in
+            // The group's last versions in one read; then each request in turn.
+            var last: [String: (version: Int64, digest: String)] = [:]
+            for try await (vin, version, digest) in try await tx.query("""
+                SELECT vin, version, content_sha256 FROM manifest_version WHERE vin = ANY(\(requests.map(\.vin.value))::text[])
+                """).decode((String, Int64, String).self) {
+                last[vin] = (version, digest)
+            }
+            var versions: [Int64] = []
+            for request in requests {
+                let vin = request.vin.value
+                if let known = last[vin], known.digest == request.digest {
+                    versions.append(known.version)
+                    continue
+                }
+                let next = (last[vin]?.version ?? 0) + 1
+                try await tx.query("""
+                    INSERT INTO manifest_version (vin, version, content_sha256, issued_at) VALUES (\(vin), \(next), \(request.digest), \(now))
+                    ON CONFLICT (vin) DO UPDATE SET version = excluded.version, content_sha256 = excluded.content_sha256, issued_at = excluded.issued_at
+                    """)
+                try await tx.audit(at: now, actor: "system", action: "manifest.version", subject: vin, details: "version=\(next)")
+                last[vin] = (next, request.digest)
+                versions.append(next)
+            }
+            return versions
+        }
+    }
+
+    public func exportEvents(from: Int64?, to: Int64?, dealer: DealerID?, write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws {
+        try await read("events export", consistent: true) { connection in
+            var out = CSVWriter(capacity: 1 << 20)
+            out.row(EventColumn.allCases.map(\.name))
+            let dealerID = dealer?.value
+            let rows = try await connection.query("""
+                SELECT event_id, occurred_at, kind, refers_to, vin, feature, term, channel, dealer_id, market, currency, gross_minor, vat_bps
+                FROM event WHERE occurred_at >= \(from ?? Int64.min) AND occurred_at < \(to ?? Int64.max)
+                  AND (\(dealerID)::text IS NULL OR dealer_id = \(dealerID) OR (kind = 'refund' AND refers_to IN (SELECT event_id FROM event WHERE dealer_id = \(dealerID))))
+                ORDER BY occurred_at, event_id
+                """, logger: logger)
+            for try await row in rows {
+                let columns = row.makeRandomAccess()
+                let text: (EventColumn) -> String? = { column in (try? columns[column.name].decode(String?.self)) ?? nil }
+                out.row(StoreRows.exportRow(text, occurredAt: try columns["occurred_at"].decode(Int64.self),
+                                            gross: try columns["gross_minor"].decode(Int64?.self), vat: try columns["vat_bps"].decode(Int64?.self)))
+                if out.bytes.count >= 1 << 20 { try await write(out.take()) }
+            }
+            try await write(out.take())
+        }
+    }
+}
+
+/// A stored idempotency key.
+struct IdempotencyKey: Hashable {
+    let principal: String
+    let key: String
+}
+
+/// What is stored with an idempotency key.
+struct StoredAnswer {
+    let requestHash: String
+    let response: IdempotentResponse
+
+    /// The response, when the key is presented with the request it was stored for.
+    /// - Throws: ``StoreError`` `idempotency_key_reused`.
+    func response(for request: RequestHash, key: String) throws -> IdempotentResponse {
+        guard request.matches(requestHash) else {
+            throw StoreError(.idempotencyMismatch, "Idempotency-Key \(key) was already used with a different request")
+        }
+        return response
+    }
+}
+
+/// A vehicle and a feature.
+struct VehicleFeature: Hashable {
+    let vin: String
+    let feature: String
+}

@@ -1,0 +1,147 @@
+import FoDCore
+import FoDEntitlements
+import FoDStore
+import PostgresNIO
+
+extension PostgresStore {
+    public func importFixtures(dealers: String, vehicles: String, catalog: String, actor: String, at now: Int64) async throws {
+        let fixtures = try Fixtures(dealers: dealers, vehicles: vehicles, catalog: catalog)
+        try await write("fixtures import") { tx in
+            for dealer in fixtures.dealers {
+                try await tx.query("""
+                    INSERT INTO dealer (id, name, market) VALUES (\(dealer.id.value), \(dealer.name), \(dealer.market))
+                    ON CONFLICT (id) DO UPDATE SET name = excluded.name, market = excluded.market
+                    """)
+            }
+            for vehicle in fixtures.vehicles { try await upsert(vehicle, tx, at: now) }
+            try await storeCatalog(fixtures.catalog, tx)
+            try await tx.audit(at: now, actor: actor, action: "fixtures.import", subject: "catalog \(fixtures.catalog.version)", details: fixtures.auditDetails)
+        }
+    }
+
+    public func register(_ vehicle: Vehicle, actor: String, at now: Int64) async throws {
+        try await write("vehicle register") { tx in
+            try await upsert(vehicle, tx, at: now)
+            try await tx.audit(at: now, actor: actor, action: "vehicle.register", subject: vehicle.vin.value,
+                               details: "model=\(vehicle.model) year=\(vehicle.modelYear) market=\(vehicle.market)")
+        }
+    }
+
+    private func upsert(_ vehicle: Vehicle, _ tx: WriteTransaction, at now: Int64) async throws {
+        do { try vehicle.validate() } catch let error as EntitlementError {
+            throw StoreError(.invalid, "vehicle \(vehicle.vin): \(error.reason)")
+        }
+        if let dealer = vehicle.servicingDealer { try await requireDealer(dealer, tx) }
+        try await tx.query("""
+            INSERT INTO vehicle (vin, model, model_year, market, equipment, dealer_id, created_at)
+            VALUES (\(vehicle.vin.value), \(vehicle.model), \(Int64(vehicle.modelYear)), \(vehicle.market.code), \(StoreRows.equipmentColumn(vehicle)),
+                    \(vehicle.servicingDealer?.value), \(now))
+            ON CONFLICT (vin) DO UPDATE SET model = excluded.model, model_year = excluded.model_year, market = excluded.market,
+              equipment = excluded.equipment, dealer_id = excluded.dealer_id
+            """)
+    }
+
+    /// Fails unless `dealer` is in the master data.
+    /// - Throws: ``StoreError`` `dealer_unknown`.
+    func requireDealer(_ dealer: DealerID, _ tx: WriteTransaction) async throws {
+        guard try await tx.count("SELECT 1 FROM dealer WHERE id = \(dealer.value)") == 1 else {
+            throw StoreError(.dealerUnknown, "dealer \(dealer) is not known: add it to the dealer master data first")
+        }
+    }
+
+    public func vehicle(_ vin: VIN) async throws -> Vehicle? {
+        try await read("vehicle read") { connection in try await PostgresStore.vehicle(vin, connection, logger) }
+    }
+
+    static func vehicle(_ vin: VIN, _ connection: PostgresConnection, _ logger: Logger) async throws -> Vehicle? {
+        let rows = try await connection.query("SELECT model, model_year, market, equipment, dealer_id FROM vehicle WHERE vin = \(vin.value)", logger: logger)
+        for try await (model, year, market, equipment, dealer) in rows.decode((String, Int64, String, String, String?).self) {
+            return try StoreRows.vehicle(vin: vin, model: model, modelYear: Int(year), market: market, equipment: equipment, dealer: dealer)
+        }
+        return nil
+    }
+
+    public func vehicleWithEntitlements(_ vin: VIN) async throws -> (vehicle: Vehicle, entitlements: [StoredEntitlement])? {
+        try await read("vehicle read", consistent: true) { connection in
+            guard let vehicle = try await PostgresStore.vehicle(vin, connection, logger) else { return nil }
+            return (vehicle, try await PostgresStore.entitlements(vin, connection, logger))
+        }
+    }
+
+    public func dealer(_ id: DealerID) async throws -> Dealer? {
+        try await read("dealer read") { connection in
+            for try await (name, market) in try await connection.query("SELECT name, market FROM dealer WHERE id = \(id.value)", logger: logger)
+                .decode((String, String).self) {
+                return Dealer(id: id, name: name, market: market)
+            }
+            return nil
+        }
+    }
+
+    public func catalog() async throws -> Catalog {
+        let catalog = try await read("catalog read", consistent: true) { connection -> Catalog? in
+            var version: String?
+            for try await value in try await connection.query("SELECT version FROM catalog_version WHERE id = 1", logger: logger).decode(String.self) {
+                version = value
+            }
+            guard let version else { return nil }
+            var rows = CatalogRows(version: version)
+            for try await row in try await connection.query("SELECT feature, model FROM catalog_feature_model", logger: logger).decode((String, String).self) {
+                rows.models.append(row)
+            }
+            for try await row in try await connection.query(
+                "SELECT feature, kind, equipment FROM catalog_equipment_rule ORDER BY feature, kind, position", logger: logger).decode((String, String, String).self) {
+                rows.rules.append(row)
+            }
+            for try await (feature, market, term, currency, gross, vat) in try await connection.query(
+                "SELECT feature, market, term, currency, gross_minor, vat_bps FROM catalog_price ORDER BY feature, position", logger: logger)
+                .decode((String, String, String, String, Int64, Int64).self) {
+                rows.prices.append(.init(feature: feature, market: market, term: term, currency: currency, gross: gross, vat: vat))
+            }
+            for try await (code, name, year) in try await connection.query(
+                "SELECT code, name, min_model_year FROM catalog_feature ORDER BY position", logger: logger).decode((String, String, Int64?).self) {
+                rows.features.append((code, name, year.map(Int.init)))
+            }
+            for try await row in try await connection.query("SELECT code, name FROM equipment", logger: logger).decode((String, String).self) {
+                rows.equipment.append(row)
+            }
+            return try rows.catalog()
+        }
+        guard let catalog else { throw StoreError(.notFound, "no catalog is loaded") }
+        return catalog
+    }
+
+    /// Replaces the stored catalog (inside the caller's transaction).
+    private func storeCatalog(_ catalog: Catalog, _ tx: WriteTransaction) async throws {
+        try await tx.query("DELETE FROM catalog_price")
+        try await tx.query("DELETE FROM catalog_equipment_rule")
+        try await tx.query("DELETE FROM catalog_feature_model")
+        try await tx.query("DELETE FROM catalog_feature")
+        try await tx.query("DELETE FROM equipment")
+        try await tx.query("DELETE FROM catalog_version")
+        try await tx.query("INSERT INTO catalog_version (id, version) VALUES (1, \(catalog.version))")
+        for (position, feature) in catalog.features.enumerated() {
+            let code = feature.code.value
+            try await tx.query("""
+                INSERT INTO catalog_feature (code, position, name, min_model_year) VALUES (\(code), \(Int64(position)), \(feature.name), \(feature.minModelYear.map(Int64.init)))
+                """)
+            for model in feature.models.sorted() {
+                try await tx.query("INSERT INTO catalog_feature_model (feature, model) VALUES (\(code), \(model))")
+            }
+            for (kind, list) in [("requires", feature.requires), ("excludes", feature.excludes)] {
+                for (index, equipment) in list.enumerated() {
+                    try await tx.query("INSERT INTO catalog_equipment_rule (feature, kind, equipment, position) VALUES (\(code), \(kind), \(equipment), \(Int64(index)))")
+                }
+            }
+            for (index, price) in feature.prices.enumerated() {
+                try await tx.query("""
+                    INSERT INTO catalog_price (feature, market, term, currency, gross_minor, vat_bps, position)
+                    VALUES (\(code), \(price.market.code), \(price.term.rawValue), \(price.currency.code), \(price.gross.minor), \(price.vat.value), \(Int64(index)))
+                    """)
+            }
+        }
+        for (code, name) in catalog.equipmentNames.sorted(by: { $0.key < $1.key }) {
+            try await tx.query("INSERT INTO equipment (code, name) VALUES (\(code), \(name))")
+        }
+    }
+}

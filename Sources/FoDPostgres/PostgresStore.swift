@@ -1,0 +1,244 @@
+import FoDStore
+import Foundation
+import Logging
+import NIOCore
+import NIOSSL
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// The store on PostgreSQL (postgres-nio's `PostgresClient`, a pool of connections), for several
+/// `fod serve` instances on one database. The same tables as ``FoDDatabase``, the same protocols.
+///
+/// Several instances stay correct without a coordinator of their own: every transaction that
+/// writes first takes one transaction-scoped advisory lock (``writeLockKey``), so writers — on
+/// this instance and on every other — run one after the other. Inside that lock an idempotency
+/// key is looked up and booked once, a manifest version follows the last one, and the audit
+/// chain's head is read and extended; reads never wait for it. A group of activations or
+/// manifest versions is one such transaction (one commit), which keeps the lock's cost per
+/// request small.
+///
+/// ``start()`` runs the connection pool in a task of its own and migrates the schema; the pool
+/// runs until ``shutdown()``. In `fod serve` the store is also a `Service` of the application's
+/// `ServiceGroup`, listed first: the group stops it last, after the HTTP server has drained.
+public final class PostgresStore: EntitlementStore, Service {
+    let client: PostgresClient
+    let logger: Logger
+    public let location: String
+    /// The schema of the URL's `search_path`, created if missing.
+    let schema: String?
+    private let runner = Mutex<Task<Void, Never>?>(nil)
+
+    /// The first key of the advisory lock writers take (the second is the schema's hash), so
+    /// that databases, and schemas in one database, do not wait for each other.
+    static let writeLockKey: Int32 = 0x0F0D
+
+    /// A store on `url`; nothing connects until it runs (``run()`` or ``start()``).
+    /// - Parameter maximumConnections: the pool's size.
+    /// - Throws: ``StoreError`` `invalid` when the TLS settings cannot be used.
+    public init(url: DatabaseURL, maximumConnections: Int = 16, logger: Logger = Logger(label: "fod.postgres")) throws {
+        var configuration: PostgresClient.Configuration
+        if let folder = url.socketFolder {
+            configuration = .init(unixSocketPath: "\(folder)/.s.PGSQL.\(url.port)", username: url.user, password: url.password, database: url.database)
+        } else {
+            configuration = .init(host: url.host ?? "localhost", port: url.port, username: url.user, password: url.password, database: url.database,
+                                  tls: try PostgresStore.tls(url))
+        }
+        configuration.options.maximumConnections = maximumConnections
+        configuration.options.minimumConnections = 0
+        configuration.options.connectTimeout = .seconds(5)
+        if let schema = url.searchPath { configuration.options.additionalStartupParameters = [("search_path", schema)] }
+        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.logger = logger
+        location = url.redacted
+        schema = url.searchPath
+    }
+
+    private static func tls(_ url: DatabaseURL) throws -> PostgresClient.Configuration.TLS {
+        switch url.tls {
+        case .disable: return .disable
+        case .prefer:
+            var settings = TLSConfiguration.makeClientConfiguration()
+            settings.certificateVerification = .none
+            return .prefer(settings)
+        case .require:
+            // libpq's `require`: encrypted, the certificate not checked.
+            var settings = TLSConfiguration.makeClientConfiguration()
+            settings.certificateVerification = .none
+            return .require(settings)
+        case .verifyFull:
+            var settings = TLSConfiguration.makeClientConfiguration()
+            settings.certificateVerification = .fullVerification
+            if let file = url.rootCertificate {
+                do { settings.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(file)) } catch {
+                    throw StoreError(.invalid, "sslrootcert \(file) cannot be read as PEM certificates")
+                }
+            }
+            return .require(settings)
+        }
+    }
+
+    /// As a service: waits for the group's graceful shutdown (or cancellation), then stops the pool.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        shutdown()
+    }
+
+    /// Runs the pool in a task of its own and migrates the schema.
+    /// - Returns: whether the database was new (this call created fod's tables): only then may
+    ///   the caller seed it.
+    /// - Throws: ``StoreError`` `store_database` when the database cannot be reached or migrated.
+    @discardableResult
+    public func start() async throws -> Bool {
+        let client = client
+        runner.withLock { task in
+            if task == nil { task = Task { await client.run() } }
+        }
+        return try await migrate()
+    }
+
+    /// Stops the pool started by ``start()``.
+    public func shutdown() {
+        runner.withLock { task in
+            task?.cancel()
+            task = nil
+        }
+    }
+
+    deinit { runner.withLock { $0?.cancel() } }
+
+    // MARK: Transactions
+
+    /// Runs `body` in a transaction that holds the write lock; the audit entries it adds are
+    /// written at its end, chained after the head read under the lock.
+    func write<T>(_ what: String, _ body: (WriteTransaction) async throws -> T) async throws -> T {
+        do {
+            return try await client.withConnection { connection in
+                try await connection.query("BEGIN", logger: logger)
+                do {
+                    try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresStore.writeLockKey), hashtext(coalesce(current_schema(), '')))",
+                                               logger: logger)
+                    let transaction = WriteTransaction(connection: connection, logger: logger)
+                    let result = try await body(transaction)
+                    try await transaction.flushAudit()
+                    try await connection.query("COMMIT", logger: logger)
+                    return result
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    throw error
+                }
+            }
+        } catch {
+            throw PostgresStore.storeError(error, what)
+        }
+    }
+
+    /// Runs `body` with a connection (one statement, or several in one `REPEATABLE READ` read
+    /// transaction when `consistent`).
+    func read<T>(_ what: String, consistent: Bool = false, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withConnection { connection in
+                guard consistent else { return try await body(connection) }
+                try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+                do {
+                    let result = try await body(connection)
+                    try await connection.query("COMMIT", logger: logger)
+                    return result
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    throw error
+                }
+            }
+        } catch {
+            throw PostgresStore.storeError(error, what)
+        }
+    }
+
+    /// A failure as ``StoreError``: domain errors pass through; PostgreSQL's are `store_database`
+    /// with the server's message and SQLSTATE (never a statement's arguments), or `store_busy`
+    /// for a lock or statement timeout.
+    static func storeError(_ error: any Error, _ what: String) -> StoreError {
+        if let error = error as? StoreError { return error }
+        if let error = error as? PSQLError {
+            if let info = error.serverInfo {
+                let state = info[.sqlState] ?? "?"
+                if state == "55P03" || state == "57014" || state == "40001" || state == "40P01" {
+                    return StoreError(.busy, "\(what): \(info[.message] ?? "busy") (SQLSTATE \(state))")
+                }
+                return StoreError(.database, "\(what): \(info[.message] ?? "error") (SQLSTATE \(state))")
+            }
+            return StoreError(.database, "\(what): PostgreSQL cannot be reached (\(error.code))")
+        }
+        return StoreError(.database, "\(what): \(error)")
+    }
+
+    // MARK: Readiness
+
+    public func ping() async -> Bool {
+        (try? await read("ping") { connection in
+            for try await value in try await connection.query("SELECT 1", logger: logger).decode(Int32.self) { return value == 1 }
+            return false
+        }) ?? false
+    }
+
+    public func checkWritable() async throws {
+        try await read("readiness write") { connection in
+            try await connection.query("""
+                INSERT INTO health (id, checked_at) VALUES (1, extract(epoch from now())::bigint)
+                ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at
+                """, logger: logger)
+        }
+    }
+}
+
+/// A write transaction: its connection, and the audit entries to append at its end.
+final class WriteTransaction {
+    let connection: PostgresConnection
+    let logger: Logger
+    private var head: (seq: Int64, hash: String)?
+    private var pending: [AuditEntry] = []
+
+    init(connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    /// Runs one statement.
+    @discardableResult
+    func query(_ query: PostgresQuery) async throws -> PostgresRowSequence { try await connection.query(query, logger: logger) }
+
+    /// The number of rows a statement returns (a change with `RETURNING 1`: the rows it changed).
+    func count(_ query: PostgresQuery) async throws -> Int {
+        var rows = 0
+        for try await _ in try await connection.query(query, logger: logger) { rows += 1 }
+        return rows
+    }
+
+    /// Adds an audit entry, chained after the last one (read once, under the write lock).
+    func audit(at: Int64, actor: String, action: String, subject: String, details: String) async throws {
+        if head == nil {
+            head = (0, AuditChain.genesisHash)
+            for try await (seq, hash) in try await query("SELECT seq, sha256 FROM audit ORDER BY seq DESC LIMIT 1").decode((Int64, String).self) {
+                head = (seq, hash)
+            }
+        }
+        guard let last = head else { return }
+        let seq = last.seq + 1
+        let hash = AuditChain.hash(previous: last.hash, seq: seq, at: at, actor: actor, action: action, subject: subject, details: details)
+        pending.append(AuditEntry(seq: seq, at: at, actor: actor, action: action, subject: subject, details: details, previousHash: last.hash, hash: hash))
+        head = (seq, hash)
+    }
+
+    /// Writes the added audit entries in one statement.
+    func flushAudit() async throws {
+        guard !pending.isEmpty else { return }
+        let entries = pending
+        pending = []
+        try await query("""
+            INSERT INTO audit (seq, at, actor, action, subject, details, prev_sha256, sha256)
+            SELECT * FROM unnest(\(entries.map(\.seq))::bigint[], \(entries.map(\.at))::bigint[], \(entries.map(\.actor))::text[],
+              \(entries.map(\.action))::text[], \(entries.map(\.subject))::text[], \(entries.map(\.details))::text[],
+              \(entries.map(\.previousHash))::text[], \(entries.map(\.hash))::text[])
+            """)
+    }
+}

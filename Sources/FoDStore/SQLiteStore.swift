@@ -1,0 +1,93 @@
+import FoDEntitlements
+
+/// The embedded store: ``FoDDatabase`` (SQLite) behind the async protocols. Every call runs on
+/// ``BlockingPool`` — requests in the short lane, group commits in the commit lane, exports in the
+/// long lane — so no SQLite read or fsync'd write runs on an event loop or a Swift concurrency
+/// thread.
+public struct SQLiteStore: EntitlementStore {
+    /// The database underneath (synchronous: start-up, the command line, tests).
+    public let database: FoDDatabase
+    public let location: String
+
+    /// Wraps an opened database.
+    public init(_ database: FoDDatabase, location: String = "sqlite (in memory)") {
+        self.database = database
+        self.location = location
+    }
+
+    /// Opens (creating if needed) the SQLite file at `path`.
+    /// - Throws: ``StoreError`` `store_database`.
+    public init(path: String) throws {
+        self.init(try FoDDatabase(path: path), location: "sqlite \(path)")
+    }
+
+    private func run<T: Sendable>(_ lane: BlockingPool.Lane = .short, _ work: @escaping @Sendable (FoDDatabase) throws -> T) async throws -> T {
+        let database = database
+        return try await BlockingPool.run(lane) { try work(database) }
+    }
+
+    public func importFixtures(dealers: String, vehicles: String, catalog: String, actor: String, at now: Int64) async throws {
+        try await run { try $0.importFixtures(dealers: dealers, vehicles: vehicles, catalog: catalog, actor: actor, at: now) }
+    }
+    public func register(_ vehicle: Vehicle, actor: String, at now: Int64) async throws { try await run { try $0.register(vehicle, actor: actor, at: now) } }
+    public func vehicle(_ vin: VIN) async throws -> Vehicle? { try await run { try $0.vehicle(vin) } }
+    public func vehicleWithEntitlements(_ vin: VIN) async throws -> (vehicle: Vehicle, entitlements: [StoredEntitlement])? {
+        try await run { try $0.vehicleWithEntitlements(vin) }
+    }
+    public func catalog() async throws -> Catalog { try await run { try $0.catalog() } }
+    public func dealer(_ id: DealerID) async throws -> Dealer? { try await run { try $0.dealer(id) } }
+
+    public func entitlements(of vin: VIN) async throws -> [StoredEntitlement] { try await run { try $0.entitlements(of: vin) } }
+    public func entitlement(_ id: EntitlementID) async throws -> StoredEntitlement? { try await run { try $0.entitlement(id) } }
+    public func idempotentResponse(principal: String, key: String, requestHash: RequestHash) async throws -> IdempotentResponse? {
+        try await run { try $0.idempotentResponse(principal: principal, key: key, requestHash: requestHash) }
+    }
+    public func recordActivations(_ records: [ActivationRecord], at now: Int64) async throws -> [Result<RecordedActivation, StoreError>] {
+        try await run(.commit) { try $0.recordActivations(records, at: now) }
+    }
+    public func activationCount() async throws -> Int { try await run { try $0.activationCount() } }
+    public func recordIssued(_ issued: IssuedToken<EntitlementClaims>, actor: String, at now: Int64) async throws {
+        try await run { try $0.recordIssued(issued, actor: actor, at: now) }
+    }
+    public func revoke(entitlement id: EntitlementID, reason: String, actor: String, at now: Int64) async throws {
+        try await run { try $0.revoke(entitlement: id, reason: reason, actor: actor, at: now) }
+    }
+    public func refund(activation id: EntitlementID, actor: String, at now: Int64) async throws {
+        try await run { try $0.refund(activation: id, actor: actor, at: now) }
+    }
+    public func revokedIDs(since: Int64) async throws -> [EntitlementID] { try await run { try $0.revokedIDs(since: since) } }
+    public func manifestSnapshot(of vin: VIN) async throws -> ManifestSnapshot? { try await run { try $0.manifestSnapshot(of: vin) } }
+    public func manifestVersions(_ requests: [ManifestVersionRequest], at now: Int64) async throws -> [Int64] {
+        try await run(.commit) { try $0.manifestVersions(requests, at: now) }
+    }
+    public func exportEvents(from: Int64?, to: Int64?, dealer: DealerID?, write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws {
+        // One read transaction on the long lane; the blocks are handed over after it.
+        let blocks = try await run(.long) { database in
+            var blocks: [[UInt8]] = []
+            try database.exportEvents(from: from, to: to, dealer: dealer) { blocks.append($0) }
+            return blocks
+        }
+        for block in blocks { try await write(block) }
+    }
+
+    public func createAPIKey(role: Role, dealer: DealerID?, label: String, actor: String, at now: Int64) async throws -> (record: APIKeyRecord, secret: String) {
+        let created = try await run { try $0.createAPIKey(role: role, dealer: dealer, label: label, actor: actor, at: now) }
+        return (created.record, created.secret)
+    }
+    public func authenticate(secret: String) async throws -> Principal? { try await run { try $0.authenticate(secret: secret) } }
+    public func listAPIKeys() async throws -> [APIKeyRecord] { try await run { try $0.listAPIKeys() } }
+    public func revokeAPIKey(id: String, actor: String, at now: Int64) async throws { try await run { try $0.revokeAPIKey(id: id, actor: actor, at: now) } }
+    public func createSession(for principal: Principal, lifetime: Int64, at now: Int64) async throws -> (cookie: String, session: WebSession) {
+        let created = try await run { try $0.createSession(for: principal, lifetime: lifetime, at: now) }
+        return (created.cookie, created.session)
+    }
+    public func session(cookie: String, at now: Int64) async throws -> WebSession? { try await run { try $0.session(cookie: cookie, at: now) } }
+    public func endSession(cookie: String, at now: Int64) async throws { try await run { try $0.endSession(cookie: cookie, at: now) } }
+    public func sharedSecret(_ name: String) async throws -> [UInt8] { try await run { try $0.sharedSecret(name) } }
+
+    public func verifyAudit() async throws -> Int64 { try await run(.long) { try $0.verifyAudit() } }
+    public func auditEntries(after seq: Int64, limit: Int) async throws -> [AuditEntry] { try await run { try $0.auditEntries(after: seq, limit: limit) } }
+
+    public func ping() async -> Bool { (try? await run { $0.ping() }) ?? false }
+    public func checkWritable() async throws { try await run { try $0.checkWritable() } }
+}

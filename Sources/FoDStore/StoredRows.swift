@@ -1,0 +1,144 @@
+import FoDCore
+import FoDCrypto
+import FoDEntitlements
+import FoDRevenue
+
+// What both stores build from the rows they read and compute before they write: one definition
+// each, so SQLite and PostgreSQL answer alike.
+
+extension StoredEntitlement {
+    /// An entitlement from its table's columns.
+    /// - Throws: ``StoreError`` `store_database` when a stored value does not validate.
+    public static func fromColumns(id: String, issuer: String, vin: String, feature: String, term: String, dealer: String?,
+                                   issuedAt: Int64, notBefore: Int64, expiresAt: Int64?, token: String,
+                                   revokedAt: Int64?, revokeReason: String?) throws -> StoredEntitlement {
+        try StoreRows.stored {
+            let claims = EntitlementClaims(issuer: try IssuerID(issuer), vin: try VIN(vin), id: try EntitlementID(id), issuedAt: issuedAt,
+                                           notBefore: notBefore, expiresAt: expiresAt, feature: try FeatureCode(feature),
+                                           term: try Term(validating: term), dealer: try dealer.map { try DealerID($0) })
+            return StoredEntitlement(claims: claims, token: token, revokedAt: revokedAt, revokeReason: revokeReason)
+        }
+    }
+}
+
+/// Shared row conversions and pre-write computations of the stores.
+public enum StoreRows {
+    /// A value read back from a table, validated: one that does not validate is a damaged
+    /// database, not a bad request.
+    /// - Throws: ``StoreError`` `store_database`.
+    public static func stored<T>(_ make: () throws -> T) throws -> T {
+        do { return try make() } catch let error as StoreError { throw error } catch let error as any CodedError {
+            throw StoreError(.database, "a stored value does not validate: \(error.reason)")
+        }
+    }
+
+    /// A vehicle from its table's columns (equipment comma-separated).
+    public static func vehicle(vin: VIN, model: String, modelYear: Int, market: String, equipment: String, dealer: String?) throws -> Vehicle {
+        try stored {
+            Vehicle(vin: vin, model: model, modelYear: modelYear, market: try Market(market),
+                    equipment: Set(equipment.split(separator: ",").map(String.init)), servicingDealer: try dealer.map { try DealerID($0) })
+        }
+    }
+
+    /// The stored form of a vehicle's equipment.
+    public static func equipmentColumn(_ vehicle: Vehicle) -> String { vehicle.equipment.sorted().joined(separator: ",") }
+
+    /// A principal from an API key's columns (`nil` for a role this version does not know).
+    public static func principal(keyID: String, role: String, dealer: String?) throws -> Principal? {
+        guard let role = Role(rawValue: role) else { return nil }
+        return Principal(keyID: keyID, role: role, dealer: try stored { try dealer.map { try DealerID($0) } })
+    }
+
+    /// A new API key: its record, its secret (`fod_<id>_<random>`, 256 bits of CSPRNG output,
+    /// shown once) and the secret's SHA-256 (what is stored).
+    /// - Throws: ``StoreError`` `invalid` when a dealer key has no dealer (or another role has one),
+    ///   or the label is not display text.
+    public static func newAPIKey(role: Role, dealer: DealerID?, label: String, at now: Int64) throws -> (record: APIKeyRecord, secret: String, hash: String) {
+        guard (role == .dealer) == (dealer != nil) else {
+            throw StoreError(.invalid, role == .dealer ? "a dealer key needs --dealer" : "only dealer keys name a dealer")
+        }
+        if !label.isEmpty {
+            do { try DisplayText.check(label, "label", maxLength: 100) } catch let error as EntitlementError {
+                throw StoreError(.invalid, error.reason)
+            }
+        }
+        let id = Hex.encode(SecureRandom.bytes(6))
+        let secret = "fod_\(id)_\(Base64URL.encode(SecureRandom.bytes(32)))"
+        return (APIKeyRecord(id: id, role: role, dealer: dealer, label: label, createdAt: now, revokedAt: nil), secret, secretHash(secret))
+    }
+
+    /// The stored hash of a secret (an API key, a session cookie).
+    public static func secretHash(_ secret: String) -> String { SHA256.hexHash(Array(secret.utf8)) }
+
+    /// A new dealer web session: the cookie value (256 random bits, shown to the browser only) and the session.
+    public static func newSession(for principal: Principal, lifetime: Int64, at now: Int64) -> (cookie: String, session: WebSession) {
+        (Base64URL.encode(SecureRandom.bytes(32)),
+         WebSession(principal: principal, csrf: Base64URL.encode(SecureRandom.bytes(32)), expiresAt: now + lifetime))
+    }
+
+    /// The audit details of an activation.
+    public static func activationDetails(_ activation: NewActivation) -> String {
+        let claims = activation.entitlement.claims
+        return "vin=\(claims.vin) feature=\(claims.feature) term=\(claims.term) dealer=\(claims.dealer?.value ?? "") gross=\(activation.gross.minor) \(activation.gross.currency)"
+    }
+
+    /// The event id of an activation and of its refund.
+    public static func activationEventID(_ id: EntitlementID) -> String { "act-\(id.value)" }
+    public static func refundEventID(_ id: EntitlementID) -> String { "ref-\(id.value)" }
+
+    /// One row of the events export, in ``EventColumn`` order, from a column lookup.
+    public static func exportRow(_ text: (EventColumn) -> String?, occurredAt: Int64, gross: Int64?, vat: Int64?) -> [String] {
+        EventColumn.allCases.map { column -> String in
+            switch column {
+            case .occurredAt: Timestamp.format(occurredAt * 1_000_000_000)
+            case .grossMinor: gross.map(String.init) ?? ""
+            case .vatBps: vat.map(String.init) ?? ""
+            default: text(column) ?? ""
+            }
+        }
+    }
+}
+
+/// The audit chain's arithmetic, shared by the stores.
+public enum AuditChain {
+    /// The hash of the (absent) entry before the first.
+    public static let genesisHash = String(repeating: "0", count: 64)
+
+    /// The SHA-256 that chains an entry: over the previous hash and every field, each
+    /// length-prefixed so that no two different entries hash alike.
+    public static func hash(previous: String, seq: Int64, at: Int64, actor: String, action: String, subject: String, details: String) -> String {
+        var bytes: [UInt8] = []
+        for field in [previous, String(seq), String(at), actor, action, subject, details] {
+            let utf8 = Array(field.utf8)
+            bytes += Array(String(utf8.count).utf8) + [0x3A] + utf8
+        }
+        return SHA256.hexHash(bytes)
+    }
+
+    /// Checks entries read in order: numbering from 1 without gaps, each stored hash recomputed,
+    /// each entry pointing at the previous one's hash. Feed every entry, then read ``count``.
+    public struct Verifier: Sendable {
+        private var previous = AuditChain.genesisHash
+        private var expectedSeq: Int64 = 1
+        public init() {}
+
+        /// The number of entries checked.
+        public var count: Int64 { expectedSeq - 1 }
+
+        /// Checks the next entry.
+        /// - Throws: ``StoreError`` `audit_chain_broken` naming the entry.
+        public mutating func check(_ entry: AuditEntry) throws {
+            guard entry.seq == expectedSeq else {
+                throw StoreError(.auditBroken, "entry \(expectedSeq) is missing (next is \(entry.seq)): rows were deleted")
+            }
+            guard entry.previousHash == previous else {
+                throw StoreError(.auditBroken, "entry \(entry.seq) does not follow entry \(entry.seq - 1): the chain was changed")
+            }
+            let recomputed = AuditChain.hash(previous: previous, seq: entry.seq, at: entry.at, actor: entry.actor, action: entry.action,
+                                             subject: entry.subject, details: entry.details)
+            guard recomputed == entry.hash else { throw StoreError(.auditBroken, "entry \(entry.seq) was changed after it was written") }
+            previous = entry.hash
+            expectedSeq += 1
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import FoDPostgres
+import FoDStore
+import Foundation
+
+/// Where a command finds the service's data: the SQLite database in a data folder (the
+/// default), or PostgreSQL by URL.
+struct StoreOptions: ParsableArguments {
+    @Option(help: "Data folder of the service (its SQLite database fod.sqlite). Env FOD_DATA.")
+    var data: String = ProcessInfo.processInfo.environment["FOD_DATA"] ?? "data"
+
+    @Option(name: .customLong("database"),
+            help: "PostgreSQL instead of --data: postgres://user[:password]@host[:port]/database[?sslmode=disable|prefer|require|verify-full&sslrootcert=CA.pem&host=/socket/folder]. Env FOD_DATABASE_URL.")
+    var databaseURL: String? = ProcessInfo.processInfo.environment["FOD_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+
+    func validate() throws {
+        if let databaseURL { _ = try DatabaseURL(databaseURL) }
+    }
+
+    /// Opens the store (creating and migrating it if needed).
+    /// - Parameter connections: the PostgreSQL pool's size.
+    func open(connections: Int = 4) async throws -> OpenedStore {
+        try await StoreOptions.open(databaseURL: databaseURL, data: data, connections: connections)
+    }
+
+    /// Opens PostgreSQL when `databaseURL` is given, else the SQLite database in `data`.
+    static func open(databaseURL: String?, data: String, connections: Int = 4) async throws -> OpenedStore {
+        if let databaseURL {
+            let store = try PostgresStore(url: try DatabaseURL(databaseURL), maximumConnections: connections)
+            do {
+                let isNew = try await store.start()
+                return OpenedStore(store: store, isNew: isNew, postgres: store, sqlite: nil)
+            } catch {
+                store.shutdown()
+                throw error
+            }
+        }
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let database = try FoDDatabase(path: (data as NSString).appendingPathComponent("fod.sqlite"))
+        return OpenedStore(store: SQLiteStore(database, location: "sqlite \((data as NSString).appendingPathComponent("fod.sqlite"))"),
+                           isNew: database.isNew, postgres: nil, sqlite: database)
+    }
+
+    /// Runs `body` with the opened store and closes it after.
+    func with<T>(_ body: (OpenedStore) async throws -> T) async throws -> T {
+        let opened = try await open()
+        defer { opened.close() }
+        return try await body(opened)
+    }
+}
+
+/// An opened store, and which kind it is.
+struct OpenedStore: Sendable {
+    let store: any EntitlementStore
+    /// Whether this open created fod's tables (only then is the store seeded).
+    let isNew: Bool
+    let postgres: PostgresStore?
+    let sqlite: FoDDatabase?
+
+    /// Stops the PostgreSQL pool (nothing for SQLite).
+    func close() { postgres?.shutdown() }
+}
