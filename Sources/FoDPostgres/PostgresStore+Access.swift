@@ -7,7 +7,7 @@ extension PostgresStore {
     public func createAPIKey(role: Role, dealer: DealerID?, label: String, actor: String, at now: Int64) async throws -> (record: APIKeyRecord, secret: String) {
         let (record, secret, hash) = try StoreRows.newAPIKey(role: role, dealer: dealer, label: label, at: now)
         try await write("API key create") { tx in
-            if let dealer { try await requireDealer(dealer, tx) }
+            if let dealer { try await self.requireDealer(dealer, tx) }
             try await tx.query("""
                 INSERT INTO api_key (id, secret_sha256, role, dealer_id, label, created_at) VALUES (\(record.id), \(hash), \(role.rawValue), \(dealer?.value), \(label), \(now))
                 """)
@@ -21,7 +21,7 @@ extension PostgresStore {
         let hash = StoreRows.secretHash(secret)
         return try await read("authentication") { connection in
             for try await (id, role, dealer) in try await connection.query(
-                "SELECT id, role, dealer_id FROM api_key WHERE secret_sha256 = \(hash) AND revoked_at IS NULL", logger: logger).decode((String, String, String?).self) {
+                "SELECT id, role, dealer_id FROM api_key WHERE secret_sha256 = \(hash) AND revoked_at IS NULL", logger: self.logger).decode((String, String, String?).self) {
                 return try StoreRows.principal(keyID: id, role: role, dealer: dealer)
             }
             return nil
@@ -32,7 +32,7 @@ extension PostgresStore {
         try await read("API keys read") { connection in
             var keys: [APIKeyRecord] = []
             for try await (id, role, dealer, label, created, revoked) in try await connection.query(
-                "SELECT id, role, dealer_id, label, created_at, revoked_at FROM api_key ORDER BY created_at, id", logger: logger)
+                "SELECT id, role, dealer_id, label, created_at, revoked_at FROM api_key ORDER BY created_at, id", logger: self.logger)
                 .decode((String, String, String?, String, Int64, Int64?).self) {
                 keys.append(APIKeyRecord(id: id, role: Role(rawValue: role) ?? .auditor, dealer: try StoreRows.stored { try dealer.map { try DealerID($0) } },
                                          label: label, createdAt: created, revokedAt: revoked))
@@ -69,7 +69,7 @@ extension PostgresStore {
             for try await (csrf, expires, id, role, dealer) in try await connection.query("""
                 SELECT s.csrf, s.expires_at, k.id, k.role, k.dealer_id FROM web_session s JOIN api_key k ON k.id = s.api_key_id
                 WHERE s.id_sha256 = \(hash) AND s.expires_at > \(now) AND k.revoked_at IS NULL
-                """, logger: logger).decode((String, Int64, String, String, String?).self) {
+                """, logger: self.logger).decode((String, Int64, String, String, String?).self) {
                 guard let principal = try StoreRows.principal(keyID: id, role: role, dealer: dealer) else { return nil }
                 return WebSession(principal: principal, csrf: csrf, expiresAt: expires)
             }
@@ -90,8 +90,8 @@ extension PostgresStore {
     public func sharedSecret(_ name: String) async throws -> [UInt8] {
         let candidate = Hex.encode(SecureRandom.bytes(32))
         return try await read("shared secret") { connection in
-            try await connection.query("INSERT INTO shared_secret (name, secret) VALUES (\(name), \(candidate)) ON CONFLICT (name) DO NOTHING", logger: logger)
-            for try await hex in try await connection.query("SELECT secret FROM shared_secret WHERE name = \(name)", logger: logger).decode(String.self) {
+            try await connection.query("INSERT INTO shared_secret (name, secret) VALUES (\(name), \(candidate)) ON CONFLICT (name) DO NOTHING", logger: self.logger)
+            for try await hex in try await connection.query("SELECT secret FROM shared_secret WHERE name = \(name)", logger: self.logger).decode(String.self) {
                 if let bytes = Hex.decode(hex), bytes.count == 32 { return bytes }
             }
             throw StoreError(.database, "the shared secret \(name) is damaged")
@@ -102,7 +102,7 @@ extension PostgresStore {
         try await read("audit verify", consistent: true) { connection in
             var chain = AuditChain.Verifier()
             for try await entry in try await PostgresStore.auditRows(try await connection.query(
-                "SELECT seq, at, actor, action, subject, details, prev_sha256, sha256 FROM audit ORDER BY seq", logger: logger)) {
+                "SELECT seq, at, actor, action, subject, details, prev_sha256, sha256 FROM audit ORDER BY seq", logger: self.logger)) {
                 try chain.check(entry)
             }
             return chain.count
@@ -113,7 +113,7 @@ extension PostgresStore {
         try await read("audit read") { connection in
             var entries: [AuditEntry] = []
             for try await entry in try await PostgresStore.auditRows(try await connection.query(
-                "SELECT seq, at, actor, action, subject, details, prev_sha256, sha256 FROM audit WHERE seq > \(seq) ORDER BY seq LIMIT \(Int64(limit))", logger: logger)) {
+                "SELECT seq, at, actor, action, subject, details, prev_sha256, sha256 FROM audit WHERE seq > \(seq) ORDER BY seq LIMIT \(Int64(limit))", logger: self.logger)) {
                 entries.append(entry)
             }
             return entries

@@ -26,19 +26,19 @@ extension PostgresStore {
     }
 
     public func entitlements(of vin: VIN) async throws -> [StoredEntitlement] {
-        try await read("entitlements read") { connection in try await PostgresStore.entitlements(vin, connection, logger) }
+        try await read("entitlements read") { connection in try await PostgresStore.entitlements(vin, connection, self.logger) }
     }
 
     public func entitlement(_ id: EntitlementID) async throws -> StoredEntitlement? {
         try await read("entitlement read") { connection in
             try await PostgresStore.entitlements(try await connection.query(
-                "SELECT \(unescaped: PostgresStore.entitlementColumns) FROM entitlement WHERE id = \(id.value)", logger: logger)).first
+                "SELECT \(unescaped: PostgresStore.entitlementColumns) FROM entitlement WHERE id = \(id.value)", logger: self.logger)).first
         }
     }
 
     public func idempotentResponse(principal: String, key: String, requestHash: RequestHash) async throws -> IdempotentResponse? {
         try await read("idempotency read") { connection in
-            let stored = try await PostgresStore.idempotent([(principal, key)], connection, logger)
+            let stored = try await PostgresStore.idempotent([(principal, key)], connection, self.logger)
             return try stored[IdempotencyKey(principal: principal, key: key)].map { try $0.response(for: requestHash, key: key) }
         }
     }
@@ -136,7 +136,7 @@ extension PostgresStore {
 
     public func activationCount() async throws -> Int {
         try await read("activation count") { connection in
-            for try await count in try await connection.query("SELECT count(*) FROM event WHERE kind = 'activation'", logger: logger).decode(Int64.self) {
+            for try await count in try await connection.query("SELECT count(*) FROM event WHERE kind = 'activation'", logger: self.logger).decode(Int64.self) {
                 return Int(count)
             }
             return 0
@@ -189,7 +189,7 @@ extension PostgresStore {
         try await read("revocations read") { connection in
             var ids: [EntitlementID] = []
             for try await id in try await connection.query(
-                "SELECT id FROM entitlement WHERE revoked_at IS NOT NULL AND revoked_at >= \(since)", logger: logger).decode(String.self) {
+                "SELECT id FROM entitlement WHERE revoked_at IS NOT NULL AND revoked_at >= \(since)", logger: self.logger).decode(String.self) {
                 ids.append(try StoreRows.stored { try EntitlementID(id) })
             }
             return ids
@@ -198,13 +198,13 @@ extension PostgresStore {
 
     public func manifestSnapshot(of vin: VIN) async throws -> ManifestSnapshot? {
         try await read("manifest read", consistent: true) { connection in
-            guard try await connection.query("SELECT 1 FROM vehicle WHERE vin = \(vin.value)", logger: logger).collect().count == 1 else { return nil }
+            guard try await connection.query("SELECT 1 FROM vehicle WHERE vin = \(vin.value)", logger: self.logger).collect().count == 1 else { return nil }
             var last: (version: Int64, digest: String)?
-            for try await row in try await connection.query("SELECT version, content_sha256 FROM manifest_version WHERE vin = \(vin.value)", logger: logger)
+            for try await row in try await connection.query("SELECT version, content_sha256 FROM manifest_version WHERE vin = \(vin.value)", logger: self.logger)
                 .decode((Int64, String).self) {
                 last = row
             }
-            return ManifestSnapshot(entitlements: try await PostgresStore.entitlements(vin, connection, logger), last: last)
+            return ManifestSnapshot(entitlements: try await PostgresStore.entitlements(vin, connection, self.logger), last: last)
         }
     }
 
@@ -248,7 +248,7 @@ extension PostgresStore {
                 FROM event WHERE occurred_at >= \(from ?? Int64.min) AND occurred_at < \(to ?? Int64.max)
                   AND (\(dealerID)::text IS NULL OR dealer_id = \(dealerID) OR (kind = 'refund' AND refers_to IN (SELECT event_id FROM event WHERE dealer_id = \(dealerID))))
                 ORDER BY occurred_at, event_id
-                """, logger: logger)
+                """, logger: self.logger)
             for try await row in rows {
                 let columns = row.makeRandomAccess()
                 let text: (EventColumn) -> String? = { column in (try? columns[column.name].decode(String?.self)) ?? nil }

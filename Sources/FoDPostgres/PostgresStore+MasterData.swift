@@ -13,15 +13,15 @@ extension PostgresStore {
                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, market = excluded.market
                     """)
             }
-            for vehicle in fixtures.vehicles { try await upsert(vehicle, tx, at: now) }
-            try await storeCatalog(fixtures.catalog, tx)
+            for vehicle in fixtures.vehicles { try await self.upsert(vehicle, tx, at: now) }
+            try await self.storeCatalog(fixtures.catalog, tx)
             try await tx.audit(at: now, actor: actor, action: "fixtures.import", subject: "catalog \(fixtures.catalog.version)", details: fixtures.auditDetails)
         }
     }
 
     public func register(_ vehicle: Vehicle, actor: String, at now: Int64) async throws {
         try await write("vehicle register") { tx in
-            try await upsert(vehicle, tx, at: now)
+            try await self.upsert(vehicle, tx, at: now)
             try await tx.audit(at: now, actor: actor, action: "vehicle.register", subject: vehicle.vin.value,
                                details: "model=\(vehicle.model) year=\(vehicle.modelYear) market=\(vehicle.market)")
         }
@@ -31,7 +31,7 @@ extension PostgresStore {
         do { try vehicle.validate() } catch let error as EntitlementError {
             throw StoreError(.invalid, "vehicle \(vehicle.vin): \(error.reason)")
         }
-        if let dealer = vehicle.servicingDealer { try await requireDealer(dealer, tx) }
+        if let dealer = vehicle.servicingDealer { try await self.requireDealer(dealer, tx) }
         try await tx.query("""
             INSERT INTO vehicle (vin, model, model_year, market, equipment, dealer_id, created_at)
             VALUES (\(vehicle.vin.value), \(vehicle.model), \(Int64(vehicle.modelYear)), \(vehicle.market.code), \(StoreRows.equipmentColumn(vehicle)),
@@ -50,7 +50,7 @@ extension PostgresStore {
     }
 
     public func vehicle(_ vin: VIN) async throws -> Vehicle? {
-        try await read("vehicle read") { connection in try await PostgresStore.vehicle(vin, connection, logger) }
+        try await read("vehicle read") { connection in try await PostgresStore.vehicle(vin, connection, self.logger) }
     }
 
     static func vehicle(_ vin: VIN, _ connection: PostgresConnection, _ logger: Logger) async throws -> Vehicle? {
@@ -63,14 +63,14 @@ extension PostgresStore {
 
     public func vehicleWithEntitlements(_ vin: VIN) async throws -> (vehicle: Vehicle, entitlements: [StoredEntitlement])? {
         try await read("vehicle read", consistent: true) { connection in
-            guard let vehicle = try await PostgresStore.vehicle(vin, connection, logger) else { return nil }
-            return (vehicle, try await PostgresStore.entitlements(vin, connection, logger))
+            guard let vehicle = try await PostgresStore.vehicle(vin, connection, self.logger) else { return nil }
+            return (vehicle, try await PostgresStore.entitlements(vin, connection, self.logger))
         }
     }
 
     public func dealer(_ id: DealerID) async throws -> Dealer? {
         try await read("dealer read") { connection in
-            for try await (name, market) in try await connection.query("SELECT name, market FROM dealer WHERE id = \(id.value)", logger: logger)
+            for try await (name, market) in try await connection.query("SELECT name, market FROM dealer WHERE id = \(id.value)", logger: self.logger)
                 .decode((String, String).self) {
                 return Dealer(id: id, name: name, market: market)
             }
@@ -81,28 +81,28 @@ extension PostgresStore {
     public func catalog() async throws -> Catalog {
         let catalog = try await read("catalog read", consistent: true) { connection -> Catalog? in
             var version: String?
-            for try await value in try await connection.query("SELECT version FROM catalog_version WHERE id = 1", logger: logger).decode(String.self) {
+            for try await value in try await connection.query("SELECT version FROM catalog_version WHERE id = 1", logger: self.logger).decode(String.self) {
                 version = value
             }
             guard let version else { return nil }
             var rows = CatalogRows(version: version)
-            for try await row in try await connection.query("SELECT feature, model FROM catalog_feature_model", logger: logger).decode((String, String).self) {
+            for try await row in try await connection.query("SELECT feature, model FROM catalog_feature_model", logger: self.logger).decode((String, String).self) {
                 rows.models.append(row)
             }
             for try await row in try await connection.query(
-                "SELECT feature, kind, equipment FROM catalog_equipment_rule ORDER BY feature, kind, position", logger: logger).decode((String, String, String).self) {
+                "SELECT feature, kind, equipment FROM catalog_equipment_rule ORDER BY feature, kind, position", logger: self.logger).decode((String, String, String).self) {
                 rows.rules.append(row)
             }
             for try await (feature, market, term, currency, gross, vat) in try await connection.query(
-                "SELECT feature, market, term, currency, gross_minor, vat_bps FROM catalog_price ORDER BY feature, position", logger: logger)
+                "SELECT feature, market, term, currency, gross_minor, vat_bps FROM catalog_price ORDER BY feature, position", logger: self.logger)
                 .decode((String, String, String, String, Int64, Int64).self) {
                 rows.prices.append(.init(feature: feature, market: market, term: term, currency: currency, gross: gross, vat: vat))
             }
             for try await (code, name, year) in try await connection.query(
-                "SELECT code, name, min_model_year FROM catalog_feature ORDER BY position", logger: logger).decode((String, String, Int64?).self) {
+                "SELECT code, name, min_model_year FROM catalog_feature ORDER BY position", logger: self.logger).decode((String, String, Int64?).self) {
                 rows.features.append((code, name, year.map(Int.init)))
             }
-            for try await row in try await connection.query("SELECT code, name FROM equipment", logger: logger).decode((String, String).self) {
+            for try await row in try await connection.query("SELECT code, name FROM equipment", logger: self.logger).decode((String, String).self) {
                 rows.equipment.append(row)
             }
             return try rows.catalog()

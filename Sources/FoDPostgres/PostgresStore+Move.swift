@@ -7,7 +7,7 @@ extension PostgresStore {
     public func isEmpty() async throws -> Bool {
         try await read("emptiness check") { connection in
             for table in TableDump.tableOrder {
-                if try await connection.query("SELECT 1 FROM \(unescaped: table) LIMIT 1", logger: logger).collect().count > 0 { return false }
+                if try await connection.query("SELECT 1 FROM \(unescaped: table) LIMIT 1", logger: self.logger).collect().count > 0 { return false }
             }
             return true
         }
@@ -51,7 +51,7 @@ extension PostgresStore {
         try await read("row counts", consistent: true) { connection in
             var counts: [String: Int] = [:]
             for table in TableDump.tableOrder {
-                for try await count in try await connection.query("SELECT count(*) FROM \(unescaped: table)", logger: logger).decode(Int64.self) {
+                for try await count in try await connection.query("SELECT count(*) FROM \(unescaped: table)", logger: self.logger).decode(Int64.self) {
                     counts[table] = Int(count)
                 }
             }

@@ -84,29 +84,29 @@ extension PostgresStore {
     func migrate() async throws -> Bool {
         do {
             return try await client.withConnection { connection in
-                try await connection.query("SELECT pg_advisory_lock(\(PostgresStore.writeLockKey + 1), hashtext(coalesce(current_schema(), '')))", logger: logger)
+                try await connection.query("SELECT pg_advisory_lock(\(PostgresStore.writeLockKey + 1), hashtext(coalesce(current_schema(), '')))", logger: self.logger)
                 do {
-                    if let schema { try await connection.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: schema)", logger: logger) }
-                    try await connection.query("CREATE TABLE IF NOT EXISTS fod_migration (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)", logger: logger)
+                    if let schema { try await connection.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: schema)", logger: self.logger) }
+                    try await connection.query("CREATE TABLE IF NOT EXISTS fod_migration (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)", logger: self.logger)
                     var applied: Set<String> = []
-                    for try await id in try await connection.query("SELECT id FROM fod_migration", logger: logger).decode(String.self) { applied.insert(id) }
+                    for try await id in try await connection.query("SELECT id FROM fod_migration", logger: self.logger).decode(String.self) { applied.insert(id) }
                     let isNew = applied.isEmpty
                     for migration in PostgresStore.migrations where !applied.contains(migration.id) {
-                        try await connection.query("BEGIN", logger: logger)
+                        try await connection.query("BEGIN", logger: self.logger)
                         do {
-                            for statement in migration.sql { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                            for statement in migration.sql { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger) }
                             try await connection.query("INSERT INTO fod_migration (id, applied_at) VALUES (\(migration.id), extract(epoch from now())::bigint)",
-                                                       logger: logger)
-                            try await connection.query("COMMIT", logger: logger)
+                                                       logger: self.logger)
+                            try await connection.query("COMMIT", logger: self.logger)
                         } catch {
-                            _ = try? await connection.query("ROLLBACK", logger: logger)
+                            _ = try? await connection.query("ROLLBACK", logger: self.logger)
                             throw error
                         }
                     }
-                    _ = try await connection.query("SELECT pg_advisory_unlock_all()", logger: logger)
+                    _ = try await connection.query("SELECT pg_advisory_unlock_all()", logger: self.logger)
                     return isNew
                 } catch {
-                    _ = try? await connection.query("SELECT pg_advisory_unlock_all()", logger: logger)
+                    _ = try? await connection.query("SELECT pg_advisory_unlock_all()", logger: self.logger)
                     throw error
                 }
             }

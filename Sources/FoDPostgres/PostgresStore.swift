@@ -111,9 +111,9 @@ public final class PostgresStore: EntitlementStore, Service {
 
     /// Runs `body` in a transaction that holds the write lock; the audit entries it adds are
     /// written at its end, chained after the head read under the lock.
-    func write<T>(_ what: String, _ body: (WriteTransaction) async throws -> T) async throws -> T {
+    func write<T: Sendable>(_ what: String, _ body: @escaping @Sendable (WriteTransaction) async throws -> T) async throws -> T {
         do {
-            return try await client.withConnection { connection in
+            return try await PostgresStore.bounded(PostgresStore.writeTimeout, what) { [client, logger] in try await client.withConnection { connection in
                 try await connection.query("BEGIN", logger: logger)
                 do {
                     try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresStore.writeLockKey), hashtext(coalesce(current_schema(), '')))",
@@ -127,17 +127,42 @@ public final class PostgresStore: EntitlementStore, Service {
                     _ = try? await connection.query("ROLLBACK", logger: logger)
                     throw error
                 }
-            }
+            } }
         } catch {
             throw PostgresStore.storeError(error, what)
         }
     }
 
+    /// The longest a read, and a write transaction, may take — waiting for a connection included —
+    /// before the caller gets `store_busy` (503) instead of waiting on a database that does not
+    /// answer. A write cut off this way may still commit: the client retries it with its
+    /// Idempotency-Key and gets the first answer.
+    static let readTimeout: Duration = .seconds(5)
+    static let writeTimeout: Duration = .seconds(10)
+
+    /// Runs `work`, or throws `store_busy` once `limit` has passed. The work is then cancelled
+    /// and not waited for: a connection that never answers (seen after the database crashed
+    /// mid-query) must not hold up the caller, nor the group commit behind it.
+    static func bounded<T: Sendable>(_ limit: Duration, _ what: String, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        let race = Race<T>()
+        return try await withCheckedThrowingContinuation { continuation in
+            race.begin(continuation)
+            let task = Task { race.finish(with: await Result(catching: { try await work() })) }
+            Task {
+                try? await Task.sleep(for: limit)
+                if race.finish(with: .failure(StoreError(.busy, "\(what): PostgreSQL did not answer within \(limit.components.seconds) s"))) {
+                    task.cancel()
+                }
+            }
+        }
+    }
+
     /// Runs `body` with a connection (one statement, or several in one `REPEATABLE READ` read
     /// transaction when `consistent`).
-    func read<T>(_ what: String, consistent: Bool = false, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+    func read<T: Sendable>(_ what: String, consistent: Bool = false, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await client.withConnection { connection in
+            return try await PostgresStore.bounded(consistent ? PostgresStore.writeTimeout : PostgresStore.readTimeout, what) { [client, logger] in
+                try await client.withConnection { connection in
                 guard consistent else { return try await body(connection) }
                 try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
                 do {
@@ -148,7 +173,7 @@ public final class PostgresStore: EntitlementStore, Service {
                     _ = try? await connection.query("ROLLBACK", logger: logger)
                     throw error
                 }
-            }
+            } }
         } catch {
             throw PostgresStore.storeError(error, what)
         }
@@ -176,7 +201,7 @@ public final class PostgresStore: EntitlementStore, Service {
 
     public func ping() async -> Bool {
         (try? await read("ping") { connection in
-            for try await value in try await connection.query("SELECT 1", logger: logger).decode(Int32.self) { return value == 1 }
+            for try await value in try await connection.query("SELECT 1", logger: self.logger).decode(Int32.self) { return value == 1 }
             return false
         }) ?? false
     }
@@ -186,7 +211,7 @@ public final class PostgresStore: EntitlementStore, Service {
             try await connection.query("""
                 INSERT INTO health (id, checked_at) VALUES (1, extract(epoch from now())::bigint)
                 ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at
-                """, logger: logger)
+                """, logger: self.logger)
         }
     }
 }
@@ -240,5 +265,30 @@ final class WriteTransaction {
               \(entries.map(\.action))::text[], \(entries.map(\.subject))::text[], \(entries.map(\.details))::text[],
               \(entries.map(\.previousHash))::text[], \(entries.map(\.hash))::text[])
             """)
+    }
+}
+
+/// The first of two outcomes resumes the caller; the second is dropped.
+final class Race<T: Sendable>: Sendable {
+    private let continuation = Mutex<CheckedContinuation<T, any Error>?>(nil)
+
+    func begin(_ waiting: CheckedContinuation<T, any Error>) { continuation.withLock { $0 = waiting } }
+
+    /// Resumes the caller with `result` if nothing did before; returns whether this did.
+    @discardableResult
+    func finish(with result: Result<T, any Error>) -> Bool {
+        guard let waiting = continuation.withLock({ state -> CheckedContinuation<T, any Error>? in
+            defer { state = nil }
+            return state
+        }) else { return false }
+        waiting.resume(with: result)
+        return true
+    }
+}
+
+extension Result where Failure == any Error {
+    /// The outcome of an async throwing call.
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }
