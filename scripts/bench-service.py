@@ -11,6 +11,9 @@ with its own Idempotency-Key and vehicle) and GET /v1/vehicles/{vin}/manifest (s
 the first manifest of each vehicle the activations run booked (a new version), then polls of
 manifests that did not change. Prints a table and one JSON line.
 `--release DIR` runs another build's binaries (a before/after comparison in the same session).
+`--database postgres://…` runs the service on PostgreSQL (in a new schema of that database), and
+`--instances 2` starts a second instance on it: the activations then run as two wrk processes, one
+per instance, with half the connections each, and their rates are added.
 """
 import argparse
 import json
@@ -41,6 +44,8 @@ def main():
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--vehicles", type=int, default=60000)
     parser.add_argument("--release", default=RELEASE, help="the directory of the fod and fod-bench binaries")
+    parser.add_argument("--database", help="a PostgreSQL URL (the benchmark works in a new schema of it)")
+    parser.add_argument("--instances", type=int, default=1, choices=[1, 2])
     args = parser.parse_args()
     release = args.release
     if not shutil.which("wrk"):
@@ -64,10 +69,22 @@ def main():
         json.dump(vehicles, f)
     port = free_port()
     log = open(os.path.join(work, "server.log"), "w")
-    server = subprocess.Popen([os.path.join(release, "fod"), "serve", "--data", os.path.join(work, "data"), "--port", str(port),
+    if args.database:
+        schema = "bench_" + os.urandom(6).hex()
+        store = ["--database", args.database + ("&" if "?" in args.database else "?") + f"search_path={schema}"]
+    else:
+        store = ["--data", os.path.join(work, "data")]
+    if args.instances == 2 and not args.database:
+        sys.exit("--instances 2 needs --database")
+    server = subprocess.Popen([os.path.join(release, "fod"), "serve", *store, "--port", str(port),
                                "--fixtures", fixtures], cwd=ROOT, stdout=log, stderr=log)
+    second = None
     try:
         wait_ready(port, attempts=600)
+        if args.instances == 2:
+            port2 = free_port()
+            second = subprocess.Popen([os.path.join(release, "fod"), "serve", *store, "--port", str(port2)], cwd=ROOT, stdout=log, stderr=log)
+            wait_ready(port2, attempts=600)
         log.flush()
         keys = banner_keys(os.path.join(work, "server.log"))
         admin, dealer = keys[0], keys[1]
@@ -79,7 +96,17 @@ def main():
         wrk(os.path.join(ROOT, "scripts", "wrk", "verify.lua"), base + "/v1/verify", 2, args.connections, {"KEY": admin, "TOKEN": token})
         verify = wrk(os.path.join(ROOT, "scripts", "wrk", "verify.lua"), base + "/v1/verify", args.seconds, args.connections,
                      {"KEY": admin, "TOKEN": token})
-        activations = wrk(os.path.join(ROOT, "scripts", "wrk", "activations.lua"), base + "/", args.seconds, args.connections, {"KEY": dealer})
+        if args.instances == 2:
+            import concurrent.futures
+            with concurrent.futures.ThreadPoolExecutor(2) as pool:
+                halves = list(pool.map(lambda job: wrk(os.path.join(ROOT, "scripts", "wrk", "activations.lua"), job[0], args.seconds,
+                                                       args.connections // 2, {"KEY": dealer, "OFFSET": job[1]}),
+                                       [(base + "/", "0"), (f"http://127.0.0.1:{port2}/", "30000")]))
+            activations = {"per_s": round(sum(h["per_s"] for h in halves), 1), "requests": sum(h["requests"] for h in halves),
+                           "non_2xx": sum(h["non_2xx"] for h in halves), "p50_ms": max(h["p50_ms"] for h in halves),
+                           "p99_ms": max(h["p99_ms"] for h in halves), "max_ms": max(h["max_ms"] for h in halves), "instances": halves}
+        else:
+            activations = wrk(os.path.join(ROOT, "scripts", "wrk", "activations.lua"), base + "/", args.seconds, args.connections, {"KEY": dealer})
         # The manifests of the vehicles the activations booked (each has one entitlement): first
         # the first manifest of each (a new version: a durable write each), then vehicles polling
         # a manifest that has not changed (1,000 vehicles that had theirs in the first run).
@@ -89,8 +116,10 @@ def main():
         polls = wrk(os.path.join(ROOT, "scripts", "wrk", "manifests.lua"), base + "/", args.seconds, args.connections,
                     {"KEY": admin, "FIRST": "1", "COUNT": str(max(1, min(1000, manifests["requests"] - manifests["non_2xx"])))})
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        for process in (server, second):
+            if process:
+                process.terminate()
+                process.wait(timeout=20)
     raw_after = raw_verify()
     raw = (raw_before + raw_after) / 2
     verify["ratio_to_raw_verify"] = round(verify["per_s"] / raw, 3)
@@ -100,7 +129,8 @@ def main():
     print(f"GET manifest (new)   {manifests['per_s']:>9,.0f}/s  p50 {manifests['p50_ms']} ms  p99 {manifests['p99_ms']} ms  non-2xx {manifests['non_2xx']}")
     print(f"GET manifest (poll)  {polls['per_s']:>9,.0f}/s  p50 {polls['p50_ms']} ms  p99 {polls['p99_ms']} ms  non-2xx {polls['non_2xx']}")
     print(json.dumps({"raw_verify_per_s": round(raw, 1), "raw_before": raw_before, "raw_after": raw_after, "verify": verify, "activations": activations,
-                      "manifests": manifests, "manifest_polls": polls, "connections": args.connections, "seconds": args.seconds}))
+                      "manifests": manifests, "manifest_polls": polls, "connections": args.connections, "seconds": args.seconds,
+                      "store": "postgres" if args.database else "sqlite", "instances": args.instances}))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 -- POST /v1/activations for wrk: every request a new vehicle (WDDBENCH + 9 digits, registered by the
--- benchmark) and a new Idempotency-Key. KEY comes from the environment.
+-- benchmark) and a new Idempotency-Key. KEY comes from the environment; OFFSET (default 0) starts
+-- the vehicles further on, so that two wrk processes (two instances) book different ones.
 local counter = 0
 local thread_id = 0
 local next_id = 0
@@ -11,7 +12,7 @@ end
 
 request = function()
   counter = counter + 1
-  local index = thread_id * 100000 + counter
+  local index = thread_id * 100000 + counter + tonumber(os.getenv("OFFSET") or "0")
   local vin = string.format("WDDBENCH%09d", index)
   local body = '{"vin":"' .. vin .. '","feature":"ACC","term":"P1M"}'
   local headers = {}
