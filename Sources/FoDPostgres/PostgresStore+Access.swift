@@ -99,7 +99,7 @@ extension PostgresStore {
     }
 
     public func verifyAudit() async throws -> Int64 {
-        try await read("audit verify", consistent: true) { connection in
+        try await read("audit verify", consistent: true, limit: PostgresStore.bulkTimeout) { connection in
             var chain = AuditChain.Verifier()
             for try await entry in try await PostgresStore.auditRows(try await connection.query(
                 "SELECT seq, at, actor, action, subject, details, prev_sha256, sha256 FROM audit ORDER BY seq", logger: self.logger)) {

@@ -239,7 +239,7 @@ extension PostgresStore {
     }
 
     public func exportEvents(from: Int64?, to: Int64?, dealer: DealerID?, write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws {
-        try await read("events export", consistent: true) { connection in
+        try await read("events export", consistent: true, limit: PostgresStore.bulkTimeout) { connection in
             var out = CSVWriter(capacity: 1 << 20)
             out.row(EventColumn.allCases.map(\.name))
             let dealerID = dealer?.value

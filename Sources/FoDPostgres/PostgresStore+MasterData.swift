@@ -6,7 +6,7 @@ import PostgresNIO
 extension PostgresStore {
     public func importFixtures(dealers: String, vehicles: String, catalog: String, actor: String, at now: Int64) async throws {
         let fixtures = try Fixtures(dealers: dealers, vehicles: vehicles, catalog: catalog)
-        try await write("fixtures import") { tx in
+        try await write("fixtures import", limit: PostgresStore.bulkTimeout) { tx in
             for dealer in fixtures.dealers {
                 try await tx.query("""
                     INSERT INTO dealer (id, name, market) VALUES (\(dealer.id.value), \(dealer.name), \(dealer.market))

@@ -18,7 +18,7 @@ extension PostgresStore {
     /// text value to its column's type (`json_populate_recordset`).
     /// - Throws: ``StoreError`` `conflict` when the database is not empty; `store_database`.
     public func load(_ tables: [TableDump]) async throws {
-        try await write("load") { tx in
+        try await write("load", limit: PostgresStore.bulkTimeout) { tx in
             for table in TableDump.tableOrder {
                 if try await tx.count("SELECT 1 FROM \(unescaped: table) LIMIT 1") > 0 {
                     throw StoreError(.conflict, "the target database already has rows in \(table): a move goes into an empty database")
@@ -48,7 +48,7 @@ extension PostgresStore {
 
     /// The number of rows of each table, for checking a move.
     public func rowCounts() async throws -> [String: Int] {
-        try await read("row counts", consistent: true) { connection in
+        try await read("row counts", consistent: true, limit: PostgresStore.bulkTimeout) { connection in
             var counts: [String: Int] = [:]
             for table in TableDump.tableOrder {
                 for try await count in try await connection.query("SELECT count(*) FROM \(unescaped: table)", logger: self.logger).decode(Int64.self) {

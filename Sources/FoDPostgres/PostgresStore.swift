@@ -111,9 +111,12 @@ public final class PostgresStore: EntitlementStore, Service {
 
     /// Runs `body` in a transaction that holds the write lock; the audit entries it adds are
     /// written at its end, chained after the head read under the lock.
-    func write<T: Sendable>(_ what: String, _ body: @escaping @Sendable (WriteTransaction) async throws -> T) async throws -> T {
+    /// - Parameter limit: the longest it may take (``writeTimeout`` for a request's write; bulk
+    ///   work — a fixtures import, a move — gives more).
+    func write<T: Sendable>(_ what: String, limit: Duration = PostgresStore.writeTimeout,
+                            _ body: @escaping @Sendable (WriteTransaction) async throws -> T) async throws -> T {
         do {
-            return try await PostgresStore.bounded(PostgresStore.writeTimeout, what) { [client, logger] in try await client.withConnection { connection in
+            return try await PostgresStore.bounded(limit, what) { [client, logger] in try await client.withConnection { connection in
                 try await connection.query("BEGIN", logger: logger)
                 do {
                     try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresStore.writeLockKey), hashtext(coalesce(current_schema(), '')))",
@@ -139,6 +142,8 @@ public final class PostgresStore: EntitlementStore, Service {
     /// Idempotency-Key and gets the first answer.
     static let readTimeout: Duration = .seconds(5)
     static let writeTimeout: Duration = .seconds(10)
+    /// The limit of bulk work: a fixtures import, a move from SQLite, an export.
+    static let bulkTimeout: Duration = .seconds(3600)
 
     /// Runs `work`, or throws `store_busy` once `limit` has passed. The work is then cancelled
     /// and not waited for: a connection that never answers (seen after the database crashed
@@ -159,9 +164,10 @@ public final class PostgresStore: EntitlementStore, Service {
 
     /// Runs `body` with a connection (one statement, or several in one `REPEATABLE READ` read
     /// transaction when `consistent`).
-    func read<T: Sendable>(_ what: String, consistent: Bool = false, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    func read<T: Sendable>(_ what: String, consistent: Bool = false, limit: Duration? = nil,
+                           _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await PostgresStore.bounded(consistent ? PostgresStore.writeTimeout : PostgresStore.readTimeout, what) { [client, logger] in
+            return try await PostgresStore.bounded(limit ?? (consistent ? PostgresStore.writeTimeout : PostgresStore.readTimeout), what) { [client, logger] in
                 try await client.withConnection { connection in
                 guard consistent else { return try await body(connection) }
                 try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
