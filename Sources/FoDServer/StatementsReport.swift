@@ -34,9 +34,13 @@ enum StatementsReport {
     }
 }
 
-/// Collects an export's blocks (they arrive one after the other).
-final class ExportBuffer: Sendable {
+/// Collects an export's blocks (they arrive one after the other): the events in memory for a
+/// report, the export route and `fod report --db`.
+public final class ExportBuffer: Sendable {
     private let bytes = Mutex<[UInt8]>([])
-    func append(_ block: [UInt8]) { bytes.withLock { $0 += block } }
-    func take() -> [UInt8] { bytes.withLock { $0 } }
+    public init() {}
+    /// Adds the next block.
+    public func append(_ block: [UInt8]) { bytes.withLock { $0 += block } }
+    /// Everything so far.
+    public func take() -> [UInt8] { bytes.withLock { $0 } }
 }

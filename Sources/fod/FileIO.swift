@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import FoDPostgres
+import FoDServer
 import FoDCrypto
 import FoDRevenue
 import FoDStore
@@ -114,7 +115,7 @@ struct DatabaseEventSource: EventSource {
             opened = OpenedStore(store: try SQLiteStore(path: file), isNew: false, postgres: nil, sqlite: nil)
         }
         defer { opened.close() }
-        let blocks = Blocks()
+        let blocks = ExportBuffer()
         try await opened.store.exportEvents(from: nil, to: nil, dealer: nil) { blocks.append($0) }
         return DatabaseEventSource(bytes: blocks.take())
     }
@@ -130,9 +131,3 @@ struct DatabaseEventSource: EventSource {
     func finish() -> String { hash }
 }
 
-/// An export's blocks, collected in order.
-private final class Blocks: Sendable {
-    private let bytes = Mutex<[UInt8]>([])
-    func append(_ block: [UInt8]) { bytes.withLock { $0 += block } }
-    func take() -> [UInt8] { bytes.withLock { $0 } }
-}
