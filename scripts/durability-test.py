@@ -20,10 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
-from e2e_support import FOD, ROOT, banner_keys, check, checks, free_port, wait_ready
+from e2e_support import FOD, ROOT, banner_keys, call, check, checks, free_port, wait_ready
 
 VEHICLES, CONCURRENCY, KILL_AFTER, DEADLINE = 300, 12, 120, time.monotonic() + 240
 
@@ -35,20 +33,6 @@ def start(data, port, log):
         return process
     process.kill()
     sys.exit("server did not start")
-
-
-def call(port, method, path, key, body=None, idempotency=None, timeout=10):
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
-                                     data=None if body is None else json.dumps(body).encode())
-    request.add_header("Authorization", f"Bearer {key}")
-    request.add_header("Content-Type", "application/json")
-    if idempotency:
-        request.add_header("Idempotency-Key", idempotency)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read(), dict(response.headers)
-    except urllib.error.HTTPError as error:
-        return error.code, error.read(), dict(error.headers)
 
 
 def vin(index):

@@ -14,7 +14,7 @@ A and B on it, then:
    Idempotency-Key → exactly 150 bookings, every replay identical to its first answer, no 500.
 4. Manifests fetched concurrently from both instances while features are booked: one content
    per version, versions strictly increasing with the content.
-5. A revocation and an API-key revocation made through A are honoured by B within 1.5 s; a
+5. A revocation and an API-key revocation made through A are honoured by B within 1 s; a
    dealer signs in on A and uses the page on B (sessions and the sign-in form's key are shared).
 Prints `N passed, M failed` and exits non-zero on any failure.
 """
@@ -32,6 +32,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+import e2e_support
 from e2e_support import FOD, ROOT, banner_keys, check, checks, free_port, wait_ready
 
 VEHICLES, CONCURRENCY, KILL_AFTER, DEADLINE = 240, 12, 80, time.monotonic() + 400
@@ -40,17 +41,8 @@ TERM = {"ACC": "P1M", "PARK_ASSIST": "P1Y", "SOUND_PLUS": "P6M"}  # a term each 
 
 
 def call(port, method, path, key, body=None, idempotency=None, timeout=30):
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
-                                     data=None if body is None else json.dumps(body).encode())
-    request.add_header("Authorization", f"Bearer {key}")
-    request.add_header("Content-Type", "application/json")
-    if idempotency:
-        request.add_header("Idempotency-Key", idempotency)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
+    """e2e_support.call without the headers; waits longer (a request may wait out a database crash)."""
+    return e2e_support.call(port, method, path, key, body, idempotency, timeout)[:2]
 
 
 def vin(index):
@@ -237,7 +229,7 @@ def main():
                 break
             time.sleep(0.05)
         took = time.monotonic() - revoked_at
-        check(code == "revoked" and took <= 1.5, f"a revocation on A is honoured by B after {took:.2f} s (bound 1.5 s)")
+        check(code == "revoked" and took <= 1.0, f"a revocation on A is honoured by B after {took:.2f} s (bound 1 s)")
 
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
@@ -266,7 +258,7 @@ def main():
                 break
             time.sleep(0.05)
         took = time.monotonic() - revoked_at
-        check(status == 401 and took <= 1.5, f"an API key revoked through the CLI is refused by B after {took:.2f} s (bound 1.5 s)")
+        check(status == 401 and took <= 1.0, f"an API key revoked through the CLI is refused by B after {took:.2f} s (bound 1 s)")
 
         status, body = call(a.port, "GET", "/v1/exports/events", admin)
         rows = body.decode().strip().split("\n")[1:]

@@ -196,14 +196,20 @@ extension PostgresStore {
         }
     }
 
+    /// Two statements, no transaction: the vehicle with its last version, then its entitlements.
+    /// Should they disagree (a booking between them), the content's digest differs from the last
+    /// version's and the group commit decides again under the write lock.
     public func manifestSnapshot(of vin: VIN) async throws -> ManifestSnapshot? {
-        try await read("manifest read", consistent: true) { connection in
-            guard try await connection.query("SELECT 1 FROM vehicle WHERE vin = \(vin.value)", logger: self.logger).collect().count == 1 else { return nil }
+        try await read("manifest read") { connection in
+            var found = false
             var last: (version: Int64, digest: String)?
-            for try await row in try await connection.query("SELECT version, content_sha256 FROM manifest_version WHERE vin = \(vin.value)", logger: self.logger)
-                .decode((Int64, String).self) {
-                last = row
+            for try await (version, digest) in try await connection.query("""
+                SELECT m.version, m.content_sha256 FROM vehicle v LEFT JOIN manifest_version m ON m.vin = v.vin WHERE v.vin = \(vin.value)
+                """, logger: self.logger).decode((Int64?, String?).self) {
+                found = true
+                if let version, let digest { last = (version, digest) }
             }
+            guard found else { return nil }
             return ManifestSnapshot(entitlements: try await PostgresStore.entitlements(vin, connection, self.logger), last: last)
         }
     }

@@ -61,8 +61,10 @@ extension PostgresStore {
         return nil
     }
 
+    /// Two statements, no transaction: an entitlement booked between them only changes what a
+    /// quote or a page shows, and the booking itself checks again under the write lock.
     public func vehicleWithEntitlements(_ vin: VIN) async throws -> (vehicle: Vehicle, entitlements: [StoredEntitlement])? {
-        try await read("vehicle read", consistent: true) { connection in
+        try await read("vehicle read") { connection in
             guard let vehicle = try await PostgresStore.vehicle(vin, connection, self.logger) else { return nil }
             return (vehicle, try await PostgresStore.entitlements(vin, connection, self.logger))
         }

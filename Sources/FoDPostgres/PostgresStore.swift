@@ -27,6 +27,8 @@ public final class PostgresStore: EntitlementStore, Service {
     public let location: String
     /// The schema of the URL's `search_path`, created if missing.
     let schema: String?
+    /// Where the store connects (for the one probe connection that explains a failed start).
+    let url: DatabaseURL
     private let runner = Mutex<Task<Void, Never>?>(nil)
 
     /// The first key of the advisory lock writers take (the second is the schema's hash), so
@@ -52,6 +54,7 @@ public final class PostgresStore: EntitlementStore, Service {
         self.logger = logger
         location = url.redacted
         schema = url.searchPath
+        self.url = url
     }
 
     private static func tls(_ url: DatabaseURL) throws -> PostgresClient.Configuration.TLS {
@@ -94,7 +97,50 @@ public final class PostgresStore: EntitlementStore, Service {
         runner.withLock { task in
             if task == nil { task = Task { await client.run() } }
         }
-        return try await migrate()
+        // Let the pool's task begin before the first lease (postgres-nio warns of a lease before run()).
+        try? await Task.sleep(for: .milliseconds(20))
+        do {
+            return try await PostgresStore.bounded(PostgresStore.startTimeout, "connect to \(location)") { try await self.migrate() }
+        } catch let error as StoreError where error.code == .database || error.code == .busy {
+            // The pool only says its attempts failed; one connection of our own says why
+            // (refused, no such database, authentication, TLS).
+            throw await probe() ?? error
+        }
+    }
+
+    /// How long a start may take to reach the database and migrate it.
+    static let startTimeout: Duration = .seconds(15)
+
+    /// Why a connection to the database fails, or `nil` when one succeeds.
+    private func probe() async -> StoreError? {
+        var configuration: PostgresConnection.Configuration
+        if let folder = url.socketFolder {
+            configuration = .init(unixSocketPath: "\(folder)/.s.PGSQL.\(url.port)", username: url.user, password: url.password, database: url.database)
+        } else {
+            let tls: PostgresConnection.Configuration.TLS
+            do {
+                if url.tls == .disable {
+                    tls = .disable
+                } else {
+                    var settings = TLSConfiguration.makeClientConfiguration()
+                    settings.certificateVerification = url.tls == .verifyFull ? .fullVerification : .none
+                    if let file = url.rootCertificate { settings.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(file)) }
+                    let context = try NIOSSLContext(configuration: settings)
+                    tls = url.tls == .prefer ? .prefer(context) : .require(context)
+                }
+            } catch {
+                return StoreError(.invalid, "the TLS settings of \(location) cannot be used: \(error)")
+            }
+            configuration = .init(host: url.host ?? "localhost", port: url.port, username: url.user, password: url.password, database: url.database, tls: tls)
+        }
+        configuration.options.connectTimeout = .seconds(5)
+        do {
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            try? await connection.close()
+            return nil
+        } catch {
+            return PostgresStore.storeError(error, "cannot connect to \(location)")
+        }
     }
 
     /// Stops the pool started by ``start()``.
@@ -198,7 +244,7 @@ public final class PostgresStore: EntitlementStore, Service {
                 }
                 return StoreError(.database, "\(what): \(info[.message] ?? "error") (SQLSTATE \(state))")
             }
-            return StoreError(.database, "\(what): PostgreSQL cannot be reached (\(error.code))")
+            return StoreError(.database, "\(what): PostgreSQL cannot be reached (\(error.underlying.map { "\($0)" } ?? "\(error.code)"))")
         }
         return StoreError(.database, "\(what): \(error)")
     }
@@ -247,13 +293,10 @@ final class WriteTransaction {
 
     /// Adds an audit entry, chained after the last one (read once, under the write lock).
     func audit(at: Int64, actor: String, action: String, subject: String, details: String) async throws {
+        var last = head ?? (0, AuditChain.genesisHash)
         if head == nil {
-            head = (0, AuditChain.genesisHash)
-            for try await (seq, hash) in try await query("SELECT seq, sha256 FROM audit ORDER BY seq DESC LIMIT 1").decode((Int64, String).self) {
-                head = (seq, hash)
-            }
+            for try await row in try await query("SELECT seq, sha256 FROM audit ORDER BY seq DESC LIMIT 1").decode((Int64, String).self) { last = row }
         }
-        guard let last = head else { return }
         let seq = last.seq + 1
         let hash = AuditChain.hash(previous: last.hash, seq: seq, at: at, actor: actor, action: action, subject: subject, details: details)
         pending.append(AuditEntry(seq: seq, at: at, actor: actor, action: action, subject: subject, details: details, previousHash: last.hash, hash: hash))

@@ -53,7 +53,7 @@ struct RoleCheck: AuthorizationPolicy {
 /// the secret.
 final class PrincipalCache: Sendable {
     /// At most this long — on this instance or another — between an API key's revocation and its last accepted request.
-    static let ttl: TimeInterval = 1
+    static let ttl: TimeInterval = 0.5
     private let entries = Mutex<[String: (principal: Principal, until: Date)]>([:])
 
     func principal(for secret: String, store: any EntitlementStore) async throws -> Principal? {

@@ -27,21 +27,19 @@ struct ManifestService: Sendable {
     func manifest(for vin: VIN, logger: Logger) async throws -> (version: Int64, token: String) {
         let now = clock.unixSeconds()
         guard let snapshot = try await store.manifestSnapshot(of: vin) else { throw FoDServices.notRegistered(vin) }
-        let (known, entries, request) = { () -> (Int64?, [ManifestClaims.Entry], ManifestVersionRequest) in
-            let live = snapshot.entitlements.filter { $0.revokedAt == nil && ($0.claims.expiresAt.map { $0 > now } ?? true) }
-            // An entitlement stored before its claims were validated (a start before 1970) would make
-            // every manifest of the vehicle unverifiable; it is left out and reported instead.
-            let valid = live.filter { stored in
-                do { try stored.claims.validate(); return true } catch {
-                    logger.warning("entitlement left out of the manifest: its claims do not validate",
-                                   metadata: ["entitlement": .string(stored.claims.id.value), "reason": .string("\(error)")])
-                    return false
-                }
+        let live = snapshot.entitlements.filter { $0.revokedAt == nil && ($0.claims.expiresAt.map { $0 > now } ?? true) }
+        // An entitlement stored before its claims were validated (a start before 1970) would make
+        // every manifest of the vehicle unverifiable; it is left out and reported instead.
+        let valid = live.filter { stored in
+            do { try stored.claims.validate(); return true } catch {
+                logger.warning("entitlement left out of the manifest: its claims do not validate",
+                               metadata: ["entitlement": .string(stored.claims.id.value), "reason": .string("\(error)")])
+                return false
             }
-            let entries = valid.map { ManifestClaims.Entry($0.claims) }.sorted { $0.id < $1.id }
-            let request = ManifestVersionRequest(vin: vin, entries: entries)
-            return (snapshot.unchangedVersion(digest: request.digest), entries, request)
-        }()
+        }
+        let entries = valid.map { ManifestClaims.Entry($0.claims) }.sorted { $0.id < $1.id }
+        let request = ManifestVersionRequest(vin: vin, entries: entries)
+        let known = snapshot.unchangedVersion(digest: request.digest)
         // A poll of unchanged content is that one read; new content gets its version in the next
         // group commit (which looks again inside its transaction).
         let version: Int64

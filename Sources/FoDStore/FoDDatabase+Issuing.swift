@@ -55,8 +55,6 @@ extension FoDDatabase {
         }
     }
 
-    /// The next manifest version for a vehicle: the same version when the listed entitlements did
-    /// not change since the last manifest, the next one (never reused) when they did.
     /// Ids of the entitlements revoked at or after `since` (Unix seconds).
     public func revokedIDs(since: Int64) throws -> [EntitlementID] {
         try read { db in
@@ -76,10 +74,6 @@ extension FoDDatabase {
             return ManifestSnapshot(entitlements: try FoDDatabase.entitlements(db, vin),
                                     last: row.map { (version: $0["version"], digest: $0["content_sha256"]) })
         }
-    }
-
-    public func manifestVersion(vin: VIN, entries: [ManifestClaims.Entry], at now: Int64) throws -> Int64 {
-        try manifestVersions([ManifestVersionRequest(vin: vin, entries: entries)], at: now)[0]
     }
 
     public func manifestVersions(_ requests: [ManifestVersionRequest], at now: Int64) throws -> [Int64] {

@@ -165,6 +165,10 @@ public struct FoDDatabase: Sendable {
             // Secrets every instance on the database shares (the dealer sign-in form's CSRF key).
             try db.execute(sql: "CREATE TABLE shared_secret (name TEXT PRIMARY KEY, secret TEXT NOT NULL)")
         }
+        migrator.registerMigration("v7-revoked-index") { db in
+            // The revocation cache asks for new revocations twice a second.
+            try db.execute(sql: "CREATE INDEX entitlement_revoked ON entitlement (revoked_at) WHERE revoked_at IS NOT NULL")
+        }
         return migrator
     }
 }

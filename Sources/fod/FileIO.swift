@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import FoDPostgres
 import FoDServer
 import FoDCrypto
@@ -112,7 +111,7 @@ struct DatabaseEventSource: EventSource {
             let file = FileManager.default.fileExists(atPath: location, isDirectory: &isDirectory) && isDirectory.boolValue
                 ? (location as NSString).appendingPathComponent("fod.sqlite") : location
             guard FileManager.default.fileExists(atPath: file) else { throw RevenueError(.eventsInvalid, "no database at '\(file)'") }
-            opened = OpenedStore(store: try SQLiteStore(path: file), isNew: false, postgres: nil, sqlite: nil)
+            opened = OpenedStore(store: try SQLiteStore(path: file), isNew: false, postgres: nil)
         }
         defer { opened.close() }
         let blocks = ExportBuffer()

@@ -110,7 +110,7 @@ struct ServeCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("note: set \(key) to mode 0600 (development key)\n".utf8))
             }
             guard (1...500).contains(databaseConnections) else { throw ValidationError("--database-connections must be 1 to 500") }
-            let opened = try await storeOptions.open(connections: databaseConnections)
+            let opened = try await storeOptions.open(connections: databaseConnections, quiet: false)
             defer { opened.close() }
             let database = opened.store
             let clock = SystemClock()

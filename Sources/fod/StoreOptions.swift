@@ -2,6 +2,7 @@ import ArgumentParser
 import FoDPostgres
 import FoDStore
 import Foundation
+import Logging
 
 /// Where a command finds the service's data: the SQLite database in a data folder (the
 /// default), or PostgreSQL by URL.
@@ -14,22 +15,26 @@ struct StoreOptions: ParsableArguments {
     var databaseURL: String? = ProcessInfo.processInfo.environment["FOD_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
 
     func validate() throws {
-        if let databaseURL { _ = try DatabaseURL(databaseURL) }
+        guard let databaseURL else { return }
+        do { _ = try DatabaseURL(databaseURL) } catch let error as StoreError { throw ValidationError("--database: \(error.reason)") }
     }
 
     /// Opens the store (creating and migrating it if needed).
     /// - Parameter connections: the PostgreSQL pool's size.
-    func open(connections: Int = 4) async throws -> OpenedStore {
-        try await StoreOptions.open(databaseURL: databaseURL, data: data, connections: connections)
+    func open(connections: Int = 4, quiet: Bool = true) async throws -> OpenedStore {
+        try await StoreOptions.open(databaseURL: databaseURL, data: data, connections: connections, quiet: quiet)
     }
 
     /// Opens PostgreSQL when `databaseURL` is given, else the SQLite database in `data`.
-    static func open(databaseURL: String?, data: String, connections: Int = 4) async throws -> OpenedStore {
+    /// - Parameter quiet: the pool logs only errors (a command; `fod serve` logs its reconnections).
+    static func open(databaseURL: String?, data: String, connections: Int = 4, quiet: Bool = true) async throws -> OpenedStore {
         if let databaseURL {
-            let store = try PostgresStore(url: try DatabaseURL(databaseURL), maximumConnections: connections)
+            var logger = Logger(label: "fod.postgres")
+            if quiet { logger.logLevel = .error }
+            let store = try PostgresStore(url: try DatabaseURL(databaseURL), maximumConnections: connections, logger: logger)
             do {
                 let isNew = try await store.start()
-                return OpenedStore(store: store, isNew: isNew, postgres: store, sqlite: nil)
+                return OpenedStore(store: store, isNew: isNew, postgres: store)
             } catch {
                 store.shutdown()
                 throw error
@@ -38,7 +43,7 @@ struct StoreOptions: ParsableArguments {
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let database = try FoDDatabase(path: (data as NSString).appendingPathComponent("fod.sqlite"))
         return OpenedStore(store: SQLiteStore(database, location: "sqlite \((data as NSString).appendingPathComponent("fod.sqlite"))"),
-                           isNew: database.isNew, postgres: nil, sqlite: database)
+                           isNew: database.isNew, postgres: nil)
     }
 
     /// Runs `body` with the opened store and closes it after.
@@ -55,7 +60,6 @@ struct OpenedStore: Sendable {
     /// Whether this open created fod's tables (only then is the store seeded).
     let isNew: Bool
     let postgres: PostgresStore?
-    let sqlite: FoDDatabase?
 
     /// Stops the PostgreSQL pool (nothing for SQLite).
     func close() { postgres?.shutdown() }

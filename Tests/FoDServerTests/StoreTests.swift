@@ -16,42 +16,54 @@ struct StoreTests {
         try String(contentsOf: TestPaths.file("fixtures").appendingPathComponent(name), encoding: .utf8)
     }
 
-    @Test("the catalog kept in tables reads back equal to the catalog file, order included")
-    func catalogRoundTrip() throws {
-        let database = try FoDDatabase.inMemory()
-        try database.importFixtures(dealers: try Self.fixture("dealers.json"), vehicles: try Self.fixture("vehicles.json"),
-                                    catalog: try Self.fixture("catalog.json"), actor: "test", at: 1)
+    /// A new store of `backend` with the demo fixtures.
+    static func store(_ backend: StoreBackend) async throws -> any EntitlementStore {
+        let database = try await backend.makeDatabase(folder: try TestPaths.temporaryDirectory()).store
+        try await database.importFixtures(dealers: try Self.fixture("dealers.json"), vehicles: try Self.fixture("vehicles.json"),
+                                          catalog: try Self.fixture("catalog.json"), actor: "test", at: 1)
+        return database
+    }
+
+    @Test("the catalog kept in tables reads back equal to the catalog file, order included", arguments: StoreBackend.all)
+    func catalogRoundTrip(backend: StoreBackend) async throws {
+        let database = try await Self.store(backend)
         let expected = try Catalog(json: try Self.fixture("catalog.json"))
-        let stored = try database.catalog()
+        let stored = try await database.catalog()
         #expect(stored == expected)
         #expect(stored.features.map(\.code) == expected.features.map(\.code))
         #expect(stored.features.flatMap(\.prices) == expected.features.flatMap(\.prices))
         #expect(stored.features.contains { !$0.requires.isEmpty } && stored.features.contains { !$0.models.isEmpty })
         #expect(!stored.equipmentNames.isEmpty)
 
-        // A smaller catalog replaces it entirely.
-        let one = Catalog(version: "2", features: [expected.features[0]], equipmentNames: [:])
-        try database.write { db in try FoDDatabase.storeCatalog(one, db) }
-        #expect(try database.catalog() == one)
+        // A smaller catalog (the file's first feature, no equipment names) replaces it entirely.
+        guard case .object(let file) = try JSONParser.parse(try Self.fixture("catalog.json")), let first = file["features"]?.elements?.first else {
+            Issue.record("the catalog fixture has no features")
+            return
+        }
+        let smaller = JSONWriter.text(.object(JSONObject(members: [.init(name: "version", value: .string("2")),
+                                                                  .init(name: "features", value: .array([first]))])))
+        let one = try Catalog(json: smaller)
+        #expect(one.version == "2" && one.features.map { $0.code } == [expected.features[0].code] && one.equipmentNames.isEmpty)
+        try await database.importFixtures(dealers: "[]", vehicles: "[]", catalog: smaller, actor: "test", at: 2)
+        #expect(try await database.catalog() == one)
     }
 
-    @Test("manifest versions in one transaction: the same content keeps its version, a change gets the next, in request order")
-    func manifestVersionGroups() throws {
-        let database = try FoDDatabase.inMemory()
-        try database.importFixtures(dealers: try Self.fixture("dealers.json"), vehicles: try Self.fixture("vehicles.json"),
-                                    catalog: try Self.fixture("catalog.json"), actor: "test", at: 1)
+    @Test("manifest versions in one transaction: the same content keeps its version, a change gets the next, in request order",
+          arguments: StoreBackend.all)
+    func manifestVersionGroups(backend: StoreBackend) async throws {
+        let database = try await Self.store(backend)
         let a = try VIN("WAUZZZF45RA000001"), b = try VIN("WVWZZZ1KZAW394821")
         let one = [ManifestClaims.Entry(id: try EntitlementID("0192d3a0-7c00-7000-8000-000000000001"), feature: try FeatureCode("NAV_PLUS"),
                                         term: .oneYear, notBefore: 10, expiresAt: 20)]
-        let versions = try database.manifestVersions([.init(vin: a, entries: []), .init(vin: b, entries: []), .init(vin: a, entries: []),
+        let versions = try await database.manifestVersions([.init(vin: a, entries: []), .init(vin: b, entries: []), .init(vin: a, entries: []),
                                                       .init(vin: a, entries: one), .init(vin: b, entries: [])], at: 5)
         #expect(versions == [1, 1, 1, 2, 1])
-        #expect(try database.manifestVersion(vin: a, entries: one, at: 6) == 2)
-        #expect(try database.manifestVersion(vin: a, entries: [], at: 7) == 3)
-        let snapshot = try #require(try database.manifestSnapshot(of: a))
+        #expect(try await database.manifestVersions([.init(vin: a, entries: one)], at: 6) == [2])
+        #expect(try await database.manifestVersions([.init(vin: a, entries: [])], at: 7) == [3])
+        let snapshot = try #require(try await database.manifestSnapshot(of: a))
         #expect(snapshot.last?.version == 3 && snapshot.unchangedVersion([]) == 3 && snapshot.unchangedVersion(one) == nil)
-        #expect(try database.manifestSnapshot(of: try VIN("WAUZZZF45RA999999")) == nil)
-        #expect(try database.verifyAudit() > 0)
+        #expect(try await database.manifestSnapshot(of: try VIN("WAUZZZF45RA999999")) == nil)
+        #expect(try await database.verifyAudit() > 0)
     }
 
     @Test("a database with the catalog as a JSON document (migration v1) is carried over into the tables")
@@ -71,15 +83,14 @@ struct StoreTests {
         #expect(tables.isEmpty)
     }
 
-    @Test("one group commit: a replay, a conflict and a reused key in the same transaction are answered each on its own")
-    func groupCommit() throws {
-        let database = try FoDDatabase.inMemory()
-        try database.importFixtures(dealers: try Self.fixture("dealers.json"), vehicles: try Self.fixture("vehicles.json"),
-                                    catalog: try Self.fixture("catalog.json"), actor: "test", at: 1)
+    @Test("one group commit: a replay, a conflict and a reused key in the same transaction are answered each on its own",
+          arguments: StoreBackend.all)
+    func groupCommit(backend: StoreBackend) async throws {
+        let database = try await Self.store(backend)
         let now: Int64 = 1_795_000_000
         let issuer = Issuer(key: try PrivateKey.generate(.es256), issuer: try IssuerID("https://fod.test"), clock: FixedClock(unixSeconds: now))
-        let secret = try database.createAPIKey(role: .dealer, dealer: try DealerID("DE-10001"), label: "d", actor: "test", at: now).secret
-        let principal = try #require(try database.authenticate(secret: secret))
+        let secret = try await database.createAPIKey(role: .dealer, dealer: try DealerID("DE-10001"), label: "d", actor: "test", at: now).secret
+        let principal = try #require(try await database.authenticate(secret: secret))
         func record(_ vin: String, _ feature: String, key: String, hash: String = "h") throws -> ActivationRecord {
             let issued = try issuer.issue(EntitlementRequest(vin: try VIN(vin), feature: try FeatureCode(feature), term: .oneYear, dealer: principal.dealer))
             return ActivationRecord(activation: NewActivation(entitlement: issued, channel: "dealer", market: try Market("DE"), gross: Money(minor: 14_900, try Currency("EUR")), vat: try BasisPoints(1900)),
@@ -87,7 +98,7 @@ struct StoreTests {
                                     response: IdempotentResponse(status: 201, body: Array(issued.claims.id.value.utf8)))
         }
         let first = try record("WAUZZZF45RA000001", "NAV_PLUS", key: "k1")
-        let results = try database.recordActivations([
+        let results = try await database.recordActivations([
             first,
             try record("WAUZZZF45RA000001", "NAV_PLUS", key: "k1"),              // the same key again: the first answer
             try record("WAUZZZF45RA000001", "NAV_PLUS", key: "k2"),              // another key, same feature: already active
@@ -99,8 +110,8 @@ struct StoreTests {
         #expect(throws: StoreError(.conflict, "")) { try results[2].get() }
         #expect(throws: StoreError(.idempotencyMismatch, "")) { try results[3].get() }
         #expect(try results[4].get().created)
-        #expect(try database.activationCount() == 2)
-        #expect(try database.verifyAudit() >= 3)
+        #expect(try await database.activationCount() == 2)
+        #expect(try await database.verifyAudit() >= 3)
     }
 
     @Test("X-Request-Id: the caller's id comes back, on errors too; a missing or unusable one is replaced", arguments: StoreBackend.all)
