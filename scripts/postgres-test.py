@@ -16,6 +16,8 @@ A and B on it, then:
    per version, versions strictly increasing with the content.
 5. A revocation and an API-key revocation made through A are honoured by B within 1 s; a
    dealer signs in on A and uses the page on B (sessions and the sign-in form's key are shared).
+6. An embedded SQLite deployment: `fod db backup` while it runs, then `fod db migrate-to` into a
+   new schema: the audit chain verifies with the same length, keys replay their first answers.
 Prints `N passed, M failed` and exits non-zero on any failure.
 """
 import concurrent.futures
@@ -116,6 +118,53 @@ def check_round(instances, admin, dealer, feature, prefix, answered, label):
     check(mismatch == 0, f"{label}: retrying all {VEHICLES} requests (on the other instance) answers 201, replays keep the first id ({mismatch} mismatches)")
     counts = [len([e for e in entitlements(port, admin, i) if e["feature"] == feature]) for i in range(VEHICLES)]
     check(all(c == 1 for c in counts), f"{label}: each vehicle has exactly one {feature} entitlement (counts seen: {sorted(set(counts))})")
+
+
+def check_move(url, folder):
+    """An embedded SQLite deployment backed up and moved to PostgreSQL: the backup verifies, the
+    move keeps every row and the audit chain, a key's replay on the moved data answers as before,
+    and a second move into the same database is refused."""
+    data = os.path.join(folder, "sqlite-data")
+    sqlite = Instance("S", url, folder)
+    log = open(sqlite.log_path, "ab")
+    sqlite.process = subprocess.Popen([FOD, "serve", "--data", data, "--port", str(sqlite.port), "--host", "127.0.0.1", "--shutdown-delay", "0"],
+                                      cwd=ROOT, stdout=log, stderr=log)
+    if not wait_ready(sqlite.port):
+        sqlite.process.kill()
+        return check(False, "the SQLite instance started")
+    admin, dealer = banner_keys(sqlite.log_path)[:2]
+    booked = {}
+    for index in range(5):
+        call(sqlite.port, "POST", "/v1/vehicles", admin, {"vin": vin(index), "model": "A4", "model_year": 2024, "market": "DE",
+                                                          "equipment": ["PCF"], "dealer_id": "DE-10001"})
+        status, body = call(sqlite.port, "POST", "/v1/activations", dealer, {"vin": vin(index), "feature": "ACC", "term": "P1M"}, idempotency=f"move-{index}")
+        booked[index] = json.loads(body)["id"] if status == 201 else None
+    call(sqlite.port, "POST", f"/v1/activations/{booked[0]}/refund", admin)
+    backup = os.path.join(folder, "backup.sqlite")
+    done = subprocess.run([FOD, "db", "backup", "--data", data, "--out", backup], capture_output=True, text=True, cwd=ROOT)
+    check(done.returncode == 0 and oct(os.stat(backup).st_mode & 0o777) == "0o600",
+          f"fod db backup while the service runs: {done.stderr.strip()} (mode {oct(os.stat(backup).st_mode & 0o777) if os.path.exists(backup) else '-'})")
+    sqlite.stop()
+    before = subprocess.run([FOD, "audit", "verify", "--data", data], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    target = url + ("&" if "?" in url else "?") + "search_path=moved"
+    moved = subprocess.run([FOD, "db", "migrate-to", target, "--data", data], capture_output=True, text=True, cwd=ROOT)
+    check(moved.returncode == 0 and "audit log intact" in moved.stderr, f"fod db migrate-to: {moved.stderr.strip()}")
+    after = subprocess.run([FOD, "audit", "verify", "--database", target], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    check(after == before and after.startswith("audit log intact"), f"the audit chain after the move: {after!r} (before: {before!r})")
+    instance = Instance("M", target, folder)
+    instance.start()
+    try:
+        replays = [call(instance.port, "POST", "/v1/activations", dealer, {"vin": vin(i), "feature": "ACC", "term": "P1M"}, idempotency=f"move-{i}")
+                   for i in range(5)]
+        same = all(status == 201 and json.loads(body)["id"] == booked[i] for i, (status, body) in enumerate(replays))
+        check(same, "on the moved database the dealer key works and every Idempotency-Key replays its first answer")
+        refunded = [e for e in json.loads(call(instance.port, "GET", f"/v1/vehicles/{vin(0)}/entitlements", admin)[1])["entitlements"] if e["id"] == booked[0]]
+        check(bool(refunded) and not refunded[0]["active"] and refunded[0]["revoked_at"] is not None,
+              f"the refund moved with it ({refunded[0] if refunded else None})")
+    finally:
+        instance.stop()
+    again = subprocess.run([FOD, "db", "migrate-to", target, "--data", data], capture_output=True, text=True, cwd=ROOT)
+    check(again.returncode != 0 and "conflict" in again.stderr, f"a second move into the same database is refused: {again.stderr.strip()}")
 
 
 def main():
@@ -271,6 +320,7 @@ def main():
         b.stop()
         audit = subprocess.run([FOD, "audit", "verify", "--database", url], capture_output=True, text=True, cwd=ROOT)
         check(audit.returncode == 0, f"fod audit verify: {audit.stdout.strip() or audit.stderr.strip()}")
+        check_move(url, folder)
     finally:
         for instance in (a, b):
             if instance.process and instance.process.poll() is None:

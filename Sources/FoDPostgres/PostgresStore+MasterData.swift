@@ -13,7 +13,7 @@ extension PostgresStore {
                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, market = excluded.market
                     """)
             }
-            for vehicle in fixtures.vehicles { try await self.upsert(vehicle, tx, at: now) }
+            try await PostgresStore.upsert(fixtures.vehicles, tx, at: now)
             try await self.storeCatalog(fixtures.catalog, tx)
             try await tx.audit(at: now, actor: actor, action: "fixtures.import", subject: "catalog \(fixtures.catalog.version)", details: fixtures.auditDetails)
         }
@@ -39,6 +39,39 @@ extension PostgresStore {
             ON CONFLICT (vin) DO UPDATE SET model = excluded.model, model_year = excluded.model_year, market = excluded.market,
               equipment = excluded.equipment, dealer_id = excluded.dealer_id
             """)
+    }
+
+    /// Inserts or updates many vehicles with one statement per 5,000 (a fixtures import).
+    /// - Throws: ``StoreError`` `invalid` for a vehicle that does not validate, `dealer_unknown`.
+    static func upsert(_ listed: [Vehicle], _ tx: WriteTransaction, at now: Int64) async throws {
+        // A VIN listed twice: the later entry wins, as with one upsert after the other.
+        var seen: Set<VIN> = []
+        let vehicles = Array(listed.reversed().filter { seen.insert($0.vin).inserted }.reversed())
+        for vehicle in vehicles {
+            do { try vehicle.validate() } catch let error as EntitlementError {
+                throw StoreError(.invalid, "vehicle \(vehicle.vin): \(error.reason)")
+            }
+        }
+        let named = Array(Set(vehicles.compactMap { $0.servicingDealer?.value }))
+        var known: Set<String> = []
+        for try await id in try await tx.query("SELECT id FROM dealer WHERE id = ANY(\(named)::text[])").decode(String.self) { known.insert(id) }
+        if let missing = named.sorted().first(where: { !known.contains($0) }) {
+            throw StoreError(.dealerUnknown, "dealer \(missing) is not known: add it to the dealer master data first")
+        }
+        var start = 0
+        while start < vehicles.count {
+            let chunk = Array(vehicles[start..<min(start + 5000, vehicles.count)])
+            try await tx.query("""
+                INSERT INTO vehicle (vin, model, model_year, market, equipment, dealer_id, created_at)
+                SELECT vin, model, year, market, equipment, NULLIF(dealer, ''), \(now)
+                FROM unnest(\(chunk.map(\.vin.value))::text[], \(chunk.map(\.model))::text[], \(chunk.map { Int64($0.modelYear) })::bigint[],
+                            \(chunk.map(\.market.code))::text[], \(chunk.map(StoreRows.equipmentColumn))::text[],
+                            \(chunk.map { $0.servicingDealer?.value ?? "" })::text[]) AS r (vin, model, year, market, equipment, dealer)
+                ON CONFLICT (vin) DO UPDATE SET model = excluded.model, model_year = excluded.model_year, market = excluded.market,
+                  equipment = excluded.equipment, dealer_id = excluded.dealer_id
+                """)
+            start += chunk.count
+        }
     }
 
     /// Fails unless `dealer` is in the master data.
