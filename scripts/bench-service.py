@@ -38,6 +38,45 @@ def wrk(script, url, seconds, connections, env):
             "p50_ms": round(p50 / 1000, 2), "p99_ms": round(p99 / 1000, 2), "max_ms": round(worst / 1000, 2)}
 
 
+def cpu_seconds():
+    """CPU seconds used so far by fod, by PostgreSQL's processes and by this script's finished
+    children (wrk): where a phase's time goes on the shared cores."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {"fod": 0.0, "postgres": 0.0}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        if name in used:
+            used[name] += (int(fields[11]) + int(fields[12])) / tick
+    children = os.times()
+    used["wrk"] = children.children_user + children.children_system
+    return used
+
+
+def commit_metrics(base, key):
+    """The group commits of activations so far: how many, and their total seconds."""
+    request = urllib.request.Request(base + "/metrics", headers={"Authorization": f"Bearer {key}"})
+    text = urllib.request.urlopen(request).read().decode()
+    def value(name):
+        return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " ") or line.startswith(name + "{"))
+    return value("fod_database_commit_duration_seconds_count"), value("fod_database_commit_duration_seconds_sum")
+
+
+def phase(run):
+    """Runs one wrk phase and adds the CPU seconds each process group used during it."""
+    before = cpu_seconds()
+    result = run()
+    after = cpu_seconds()
+    result["cpu_s"] = {name: round(after[name] - before[name], 2) for name in after}
+    return result
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
@@ -94,8 +133,10 @@ def main():
         token = json.loads(urllib.request.urlopen(request).read())["token"]
         base = f"http://127.0.0.1:{port}"
         wrk(os.path.join(ROOT, "scripts", "wrk", "verify.lua"), base + "/v1/verify", 2, args.connections, {"KEY": admin, "TOKEN": token})
-        verify = wrk(os.path.join(ROOT, "scripts", "wrk", "verify.lua"), base + "/v1/verify", args.seconds, args.connections,
-                     {"KEY": admin, "TOKEN": token})
+        verify = phase(lambda: wrk(os.path.join(ROOT, "scripts", "wrk", "verify.lua"), base + "/v1/verify", args.seconds, args.connections,
+                                   {"KEY": admin, "TOKEN": token}))
+        commits_before = commit_metrics(base, admin)
+        cpu_before = cpu_seconds()
         if args.instances == 2:
             import concurrent.futures
             with concurrent.futures.ThreadPoolExecutor(2) as pool:
@@ -107,14 +148,24 @@ def main():
                            "p99_ms": max(h["p99_ms"] for h in halves), "max_ms": max(h["max_ms"] for h in halves), "instances": halves}
         else:
             activations = wrk(os.path.join(ROOT, "scripts", "wrk", "activations.lua"), base + "/", args.seconds, args.connections, {"KEY": dealer})
+        cpu_after = cpu_seconds()
+        activations["cpu_s"] = {name: round(cpu_after[name] - cpu_before[name], 2) for name in cpu_after}
+        commits_after = commit_metrics(base, admin)
+        if args.instances == 2:
+            second_commits = commit_metrics(f"http://127.0.0.1:{port2}", admin)
+            commits_after = (commits_after[0] + second_commits[0], commits_after[1] + second_commits[1])
+        groups, seconds = commits_after[0] - commits_before[0], commits_after[1] - commits_before[1]
+        activations["group_commits"] = int(groups)
+        activations["mean_group"] = round(activations["requests"] / groups, 1) if groups else None
+        activations["mean_commit_ms"] = round(seconds / groups * 1000, 2) if groups else None
         # The manifests of the vehicles the activations booked (each has one entitlement): first
         # the first manifest of each (a new version: a durable write each), then vehicles polling
         # a manifest that has not changed (1,000 vehicles that had theirs in the first run).
         booked = max(1, min(activations["requests"] - activations["non_2xx"], args.vehicles))
-        manifests = wrk(os.path.join(ROOT, "scripts", "wrk", "manifests.lua"), base + "/", args.seconds, args.connections,
-                        {"KEY": admin, "FIRST": "1", "COUNT": str(booked)})
-        polls = wrk(os.path.join(ROOT, "scripts", "wrk", "manifests.lua"), base + "/", args.seconds, args.connections,
-                    {"KEY": admin, "FIRST": "1", "COUNT": str(max(1, min(1000, manifests["requests"] - manifests["non_2xx"])))})
+        manifests = phase(lambda: wrk(os.path.join(ROOT, "scripts", "wrk", "manifests.lua"), base + "/", args.seconds, args.connections,
+                                      {"KEY": admin, "FIRST": "1", "COUNT": str(booked)}))
+        polls = phase(lambda: wrk(os.path.join(ROOT, "scripts", "wrk", "manifests.lua"), base + "/", args.seconds, args.connections,
+                                  {"KEY": admin, "FIRST": "1", "COUNT": str(max(1, min(1000, manifests["requests"] - manifests["non_2xx"])))}))
     finally:
         for process in (server, second):
             if process:
@@ -128,6 +179,11 @@ def main():
     print(f"POST /v1/activations {activations['per_s']:>9,.0f}/s  p50 {activations['p50_ms']} ms  p99 {activations['p99_ms']} ms  non-2xx {activations['non_2xx']}")
     print(f"GET manifest (new)   {manifests['per_s']:>9,.0f}/s  p50 {manifests['p50_ms']} ms  p99 {manifests['p99_ms']} ms  non-2xx {manifests['non_2xx']}")
     print(f"GET manifest (poll)  {polls['per_s']:>9,.0f}/s  p50 {polls['p50_ms']} ms  p99 {polls['p99_ms']} ms  non-2xx {polls['non_2xx']}")
+    print(f"activations: {activations['group_commits']:,} group commits, {activations['mean_group']} activations each, "
+          f"{activations['mean_commit_ms']} ms each")
+    for name, result in (("verify", verify), ("activations", activations), ("manifests (new)", manifests), ("manifests (poll)", polls)):
+        per_request = {group: round(seconds / max(1, result["requests"]) * 1e6) for group, seconds in result["cpu_s"].items()}
+        print(f"CPU per request, {name}: " + ", ".join(f"{group} {us} µs" for group, us in per_request.items()))
     print(json.dumps({"raw_verify_per_s": round(raw, 1), "raw_before": raw_before, "raw_after": raw_after, "verify": verify, "activations": activations,
                       "manifests": manifests, "manifest_polls": polls, "connections": args.connections, "seconds": args.seconds,
                       "store": "postgres" if args.database else "sqlite", "instances": args.instances}))

@@ -58,23 +58,40 @@ extension PostgresStore {
         return stored
     }
 
-    /// Records a group of activations in one transaction with a fixed number of statements: the
-    /// group's stored keys and active features are read at once, each record is decided in turn
-    /// (a key or a vehicle and feature named twice in the group replays or conflicts with the
-    /// first), and the new rows are inserted at once.
+    /// Records a group of activations in one transaction of four statements, whatever the group's
+    /// size: the write lock; one read of the group's stored keys, its active features and the
+    /// audit chain's head; each record decided in turn (a key or a vehicle and feature named twice
+    /// in the group replays or conflicts with the first); one statement inserting the entitlements,
+    /// events, keys and audit entries. With `BEGIN` and `COMMIT` that is six round trips — each
+    /// costs both ends about as much as the rows it carries, so they are what the group commit saves.
     public func recordActivations(_ records: [ActivationRecord], at now: Int64) async throws -> [Result<RecordedActivation, StoreError>] {
         guard !records.isEmpty else { return [] }
         return try await write("activations") { tx in
-            var stored = try await PostgresStore.idempotent(records.map { ($0.principal.keyID, $0.idempotencyKey) }, tx.connection, tx.logger)
+            var stored: [IdempotencyKey: StoredAnswer] = [:]
             var active: Set<VehicleFeature> = []
+            var head = (seq: Int64(0), hash: AuditChain.genesisHash)
             let claims = records.map(\.activation.entitlement.claims)
-            for try await (vin, feature) in try await tx.query("""
-                SELECT DISTINCT e.vin, e.feature FROM entitlement e
+            let rows = try await tx.query("""
+                SELECT 0::int4, i.principal, i.key, i.request_sha256, i.status, i.body FROM idempotency i
+                JOIN unnest(\(records.map(\.principal.keyID))::text[], \(records.map(\.idempotencyKey))::text[]) AS k (principal, key)
+                  ON i.principal = k.principal AND i.key = k.key
+                UNION ALL
+                SELECT DISTINCT 1::int4, e.vin, e.feature, NULL::text, NULL::bigint, NULL::bytea FROM entitlement e
                 JOIN unnest(\(claims.map(\.vin.value))::text[], \(claims.map(\.feature.value))::text[]) AS q (vin, feature) ON e.vin = q.vin AND e.feature = q.feature
                 WHERE e.revoked_at IS NULL AND e.not_before <= \(now) AND (e.expires_at IS NULL OR e.expires_at > \(now))
-                """).decode((String, String).self) {
-                active.insert(VehicleFeature(vin: vin, feature: feature))
+                UNION ALL
+                (SELECT 2::int4, sha256, NULL::text, NULL::text, seq, NULL::bytea FROM audit ORDER BY seq DESC LIMIT 1)
+                """)
+            for try await (kind, first, second, hash, number, body) in rows.decode((Int32, String, String?, String?, Int64?, ByteBuffer?).self) {
+                switch kind {
+                case 0:
+                    stored[IdempotencyKey(principal: first, key: second ?? "")] = StoredAnswer(
+                        requestHash: hash ?? "", response: IdempotentResponse(status: Int(number ?? 0), body: body.map { Array(buffer: $0) } ?? []))
+                case 1: active.insert(VehicleFeature(vin: first, feature: second ?? ""))
+                default: head = (number ?? 0, first)
+                }
             }
+            tx.startAudit(after: head)
             var results: [Result<RecordedActivation, StoreError>] = []
             var new: [ActivationRecord] = []
             for record in records {
@@ -94,6 +111,8 @@ extension PostgresStore {
                 if claims.notBefore <= now, claims.expiresAt.map({ $0 > now }) ?? true { active.insert(pair) }
                 new.append(record)
                 results.append(.success(RecordedActivation(response: record.response, created: true)))
+                try await tx.audit(at: now, actor: record.principal.actor, action: "activation.create", subject: claims.id.value,
+                                   details: StoreRows.activationDetails(record.activation))
             }
             guard !new.isEmpty else { return results }
             let entitlements = new.map(\.activation.entitlement.claims)
@@ -101,35 +120,37 @@ extension PostgresStore {
             let terms = entitlements.map(\.term.rawValue), dealers = entitlements.map { $0.dealer?.value ?? "" }
             let issued = entitlements.map(\.issuedAt), starts = entitlements.map(\.notBefore)
             let ends = entitlements.map { $0.expiresAt ?? 0 }, hasEnd = entitlements.map { $0.expiresAt != nil }
-            try await tx.query("""
-                INSERT INTO entitlement (id, issuer, vin, feature, term, dealer_id, issued_at, not_before, expires_at, token)
-                SELECT id, issuer, vin, feature, term, NULLIF(dealer, ''), issued, start, CASE WHEN has_end THEN finish END, token
-                FROM unnest(\(ids)::text[], \(entitlements.map(\.issuer.value))::text[], \(vins)::text[], \(features)::text[], \(terms)::text[],
-                            \(dealers)::text[], \(issued)::bigint[], \(starts)::bigint[], \(ends)::bigint[], \(hasEnd)::bool[],
-                            \(new.map(\.activation.entitlement.token))::text[])
-                  AS r (id, issuer, vin, feature, term, dealer, issued, start, finish, has_end, token)
-                """)
             let activations = new.map(\.activation)
+            let audit = tx.takeAudit()
+            // Data-changing WITH clauses all run, and the foreign keys are checked at the statement's end.
             try await tx.query("""
-                INSERT INTO event (event_id, occurred_at, kind, refers_to, vin, feature, term, channel, dealer_id, market, currency, gross_minor, vat_bps, entitlement_id)
-                SELECT event_id, occurred, 'activation', NULL, vin, feature, term, channel, NULLIF(dealer, ''), market, currency, gross, vat, id
-                FROM unnest(\(entitlements.map { StoreRows.activationEventID($0.id) })::text[], \(issued)::bigint[], \(vins)::text[], \(features)::text[],
-                            \(terms)::text[], \(activations.map(\.channel))::text[], \(dealers)::text[], \(activations.map(\.market.code))::text[],
-                            \(activations.map(\.gross.currency.code))::text[], \(activations.map(\.gross.minor))::bigint[], \(activations.map(\.vat.value))::bigint[],
-                            \(ids)::text[])
-                  AS r (event_id, occurred, vin, feature, term, channel, dealer, market, currency, gross, vat, id)
+                WITH new_entitlements AS (
+                  INSERT INTO entitlement (id, issuer, vin, feature, term, dealer_id, issued_at, not_before, expires_at, token)
+                  SELECT id, issuer, vin, feature, term, NULLIF(dealer, ''), issued, start, CASE WHEN has_end THEN finish END, token
+                  FROM unnest(\(ids)::text[], \(entitlements.map(\.issuer.value))::text[], \(vins)::text[], \(features)::text[], \(terms)::text[],
+                              \(dealers)::text[], \(issued)::bigint[], \(starts)::bigint[], \(ends)::bigint[], \(hasEnd)::bool[],
+                              \(new.map(\.activation.entitlement.token))::text[])
+                    AS r (id, issuer, vin, feature, term, dealer, issued, start, finish, has_end, token)
+                ), new_events AS (
+                  INSERT INTO event (event_id, occurred_at, kind, refers_to, vin, feature, term, channel, dealer_id, market, currency, gross_minor, vat_bps, entitlement_id)
+                  SELECT event_id, occurred, 'activation', NULL, vin, feature, term, channel, NULLIF(dealer, ''), market, currency, gross, vat, id
+                  FROM unnest(\(entitlements.map { StoreRows.activationEventID($0.id) })::text[], \(issued)::bigint[], \(vins)::text[], \(features)::text[],
+                              \(terms)::text[], \(activations.map(\.channel))::text[], \(dealers)::text[], \(activations.map(\.market.code))::text[],
+                              \(activations.map(\.gross.currency.code))::text[], \(activations.map(\.gross.minor))::bigint[], \(activations.map(\.vat.value))::bigint[],
+                              \(ids)::text[])
+                    AS r (event_id, occurred, vin, feature, term, channel, dealer, market, currency, gross, vat, id)
+                ), new_keys AS (
+                  INSERT INTO idempotency (principal, key, request_sha256, status, body, created_at)
+                  SELECT principal, key, hash, status, body, \(now)
+                  FROM unnest(\(new.map(\.principal.keyID))::text[], \(new.map(\.idempotencyKey))::text[], \(new.map(\.requestHash.stored))::text[],
+                              \(new.map { Int64($0.response.status) })::bigint[], \(new.map { ByteBuffer(bytes: $0.response.body) })::bytea[])
+                    AS r (principal, key, hash, status, body)
+                )
+                INSERT INTO audit (seq, at, actor, action, subject, details, prev_sha256, sha256)
+                SELECT * FROM unnest(\(audit.map(\.seq))::bigint[], \(audit.map(\.at))::bigint[], \(audit.map(\.actor))::text[],
+                  \(audit.map(\.action))::text[], \(audit.map(\.subject))::text[], \(audit.map(\.details))::text[],
+                  \(audit.map(\.previousHash))::text[], \(audit.map(\.hash))::text[])
                 """)
-            try await tx.query("""
-                INSERT INTO idempotency (principal, key, request_sha256, status, body, created_at)
-                SELECT principal, key, hash, status, body, \(now)
-                FROM unnest(\(new.map(\.principal.keyID))::text[], \(new.map(\.idempotencyKey))::text[], \(new.map(\.requestHash.stored))::text[],
-                            \(new.map { Int64($0.response.status) })::bigint[], \(new.map { ByteBuffer(bytes: $0.response.body) })::bytea[])
-                  AS r (principal, key, hash, status, body)
-                """)
-            for record in new {
-                try await tx.audit(at: now, actor: record.principal.actor, action: "activation.create", subject: record.activation.entitlement.claims.id.value,
-                                   details: StoreRows.activationDetails(record.activation))
-            }
             return results
         }
     }

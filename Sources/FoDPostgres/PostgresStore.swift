@@ -303,6 +303,19 @@ final class WriteTransaction {
         head = (seq, hash)
     }
 
+    /// Sets the chain's head, read under the write lock with other rows (saving the audit's own read).
+    func startAudit(after head: (seq: Int64, hash: String)) {
+        precondition(self.head == nil, "the audit head is read once per transaction")
+        self.head = head
+    }
+
+    /// The added audit entries, for a statement that inserts them with other rows (``flushAudit()``
+    /// then has nothing to write).
+    func takeAudit() -> [AuditEntry] {
+        defer { pending = [] }
+        return pending
+    }
+
     /// Writes the added audit entries in one statement.
     func flushAudit() async throws {
         guard !pending.isEmpty else { return }

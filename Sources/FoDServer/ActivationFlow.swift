@@ -67,12 +67,20 @@ struct ActivationFlow {
         guard principal.role == .dealer, let dealer = principal.dealer else {
             throw APIError.forbidden("activations are made with a dealer key and credited to that dealer")
         }
-        // The key's earlier answer first: a replay reads nothing else.
-        if let previous = try await services.store.idempotentResponse(principal: principal.keyID, key: idempotencyKey, requestHash: requestHash) {
-            services.metrics.activation(replayed: true)
-            return try Outcome(replaying: previous)
+        // The order first, the key's earlier answer only when the order is refused now (the vehicle
+        // gone, the trial used by the first call): an order that can be booked goes to the group
+        // commit, which reads its key under the write lock anyway and replays the first answer —
+        // one read per new activation, not two.
+        let quote: Quote
+        do {
+            quote = try await self.quote(order)
+        } catch let refusal as APIError {
+            if let previous = try await services.store.idempotentResponse(principal: principal.keyID, key: idempotencyKey, requestHash: requestHash) {
+                services.metrics.activation(replayed: true)
+                return try Outcome(replaying: previous)
+            }
+            throw refusal
         }
-        let quote = try await self.quote(order)
         let issued = try services.issuer.issue(EntitlementRequest(vin: order.vin, feature: order.feature, term: order.term, dealer: dealer))
         let answer = ActivationResponse(claims: issued.claims, token: issued.token, price: quote.price)
         let record = ActivationRecord(
@@ -100,9 +108,10 @@ struct ActivationFlow {
     /// The quote of an order that can be booked (the dealer page's confirmation step).
     /// - Throws: as ``quote(_:vehicle:usedTrial:)``.
     func quote(_ order: ActivationRequest) async throws -> Quote {
-        // One read for the vehicle and, for a trial, the trial already used.
+        // One read: the vehicle and, for a trial, its entitlements (the trial already used).
+        guard order.term == .trial else { return try quote(order, vehicle: try await services.store.vehicle(order.vin), usedTrial: nil) }
         let read = try await services.store.vehicleWithEntitlements(order.vin)
-        let used = order.term == .trial ? read?.entitlements.first { $0.claims.feature == order.feature && $0.claims.term == .trial } : nil
+        let used = read?.entitlements.first { $0.claims.feature == order.feature && $0.claims.term == .trial }
         return try quote(order, vehicle: read?.vehicle, usedTrial: used)
     }
 
