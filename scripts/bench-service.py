@@ -136,20 +136,19 @@ def main():
         verify = phase(lambda: wrk(os.path.join(ROOT, "scripts", "wrk", "verify.lua"), base + "/v1/verify", args.seconds, args.connections,
                                    {"KEY": admin, "TOKEN": token}))
         commits_before = commit_metrics(base, admin)
-        cpu_before = cpu_seconds()
-        if args.instances == 2:
-            import concurrent.futures
-            with concurrent.futures.ThreadPoolExecutor(2) as pool:
-                halves = list(pool.map(lambda job: wrk(os.path.join(ROOT, "scripts", "wrk", "activations.lua"), job[0], args.seconds,
-                                                       args.connections // 2, {"KEY": dealer, "OFFSET": job[1]}),
-                                       [(base + "/", "0"), (f"http://127.0.0.1:{port2}/", "30000")]))
-            activations = {"per_s": round(sum(h["per_s"] for h in halves), 1), "requests": sum(h["requests"] for h in halves),
-                           "non_2xx": sum(h["non_2xx"] for h in halves), "p50_ms": max(h["p50_ms"] for h in halves),
-                           "p99_ms": max(h["p99_ms"] for h in halves), "max_ms": max(h["max_ms"] for h in halves), "instances": halves}
-        else:
-            activations = wrk(os.path.join(ROOT, "scripts", "wrk", "activations.lua"), base + "/", args.seconds, args.connections, {"KEY": dealer})
-        cpu_after = cpu_seconds()
-        activations["cpu_s"] = {name: round(cpu_after[name] - cpu_before[name], 2) for name in cpu_after}
+        def run_activations():
+            if args.instances == 2:
+                import concurrent.futures
+                with concurrent.futures.ThreadPoolExecutor(2) as pool:
+                    halves = list(pool.map(lambda job: wrk(os.path.join(ROOT, "scripts", "wrk", "activations.lua"), job[0], args.seconds,
+                                                           args.connections // 2, {"KEY": dealer, "OFFSET": job[1]}),
+                                           [(base + "/", "0"), (f"http://127.0.0.1:{port2}/", "30000")]))
+                return {"per_s": round(sum(h["per_s"] for h in halves), 1), "requests": sum(h["requests"] for h in halves),
+                        "non_2xx": sum(h["non_2xx"] for h in halves), "p50_ms": max(h["p50_ms"] for h in halves),
+                        "p99_ms": max(h["p99_ms"] for h in halves), "max_ms": max(h["max_ms"] for h in halves), "instances": halves}
+            return wrk(os.path.join(ROOT, "scripts", "wrk", "activations.lua"), base + "/", args.seconds, args.connections, {"KEY": dealer})
+
+        activations = phase(run_activations)
         commits_after = commit_metrics(base, admin)
         if args.instances == 2:
             second_commits = commit_metrics(f"http://127.0.0.1:{port2}", admin)
