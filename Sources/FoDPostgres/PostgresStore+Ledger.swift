@@ -58,15 +58,18 @@ extension PostgresStore {
         return stored
     }
 
-    /// Records a group of activations in one transaction of four statements, whatever the group's
-    /// size: the write lock; one read of the group's stored keys, its active features and the
-    /// audit chain's head; each record decided in turn (a key or a vehicle and feature named twice
-    /// in the group replays or conflicts with the first); one statement inserting the entitlements,
-    /// events, keys and audit entries. With `BEGIN` and `COMMIT` that is six round trips — each
-    /// costs both ends about as much as the rows it carries, so they are what the group commit saves.
-    public func recordActivations(_ records: [ActivationRecord], at now: Int64) async throws -> [Result<RecordedActivation, StoreError>] {
-        guard !records.isEmpty else { return [] }
-        return try await write("activations") { tx in
+    /// Records a group of activations in one transaction of three statements, whatever the group's
+    /// size: the write lock — only then is the group taken, so a transaction waiting for the lock
+    /// takes everything that arrived while the one before it wrote; one read of the group's stored
+    /// keys, its active features and the audit chain's head; each record decided in turn (a key or
+    /// a vehicle and feature named twice in the group replays or conflicts with the first); one
+    /// statement inserting the entitlements, events, keys and audit entries. With `BEGIN` and
+    /// `COMMIT` that is five round trips — each costs both ends about as much as the rows it
+    /// carries, so they are what the group commit saves.
+    public func recordActivations(_ group: PendingGroup<ActivationRecord>) async throws -> [Result<RecordedActivation, StoreError>] {
+        try await write("activations") { tx in
+            let (records, now) = group.take()
+            guard !records.isEmpty else { return [] }
             var stored: [IdempotencyKey: StoredAnswer] = [:]
             var active: Set<VehicleFeature> = []
             var head = (seq: Int64(0), hash: AuditChain.genesisHash)

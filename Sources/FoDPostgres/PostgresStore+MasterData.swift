@@ -82,8 +82,24 @@ extension PostgresStore {
         }
     }
 
-    public func vehicle(_ vin: VIN) async throws -> Vehicle? {
-        try await read("vehicle read") { connection in try await PostgresStore.vehicle(vin, connection, self.logger) }
+    /// Concurrent calls share one statement (``vehicleReads``): the hot read of an activation.
+    public func vehicle(_ vin: VIN) async throws -> Vehicle? { try await vehicleReads.submit(vin) }
+
+    /// The vehicles of a batched read, one result per VIN.
+    func vehicles(_ group: PendingGroup<VIN>) async throws -> [Result<Vehicle?, StoreError>] {
+        let vins = group.take().records
+        let found = try await read("vehicle read") { connection in
+            var found: [VIN: Vehicle] = [:]
+            let rows = try await connection.query("""
+                SELECT vin, model, model_year, market, equipment, dealer_id FROM vehicle WHERE vin = ANY(\(Array(Set(vins.map(\.value))))::text[])
+                """, logger: self.logger)
+            for try await (vin, model, year, market, equipment, dealer) in rows.decode((String, String, Int64, String, String, String?).self) {
+                let key = try StoreRows.stored { try VIN(vin) }
+                found[key] = try StoreRows.vehicle(vin: key, model: model, modelYear: Int(year), market: market, equipment: equipment, dealer: dealer)
+            }
+            return found
+        }
+        return vins.map { .success(found[$0]) }
     }
 
     static func vehicle(_ vin: VIN, _ connection: PostgresConnection, _ logger: Logger) async throws -> Vehicle? {

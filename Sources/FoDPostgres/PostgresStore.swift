@@ -1,3 +1,4 @@
+import FoDEntitlements
 import FoDStore
 import Foundation
 import Logging
@@ -30,6 +31,10 @@ public final class PostgresStore: EntitlementStore, Service {
     /// Where the store connects (for the one probe connection that explains a failed start).
     let url: DatabaseURL
     private let runner = Mutex<Task<Void, Never>?>(nil)
+    /// Vehicle reads, batched: one statement for the reads that arrive while one is under way
+    /// (set once, at the end of `init`, as it calls back into the store).
+    private let vehicleBatcher = Mutex<Batcher<VIN, Vehicle?>?>(nil)
+    var vehicleReads: Batcher<VIN, Vehicle?> { vehicleBatcher.withLock { $0! } }
 
     /// The first key of the advisory lock writers take (the second is the schema's hash), so
     /// that databases, and schemas in one database, do not wait for each other.
@@ -55,6 +60,12 @@ public final class PostgresStore: EntitlementStore, Service {
         location = url.redacted
         schema = url.searchPath
         self.url = url
+        vehicleBatcher.withLock {
+            $0 = Batcher(maxBatch: 256) { [weak self] group in
+                guard let self else { throw StoreError(.database, "the store is closed") }
+                return try await self.vehicles(group)
+            }
+        }
     }
 
     private static func tls(_ url: DatabaseURL) throws -> PostgresClient.Configuration.TLS {

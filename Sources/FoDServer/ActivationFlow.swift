@@ -88,7 +88,7 @@ struct ActivationFlow {
             principal: principal, idempotencyKey: idempotencyKey, requestHash: requestHash,
             response: IdempotentResponse(status: 201, body: try APIResponseEncoder.bytes(answer)))
         do {
-            let recorded = try await services.activations.record(record)
+            let recorded = try await services.activations.submit(record)
             services.metrics.activation(replayed: !recorded.created)
             return recorded.created ? Outcome(response: recorded.response, entitlementID: issued.claims.id, created: true)
                 : try Outcome(replaying: recorded.response)

@@ -24,9 +24,9 @@ public struct FoDServices: Sendable {
     /// Revoked ids in memory for the verifier (see ``RevocationCache``).
     let revocations: RevocationCache
     /// Group commit of activations.
-    let activations: GroupCommitter<ActivationRecord, RecordedActivation>
+    let activations: Batcher<ActivationRecord, RecordedActivation>
     /// Group commit of new manifest versions.
-    let manifestVersions: GroupCommitter<ManifestVersionRequest, Int64>
+    let manifestVersions: Batcher<ManifestVersionRequest, Int64>
     /// Builds, versions and signs manifests.
     let manifests: ManifestService
 
@@ -44,11 +44,13 @@ public struct FoDServices: Sendable {
         self.keys = publishedKeys
         self.revocations = RevocationCache(store: store, clock: clock, revoked: try await store.revokedIDs(since: Int64.min))
         self.loginCSRFKey = try await store.sharedSecret("dealer-login-csrf")
-        self.activations = GroupCommitter(write: { try await store.recordActivations($0, at: clock.unixSeconds()) }) { took, failed in
+        self.activations = Batcher(clock: { clock.unixSeconds() },
+                                   call: { try await store.recordActivations($0) }) { took, failed in
             metrics.activationCommit(took: took, failed: failed)
         }
-        let manifestVersions = GroupCommitter<ManifestVersionRequest, Int64>(write: { requests in
-            try await store.manifestVersions(requests, at: clock.unixSeconds()).map { .success($0) }
+        let manifestVersions = Batcher<ManifestVersionRequest, Int64>(clock: { clock.unixSeconds() }, call: { group in
+            let (requests, now) = group.take()
+            return try await store.manifestVersions(requests, at: now).map { .success($0) }
         })
         self.manifestVersions = manifestVersions
         self.manifests = ManifestService(store: store, versions: manifestVersions, issuer: issuer, clock: clock, lifetime: manifestLifetime)

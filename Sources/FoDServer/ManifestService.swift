@@ -16,7 +16,7 @@ struct ManifestService: Sendable {
 
     let store: any EntitlementStore
     /// Writes new versions, grouped.
-    let versions: GroupCommitter<ManifestVersionRequest, Int64>
+    let versions: Batcher<ManifestVersionRequest, Int64>
     let issuer: Issuer
     let clock: any WallClock
     /// Seconds from issue to `exp`.
@@ -43,7 +43,7 @@ struct ManifestService: Sendable {
         // A poll of unchanged content is that one read; new content gets its version in the next
         // group commit (which looks again inside its transaction).
         let version: Int64
-        if let known { version = known } else { version = try await versions.record(request) }
+        if let known { version = known } else { version = try await versions.submit(request) }
         let manifest = ManifestClaims(issuer: issuer.issuer, vin: vin, issuedAt: now, version: version,
                                       expiresAt: now + lifetime, entitlements: entries)
         return (version, try issuer.sign(manifest))

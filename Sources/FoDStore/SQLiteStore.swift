@@ -42,8 +42,11 @@ public struct SQLiteStore: EntitlementStore {
     public func idempotentResponse(principal: String, key: String, requestHash: RequestHash) async throws -> IdempotentResponse? {
         try await run { try $0.idempotentResponse(principal: principal, key: key, requestHash: requestHash) }
     }
-    public func recordActivations(_ records: [ActivationRecord], at now: Int64) async throws -> [Result<RecordedActivation, StoreError>] {
-        try await run(.commit) { try $0.recordActivations(records, at: now) }
+    public func recordActivations(_ group: PendingGroup<ActivationRecord>) async throws -> [Result<RecordedActivation, StoreError>] {
+        try await run(.commit) { database in
+            let (records, now) = group.take()
+            return try database.recordActivations(records, at: now)
+        }
     }
     public func activationCount() async throws -> Int { try await run { try $0.activationCount() } }
     public func recordIssued(_ issued: IssuedToken<EntitlementClaims>, actor: String, at now: Int64) async throws {

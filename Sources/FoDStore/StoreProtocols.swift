@@ -70,7 +70,8 @@ public protocol LedgerStore: Sendable {
     /// Records activations (each: entitlement, event, idempotency record, audit entry) in one
     /// transaction, with one result per record. Two records with one key (or one vehicle and
     /// feature) in a group are taken in turn: the second replays (or conflicts with) the first.
-    func recordActivations(_ records: [ActivationRecord], at now: Int64) async throws -> [Result<RecordedActivation, StoreError>]
+    /// The group is taken (``PendingGroup/take()``) once the transaction may write.
+    func recordActivations(_ group: PendingGroup<ActivationRecord>) async throws -> [Result<RecordedActivation, StoreError>]
     /// The number of activation events.
     func activationCount() async throws -> Int
     /// Records a directly issued entitlement.
@@ -152,4 +153,11 @@ public struct TableDump: Sendable {
         "dealer", "vehicle", "catalog_version", "catalog_feature", "catalog_feature_model", "catalog_equipment_rule", "catalog_price",
         "equipment", "entitlement", "event", "api_key", "web_session", "idempotency", "manifest_version", "audit", "shared_secret",
     ]
+}
+
+extension LedgerStore {
+    /// Records a group of activations known already.
+    public func recordActivations(_ records: [ActivationRecord], at now: Int64) async throws -> [Result<RecordedActivation, StoreError>] {
+        try await recordActivations(PendingGroup(records, at: now))
+    }
 }
