@@ -142,7 +142,7 @@ def main():
                 with concurrent.futures.ThreadPoolExecutor(2) as pool:
                     halves = list(pool.map(lambda job: wrk(os.path.join(ROOT, "scripts", "wrk", "activations.lua"), job[0], args.seconds,
                                                            args.connections // 2, {"KEY": dealer, "OFFSET": job[1]}),
-                                           [(base + "/", "0"), (f"http://127.0.0.1:{port2}/", "30000")]))
+                                           [(base + "/", "0"), (f"http://127.0.0.1:{port2}/", str(args.vehicles // 2))]))
                 return {"per_s": round(sum(h["per_s"] for h in halves), 1), "requests": sum(h["requests"] for h in halves),
                         "non_2xx": sum(h["non_2xx"] for h in halves), "p50_ms": max(h["p50_ms"] for h in halves),
                         "p99_ms": max(h["p99_ms"] for h in halves), "max_ms": max(h["max_ms"] for h in halves), "instances": halves}
