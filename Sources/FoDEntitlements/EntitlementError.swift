@@ -56,6 +56,8 @@ extension ErrorCode where Domain == EntitlementError {
     public static let keyExpired = ErrorCode("key_expired")
     /// The key has been revoked.
     public static let keyRevoked = ErrorCode("key_revoked")
+    /// The key may not sign this type of token (its scope in the root metadata).
+    public static let keyScope = ErrorCode("key_scope")
     // Step 5: signature.
     /// The signature is not exactly 64 bytes.
     public static let signatureLength = ErrorCode("signature_length")
@@ -89,6 +91,19 @@ extension ErrorCode where Domain == EntitlementError {
     // Step 7.
     /// The entitlement id is revoked.
     public static let revoked = ErrorCode("revoked")
+    // Root metadata (docs/trust.md).
+    /// Root metadata is not well-formed (serialization, claims, keys, threshold).
+    public static let rootMalformed = ErrorCode("root_malformed")
+    /// A root version not newer than the trusted one.
+    public static let rootRollback = ErrorCode("root_rollback")
+    /// A root version more than one newer than the trusted one.
+    public static let rootVersionSkipped = ErrorCode("root_version_skipped")
+    /// Fewer valid signatures than the threshold of the trusted version or of the new one.
+    public static let rootThreshold = ErrorCode("root_threshold")
+    /// The newest trusted root has expired.
+    public static let rootExpired = ErrorCode("root_expired")
+    /// A key set or a root names one key id twice.
+    public static let keySetKidDuplicate = ErrorCode("keyset_kid_duplicate")
     // Manifests.
     /// The manifest's `ver` is not greater than the version last accepted.
     public static let manifestRollback = ErrorCode("manifest_rollback")

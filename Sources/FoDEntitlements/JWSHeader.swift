@@ -55,7 +55,7 @@ public struct JWSHeader: Sendable, Hashable {
             self.type = nil
         }
         if let expectedType {
-            guard let type, type.lowercased() == expectedType.rawValue else {
+            guard let type, expectedType.matches(typ: type) else {
                 throw EntitlementError(.typMismatch, "typ is \(type.map { "\"\($0.prefix(40))\"" } ?? "missing"); expected \"\(expectedType.rawValue)\"")
             }
         }

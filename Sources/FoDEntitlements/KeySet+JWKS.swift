@@ -3,10 +3,11 @@ import FoDCrypto
 extension KeySet {
     /// Reads a JWK Set (`{"keys":[…]}`) or a single JWK.
     ///
-    /// Each key must be P-256 or Ed25519; a `kid`, when present, must be the key's RFC 7638
-    /// thumbprint; `alg` must match the key; a private member (`d`) is refused, since a key set
-    /// is published. Other registered members (`use`, `key_ops`, `x5c`, …) are ignored.
-    /// - Throws: ``EntitlementError`` `keyset_invalid`.
+    /// Each key must be P-256 or Ed25519; its `kid` is any string of 1–256 printable ASCII
+    /// characters (RFC 7517: an HSM or a KMS names its own keys), the RFC 7638 thumbprint when
+    /// absent; `alg` must match the key; a private member (`d`) is refused, since a key set is
+    /// published. Other registered members (`use`, `key_ops`, `x5c`, …) are ignored.
+    /// - Throws: ``EntitlementError`` `keyset_invalid`, `keyset_kid_duplicate`.
     public init(jwksJSON text: String) throws {
         let root: JSONValue
         do { root = try JSONParser.parse(text) } catch let error as EntitlementError {
@@ -29,16 +30,9 @@ extension KeySet {
             guard jwk.d == nil else {
                 throw EntitlementError(.keySetInvalid, "key \(index) carries a private key ('d'); publish public keys only")
             }
-            let key: PublicKey
-            do { key = try PublicKey(jwk: jwk) } catch {
-                throw EntitlementError(.keySetInvalid, "key \(index): \(error)")
-            }
-            if let kid = jwk.kid, kid != key.thumbprint {
-                throw EntitlementError(.keySetInvalid, "key \(index): kid \"\(kid.prefix(60))\" is not the key's RFC 7638 thumbprint \(key.thumbprint)")
-            }
-            trusted.append(TrustedKey(key))
+            trusted.append(TrustedKey(try KeySet.publicKey(jwk, index: index), keyID: jwk.kid))
         }
-        self.init(trusted)
+        try self.init(distinct: trusted)
     }
 
     /// The set as a JWK Set document with `kid`, `alg` and `use` on every key.
@@ -46,11 +40,26 @@ extension KeySet {
     public func jwksJSON(indent: Int = 2) throws -> String {
         var keys: [JSONValue] = []
         for trusted in self.keys {
-            do { keys.append(.object(KeySet.object(from: try trusted.publicKey.jwk()))) } catch {
+            do {
+                var jwk = try trusted.publicKey.jwk()
+                jwk.kid = trusted.keyID
+                keys.append(.object(KeySet.object(from: jwk)))
+            } catch {
                 throw EntitlementError(.keySetInvalid, "cannot export key \(trusted.keyID): \(error)")
             }
         }
         return JSONWriter.text(.object(JSONObject(members: [.init(name: "keys", value: .array(keys))])), indent: indent)
+    }
+
+    /// The public key of a JWK, checking its `kid` is a valid key id.
+    /// - Throws: ``EntitlementError`` `keyset_invalid`.
+    static func publicKey(_ jwk: JWK, index: Int) throws -> PublicKey {
+        if let kid = jwk.kid, !TrustedKey.isValidKeyID(kid) {
+            throw EntitlementError(.keySetInvalid, "key \(index): kid is not 1 to 256 printable ASCII characters")
+        }
+        do { return try PublicKey(jwk: jwk) } catch {
+            throw EntitlementError(.keySetInvalid, "key \(index): \(error)")
+        }
     }
 
     /// Reads the members of a JWK object.

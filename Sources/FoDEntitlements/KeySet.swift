@@ -21,11 +21,21 @@ public struct KeySet: Sendable {
         let type: TokenType
     }
 
-    /// A set of trusted keys; a key added twice is kept once.
+    /// A set of trusted keys; of two keys with one id, the later is kept.
     public init(_ keys: [TrustedKey]) {
         byID = [:]
         knownHeaders = []
         for key in keys { insert(key) }
+    }
+
+    /// A set of trusted keys, refusing two keys with one id.
+    /// - Throws: ``EntitlementError`` `keyset_kid_duplicate`.
+    public init(distinct keys: [TrustedKey]) throws {
+        var seen: Set<String> = []
+        for key in keys where !seen.insert(key.keyID).inserted {
+            throw EntitlementError(.keySetKidDuplicate, "two keys have kid \"\(key.keyID.prefix(64))\"")
+        }
+        self.init(keys)
     }
 
     /// A set trusting `keys` without time limits.
@@ -47,7 +57,7 @@ public struct KeySet: Sendable {
         byID[key.keyID] = key
         knownHeaders.removeAll { $0.key.keyID == key.keyID }
         let algorithm = key.publicKey.algorithm
-        for type in TokenType.allCases {
+        for type in TokenType.allCases where key.mayUse(for: type) {
             let header = JWSHeader(algorithm: algorithm, keyID: key.keyID, type: type.rawValue)
             knownHeaders.append(KnownHeader(segment: JWSHeader.encoded(algorithm: algorithm, keyID: key.keyID, type: type),
                                             header: header, key: key, type: type))

@@ -124,6 +124,9 @@ public struct Verifier: Sendable {
             guard trusted.publicKey.algorithm == header.algorithm else {
                 throw EntitlementError(.keyAlgMismatch, "the header says \(header.algorithm) but key \(trusted.keyID) is \(trusted.publicKey.algorithm)")
             }
+            if let type, !trusted.mayUse(for: type) {
+                throw EntitlementError(.keyScope, "key \(trusted.keyID) may not sign \(type.rawValue) tokens")
+            }
             try trusted.checkUsable(at: now)
             guard signature.count == header.algorithm.signatureLength else {
                 throw EntitlementError(.signatureLength, "the signature is \(signature.count) bytes; \(header.algorithm) signatures are 64")

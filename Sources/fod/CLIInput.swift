@@ -44,6 +44,16 @@ enum CLIInput {
         return KeySet(keys)
     }
 
+    /// The root documents of a folder (`*.json`), in version order.
+    static func roots(in folder: String) throws -> [SignedRoot] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else {
+            throw EntitlementError(.requestInvalid, "cannot read the folder '\(folder)'")
+        }
+        let roots = try names.filter { $0.hasSuffix(".json") }.map { try SignedRoot(json: try readFile((folder as NSString).appendingPathComponent($0))) }
+        guard !roots.isEmpty else { throw EntitlementError(.requestInvalid, "'\(folder)' holds no root metadata (*.json)") }
+        return roots.sorted { $0.metadata.version < $1.metadata.version }
+    }
+
     /// Parses an RFC 3339 timestamp (offset required, fractional seconds allowed) into Unix seconds.
     static func unixSeconds(rfc3339 text: String, option: String) throws -> Int64 {
         guard let nanoseconds = Timestamp.parse(text) else {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FoDCrypto
+import FoDCore
 import FoDEntitlements
 
 /// `fod verify`.
@@ -26,6 +27,11 @@ struct VerifyCommand: ParsableCommand {
             help: "Trusted keys: a JWK Set / JWK file (JSON) or a PEM file. Repeat --keys, or separate files with commas.")
     var keyOptions: [String] = []
 
+    @Option(help: "Trust what the root metadata in this folder says (root-*.json: the lowest version is the pinned one, then walked version by version) instead of --keys.")
+    var trust: String?
+    @Option(help: "With --trust: the vehicle's market (only keys covering it).")
+    var market: String?
+
     /// Every key file named, in order.
     var keyFiles: [String] { keyOptions.flatMap { $0.split(separator: ",").map(String.init) } }
     @Option(help: "The expected issuer (iss). Required except with --jws-only.")
@@ -49,20 +55,34 @@ struct VerifyCommand: ParsableCommand {
         if !jwsOnly && issuer == nil { throw ValidationError("--issuer is required (or use --jws-only)") }
         if manifest && vin == nil { throw ValidationError("--manifest needs --vin: a vehicle accepts only its own manifest") }
         if jwsOnly && manifest { throw ValidationError("--jws-only and --manifest exclude each other") }
-        if keyFiles.isEmpty { throw ValidationError("name at least one key file with --keys") }
+        if keyFiles.isEmpty && trust == nil { throw ValidationError("name at least one key file with --keys, or a root folder with --trust") }
+        if !keyFiles.isEmpty && trust != nil { throw ValidationError("--keys and --trust exclude each other") }
+        if market != nil && trust == nil { throw ValidationError("--market needs --trust") }
     }
 
     func run() throws {
         var verifier: Verifier?
+        var roots: [SignedRoot] = []
+        var verifierClock: (any WallClock)?
         var text = ""
         try CLIError.run {
             text = try CLIInput.token(token)
             let clock: any WallClock = try at.map { FixedClock(unixSeconds: try CLIInput.unixSeconds(rfc3339: $0, option: "--at")) } ?? SystemClock()
-            verifier = Verifier(keys: try CLIInput.keySet(keyFiles), issuer: try IssuerID(issuer ?? "jws-only"),
-                                clock: clock, leeway: leeway)
+            if trust == nil {
+                verifier = Verifier(keys: try CLIInput.keySet(keyFiles), issuer: try IssuerID(issuer ?? "jws-only"), clock: clock, leeway: leeway)
+            } else {
+                roots = try CLIInput.roots(in: trust ?? "")
+                verifierClock = clock
+            }
         }
-        guard let verifier else { return }
         do {
+            if let verifierClock, let first = roots.first {
+                var store = try TrustStore(pinned: first)
+                for next in roots.dropFirst() { try store.update(with: next) }
+                let keys = try store.keySet(market: try market.map { try Market($0) }, at: verifierClock.unixSeconds())
+                verifier = Verifier(keys: keys, issuer: try IssuerID(issuer ?? "jws-only"), clock: verifierClock, leeway: leeway)
+            }
+            guard let verifier else { return }
             if jwsOnly {
                 let (_, payload) = try verifier.verifyJWS(text)
                 print(String(decoding: payload, as: UTF8.self))

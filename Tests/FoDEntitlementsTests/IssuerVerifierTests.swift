@@ -143,7 +143,7 @@ struct IssuerVerifierTests {
         #expect(try verifier.verifyManifest(token, vin: vin, lastAcceptedVersion: 0).entitlements.count == 100)
     }
 
-    @Test("a JWK Set refuses private keys and kids that are not thumbprints")
+    @Test("a JWK Set takes any kid (RFC 7517) but refuses one kid twice, private keys and kids that cannot be shown")
     func keySetRules() throws {
         let key = try PrivateKey.generate(.es256)
         let set = KeySet(publicKeys: [key.publicKey])
@@ -151,8 +151,14 @@ struct IssuerVerifierTests {
         #expect(try KeySet(jwksJSON: text).key(id: key.keyID) != nil)
         let privateSet = JSONWriter.text(.object(JSONObject(members: [.init(name: "keys", value: .array([.object(KeySet.object(from: try key.privateJWK()))]))])))
         #expect(throws: EntitlementError(.keySetInvalid, "")) { try KeySet(jwksJSON: privateSet) }
-        let renamed = text.replacingOccurrences(of: key.keyID, with: "my-own-name")
-        #expect(throws: EntitlementError(.keySetInvalid, "")) { try KeySet(jwksJSON: renamed) }
+        let renamed = text.replacingOccurrences(of: key.keyID, with: "hsm:slot-0/fod-issuing-2027")
+        let named = try KeySet(jwksJSON: renamed)
+        #expect(named.key(id: "hsm:slot-0/fod-issuing-2027")?.publicKey == key.publicKey && named.key(id: key.keyID) == nil)
+        #expect(try KeySet(jwksJSON: named.jwksJSON()).key(id: "hsm:slot-0/fod-issuing-2027") != nil, "the set is written with its own kids")
+        let other = try PrivateKey.generate(.edDSA)
+        let twice = try KeySet(publicKeys: [key.publicKey, other.publicKey]).jwksJSON().replacingOccurrences(of: other.keyID, with: key.keyID)
+        #expect(throws: EntitlementError(.keySetKidDuplicate, "")) { try KeySet(jwksJSON: twice) }
+        #expect(throws: EntitlementError(.keySetInvalid, "")) { try KeySet(jwksJSON: text.replacingOccurrences(of: key.keyID, with: "has space")) }
         #expect(throws: EntitlementError(.keySetInvalid, "")) { try KeySet(jwksJSON: "{\"keys\":[1]}") }
         #expect(throws: EntitlementError(.keySetInvalid, "")) { try KeySet(jwksJSON: "[") }
     }
