@@ -165,3 +165,35 @@ public struct VerifyResponse: Codable, Sendable {
         self.claims = claims
     }
 }
+
+/// `POST /v1/time`: a vehicle's request for attested time.
+public struct TimeRequest: StrictDecodable, CodingKeyed, Encodable, Sendable {
+    public enum Keys: String, CodingKey, CaseIterable { case nonce }
+    /// The vehicle's fresh nonce: 16 to 128 base64url characters.
+    public var nonce: String
+
+    public init(nonce: String) { self.nonce = nonce }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        nonce = try c.decode(String.self, forKey: .nonce)
+        try TimeClaims.checkNonce(nonce)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(nonce, forKey: .nonce)
+    }
+}
+
+/// The attested time: a `fod-time+jwt` token, and its time for the caller's convenience (the
+/// vehicle trusts only the token).
+public struct TimeResponse: Codable, Sendable {
+    public var token: String
+    public var time: Int64
+
+    public init(token: String, time: Int64) {
+        self.token = token
+        self.time = time
+    }
+}

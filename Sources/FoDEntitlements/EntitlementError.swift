@@ -104,6 +104,15 @@ extension ErrorCode where Domain == EntitlementError {
     public static let rootExpired = ErrorCode("root_expired")
     /// A key set or a root names one key id twice.
     public static let keySetKidDuplicate = ErrorCode("keyset_kid_duplicate")
+    // Attested time.
+    /// A nonce is not 16 to 128 base64url characters.
+    public static let nonceInvalid = ErrorCode("nonce_invalid")
+    /// A time token answers another nonce.
+    public static let timeNonceMismatch = ErrorCode("time_nonce_mismatch")
+    /// An attested time before the one accepted already.
+    public static let timeRollback = ErrorCode("time_rollback")
+    /// A time-limited entitlement, with no attested time within the offline grace.
+    public static let timeUnattested = ErrorCode("time_unattested")
     // Manifests.
     /// The manifest's `ver` is not greater than the version last accepted.
     public static let manifestRollback = ErrorCode("manifest_rollback")

@@ -10,6 +10,7 @@ public struct Issuer: Sendable {
     private let clock: any WallClock
     private let entitlementHeader: [UInt8]
     private let manifestHeader: [UInt8]
+    private let timeHeader: [UInt8]
 
     /// Creates an issuer.
     public init(key: PrivateKey, issuer: IssuerID, clock: any WallClock = SystemClock()) {
@@ -18,6 +19,7 @@ public struct Issuer: Sendable {
         self.clock = clock
         self.entitlementHeader = JWSHeader.encoded(algorithm: key.algorithm, keyID: key.keyID, type: .entitlement)
         self.manifestHeader = JWSHeader.encoded(algorithm: key.algorithm, keyID: key.keyID, type: .manifest)
+        self.timeHeader = JWSHeader.encoded(algorithm: key.algorithm, keyID: key.keyID, type: .time)
     }
 
     /// The key id written into every header.
@@ -59,6 +61,13 @@ public struct Issuer: Sendable {
     public func sign(_ claims: EntitlementClaims) throws -> String {
         try claims.validate()
         return try CompactJWS.sign(encodedHeader: entitlementHeader, payload: claims.jsonBytes(), key: key)
+    }
+
+    /// Signs an attested-time token: now, for `nonce`.
+    /// - Throws: ``EntitlementError`` `nonce_invalid` or `signing_failed`.
+    public func attestTime(nonce: String) throws -> (claims: TimeClaims, token: String) {
+        let claims = try TimeClaims(issuer: issuer, time: clock.unixSeconds(), nonce: nonce)
+        return (claims, try CompactJWS.sign(encodedHeader: timeHeader, payload: claims.jsonBytes(), key: key))
     }
 
     /// Signs a vehicle manifest.

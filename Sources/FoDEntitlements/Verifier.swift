@@ -81,6 +81,20 @@ public struct Verifier: Sendable {
         return manifest
     }
 
+    /// Verifies an attested-time token answering `nonce` (steps 1–5 with `typ` `fod-time+jwt` and
+    /// a key whose scope includes time, then its claims and issuer). Its time is not checked
+    /// against any clock: it is the clock.
+    /// - Throws: ``EntitlementError`` with the code of the first failing step, `time_nonce_mismatch`.
+    public func verifyTime(_ token: String, nonce: String) throws -> TimeClaims {
+        let (_, payload) = try verifySignature(token, type: .time, maxLength: maxTokenLength, now: clock.unixSeconds())
+        let claims = try TimeClaims(json: Verifier.claimsObject(payload))
+        guard claims.issuer == issuer else {
+            throw EntitlementError(.issuerMismatch, "issued by \"\(claims.issuer.value.prefix(80))\", expected \"\(issuer.value)\"")
+        }
+        guard claims.nonce == nonce else { throw EntitlementError(.timeNonceMismatch, "the time token answers another nonce") }
+        return claims
+    }
+
     /// Checks only the JWS layer (steps 1–5): segments, base64url, header rules, key and
     /// signature, for interoperability work. `typ` may be absent; `kid` may be absent only when
     /// the key set holds exactly one key.

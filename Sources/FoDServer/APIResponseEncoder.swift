@@ -42,6 +42,7 @@ public struct APIResponseEncoder: ResponseEncoder {
 
 // The typed answers are what handlers return.
 extension HealthStatus: ResponseEncodable {}
+extension TimeResponse: ResponseEncodable {}
 extension MeResponse: ResponseEncodable {}
 extension FeatureList: ResponseEncodable {}
 extension VehicleBody: ResponseEncodable {}

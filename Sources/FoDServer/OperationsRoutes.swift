@@ -18,6 +18,8 @@ struct OperationsRoutes {
         routes.get("/.well-known/jwks.json") { _, _ in
             APIResponseEncoder.response(ByteBuffer(string: try services.keys.jwksJSON(indent: 0)))
         }
+        // Attested time is public like the keys: it tells nobody anything but the time.
+        routes.post("/v1/time", use: time)
         // Operational detail (routes, volumes, error rates) is not for whoever reaches the port:
         // Prometheus scrapes with an auditor key (`authorization: {credentials: …}`).
         routes.group().add(middleware: RoleCheck.require(.auditor)).get("/metrics") { _, _ in
@@ -27,6 +29,13 @@ struct OperationsRoutes {
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: services.metrics.render())))
         }
         return routes
+    }
+
+    /// Attested time for a vehicle (docs/trust.md): the time now and the vehicle's nonce, signed.
+    @Sendable func time(_ request: Request, _ context: FoDRequestContext) async throws -> TimeResponse {
+        let (body, _) = try await RequestBody.decode(TimeRequest.self, request, context)
+        let attested = try services.issuer.attestTime(nonce: body.nonce)
+        return TimeResponse(token: attested.token, time: attested.claims.time)
     }
 
     /// Ready means a write reaches the disk: a full disk or a held lock takes the instance out of

@@ -23,7 +23,7 @@ struct TokensBenchmark: ParsableCommand {
     var json = false
 
     struct Figures {
-        var issue = 0.0, sign = 0.0, issueRatio = 0.0, verify = 0.0, rawVerify = 0.0, verifyRatio = 0.0
+        var issue = 0.0, sign = 0.0, issueRatio = 0.0, verify = 0.0, rawVerify = 0.0, verifyRatio = 0.0, trustVerifyRatio = 0.0
         var batchVerify = 0.0, batchSpeedup = 0.0, tokenBytes = 0
     }
 
@@ -41,6 +41,7 @@ struct TokensBenchmark: ParsableCommand {
                     .init(name: "issue_per_s", value: number(f.issue)), .init(name: "sign_per_s", value: number(f.sign)),
                     .init(name: "issue_ratio", value: number(f.issueRatio, 3)), .init(name: "verify_per_s", value: number(f.verify)),
                     .init(name: "raw_verify_per_s", value: number(f.rawVerify)), .init(name: "verify_ratio", value: number(f.verifyRatio, 3)),
+                    .init(name: "trust_store_verify_ratio", value: number(f.trustVerifyRatio, 3)),
                     .init(name: "batch_verify_per_s", value: number(f.batchVerify)),
                     .init(name: "batch_verify_speedup", value: number(f.batchSpeedup, 3)),
                     .init(name: "token_bytes", value: .number(String(f.tokenBytes))),
@@ -52,11 +53,11 @@ struct TokensBenchmark: ParsableCommand {
             print(JSONWriter.text(.object(JSONObject(members: members)), indent: 2))
         } else {
             print("fod-bench tokens — \(OpenSSLBaseline.version), \(cores) cores, \(seconds) s per figure in \(rounds) rounds (medians)")
-            print("alg    issue/s   raw sign/s  ratio   verify/s  raw verify/s  ratio   batch verify/s  speedup  token bytes")
+            print("alg    issue/s   raw sign/s  ratio   verify/s  raw verify/s  ratio  trust-store ratio  batch verify/s  speedup  token bytes")
             for (algorithm, f) in results {
-                print(String(format: "%-6@ %8.0f  %10.0f  %5.3f  %9.0f  %12.0f  %5.3f  %14.0f  %7.2f  %11d",
+                print(String(format: "%-6@ %8.0f  %10.0f  %5.3f  %9.0f  %12.0f  %5.3f  %17.3f  %14.0f  %7.2f  %11d",
                              algorithm.jwsName as NSString, f.issue, f.sign, f.issueRatio, f.verify, f.rawVerify, f.verifyRatio,
-                             f.batchVerify, f.batchSpeedup, f.tokenBytes))
+                             f.trustVerifyRatio, f.batchVerify, f.batchSpeedup, f.tokenBytes))
             }
         }
     }
@@ -72,6 +73,13 @@ struct TokensBenchmark: ParsableCommand {
         let signingInput = Array("\(parts[0]).\(parts[1])".utf8)
         let native = try OpenSSLBaseline.nativeSignature(key, message: signingInput)
         let verifier = Verifier(keys: KeySet(publicKeys: [key.publicKey]), issuer: issuerID)
+        // The same key as an issuing key of root metadata: the vehicle's verifier through a TrustStore.
+        let now = Int64(Date().timeIntervalSince1970)
+        let rootKey = try PrivateKey.generate(.es256)
+        let root = try SignedRoot(unsigned: RootMetadata(
+            issuer: issuerID, version: 1, issuedAt: now, expiresAt: now + 86_400, threshold: 1, rootKeys: [TrustedKey(rootKey.publicKey)],
+            issuingKeys: [IssuingKey(key.publicKey, scope: [.entitlement, .manifest], notBefore: now - 60, notAfter: now + 86_400)])).signed(by: rootKey)
+        let trusted = Verifier(keys: try TrustStore(pinned: root).keySet(at: now), issuer: issuerID)
         let publicKey = key.publicKey
         let slice = seconds / Double(rounds)
         let batch = 32
@@ -94,6 +102,14 @@ struct TokensBenchmark: ParsableCommand {
             }
             verifyRates.append(ours); rawVerifyRates.append(raw); verifyRatios.append(ours / raw)
         }
+        var trustRatios: [Double] = []
+        for _ in 0..<rounds {
+            let ours = try Throughput.measure(seconds: slice / 2, batchSize: batch) { for _ in 0..<batch { _ = try trusted.verifyEntitlement(token) } }
+            let raw = try Throughput.measure(seconds: slice / 2, batchSize: batch) {
+                _ = try OpenSSLBaseline.verify(publicKey, signature: native, message: signingInput, count: batch)
+            }
+            trustRatios.append(ours / raw)
+        }
         var batchRates: [Double] = [], singleRates: [Double] = [], speedups: [Double] = []
         for _ in 0..<max(2, rounds / 4) {
             let single = try Throughput.measure(seconds: slice * 2, batchSize: batch) { for _ in 0..<batch { _ = try verifier.verifyEntitlement(token) } }
@@ -109,6 +125,7 @@ struct TokensBenchmark: ParsableCommand {
         figures.verify = Throughput.median(verifyRates)
         figures.rawVerify = Throughput.median(rawVerifyRates)
         figures.verifyRatio = Throughput.median(verifyRatios)
+        figures.trustVerifyRatio = Throughput.median(trustRatios)
         figures.batchVerify = Throughput.median(batchRates)
         figures.batchSpeedup = Throughput.median(speedups)
         figures.tokenBytes = token.utf8.count

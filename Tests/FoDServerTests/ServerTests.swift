@@ -81,6 +81,33 @@ struct ServerTests {
         }
     }
 
+    @Test("POST /v1/time needs no key and answers a signed time for the nonce, which a vehicle's clock takes; a bad nonce is 422")
+    func attestedTime() async throws {
+        let service = try await TestService(.sqlite)
+        let nonce = "n0nce-0123456789abcdef"
+        let token = try await service.app.test(.router) { client in
+            let plain: HTTPFields = [.contentType: "application/json"]
+            let token = try await client.execute(uri: "/v1/time", method: .post, headers: plain, body: body(#"{"nonce":"\#(nonce)"}"#)) { response async throws in
+                #expect(response.status == .ok)
+                return try json(response)["token"] as? String ?? ""
+            }
+            try await client.execute(uri: "/v1/time", method: .post, headers: plain, body: body(#"{"nonce":"short"}"#)) { response async throws in
+                #expect(response.status == .unprocessableContent)
+                #expect(try json(response)["code"] as? String == "nonce_invalid")
+            }
+            try await client.execute(uri: "/v1/time", method: .post, headers: plain, body: body(#"{"nonce":"\#(nonce)","time":1}"#)) { response async throws in
+                #expect(response.status == .unprocessableContent, "no other member")
+            }
+            return token
+        }
+        let verifier = Verifier(keys: service.services.keys, issuer: service.services.issuer.issuer, clock: service.services.clock)
+        let now = service.services.clock.unixSeconds()
+        #expect(try verifier.verifyTime(token, nonce: nonce).time == now)
+        #expect(throws: EntitlementError(.timeNonceMismatch, "")) { try verifier.verifyTime(token, nonce: "another-nonce-0123456789") }
+        let clock = AttestedTime(initial: now - 86_400, offlineGrace: 3600)
+        #expect(try clock.accept(token, nonce: nonce, verifier: verifier) == now && clock.unixSeconds() == now)
+    }
+
     @Test("/metrics renders Prometheus text with fod's counters", arguments: StoreBackend.all)
     func metrics(backend: StoreBackend) async throws {
         let service = try await TestService(backend)
