@@ -226,33 +226,33 @@ extension PostgresStore {
     public func manifestSnapshot(of vin: VIN) async throws -> ManifestSnapshot? {
         try await read("manifest read") { connection in
             var found = false
-            var last: (version: Int64, digest: String)?
-            for try await (version, digest) in try await connection.query("""
-                SELECT m.version, m.content_sha256 FROM vehicle v LEFT JOIN manifest_version m ON m.vin = v.vin WHERE v.vin = \(vin.value)
-                """, logger: self.logger).decode((Int64?, String?).self) {
+            var last: (version: Int64, digest: String, issuedAt: Int64)?
+            for try await (version, digest, issuedAt) in try await connection.query("""
+                SELECT m.version, m.content_sha256, m.issued_at FROM vehicle v LEFT JOIN manifest_version m ON m.vin = v.vin WHERE v.vin = \(vin.value)
+                """, logger: self.logger).decode((Int64?, String?, Int64?).self) {
                 found = true
-                if let version, let digest { last = (version, digest) }
+                if let version, let digest, let issuedAt { last = (version, digest, issuedAt) }
             }
             guard found else { return nil }
             return ManifestSnapshot(entitlements: try await PostgresStore.entitlements(vin, connection, self.logger), last: last)
         }
     }
 
-    public func manifestVersions(_ requests: [ManifestVersionRequest], at now: Int64) async throws -> [Int64] {
+    public func manifestVersions(_ requests: [ManifestVersionRequest], at now: Int64) async throws -> [ManifestVersion] {
         guard !requests.isEmpty else { return [] }
         return try await write("manifest versions") { tx in
             // The group's last versions in one read; then each request in turn.
-            var last: [String: (version: Int64, digest: String)] = [:]
-            for try await (vin, version, digest) in try await tx.query("""
-                SELECT vin, version, content_sha256 FROM manifest_version WHERE vin = ANY(\(requests.map(\.vin.value))::text[])
-                """).decode((String, Int64, String).self) {
-                last[vin] = (version, digest)
+            var last: [String: (version: Int64, digest: String, issuedAt: Int64)] = [:]
+            for try await (vin, version, digest, issuedAt) in try await tx.query("""
+                SELECT vin, version, content_sha256, issued_at FROM manifest_version WHERE vin = ANY(\(requests.map(\.vin.value))::text[])
+                """).decode((String, Int64, String, Int64).self) {
+                last[vin] = (version, digest, issuedAt)
             }
-            var versions: [Int64] = []
+            var versions: [ManifestVersion] = []
             for request in requests {
                 let vin = request.vin.value
-                if let known = last[vin], known.digest == request.digest {
-                    versions.append(known.version)
+                if let known = last[vin], known.digest == request.digest, known.issuedAt >= request.reusableSince {
+                    versions.append(ManifestVersion(version: known.version, issuedAt: known.issuedAt))
                     continue
                 }
                 let next = (last[vin]?.version ?? 0) + 1
@@ -261,8 +261,8 @@ extension PostgresStore {
                     ON CONFLICT (vin) DO UPDATE SET version = excluded.version, content_sha256 = excluded.content_sha256, issued_at = excluded.issued_at
                     """)
                 try await tx.audit(at: now, actor: "system", action: "manifest.version", subject: vin, details: "version=\(next)")
-                last[vin] = (next, request.digest)
-                versions.append(next)
+                last[vin] = (next, request.digest, now)
+                versions.append(ManifestVersion(version: next, issuedAt: now))
             }
             return versions
         }

@@ -26,7 +26,7 @@ public struct FoDServices: Sendable {
     /// Group commit of activations.
     let activations: Batcher<ActivationRecord, RecordedActivation>
     /// Group commit of new manifest versions.
-    let manifestVersions: Batcher<ManifestVersionRequest, Int64>
+    let manifestVersions: Batcher<ManifestVersionRequest, ManifestVersion>
     /// Builds, versions and signs manifests.
     let manifests: ManifestService
 
@@ -48,7 +48,7 @@ public struct FoDServices: Sendable {
                                    call: { try await store.recordActivations($0) }) { took, failed in
             metrics.activationCommit(took: took, failed: failed)
         }
-        let manifestVersions = Batcher<ManifestVersionRequest, Int64>(clock: { clock.unixSeconds() }, call: { group in
+        let manifestVersions = Batcher<ManifestVersionRequest, ManifestVersion>(clock: { clock.unixSeconds() }, call: { group in
             let (requests, now) = group.take()
             return try await store.manifestVersions(requests, at: now).map { .success($0) }
         })

@@ -7,16 +7,18 @@ import Logging
 import NIOCore
 
 /// Builds a vehicle's manifest: its live entitlements (not revoked, not ended, claims that
-/// validate), in id order, under the version the store gives this content (the same content keeps
-/// its version; a change gets the next, so a vehicle can refuse a rollback), signed, valid for
-/// ``lifetime``.
+/// validate), in id order, under the version the store gives this content, signed, valid for
+/// ``lifetime`` from the version's issue. The same content keeps its version — with the same
+/// `iat` and `exp`, so the same claims — until half the lifetime has passed; then, or when the
+/// content changes, the next version is issued (docs/trust.md, "Manifest freshness"). So a vehicle
+/// always gets either the manifest it holds or a newer one with a later `exp`.
 struct ManifestService: Sendable {
     /// How long a manifest is valid (`fod serve --manifest-lifetime`).
     static let defaultLifetime: Int64 = 7 * 86_400
 
     let store: any EntitlementStore
     /// Writes new versions, grouped.
-    let versions: Batcher<ManifestVersionRequest, Int64>
+    let versions: Batcher<ManifestVersionRequest, ManifestVersion>
     let issuer: Issuer
     let clock: any WallClock
     /// Seconds from issue to `exp`.
@@ -38,14 +40,14 @@ struct ManifestService: Sendable {
             }
         }
         let entries = valid.map { ManifestClaims.Entry($0.claims) }.sorted { $0.id < $1.id }
-        let request = ManifestVersionRequest(vin: vin, entries: entries)
-        let known = snapshot.unchangedVersion(digest: request.digest)
-        // A poll of unchanged content is that one read; new content gets its version in the next
-        // group commit (which looks again inside its transaction).
-        let version: Int64
-        if let known { version = known } else { version = try await versions.submit(request) }
-        let manifest = ManifestClaims(issuer: issuer.issuer, vin: vin, issuedAt: now, version: version,
-                                      expiresAt: now + lifetime, entitlements: entries)
-        return (version, try issuer.sign(manifest))
+        let request = ManifestVersionRequest(vin: vin, entries: entries, reusableSince: now - lifetime / 2)
+        // A poll of unchanged, fresh content is that one read; new content, or content due for a
+        // fresher `exp`, gets its version in the next group commit (which looks again inside its
+        // transaction).
+        let version: ManifestVersion
+        if let known = snapshot.reusableVersion(for: request) { version = known } else { version = try await versions.submit(request) }
+        let manifest = ManifestClaims(issuer: issuer.issuer, vin: vin, issuedAt: version.issuedAt, version: version.version,
+                                      expiresAt: version.issuedAt + lifetime, entitlements: entries)
+        return (version.version, try issuer.sign(manifest))
     }
 }

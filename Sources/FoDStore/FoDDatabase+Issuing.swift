@@ -70,30 +70,34 @@ extension FoDDatabase {
             guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM vehicle WHERE vin = ?)"), arguments: [vin.value]) == true else {
                 return nil
             }
-            let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT version, content_sha256 FROM manifest_version WHERE vin = ?"), arguments: [vin.value])
+            let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT version, content_sha256, issued_at FROM manifest_version WHERE vin = ?"),
+                                       arguments: [vin.value])
             return ManifestSnapshot(entitlements: try FoDDatabase.entitlements(db, vin),
-                                    last: row.map { (version: $0["version"], digest: $0["content_sha256"]) })
+                                    last: row.map { (version: $0["version"], digest: $0["content_sha256"], issuedAt: $0["issued_at"]) })
         }
     }
 
-    public func manifestVersions(_ requests: [ManifestVersionRequest], at now: Int64) throws -> [Int64] {
-        try write { db in try requests.map { try FoDDatabase.manifestVersion(db, $0.vin, $0.digest, at: now) } }
+    public func manifestVersions(_ requests: [ManifestVersionRequest], at now: Int64) throws -> [ManifestVersion] {
+        try write { db in try requests.map { try FoDDatabase.manifestVersion(db, $0, at: now) } }
     }
 
     /// The version for this content inside a write transaction: the last when the digest is the
-    /// same, else the next (with its audit entry).
-    static func manifestVersion(_ db: Database, _ vin: VIN, _ digest: String, at now: Int64) throws -> Int64 {
-        if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT version, content_sha256 FROM manifest_version WHERE vin = ?"), arguments: [vin.value]) {
-            if row["content_sha256"] == digest { return row["version"] }
+    /// same and it is recent enough, else the next (with its audit entry).
+    static func manifestVersion(_ db: Database, _ request: ManifestVersionRequest, at now: Int64) throws -> ManifestVersion {
+        let vin = request.vin
+        if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT version, content_sha256, issued_at FROM manifest_version WHERE vin = ?"),
+                                      arguments: [vin.value]) {
+            let issuedAt: Int64 = row["issued_at"]
+            if row["content_sha256"] == request.digest, issuedAt >= request.reusableSince { return ManifestVersion(version: row["version"], issuedAt: issuedAt) }
             let next: Int64 = row["version"] + 1
             try db.execute(sql: "UPDATE manifest_version SET version = ?, content_sha256 = ?, issued_at = ? WHERE vin = ?",
-                           arguments: [next, digest, now, vin.value])
+                           arguments: [next, request.digest, now, vin.value])
             try appendAudit(db, at: now, actor: "system", action: "manifest.version", subject: vin.value, details: "version=\(next)")
-            return next
+            return ManifestVersion(version: next, issuedAt: now)
         }
-        try db.execute(sql: "INSERT INTO manifest_version (vin, version, content_sha256, issued_at) VALUES (?, 1, ?, ?)", arguments: [vin.value, digest, now])
+        try db.execute(sql: "INSERT INTO manifest_version (vin, version, content_sha256, issued_at) VALUES (?, 1, ?, ?)", arguments: [vin.value, request.digest, now])
         try appendAudit(db, at: now, actor: "system", action: "manifest.version", subject: vin.value, details: "version=1")
-        return 1
+        return ManifestVersion(version: 1, issuedAt: now)
     }
 
     /// The events between two instants as the CSV `fod report` reads, written to `write` in blocks.

@@ -60,7 +60,7 @@ public struct SQLiteStore: EntitlementStore {
     }
     public func revokedIDs(since: Int64) async throws -> [EntitlementID] { try await run { try $0.revokedIDs(since: since) } }
     public func manifestSnapshot(of vin: VIN) async throws -> ManifestSnapshot? { try await run { try $0.manifestSnapshot(of: vin) } }
-    public func manifestVersions(_ requests: [ManifestVersionRequest], at now: Int64) async throws -> [Int64] {
+    public func manifestVersions(_ requests: [ManifestVersionRequest], at now: Int64) async throws -> [ManifestVersion] {
         try await run(.commit) { try $0.manifestVersions(requests, at: now) }
     }
     public func exportEvents(from: Int64?, to: Int64?, dealer: DealerID?, write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws {

@@ -6,10 +6,27 @@ public struct ManifestVersionRequest: Sendable {
     public let vin: VIN
     /// The content's digest (``ManifestSnapshot/digest(_:)``), computed once.
     public let digest: String
+    /// The last version is given again only if it was issued at or after this (Unix seconds);
+    /// older, the manifest is due for a fresher `exp` and gets the next version (docs/trust.md,
+    /// "Manifest freshness").
+    public let reusableSince: Int64
 
-    public init(vin: VIN, entries: [ManifestClaims.Entry]) {
+    public init(vin: VIN, entries: [ManifestClaims.Entry], reusableSince: Int64 = .min) {
         self.vin = vin
         self.digest = ManifestSnapshot.digest(entries)
+        self.reusableSince = reusableSince
+    }
+}
+
+/// A manifest version and when it was issued: a manifest's `iat` (its `exp` follows from it), so
+/// that the same version is always the same claims.
+public struct ManifestVersion: Sendable, Equatable {
+    public let version: Int64
+    public let issuedAt: Int64
+
+    public init(version: Int64, issuedAt: Int64) {
+        self.version = version
+        self.issuedAt = issuedAt
     }
 }
 
@@ -17,9 +34,9 @@ public struct ManifestVersionRequest: Sendable {
 /// with that content's digest (``digest(_:)``).
 public struct ManifestSnapshot: Sendable {
     public let entitlements: [StoredEntitlement]
-    public let last: (version: Int64, digest: String)?
+    public let last: (version: Int64, digest: String, issuedAt: Int64)?
 
-    public init(entitlements: [StoredEntitlement], last: (version: Int64, digest: String)?) {
+    public init(entitlements: [StoredEntitlement], last: (version: Int64, digest: String, issuedAt: Int64)?) {
         self.entitlements = entitlements
         self.last = last
     }
@@ -33,13 +50,11 @@ public struct ManifestSnapshot: Sendable {
         return SHA256.hexHash(input)
     }
 
-    /// The last version, if `entries` are the content it was given for.
-    public func unchangedVersion(_ entries: [ManifestClaims.Entry]) -> Int64? { unchangedVersion(digest: ManifestSnapshot.digest(entries)) }
-
-    /// The last version, if it was given for content with this digest.
-    public func unchangedVersion(digest: String) -> Int64? {
-        guard let last, last.digest == digest else { return nil }
-        return last.version
+    /// The last version, if `request`'s content is what it was given for and it is recent enough
+    /// (``ManifestVersionRequest/reusableSince``).
+    public func reusableVersion(for request: ManifestVersionRequest) -> ManifestVersion? {
+        guard let last, last.digest == request.digest, last.issuedAt >= request.reusableSince else { return nil }
+        return ManifestVersion(version: last.version, issuedAt: last.issuedAt)
     }
 }
 
@@ -85,9 +100,10 @@ public protocol LedgerStore: Sendable {
     /// The vehicle's entitlements and last manifest version in one read; `nil` when not registered.
     func manifestSnapshot(of vin: VIN) async throws -> ManifestSnapshot?
     /// The manifest versions for several vehicles' content in one transaction (one commit), in
-    /// order: the last version when a vehicle's content is unchanged, else the next (never
+    /// order: the last version when a vehicle's content is unchanged and the version recent
+    /// enough (``ManifestVersionRequest/reusableSince``), else the next, issued `now` (never
     /// reused); a vehicle named twice gets its versions in turn.
-    func manifestVersions(_ requests: [ManifestVersionRequest], at now: Int64) async throws -> [Int64]
+    func manifestVersions(_ requests: [ManifestVersionRequest], at now: Int64) async throws -> [ManifestVersion]
     /// Writes the events between `from` and `to` — all, or one dealer's activations and their
     /// refunds — as the CSV `fod report` reads, in blocks.
     func exportEvents(from: Int64?, to: Int64?, dealer: DealerID?, write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws

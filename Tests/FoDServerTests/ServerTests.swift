@@ -8,6 +8,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Synchronization
 import Testing
 
 /// A service over a real store — an SQLite file in a temporary folder, or a PostgreSQL schema —
@@ -24,7 +25,7 @@ struct TestService {
     let database: TestDatabase
     static let now: Int64 = 1_795_000_000
 
-    init(_ backend: StoreBackend = .sqlite, manifestLifetime: Int64 = 7 * 86_400) async throws {
+    init(_ backend: StoreBackend = .sqlite, manifestLifetime: Int64 = 7 * 86_400, clock: (any WallClock)? = nil) async throws {
         folder = try TestPaths.temporaryDirectory()
         self.database = try await backend.makeDatabase(folder: folder)
         let database = self.database.store
@@ -34,7 +35,7 @@ struct TestService {
                                     catalog: String(contentsOf: fixtures.appendingPathComponent("catalog.json"), encoding: .utf8),
                                     actor: "test", at: TestService.now)
         let key = try PrivateKey.generate(.es256)
-        let clock = FixedClock(unixSeconds: TestService.now)
+        let clock = clock ?? FixedClock(unixSeconds: TestService.now)
         services = try await FoDServices(store: database, issuer: Issuer(key: key, issuer: try IssuerID("https://fod.test"), clock: clock),
                                publishedKeys: KeySet(publicKeys: [key.publicKey]), catalog: try await database.catalog(),
                                rules: try RuleSet(json: String(contentsOf: fixtures.appendingPathComponent("revenue/rules.json"), encoding: .utf8)),
@@ -317,4 +318,12 @@ struct ServerTests {
         try #require(changed.status == 0, "\(changed.diagnosis)")
         await #expect(throws: StoreError(.auditBroken, "")) { try await service.database.reopen().verifyAudit() }
     }
+}
+
+/// A clock a test sets.
+final class SettableClock: WallClock {
+    private let seconds: Mutex<Int64>
+    init(_ start: Int64) { seconds = Mutex(start) }
+    func set(_ value: Int64) { seconds.withLock { $0 = value } }
+    func now() -> Date { Date(timeIntervalSince1970: TimeInterval(seconds.withLock { $0 })) }
 }

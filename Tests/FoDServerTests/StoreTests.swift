@@ -57,11 +57,17 @@ struct StoreTests {
                                         term: .oneYear, notBefore: 10, expiresAt: 20)]
         let versions = try await database.manifestVersions([.init(vin: a, entries: []), .init(vin: b, entries: []), .init(vin: a, entries: []),
                                                       .init(vin: a, entries: one), .init(vin: b, entries: [])], at: 5)
-        #expect(versions == [1, 1, 1, 2, 1])
-        #expect(try await database.manifestVersions([.init(vin: a, entries: one)], at: 6) == [2])
-        #expect(try await database.manifestVersions([.init(vin: a, entries: [])], at: 7) == [3])
+        #expect(versions.map(\.version) == [1, 1, 1, 2, 1] && versions.map(\.issuedAt) == [5, 5, 5, 5, 5])
+        #expect(try await database.manifestVersions([.init(vin: a, entries: one)], at: 6) == [ManifestVersion(version: 2, issuedAt: 5)])
+        #expect(try await database.manifestVersions([.init(vin: a, entries: [])], at: 7) == [ManifestVersion(version: 3, issuedAt: 7)])
+        // The same content, due for a fresher exp: the next version, issued now.
+        #expect(try await database.manifestVersions([.init(vin: a, entries: [], reusableSince: 8)], at: 9) == [ManifestVersion(version: 4, issuedAt: 9)])
+        #expect(try await database.manifestVersions([.init(vin: a, entries: [], reusableSince: 9)], at: 10) == [ManifestVersion(version: 4, issuedAt: 9)])
         let snapshot = try #require(try await database.manifestSnapshot(of: a))
-        #expect(snapshot.last?.version == 3 && snapshot.unchangedVersion([]) == 3 && snapshot.unchangedVersion(one) == nil)
+        #expect(snapshot.last?.version == 4 && snapshot.last?.issuedAt == 9)
+        #expect(snapshot.reusableVersion(for: .init(vin: a, entries: [], reusableSince: 9)) == ManifestVersion(version: 4, issuedAt: 9))
+        #expect(snapshot.reusableVersion(for: .init(vin: a, entries: [], reusableSince: 10)) == nil)
+        #expect(snapshot.reusableVersion(for: .init(vin: a, entries: one)) == nil)
         #expect(try await database.manifestSnapshot(of: try VIN("WAUZZZF45RA999999")) == nil)
         #expect(try await database.verifyAudit() > 0)
     }

@@ -110,6 +110,30 @@ struct TypedModelTests {
         }
     }
 
+    @Test("a manifest fetched again is the same version with the same iat and exp; after half its lifetime the next version, fresher",
+          arguments: StoreBackend.all)
+    func manifestRefresh(backend: StoreBackend) async throws {
+        let clock = SettableClock(TestService.now)
+        let service = try await TestService(backend, manifestLifetime: 7 * 86_400, clock: clock)
+        let vin = try VIN("WAUZZZF45RA000001")
+        func fetch() async throws -> ManifestClaims {
+            try await service.app.test(.router) { client in
+                try await client.execute(uri: "/v1/vehicles/\(vin.value)/manifest", method: .get, headers: headers(service.issuer)) { response async throws in
+                    try service.services.verifier.verifyManifest(try Self.decode(ManifestResponse.self, response).manifest, vin: vin, lastAcceptedVersion: nil)
+                }
+            }
+        }
+        let first = try await fetch()
+        clock.set(TestService.now + 3 * 86_400)
+        let again = try await fetch()
+        #expect(again == first, "the same version is the same claims: the vehicle holds it already")
+        clock.set(TestService.now + 3 * 86_400 + 12 * 3600 + 1)
+        let fresher = try await fetch()
+        #expect(fresher.version == first.version + 1 && fresher.expiresAt > first.expiresAt && fresher.entitlements == first.entitlements)
+        #expect(fresher.issuedAt == TestService.now + 3 * 86_400 + 12 * 3600 + 1)
+        #expect(try await fetch() == fresher)
+    }
+
     @Test("requests decode strictly: duplicate, unknown, missing and mistyped members, then the values, each with its code")
     func strictRequests() throws {
         func code(_ text: String) -> String? {
