@@ -12,18 +12,22 @@ public struct Issuer: Sendable {
     private let manifestHeader: [UInt8]
     private let timeHeader: [UInt8]
 
+    /// The key id written into every header.
+    public let keyID: String
+
     /// Creates an issuer.
-    public init(key: PrivateKey, issuer: IssuerID, clock: any WallClock = SystemClock()) {
+    /// - Parameter keyID: the `kid` to write (default: the key's RFC 7638 thumbprint; root
+    ///   metadata may name the key otherwise).
+    public init(key: PrivateKey, keyID: String? = nil, issuer: IssuerID, clock: any WallClock = SystemClock()) {
         self.key = key
         self.issuer = issuer
         self.clock = clock
-        self.entitlementHeader = JWSHeader.encoded(algorithm: key.algorithm, keyID: key.keyID, type: .entitlement)
-        self.manifestHeader = JWSHeader.encoded(algorithm: key.algorithm, keyID: key.keyID, type: .manifest)
-        self.timeHeader = JWSHeader.encoded(algorithm: key.algorithm, keyID: key.keyID, type: .time)
+        let kid = keyID ?? key.keyID
+        self.keyID = kid
+        self.entitlementHeader = JWSHeader.encoded(algorithm: key.algorithm, keyID: kid, type: .entitlement)
+        self.manifestHeader = JWSHeader.encoded(algorithm: key.algorithm, keyID: kid, type: .manifest)
+        self.timeHeader = JWSHeader.encoded(algorithm: key.algorithm, keyID: kid, type: .time)
     }
-
-    /// The key id written into every header.
-    public var keyID: String { key.keyID }
 
     /// Issues an entitlement now: a new UUIDv7 id, `iat` = now, `nbf` = the requested start or now,
     /// `exp` = the requested end or the term's end.

@@ -81,7 +81,7 @@ struct ActivationFlow {
             }
             throw refusal
         }
-        let issued = try services.issuer.issue(EntitlementRequest(vin: order.vin, feature: order.feature, term: order.term, dealer: dealer))
+        let issued = try services.signer(.entitlement).issue(EntitlementRequest(vin: order.vin, feature: order.feature, term: order.term, dealer: dealer))
         let answer = ActivationResponse(claims: issued.claims, token: issued.token, price: quote.price)
         let record = ActivationRecord(
             activation: NewActivation(entitlement: issued, channel: "dealer", market: quote.vehicle.market, gross: quote.price.gross, vat: quote.price.vat),

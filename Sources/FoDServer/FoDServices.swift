@@ -9,9 +9,8 @@ import HTTPTypes
 public struct FoDServices: Sendable {
     /// The store: ``SQLiteStore`` by default, `PostgresStore` for several instances.
     public let store: any EntitlementStore
-    public let issuer: Issuer
-    public let verifier: Verifier
-    public let keys: KeySet
+    /// The keys signing and published (one key, or root metadata's issuing keys).
+    public let signing: SigningKeys
     public let catalog: Catalog
     /// The revenue-share rules for `GET /v1/reports/statements`.
     public let rules: RuleSet
@@ -36,12 +35,11 @@ public struct FoDServices: Sendable {
     /// Creates the services; the verifier trusts exactly the published keys.
     /// - Parameter manifestLifetime: seconds from a manifest's issue to its `exp`.
     /// - Throws: ``StoreError`` when the revoked ids or the shared secrets cannot be loaded.
-    public init(store: any EntitlementStore, issuer: Issuer, publishedKeys: KeySet, catalog: Catalog, rules: RuleSet, clock: any WallClock,
+    public init(store: any EntitlementStore, signing: SigningKeys, catalog: Catalog, rules: RuleSet, clock: any WallClock,
                 metrics: ServiceMetrics = ServiceMetrics(), manifestLifetime: Int64 = 7 * 86_400) async throws {
         self.metrics = metrics
         self.store = store
-        self.issuer = issuer
-        self.keys = publishedKeys
+        self.signing = signing
         self.revocations = RevocationCache(store: store, clock: clock, revoked: try await store.revokedIDs(since: Int64.min))
         self.loginCSRFKey = try await store.sharedSecret("dealer-login-csrf")
         self.activations = Batcher(clock: { clock.unixSeconds() },
@@ -53,8 +51,7 @@ public struct FoDServices: Sendable {
             return try await store.manifestVersions(requests, at: now).map { .success($0) }
         })
         self.manifestVersions = manifestVersions
-        self.manifests = ManifestService(store: store, versions: manifestVersions, issuer: issuer, clock: clock, lifetime: manifestLifetime)
-        self.verifier = Verifier(keys: publishedKeys, issuer: issuer.issuer, clock: clock, revocations: revocations)
+        self.manifests = ManifestService(store: store, versions: manifestVersions, signing: signing, clock: clock, lifetime: manifestLifetime)
         self.catalog = catalog
         self.rules = rules
         self.clock = clock
@@ -62,6 +59,21 @@ public struct FoDServices: Sendable {
 }
 
 extension FoDServices {
+    /// The published keys.
+    public var keys: KeySet { signing.published }
+
+    /// The verifier for the published keys and the revocations.
+    public var verifier: Verifier { Verifier(keys: signing.published, issuer: signing.issuerID, clock: clock, revocations: revocations) }
+
+    /// The issuer signing `type` now.
+    /// - Throws: ``APIError`` 503 `no_signing_key` when no key the service holds may sign it now.
+    public func signer(_ type: TokenType) throws -> Issuer {
+        guard let issuer = signing.signer(for: type) else {
+            throw APIError(.serviceUnavailable, "no_signing_key", "no issuing key this service holds may sign \(type.rawValue) tokens now")
+        }
+        return issuer
+    }
+
     /// Verifies an entitlement token as `POST /v1/verify` does: against the published keys, and
     /// against the revocations, read again first when due (from every instance on the database).
     /// - Throws: ``EntitlementError`` (the token's failure), ``StoreError`` when the revocations

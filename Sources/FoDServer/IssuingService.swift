@@ -23,7 +23,7 @@ struct IssuingService: Sendable {
         if let dealer, try await services.store.dealer(dealer) == nil {
             throw APIError(.unprocessableContent, "dealer_unknown", "dealer \(dealer) is not known")
         }
-        let issued = try services.issuer.issue(EntitlementRequest(vin: vehicle.vin, feature: feature, term: term, dealer: dealer, notBefore: start))
+        let issued = try services.signer(.entitlement).issue(EntitlementRequest(vin: vehicle.vin, feature: feature, term: term, dealer: dealer, notBefore: start))
         try await services.store.recordIssued(issued, actor: actor, at: services.clock.unixSeconds())
         return issued
     }

@@ -19,7 +19,7 @@ struct ManifestService: Sendable {
     let store: any EntitlementStore
     /// Writes new versions, grouped.
     let versions: Batcher<ManifestVersionRequest, ManifestVersion>
-    let issuer: Issuer
+    let signing: SigningKeys
     let clock: any WallClock
     /// Seconds from issue to `exp`.
     let lifetime: Int64
@@ -40,7 +40,11 @@ struct ManifestService: Sendable {
             }
         }
         let entries = valid.map { ManifestClaims.Entry($0.claims) }.sorted { $0.id < $1.id }
-        let request = ManifestVersionRequest(vin: vin, entries: entries, reusableSince: now - lifetime / 2)
+        guard let issuer = signing.signer(for: .manifest) else {
+            throw APIError(.serviceUnavailable, "no_signing_key", "no issuing key this service holds may sign manifests now")
+        }
+        // The signing key is part of the content: a manifest signed by a retired key gets a new version.
+        let request = ManifestVersionRequest(vin: vin, entries: entries, signer: issuer.keyID, reusableSince: now - lifetime / 2)
         // A poll of unchanged, fresh content is that one read; new content, or content due for a
         // fresher `exp`, gets its version in the next group commit (which looks again inside its
         // transaction).

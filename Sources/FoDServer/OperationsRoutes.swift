@@ -18,6 +18,17 @@ struct OperationsRoutes {
         routes.get("/.well-known/jwks.json") { _, _ in
             APIResponseEncoder.response(ByteBuffer(string: try services.keys.jwksJSON(indent: 0)))
         }
+        // Every trusted root version, for vehicles walking from the one they pinned.
+        routes.get("/.well-known/fod/root/{version}") { _, context in
+            let text = context.parameters.get("version") ?? ""
+            guard text.hasSuffix(".json"), let version = Int64(text.dropLast(5)), version >= 1, String(version) + ".json" == text else {
+                throw APIError(.notFound, "root_not_found", "root metadata is published as /.well-known/fod/root/N.json")
+            }
+            guard let root = services.signing.root(version: version) else {
+                throw APIError(.notFound, "root_not_found", "no root version \(version) is trusted here")
+            }
+            return APIResponseEncoder.response(ByteBuffer(string: root.json(indent: 0)))
+        }
         // Attested time is public like the keys: it tells nobody anything but the time.
         routes.post("/v1/time", use: time)
         // Operational detail (routes, volumes, error rates) is not for whoever reaches the port:
@@ -34,7 +45,7 @@ struct OperationsRoutes {
     /// Attested time for a vehicle (docs/trust.md): the time now and the vehicle's nonce, signed.
     @Sendable func time(_ request: Request, _ context: FoDRequestContext) async throws -> TimeResponse {
         let (body, _) = try await RequestBody.decode(TimeRequest.self, request, context)
-        let attested = try services.issuer.attestTime(nonce: body.nonce)
+        let attested = try services.signer(.time).attestTime(nonce: body.nonce)
         return TimeResponse(token: attested.token, time: attested.claims.time)
     }
 

@@ -11,9 +11,11 @@ public struct ManifestVersionRequest: Sendable {
     /// "Manifest freshness").
     public let reusableSince: Int64
 
-    public init(vin: VIN, entries: [ManifestClaims.Entry], reusableSince: Int64 = .min) {
+    /// - Parameter signer: the `kid` the manifest is signed with (part of the content: a manifest
+    ///   signed by another key is a new version).
+    public init(vin: VIN, entries: [ManifestClaims.Entry], signer: String = "", reusableSince: Int64 = .min) {
         self.vin = vin
-        self.digest = ManifestSnapshot.digest(entries)
+        self.digest = ManifestSnapshot.digest(entries, signer: signer)
         self.reusableSince = reusableSince
     }
 }
@@ -42,8 +44,8 @@ public struct ManifestSnapshot: Sendable {
     }
 
     /// The content digest of a manifest's entries, which decides whether its version changes.
-    public static func digest(_ entries: [ManifestClaims.Entry]) -> String {
-        var input: [UInt8] = []
+    public static func digest(_ entries: [ManifestClaims.Entry], signer: String = "") -> String {
+        var input: [UInt8] = signer.isEmpty ? [] : Array("signer|\(signer)\n".utf8)
         for entry in entries.sorted(by: { $0.id < $1.id }) {
             input += Array("\(entry.id)|\(entry.feature)|\(entry.term)|\(entry.notBefore)|\(entry.expiresAt.map(String.init) ?? "-")\n".utf8)
         }

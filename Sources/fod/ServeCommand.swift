@@ -34,8 +34,10 @@ struct ServeCommand: AsyncParsableCommand {
     var host: String = ProcessInfo.processInfo.environment["FOD_HOST"] ?? "127.0.0.1"
     @Option(help: "Listen port. Env FOD_PORT.")
     var port: Int = Int(ProcessInfo.processInfo.environment["FOD_PORT"] ?? "") ?? 8080
-    @Option(help: "Signing key (PEM, mode 0600). Env FOD_KEY.")
-    var key: String = ProcessInfo.processInfo.environment["FOD_KEY"] ?? "keys/dev-es256.private.pem"
+    @Option(help: "Signing key (PEM, mode 0600); repeat with --trust for several (each signs what the root lets it). Env FOD_KEY.")
+    var key: [String] = [ProcessInfo.processInfo.environment["FOD_KEY"] ?? "keys/dev-es256.private.pem"]
+    @Option(help: "Folder of root metadata (root-*.json, docs/trust.md): publish its issuing keys and sign with the newest active one; a new version put there is taken within 5 s. Env FOD_TRUST.")
+    var trust: String? = ProcessInfo.processInfo.environment["FOD_TRUST"]
     @Option(help: "Issuer name in tokens. Env FOD_ISSUER.")
     var issuer: String = ProcessInfo.processInfo.environment["FOD_ISSUER"] ?? "https://fod.oem.example"
     @Option(help: "Folder with catalog.json, vehicles.json, dealers.json loaded into a new database (fod import loads them later).")
@@ -99,22 +101,28 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "fod")
         logger.logLevel = level
         try await CLIError.run {
-            let isDevKey = (key as NSString).lastPathComponent.hasPrefix("dev-")
-            if isDevKey && !dev {
-                throw StoreError(.invalid, "\(key) is a development key; start with --dev, or give a real key with --key")
-            }
-            if isDevKey, let mode = try? FileManager.default.attributesOfItem(atPath: key)[.posixPermissions] as? Int, mode & 0o077 != 0 {
-                // git does not keep file modes; the development keys are public anyway, so in --dev
-                // mode fod tightens them instead of refusing to start. Real keys are never touched.
-                try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key)
-                FileHandle.standardError.write(Data("note: set \(key) to mode 0600 (development key)\n".utf8))
+            if key.count > 1 && trust == nil { throw ValidationError("several --key need --trust: root metadata says what each key signs and when") }
+            for key in key {
+                let isDevKey = (key as NSString).lastPathComponent.hasPrefix("dev-")
+                if isDevKey && !dev {
+                    throw StoreError(.invalid, "\(key) is a development key; start with --dev, or give a real key with --key")
+                }
+                if isDevKey, let mode = try? FileManager.default.attributesOfItem(atPath: key)[.posixPermissions] as? Int, mode & 0o077 != 0 {
+                    // git does not keep file modes; the development keys are public anyway, so in --dev
+                    // mode fod tightens them instead of refusing to start. Real keys are never touched.
+                    try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key)
+                    FileHandle.standardError.write(Data("note: set \(key) to mode 0600 (development key)\n".utf8))
+                }
             }
             guard (1...500).contains(databaseConnections) else { throw ValidationError("--database-connections must be 1 to 500") }
             let opened = try await storeOptions.open(connections: databaseConnections, quiet: false)
             defer { opened.close() }
             let database = opened.store
             let clock = SystemClock()
-            let signing = try KeyFile.readPrivateKey(at: key)
+            let privateKeys = try key.map { try KeyFile.readPrivateKey(at: $0) }
+            let issuerID = try IssuerID(issuer)
+            let signing = try trust.map { try SigningKeys(roots: try CLIInput.roots(in: $0), keys: privateKeys, issuer: issuerID, clock: clock) }
+                ?? SigningKeys(key: privateKeys[0], issuer: issuerID, clock: clock)
             let folder = fixtures as NSString
             // Only a new database is seeded: a start never changes data (fod import does, on purpose).
             if opened.isNew, FileManager.default.fileExists(atPath: folder.appendingPathComponent("catalog.json")) {
@@ -124,12 +132,12 @@ struct ServeCommand: AsyncParsableCommand {
                                             actor: "system", at: clock.unixSeconds())
             }
             let metrics = ServiceMetrics()
-            let services = try await FoDServices(store: database, issuer: Issuer(key: signing, issuer: try IssuerID(issuer), clock: clock),
-                                       publishedKeys: KeySet(publicKeys: [signing.publicKey]), catalog: try await database.catalog(),
+            let services = try await FoDServices(store: database, signing: signing, catalog: try await database.catalog(),
                                        rules: try RuleSet(json: try CLIInput.readFile(rules)), clock: clock, metrics: metrics,
                                        manifestLifetime: Int64(manifestLifetimeDays) * 86_400)
             var banner = dev ? "fod serve — DEVELOPMENT MODE (development keys allowed; never use them in production)\n" : "fod serve\n"
             banner += "database: \(database.location)\n"
+            if let version = signing.rootVersion { banner += "trust: root version \(version) from \(trust ?? "")\n" }
             if opened.isNew {
                 let admin = try await database.createAPIKey(role: .admin, dealer: nil, label: "bootstrap admin", actor: "system", at: clock.unixSeconds())
                 banner += "bootstrap admin key (shown once, stored only as a hash):\n  \(admin.secret)\n"
@@ -152,6 +160,28 @@ struct ServeCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("note: serving at most \(connections) connections at once (open-file limit)\n".utf8))
             }
             guard (0...600).contains(shutdownDelay) else { throw ValidationError("--shutdown-delay must be 0 to 600 seconds") }
+            let watchLogger = logger
+            let watcher = trust.map { folder in
+                Task { [watchLogger] in
+                    // New root versions put in the folder are taken without a restart; a version that
+                    // does not verify is reported once and the keys stay as they were.
+                    var reported = ""
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .seconds(5))
+                        do {
+                            if try signing.update(with: try CLIInput.roots(in: folder)) {
+                                watchLogger.notice("root metadata taken", metadata: ["version": "\(signing.rootVersion ?? 0)"])
+                            }
+                            reported = ""
+                        } catch {
+                            let message = CLIError.describe(error) ?? "\(error)"
+                            if message != reported { watchLogger.error("root metadata not taken", metadata: ["reason": .string(message)]) }
+                            reported = message
+                        }
+                    }
+                }
+            }
+            defer { watcher?.cancel() }
             let app = try buildApplication(services: services, host: host, port: port, secureCookies: secureCookies,
                                            idleTimeout: .milliseconds(Int64(idleTimeout * 1000)), maxConnections: max(1, connections),
                                            logger: logger)

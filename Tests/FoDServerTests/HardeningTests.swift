@@ -18,7 +18,7 @@ struct HardeningTests {
     @Test("nothing a verifier would refuse is signed or stored, from any entry point", arguments: StoreBackend.all)
     func hostileValues(backend: StoreBackend) async throws {
         let service = try await TestService(backend)
-        let verifier = Verifier(keys: service.services.keys, issuer: service.services.issuer.issuer, clock: FixedClock(unixSeconds: TestService.now))
+        let verifier = Verifier(keys: service.services.keys, issuer: service.services.signing.issuerID, clock: FixedClock(unixSeconds: TestService.now))
         try await service.app.test(.router) { client in
             let hostile: [(String, String, String)] = [
                 (#"{"vin":"\#(Self.vin)","feature":"ACC","term":"P1M","startsAt":"1969-12-31T23:59:59Z"}"#, "request_invalid", "a start before 1970"),
@@ -66,11 +66,11 @@ struct HardeningTests {
         await #expect(throws: StoreError.self) { try await service.services.store.createAPIKey(role: .dealer, dealer: try DealerID("DE-99999"), label: "x", actor: "t", at: 0) }
         await #expect(throws: StoreError.self) { try await service.services.store.createAPIKey(role: .issuer, dealer: nil, label: "a\u{202E}b", actor: "t", at: 0) }
         // The signer itself refuses claims outside the verifier's range.
-        let claims = EntitlementClaims(issuer: service.services.issuer.issuer, vin: try VIN(Self.vin), id: .uuidV7(unixMilliseconds: 0),
+        let claims = EntitlementClaims(issuer: service.services.signing.issuerID, vin: try VIN(Self.vin), id: .uuidV7(unixMilliseconds: 0),
                                        issuedAt: 0, notBefore: -1, expiresAt: 10, feature: try FeatureCode("ACC"), term: .oneMonth)
-        #expect(throws: EntitlementError.self) { try service.services.issuer.sign(claims) }
+        #expect(throws: EntitlementError.self) { try service.services.signer(.entitlement).sign(claims) }
         #expect(throws: EntitlementError(.requestInvalid, "")) {
-            try service.services.issuer.issue(EntitlementRequest(vin: try VIN(Self.vin), feature: try FeatureCode("ACC"), term: .oneYear,
+            try service.services.signer(.entitlement).issue(EntitlementRequest(vin: try VIN(Self.vin), feature: try FeatureCode("ACC"), term: .oneYear,
                                                                  notBefore: 253_402_000_000))
         }
     }
@@ -79,10 +79,10 @@ struct HardeningTests {
     func legacyEntitlementLeftOut(backend: StoreBackend) async throws {
         let service = try await TestService(backend)
         let vin = try VIN(Self.vin)
-        let legacy = EntitlementClaims(issuer: service.services.issuer.issuer, vin: vin, id: .uuidV7(unixMilliseconds: 1_000), issuedAt: TestService.now,
+        let legacy = EntitlementClaims(issuer: service.services.signing.issuerID, vin: vin, id: .uuidV7(unixMilliseconds: 1_000), issuedAt: TestService.now,
                                        notBefore: -86_400, expiresAt: nil, feature: try FeatureCode("ACC"), term: .permanent)
         try await service.services.store.recordIssued(IssuedToken(claims: legacy, token: "legacy.token.value"), actor: "old version", at: TestService.now)
-        let verifier = Verifier(keys: service.services.keys, issuer: service.services.issuer.issuer, clock: FixedClock(unixSeconds: TestService.now))
+        let verifier = Verifier(keys: service.services.keys, issuer: service.services.signing.issuerID, clock: FixedClock(unixSeconds: TestService.now))
         try await service.app.test(.router) { client in
             try await client.execute(uri: "/v1/entitlements", method: .post, headers: headers(service.issuer),
                                      body: body(#"{"vin":"\#(Self.vin)","feature":"ACC","term":"P1M"}"#)) { response async throws in
@@ -129,7 +129,7 @@ struct HardeningTests {
         let service = try await TestService(backend)
         let raw = #"{"vin":"\#(Self.vin)","feature":"NAV_PLUS","term":"P1Y"}"#
         let principal = try #require(try await service.services.store.authenticate(secret: service.dealer1))
-        let issued = try service.services.issuer.issue(EntitlementRequest(vin: try VIN(Self.vin), feature: try FeatureCode("NAV_PLUS"), term: .oneYear,
+        let issued = try service.services.signer(.entitlement).issue(EntitlementRequest(vin: try VIN(Self.vin), feature: try FeatureCode("NAV_PLUS"), term: .oneYear,
                                                                          dealer: principal.dealer))
         let stored = #"{"id":"\#(issued.claims.id.value)"}"#
         let old = ActivationRecord(activation: NewActivation(entitlement: issued, channel: "dealer", market: try Market("DE"), gross: Money(minor: 14_900, try Currency("EUR")), vat: try BasisPoints(1900)),

@@ -107,7 +107,7 @@ struct IssuerFlowTests {
             let (v2, m2) = try await manifest()
             #expect(v2 == v1 + 1 && m2.entitlements.map(\.id.value) == [ids[1]])
             #expect(throws: EntitlementError(.manifestRollback, "")) {
-                try service.services.verifier.verifyManifest(try service.services.issuer.sign(m1), vin: try VIN(vin), lastAcceptedVersion: Int64(v2))
+                try service.services.verifier.verifyManifest(try service.services.signer(.entitlement).sign(m1), vin: try VIN(vin), lastAcceptedVersion: Int64(v2))
             }
         }
     }

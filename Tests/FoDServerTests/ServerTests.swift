@@ -25,7 +25,7 @@ struct TestService {
     let database: TestDatabase
     static let now: Int64 = 1_795_000_000
 
-    init(_ backend: StoreBackend = .sqlite, manifestLifetime: Int64 = 7 * 86_400, clock: (any WallClock)? = nil) async throws {
+    init(_ backend: StoreBackend = .sqlite, manifestLifetime: Int64 = 7 * 86_400, clock: (any WallClock)? = nil, signing: SigningKeys? = nil) async throws {
         folder = try TestPaths.temporaryDirectory()
         self.database = try await backend.makeDatabase(folder: folder)
         let database = self.database.store
@@ -36,8 +36,8 @@ struct TestService {
                                     actor: "test", at: TestService.now)
         let key = try PrivateKey.generate(.es256)
         let clock = clock ?? FixedClock(unixSeconds: TestService.now)
-        services = try await FoDServices(store: database, issuer: Issuer(key: key, issuer: try IssuerID("https://fod.test"), clock: clock),
-                               publishedKeys: KeySet(publicKeys: [key.publicKey]), catalog: try await database.catalog(),
+        services = try await FoDServices(store: database, signing: signing ?? SigningKeys(key: key, issuer: try IssuerID("https://fod.test"), clock: clock),
+                               catalog: try await database.catalog(),
                                rules: try RuleSet(json: String(contentsOf: fixtures.appendingPathComponent("revenue/rules.json"), encoding: .utf8)),
                                clock: clock, manifestLifetime: manifestLifetime)
         admin = try await database.createAPIKey(role: .admin, dealer: nil, label: "a", actor: "test", at: TestService.now).secret
@@ -77,7 +77,8 @@ struct ServerTests {
             try await client.execute(uri: "/.well-known/jwks.json", method: .get) { response async throws in
                 #expect(response.status == .ok)
                 let keys = try KeySet(jwksJSON: String(buffer: response.body))
-                #expect(keys.count == 1 && keys.key(id: service.services.issuer.keyID) != nil)
+                let kid = try service.services.signer(.entitlement).keyID
+                #expect(keys.count == 1 && keys.key(id: kid) != nil)
             }
         }
     }
@@ -101,7 +102,7 @@ struct ServerTests {
             }
             return token
         }
-        let verifier = Verifier(keys: service.services.keys, issuer: service.services.issuer.issuer, clock: service.services.clock)
+        let verifier = Verifier(keys: service.services.keys, issuer: service.services.signing.issuerID, clock: service.services.clock)
         let now = service.services.clock.unixSeconds()
         #expect(try verifier.verifyTime(token, nonce: nonce).time == now)
         #expect(throws: EntitlementError(.timeNonceMismatch, "")) { try verifier.verifyTime(token, nonce: "another-nonce-0123456789") }
@@ -288,7 +289,7 @@ struct ServerTests {
     @Test("POST /v1/verify answers the claims or the verification code", arguments: StoreBackend.all)
     func verify(backend: StoreBackend) async throws {
         let service = try await TestService(backend)
-        let issued = try service.services.issuer.issue(EntitlementRequest(vin: try VIN("WAUZZZF45RA000001"), feature: try FeatureCode("ACC"), term: .oneMonth))
+        let issued = try service.services.signer(.entitlement).issue(EntitlementRequest(vin: try VIN("WAUZZZF45RA000001"), feature: try FeatureCode("ACC"), term: .oneMonth))
         try await service.app.test(.router) { client in
             try await client.execute(uri: "/v1/verify", method: .post, headers: headers(service.auditor), body: body(#"{"token":"\#(issued.token)"}"#)) { response async throws in
                 #expect(response.status == .ok)
