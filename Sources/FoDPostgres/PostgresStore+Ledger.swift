@@ -180,6 +180,23 @@ extension PostgresStore {
         }
     }
 
+    public func liveEntitlements(after: EntitlementID?, limit: Int, at now: Int64) async throws -> [StoredEntitlement] {
+        try await read("live entitlements read") { connection in
+            try await PostgresStore.entitlements(try await connection.query("""
+                SELECT \(unescaped: PostgresStore.entitlementColumns) FROM entitlement
+                WHERE id > \(after?.value ?? "") AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > \(now)) ORDER BY id LIMIT \(Int64(limit))
+                """, logger: self.logger))
+        }
+    }
+
+    public func reissue(_ id: EntitlementID, token: String, replacing old: String, details: String, actor: String, at now: Int64) async throws -> Bool {
+        try await write("entitlement reissue") { tx in
+            guard try await tx.count("UPDATE entitlement SET token = \(token) WHERE id = \(id.value) AND token = \(old) RETURNING 1") == 1 else { return false }
+            try await tx.audit(at: now, actor: actor, action: "entitlement.reissue", subject: id.value, details: details)
+            return true
+        }
+    }
+
     public func revoke(entitlement id: EntitlementID, reason: String, actor: String, at now: Int64) async throws {
         try await write("revoke") { tx in try await PostgresStore.revoke(id, reason: reason, actor: actor, at: now, tx) }
     }

@@ -19,6 +19,30 @@ extension FoDDatabase {
         }
     }
 
+    /// Live entitlements (not revoked, not ended at `now`) in id order after `after`.
+    public func liveEntitlements(after: EntitlementID?, limit: Int, at now: Int64) throws -> [StoredEntitlement] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM entitlement WHERE id > ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) ORDER BY id LIMIT ?
+                """, arguments: [after?.value ?? "", now, limit]).map { row in
+                try StoredEntitlement.fromColumns(id: row["id"], issuer: row["issuer"], vin: row["vin"], feature: row["feature"], term: row["term"],
+                                                  dealer: row["dealer_id"], issuedAt: row["issued_at"], notBefore: row["not_before"],
+                                                  expiresAt: row["expires_at"], token: row["token"], revokedAt: row["revoked_at"],
+                                                  revokeReason: row["revoke_reason"])
+            }
+        }
+    }
+
+    /// Replaces a token if it is still `old`, with its audit entry.
+    public func reissue(_ id: EntitlementID, token: String, replacing old: String, details: String, actor: String, at now: Int64) throws -> Bool {
+        try write { db in
+            try db.execute(sql: "UPDATE entitlement SET token = ? WHERE id = ? AND token = ?", arguments: [token, id.value, old])
+            guard db.changesCount == 1 else { return false }
+            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "entitlement.reissue", subject: id.value, details: details)
+            return true
+        }
+    }
+
     /// Revokes an entitlement with a reason; the next manifest drops it.
     /// - Throws: ``StoreError`` `not_found`, or `conflict` when it is already revoked.
     public func revoke(entitlement id: EntitlementID, reason: String, actor: String, at now: Int64) throws {

@@ -52,6 +52,12 @@ public struct SQLiteStore: EntitlementStore {
     public func recordIssued(_ issued: IssuedToken<EntitlementClaims>, actor: String, at now: Int64) async throws {
         try await run { try $0.recordIssued(issued, actor: actor, at: now) }
     }
+    public func liveEntitlements(after: EntitlementID?, limit: Int, at now: Int64) async throws -> [StoredEntitlement] {
+        try await run { try $0.liveEntitlements(after: after, limit: limit, at: now) }
+    }
+    public func reissue(_ id: EntitlementID, token: String, replacing old: String, details: String, actor: String, at now: Int64) async throws -> Bool {
+        try await run { try $0.reissue(id, token: token, replacing: old, details: details, actor: actor, at: now) }
+    }
     public func revoke(entitlement id: EntitlementID, reason: String, actor: String, at now: Int64) async throws {
         try await run { try $0.revoke(entitlement: id, reason: reason, actor: actor, at: now) }
     }

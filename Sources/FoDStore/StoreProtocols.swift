@@ -93,6 +93,12 @@ public protocol LedgerStore: Sendable {
     func activationCount() async throws -> Int
     /// Records a directly issued entitlement.
     func recordIssued(_ issued: IssuedToken<EntitlementClaims>, actor: String, at now: Int64) async throws
+    /// Live entitlements (not revoked, not ended at `now`) in id order after `after`, at most `limit`.
+    func liveEntitlements(after: EntitlementID?, limit: Int, at now: Int64) async throws -> [StoredEntitlement]
+    /// Replaces an entitlement's token by one of the same claims signed by another key, if its
+    /// token is still `replacing` (another instance may have done it): returns whether it did,
+    /// with an audit entry `entitlement.reissue`.
+    func reissue(_ id: EntitlementID, token: String, replacing old: String, details: String, actor: String, at now: Int64) async throws -> Bool
     /// Revokes an entitlement with a reason.
     func revoke(entitlement id: EntitlementID, reason: String, actor: String, at now: Int64) async throws
     /// Records the refund of an activation and revokes its entitlement.

@@ -165,12 +165,18 @@ struct ServeCommand: AsyncParsableCommand {
                 Task { [watchLogger] in
                     // New root versions put in the folder are taken without a restart; a version that
                     // does not verify is reported once and the keys stay as they were.
-                    var reported = ""
+                    // What a retired key signed is re-issued at the start and after each new version.
+                    var reported = "", reissueDue = true
                     while !Task.isCancelled {
-                        try? await Task.sleep(for: .seconds(5))
                         do {
                             if try signing.update(with: try CLIInput.roots(in: folder)) {
                                 watchLogger.notice("root metadata taken", metadata: ["version": "\(signing.rootVersion ?? 0)"])
+                                reissueDue = true
+                            }
+                            if reissueDue {
+                                let count = try await ReissueService(services: services).reissueRetired()
+                                if count > 0 { watchLogger.notice("entitlements re-issued with the active key", metadata: ["count": "\(count)"]) }
+                                reissueDue = false
                             }
                             reported = ""
                         } catch {
@@ -178,6 +184,7 @@ struct ServeCommand: AsyncParsableCommand {
                             if message != reported { watchLogger.error("root metadata not taken", metadata: ["reason": .string(message)]) }
                             reported = message
                         }
+                        try? await Task.sleep(for: .seconds(5))
                     }
                 }
             }

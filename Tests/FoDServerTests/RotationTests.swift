@@ -2,6 +2,7 @@ import FoDAPI
 import FoDCrypto
 import FoDEntitlements
 import FoDServer
+import FoDStore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -109,6 +110,19 @@ struct RotationTests {
             let next = try verifier.verifyManifest(manifestB, vin: vin, lastAcceptedVersion: held.version)
             #expect(next.entitlements.map(\.id).contains(try EntitlementID(verifier.verifyEntitlement(tokenB, vin: vin).id.value)))
             #expect(next.entitlements.count == 3, "the manifest signed by B lists what A had signed")
+
+            // What A signed is re-issued with B: the same claims, a token the vehicle accepts; once.
+            let reissued = try await ReissueService(services: service.services).reissueRetired()
+            #expect(reissued == 2)
+            let again = try await ReissueService(services: service.services).reissueRetired()
+            #expect(again == 0)
+            let claimsA = try Verifier(keys: try TrustStore(pinned: published[0]).keySet(at: now), issuer: Self.issuerID, clock: FixedClock(unixSeconds: now))
+                .verifyEntitlement(tokenA, vin: vin)
+            let stored = try #require(try await service.services.store.entitlement(claimsA.id))
+            #expect(try kid(stored.token) == "hsm:b")
+            #expect(try verifier.verifyEntitlement(stored.token, vin: vin) == claimsA)
+            let verifiedNew = try await verify(stored.token)
+            #expect(verifiedNew.0 == .ok)
         }
     }
 }
