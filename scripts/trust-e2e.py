@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Issuing-key rotation end to end (run by .ci/run; loopback only, bounded in count and time).
+
+1. Two root holders make root 1 (issuing key A) with `fod trust init/sign`; `fod serve --trust DIR
+   --key A --key B` starts on it.
+2. Activations and verifications run the whole time from one client thread.
+3. Root 2 publishes B (its nbf a few seconds ahead): the JWKS lists it, then B signs. Root 3 retires
+   A: the JWKS drops it, and what A signed is re-issued with B (audit `entitlement.reissue`).
+4. Checks: no request failed during the rotation; a vehicle that pinned root 1 walks to root 3
+   from /.well-known/fod/root/N.json (`fod trust verify`), accepts B's tokens and the re-issued
+   ones, refuses A's (`fod verify --trust`), and takes the manifest now signed by B.
+Prints `N passed, M failed` and exits non-zero on any failure.
+"""
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+from e2e_support import FOD, ROOT, banner_keys, call, check, checks, free_port, wait_ready
+
+ISSUER = "https://fod.oem.example"
+DEADLINE = time.monotonic() + 240
+MAX_VEHICLES = 600
+
+
+def fod(*arguments, quiet=False):
+    result = subprocess.run([FOD, *arguments], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    if result.returncode != 0 and not quiet:
+        print(result.stderr, file=sys.stderr)
+    return result
+
+
+def kid(token):
+    segment = token.split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))["kid"]
+
+
+def wait(condition, seconds, what):
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return check(False, f"{what} within {seconds} s")
+
+
+def rfc3339(unix):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(unix))
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="fod-trust-e2e-")
+    keys, trust, data, vehicle = (os.path.join(work, name) for name in ("keys", "trust", "data", "vehicle"))
+    os.makedirs(trust)
+    os.makedirs(vehicle)
+    for name, alg in (("alice", "ES256"), ("bob", "EdDSA"), ("a", "ES256"), ("b", "EdDSA")):
+        fod("keys", "generate", "--alg", alg, "--out", keys, "--name", name)
+    key = lambda name, half="public": os.path.join(keys, f"{name}.{half}.pem")
+    stage = os.path.join(work, "root-1.json")
+    check(fod("trust", "init", "--issuer", ISSUER, "--root-key", key("alice"), "--root-key", key("bob"), "--threshold", "2",
+              "--issuing-key", key("a") + f";nbf={rfc3339(time.time() - 60)}", "--expires", rfc3339(time.time() + 86400 * 365),
+              "--out", stage).returncode == 0, "fod trust init makes root 1")
+    for holder in ("alice", "bob"):
+        fod("trust", "sign", stage, "--key", key(holder, "private"))
+    shutil.copy(stage, os.path.join(trust, "root-1.json"))
+
+    port = free_port()
+    log_path = os.path.join(work, "serve.log")
+    log = open(log_path, "w")
+    server = subprocess.Popen([FOD, "serve", "--dev", "--data", data, "--port", str(port), "--host", "127.0.0.1", "--trust", trust,
+                               "--key", key("a", "private"), "--key", key("b", "private")], cwd=ROOT, stdout=log, stderr=log)
+    try:
+        if not check(wait_ready(port), "fod serve --trust starts on root 1"):
+            print(open(log_path).read(), file=sys.stderr)
+            return
+        admin, dealer = banner_keys(log_path)[:2]
+        issuer_key = fod("apikey", "create", "--data", data, "--role", "issuer").stdout.strip()
+        auditor = fod("apikey", "create", "--data", data, "--role", "auditor").stdout.strip()
+        vins = [f"WDDTRUST{index:09d}" for index in range(MAX_VEHICLES)]
+        for vin in vins:
+            call(port, "POST", "/v1/vehicles", issuer_key, {"vin": vin, "model": "A6", "model_year": 2025, "market": "DE",
+                                                             "equipment": ["7UG"], "dealer_id": "DE-10001"})
+
+        def jwks():
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/.well-known/jwks.json", timeout=5) as response:
+                return {k["kid"] for k in json.load(response)["keys"]}
+
+        key_a = jwks().pop()
+        tokens, failures, stop = [], [], threading.Event()
+
+        def load():
+            for index, vin in enumerate(vins):
+                if stop.is_set() or time.monotonic() > DEADLINE:
+                    return
+                status, body, _ = call(port, "POST", "/v1/activations", dealer, {"vin": vin, "feature": "NAV_PLUS", "term": "P1Y"},
+                                       idempotency=f"trust-{index}")
+                if status != 201:
+                    failures.append(("activation", status, body[:200]))
+                    continue
+                token = json.loads(body)["token"]
+                tokens.append((vin, token))
+                status, body, _ = call(port, "POST", "/v1/verify", dealer, {"token": token})
+                if status != 200:
+                    failures.append(("verify", status, body[:200]))
+                time.sleep(0.02)
+
+        client = threading.Thread(target=load)
+        client.start()
+        time.sleep(2)
+
+        # Root 2: B published, active a few seconds later.
+        b_from = int(time.time()) + 6
+        stage2 = os.path.join(work, "root-2.json")
+        check(fod("trust", "rotate", stage, "--add-issuing-key", key("b") + f";kid=hsm-b;nbf={rfc3339(b_from)}", "--out", stage2).returncode == 0,
+              "fod trust rotate makes root 2 with B")
+        for holder in ("alice", "bob"):
+            fod("trust", "sign", stage2, "--key", key(holder, "private"))
+        shutil.copy(stage2, os.path.join(trust, "root-2.json"))
+        if wait(lambda: jwks() == {key_a, "hsm-b"}, 12, "the JWKS lists B beside A"):
+            check(True, "root 2 taken without a restart: the JWKS lists A and B")
+            if time.time() < b_from - 1:
+                seen = len(tokens)
+                wait(lambda: len(tokens) > seen, 5, "an activation after B is published")
+                check(kid(tokens[-1][1]) == key_a or time.time() >= b_from, "published but before its nbf, B does not sign yet: A does")
+        if wait(lambda: any(kid(t) == "hsm-b" for _, t in tokens), 20, "B signs once its nbf has passed"):
+            check(True, "B signs once its nbf has passed")
+
+        # Root 3: A retired.
+        stage3 = os.path.join(work, "root-3.json")
+        check(fod("trust", "rotate", stage2, "--retire", key_a, "--out", stage3).returncode == 0, "fod trust rotate makes root 3 without A")
+        for holder in ("alice", "bob"):
+            fod("trust", "sign", stage3, "--key", key(holder, "private"))
+        shutil.copy(stage3, os.path.join(trust, "root-3.json"))
+        if wait(lambda: jwks() == {"hsm-b"}, 12, "the JWKS drops A"):
+            check(True, "root 3 taken: the JWKS lists only B")
+        time.sleep(1)
+        stop.set()
+        client.join(timeout=60)
+
+        signed_a = [(v, t) for v, t in tokens if kid(t) == key_a]
+        signed_b = [(v, t) for v, t in tokens if kid(t) == "hsm-b"]
+        check(not failures, f"no request failed during the rotation ({len(tokens)} activations, each verified): {failures[:3]}")
+        check(signed_a and signed_b, f"tokens signed by A ({len(signed_a)}) and by B ({len(signed_b)})")
+
+        def reissued():
+            count, after = 0, 0
+            while True:
+                status, body, _ = call(port, "GET", f"/v1/audit?after={after}", auditor)
+                page = json.loads(body)
+                count += sum(1 for entry in page["entries"] if entry["action"] == "entitlement.reissue")
+                if page.get("next_after") is None:
+                    return count
+                after = page["next_after"]
+        wait(lambda: reissued() >= len(signed_a), 20, "what A signed is re-issued")
+        check(reissued() == len(signed_a), f"each of A's {len(signed_a)} entitlements re-issued once with B ({reissued()} audit entries)")
+
+        # The vehicle: pinned root 1, fetches the others.
+        paths = []
+        for version in (1, 2, 3):
+            path = os.path.join(vehicle, f"root-{version}.json")
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/.well-known/fod/root/{version}.json", timeout=5) as response:
+                open(path, "wb").write(response.read())
+            paths.append(path)
+        walked = fod("trust", "verify", *paths)
+        check(walked.returncode == 0 and json.loads(walked.stdout)["version"] == 3
+              and [k["kid"] for k in json.loads(walked.stdout)["issuing_keys"]] == ["hsm-b"], "the vehicle walks root 1 → 3 and trusts only B")
+        b_vin, b_token = signed_b[0]
+        check(fod("verify", "--trust", vehicle, "--issuer", ISSUER, "--vin", b_vin, b_token).returncode == 0, "the vehicle accepts B's token")
+        a_vin, a_token = signed_a[0]
+        refused = fod("verify", "--trust", vehicle, "--issuer", ISSUER, "--vin", a_vin, a_token, quiet=True)
+        check(refused.returncode == 1 and "key_unknown" in refused.stderr, "the vehicle refuses A's token after the retirement (key_unknown)")
+        status, body, _ = call(port, "GET", f"/v1/vehicles/{a_vin}/manifest", issuer_key)
+        manifest = json.loads(body).get("manifest", "") if status == 200 else ""
+        verified = fod("verify", "--trust", vehicle, "--issuer", ISSUER, "--manifest", "--vin", a_vin, manifest) if manifest else None
+        check(status == 200 and kid(manifest) == "hsm-b" and verified is not None and verified.returncode == 0
+              and len(json.loads(verified.stdout)["entitlements"]) == 1, "the manifest of A's vehicle is signed by B and lists its entitlement")
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
+    print(f"{checks['passed']} passed, {checks['failed']} failed")
+    sys.exit(1 if checks["failed"] else 0)
