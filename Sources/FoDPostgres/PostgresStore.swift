@@ -108,10 +108,11 @@ public final class PostgresStore: EntitlementStore, Service {
         runner.withLock { task in
             if task == nil { task = Task { await client.run() } }
         }
-        // Let the pool's task begin before the first lease (postgres-nio warns of a lease before run()).
-        try? await Task.sleep(for: .milliseconds(20))
+        // One connection of our own first: a database that cannot be reached (refused, no such
+        // database, authentication, TLS) is reported at once and says why.
+        if let error = await probe() { throw error }
         do {
-            return try await PostgresStore.bounded(PostgresStore.startTimeout, "connect to \(location)") { try await self.migrate() }
+            return try await PostgresStore.bounded(PostgresStore.startTimeout, "connect to \(location) and migrate") { try await self.migrate() }
         } catch let error as StoreError where error.code == .database || error.code == .busy {
             // The pool only says its attempts failed; one connection of our own says why
             // (refused, no such database, authentication, TLS).
@@ -119,8 +120,9 @@ public final class PostgresStore: EntitlementStore, Service {
         }
     }
 
-    /// How long a start may take to reach the database and migrate it.
-    static let startTimeout: Duration = .seconds(15)
+    /// How long a start may take to migrate the database once it answered the probe (generous:
+    /// many stores migrating at once on a loaded machine took over 15 s).
+    static let startTimeout: Duration = .seconds(60)
 
     /// Why a connection to the database fails, or `nil` when one succeeds.
     private func probe() async -> StoreError? {
@@ -144,7 +146,7 @@ public final class PostgresStore: EntitlementStore, Service {
             }
             configuration = .init(host: url.host ?? "localhost", port: url.port, username: url.user, password: url.password, database: url.database, tls: tls)
         }
-        configuration.options.connectTimeout = .seconds(5)
+        configuration.options.connectTimeout = .seconds(10)
         do {
             let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
             try? await connection.close()

@@ -131,12 +131,16 @@ extension FoDDatabase {
     }
 
     static func entitlements(_ db: Database, _ vin: VIN) throws -> [StoredEntitlement] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM entitlement WHERE vin = ? ORDER BY issued_at DESC, id DESC"), arguments: [vin.value]).map { row in
-            try StoredEntitlement.fromColumns(id: row["id"], issuer: row["issuer"], vin: row["vin"], feature: row["feature"], term: row["term"],
-                                              dealer: row["dealer_id"], issuedAt: row["issued_at"], notBefore: row["not_before"],
-                                              expiresAt: row["expires_at"], token: row["token"], revokedAt: row["revoked_at"],
-                                              revokeReason: row["revoke_reason"])
-        }
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM entitlement WHERE vin = ? ORDER BY issued_at DESC, id DESC"), arguments: [vin.value])
+            .map(storedEntitlement)
+    }
+
+    /// An entitlement row (`SELECT *`).
+    static func storedEntitlement(_ row: Row) throws -> StoredEntitlement {
+        try StoredEntitlement.fromColumns(id: row["id"], issuer: row["issuer"], vin: row["vin"], feature: row["feature"], term: row["term"],
+                                          dealer: row["dealer_id"], issuedAt: row["issued_at"], notBefore: row["not_before"],
+                                          expiresAt: row["expires_at"], token: row["token"], revokedAt: row["revoked_at"],
+                                          revokeReason: row["revoke_reason"])
     }
 
     /// The response stored for an idempotency key, if the key was used; throws when it was used

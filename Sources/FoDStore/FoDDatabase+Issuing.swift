@@ -24,12 +24,7 @@ extension FoDDatabase {
         try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT * FROM entitlement WHERE id > ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) ORDER BY id LIMIT ?
-                """, arguments: [after?.value ?? "", now, limit]).map { row in
-                try StoredEntitlement.fromColumns(id: row["id"], issuer: row["issuer"], vin: row["vin"], feature: row["feature"], term: row["term"],
-                                                  dealer: row["dealer_id"], issuedAt: row["issued_at"], notBefore: row["not_before"],
-                                                  expiresAt: row["expires_at"], token: row["token"], revokedAt: row["revoked_at"],
-                                                  revokeReason: row["revoke_reason"])
-            }
+                """, arguments: [after?.value ?? "", now, limit]).map(FoDDatabase.storedEntitlement)
         }
     }
 
