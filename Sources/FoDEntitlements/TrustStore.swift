@@ -19,6 +19,16 @@ public struct TrustStore: Sendable {
         self.chain = [root]
     }
 
+    /// Pins the first of `documents` and takes the others one by one, in the order given (so an
+    /// older one after a newer is a rollback, not skipped).
+    /// - Throws: ``EntitlementError`` as ``init(pinned:)`` and ``update(with:)``, `root_malformed`
+    ///   when `documents` is empty.
+    public init(walking documents: [SignedRoot]) throws {
+        guard let first = documents.first else { throw EntitlementError(.rootMalformed, "no root metadata to pin") }
+        try self.init(pinned: first)
+        for next in documents.dropFirst() { try update(with: next) }
+    }
+
     /// Accepts the next version on top of the trusted one. An expired version is accepted as a
     /// step; ``keySet(market:at:)`` refuses an expired newest root.
     /// - Throws: ``EntitlementError`` `issuer_mismatch`, `root_rollback`, `root_version_skipped`,

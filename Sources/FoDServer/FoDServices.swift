@@ -67,12 +67,7 @@ extension FoDServices {
 
     /// The issuer signing `type` now.
     /// - Throws: ``APIError`` 503 `no_signing_key` when no key the service holds may sign it now.
-    public func signer(_ type: TokenType) throws -> Issuer {
-        guard let issuer = signing.signer(for: type) else {
-            throw APIError(.serviceUnavailable, "no_signing_key", "no issuing key this service holds may sign \(type.rawValue) tokens now")
-        }
-        return issuer
-    }
+    public func signer(_ type: TokenType) throws -> Issuer { try signing.requireSigner(for: type) }
 
     /// Verifies an entitlement token as `POST /v1/verify` does: against the published keys, and
     /// against the revocations, read again first when due (from every instance on the database).

@@ -40,9 +40,7 @@ struct ManifestService: Sendable {
             }
         }
         let entries = valid.map { ManifestClaims.Entry($0.claims) }.sorted { $0.id < $1.id }
-        guard let issuer = signing.signer(for: .manifest) else {
-            throw APIError(.serviceUnavailable, "no_signing_key", "no issuing key this service holds may sign manifests now")
-        }
+        let issuer = try signing.requireSigner(for: .manifest)
         // The signing key is part of the content: a manifest signed by a retired key gets a new version.
         let request = ManifestVersionRequest(vin: vin, entries: entries, signer: issuer.keyID, reusableSince: now - lifetime / 2)
         // A poll of unchanged, fresh content is that one read; new content, or content due for a

@@ -1,4 +1,3 @@
-import FoDCrypto
 import FoDEntitlements
 import FoDStore
 
@@ -42,8 +41,7 @@ public struct ReissueService: Sendable {
 
     /// The `kid` a stored token's header names.
     static func keyID(of token: String) -> String? {
-        guard let segment = token.split(separator: ".", maxSplits: 1).first, let bytes = try? Base64URL.decode(String(segment)),
-              case .object(let header)? = try? JSONParser.parse(bytes) else { return nil }
+        guard let parsed = try? CompactJWS(token), case .object(let header)? = try? JSONParser.parse(parsed.headerBytes) else { return nil }
         return header["kid"]?.string
     }
 }

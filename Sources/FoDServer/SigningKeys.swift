@@ -1,5 +1,6 @@
 import FoDCrypto
 import FoDEntitlements
+import HTTPTypes
 import Synchronization
 
 /// The keys the service signs with and publishes, and the verifier for them.
@@ -95,6 +96,15 @@ public final class SigningKeys: Sendable {
     /// Root version `version`, as trusted (`/.well-known/fod/root/{N}.json`).
     public func root(version: Int64) -> SignedRoot? {
         state.withLock { $0.trust?.chain.first { $0.metadata.version == version } }
+    }
+
+    /// The issuer signing `type` now.
+    /// - Throws: ``APIError`` 503 `no_signing_key` when no key the service holds may sign it now.
+    public func requireSigner(for type: TokenType) throws -> Issuer {
+        guard let issuer = signer(for: type) else {
+            throw APIError(.serviceUnavailable, "no_signing_key", "no issuing key this service holds may sign \(type.rawValue) tokens now")
+        }
+        return issuer
     }
 
     /// The issuer signing `type` now: the newest active key of that scope the service holds.

@@ -133,8 +133,7 @@ struct TrustCommand: ParsableCommand {
             }
             guard !documents.isEmpty else { return }
             do {
-                var store = try TrustStore(pinned: documents[0])
-                for next in documents.dropFirst() { try store.update(with: next) }
+                let store = try TrustStore(walking: documents)
                 let keys = try store.keySet(market: market, at: now)
                 print(TrustSpec.describe(store.root, keys: keys))
             } catch let error as EntitlementError {

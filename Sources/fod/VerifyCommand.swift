@@ -76,9 +76,8 @@ struct VerifyCommand: ParsableCommand {
             }
         }
         do {
-            if let verifierClock, let first = roots.first {
-                var store = try TrustStore(pinned: first)
-                for next in roots.dropFirst() { try store.update(with: next) }
+            if let verifierClock, !roots.isEmpty {
+                let store = try TrustStore(walking: roots)
                 let keys = try store.keySet(market: try market.map { try Market($0) }, at: verifierClock.unixSeconds())
                 verifier = Verifier(keys: keys, issuer: try IssuerID(issuer ?? "jws-only"), clock: verifierClock, leeway: leeway)
             }

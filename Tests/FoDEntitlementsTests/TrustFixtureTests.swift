@@ -51,8 +51,7 @@ struct TrustFixtureTests {
     static func run(_ fixture: Case) -> String {
         do {
             let documents = try fixture.roots.map { try SignedRoot(json: String(contentsOf: TestPaths.file("fixtures/trust/\($0)"), encoding: .utf8)) }
-            var store = try TrustStore(pinned: documents[0])
-            for next in documents.dropFirst() { try store.update(with: next) }
+            let store = try TrustStore(walking: documents)
             let keys = try store.keySet(market: try fixture.market.map { try Market($0) }, at: fixture.at)
             if let expected = fixture.keys, Set(keys.keys.map(\.keyID)) != Set(expected) {
                 return "keys \(keys.keys.map(\.keyID).sorted())"
