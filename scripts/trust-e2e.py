@@ -2,13 +2,15 @@
 """Issuing-key rotation end to end (run by .ci/run; loopback only, bounded in count and time).
 
 1. Two root holders make root 1 (issuing key A) with `fod trust init/sign`; `fod serve --trust DIR
-   --key A --key B` starts on it.
+   --key A.pem --key pkcs11:…B` starts on it — B, the new key, lives in a SoftHSM token
+   (scripts/softhsm-token; Debian: softhsm2, libengine-pkcs11-openssl) and never leaves it.
 2. Activations and verifications run the whole time from one client thread.
 3. Root 2 publishes B (its nbf a few seconds ahead): the JWKS lists it, then B signs. Root 3 retires
    A: the JWKS drops it, and what A signed is re-issued with B (audit `entitlement.reissue`).
 4. Checks: no request failed during the rotation; a vehicle that pinned root 1 walks to root 3
    from /.well-known/fod/root/N.json (`fod trust verify`), accepts B's tokens and the re-issued
-   ones, refuses A's (`fod verify --trust`), and takes the manifest now signed by B.
+   ones (`GET /v1/vehicles/{vin}/entitlements` hands out the current token), refuses A's
+   (`fod verify --trust`), and takes the manifest now signed by B.
 Prints `N passed, M failed` and exits non-zero on any failure.
 """
 import base64
@@ -64,9 +66,19 @@ def main():
     keys, trust, data, vehicle = (os.path.join(work, name) for name in ("keys", "trust", "data", "vehicle"))
     os.makedirs(trust)
     os.makedirs(vehicle)
-    for name, alg in (("alice", "ES256"), ("bob", "EdDSA"), ("a", "ES256"), ("b", "EdDSA")):
+    for name, alg in (("alice", "ES256"), ("bob", "EdDSA"), ("a", "EdDSA"), ("b", "ES256")):
         fod("keys", "generate", "--alg", alg, "--out", keys, "--name", name)
     key = lambda name, half="public": os.path.join(keys, f"{name}.{half}.pem")
+    # B goes into a SoftHSM token; the service opens it there (the PIN from the environment).
+    pin = "e2e-" + os.urandom(4).hex()
+    made = subprocess.run([os.path.join(ROOT, "scripts", "softhsm-token"), os.path.join(work, "hsm"), "fod-e2e", pin,
+                           key("b", "private"), "issuing-b", "0b"], capture_output=True, text=True, timeout=60)
+    if not check(made.returncode == 0, "a SoftHSM token holds B (scripts/softhsm-token)"):
+        print(made.stderr, file=sys.stderr)
+        return
+    softhsm_conf, module = made.stdout.split()
+    os.remove(key("b", "private"))  # from here on B exists only in the token
+    key_b = f"pkcs11:token=fod-e2e;object=issuing-b?module-path={module}"
     stage = os.path.join(work, "root-1.json")
     check(fod("trust", "init", "--issuer", ISSUER, "--root-key", key("alice"), "--root-key", key("bob"), "--threshold", "2",
               "--issuing-key", key("a") + f";nbf={rfc3339(time.time() - 60)}", "--expires", rfc3339(time.time() + 86400 * 365),
@@ -79,7 +91,8 @@ def main():
     log_path = os.path.join(work, "serve.log")
     log = open(log_path, "w")
     server = subprocess.Popen([FOD, "serve", "--dev", "--data", data, "--port", str(port), "--host", "127.0.0.1", "--trust", trust,
-                               "--key", key("a", "private"), "--key", key("b", "private")], cwd=ROOT, stdout=log, stderr=log)
+                               "--key", key("a", "private"), "--key", key_b], cwd=ROOT, stdout=log, stderr=log,
+                              env={**os.environ, "SOFTHSM2_CONF": softhsm_conf, "FOD_PKCS11_PIN": pin})
     try:
         if not check(wait_ready(port), "fod serve --trust starts on root 1"):
             print(open(log_path).read(), file=sys.stderr)
@@ -180,6 +193,12 @@ def main():
         a_vin, a_token = signed_a[0]
         refused = fod("verify", "--trust", vehicle, "--issuer", ISSUER, "--vin", a_vin, a_token, quiet=True)
         check(refused.returncode == 1 and "key_unknown" in refused.stderr, "the vehicle refuses A's token after the retirement (key_unknown)")
+        status, body, _ = call(port, "GET", f"/v1/vehicles/{a_vin}/entitlements", issuer_key)
+        current = [e["token"] for e in json.loads(body)["entitlements"]] if status == 200 else []
+        check(len(current) == 1 and kid(current[0]) == "hsm-b"
+              and fod("verify", "--trust", vehicle, "--issuer", ISSUER, "--vin", a_vin, current[0]).returncode == 0,
+              "the vehicle's current token, from GET /v1/vehicles/{vin}/entitlements, is A's entitlement re-issued by B and verifies")
+        check(pin not in open(log_path).read(), "the PIN is not in the service's log")
         status, body, _ = call(port, "GET", f"/v1/vehicles/{a_vin}/manifest", issuer_key)
         manifest = json.loads(body).get("manifest", "") if status == 200 else ""
         verified = fod("verify", "--trust", vehicle, "--issuer", ISSUER, "--manifest", "--vin", a_vin, manifest) if manifest else None

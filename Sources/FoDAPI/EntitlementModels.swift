@@ -11,9 +11,12 @@ public struct EntitlementBody: Codable, Sendable, Hashable {
     @Nullable public var expiresAt: Int64?
     public var active: Bool
     @Nullable public var revokedAt: Int64?
+    /// The current token: as issued, or re-issued by the active key once the key that signed it
+    /// was retired (docs/trust.md) — what a vehicle should hold.
+    public var token: String
 
     enum CodingKeys: String, CodingKey {
-        case id, feature, term, dealer
+        case id, feature, term, dealer, token
         case issuedAt = "issued_at"
         case notBefore = "not_before"
         case expiresAt = "expires_at"
@@ -21,8 +24,8 @@ public struct EntitlementBody: Codable, Sendable, Hashable {
         case revokedAt = "revoked_at"
     }
 
-    /// The entitlement of `claims`, active or not as the caller decided at its instant.
-    public init(_ claims: EntitlementClaims, active: Bool, revokedAt: Int64?) {
+    /// The entitlement of `claims` with its current `token`, active or not as the caller decided at its instant.
+    public init(_ claims: EntitlementClaims, token: String, active: Bool, revokedAt: Int64?) {
         id = claims.id
         feature = claims.feature
         term = claims.term
@@ -32,6 +35,7 @@ public struct EntitlementBody: Codable, Sendable, Hashable {
         expiresAt = claims.expiresAt
         self.active = active
         self.revokedAt = revokedAt
+        self.token = token
     }
 }
 

@@ -41,4 +41,14 @@ extension ErrorCode where Domain == CryptoError {
     public static let base64Malformed = ErrorCode("base64_malformed")
     /// A JWK is malformed or inconsistent.
     public static let jwkMalformed = ErrorCode("jwk_malformed")
+    /// A PKCS#11 URI (RFC 7512) is not well formed, or does not name one private key.
+    public static let pkcs11URIMalformed = ErrorCode("pkcs11_uri_malformed")
+    /// A PKCS#11 URI uses an attribute the PKCS#11 engine cannot select keys by.
+    public static let pkcs11URIUnsupported = ErrorCode("pkcs11_uri_unsupported")
+    /// OpenSSL's PKCS#11 engine or the PKCS#11 module cannot be loaded or started.
+    public static let pkcs11Unavailable = ErrorCode("pkcs11_unavailable")
+    /// The token has no such private key, refused the PIN, or holds no public key beside it.
+    public static let pkcs11KeyUnavailable = ErrorCode("pkcs11_key_unavailable")
+    /// The private key is in a token and cannot be exported (PEM, private JWK).
+    public static let keyNotExportable = ErrorCode("key_not_exportable")
 }

@@ -21,13 +21,19 @@ public enum KeyFile {
     /// Reads a private key; refuses a file that group or others may access.
     /// - Throws: ``CryptoError`` `key_file_permissions`, `key_file_io`, or a parse error.
     public static func readPrivateKey(at path: String) throws -> PrivateKey {
+        try PrivateKey(pem: readSecret(at: path, what: "private key file"))
+    }
+
+    /// Reads a file holding a secret (a private key, a PIN); refuses one that group or others may access.
+    /// - Throws: ``CryptoError`` `key_file_permissions` or `key_file_io`.
+    static func readSecret(at path: String, what: String) throws -> String {
         var info = stat()
-        guard stat(path, &info) == 0 else { throw CryptoError(.keyFileIO, "cannot read key file '\(path)': \(errnoText())") }
+        guard stat(path, &info) == 0 else { throw CryptoError(.keyFileIO, "cannot read \(what) '\(path)': \(errnoText())") }
         if info.st_mode & 0o077 != 0 {
             throw CryptoError(.keyFilePermissions,
-                              "private key file '\(path)' has mode \(String(info.st_mode & 0o777, radix: 8)); it must not be accessible by group or others (chmod 600)")
+                              "\(what) '\(path)' has mode \(String(info.st_mode & 0o777, radix: 8)); it must not be accessible by group or others (chmod 600)")
         }
-        return try PrivateKey(pem: read(path))
+        return try read(path)
     }
 
     /// Reads a public key from a PEM file holding either a public key or a private key (whose

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A private signing key (P-256 or Ed25519).
 ///
 /// Its `description` never shows key material, so a key that reaches a log or an error
@@ -6,6 +8,9 @@ public struct PrivateKey: Sendable, CustomStringConvertible {
     let key: EVPKey
     /// The public half.
     public let publicKey: PublicKey
+    /// The PKCS#11 token holding the private half, for a key that never leaves it (`nil`: the
+    /// key is in memory, generated or read from PEM or a JWK).
+    public let token: PKCS11URI?
 
     /// The algorithm this key signs with.
     public var algorithm: SigningAlgorithm { publicKey.algorithm }
@@ -16,6 +21,35 @@ public struct PrivateKey: Sendable, CustomStringConvertible {
     init(key: EVPKey) throws {
         self.key = key
         self.publicKey = try PublicKey(key: key.publicOnly())
+        self.token = nil
+    }
+
+    /// Opens the private key a PKCS#11 URI names (RFC 7512), through OpenSSL's `pkcs11` engine;
+    /// its private half never leaves the token. The PIN comes from the URI's `pin-source` (a file,
+    /// mode 0600) or `pin-value`, or else `FOD_PKCS11_PIN`; the module from `module-path`, or else
+    /// `FOD_PKCS11_MODULE`, or else p11-kit's proxy. The token must hold the public key beside the
+    /// private one; a signature made on opening is checked against it.
+    /// - Throws: ``CryptoError`` `pkcs11_unavailable`, `pkcs11_key_unavailable`, `key_unsupported`
+    ///   (only P-256 keys: Debian's engine lists no Ed25519 keys), `key_mismatch`, or
+    ///   `key_file_permissions`/`key_file_io` for the PIN file.
+    public init(pkcs11 uri: PKCS11URI, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        let key = try PKCS11Engine.loadKey(uri, environment: environment)
+        let publicHalf: EVPKey
+        do {
+            publicHalf = try key.publicOnly()
+        } catch {
+            throw CryptoError(.pkcs11KeyUnavailable, "the token has no public key beside the private key at \(uri.keyIdentifier)")
+        }
+        self.key = key
+        self.publicKey = try PublicKey(key: publicHalf)
+        self.token = uri
+        let probe = Array("fod: does the token's private key match its public key?".utf8)
+        let signature = try self.signature(for: probe)
+        do {
+            try publicKey.verify(signature: signature, for: probe)
+        } catch {
+            throw CryptoError(.keyMismatch, "the private key at \(uri.keyIdentifier) does not match the public key beside it")
+        }
     }
 
     /// Generates a new key pair from OpenSSL's CSPRNG.
@@ -41,10 +75,16 @@ public struct PrivateKey: Sendable, CustomStringConvertible {
 
     /// The key as unencrypted PKCS#8 PEM. Write it only to a file created with mode 0600
     /// (``KeyFile/writePrivateKey(_:to:)``).
-    public func pkcs8PEM() throws -> String { try key.privatePEM() }
+    /// - Throws: ``CryptoError`` `key_not_exportable` for a key in a PKCS#11 token.
+    public func pkcs8PEM() throws -> String {
+        try requireExportable()
+        return try key.privatePEM()
+    }
 
     /// The key as a private JWK (with `d`), `kid`, `alg` and `use`.
+    /// - Throws: ``CryptoError`` `key_not_exportable` for a key in a PKCS#11 token.
     public func privateJWK() throws -> JWK {
+        try requireExportable()
         var jwk = try key.jwk(includePrivate: true)
         jwk.kid = keyID
         jwk.alg = algorithm.jwsName
@@ -64,5 +104,12 @@ public struct PrivateKey: Sendable, CustomStringConvertible {
         try key.sign(message)
     }
 
-    public var description: String { "PrivateKey(\(algorithm), kid: \(keyID))" }
+    public var description: String {
+        guard let token else { return "PrivateKey(\(algorithm), kid: \(keyID))" }
+        return "PrivateKey(\(algorithm), kid: \(keyID), in \(token.keyIdentifier))"
+    }
+
+    private func requireExportable() throws {
+        if let token { throw CryptoError(.keyNotExportable, "the private key is in a PKCS#11 token (\(token.keyIdentifier)) and never leaves it") }
+    }
 }

@@ -28,7 +28,7 @@ struct EntitlementRoutes {
         guard let stored = try await services.store.entitlement(id), principal.role != .dealer || stored.claims.dealer == principal.dealer else {
             throw APIError(.notFound, "entitlement_not_found", "no entitlement \(id.value)")
         }
-        return EntitlementBody(stored.claims, active: stored.isActive(at: services.clock.unixSeconds()), revokedAt: stored.revokedAt)
+        return EntitlementBody(stored.claims, token: stored.token, active: stored.isActive(at: services.clock.unixSeconds()), revokedAt: stored.revokedAt)
     }
 
     @Sendable func verify(_ request: Request, _ context: FoDRequestContext) async throws -> VerifyResponse {

@@ -40,7 +40,7 @@ struct VehicleRoutes {
     @Sendable func entitlements(_ request: Request, _ context: FoDRequestContext) async throws -> EntitlementList {
         let (vehicle, entitlements) = try await services.vehicleWithEntitlements(try PathParameters.vin(context))
         let now = services.clock.unixSeconds()
-        return EntitlementList(vin: vehicle.vin, entitlements: entitlements.map { EntitlementBody($0.claims, active: $0.isActive(at: now), revokedAt: $0.revokedAt) })
+        return EntitlementList(vin: vehicle.vin, entitlements: entitlements.map { EntitlementBody($0.claims, token: $0.token, active: $0.isActive(at: now), revokedAt: $0.revokedAt) })
     }
 
 }

@@ -15,7 +15,7 @@ struct IssueCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "The private signing key (PEM, mode 0600).")
+    @Option(help: "The private signing key: a PEM file (mode 0600) or a PKCS#11 URI (pkcs11:token=…;object=…).")
     var key: String
     @Option(help: "The issuer (iss), e.g. https://fod.oem.example.")
     var issuer: String
@@ -36,7 +36,7 @@ struct IssueCommand: ParsableCommand {
 
     func run() throws {
         try CLIError.run {
-            let signer = Issuer(key: try KeyFile.readPrivateKey(at: key), issuer: try IssuerID(issuer))
+            let signer = Issuer(key: try KeyLocation(key).load(), issuer: try IssuerID(issuer))
             let request = EntitlementRequest(
                 vin: try VIN(vin), feature: try FeatureCode(feature), term: try Term(validating: term),
                 dealer: try dealer.map { try DealerID($0) }, ecu: try ecu.map { try ECUIdentifier($0) },

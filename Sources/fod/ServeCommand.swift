@@ -34,7 +34,7 @@ struct ServeCommand: AsyncParsableCommand {
     var host: String = ProcessInfo.processInfo.environment["FOD_HOST"] ?? "127.0.0.1"
     @Option(help: "Listen port. Env FOD_PORT.")
     var port: Int = Int(ProcessInfo.processInfo.environment["FOD_PORT"] ?? "") ?? 8080
-    @Option(help: "Signing key (PEM, mode 0600); repeat with --trust for several (each signs what the root lets it). Env FOD_KEY.")
+    @Option(help: "Signing key: a PEM file (mode 0600) or a key in a PKCS#11 token (an RFC 7512 URI, pkcs11:token=…;object=…, docs/trust.md); repeat with --trust for several (each signs what the root lets it). Env FOD_KEY.")
     var key: [String] = [ProcessInfo.processInfo.environment["FOD_KEY"] ?? "keys/dev-es256.private.pem"]
     @Option(help: "Folder of root metadata (root-*.json, docs/trust.md): publish its issuing keys and sign with the newest active one; a new version put there is taken within 5 s. Env FOD_TRUST.")
     var trust: String? = ProcessInfo.processInfo.environment["FOD_TRUST"]
@@ -102,7 +102,8 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = level
         try await CLIError.run {
             if key.count > 1 && trust == nil { throw ValidationError("several --key need --trust: root metadata says what each key signs and when") }
-            for key in key {
+            let locations = try key.map { try KeyLocation($0) }
+            for case .file(let key) in locations {
                 let isDevKey = (key as NSString).lastPathComponent.hasPrefix("dev-")
                 if isDevKey && !dev {
                     throw StoreError(.invalid, "\(key) is a development key; start with --dev, or give a real key with --key")
@@ -119,7 +120,7 @@ struct ServeCommand: AsyncParsableCommand {
             defer { opened.close() }
             let database = opened.store
             let clock = SystemClock()
-            let privateKeys = try key.map { try KeyFile.readPrivateKey(at: $0) }
+            let privateKeys = try locations.map { try $0.load() }
             let issuerID = try IssuerID(issuer)
             let signing = try trust.map { try SigningKeys(roots: try CLIInput.roots(in: $0), keys: privateKeys, issuer: issuerID, clock: clock) }
                 ?? SigningKeys(key: privateKeys[0], issuer: issuerID, clock: clock)

@@ -55,14 +55,14 @@ struct TrustCommand: ParsableCommand {
     struct Sign: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a root holder's signature to a root document (in place, or to --out).")
         @Argument(help: "The root document.") var file: String
-        @Option(help: "The holder's private key (PEM, mode 0600).") var key: String
+        @Option(help: "The holder's private key: a PEM file (mode 0600) or a PKCS#11 URI (pkcs11:token=…;object=…).") var key: String
         @Option(help: "The kid to sign under (default: the key's id among this version's root keys, else its thumbprint).") var kid: String?
         @Option(help: "Write here instead of in place.") var out: String?
 
         func run() throws {
             try CLIError.run {
                 let root = try SignedRoot(json: try CLIInput.readFile(file))
-                let privateKey = try KeyFile.readPrivateKey(at: key)
+                let privateKey = try KeyLocation(key).load()
                 let signed = try root.signed(by: privateKey, keyID: kid)
                 let id = signed.signatures.last?.keyID ?? privateKey.keyID
                 if root.signatures.contains(where: { $0.keyID == id }) {

@@ -17,15 +17,17 @@ struct DealerCLITests {
         /// What the server wrote to stderr (its banner and logs).
         let log: URL
 
-        /// Starts `fod serve` on `data` (a new temporary folder by default).
-        init(data folder: URL? = nil) throws {
+        /// Starts `fod serve` on `data` (a new temporary folder by default), with `arguments`
+        /// added and `environment` merged into this process's.
+        init(data folder: URL? = nil, arguments: [String] = [], environment: [String: String]? = nil) throws {
             data = try folder ?? TestPaths.temporaryDirectory()
             let port = Int.random(in: 20_000...40_000)
             url = "http://127.0.0.1:\(port)"
             log = data.appendingPathComponent("serve-\(port).log")
             FileManager.default.createFile(atPath: log.path, contents: nil)
             process.executableURL = TestPaths.fodBinary
-            process.arguments = ["serve", "--data", data.path, "--port", String(port), "--shutdown-delay", "0.2"]
+            process.arguments = ["serve", "--data", data.path, "--port", String(port), "--shutdown-delay", "0.2"] + arguments
+            if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
             process.currentDirectoryURL = TestPaths.repository
             process.standardOutput = FileHandle.nullDevice
             process.standardError = try FileHandle(forWritingTo: log)
@@ -36,7 +38,7 @@ struct DealerCLITests {
                 Thread.sleep(forTimeInterval: 0.2)
             }
             process.terminate()
-            throw CLITestFailure("the server did not start on \(url)")
+            throw CLITestFailure("the server did not start on \(url): \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
         }
 
         func key(role: String, dealer: String? = nil) throws -> String {

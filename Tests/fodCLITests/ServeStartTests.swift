@@ -47,10 +47,12 @@ struct ServeStartTests {
         #expect(try Self.get(third.url + "/v1/vehicles/WAUZZZF45RA000001", key: admin)["market"] as? String == "DE", "fod import reloads the fixtures")
     }
 
-    static func request(_ url: String, key: String, method: String, body: String?) throws -> (Int, Data) {
+    /// One request; `key` as the bearer (none: unauthenticated), `headers` added.
+    static func request(_ url: String, key: String?, method: String, body: String?, headers: [String: String] = [:]) throws -> (Int, Data) {
         var request = URLRequest(url: URL(string: url)!)
         request.httpMethod = method
-        request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
+        if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         if let body {
             request.httpBody = Data(body.utf8)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
