@@ -1,16 +1,20 @@
 import FoDEntitlements
 
-/// `POST /v1/activations` (and the dealer page's booking form): what the dealer asks for.
+/// `POST /v1/activations` (and the dealer page's booking form): what the dealer asks for, with
+/// the customer's consent when the dealer recorded it (absent: given in person, without an
+/// early-start request).
 public struct ActivationRequest: StrictDecodable, CodingKeyed, Encodable, Sendable, Hashable {
-    public enum Keys: String, CodingKey, CaseIterable { case vin, feature, term }
+    public enum Keys: String, CodingKey, CaseIterable { case vin, feature, term, consent }
     public var vin: VIN
     public var feature: FeatureCode
     public var term: Term
+    public var consent: Consent?
 
-    public init(vin: VIN, feature: FeatureCode, term: Term) {
+    public init(vin: VIN, feature: FeatureCode, term: Term, consent: Consent? = nil) {
         self.vin = vin
         self.feature = feature
         self.term = term
+        self.consent = consent
     }
 
     /// Every member's JSON type first, then the values in member order.
@@ -18,7 +22,8 @@ public struct ActivationRequest: StrictDecodable, CodingKeyed, Encodable, Sendab
         let c = try decoder.container(keyedBy: Keys.self)
         let vin = try c.decode(String.self, forKey: .vin), feature = try c.decode(String.self, forKey: .feature)
         let term = try c.decode(String.self, forKey: .term)
-        self.init(vin: try VIN(vin), feature: try FeatureCode(feature), term: try Term(validating: term))
+        self.init(vin: try VIN(vin), feature: try FeatureCode(feature), term: try Term(validating: term),
+                  consent: try c.decodeStrictIfPresent(Consent.self, forKey: .consent))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -26,6 +31,7 @@ public struct ActivationRequest: StrictDecodable, CodingKeyed, Encodable, Sendab
         try c.encode(vin, forKey: .vin)
         try c.encode(feature, forKey: .feature)
         try c.encode(term, forKey: .term)
+        try c.encodeIfPresent(consent, forKey: .consent)
     }
 }
 

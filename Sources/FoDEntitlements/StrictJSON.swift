@@ -74,3 +74,23 @@ public enum StrictJSON {
         }
     }
 }
+
+extension KeyedDecodingContainer {
+    /// A member that is a strict document itself (``StrictJSON``: unknown members refused), its
+    /// errors naming the member (`consent: "terms_version" is required`).
+    /// - Throws: ``EntitlementError`` `field_type` when it is not an object, or the document's error.
+    public func decodeStrict<T: StrictDecodable>(_ type: T.Type, forKey key: Key) throws -> T {
+        guard case .object(let object) = try decode(JSONValue.self, forKey: key) else {
+            throw EntitlementError(.fieldType, "\"\(key.stringValue)\" must be an object")
+        }
+        do { return try StrictJSON.decode(type, from: object) } catch let error as EntitlementError {
+            throw EntitlementError(error.code, "\(key.stringValue): \(error.reason)")
+        }
+    }
+
+    /// ``decodeStrict(_:forKey:)`` for a member that may be absent or `null`.
+    public func decodeStrictIfPresent<T: StrictDecodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        guard contains(key), try !decodeNil(forKey: key) else { return nil }
+        return try decodeStrict(type, forKey: key)
+    }
+}

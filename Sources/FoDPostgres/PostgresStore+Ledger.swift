@@ -76,7 +76,7 @@ extension PostgresStore {
             let claims = records.map(\.activation.entitlement.claims)
             let rows = try await tx.query("""
                 SELECT 0::int4, i.principal, i.key, i.request_sha256, i.status, i.body FROM idempotency i
-                JOIN unnest(\(records.map(\.principal.keyID))::text[], \(records.map(\.idempotencyKey))::text[]) AS k (principal, key)
+                JOIN unnest(\(records.map(\.idempotencyScope))::text[], \(records.map(\.idempotencyKey))::text[]) AS k (principal, key)
                   ON i.principal = k.principal AND i.key = k.key
                 UNION ALL
                 SELECT DISTINCT 1::int4, e.vin, e.feature, NULL::text, NULL::bigint, NULL::bytea FROM entitlement e
@@ -98,7 +98,7 @@ extension PostgresStore {
             var results: [Result<RecordedActivation, StoreError>] = []
             var new: [ActivationRecord] = []
             for record in records {
-                let key = IdempotencyKey(principal: record.principal.keyID, key: record.idempotencyKey)
+                let key = IdempotencyKey(principal: record.idempotencyScope, key: record.idempotencyKey)
                 if let previous = stored[key] {
                     do { results.append(.success(RecordedActivation(response: try previous.response(for: record.requestHash, key: record.idempotencyKey), created: false))) }
                     catch let error as StoreError { results.append(.failure(error)) }
@@ -145,9 +145,16 @@ extension PostgresStore {
                 ), new_keys AS (
                   INSERT INTO idempotency (principal, key, request_sha256, status, body, created_at)
                   SELECT principal, key, hash, status, body, \(now)
-                  FROM unnest(\(new.map(\.principal.keyID))::text[], \(new.map(\.idempotencyKey))::text[], \(new.map(\.requestHash.stored))::text[],
+                  FROM unnest(\(new.map(\.idempotencyScope))::text[], \(new.map(\.idempotencyKey))::text[], \(new.map(\.requestHash.stored))::text[],
                               \(new.map { Int64($0.response.status) })::bigint[], \(new.map { ByteBuffer(bytes: $0.response.body) })::bytea[])
                     AS r (principal, key, hash, status, body)
+                ), new_consents AS (
+                  INSERT INTO consent (entitlement_id, terms_version, immediate_start, acknowledged_at, recorded_at)
+                  SELECT id, CASE WHEN has_terms THEN terms END, immediate, CASE WHEN has_ack THEN ack END, \(now)
+                  FROM unnest(\(ids)::text[], \(activations.map { $0.consent.termsVersion ?? "" })::text[], \(activations.map { $0.consent.termsVersion != nil })::bool[],
+                              \(activations.map(\.consent.immediateStart))::bool[], \(activations.map { $0.consent.acknowledgedAt ?? 0 })::bigint[],
+                              \(activations.map { $0.consent.acknowledgedAt != nil })::bool[])
+                    AS r (id, terms, has_terms, immediate, ack, has_ack)
                 )
                 INSERT INTO audit (seq, at, actor, action, subject, details, prev_sha256, sha256)
                 SELECT * FROM unnest(\(audit.map(\.seq))::bigint[], \(audit.map(\.at))::bigint[], \(audit.map(\.actor))::text[],
@@ -210,7 +217,7 @@ extension PostgresStore {
         try await tx.audit(at: now, actor: actor, action: "entitlement.revoke", subject: id.value, details: "reason=\(reason)")
     }
 
-    public func refund(activation id: EntitlementID, actor: String, at now: Int64) async throws {
+    public func refund(activation id: EntitlementID, reason: RefundReason, note: String?, actor: String, at now: Int64) async throws {
         try await write("refund") { tx in
             guard try await tx.count("SELECT 1 FROM event WHERE event_id = \(StoreRows.activationEventID(id)) AND kind = 'activation'") == 1 else {
                 throw StoreError(.notFound, "no activation \(id)")
@@ -219,10 +226,27 @@ extension PostgresStore {
                 throw StoreError(.conflict, "activation \(id) is already refunded")
             }
             try await tx.query("INSERT INTO event (event_id, occurred_at, kind, refers_to) VALUES (\(StoreRows.refundEventID(id)), \(now), 'refund', \(StoreRows.activationEventID(id)))")
-            try await tx.audit(at: now, actor: actor, action: "activation.refund", subject: id.value, details: "")
+            try await tx.audit(at: now, actor: actor, action: reason.auditAction, subject: id.value, details: note.map { "note=\($0)" } ?? "")
             if try await tx.count("SELECT 1 FROM entitlement WHERE id = \(id.value) AND revoked_at IS NULL") == 1 {
-                try await PostgresStore.revoke(id, reason: "refund", actor: actor, at: now, tx)
+                try await PostgresStore.revoke(id, reason: reason.rawValue, actor: actor, at: now, tx)
             }
+        }
+    }
+
+    public func sale(of id: EntitlementID) async throws -> Sale? {
+        try await read("sale read") { connection in
+            let rows = try await connection.query("""
+                SELECT e.occurred_at, e.channel, e.dealer_id, e.market, c.terms_version, c.immediate_start, c.acknowledged_at,
+                  EXISTS (SELECT 1 FROM event r WHERE r.event_id = \(StoreRows.refundEventID(id)))
+                FROM event e LEFT JOIN consent c ON c.entitlement_id = \(id.value)
+                WHERE e.event_id = \(StoreRows.activationEventID(id)) AND e.kind = 'activation'
+                """, logger: self.logger)
+            for try await (soldAt, channel, dealer, market, terms, immediate, acknowledged, refunded) in rows
+                .decode((Int64, String?, String?, String?, String?, Bool?, Int64?, Bool).self) {
+                return try StoreRows.sale(id, soldAt: soldAt, channel: channel, dealer: dealer, market: market, termsVersion: terms,
+                                          immediateStart: immediate, acknowledgedAt: acknowledged, refunded: refunded)
+            }
+            return nil
         }
     }
 

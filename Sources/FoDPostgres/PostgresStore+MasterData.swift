@@ -119,6 +119,30 @@ extension PostgresStore {
         }
     }
 
+    public func assignDealer(_ dealer: DealerID, to vin: VIN, from: Int64, actor: String, at now: Int64) async throws {
+        try await write("dealer assignment") { tx in
+            guard try await tx.count("SELECT 1 FROM vehicle WHERE vin = \(vin.value)") == 1 else { throw StoreError(.notFound, "no vehicle \(vin)") }
+            try await self.requireDealer(dealer, tx)
+            try await tx.query("""
+                INSERT INTO vehicle_dealer (vin, valid_from, dealer_id, recorded_at) VALUES (\(vin.value), \(from), \(dealer.value), \(now))
+                ON CONFLICT (vin, valid_from) DO UPDATE SET dealer_id = excluded.dealer_id, recorded_at = excluded.recorded_at
+                """)
+            try await tx.audit(at: now, actor: actor, action: "vehicle.dealer", subject: vin.value,
+                               details: "dealer=\(dealer) from=\(Instant(unixSeconds: from).rfc3339)")
+        }
+    }
+
+    public func dealerAssignments(of vin: VIN) async throws -> [DealerAssignment] {
+        try await read("dealer assignments read") { connection in
+            var assignments: [DealerAssignment] = []
+            for try await (from, dealer) in try await connection.query(
+                "SELECT valid_from, dealer_id FROM vehicle_dealer WHERE vin = \(vin.value) ORDER BY valid_from", logger: self.logger).decode((Int64, String).self) {
+                assignments.append(DealerAssignment(from: from, dealer: try StoreRows.stored { try DealerID(dealer) }))
+            }
+            return assignments
+        }
+    }
+
     public func dealer(_ id: DealerID) async throws -> Dealer? {
         try await read("dealer read") { connection in
             for try await (name, market) in try await connection.query("SELECT name, market FROM dealer WHERE id = \(id.value)", logger: self.logger)

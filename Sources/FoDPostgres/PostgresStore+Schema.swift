@@ -75,6 +75,19 @@ extension PostgresStore {
             "CREATE TABLE health (id BIGINT PRIMARY KEY CHECK (id = 1), checked_at BIGINT NOT NULL)",
             "CREATE TABLE shared_secret (name TEXT PRIMARY KEY, secret TEXT NOT NULL)",
         ]),
+        // SQLite's v8-sales.
+        ("pg-v2-sales", [
+            """
+            CREATE TABLE vehicle_dealer (
+              vin TEXT NOT NULL, valid_from BIGINT NOT NULL, dealer_id TEXT NOT NULL, recorded_at BIGINT NOT NULL,
+              PRIMARY KEY (vin, valid_from))
+            """,
+            """
+            CREATE TABLE consent (
+              entitlement_id TEXT PRIMARY KEY, terms_version TEXT, immediate_start BOOLEAN NOT NULL, acknowledged_at BIGINT,
+              recorded_at BIGINT NOT NULL)
+            """,
+        ]),
     ]
 
     /// Applies the migrations not yet applied, each in its own transaction, under a session

@@ -51,6 +51,8 @@ extension EntitlementBody: ResponseEncodable {}
 extension EntitlementList: ResponseEncodable {}
 extension IssueResponse: ResponseEncodable {}
 extension RevokeResponse: ResponseEncodable {}
+extension VehicleDealersBody: ResponseEncodable {}
+extension WithdrawResponse: ResponseEncodable {}
 extension RefundResponse: ResponseEncodable {}
 extension VerifyResponse: ResponseEncodable {}
 extension ManifestResponse: ResponseEncodable {}

@@ -8,20 +8,35 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// The point-of-sale activation, shared by `POST /v1/activations` and the dealer web page:
-/// eligibility against the vehicle and catalog, the catalog price for the vehicle's market, an
-/// entitlement credited to the caller's dealer, and the activation event — recorded in one
-/// transaction with the idempotency record, so a retry with the same key gets the first answer
-/// and nothing is booked twice.
+/// A sale, from every channel: the counter (`POST /v1/activations` and the dealer web page),
+/// credited to the caller's dealer, and a purchase in the OEM's shop, app or car
+/// (`POST /v1/purchases`), credited to the vehicle's servicing dealer at the time of the
+/// purchase. Both check eligibility against the vehicle and catalog and take the catalog price
+/// for the vehicle's market; the entitlement, the priced activation event and the customer's
+/// consent are recorded in one transaction with the idempotency record, so a retry gets the
+/// first answer and nothing is booked twice.
 struct ActivationFlow {
     let services: FoDServices
+
+    /// The idempotency scope of purchases: an order id is one order whichever of the shop's keys sends it.
+    static let purchaseScope = "purchase-order"
 
     /// The order's members in a fixed order: the same request whatever its spelling (member
     /// order, spacing, a VIN in lower case), from the API or the dealer page.
     static func canonical(_ order: ActivationRequest) -> String {
-        JSONWriter.text(.object(JSONObject(members: [.init(name: "vin", value: .string(order.vin.value)),
-                                                     .init(name: "feature", value: .string(order.feature.value)),
-                                                     .init(name: "term", value: .string(order.term.rawValue))])))
+        var members: [JSONObject.Member] = [.init(name: "vin", value: .string(order.vin.value)),
+                                            .init(name: "feature", value: .string(order.feature.value)),
+                                            .init(name: "term", value: .string(order.term.rawValue))]
+        // Absent, the hash is what versions before consents stored for the same order.
+        if let consent = order.consent { members.append(.init(name: "consent", value: canonical(consent))) }
+        return JSONWriter.text(.object(JSONObject(members: members)))
+    }
+
+    /// The consent's members in a fixed order.
+    static func canonical(_ consent: Consent) -> JSONValue {
+        .object(JSONObject(members: [.init(name: "terms_version", value: consent.termsVersion.map { .string($0) } ?? .null),
+                                     .init(name: "immediate_start", value: .bool(consent.immediateStart)),
+                                     .init(name: "acknowledged_at", value: consent.acknowledgedAt.map { .number(String($0)) } ?? .null)]))
     }
 
     /// What identifies the order for its idempotency key; `earlier` are hashes fod versions
@@ -30,14 +45,21 @@ struct ActivationFlow {
         RequestHash(SHA256.hexHash(Array("activation\n\(canonical(order))".utf8)), earlier: earlier)
     }
 
+    /// What identifies a purchase for its order id: every member, in a fixed order.
+    static func requestHash(_ purchase: PurchaseRequest) -> RequestHash {
+        let order = ActivationRequest(vin: purchase.vin, feature: purchase.feature, term: purchase.term, consent: purchase.consent)
+        let text = "purchase\n\(canonical(order))\n\(purchase.channel.rawValue)\n\(purchase.grossMinor) \(purchase.currency.code)"
+        return RequestHash(SHA256.hexHash(Array(text.utf8)))
+    }
+
     /// The stored answer, the entitlement it made and whether this call created it (false: a replay).
     struct Outcome {
         let response: IdempotentResponse
         let entitlementID: EntitlementID
         let created: Bool
 
-        /// What every version's stored activation answer has: the entitlement's id (the answer
-        /// itself is replayed byte for byte).
+        /// What every version's stored activation and purchase answer has: the entitlement's id
+        /// (the answer itself is replayed byte for byte).
         private struct StoredAnswer: Decodable {
             let id: EntitlementID
         }
@@ -62,31 +84,87 @@ struct ActivationFlow {
     /// Activates `order` for `principal`'s dealer under `idempotencyKey`.
     /// - Parameter requestHash: identifies the request, so the same key with another request is refused.
     /// - Throws: ``APIError`` (403 no dealer, 404 `vehicle_not_found` / `feature_unknown`, 409 `already_active`,
-    ///   422 `not_eligible` (with the refusal) / `term_not_offered` / `idempotency_key_reused`), ``EntitlementError``, ``StoreError``.
+    ///   422 `not_eligible` (with the refusal) / `term_not_offered` / `trial_used` / `idempotency_key_reused`),
+    ///   ``EntitlementError``, ``StoreError``.
     func activate(_ order: ActivationRequest, principal: Principal, idempotencyKey: String, requestHash: RequestHash) async throws -> Outcome {
         guard principal.role == .dealer, let dealer = principal.dealer else {
             throw APIError.forbidden("activations are made with a dealer key and credited to that dealer")
         }
-        // The order first, the key's earlier answer only when the order is refused now (the vehicle
-        // gone, the trial used by the first call): an order that can be booked goes to the group
-        // commit, which reads its key under the write lock anyway and replays the first answer —
-        // one read per new activation, not two.
-        let quote: Quote
+        let booking = Booking(order: order, channel: "dealer", consent: order.consent ?? .inPerson, principal: principal,
+                              scope: principal.keyID, key: idempotencyKey, requestHash: requestHash)
+        return try await book(booking, dealer: { _ in dealer }, check: { _ in }) { issued, quote, _ in
+            ActivationResponse(claims: issued.claims, token: issued.token, price: quote.price)
+        }
+    }
+
+    /// Books a purchase from the OEM's shop, app or car, credited to the vehicle's servicing dealer now.
+    /// - Throws: as ``activate(_:principal:idempotencyKey:requestHash:)``, and ``APIError`` 422
+    ///   `price_mismatch` (not the catalog price), `no_servicing_dealer`, `order_id_reused`.
+    func purchase(_ purchase: PurchaseRequest, principal: Principal) async throws -> Outcome {
+        let order = ActivationRequest(vin: purchase.vin, feature: purchase.feature, term: purchase.term, consent: purchase.consent)
+        let booking = Booking(order: order, channel: purchase.channel.rawValue, consent: purchase.consent, principal: principal,
+                              scope: ActivationFlow.purchaseScope, key: purchase.orderID, requestHash: ActivationFlow.requestHash(purchase))
         do {
-            quote = try await self.quote(order)
+            return try await book(booking, dealer: { vehicle in
+                let now = services.clock.unixSeconds()
+                let assignments = try await services.store.dealerAssignments(of: vehicle.vin)
+                guard let dealer = DealerAssignment.dealer(at: now, assignments, base: vehicle.servicingDealer) else {
+                    throw APIError(.unprocessableContent, "no_servicing_dealer",
+                                   "\(vehicle.vin) has no servicing dealer to credit: set one first (PUT /v1/vehicles/\(vehicle.vin)/dealer)")
+                }
+                return dealer
+            }, check: { quote in
+                let price = quote.price.gross
+                guard purchase.grossMinor == price.minor, purchase.currency == price.currency else {
+                    throw APIError(.unprocessableContent, "price_mismatch",
+                                   "the catalog price of \(quote.feature.name) for \(purchase.term) in \(quote.vehicle.market) is \(price.minor) \(price.currency.code) (minor units), the order says \(purchase.grossMinor) \(purchase.currency.code)")
+                }
+            }) { issued, quote, credited in
+                PurchaseResponse(orderID: purchase.orderID, channel: purchase.channel, claims: issued.claims, dealer: credited,
+                                 token: issued.token, price: quote.price)
+            }
+        } catch let error as StoreError where error.code == .idempotencyMismatch {
+            throw APIError(.unprocessableContent, "order_id_reused", "order \(purchase.orderID) was already booked with a different request")
+        }
+    }
+
+    /// One sale to book: the order, its channel and consent, and its idempotency record.
+    private struct Booking {
+        let order: ActivationRequest
+        let channel: String
+        let consent: Consent
+        let principal: Principal
+        let scope: String
+        let key: String
+        let requestHash: RequestHash
+    }
+
+    /// Quotes the order, decides the dealer credited, signs and records the sale with the answer
+    /// `respond` makes. An order refused now (the vehicle gone, the trial used by the first call)
+    /// whose key was used answers the stored first answer; an order that can be booked goes to
+    /// the group commit, which reads its key under the write lock anyway and replays the first
+    /// answer — one read per new sale, not two.
+    private func book<Answer: Encodable>(_ booking: Booking, dealer: (Vehicle) async throws -> DealerID, check: (Quote) throws -> Void,
+                                         respond: (IssuedToken<EntitlementClaims>, Quote, DealerID) throws -> Answer) async throws -> Outcome {
+        let quote: Quote, credited: DealerID
+        do {
+            quote = try await self.quote(booking.order)
+            try check(quote)
+            credited = try await dealer(quote.vehicle)
         } catch let refusal as APIError {
-            if let previous = try await services.store.idempotentResponse(principal: principal.keyID, key: idempotencyKey, requestHash: requestHash) {
+            if let previous = try await services.store.idempotentResponse(principal: booking.scope, key: booking.key, requestHash: booking.requestHash) {
                 services.metrics.activation(replayed: true)
                 return try Outcome(replaying: previous)
             }
             throw refusal
         }
-        let issued = try services.signer(.entitlement).issue(EntitlementRequest(vin: order.vin, feature: order.feature, term: order.term, dealer: dealer))
-        let answer = ActivationResponse(claims: issued.claims, token: issued.token, price: quote.price)
+        let order = booking.order
+        let issued = try services.signer(.entitlement).issue(EntitlementRequest(vin: order.vin, feature: order.feature, term: order.term, dealer: credited))
         let record = ActivationRecord(
-            activation: NewActivation(entitlement: issued, channel: "dealer", market: quote.vehicle.market, gross: quote.price.gross, vat: quote.price.vat),
-            principal: principal, idempotencyKey: idempotencyKey, requestHash: requestHash,
-            response: IdempotentResponse(status: 201, body: try APIResponseEncoder.bytes(answer)))
+            activation: NewActivation(entitlement: issued, channel: booking.channel, market: quote.vehicle.market, gross: quote.price.gross,
+                                      vat: quote.price.vat, consent: booking.consent),
+            principal: booking.principal, idempotencyScope: booking.scope, idempotencyKey: booking.key, requestHash: booking.requestHash,
+            response: IdempotentResponse(status: 201, body: try APIResponseEncoder.bytes(try respond(issued, quote, credited))))
         do {
             let recorded = try await services.activations.submit(record)
             services.metrics.activation(replayed: !recorded.created)

@@ -18,6 +18,7 @@ struct EntitlementRoutes {
         routes.group().add(middleware: RoleCheck.require(.issuer))
             .post("/v1/entitlements", use: issue)
             .post("/v1/entitlements/{id}/revoke", use: revoke)
+        routes.group().add(middleware: RoleCheck.require(.issuer, .dealer)).post("/v1/entitlements/{id}/withdraw", use: withdraw)
         return routes
     }
 
@@ -51,6 +52,15 @@ struct EntitlementRoutes {
                                                                         startsAt: body.startsAt, actor: principal.actor)
         return EditedResponse(status: .created, headers: [.location: PathParameters.entitlementPath(issued.claims.id)],
                               response: IssueResponse(id: issued.claims.id, claims: issued.claims, token: issued.token))
+    }
+
+    /// The customer's withdrawal: the OEM backend for any sale, a dealer for its own.
+    @Sendable func withdraw(_ request: Request, _ context: FoDRequestContext) async throws -> WithdrawResponse {
+        let principal = try context.caller()
+        let (body, _) = try await RequestBody.decode(WithdrawRequest.self, request, context)
+        let id = try PathParameters.entitlementID(context)
+        let end = try await IssuingService(services: services).withdraw(id, note: body.note, principal: principal)
+        return WithdrawResponse(id: id, periodEnds: end)
     }
 
     @Sendable func revoke(_ request: Request, _ context: FoDRequestContext) async throws -> RevokeResponse {

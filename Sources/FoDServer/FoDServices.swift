@@ -15,6 +15,8 @@ public struct FoDServices: Sendable {
     /// The revenue-share rules for `GET /v1/reports/statements`.
     public let rules: RuleSet
     public let clock: any WallClock
+    /// The withdrawal period per market.
+    public let withdrawal: WithdrawalPolicy
     /// Prometheus metrics for `/metrics`.
     public let metrics: ServiceMetrics
     /// Set once shutdown begins (readiness fails from then on).
@@ -33,10 +35,14 @@ public struct FoDServices: Sendable {
     let loginCSRFKey: [UInt8]
 
     /// Creates the services; the verifier trusts exactly the published keys.
-    /// - Parameter manifestLifetime: seconds from a manifest's issue to its `exp`.
+    /// - Parameters:
+    ///   - manifestLifetime: seconds from a manifest's issue to its `exp`.
+    ///   - withdrawal: the withdrawal period per market (`POST /v1/entitlements/{id}/withdraw`).
     /// - Throws: ``StoreError`` when the revoked ids or the shared secrets cannot be loaded.
     public init(store: any EntitlementStore, signing: SigningKeys, catalog: Catalog, rules: RuleSet, clock: any WallClock,
-                metrics: ServiceMetrics = ServiceMetrics(), manifestLifetime: Int64 = 7 * 86_400) async throws {
+                metrics: ServiceMetrics = ServiceMetrics(), manifestLifetime: Int64 = 7 * 86_400,
+                withdrawal: WithdrawalPolicy = WithdrawalPolicy()) async throws {
+        self.withdrawal = withdrawal
         self.metrics = metrics
         self.store = store
         self.signing = signing

@@ -36,6 +36,42 @@ struct IssuingService: Sendable {
         services.metrics.revoked()
     }
 
+    /// The customer's withdrawal within the withdrawal period of the vehicle's market: refunded
+    /// (a clawback in the report) and revoked through the refund path.
+    /// - Returns: when the withdrawal period ends.
+    /// - Throws: ``APIError`` 404 `entitlement_not_found` (also another dealer's), 409 `already_refunded`,
+    ///   422 `not_a_sale` (issued directly), `withdrawal_period_over`, `withdrawal_right_lapsed`
+    ///   (delivered at the customer's express early-start request with the acknowledgement, §356(5) BGB).
+    func withdraw(_ id: EntitlementID, note: String?, principal: Principal) async throws -> Int64 {
+        if let note { try DisplayText.check(note, "note", maxLength: 500) }
+        let notFound = APIError(.notFound, "entitlement_not_found", "no entitlement \(id.value)")
+        guard let stored = try await services.store.entitlement(id), principal.role != .dealer || stored.claims.dealer == principal.dealer else {
+            throw notFound
+        }
+        guard let sale = try await services.store.sale(of: id) else {
+            throw APIError(.unprocessableContent, "not_a_sale", "entitlement \(id.value) was issued directly, not sold: there is nothing to withdraw from (revoke it instead)")
+        }
+        guard !sale.refunded else { throw APIError(.conflict, "already_refunded", "the sale of \(id.value) was already refunded or withdrawn") }
+        let now = services.clock.unixSeconds()
+        let end = services.withdrawal.end(soldAt: sale.soldAt, market: sale.market)
+        guard now < end else {
+            throw APIError(.unprocessableContent, "withdrawal_period_over",
+                           "the withdrawal period of this sale ended with \(Instant(unixSeconds: end - 1).displayDate) (\(services.withdrawal.days(for: sale.market)) days in \(sale.market), counted in UTC days from the day after the sale)")
+        }
+        if sale.consent.waivesWithdrawalOnDelivery, stored.claims.notBefore <= now {
+            throw APIError(.unprocessableContent, "withdrawal_right_lapsed",
+                           "the customer asked for the feature to start at once and acknowledged losing the withdrawal right; it was delivered, so the right has lapsed (§356(5) BGB)")
+        }
+        do {
+            try await services.store.refund(activation: id, reason: .withdrawal, note: note, actor: principal.actor, at: now)
+        } catch let error as StoreError where error.code == .conflict {
+            throw APIError(.conflict, "already_refunded", "the sale of \(id.value) was already refunded or withdrawn")
+        }
+        services.revocations.insert(id)
+        services.metrics.refunded()
+        return end
+    }
+
     /// Refunds an activation: a refund event (a clawback in the report) and its entitlement revoked.
     func refund(_ id: EntitlementID, actor: String) async throws {
         try await services.store.refund(activation: id, actor: actor, at: services.clock.unixSeconds())

@@ -52,6 +52,14 @@ enum ProblemTitles {
         "already_active": "The feature is already active",
         "trial_used": "The free trial was used already",
         "conflict": "The request conflicts with the stored state",
+        // Purchases and withdrawals
+        "price_mismatch": "The price is not the catalog's",
+        "no_servicing_dealer": "The vehicle has no servicing dealer",
+        "order_id_reused": "The order id was used for another purchase",
+        "not_a_sale": "The entitlement was not sold",
+        "already_refunded": "The sale was already refunded or withdrawn",
+        "withdrawal_period_over": "The withdrawal period is over",
+        "withdrawal_right_lapsed": "The withdrawal right lapsed with the early start",
         // Tokens
         "token_malformed": "The token is not a compact JWS",
         "token_too_large": "The token is too large",

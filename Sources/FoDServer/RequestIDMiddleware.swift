@@ -1,3 +1,4 @@
+import FoDCore
 import HTTPTypes
 import Hummingbird
 import Logging

@@ -13,10 +13,13 @@ struct VehicleRoutes {
 
     var collection: RouteCollection<FoDRequestContext> {
         let routes = RouteCollection(context: FoDRequestContext.self)
-        routes.group().add(middleware: RoleCheck.require(.issuer)).post("/v1/vehicles", use: register)
+        routes.group().add(middleware: RoleCheck.require(.issuer))
+            .post("/v1/vehicles", use: register)
+            .put("/v1/vehicles/{vin}/dealer", use: assignDealer)
+        routes.group().add(middleware: RoleCheck.require(.issuer, .auditor)).get("/v1/vehicles/{vin}/dealer", use: dealers)
         routes.group().add(middleware: RoleCheck.require(.issuer, .dealer, .auditor))
             .get("/v1/features") { _, _ in FeatureList(services.catalog) }
-            .get("/v1/vehicles/{vin}") { _, context in VehicleBody(try await services.registeredVehicle(try PathParameters.vin(context))) }
+            .get("/v1/vehicles/{vin}", use: vehicle)
         routes.group().add(middleware: RoleCheck.require(.issuer, .dealer))
             .get("/v1/vehicles/{vin}/offers", use: offers)
             .get("/v1/vehicles/{vin}/entitlements", use: entitlements)
@@ -29,6 +32,43 @@ struct VehicleRoutes {
         let (vehicle, _) = try await RequestBody.decode(VehicleRegistration.self, request, context)
         try await services.store.register(vehicle, actor: principal.actor, at: services.clock.unixSeconds())
         return EditedResponse(status: .created, headers: [.location: PathParameters.vehiclePath(vehicle.vin)], response: VehicleBody(vehicle))
+    }
+
+    /// The vehicle, with the servicing dealer in force now.
+    @Sendable func vehicle(_ request: Request, _ context: FoDRequestContext) async throws -> VehicleBody {
+        var vehicle = try await services.registeredVehicle(try PathParameters.vin(context))
+        let assignments = try await services.store.dealerAssignments(of: vehicle.vin)
+        vehicle.servicingDealer = DealerAssignment.dealer(at: services.clock.unixSeconds(), assignments, base: vehicle.servicingDealer)
+        return VehicleBody(vehicle)
+    }
+
+    /// `PUT /v1/vehicles/{vin}/dealer`: the servicing dealer from `from` (absent: now) on; sales
+    /// already booked keep the dealer they were credited to.
+    @Sendable func assignDealer(_ request: Request, _ context: FoDRequestContext) async throws -> VehicleDealersBody {
+        let principal = try context.caller()
+        let vin = try PathParameters.vin(context)
+        let (body, _) = try await RequestBody.decode(DealerAssignmentRequest.self, request, context)
+        let now = services.clock.unixSeconds()
+        do {
+            try await services.store.assignDealer(body.dealerID, to: vin, from: body.from ?? now, actor: principal.actor, at: now)
+        } catch let error as StoreError where error.code == .notFound {
+            throw FoDServices.notRegistered(vin)
+        }
+        return try await dealersBody(vin, now: now)
+    }
+
+    /// `GET /v1/vehicles/{vin}/dealer`: the servicing dealer now and every assignment.
+    @Sendable func dealers(_ request: Request, _ context: FoDRequestContext) async throws -> VehicleDealersBody {
+        let vin = try PathParameters.vin(context)
+        _ = try await services.registeredVehicle(vin)
+        return try await dealersBody(vin, now: services.clock.unixSeconds())
+    }
+
+    private func dealersBody(_ vin: VIN, now: Int64) async throws -> VehicleDealersBody {
+        let vehicle = try await services.registeredVehicle(vin)
+        let assignments = try await services.store.dealerAssignments(of: vin)
+        return VehicleDealersBody(vin: vin, servicingDealer: DealerAssignment.dealer(at: now, assignments, base: vehicle.servicingDealer),
+                                  assignments: assignments.map { .init(dealerID: $0.dealer, from: $0.from) })
     }
 
     @Sendable func offers(_ request: Request, _ context: FoDRequestContext) async throws -> OfferList {

@@ -24,6 +24,8 @@ public struct StoredEntitlement: Sendable, Hashable {
         case expired(at: Int64)
         /// Refunded (which revokes it) at the time given.
         case refunded(at: Int64)
+        /// Withdrawn by the customer within the withdrawal period (refunded and revoked) at the time given.
+        case withdrawn(at: Int64)
         /// Revoked at the time given, with the reason.
         case revoked(at: Int64, reason: String)
     }
@@ -31,8 +33,12 @@ public struct StoredEntitlement: Sendable, Hashable {
     /// The state at `now`: a revocation (or refund) first, then the term.
     public func state(at now: Int64) -> State {
         if let revokedAt {
-            // The refund path revokes with the reason "refund" (FoDDatabase.refund).
-            return revokeReason == "refund" ? .refunded(at: revokedAt) : .revoked(at: revokedAt, reason: revokeReason ?? "")
+            // The refund path revokes with the reason "refund" or "withdrawal" (RefundReason).
+            switch revokeReason {
+            case RefundReason.refund.rawValue: return .refunded(at: revokedAt)
+            case RefundReason.withdrawal.rawValue: return .withdrawn(at: revokedAt)
+            default: return .revoked(at: revokedAt, reason: revokeReason ?? "")
+            }
         }
         if let end = claims.expiresAt, end <= now { return .expired(at: end) }
         return claims.notBefore > now ? .scheduled : .active
@@ -49,13 +55,52 @@ public struct NewActivation: Sendable {
     public let gross: Money
     /// The VAT rate in ``gross``.
     public let vat: BasisPoints
+    /// The customer's consent, stored with the sale.
+    public let consent: Consent
 
-    public init(entitlement: IssuedToken<EntitlementClaims>, channel: String, market: Market, gross: Money, vat: BasisPoints) {
+    public init(entitlement: IssuedToken<EntitlementClaims>, channel: String, market: Market, gross: Money, vat: BasisPoints,
+                consent: Consent = .inPerson) {
         self.entitlement = entitlement
         self.channel = channel
         self.market = market
         self.gross = gross
         self.vat = vat
+        self.consent = consent
+    }
+}
+
+/// Why an activation is refunded: the revocation's reason and the audit entry's action.
+public enum RefundReason: String, Sendable, Hashable {
+    /// The OEM's refund (`POST /v1/activations/{id}/refund`).
+    case refund
+    /// The customer's withdrawal within the withdrawal period (`POST /v1/entitlements/{id}/withdraw`).
+    case withdrawal
+
+    /// The audit log's action.
+    public var auditAction: String { self == .refund ? "activation.refund" : "activation.withdraw" }
+}
+
+/// A sale as the ledger holds it: the activation event of an entitlement, its consent, and
+/// whether it was refunded.
+public struct Sale: Sendable, Hashable {
+    public let entitlementID: EntitlementID
+    /// When it was sold (the activation event, Unix seconds).
+    public let soldAt: Int64
+    public let channel: String
+    public let dealer: DealerID?
+    public let market: Market
+    /// The consent stored with it; ``Consent/inPerson`` for sales recorded before consents were.
+    public let consent: Consent
+    public let refunded: Bool
+
+    public init(entitlementID: EntitlementID, soldAt: Int64, channel: String, dealer: DealerID?, market: Market, consent: Consent, refunded: Bool) {
+        self.entitlementID = entitlementID
+        self.soldAt = soldAt
+        self.channel = channel
+        self.dealer = dealer
+        self.market = market
+        self.consent = consent
+        self.refunded = refunded
     }
 }
 
@@ -64,15 +109,20 @@ public struct NewActivation: Sendable {
 public struct ActivationRecord: Sendable {
     public let activation: NewActivation
     public let principal: Principal
+    /// Whose keys ``idempotencyKey`` is one of: the caller's API key id for an activation, one
+    /// scope for every purchase (an order id is unique whichever of the shop's keys sends it).
+    public let idempotencyScope: String
     public let idempotencyKey: String
     /// Identifies the request, so the same key with another request is refused.
     public let requestHash: RequestHash
     /// The answer stored with the key and sent now and on every replay.
     public let response: IdempotentResponse
 
-    public init(activation: NewActivation, principal: Principal, idempotencyKey: String, requestHash: RequestHash, response: IdempotentResponse) {
+    public init(activation: NewActivation, principal: Principal, idempotencyScope: String? = nil, idempotencyKey: String, requestHash: RequestHash,
+                response: IdempotentResponse) {
         self.activation = activation
         self.principal = principal
+        self.idempotencyScope = idempotencyScope ?? principal.keyID
         self.idempotencyKey = idempotencyKey
         self.requestHash = requestHash
         self.response = response
@@ -185,7 +235,7 @@ extension FoDDatabase {
 
     /// The replay of a used key, `nil` for a new activation, or the refusal.
     private static func check(_ record: ActivationRecord, _ db: Database, at now: Int64) throws -> RecordedActivation? {
-        if let previous = try idempotent(db, record.principal.keyID, record.idempotencyKey, record.requestHash) {
+        if let previous = try idempotent(db, record.idempotencyScope, record.idempotencyKey, record.requestHash) {
             return RecordedActivation(response: previous, created: false)
         }
         let claims = record.activation.entitlement.claims
@@ -212,7 +262,9 @@ extension FoDDatabase {
                                      activation.channel, claims.dealer?.value, activation.market.code, activation.gross.currency.code,
                                      activation.gross.minor, activation.vat.value, claims.id.value])
         try db.cachedStatement(sql: "INSERT INTO idempotency (principal, key, request_sha256, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [principal.keyID, record.idempotencyKey, record.requestHash.stored, record.response.status, Data(record.response.body), now])
+            .execute(arguments: [record.idempotencyScope, record.idempotencyKey, record.requestHash.stored, record.response.status, Data(record.response.body), now])
+        try db.cachedStatement(sql: "INSERT INTO consent (entitlement_id, terms_version, immediate_start, acknowledged_at, recorded_at) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [claims.id.value, activation.consent.termsVersion, activation.consent.immediateStart, activation.consent.acknowledgedAt, now])
         try appendAudit(db, at: now, actor: principal.actor, action: "activation.create", subject: claims.id.value,
                         details: StoreRows.activationDetails(activation))
     }

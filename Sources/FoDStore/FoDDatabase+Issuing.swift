@@ -55,8 +55,9 @@ extension FoDDatabase {
 
     /// Refunds an activation: records the refund event (which `fod report` turns into a clawback
     /// when it falls in the window) and revokes the entitlement, in one transaction.
+    /// - Parameter reason: the revocation's reason and the audit entry's action (a withdrawal is a refund).
     /// - Throws: ``StoreError`` `not_found` for an unknown activation, `conflict` when already refunded.
-    public func refund(activation id: EntitlementID, actor: String, at now: Int64) throws {
+    public func refund(activation id: EntitlementID, reason: RefundReason = .refund, note: String? = nil, actor: String, at now: Int64) throws {
         try write { db in
             guard try Row.fetchOne(db, sql: "SELECT 1 FROM event WHERE event_id = ? AND kind = 'activation'", arguments: [StoreRows.activationEventID(id)]) != nil else {
                 throw StoreError(.notFound, "no activation \(id)")
@@ -66,11 +67,26 @@ extension FoDDatabase {
             }
             try db.execute(sql: "INSERT INTO event (event_id, occurred_at, kind, refers_to) VALUES (?, ?, 'refund', ?)",
                            arguments: [StoreRows.refundEventID(id), now, StoreRows.activationEventID(id)])
-            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "activation.refund", subject: id.value, details: "")
+            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: reason.auditAction, subject: id.value, details: note.map { "note=\($0)" } ?? "")
             let revoked = try Row.fetchOne(db, sql: "SELECT revoked_at FROM entitlement WHERE id = ?", arguments: [id.value])
             if let revoked, (revoked["revoked_at"] as Int64?) == nil {
-                try FoDDatabase.revoke(db, id, reason: "refund", actor: actor, at: now)
+                try FoDDatabase.revoke(db, id, reason: reason.rawValue, actor: actor, at: now)
             }
+        }
+    }
+
+    /// The sale of an entitlement — its activation event, consent and refund — or `nil` when it
+    /// was not sold (issued directly).
+    public func sale(of id: EntitlementID) throws -> Sale? {
+        try read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT e.occurred_at, e.channel, e.dealer_id, e.market, c.terms_version, c.immediate_start, c.acknowledged_at,
+                  EXISTS (SELECT 1 FROM event r WHERE r.event_id = ?) AS refunded
+                FROM event e LEFT JOIN consent c ON c.entitlement_id = ? WHERE e.event_id = ? AND e.kind = 'activation'
+                """, arguments: [StoreRows.refundEventID(id), id.value, StoreRows.activationEventID(id)]) else { return nil }
+            return try StoreRows.sale(id, soldAt: row["occurred_at"], channel: row["channel"], dealer: row["dealer_id"], market: row["market"],
+                                      termsVersion: row["terms_version"], immediateStart: row["immediate_start"],
+                                      acknowledgedAt: row["acknowledged_at"], refunded: row["refunded"])
         }
     }
 

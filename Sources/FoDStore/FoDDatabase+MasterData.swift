@@ -15,6 +15,25 @@ public struct Dealer: Sendable, Hashable {
     }
 }
 
+/// A vehicle's servicing dealer from a moment on (master data with effective dates).
+public struct DealerAssignment: Sendable, Hashable {
+    /// From when (Unix seconds) the dealer looks after the vehicle.
+    public let from: Int64
+    public let dealer: DealerID
+
+    public init(from: Int64, dealer: DealerID) {
+        self.from = from
+        self.dealer = dealer
+    }
+
+    /// The servicing dealer at `instant`: the latest assignment in force then, else the
+    /// registration's dealer (`base`).
+    /// - Parameter assignments: oldest first (``MasterDataStore/dealerAssignments(of:)``).
+    public static func dealer(at instant: Int64, _ assignments: [DealerAssignment], base: DealerID?) -> DealerID? {
+        assignments.last { $0.from <= instant }?.dealer ?? base
+    }
+}
+
 /// The fixture documents (dealers, vehicles, catalog) parsed and validated before an import
 /// writes anything.
 public struct Fixtures: Sendable {
@@ -112,6 +131,30 @@ extension FoDDatabase {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM vehicle WHERE vin = ?"), arguments: [vin.value]) else { return nil }
         return try StoreRows.vehicle(vin: vin, model: row["model"], modelYear: row["model_year"], market: row["market"],
                                      equipment: row["equipment"], dealer: row["dealer_id"])
+    }
+
+    /// Makes `dealer` the vehicle's servicing dealer from `from` on (replacing an assignment with the same `from`).
+    /// - Throws: ``StoreError`` `not_found` (no such vehicle), `dealer_unknown`.
+    public func assignDealer(_ dealer: DealerID, to vin: VIN, from: Int64, actor: String, at now: Int64) throws {
+        try write { db in
+            guard try FoDDatabase.vehicle(db, vin) != nil else { throw StoreError(.notFound, "no vehicle \(vin)") }
+            try FoDDatabase.requireDealer(dealer, db)
+            try db.execute(sql: """
+                INSERT INTO vehicle_dealer (vin, valid_from, dealer_id, recorded_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT(vin, valid_from) DO UPDATE SET dealer_id = excluded.dealer_id, recorded_at = excluded.recorded_at
+                """, arguments: [vin.value, from, dealer.value, now])
+            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "vehicle.dealer", subject: vin.value,
+                                        details: "dealer=\(dealer) from=\(Instant(unixSeconds: from).rfc3339)")
+        }
+    }
+
+    /// The vehicle's servicing dealers with their effective dates, oldest first.
+    public func dealerAssignments(of vin: VIN) throws -> [DealerAssignment] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT valid_from, dealer_id FROM vehicle_dealer WHERE vin = ? ORDER BY valid_from", arguments: [vin.value]).map { row in
+                try StoreRows.stored { DealerAssignment(from: row["valid_from"], dealer: try DealerID(row["dealer_id"] as String)) }
+            }
+        }
     }
 
     /// The current catalog.

@@ -169,6 +169,18 @@ public struct FoDDatabase: Sendable {
             // The revocation cache asks for new revocations twice a second.
             try db.execute(sql: "CREATE INDEX entitlement_revoked ON entitlement (revoked_at) WHERE revoked_at IS NOT NULL")
         }
+        migrator.registerMigration("v8-sales") { db in
+            // The servicing dealer with effective dates (online purchases are credited to the dealer
+            // of the moment), and the consent stored with every sale (withdrawal).
+            try db.execute(sql: """
+            CREATE TABLE vehicle_dealer (
+              vin TEXT NOT NULL, valid_from INTEGER NOT NULL, dealer_id TEXT NOT NULL, recorded_at INTEGER NOT NULL,
+              PRIMARY KEY (vin, valid_from));
+            CREATE TABLE consent (
+              entitlement_id TEXT PRIMARY KEY, terms_version TEXT, immediate_start INTEGER NOT NULL, acknowledged_at INTEGER,
+              recorded_at INTEGER NOT NULL);
+            """)
+        }
         return migrator
     }
 }

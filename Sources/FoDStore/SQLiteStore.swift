@@ -61,9 +61,14 @@ public struct SQLiteStore: EntitlementStore {
     public func revoke(entitlement id: EntitlementID, reason: String, actor: String, at now: Int64) async throws {
         try await run { try $0.revoke(entitlement: id, reason: reason, actor: actor, at: now) }
     }
-    public func refund(activation id: EntitlementID, actor: String, at now: Int64) async throws {
-        try await run { try $0.refund(activation: id, actor: actor, at: now) }
+    public func refund(activation id: EntitlementID, reason: RefundReason, note: String?, actor: String, at now: Int64) async throws {
+        try await run { try $0.refund(activation: id, reason: reason, note: note, actor: actor, at: now) }
     }
+    public func sale(of id: EntitlementID) async throws -> Sale? { try await run { try $0.sale(of: id) } }
+    public func assignDealer(_ dealer: DealerID, to vin: VIN, from: Int64, actor: String, at now: Int64) async throws {
+        try await run { try $0.assignDealer(dealer, to: vin, from: from, actor: actor, at: now) }
+    }
+    public func dealerAssignments(of vin: VIN) async throws -> [DealerAssignment] { try await run { try $0.dealerAssignments(of: vin) } }
     public func revokedIDs(since: Int64) async throws -> [EntitlementID] { try await run { try $0.revokedIDs(since: since) } }
     public func manifestSnapshot(of vin: VIN) async throws -> ManifestSnapshot? { try await run { try $0.manifestSnapshot(of: vin) } }
     public func manifestVersions(_ requests: [ManifestVersionRequest], at now: Int64) async throws -> [ManifestVersion] {

@@ -74,6 +74,13 @@ public protocol MasterDataStore: Sendable {
     func catalog() async throws -> Catalog
     /// The dealer with this id, or `nil`.
     func dealer(_ id: DealerID) async throws -> Dealer?
+    /// Makes `dealer` the vehicle's servicing dealer from `from` (Unix seconds) on; a second
+    /// assignment with the same `from` replaces the first. Sales already recorded keep their dealer.
+    /// - Throws: ``StoreError`` `not_found` (no such vehicle), `dealer_unknown`.
+    func assignDealer(_ dealer: DealerID, to vin: VIN, from: Int64, actor: String, at now: Int64) async throws
+    /// The vehicle's servicing dealers with their effective dates, oldest first (empty: none
+    /// assigned; the registration's `dealer_id` applies).
+    func dealerAssignments(of vin: VIN) async throws -> [DealerAssignment]
 }
 
 /// Entitlements, activation and refund events, idempotency records and manifest versions: the ledger.
@@ -101,8 +108,12 @@ public protocol LedgerStore: Sendable {
     func reissue(_ id: EntitlementID, token: String, replacing old: String, details: String, actor: String, at now: Int64) async throws -> Bool
     /// Revokes an entitlement with a reason.
     func revoke(entitlement id: EntitlementID, reason: String, actor: String, at now: Int64) async throws
-    /// Records the refund of an activation and revokes its entitlement.
-    func refund(activation id: EntitlementID, actor: String, at now: Int64) async throws
+    /// Records the refund of an activation (a withdrawal is one) and revokes its entitlement with
+    /// the reason's name.
+    /// - Throws: ``StoreError`` `not_found` for an unknown activation, `conflict` when already refunded.
+    func refund(activation id: EntitlementID, reason: RefundReason, note: String?, actor: String, at now: Int64) async throws
+    /// The sale of an entitlement (activation event, consent, refund), or `nil` when it was not sold.
+    func sale(of id: EntitlementID) async throws -> Sale?
     /// Ids of the entitlements revoked at or after `since` (Unix seconds), for revocation caches.
     func revokedIDs(since: Int64) async throws -> [EntitlementID]
     /// The vehicle's entitlements and last manifest version in one read; `nil` when not registered.
@@ -176,10 +187,16 @@ public struct TableDump: Sendable {
     public static let tableOrder = [
         "dealer", "vehicle", "catalog_version", "catalog_feature", "catalog_feature_model", "catalog_equipment_rule", "catalog_price",
         "equipment", "entitlement", "event", "api_key", "web_session", "idempotency", "manifest_version", "audit", "shared_secret",
+        "vehicle_dealer", "consent",
     ]
 }
 
 extension LedgerStore {
+    /// Records the OEM's refund of an activation.
+    public func refund(activation id: EntitlementID, actor: String, at now: Int64) async throws {
+        try await refund(activation: id, reason: .refund, note: nil, actor: actor, at: now)
+    }
+
     /// Records a group of activations known already.
     public func recordActivations(_ records: [ActivationRecord], at now: Int64) async throws -> [Result<RecordedActivation, StoreError>] {
         try await recordActivations(PendingGroup(records, at: now))

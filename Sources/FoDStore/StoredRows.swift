@@ -79,7 +79,18 @@ public enum StoreRows {
     /// The audit details of an activation.
     public static func activationDetails(_ activation: NewActivation) -> String {
         let claims = activation.entitlement.claims
-        return "vin=\(claims.vin) feature=\(claims.feature) term=\(claims.term) dealer=\(claims.dealer?.value ?? "") gross=\(activation.gross.minor) \(activation.gross.currency)"
+        return "vin=\(claims.vin) feature=\(claims.feature) term=\(claims.term) channel=\(activation.channel) dealer=\(claims.dealer?.value ?? "") gross=\(activation.gross.minor) \(activation.gross.currency) \(activation.consent.auditText)"
+    }
+
+    /// A sale from its stored columns; no consent row (`immediateStart` `nil`): ``Consent/inPerson``.
+    /// - Throws: ``StoreError`` `invalid` for a stored value that does not validate.
+    public static func sale(_ id: EntitlementID, soldAt: Int64, channel: String?, dealer: String?, market: String?, termsVersion: String?,
+                            immediateStart: Bool?, acknowledgedAt: Int64?, refunded: Bool) throws -> Sale {
+        try stored {
+            let consent = try immediateStart.map { try Consent(termsVersion: termsVersion, immediateStart: $0, acknowledgedAt: acknowledgedAt) } ?? .inPerson
+            return Sale(entitlementID: id, soldAt: soldAt, channel: channel ?? "", dealer: try dealer.map { try DealerID($0) },
+                        market: try Market(market ?? ""), consent: consent, refunded: refunded)
+        }
     }
 
     /// The event id of an activation and of its refund.

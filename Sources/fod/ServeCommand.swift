@@ -1,3 +1,4 @@
+import FoDCore
 import ArgumentParser
 import FoDCrypto
 import FoDEntitlements
@@ -65,6 +66,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Days a signed manifest is valid (its exp), 1 to 90. Env FOD_MANIFEST_LIFETIME_DAYS.")
     var manifestLifetimeDays: Int = Int(ProcessInfo.processInfo.environment["FOD_MANIFEST_LIFETIME_DAYS"] ?? "") ?? 7
 
+    @Option(help: "The withdrawal period of a market in days, MARKET=DAYS (0 to 365; *=DAYS for every market not named); repeatable. Default 14 days everywhere. Env FOD_WITHDRAWAL_DAYS (comma-separated).")
+    var withdrawalDays: [String] = (ProcessInfo.processInfo.environment["FOD_WITHDRAWAL_DAYS"] ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+
     @Option(help: "Log format: json (one object per line) or text. Env FOD_LOG_FORMAT.")
     var logFormat: String = ProcessInfo.processInfo.environment["FOD_LOG_FORMAT"] ?? "json"
 
@@ -97,6 +101,12 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard (1...90).contains(manifestLifetimeDays) else {
             throw ValidationError("--manifest-lifetime-days must be 1 to 90 (a vehicle must fetch a new manifest before it ends)")
+        }
+        let withdrawal: WithdrawalPolicy
+        do { withdrawal = try WithdrawalPolicy.parse(withdrawalDays) } catch let error as WithdrawalPolicyError {
+            throw ValidationError(error.description)
+        } catch {
+            throw ValidationError("--withdrawal-days: \((error as? any CodedError)?.reason ?? "\(error)")")
         }
         var logger = Logger(label: "fod")
         logger.logLevel = level
@@ -135,9 +145,13 @@ struct ServeCommand: AsyncParsableCommand {
             let metrics = ServiceMetrics()
             let services = try await FoDServices(store: database, signing: signing, catalog: try await database.catalog(),
                                        rules: try RuleSet(json: try CLIInput.readFile(rules)), clock: clock, metrics: metrics,
-                                       manifestLifetime: Int64(manifestLifetimeDays) * 86_400)
+                                       manifestLifetime: Int64(manifestLifetimeDays) * 86_400, withdrawal: withdrawal)
             var banner = dev ? "fod serve — DEVELOPMENT MODE (development keys allowed; never use them in production)\n" : "fod serve\n"
             banner += "database: \(database.location)\n"
+            let longest = ([withdrawal.defaultDays] + withdrawal.days.values).max() ?? 14
+            if services.rules.clawbackDays < Int64(longest) + 1 {
+                banner += "warning: the rules' clawback_days (\(services.rules.clawbackDays)) is shorter than the longest withdrawal period plus one (\(longest + 1)): a withdrawal on the period's last day would not claw the commission back\n"
+            }
             if let version = signing.rootVersion { banner += "trust: root version \(version) from \(trust ?? "")\n" }
             if opened.isNew {
                 let admin = try await database.createAPIKey(role: .admin, dealer: nil, label: "bootstrap admin", actor: "system", at: clock.unixSeconds())

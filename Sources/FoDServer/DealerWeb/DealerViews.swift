@@ -58,6 +58,8 @@ enum DealerViews {
             values["status"] = "\(name) ended on \(date(at))"
         case .refunded(let at):
             values["status"] = "\(name) was refunded on \(date(at)) and is switched off"
+        case .withdrawn(let at):
+            values["status"] = "\(name) was withdrawn by the customer on \(date(at)), refunded, and is switched off"
         case .revoked(let at, let reason):
             values["status"] = "\(name) was revoked on \(date(at)) (\(reason)) and is switched off"
         }
