@@ -205,6 +205,25 @@ def main():
         status, body = http(port, "GET", f"/v1/vehicles/{VIN}/entitlements", {"Authorization": f"Bearer {admin}"})
         check(len([e for e in json.loads(body)["entitlements"] if e["feature"] == "NAV_PLUS"]) == 1, "still one booking")
 
+        # 5b. The withdrawal: offered on the result page while the period runs, a click refunds and
+        # switches off; a sale started early at the customer's request with the box ticked has none.
+        driver.get(f"http://127.0.0.1:{port}/dealer/confirm?vin={VIN}&feature=ACC&term=P1M")
+        check("within 14 days" in steps.text("fieldset.consent"), "the confirmation states the withdrawal right")
+        driver.find_element(By.ID, "activate").click()
+        steps.wait.until(expected_conditions.presence_of_element_located((By.ID, "withdraw-button")))
+        check("may withdraw until" in steps.text("#withdraw"), "the result page offers the withdrawal while the period runs")
+        steps.shot("05b-withdrawal.png")
+        driver.find_element(By.ID, "withdraw-button").click()
+        steps.wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "state"), "withdrawn"))
+        check("withdrawn by the customer" in steps.text("#state") and not driver.find_elements(By.ID, "qr")
+              and not driver.find_elements(By.ID, "withdraw-button"), "after the click the sale is withdrawn, without token or button")
+        driver.get(f"http://127.0.0.1:{port}/dealer/confirm?vin={VIN}&feature=MATRIX_LED&term=P1M")
+        driver.find_element(By.ID, "immediate-start").click()
+        driver.find_element(By.ID, "activate").click()
+        steps.wait.until(expected_conditions.presence_of_element_located((By.ID, "entitlement-id")))
+        check(not driver.find_elements(By.ID, "withdraw-button") and "acknowledged losing the right" in steps.text("#withdrawal-note"),
+              "an early start with the acknowledgement has no withdrawal, and the page says why")
+
         # 6. Forms without the CSRF token; the session is no API credential; the dealer key cannot issue.
         session = f"fod_session={cookie['value']}"
         form = f"vin={VIN}&feature=ACC&term=P1M&idempotency_key=forged-1".encode()
@@ -220,6 +239,7 @@ def main():
         check(status == 403, "the dealer key cannot read the audit log (403)")
 
         # 7. An unknown VIN is explained.
+        driver.get(f"http://127.0.0.1:{port}/dealer")
         steps.look_up("1HGCM82633A004352")
         check("This VIN is not registered" in steps.text("#error"), "an unregistered VIN is explained in a sentence")
         steps.shot("08-unknown-vin.png")

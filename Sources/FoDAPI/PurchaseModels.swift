@@ -64,6 +64,9 @@ public struct PurchaseRequest: StrictDecodable, CodingKeyed, Encodable, Sendable
         guard gross >= 0 else { throw EntitlementError(.requestInvalid, "gross_minor must not be negative") }
         self.grossMinor = gross
         self.currency = try Currency(currency)
+        guard consent.termsVersion != nil else {
+            throw EntitlementError(.fieldMissing, "consent: \"terms_version\" is required on a purchase (the terms the customer accepted)")
+        }
         self.consent = consent
     }
 

@@ -5,7 +5,6 @@ extension EVPKey {
     /// refuses: encrypted PEM is not supported, and OpenSSL's default callback would prompt
     /// on the terminal.
     static func privateKey(pem: String) throws -> EVPKey {
-        OpenSSLLibrary.initialized
         let pointer: OpaquePointer? = withMemoryBIO(pem) { PEM_read_bio_PrivateKey($0, nil, { _, _, _, _ in -1 }, nil) }
         guard let pointer else { throw OpenSSLErrorQueue.error(.keyMalformed, "not a PEM private key") }
         return try EVPKey(takingOwnershipOf: pointer)
@@ -13,7 +12,6 @@ extension EVPKey {
 
     /// Parses a PEM public key (SubjectPublicKeyInfo).
     static func publicKey(pem: String) throws -> EVPKey {
-        OpenSSLLibrary.initialized
         let pointer: OpaquePointer? = withMemoryBIO(pem) { PEM_read_bio_PUBKEY($0, nil, { _, _, _, _ in -1 }, nil) }
         guard let pointer else { throw OpenSSLErrorQueue.error(.keyMalformed, "not a PEM public key") }
         return try EVPKey(takingOwnershipOf: pointer)
@@ -21,8 +19,7 @@ extension EVPKey {
 
     /// Parses a DER SubjectPublicKeyInfo, requiring every byte to be consumed.
     static func publicKey(spki: [UInt8]) throws -> EVPKey {
-        OpenSSLLibrary.initialized
-        return try spki.withUnsafeBufferPointer { buffer in
+        try spki.withUnsafeBufferPointer { buffer in
             var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
             guard let pointer = d2i_PUBKEY(nil, &cursor, buffer.count) else {
                 throw OpenSSLErrorQueue.error(.keyMalformed, "not a DER SubjectPublicKeyInfo")

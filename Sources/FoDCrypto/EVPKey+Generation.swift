@@ -3,7 +3,6 @@ import COpenSSL
 extension EVPKey {
     /// Generates a fresh key pair for `algorithm` from OpenSSL's CSPRNG.
     static func generate(_ algorithm: SigningAlgorithm) throws -> EVPKey {
-        OpenSSLLibrary.initialized
         let name = algorithm == .es256 ? "EC" : "ED25519"
         guard let ctx = EVP_PKEY_CTX_new_from_name(nil, name, nil) else {
             throw OpenSSLErrorQueue.error(.openSSL, "EVP_PKEY_CTX_new_from_name(\(name)) failed")

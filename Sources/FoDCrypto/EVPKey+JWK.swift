@@ -7,7 +7,6 @@ extension EVPKey {
     /// Builds a key from a JWK; a JWK with `d` gives a private key whose public half is checked
     /// against `x`/`y`.
     static func from(jwk: JWK) throws -> EVPKey {
-        OpenSSLLibrary.initialized
         let algorithm: SigningAlgorithm
         switch (jwk.kty, jwk.crv) {
         case ("EC", "P-256"): algorithm = .es256

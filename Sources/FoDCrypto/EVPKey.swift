@@ -46,7 +46,6 @@ final class FetchedDigest: @unchecked Sendable {
     let pointer: OpaquePointer
 
     private init(name: String) {
-        OpenSSLLibrary.initialized
         guard let md = EVP_MD_fetch(nil, name, nil) else {
             fatalError("OpenSSL has no \(name) implementation: \(OpenSSLErrorQueue.drain())")
         }

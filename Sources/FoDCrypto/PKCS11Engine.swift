@@ -52,7 +52,6 @@ final class PKCS11Engine: @unchecked Sendable {
     }
 
     private static func start(module: String?) throws -> PKCS11Engine {
-        OpenSSLLibrary.initialized
         guard let pointer = COpenSSL_ENGINE_by_id("pkcs11") else {
             throw OpenSSLErrorQueue.error(.pkcs11Unavailable,
                                           "OpenSSL has no 'pkcs11' engine (Debian: apt-get install libengine-pkcs11-openssl)")

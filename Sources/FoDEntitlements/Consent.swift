@@ -53,10 +53,11 @@ extension Consent: StrictDecodable, CodingKeyed, Encodable {
         case acknowledgedAt = "acknowledged_at"
     }
 
-    /// `terms_version` and `immediate_start` are required; `acknowledged_at` is RFC 3339 or absent/null.
+    /// `immediate_start` is required; `terms_version` (required on a purchase) and
+    /// `acknowledged_at` (RFC 3339) may be absent or null.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Keys.self)
-        let terms = try c.decode(String.self, forKey: .termsVersion)
+        let terms = try c.decodeIfPresent(String.self, forKey: .termsVersion)
         let immediate = try c.decode(Bool.self, forKey: .immediateStart)
         let acknowledged = try c.decodeIfPresent(String.self, forKey: .acknowledgedAt)
         let at = try acknowledged.map { text -> Int64 in

@@ -36,6 +36,39 @@ struct IssuingService: Sendable {
         services.metrics.revoked()
     }
 
+    /// Whether a sale can be withdrawn now, and until when.
+    enum WithdrawalStanding: Equatable {
+        /// Open until the instant given (exclusive).
+        case open(until: Int64)
+        /// Refunded or withdrawn already.
+        case refunded
+        /// The period ended at the instant given.
+        case over(at: Int64)
+        /// Delivered at the customer's express early-start request with the acknowledgement.
+        case lapsed
+        /// Issued directly, not sold.
+        case notSold
+    }
+
+    /// Where the withdrawal of `stored` stands at `now`, from its sale (`nil`: not sold).
+    func standing(_ stored: StoredEntitlement, sale: Sale?, at now: Int64) -> WithdrawalStanding {
+        guard let sale else { return .notSold }
+        if sale.refunded { return .refunded }
+        let end = services.withdrawal.end(soldAt: sale.soldAt, market: sale.market)
+        guard now < end else { return .over(at: end) }
+        if sale.consent.waivesWithdrawalOnDelivery, stored.claims.notBefore <= now { return .lapsed }
+        return .open(until: end)
+    }
+
+    /// The entitlement `principal` may see (a dealer: those credited to it) and its sale.
+    /// - Throws: ``APIError`` 404 `entitlement_not_found`.
+    func sale(_ id: EntitlementID, for principal: Principal) async throws -> (StoredEntitlement, Sale?) {
+        guard let stored = try await services.store.entitlement(id), principal.role != .dealer || stored.claims.dealer == principal.dealer else {
+            throw APIError(.notFound, "entitlement_not_found", "no entitlement \(id.value)")
+        }
+        return (stored, try await services.store.sale(of: id))
+    }
+
     /// The customer's withdrawal within the withdrawal period of the vehicle's market: refunded
     /// (a clawback in the report) and revoked through the refund path.
     /// - Returns: when the withdrawal period ends.
@@ -44,32 +77,30 @@ struct IssuingService: Sendable {
     ///   (delivered at the customer's express early-start request with the acknowledgement, §356(5) BGB).
     func withdraw(_ id: EntitlementID, note: String?, principal: Principal) async throws -> Int64 {
         if let note { try DisplayText.check(note, "note", maxLength: 500) }
-        let notFound = APIError(.notFound, "entitlement_not_found", "no entitlement \(id.value)")
-        guard let stored = try await services.store.entitlement(id), principal.role != .dealer || stored.claims.dealer == principal.dealer else {
-            throw notFound
-        }
-        guard let sale = try await services.store.sale(of: id) else {
-            throw APIError(.unprocessableContent, "not_a_sale", "entitlement \(id.value) was issued directly, not sold: there is nothing to withdraw from (revoke it instead)")
-        }
-        guard !sale.refunded else { throw APIError(.conflict, "already_refunded", "the sale of \(id.value) was already refunded or withdrawn") }
+        let (stored, sale) = try await sale(id, for: principal)
         let now = services.clock.unixSeconds()
-        let end = services.withdrawal.end(soldAt: sale.soldAt, market: sale.market)
-        guard now < end else {
+        let already = APIError(.conflict, "already_refunded", "the sale of \(id.value) was already refunded or withdrawn")
+        switch standing(stored, sale: sale, at: now) {
+        case .notSold:
+            throw APIError(.unprocessableContent, "not_a_sale", "entitlement \(id.value) was issued directly, not sold: there is nothing to withdraw from (revoke it instead)")
+        case .refunded: throw already
+        case .over(let end):
+            let market = sale?.market
             throw APIError(.unprocessableContent, "withdrawal_period_over",
-                           "the withdrawal period of this sale ended with \(Instant(unixSeconds: end - 1).displayDate) (\(services.withdrawal.days(for: sale.market)) days in \(sale.market), counted in UTC days from the day after the sale)")
-        }
-        if sale.consent.waivesWithdrawalOnDelivery, stored.claims.notBefore <= now {
+                           "the withdrawal period of this sale ended with \(Instant(unixSeconds: end - 1).displayDate) (\(market.map { services.withdrawal.days(for: $0) } ?? 0) days in \(market?.code ?? "?"), counted in UTC days from the day after the sale)")
+        case .lapsed:
             throw APIError(.unprocessableContent, "withdrawal_right_lapsed",
                            "the customer asked for the feature to start at once and acknowledged losing the withdrawal right; it was delivered, so the right has lapsed (§356(5) BGB)")
+        case .open(let end):
+            do {
+                try await services.store.refund(activation: id, reason: .withdrawal, note: note, actor: principal.actor, at: now)
+            } catch let error as StoreError where error.code == .conflict {
+                throw already
+            }
+            services.revocations.insert(id)
+            services.metrics.refunded()
+            return end
         }
-        do {
-            try await services.store.refund(activation: id, reason: .withdrawal, note: note, actor: principal.actor, at: now)
-        } catch let error as StoreError where error.code == .conflict {
-            throw APIError(.conflict, "already_refunded", "the sale of \(id.value) was already refunded or withdrawn")
-        }
-        services.revocations.insert(id)
-        services.metrics.refunded()
-        return end
     }
 
     /// Refunds an activation: a refund event (a clawback in the report) and its entitlement revoked.

@@ -24,7 +24,7 @@ struct DealerCommand: AsyncParsableCommand {
         Exit codes: 0 success, 1 the server refused (its code on stderr),
         2 bad input, 3 the server could not be reached, 64 wrong usage.
         """,
-        subcommands: [Login.self, Logout.self, Lookup.self, Offers.self, Activate.self, Activations.self]
+        subcommands: [Login.self, Logout.self, Lookup.self, Offers.self, Activate.self, Withdraw.self, Activations.self]
     )
 
     /// Options every dealer subcommand shares.
@@ -137,6 +137,8 @@ struct DealerCommand: AsyncParsableCommand {
         @Argument(help: "The term: trial, P1M, P6M, P1Y, P3Y, subscription or permanent.") var term: String
         @Option(help: "Repeat an earlier activation's key to retry it safely (default: a new random key).")
         var idempotencyKey: String?
+        @Flag(help: "The customer asks for the feature to start now and acknowledges losing the right of withdrawal (recorded as given now).")
+        var immediateStart = false
         @OptionGroup var connection: Connection
 
         func run() async throws {
@@ -145,7 +147,8 @@ struct DealerCommand: AsyncParsableCommand {
                 let feature = try FeatureCode(feature)
                 let term = try Term(validating: term)
                 let key = idempotencyKey ?? "cli-\(UUID().uuidString.lowercased())"
-                let order = ActivationRequest(vin: vin, feature: feature, term: term)
+                let consent = immediateStart ? try Consent(termsVersion: nil, immediateStart: true, acknowledgedAt: SystemClock().unixSeconds()) : nil
+                let order = ActivationRequest(vin: vin, feature: feature, term: term, consent: consent)
                 let answer = try await connection.client().send("POST", "/v1/activations", json: order, as: ActivationResponse.self,
                                                                 headers: ["Idempotency-Key": key])
                 if connection.json { print(String(decoding: answer.bytes, as: UTF8.self)); return }
@@ -156,6 +159,24 @@ struct DealerCommand: AsyncParsableCommand {
                 print("  valid until \(DealerCommand.date(activation.expiresAt))")
                 print("  idempotency key \(key)")
                 print("  token \(activation.token)")
+            }
+        }
+    }
+
+    struct Withdraw: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The customer withdraws from one of your sales within the withdrawal period: refunded, the feature switched off.")
+        @Argument(help: "The entitlement id (from fod dealer activate or lookup).") var id: String
+        @Option(help: "A note for the audit log (at most 500 characters).") var note: String?
+        @OptionGroup var connection: Connection
+
+        func run() async throws {
+            try await DealerCommand.run {
+                let id = try EntitlementID(id)
+                let answer = try await connection.client().send("POST", "/v1/entitlements/\(id.value)/withdraw", json: WithdrawRequest(note: note),
+                                                                as: WithdrawResponse.self)
+                if connection.json { print(String(decoding: answer.bytes, as: UTF8.self)); return }
+                print("Withdrawn: entitlement \(id) is refunded and switched off (its withdrawal period ends \(answer.body.periodEnds)).")
             }
         }
     }

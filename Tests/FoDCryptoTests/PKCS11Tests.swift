@@ -61,7 +61,16 @@ struct PKCS11URITests {
     }
 }
 
+/// Loads libp11 and SoftHSM into the test process. With them loaded beside the other suites' many
+/// threads, OpenSSL's EC operations (`EVP_PKEY_CTX_set_group_name`, reading `qx`) failed for the
+/// rest of the process in about half of the full runs; without this suite, none did (four runs).
+/// Not reproduced with a C program (engine start, key loads, failed loads, the Ed25519 token,
+/// beside threads generating keys) nor in `fod serve` with a token key, so the cause is open.
+/// scripts/test therefore runs this suite in a process of its own, after the others
+/// (`FOD_TEST_PKCS11_LATER=1` keeps it out of the first run).
 @Suite("Keys in a PKCS#11 token (SoftHSM through OpenSSL's pkcs11 engine)", .serialized,
+       .enabled(if: ProcessInfo.processInfo.environment["FOD_TEST_PKCS11_LATER"] != "1",
+                "runs in a process of its own after the other suites (scripts/test)"),
        .enabled(if: SoftHSMToken.installed || ProcessInfo.processInfo.environment["FOD_TEST_REQUIRE_SOFTHSM"] == "1",
                 "needs softhsm2 and libengine-pkcs11-openssl (Debian); CI sets FOD_TEST_REQUIRE_SOFTHSM=1, which turns their absence into a failure"))
 struct PKCS11KeyTests {

@@ -131,6 +131,49 @@ struct DealerWebTests {
         }
     }
 
+    @Test("the confirmation step records the customer's early-start request; the result page offers the withdrawal while it stands, and another dealer cannot",
+          arguments: StoreBackend.all)
+    func consentAndWithdrawal(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
+        try await service.app.test(.router) { client in
+            var browser = Browser(client: client)
+            _ = try await browser.signIn(service.dealer1)
+            func book(_ feature: String, early: Bool) async throws -> String {
+                let confirm = try await browser.get("/dealer/confirm?vin=\(DealerWebTests.vin)&feature=\(feature)&term=P1M")
+                #expect(String(buffer: confirm.body).contains("within 14 days"))
+                var form = ["csrf", "vin", "feature", "term", "idempotency_key"].map { ($0, Browser.hidden($0, in: confirm) ?? "") }
+                if early { form.append(("immediate_start", "yes")) }
+                let booked = try await browser.post("/dealer/activate", form)
+                #expect(booked.status == .seeOther)
+                return try #require(booked.headers[.location])
+            }
+            // Not ticked: given in person, the right stands — the page offers the withdrawal.
+            let nav = try await book("NAV_PLUS", early: false)
+            let page = try await browser.get(nav)
+            #expect(String(buffer: page.body).contains("id=\"withdraw-button\""))
+            // Ticked: the early start with the acknowledgement — no withdrawal, and the page says why.
+            let acc = try await book("ACC", early: true)
+            let accPage = String(buffer: try await browser.get(acc).body)
+            #expect(!accPage.contains("id=\"withdraw-button\"") && accPage.contains("acknowledged losing the right"))
+            let accID = String(acc.split(separator: "/").last ?? "")
+            let sale = try #require(try await service.services.store.sale(of: try EntitlementID(accID)))
+            #expect(sale.consent.immediateStart && sale.consent.acknowledgedAt == TestService.now)
+
+            // Another dealer's session cannot withdraw it.
+            var other = Browser(client: client)
+            _ = try await other.signIn(service.dealer2)
+            let otherHome = try await other.get("/dealer")
+            let refused = try await other.post("\(nav)/withdraw", [("csrf", Browser.hidden("csrf", in: otherHome) ?? "")])
+            #expect(refused.status == .notFound)
+            // Without the CSRF token nothing happens; with it, withdrawn.
+            #expect(try await browser.post("\(nav)/withdraw", []).status == .forbidden)
+            let withdrawn = try await browser.post("\(nav)/withdraw", [("csrf", Browser.hidden("csrf", in: page) ?? "")])
+            #expect(withdrawn.status == .seeOther && withdrawn.headers[.location] == nav)
+            let after = String(buffer: try await browser.get(nav).body)
+            #expect(after.contains("was withdrawn by the customer") && !after.contains("id=\"withdraw-button\"") && !after.contains("<svg"))
+        }
+    }
+
     @Test("forms without the session's CSRF token are refused and book nothing; a session cannot reach the API; another dealer sees none of it", arguments: StoreBackend.all)
     func boundaries(backend: StoreBackend) async throws {
         let service = try await TestService(backend)

@@ -100,11 +100,24 @@ struct DealerCLITests {
         let lines = listed?["lines"] as? [[String: Any]] ?? []
         #expect(lines.count == 1 && lines.first?["event_id"] as? String == "act-\(id)")
 
-        // Another dealer sees none of it.
+        // Another dealer sees none of it, and cannot withdraw it.
         let other = try server.key(role: "dealer", dealer: "DE-10002")
+        let notTheirs = try FodCLI.run(["dealer", "withdraw", id], environment: ["XDG_CONFIG_HOME": config.path, "FOD_DEALER_KEY": other])
+        #expect(notTheirs.status == 1 && notTheirs.stderr.contains("entitlement_not_found"))
+        // An early start with the acknowledgement: no withdrawal once switched on.
+        let early = try FodCLI.run(["dealer", "activate", "WAUZZZF45RA000001", "ACC", "P1M", "--immediate-start", "--json"], environment: signedIn)
+        #expect(early.status == 0, "\(early.stderr)")
+        let earlyID = try #require((try JSONSerialization.jsonObject(with: Data(early.stdout.utf8)) as? [String: Any])?["id"] as? String)
+        let lapsed = try FodCLI.run(["dealer", "withdraw", earlyID], environment: signedIn)
+        #expect(lapsed.status == 1 && lapsed.stderr.contains("withdrawal_right_lapsed"), "\(lapsed.stderr)")
         let theirs = try FodCLI.run(["dealer", "activations", "--json"], environment: ["XDG_CONFIG_HOME": config.path, "FOD_DEALER_KEY": other])
         let theirLines = (try JSONSerialization.jsonObject(with: Data(theirs.stdout.utf8)) as? [String: Any])?["lines"] as? [Any]
         #expect(theirLines?.isEmpty == true)
+
+        let withdrawn = try FodCLI.run(["dealer", "withdraw", id, "--note", "changed their mind"], environment: signedIn)
+        #expect(withdrawn.status == 0 && withdrawn.stdout.contains("Withdrawn: entitlement \(id)"), "\(withdrawn.stderr)")
+        let twice = try FodCLI.run(["dealer", "withdraw", id], environment: signedIn)
+        #expect(twice.status == 1 && twice.stderr.contains("already_refunded"))
 
         let issuer = try server.key(role: "issuer")
         let wrongRole = try FodCLI.run(["dealer", "login"], environment: ["XDG_CONFIG_HOME": config.path, "FOD_DEALER_KEY": issuer, "FOD_SERVER": server.url])

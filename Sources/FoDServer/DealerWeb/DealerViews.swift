@@ -66,6 +66,20 @@ enum DealerViews {
         return values
     }
 
+    /// The result page's withdrawal part: a button while the period runs, else why there is none.
+    static func withdrawal(_ standing: IssuingService.WithdrawalStanding) -> [String: Any] {
+        switch standing {
+        case .open(let until):
+            return ["withdrawable": ["until": date(until - 1)]]
+        case .lapsed:
+            return ["withdrawalNote": "No withdrawal: the customer asked for the feature to start at once and acknowledged losing the right."]
+        case .over(let at):
+            return ["withdrawalNote": "The withdrawal period ended with \(date(at - 1))."]
+        case .refunded, .notSold:
+            return [:]
+        }
+    }
+
     /// The month's lines and statements of one dealer.
     static func month(_ report: Report, dealer: String, catalog: Catalog) -> [String: Any] {
         let statements: [[String: Any]] = report.statements.filter { $0.dealerID == dealer }.map { s in

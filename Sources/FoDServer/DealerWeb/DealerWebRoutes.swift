@@ -102,6 +102,7 @@ struct DealerWebRoutes {
                     "feature": feature.code.value, "term": order.term.rawValue, "termName": DealerViews.termName(order.term),
                     "gross": price.currency.formatGrouped(minor: price.gross.minor), "currency": price.currency.code,
                     "vat": price.vat.percent, "idempotencyKey": "web-" + DealerSessionCookies.randomToken(),
+                    "withdrawalDays": services.withdrawal.days(for: vehicle.market),
                 ]) { $1 }
                 return pages.page("confirm", values)
             }
@@ -113,7 +114,12 @@ struct DealerWebRoutes {
                 guard let key = form["idempotency_key"], ActivationRoutes.isValidKey(key) else {
                     throw APIError(.badRequest, "idempotency_key_required", "The form is incomplete; open the vehicle again and book from there.")
                 }
-                let order = try DealerWebRoutes.order(vin: form["vin"], feature: form["feature"], term: form["term"])
+                var order = try DealerWebRoutes.order(vin: form["vin"], feature: form["feature"], term: form["term"])
+                // Ticked: the customer's express early-start request with the acknowledgement,
+                // given now at the counter; not ticked: in person, the withdrawal right stands.
+                if form["immediate_start"] == "yes" {
+                    order.consent = try Consent(termsVersion: nil, immediateStart: true, acknowledgedAt: services.clock.unixSeconds())
+                }
                 let requestHash = ActivationFlow.requestHash(order, earlier: [SHA256.hexHash(Array("POST /dealer/activate\n\(ActivationFlow.canonical(order))".utf8))])
                 let outcome = try await ActivationFlow(services: services).activate(order, principal: session.principal, idempotencyKey: key, requestHash: requestHash)
                 return DealerPages.redirect("/dealer/entitlements/\(outcome.entitlementID.value)")
@@ -127,7 +133,19 @@ struct DealerWebRoutes {
                 }
                 var values = try await base(session, title: "Entitlement")
                 values.merge(try DealerViews.result(stored, services: services)) { $1 }
+                let issuing = IssuingService(services: services)
+                let standing = issuing.standing(stored, sale: try await services.store.sale(of: id), at: services.clock.unixSeconds())
+                values.merge(DealerViews.withdrawal(standing)) { $1 }
                 return pages.page("result", values)
+            }
+        }
+        router.post("/dealer/entitlements/{id}/withdraw") { request, context in
+            try await withSession(request, context) { session in
+                let form = try await DealerSessionCookies.form(request)
+                try requireCSRF(form, session)
+                let id = try EntitlementID(context.path("id"))
+                _ = try await IssuingService(services: services).withdraw(id, note: nil, principal: session.principal)
+                return DealerPages.redirect("/dealer/entitlements/\(id.value)")
             }
         }
     }
