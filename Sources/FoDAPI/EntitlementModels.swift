@@ -3,6 +3,7 @@ import FoDEntitlements
 /// An entitlement as the API shows it (`Entitlement` in `docs/openapi.yaml`).
 public struct EntitlementBody: Codable, Sendable, Hashable {
     public var id: EntitlementID
+    public var vin: VIN
     public var feature: FeatureCode
     public var term: Term
     @Nullable public var dealer: DealerID?
@@ -16,7 +17,7 @@ public struct EntitlementBody: Codable, Sendable, Hashable {
     public var token: String
 
     enum CodingKeys: String, CodingKey {
-        case id, feature, term, dealer, token
+        case id, vin, feature, term, dealer, token
         case issuedAt = "issued_at"
         case notBefore = "not_before"
         case expiresAt = "expires_at"
@@ -27,6 +28,7 @@ public struct EntitlementBody: Codable, Sendable, Hashable {
     /// The entitlement of `claims` with its current `token`, active or not as the caller decided at its instant.
     public init(_ claims: EntitlementClaims, token: String, active: Bool, revokedAt: Int64?) {
         id = claims.id
+        vin = claims.vin
         feature = claims.feature
         term = claims.term
         dealer = claims.dealer

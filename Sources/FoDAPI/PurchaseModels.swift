@@ -219,3 +219,34 @@ public struct WithdrawResponse: Codable, Sendable, Hashable {
         self.periodEnds = Instant(unixSeconds: periodEnds).rfc3339
     }
 }
+
+/// The answer to a cancellation: the subscription period that ends, and when; it is not renewed.
+public struct CancelResponse: Codable, Sendable, Hashable {
+    /// The newest period's entitlement (the one named, or a renewal of it).
+    public var id: EntitlementID
+    public var cancelled: Bool
+    @Nullable public var endsAt: Int64?
+
+    enum CodingKeys: String, CodingKey {
+        case id, cancelled
+        case endsAt = "ends_at"
+    }
+
+    public init(id: EntitlementID, endsAt: Int64?) {
+        self.id = id
+        self.cancelled = true
+        self.endsAt = endsAt
+    }
+}
+
+/// `GET /v1/entitlements?expiring_within=P14D`: what ends within the window and does not go on.
+public struct ExpiringList: Codable, Sendable, Hashable {
+    /// The window's end (RFC 3339).
+    public var until: String
+    public var entitlements: [EntitlementBody]
+
+    public init(until: Int64, entitlements: [EntitlementBody]) {
+        self.until = Instant(unixSeconds: until).rfc3339
+        self.entitlements = entitlements
+    }
+}

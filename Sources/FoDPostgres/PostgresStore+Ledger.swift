@@ -237,14 +237,15 @@ extension PostgresStore {
         try await read("sale read") { connection in
             let rows = try await connection.query("""
                 SELECT e.occurred_at, e.channel, e.dealer_id, e.market, c.terms_version, c.immediate_start, c.acknowledged_at,
-                  EXISTS (SELECT 1 FROM event r WHERE r.event_id = \(StoreRows.refundEventID(id)))
+                  EXISTS (SELECT 1 FROM event r WHERE r.event_id = \(StoreRows.refundEventID(id))),
+                  EXISTS (SELECT 1 FROM renewal n WHERE n.next_id = \(id.value))
                 FROM event e LEFT JOIN consent c ON c.entitlement_id = \(id.value)
                 WHERE e.event_id = \(StoreRows.activationEventID(id)) AND e.kind = 'activation'
                 """, logger: self.logger)
-            for try await (soldAt, channel, dealer, market, terms, immediate, acknowledged, refunded) in rows
-                .decode((Int64, String?, String?, String?, String?, Bool?, Int64?, Bool).self) {
+            for try await (soldAt, channel, dealer, market, terms, immediate, acknowledged, refunded, renewal) in rows
+                .decode((Int64, String?, String?, String?, String?, Bool?, Int64?, Bool, Bool).self) {
                 return try StoreRows.sale(id, soldAt: soldAt, channel: channel, dealer: dealer, market: market, termsVersion: terms,
-                                          immediateStart: immediate, acknowledgedAt: acknowledged, refunded: refunded)
+                                          immediateStart: immediate, acknowledgedAt: acknowledged, refunded: refunded, renewal: renewal)
             }
             return nil
         }

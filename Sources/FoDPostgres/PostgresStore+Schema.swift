@@ -88,6 +88,12 @@ extension PostgresStore {
               recorded_at BIGINT NOT NULL)
             """,
         ]),
+        // SQLite's v9-renewals.
+        ("pg-v3-renewals", [
+            "CREATE TABLE renewal (previous_id TEXT PRIMARY KEY, next_id TEXT NOT NULL UNIQUE, renewed_at BIGINT NOT NULL)",
+            "CREATE TABLE cancellation (entitlement_id TEXT PRIMARY KEY, cancelled_at BIGINT NOT NULL)",
+            "CREATE INDEX entitlement_expiry ON entitlement (expires_at) WHERE revoked_at IS NULL",
+        ]),
     ]
 
     /// Applies the migrations not yet applied, each in its own transaction, under a session

@@ -53,6 +53,8 @@ extension IssueResponse: ResponseEncodable {}
 extension RevokeResponse: ResponseEncodable {}
 extension VehicleDealersBody: ResponseEncodable {}
 extension WithdrawResponse: ResponseEncodable {}
+extension CancelResponse: ResponseEncodable {}
+extension ExpiringList: ResponseEncodable {}
 extension RefundResponse: ResponseEncodable {}
 extension VerifyResponse: ResponseEncodable {}
 extension ManifestResponse: ResponseEncodable {}

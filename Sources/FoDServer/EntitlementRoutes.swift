@@ -18,7 +18,10 @@ struct EntitlementRoutes {
         routes.group().add(middleware: RoleCheck.require(.issuer))
             .post("/v1/entitlements", use: issue)
             .post("/v1/entitlements/{id}/revoke", use: revoke)
-        routes.group().add(middleware: RoleCheck.require(.issuer, .dealer)).post("/v1/entitlements/{id}/withdraw", use: withdraw)
+        routes.group().add(middleware: RoleCheck.require(.issuer, .dealer))
+            .post("/v1/entitlements/{id}/withdraw", use: withdraw)
+            .post("/v1/entitlements/{id}/cancel", use: cancel)
+        routes.group().add(middleware: RoleCheck.require(.issuer, .dealer, .auditor)).get("/v1/entitlements", use: expiring)
         return routes
     }
 
@@ -61,6 +64,38 @@ struct EntitlementRoutes {
         let id = try PathParameters.entitlementID(context)
         let end = try await IssuingService(services: services).withdraw(id, note: body.note, principal: principal)
         return WithdrawResponse(id: id, periodEnds: end)
+    }
+
+    /// Cancels a subscription at the end of its paid period (a dealer: its own sales).
+    @Sendable func cancel(_ request: Request, _ context: FoDRequestContext) async throws -> CancelResponse {
+        let principal = try context.caller()
+        let id = try PathParameters.entitlementID(context)
+        _ = try await IssuingService(services: services).sale(id, for: principal)
+        do {
+            let ends = try await services.store.cancelSubscription(id, actor: principal.actor, at: services.clock.unixSeconds())
+            return CancelResponse(id: ends.claims.id, endsAt: ends.claims.expiresAt)
+        } catch let error as StoreError where error.code == .invalid {
+            throw APIError(.unprocessableContent, "not_a_subscription", "entitlement \(id.value) is not a subscription: it ends with its term")
+        } catch let error as StoreError where error.code == .conflict {
+            throw APIError(.conflict, "already_cancelled", "the subscription is cancelled already; it ends with its paid period")
+        }
+    }
+
+    /// `GET /v1/entitlements?expiring_within=P14D`: what ends within the window (1 to 366 days)
+    /// and does not go on — a dealer's own, or (issuer, auditor) all.
+    @Sendable func expiring(_ request: Request, _ context: FoDRequestContext) async throws -> ExpiringList {
+        let principal = try context.caller()
+        guard let text = request.uri.queryParameters.get("expiring_within") else {
+            throw APIError(.badRequest, "query_invalid", "expiring_within is required, as days in ISO 8601: P14D")
+        }
+        guard text.hasPrefix("P"), text.hasSuffix("D"), let days = Int(text.dropFirst().dropLast()), (1...366).contains(days) else {
+            throw APIError(.badRequest, "query_invalid", "expiring_within must be P1D to P366D (days, ISO 8601)")
+        }
+        let now = services.clock.unixSeconds(), until = now + Int64(days) * 86_400
+        let found = try await services.store.expiring(at: now, until: until, dealer: principal.role == .dealer ? principal.dealer : nil)
+        return ExpiringList(until: until, entitlements: found.map {
+            EntitlementBody($0.claims, token: $0.token, active: $0.isActive(at: now), revokedAt: $0.revokedAt)
+        })
     }
 
     @Sendable func revoke(_ request: Request, _ context: FoDRequestContext) async throws -> RevokeResponse {

@@ -48,12 +48,15 @@ struct IssuingService: Sendable {
         case lapsed
         /// Issued directly, not sold.
         case notSold
+        /// A subscription's renewal: the contract was concluded with the first period.
+        case renewal
     }
 
     /// Where the withdrawal of `stored` stands at `now`, from its sale (`nil`: not sold).
     func standing(_ stored: StoredEntitlement, sale: Sale?, at now: Int64) -> WithdrawalStanding {
         guard let sale else { return .notSold }
         if sale.refunded { return .refunded }
+        if sale.renewal { return .renewal }
         let end = services.withdrawal.end(soldAt: sale.soldAt, market: sale.market)
         guard now < end else { return .over(at: end) }
         if sale.consent.waivesWithdrawalOnDelivery, stored.claims.notBefore <= now { return .lapsed }
@@ -84,6 +87,9 @@ struct IssuingService: Sendable {
         case .notSold:
             throw APIError(.unprocessableContent, "not_a_sale", "entitlement \(id.value) was issued directly, not sold: there is nothing to withdraw from (revoke it instead)")
         case .refunded: throw already
+        case .renewal:
+            throw APIError(.unprocessableContent, "withdrawal_not_applicable",
+                           "this is a renewal of a subscription, not a new purchase: cancel the subscription instead (it ends with the paid period)")
         case .over(let end):
             let market = sale?.market
             throw APIError(.unprocessableContent, "withdrawal_period_over",

@@ -60,6 +60,9 @@ enum ProblemTitles {
         "already_refunded": "The sale was already refunded or withdrawn",
         "withdrawal_period_over": "The withdrawal period is over",
         "withdrawal_right_lapsed": "The withdrawal right lapsed with the early start",
+        "withdrawal_not_applicable": "A renewal cannot be withdrawn",
+        "not_a_subscription": "The entitlement is not a subscription",
+        "already_cancelled": "The subscription is cancelled already",
         // Tokens
         "token_malformed": "The token is not a compact JWS",
         "token_too_large": "The token is too large",

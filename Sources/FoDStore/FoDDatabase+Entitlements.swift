@@ -92,8 +92,12 @@ public struct Sale: Sendable, Hashable {
     /// The consent stored with it; ``Consent/inPerson`` for sales recorded before consents were.
     public let consent: Consent
     public let refunded: Bool
+    /// A renewal of a subscription (its next period), not a new contract.
+    public let renewal: Bool
 
-    public init(entitlementID: EntitlementID, soldAt: Int64, channel: String, dealer: DealerID?, market: Market, consent: Consent, refunded: Bool) {
+    public init(entitlementID: EntitlementID, soldAt: Int64, channel: String, dealer: DealerID?, market: Market, consent: Consent, refunded: Bool,
+                renewal: Bool = false) {
+        self.renewal = renewal
         self.entitlementID = entitlementID
         self.soldAt = soldAt
         self.channel = channel
@@ -249,6 +253,15 @@ extension FoDDatabase {
 
     private static func insert(_ record: ActivationRecord, _ db: Database, at now: Int64) throws {
         let principal = record.principal, activation = record.activation
+        try insertSale(activation, db, at: now)
+        try db.cachedStatement(sql: "INSERT INTO idempotency (principal, key, request_sha256, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [record.idempotencyScope, record.idempotencyKey, record.requestHash.stored, record.response.status, Data(record.response.body), now])
+        try appendAudit(db, at: now, actor: principal.actor, action: "activation.create", subject: activation.entitlement.claims.id.value,
+                        details: StoreRows.activationDetails(activation))
+    }
+
+    /// A sale's rows: the entitlement, its priced activation event and its consent.
+    static func insertSale(_ activation: NewActivation, _ db: Database, at now: Int64) throws {
         let claims = activation.entitlement.claims
         try db.cachedStatement(sql: """
             INSERT INTO entitlement (id, issuer, vin, feature, term, dealer_id, issued_at, not_before, expires_at, token)
@@ -261,12 +274,8 @@ extension FoDDatabase {
             """).execute(arguments: [StoreRows.activationEventID(claims.id), claims.issuedAt, claims.vin.value, claims.feature.value, claims.term.rawValue,
                                      activation.channel, claims.dealer?.value, activation.market.code, activation.gross.currency.code,
                                      activation.gross.minor, activation.vat.value, claims.id.value])
-        try db.cachedStatement(sql: "INSERT INTO idempotency (principal, key, request_sha256, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [record.idempotencyScope, record.idempotencyKey, record.requestHash.stored, record.response.status, Data(record.response.body), now])
         try db.cachedStatement(sql: "INSERT INTO consent (entitlement_id, terms_version, immediate_start, acknowledged_at, recorded_at) VALUES (?, ?, ?, ?, ?)")
             .execute(arguments: [claims.id.value, activation.consent.termsVersion, activation.consent.immediateStart, activation.consent.acknowledgedAt, now])
-        try appendAudit(db, at: now, actor: principal.actor, action: "activation.create", subject: claims.id.value,
-                        details: StoreRows.activationDetails(activation))
     }
 
     /// The number of activation events (tests, metrics).

@@ -81,12 +81,13 @@ extension FoDDatabase {
         try read { db in
             guard let row = try Row.fetchOne(db, sql: """
                 SELECT e.occurred_at, e.channel, e.dealer_id, e.market, c.terms_version, c.immediate_start, c.acknowledged_at,
-                  EXISTS (SELECT 1 FROM event r WHERE r.event_id = ?) AS refunded
+                  EXISTS (SELECT 1 FROM event r WHERE r.event_id = ?) AS refunded,
+                  EXISTS (SELECT 1 FROM renewal n WHERE n.next_id = ?) AS renewal
                 FROM event e LEFT JOIN consent c ON c.entitlement_id = ? WHERE e.event_id = ? AND e.kind = 'activation'
-                """, arguments: [StoreRows.refundEventID(id), id.value, StoreRows.activationEventID(id)]) else { return nil }
+                """, arguments: [StoreRows.refundEventID(id), id.value, id.value, StoreRows.activationEventID(id)]) else { return nil }
             return try StoreRows.sale(id, soldAt: row["occurred_at"], channel: row["channel"], dealer: row["dealer_id"], market: row["market"],
                                       termsVersion: row["terms_version"], immediateStart: row["immediate_start"],
-                                      acknowledgedAt: row["acknowledged_at"], refunded: row["refunded"])
+                                      acknowledgedAt: row["acknowledged_at"], refunded: row["refunded"], renewal: row["renewal"])
         }
     }
 

@@ -181,6 +181,15 @@ public struct FoDDatabase: Sendable {
               recorded_at INTEGER NOT NULL);
             """)
         }
+        migrator.registerMigration("v9-renewals") { db in
+            // A subscription's periods: each renewal links the period it continues to the next
+            // (once: the primary key), and a cancellation stops the chain at its newest period.
+            try db.execute(sql: """
+            CREATE TABLE renewal (previous_id TEXT PRIMARY KEY, next_id TEXT NOT NULL UNIQUE, renewed_at INTEGER NOT NULL);
+            CREATE TABLE cancellation (entitlement_id TEXT PRIMARY KEY, cancelled_at INTEGER NOT NULL);
+            CREATE INDEX entitlement_expiry ON entitlement (expires_at) WHERE revoked_at IS NULL;
+            """)
+        }
         return migrator
     }
 }

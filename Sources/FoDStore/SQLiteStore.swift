@@ -65,6 +65,18 @@ public struct SQLiteStore: EntitlementStore {
         try await run { try $0.refund(activation: id, reason: reason, note: note, actor: actor, at: now) }
     }
     public func sale(of id: EntitlementID) async throws -> Sale? { try await run { try $0.sale(of: id) } }
+    public func renewalsDue(at now: Int64, until: Int64, after: EntitlementID?, limit: Int) async throws -> [StoredEntitlement] {
+        try await run { try $0.renewalsDue(at: now, until: until, after: after, limit: limit) }
+    }
+    public func recordRenewal(_ renewal: RenewalRecord, actor: String, at now: Int64) async throws -> Bool {
+        try await run(.commit) { try $0.recordRenewal(renewal, actor: actor, at: now) }
+    }
+    public func cancelSubscription(_ id: EntitlementID, actor: String, at now: Int64) async throws -> StoredEntitlement {
+        try await run { try $0.cancelSubscription(id, actor: actor, at: now) }
+    }
+    public func expiring(at now: Int64, until: Int64, dealer: DealerID?) async throws -> [StoredEntitlement] {
+        try await run { try $0.expiring(at: now, until: until, dealer: dealer) }
+    }
     public func assignDealer(_ dealer: DealerID, to vin: VIN, from: Int64, actor: String, at now: Int64) async throws {
         try await run { try $0.assignDealer(dealer, to: vin, from: from, actor: actor, at: now) }
     }

@@ -114,6 +114,19 @@ public protocol LedgerStore: Sendable {
     func refund(activation id: EntitlementID, reason: RefundReason, note: String?, actor: String, at now: Int64) async throws
     /// The sale of an entitlement (activation event, consent, refund), or `nil` when it was not sold.
     func sale(of id: EntitlementID) async throws -> Sale?
+    /// Subscriptions due for renewal: live `subscription` entitlements ending after `now` and at
+    /// or before `until`, neither renewed nor cancelled, in id order after `after`, at most `limit`.
+    func renewalsDue(at now: Int64, until: Int64, after: EntitlementID?, limit: Int) async throws -> [StoredEntitlement]
+    /// Records a renewal once (the next period's entitlement, event and consent with the link to
+    /// the previous period, in one transaction); `false` when the previous period was renewed by
+    /// another run, cancelled or revoked meanwhile, and nothing is written.
+    func recordRenewal(_ renewal: RenewalRecord, actor: String, at now: Int64) async throws -> Bool
+    /// Cancels a subscription at the end of its paid period; returns the period that ends.
+    /// - Throws: ``StoreError`` `not_found`, `invalid` (not a subscription), `conflict` (cancelled already).
+    func cancelSubscription(_ id: EntitlementID, actor: String, at now: Int64) async throws -> StoredEntitlement
+    /// Live entitlements ending after `now` and at or before `until` that do not go on (not
+    /// renewed; a subscription only once cancelled), soonest first, one dealer's or all (at most 1,000).
+    func expiring(at now: Int64, until: Int64, dealer: DealerID?) async throws -> [StoredEntitlement]
     /// Ids of the entitlements revoked at or after `since` (Unix seconds), for revocation caches.
     func revokedIDs(since: Int64) async throws -> [EntitlementID]
     /// The vehicle's entitlements and last manifest version in one read; `nil` when not registered.
@@ -187,7 +200,7 @@ public struct TableDump: Sendable {
     public static let tableOrder = [
         "dealer", "vehicle", "catalog_version", "catalog_feature", "catalog_feature_model", "catalog_equipment_rule", "catalog_price",
         "equipment", "entitlement", "event", "api_key", "web_session", "idempotency", "manifest_version", "audit", "shared_secret",
-        "vehicle_dealer", "consent",
+        "vehicle_dealer", "consent", "renewal", "cancellation",
     ]
 }
 

@@ -85,11 +85,11 @@ public enum StoreRows {
     /// A sale from its stored columns; no consent row (`immediateStart` `nil`): ``Consent/inPerson``.
     /// - Throws: ``StoreError`` `invalid` for a stored value that does not validate.
     public static func sale(_ id: EntitlementID, soldAt: Int64, channel: String?, dealer: String?, market: String?, termsVersion: String?,
-                            immediateStart: Bool?, acknowledgedAt: Int64?, refunded: Bool) throws -> Sale {
+                            immediateStart: Bool?, acknowledgedAt: Int64?, refunded: Bool, renewal: Bool) throws -> Sale {
         try stored {
             let consent = try immediateStart.map { try Consent(termsVersion: termsVersion, immediateStart: $0, acknowledgedAt: acknowledgedAt) } ?? .inPerson
             return Sale(entitlementID: id, soldAt: soldAt, channel: channel ?? "", dealer: try dealer.map { try DealerID($0) },
-                        market: try Market(market ?? ""), consent: consent, refunded: refunded)
+                        market: try Market(market ?? ""), consent: consent, refunded: refunded, renewal: renewal)
         }
     }
 

@@ -69,6 +69,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The withdrawal period of a market in days, MARKET=DAYS (0 to 365; *=DAYS for every market not named); repeatable. Default 14 days everywhere. Env FOD_WITHDRAWAL_DAYS (comma-separated).")
     var withdrawalDays: [String] = (ProcessInfo.processInfo.environment["FOD_WITHDRAWAL_DAYS"] ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
 
+    @Option(help: "Renew subscriptions ending within this many days (1 to 28), checked every 5 minutes; 0 turns the renewal job off (run fod renew instead). Env FOD_RENEWAL_LEAD_DAYS.")
+    var renewalLeadDays: Int = Int(ProcessInfo.processInfo.environment["FOD_RENEWAL_LEAD_DAYS"] ?? "") ?? 3
+
     @Option(help: "Log format: json (one object per line) or text. Env FOD_LOG_FORMAT.")
     var logFormat: String = ProcessInfo.processInfo.environment["FOD_LOG_FORMAT"] ?? "json"
 
@@ -99,6 +102,7 @@ struct ServeCommand: AsyncParsableCommand {
         case "text": LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
         default: throw ValidationError("--log-format must be json or text")
         }
+        guard (0...28).contains(renewalLeadDays) else { throw ValidationError("--renewal-lead-days must be 0 (off) to 28") }
         guard (1...90).contains(manifestLifetimeDays) else {
             throw ValidationError("--manifest-lifetime-days must be 1 to 90 (a vehicle must fetch a new manifest before it ends)")
         }
@@ -204,6 +208,23 @@ struct ServeCommand: AsyncParsableCommand {
                 }
             }
             defer { watcher?.cancel() }
+            let renewalLogger = logger, lead = Int64(renewalLeadDays) * 86_400
+            // Subscriptions are renewed before they end, every 5 minutes; each period is booked
+            // once however many instances run this (RenewalService).
+            let renewals = renewalLeadDays == 0 ? nil : Task { [renewalLogger] in
+                while !Task.isCancelled {
+                    do {
+                        let summary = try await RenewalService(services: services).run(lead: lead)
+                        if summary.renewed > 0 || !summary.skipped.isEmpty {
+                            renewalLogger.notice("subscriptions renewed", metadata: ["renewed": "\(summary.renewed)", "skipped": "\(summary.skipped.count)"])
+                        }
+                    } catch {
+                        renewalLogger.error("renewal run failed", metadata: ["reason": .string(CLIError.describe(error) ?? "\(error)")])
+                    }
+                    try? await Task.sleep(for: .seconds(300))
+                }
+            }
+            defer { renewals?.cancel() }
             let app = try buildApplication(services: services, host: host, port: port, secureCookies: secureCookies,
                                            idleTimeout: .milliseconds(Int64(idleTimeout * 1000)), maxConnections: max(1, connections),
                                            logger: logger)

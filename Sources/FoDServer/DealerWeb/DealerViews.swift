@@ -75,6 +75,8 @@ enum DealerViews {
             return ["withdrawalNote": "No withdrawal: the customer asked for the feature to start at once and acknowledged losing the right."]
         case .over(let at):
             return ["withdrawalNote": "The withdrawal period ended with \(date(at - 1))."]
+        case .renewal:
+            return ["withdrawalNote": "A renewal of a subscription: no withdrawal; the subscription can be cancelled to the end of the period."]
         case .refunded, .notSold:
             return [:]
         }

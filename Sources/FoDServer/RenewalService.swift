@@ -1,0 +1,71 @@
+import FoDCore
+import FoDEntitlements
+import FoDStore
+
+/// Renews subscriptions: each period's token is issued before the current one ends, as a sale
+/// like the first — a priced activation event at the catalog's subscription price for the
+/// vehicle's market, in the same channel, credited like the first (a counter sale to the dealer
+/// who sold it, a purchase to the vehicle's servicing dealer of the moment). Exactly once per
+/// period however many runs go at once, on one instance or several (``LedgerStore/recordRenewal(_:actor:at:)``);
+/// a run that is killed leaves every renewal it made whole and the rest to the next run.
+public struct RenewalService: Sendable {
+    let services: FoDServices
+
+    public init(services: FoDServices) { self.services = services }
+
+    /// How many due subscriptions are read at a time.
+    static let page = 500
+
+    /// What a run did.
+    public struct Summary: Sendable, Equatable {
+        /// Periods this run booked.
+        public var renewed = 0
+        /// Periods another run booked first, or cancelled or revoked meanwhile.
+        public var taken = 0
+        /// Subscriptions not renewed, with why (not sold, no longer offered in the market).
+        public var skipped: [String] = []
+    }
+
+    /// Renews every subscription ending within `lead` seconds after `now` (the service's clock
+    /// when `nil`).
+    /// - Throws: ``StoreError``, ``APIError`` `no_signing_key`.
+    public func run(at instant: Int64? = nil, lead: Int64, actor: String = "system:renewal") async throws -> Summary {
+        var summary = Summary()
+        var after: EntitlementID?
+        while true {
+            let now = instant ?? services.clock.unixSeconds()
+            let due = try await services.store.renewalsDue(at: now, until: now + lead, after: after, limit: RenewalService.page)
+            for previous in due {
+                switch try await renew(previous, at: now, actor: actor) {
+                case .renewed: summary.renewed += 1
+                case .taken: summary.taken += 1
+                case .skipped(let why): summary.skipped.append("\(previous.claims.id): \(why)")
+                }
+            }
+            guard due.count == RenewalService.page, let last = due.last else { return summary }
+            after = last.claims.id
+        }
+    }
+
+    private enum Outcome { case renewed, taken, skipped(String) }
+
+    private func renew(_ previous: StoredEntitlement, at now: Int64, actor: String) async throws -> Outcome {
+        let claims = previous.claims
+        guard let end = claims.expiresAt else { return .skipped("no end") }
+        guard let sale = try await services.store.sale(of: claims.id) else { return .skipped("issued directly, not sold: renew it from the backend") }
+        guard let vehicle = try await services.store.vehicle(claims.vin) else { return .skipped("the vehicle is no longer registered") }
+        guard let price = services.catalog.feature(claims.feature)?.price(market: vehicle.market, term: .subscription) else {
+            return .skipped("\(claims.feature) is no longer offered as a subscription in \(vehicle.market)")
+        }
+        var dealer = claims.dealer
+        if sale.channel != "dealer" {
+            let assignments = try await services.store.dealerAssignments(of: vehicle.vin)
+            dealer = DealerAssignment.dealer(at: now, assignments, base: vehicle.servicingDealer) ?? claims.dealer
+        }
+        let issued = try services.signer(.entitlement).issue(EntitlementRequest(vin: claims.vin, feature: claims.feature, term: .subscription,
+                                                                                 dealer: dealer, notBefore: end))
+        let record = RenewalRecord(previous: claims.id, activation: NewActivation(entitlement: issued, channel: sale.channel, market: vehicle.market,
+                                                                                   gross: price.gross, vat: price.vat, consent: sale.consent))
+        return try await services.store.recordRenewal(record, actor: actor, at: now) ? .renewed : .taken
+    }
+}
