@@ -250,3 +250,14 @@ public struct ExpiringList: Codable, Sendable, Hashable {
         self.entitlements = entitlements
     }
 }
+
+/// The answer to a reinstatement: the entitlement is live again.
+public struct ReinstateResponse: Codable, Sendable, Hashable {
+    public var id: EntitlementID
+    public var reinstated: Bool
+
+    public init(id: EntitlementID) {
+        self.id = id
+        self.reinstated = true
+    }
+}

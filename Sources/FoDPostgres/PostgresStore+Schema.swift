@@ -94,6 +94,14 @@ extension PostgresStore {
             "CREATE TABLE cancellation (entitlement_id TEXT PRIMARY KEY, cancelled_at BIGINT NOT NULL)",
             "CREATE INDEX entitlement_expiry ON entitlement (expires_at) WHERE revoked_at IS NULL",
         ]),
+        // SQLite's v10-reinstatement.
+        ("pg-v4-reinstatement", [
+            """
+            CREATE TABLE reinstatement (
+              entitlement_id TEXT NOT NULL, reinstated_at BIGINT NOT NULL, revoked_at BIGINT, revoke_reason TEXT, reason TEXT NOT NULL)
+            """,
+            "CREATE INDEX reinstatement_time ON reinstatement (reinstated_at)",
+        ]),
     ]
 
     /// Applies the migrations not yet applied, each in its own transaction, under a session

@@ -54,6 +54,7 @@ extension RevokeResponse: ResponseEncodable {}
 extension VehicleDealersBody: ResponseEncodable {}
 extension WithdrawResponse: ResponseEncodable {}
 extension CancelResponse: ResponseEncodable {}
+extension ReinstateResponse: ResponseEncodable {}
 extension ExpiringList: ResponseEncodable {}
 extension RefundResponse: ResponseEncodable {}
 extension VerifyResponse: ResponseEncodable {}

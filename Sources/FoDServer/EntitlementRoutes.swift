@@ -18,6 +18,7 @@ struct EntitlementRoutes {
         routes.group().add(middleware: RoleCheck.require(.issuer))
             .post("/v1/entitlements", use: issue)
             .post("/v1/entitlements/{id}/revoke", use: revoke)
+            .post("/v1/entitlements/{id}/reinstate", use: reinstate)
         routes.group().add(middleware: RoleCheck.require(.issuer, .dealer))
             .post("/v1/entitlements/{id}/withdraw", use: withdraw)
             .post("/v1/entitlements/{id}/cancel", use: cancel)
@@ -96,6 +97,14 @@ struct EntitlementRoutes {
         return ExpiringList(until: until, entitlements: found.map {
             EntitlementBody($0.claims, token: $0.token, active: $0.isActive(at: now), revokedAt: $0.revokedAt)
         })
+    }
+
+    @Sendable func reinstate(_ request: Request, _ context: FoDRequestContext) async throws -> ReinstateResponse {
+        let principal = try context.caller()
+        let (body, _) = try await RequestBody.decode(RevokeRequest.self, request, context)
+        let id = try PathParameters.entitlementID(context)
+        try await IssuingService(services: services).reinstate(id, reason: body.reason, actor: principal.actor)
+        return ReinstateResponse(id: id)
     }
 
     @Sendable func revoke(_ request: Request, _ context: FoDRequestContext) async throws -> RevokeResponse {

@@ -28,6 +28,27 @@ struct IssuingService: Sendable {
         return issued
     }
 
+    /// Undoes a revocation, with a reason; the verifier accepts the token again and the next
+    /// manifest holds it.
+    /// - Throws: ``APIError`` 404 `entitlement_not_found`, 409 `already_active`, 422 `field_missing`,
+    ///   `not_revoked`, `refund_not_reinstatable`.
+    func reinstate(_ id: EntitlementID, reason: String, actor: String) async throws {
+        guard !reason.isEmpty else { throw APIError(.unprocessableContent, "field_missing", "a reinstatement needs a reason") }
+        try DisplayText.check(reason, "reason", maxLength: 500)
+        do {
+            try await services.store.reinstate(id, reason: reason, actor: actor, at: services.clock.unixSeconds())
+        } catch let error as StoreError {
+            switch error.code {
+            case .notFound: throw APIError(.notFound, "entitlement_not_found", "no entitlement \(id.value)")
+            case .conflict: throw APIError(.conflict, "already_active", error.reason)
+            case .invalid where error.reason.contains("refunded"): throw APIError(.unprocessableContent, "refund_not_reinstatable", error.reason)
+            case .invalid: throw APIError(.unprocessableContent, "not_revoked", error.reason)
+            default: throw error
+            }
+        }
+        services.revocations.remove(id)
+    }
+
     /// Revokes an entitlement; the verifier refuses it from now on.
     func revoke(_ id: EntitlementID, reason: String, actor: String) async throws {
         guard !reason.isEmpty else { throw APIError(.unprocessableContent, "field_missing", "a revocation needs a reason") }

@@ -63,6 +63,8 @@ enum ProblemTitles {
         "withdrawal_not_applicable": "A renewal cannot be withdrawn",
         "not_a_subscription": "The entitlement is not a subscription",
         "already_cancelled": "The subscription is cancelled already",
+        "not_revoked": "The entitlement is not revoked",
+        "refund_not_reinstatable": "A refund or withdrawal is not undone",
         // Tokens
         "token_malformed": "The token is not a compact JWS",
         "token_too_large": "The token is too large",

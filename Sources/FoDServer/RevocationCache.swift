@@ -53,7 +53,8 @@ final class RevocationCache: RevocationSource, Sendable {
         let store = store
         do {
             let fresh = try await store.revokedIDs(since: since - RevocationCache.overlap)
-            merge(fresh, readAt: now)
+            let reinstated = try await store.reinstatedIDs(since: since - RevocationCache.overlap)
+            merge(fresh, reinstated: reinstated, readAt: now)
         } catch {
             state.withLock { $0.refreshing = false }
             throw error
@@ -71,9 +72,10 @@ final class RevocationCache: RevocationSource, Sendable {
         return revoked
     }
 
-    /// Adds what a refresh read at `now`.
-    private func merge(_ fresh: [EntitlementID], readAt now: Int64) {
+    /// Takes what a refresh read at `now`: reinstated ids (live now) out, revoked ids in.
+    private func merge(_ fresh: [EntitlementID], reinstated: [EntitlementID], readAt now: Int64) {
         state.withLock { state in
+            state.revoked.subtract(reinstated)
             state.revoked.formUnion(fresh)
             state.refreshedAt = Date()
             state.since = max(state.since, now)
@@ -84,5 +86,10 @@ final class RevocationCache: RevocationSource, Sendable {
     /// Records a revocation this process has just committed.
     func insert(_ id: EntitlementID) {
         _ = state.withLock { $0.revoked.insert(id) }
+    }
+
+    /// Records a reinstatement this process has just committed.
+    func remove(_ id: EntitlementID) {
+        _ = state.withLock { $0.revoked.remove(id) }
     }
 }

@@ -190,6 +190,14 @@ public struct FoDDatabase: Sendable {
             CREATE INDEX entitlement_expiry ON entitlement (expires_at) WHERE revoked_at IS NULL;
             """)
         }
+        migrator.registerMigration("v10-reinstatement") { db in
+            // A revocation undone: the entitlement's row is live again, the revocation stays here.
+            try db.execute(sql: """
+            CREATE TABLE reinstatement (
+              entitlement_id TEXT NOT NULL, reinstated_at INTEGER NOT NULL, revoked_at INTEGER, revoke_reason TEXT, reason TEXT NOT NULL);
+            CREATE INDEX reinstatement_time ON reinstatement (reinstated_at);
+            """)
+        }
         return migrator
     }
 }

@@ -82,6 +82,10 @@ public struct SQLiteStore: EntitlementStore {
     }
     public func dealerAssignments(of vin: VIN) async throws -> [DealerAssignment] { try await run { try $0.dealerAssignments(of: vin) } }
     public func revokedIDs(since: Int64) async throws -> [EntitlementID] { try await run { try $0.revokedIDs(since: since) } }
+    public func reinstate(_ id: EntitlementID, reason: String, actor: String, at now: Int64) async throws {
+        try await run { try $0.reinstate(id, reason: reason, actor: actor, at: now) }
+    }
+    public func reinstatedIDs(since: Int64) async throws -> [EntitlementID] { try await run { try $0.reinstatedIDs(since: since) } }
     public func manifestSnapshot(of vin: VIN) async throws -> ManifestSnapshot? { try await run { try $0.manifestSnapshot(of: vin) } }
     public func manifestVersions(_ requests: [ManifestVersionRequest], at now: Int64) async throws -> [ManifestVersion] {
         try await run(.commit) { try $0.manifestVersions(requests, at: now) }

@@ -129,6 +129,12 @@ public protocol LedgerStore: Sendable {
     func expiring(at now: Int64, until: Int64, dealer: DealerID?) async throws -> [StoredEntitlement]
     /// Ids of the entitlements revoked at or after `since` (Unix seconds), for revocation caches.
     func revokedIDs(since: Int64) async throws -> [EntitlementID]
+    /// Undoes a revocation with a reason (kept with the revocation it undid, and audited).
+    /// - Throws: ``StoreError`` `not_found`, `invalid` (not revoked, or refunded/withdrawn), `conflict`
+    ///   (the feature is active through another entitlement).
+    func reinstate(_ id: EntitlementID, reason: String, actor: String, at now: Int64) async throws
+    /// Ids reinstated at or after `since` and live now, for revocation caches.
+    func reinstatedIDs(since: Int64) async throws -> [EntitlementID]
     /// The vehicle's entitlements and last manifest version in one read; `nil` when not registered.
     func manifestSnapshot(of vin: VIN) async throws -> ManifestSnapshot?
     /// The manifest versions for several vehicles' content in one transaction (one commit), in
@@ -200,7 +206,7 @@ public struct TableDump: Sendable {
     public static let tableOrder = [
         "dealer", "vehicle", "catalog_version", "catalog_feature", "catalog_feature_model", "catalog_equipment_rule", "catalog_price",
         "equipment", "entitlement", "event", "api_key", "web_session", "idempotency", "manifest_version", "audit", "shared_secret",
-        "vehicle_dealer", "consent", "renewal", "cancellation",
+        "vehicle_dealer", "consent", "renewal", "cancellation", "reinstatement",
     ]
 }
 

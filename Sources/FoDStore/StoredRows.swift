@@ -93,6 +93,17 @@ public enum StoreRows {
         }
     }
 
+    /// Fails unless `stored` is revoked by a revocation that can be undone (not a refund or withdrawal).
+    /// - Throws: ``StoreError`` `invalid`.
+    public static func checkReinstatable(_ stored: StoredEntitlement) throws {
+        guard let reason = stored.revokeReason, stored.revokedAt != nil else {
+            throw StoreError(.invalid, "entitlement \(stored.claims.id) is not revoked")
+        }
+        guard RefundReason(rawValue: reason) == nil else {
+            throw StoreError(.invalid, "entitlement \(stored.claims.id) was refunded (\(reason)): that is not undone; book a new sale")
+        }
+    }
+
     /// The event id of an activation and of its refund.
     public static func activationEventID(_ id: EntitlementID) -> String { "act-\(id.value)" }
     public static func refundEventID(_ id: EntitlementID) -> String { "ref-\(id.value)" }
