@@ -224,6 +224,22 @@ def main():
         check(not driver.find_elements(By.ID, "withdraw-button") and "acknowledged losing the right" in steps.text("#withdrawal-note"),
               "an early start with the acknowledgement has no withdrawal, and the page says why")
 
+        # 5c. What ends soon is on the start page; extending it is a sale like any other, appended to its end.
+        driver.get(f"http://127.0.0.1:{port}/dealer")
+        ending = steps.text("#ending")
+        check("Matrix LED headlights" in ending and "1 month" in ending, f"the start page lists what ends within six weeks: {ending}")
+        steps.shot("05c-ending.png")
+        driver.find_element(By.CSS_SELECTOR, "#ending a").click()
+        steps.wait.until(expected_conditions.presence_of_element_located((By.ID, "extend-MATRIX_LED-P1M")))
+        driver.find_element(By.ID, "extend-MATRIX_LED-P1M").click()
+        steps.wait.until(expected_conditions.presence_of_element_located((By.ID, "starts")))
+        starts = steps.text("#starts")
+        driver.find_element(By.ID, "activate").click()
+        steps.wait.until(expected_conditions.presence_of_element_located((By.ID, "entitlement-id")))
+        check(f"from {starts}" in steps.text("#validity"), f"the extension starts where the current month ends ({starts})")
+        driver.get(f"http://127.0.0.1:{port}/dealer")
+        check(not driver.find_elements(By.ID, "ending"), "once extended, it is no longer listed as ending")
+
         # 6. Forms without the CSRF token; the session is no API credential; the dealer key cannot issue.
         session = f"fod_session={cookie['value']}"
         form = f"vin={VIN}&feature=ACC&term=P1M&idempotency_key=forged-1".encode()

@@ -4,17 +4,21 @@ import FoDEntitlements
 /// the customer's consent when the dealer recorded it (absent: given in person, without an
 /// early-start request).
 public struct ActivationRequest: StrictDecodable, CodingKeyed, Encodable, Sendable, Hashable {
-    public enum Keys: String, CodingKey, CaseIterable { case vin, feature, term, consent }
+    public enum Keys: String, CodingKey, CaseIterable { case vin, feature, term, consent, extend }
     public var vin: VIN
     public var feature: FeatureCode
     public var term: Term
     public var consent: Consent?
+    /// An extension of what the vehicle has of the feature: a fixed term appended to its current
+    /// end, or an upgrade to `permanent` from now.
+    public var extend: Bool
 
-    public init(vin: VIN, feature: FeatureCode, term: Term, consent: Consent? = nil) {
+    public init(vin: VIN, feature: FeatureCode, term: Term, consent: Consent? = nil, extend: Bool = false) {
         self.vin = vin
         self.feature = feature
         self.term = term
         self.consent = consent
+        self.extend = extend
     }
 
     /// Every member's JSON type first, then the values in member order.
@@ -22,8 +26,9 @@ public struct ActivationRequest: StrictDecodable, CodingKeyed, Encodable, Sendab
         let c = try decoder.container(keyedBy: Keys.self)
         let vin = try c.decode(String.self, forKey: .vin), feature = try c.decode(String.self, forKey: .feature)
         let term = try c.decode(String.self, forKey: .term)
+        let extend = try c.decodeIfPresent(Bool.self, forKey: .extend) ?? false
         self.init(vin: try VIN(vin), feature: try FeatureCode(feature), term: try Term(validating: term),
-                  consent: try c.decodeStrictIfPresent(Consent.self, forKey: .consent))
+                  consent: try c.decodeStrictIfPresent(Consent.self, forKey: .consent), extend: extend)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -32,6 +37,7 @@ public struct ActivationRequest: StrictDecodable, CodingKeyed, Encodable, Sendab
         try c.encode(feature, forKey: .feature)
         try c.encode(term, forKey: .term)
         try c.encodeIfPresent(consent, forKey: .consent)
+        if extend { try c.encode(true, forKey: .extend) }
     }
 }
 

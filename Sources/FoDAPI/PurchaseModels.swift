@@ -16,7 +16,7 @@ public struct PurchaseRequest: StrictDecodable, CodingKeyed, Encodable, Sendable
         case vin, feature, term, channel
         case orderID = "order_id"
         case grossMinor = "gross_minor"
-        case currency, consent
+        case currency, consent, extend
     }
     public var vin: VIN
     public var feature: FeatureCode
@@ -28,8 +28,12 @@ public struct PurchaseRequest: StrictDecodable, CodingKeyed, Encodable, Sendable
     public var grossMinor: Int64
     public var currency: Currency
     public var consent: Consent
+    /// An extension (a fixed term appended to the current end) or an upgrade to `permanent`.
+    public var extend: Bool
 
-    public init(vin: VIN, feature: FeatureCode, term: Term, channel: PurchaseChannel, orderID: String, grossMinor: Int64, currency: Currency, consent: Consent) {
+    public init(vin: VIN, feature: FeatureCode, term: Term, channel: PurchaseChannel, orderID: String, grossMinor: Int64, currency: Currency, consent: Consent,
+                extend: Bool = false) {
+        self.extend = extend
         self.vin = vin
         self.feature = feature
         self.term = term
@@ -50,6 +54,7 @@ public struct PurchaseRequest: StrictDecodable, CodingKeyed, Encodable, Sendable
         let order = try c.decode(String.self, forKey: .orderID), gross = try c.decode(Int64.self, forKey: .grossMinor)
         let currency = try c.decode(String.self, forKey: .currency)
         let consent = try c.decodeStrict(Consent.self, forKey: .consent)
+        extend = try c.decodeIfPresent(Bool.self, forKey: .extend) ?? false
         self.vin = try VIN(vin)
         self.feature = try FeatureCode(feature)
         self.term = try Term(validating: term)
@@ -80,6 +85,7 @@ public struct PurchaseRequest: StrictDecodable, CodingKeyed, Encodable, Sendable
         try c.encode(grossMinor, forKey: .grossMinor)
         try c.encode(currency.code, forKey: .currency)
         try c.encode(consent, forKey: .consent)
+        if extend { try c.encode(true, forKey: .extend) }
     }
 
     /// 1–128 visible ASCII characters.

@@ -72,8 +72,14 @@ extension PostgresStore {
             guard !records.isEmpty else { return [] }
             var stored: [IdempotencyKey: StoredAnswer] = [:]
             var active: Set<VehicleFeature> = []
+            // Extensions: vehicle and feature pairs that clash (permanent, or extended already),
+            // and the extended entitlements still live.
+            var clashing: Set<VehicleFeature> = []
+            var liveExtended: Set<String> = []
             var head = (seq: Int64(0), hash: AuditChain.genesisHash)
             let claims = records.map(\.activation.entitlement.claims)
+            let extensions = records.filter { $0.activation.extends != nil }
+            let extensionClaims = extensions.map(\.activation.entitlement.claims)
             let rows = try await tx.query("""
                 SELECT 0::int4, i.principal, i.key, i.request_sha256, i.status, i.body FROM idempotency i
                 JOIN unnest(\(records.map(\.idempotencyScope))::text[], \(records.map(\.idempotencyKey))::text[]) AS k (principal, key)
@@ -84,6 +90,16 @@ extension PostgresStore {
                 WHERE e.revoked_at IS NULL AND e.not_before <= \(now) AND (e.expires_at IS NULL OR e.expires_at > \(now))
                 UNION ALL
                 (SELECT 2::int4, sha256, NULL::text, NULL::text, seq, NULL::bytea FROM audit ORDER BY seq DESC LIMIT 1)
+                UNION ALL
+                SELECT DISTINCT 3::int4, e.vin, e.feature, NULL::text, NULL::bigint, NULL::bytea FROM entitlement e
+                JOIN unnest(\(extensionClaims.map(\.vin.value))::text[], \(extensionClaims.map(\.feature.value))::text[], \(extensionClaims.map(\.notBefore))::bigint[],
+                            \(extensions.map { $0.activation.extends?.value ?? "" })::text[]) AS x (vin, feature, start, extends)
+                  ON e.vin = x.vin AND e.feature = x.feature
+                WHERE e.id <> x.extends AND e.revoked_at IS NULL AND (e.expires_at IS NULL OR e.expires_at > \(now))
+                  AND (e.expires_at IS NULL OR e.not_before >= x.start)
+                UNION ALL
+                SELECT 4::int4, id, NULL::text, NULL::text, NULL::bigint, NULL::bytea FROM entitlement
+                WHERE id = ANY(\(extensions.map { $0.activation.extends?.value ?? "" })::text[]) AND revoked_at IS NULL
                 """)
             for try await (kind, first, second, hash, number, body) in rows.decode((Int32, String, String?, String?, Int64?, ByteBuffer?).self) {
                 switch kind {
@@ -91,6 +107,8 @@ extension PostgresStore {
                     stored[IdempotencyKey(principal: first, key: second ?? "")] = StoredAnswer(
                         requestHash: hash ?? "", response: IdempotentResponse(status: Int(number ?? 0), body: body.map { Array(buffer: $0) } ?? []))
                 case 1: active.insert(VehicleFeature(vin: first, feature: second ?? ""))
+                case 3: clashing.insert(VehicleFeature(vin: first, feature: second ?? ""))
+                case 4: liveExtended.insert(first)
                 default: head = (number ?? 0, first)
                 }
             }
@@ -106,7 +124,13 @@ extension PostgresStore {
                 }
                 let claims = record.activation.entitlement.claims
                 let pair = VehicleFeature(vin: claims.vin.value, feature: claims.feature.value)
-                if active.contains(pair) {
+                if let extended = record.activation.extends {
+                    guard !clashing.contains(pair), liveExtended.contains(extended.value) else {
+                        results.append(.failure(StoreError(.conflict, "\(claims.feature) on \(claims.vin) was extended or changed meanwhile")))
+                        continue
+                    }
+                    clashing.insert(pair)
+                } else if active.contains(pair) {
                     results.append(.failure(StoreError(.conflict, "\(claims.feature) is already active on \(claims.vin)")))
                     continue
                 }

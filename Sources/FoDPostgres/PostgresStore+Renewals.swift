@@ -86,6 +86,8 @@ extension PostgresStore {
                 WHERE e.revoked_at IS NULL AND e.expires_at > \(now) AND e.expires_at <= \(until)
                   AND (\(dealer?.value)::text IS NULL OR e.dealer_id = \(dealer?.value))
                   AND NOT EXISTS (SELECT 1 FROM renewal r WHERE r.previous_id = e.id)
+                  AND NOT EXISTS (SELECT 1 FROM entitlement n WHERE n.vin = e.vin AND n.feature = e.feature AND n.id <> e.id AND n.revoked_at IS NULL
+                                    AND (n.expires_at IS NULL OR n.expires_at > e.expires_at))
                   AND (e.term <> 'subscription' OR EXISTS (SELECT 1 FROM cancellation c WHERE c.entitlement_id = e.id))
                 ORDER BY e.expires_at, e.id LIMIT 1000
                 """, logger: self.logger))

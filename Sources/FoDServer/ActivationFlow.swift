@@ -29,6 +29,7 @@ struct ActivationFlow {
                                             .init(name: "term", value: .string(order.term.rawValue))]
         // Absent, the hash is what versions before consents stored for the same order.
         if let consent = order.consent { members.append(.init(name: "consent", value: canonical(consent))) }
+        if order.extend { members.append(.init(name: "extend", value: .bool(true))) }
         return JSONWriter.text(.object(JSONObject(members: members)))
     }
 
@@ -47,7 +48,7 @@ struct ActivationFlow {
 
     /// What identifies a purchase for its order id: every member, in a fixed order.
     static func requestHash(_ purchase: PurchaseRequest) -> RequestHash {
-        let order = ActivationRequest(vin: purchase.vin, feature: purchase.feature, term: purchase.term, consent: purchase.consent)
+        let order = ActivationRequest(vin: purchase.vin, feature: purchase.feature, term: purchase.term, consent: purchase.consent, extend: purchase.extend)
         let text = "purchase\n\(canonical(order))\n\(purchase.channel.rawValue)\n\(purchase.grossMinor) \(purchase.currency.code)"
         return RequestHash(SHA256.hexHash(Array(text.utf8)))
     }
@@ -101,7 +102,7 @@ struct ActivationFlow {
     /// - Throws: as ``activate(_:principal:idempotencyKey:requestHash:)``, and ``APIError`` 422
     ///   `price_mismatch` (not the catalog price), `no_servicing_dealer`, `order_id_reused`.
     func purchase(_ purchase: PurchaseRequest, principal: Principal) async throws -> Outcome {
-        let order = ActivationRequest(vin: purchase.vin, feature: purchase.feature, term: purchase.term, consent: purchase.consent)
+        let order = ActivationRequest(vin: purchase.vin, feature: purchase.feature, term: purchase.term, consent: purchase.consent, extend: purchase.extend)
         let booking = Booking(order: order, channel: purchase.channel.rawValue, consent: purchase.consent, principal: principal,
                               scope: ActivationFlow.purchaseScope, key: purchase.orderID, requestHash: ActivationFlow.requestHash(purchase))
         do {
@@ -159,10 +160,11 @@ struct ActivationFlow {
             throw refusal
         }
         let order = booking.order
-        let issued = try services.signer(.entitlement).issue(EntitlementRequest(vin: order.vin, feature: order.feature, term: order.term, dealer: credited))
+        let issued = try services.signer(.entitlement).issue(EntitlementRequest(vin: order.vin, feature: order.feature, term: order.term, dealer: credited,
+                                                                                 notBefore: quote.startsAt))
         let record = ActivationRecord(
             activation: NewActivation(entitlement: issued, channel: booking.channel, market: quote.vehicle.market, gross: quote.price.gross,
-                                      vat: quote.price.vat, consent: booking.consent),
+                                      vat: quote.price.vat, consent: booking.consent, extends: quote.extends),
             principal: booking.principal, idempotencyScope: booking.scope, idempotencyKey: booking.key, requestHash: booking.requestHash,
             response: IdempotentResponse(status: 201, body: try APIResponseEncoder.bytes(try respond(issued, quote, credited))))
         do {
@@ -171,6 +173,7 @@ struct ActivationFlow {
             return recorded.created ? Outcome(response: recorded.response, entitlementID: issued.claims.id, created: true)
                 : try Outcome(replaying: recorded.response)
         } catch let error as StoreError where error.code == .conflict {
+            if quote.extends != nil { throw APIError(.conflict, "already_extended", "\(quote.feature.name) was extended meanwhile: look the vehicle up again") }
             throw APIError(.conflict, "already_active", "\(quote.feature.name) is already active on this vehicle")
         }
     }
@@ -181,16 +184,45 @@ struct ActivationFlow {
         let vehicle: Vehicle
         let feature: CatalogFeature
         let price: Price
+        /// An extension's start (the current end; now for an upgrade to permanent); `nil`: now.
+        var startsAt: Int64? = nil
+        /// The entitlement an extension continues.
+        var extends: EntitlementID? = nil
     }
 
     /// The quote of an order that can be booked (the dealer page's confirmation step).
     /// - Throws: as ``quote(_:vehicle:usedTrial:)``.
     func quote(_ order: ActivationRequest) async throws -> Quote {
+        if order.extend { return try await extensionQuote(order) }
         // One read: the vehicle and, for a trial, its entitlements (the trial already used).
         guard order.term == .trial else { return try quote(order, vehicle: try await services.store.vehicle(order.vin), usedTrial: nil) }
         let read = try await services.store.vehicleWithEntitlements(order.vin)
         let used = read?.entitlements.first { $0.claims.feature == order.feature && $0.claims.term == .trial }
         return try quote(order, vehicle: read?.vehicle, usedTrial: used)
+    }
+
+    /// The quote of an extension: the feature's newest live entitlement with a fixed end is
+    /// continued — a fixed term from its end, `permanent` from now.
+    /// - Throws: as ``quote(_:vehicle:usedTrial:)``, and ``APIError`` 422 `extension_invalid` (a trial or a
+    ///   subscription: those are not extended), `nothing_to_extend`, 409 `already_active` (permanent already).
+    func extensionQuote(_ order: ActivationRequest) async throws -> Quote {
+        guard order.term != .trial, order.term != .subscription else {
+            throw APIError(.unprocessableContent, "extension_invalid", "a \(order.term) is not an extension: extend by a fixed term or upgrade to permanent")
+        }
+        let (vehicle, entitlements) = try await services.vehicleWithEntitlements(order.vin)
+        var quote = try quote(order, vehicle: vehicle, usedTrial: nil)
+        let now = services.clock.unixSeconds()
+        let live = entitlements.filter { $0.claims.feature == order.feature && $0.revokedAt == nil && ($0.claims.expiresAt.map { $0 > now } ?? true) }
+        if live.contains(where: { $0.claims.expiresAt == nil }) {
+            throw APIError(.conflict, "already_active", "\(quote.feature.name) is active on this vehicle for its life already")
+        }
+        guard let current = live.filter({ $0.claims.term != .subscription }).max(by: { ($0.claims.expiresAt ?? 0, $0.claims.id) < ($1.claims.expiresAt ?? 0, $1.claims.id) }),
+              let end = current.claims.expiresAt else {
+            throw APIError(.unprocessableContent, "nothing_to_extend", "\(quote.feature.name) is not active on this vehicle with a fixed term: book it as a new sale")
+        }
+        quote.startsAt = order.term == .permanent ? now : end
+        quote.extends = current.claims.id
+        return quote
     }
 
     /// The quote of an order for the vehicle as stored (`nil`: not registered).

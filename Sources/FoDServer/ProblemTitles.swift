@@ -64,6 +64,9 @@ enum ProblemTitles {
         "not_a_subscription": "The entitlement is not a subscription",
         "already_cancelled": "The subscription is cancelled already",
         "not_revoked": "The entitlement is not revoked",
+        "extension_invalid": "Only fixed terms and permanent extend",
+        "nothing_to_extend": "The feature is not active with a fixed term",
+        "already_extended": "The entitlement was extended meanwhile",
         "refund_not_reinstatable": "A refund or withdrawal is not undone",
         // Tokens
         "token_malformed": "The token is not a compact JWS",

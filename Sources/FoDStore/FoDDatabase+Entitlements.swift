@@ -57,9 +57,13 @@ public struct NewActivation: Sendable {
     public let vat: BasisPoints
     /// The customer's consent, stored with the sale.
     public let consent: Consent
+    /// The entitlement an extension continues (its new entitlement starts at that one's end, or
+    /// now for an upgrade to permanent); `nil` for a new sale.
+    public let extends: EntitlementID?
 
     public init(entitlement: IssuedToken<EntitlementClaims>, channel: String, market: Market, gross: Money, vat: BasisPoints,
-                consent: Consent = .inPerson) {
+                consent: Consent = .inPerson, extends: EntitlementID? = nil) {
+        self.extends = extends
         self.entitlement = entitlement
         self.channel = channel
         self.market = market
@@ -243,6 +247,19 @@ extension FoDDatabase {
             return RecordedActivation(response: previous, created: false)
         }
         let claims = record.activation.entitlement.claims
+        if let extended = record.activation.extends {
+            // An extension conflicts with a live permanent one and with another extension of the
+            // same entitlement (a live one starting at or after this one's start), and needs the
+            // extended one still live.
+            let clash = try Bool.fetchOne(db.cachedStatement(sql: """
+                SELECT 1 FROM entitlement WHERE vin = ? AND feature = ? AND id <> ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
+                  AND (expires_at IS NULL OR not_before >= ?) LIMIT 1
+                """), arguments: [claims.vin.value, claims.feature.value, extended.value, now, claims.notBefore]) ?? false
+            let live = try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM entitlement WHERE id = ? AND revoked_at IS NULL"),
+                                         arguments: [extended.value]) ?? false
+            if clash || !live { throw StoreError(.conflict, "\(claims.feature) on \(claims.vin) was extended or changed meanwhile") }
+            return nil
+        }
         let active = try Bool.fetchOne(db.cachedStatement(sql: """
             SELECT 1 FROM entitlement WHERE vin = ? AND feature = ? AND revoked_at IS NULL AND not_before <= ?
               AND (expires_at IS NULL OR expires_at > ?) LIMIT 1

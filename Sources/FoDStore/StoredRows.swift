@@ -79,7 +79,7 @@ public enum StoreRows {
     /// The audit details of an activation.
     public static func activationDetails(_ activation: NewActivation) -> String {
         let claims = activation.entitlement.claims
-        return "vin=\(claims.vin) feature=\(claims.feature) term=\(claims.term) channel=\(activation.channel) dealer=\(claims.dealer?.value ?? "") gross=\(activation.gross.minor) \(activation.gross.currency) \(activation.consent.auditText)"
+        return "vin=\(claims.vin) feature=\(claims.feature) term=\(claims.term) channel=\(activation.channel)\(activation.extends.map { " extends=\($0)" } ?? "") dealer=\(claims.dealer?.value ?? "") gross=\(activation.gross.minor) \(activation.gross.currency) \(activation.consent.auditText)"
     }
 
     /// A sale from its stored columns; no consent row (`immediateStart` `nil`): ``Consent/inPerson``.

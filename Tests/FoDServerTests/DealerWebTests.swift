@@ -1,3 +1,4 @@
+import FoDCore
 import FoDEntitlements
 import FoDServer
 import FoDStore
@@ -171,6 +172,32 @@ struct DealerWebTests {
             #expect(withdrawn.status == .seeOther && withdrawn.headers[.location] == nav)
             let after = String(buffer: try await browser.get(nav).body)
             #expect(after.contains("was withdrawn by the customer") && !after.contains("id=\"withdraw-button\"") && !after.contains("<svg"))
+        }
+    }
+
+    @Test("what ends within six weeks is on the start page; the vehicle page extends it as a sale appended to its end; then it is no longer ending",
+          arguments: StoreBackend.all)
+    func extending(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
+        try await service.app.test(.router) { client in
+            var browser = Browser(client: client)
+            _ = try await browser.signIn(service.dealer1)
+            let confirm = try await browser.get("/dealer/confirm?vin=\(DealerWebTests.vin)&feature=NAV_PLUS&term=P1M")
+            let first = try await browser.post("/dealer/activate", ["csrf", "vin", "feature", "term", "idempotency_key"].map { ($0, Browser.hidden($0, in: confirm) ?? "") })
+            #expect(first.status == .seeOther)
+            let home = String(buffer: try await browser.get("/dealer").body)
+            #expect(home.contains("id=\"ending\"") && home.contains("<strong>Navigation Plus</strong>, 1 month, ends"))
+            let vehicle = String(buffer: try await browser.get("/dealer/vehicle?vin=\(DealerWebTests.vin)").body)
+            #expect(vehicle.contains("id=\"extend-NAV_PLUS-P1Y\""))
+            let extend = try await browser.get("/dealer/confirm?vin=\(DealerWebTests.vin)&feature=NAV_PLUS&term=P1Y&extend=1")
+            let end = try #require(try await service.services.store.entitlements(of: try VIN(DealerWebTests.vin)).first?.claims.expiresAt)
+            #expect(String(buffer: extend.body).contains("an extension, from <span id=\"starts\">\(Instant(unixSeconds: end).displayDate)</span>"))
+            let form = ["csrf", "vin", "feature", "term", "idempotency_key", "extend"].map { ($0, Browser.hidden($0, in: extend) ?? "") }
+            #expect(try await browser.post("/dealer/activate", form).status == .seeOther)
+            let periods = try await service.services.store.entitlements(of: try VIN(DealerWebTests.vin))
+            #expect(periods.count == 2 && periods.contains { $0.claims.notBefore == end && $0.claims.term == .oneYear })
+            let after = String(buffer: try await browser.get("/dealer").body)
+            #expect(!after.contains("id=\"ending\""), "extended: it goes on")
         }
     }
 

@@ -14,9 +14,25 @@ enum DealerViews {
         let now = services.clock.unixSeconds()
         let stored = entitlements.filter { $0.isActive(at: now) }
         let offers = services.offers(for: vehicle, entitlements: entitlements, now: now)
+        // The newest live period of each fixed-term feature can be extended (a fixed term from its
+        // end) or upgraded to permanent: a sale like any other.
+        let newest = Dictionary(grouping: entitlements.filter { $0.revokedAt == nil && ($0.claims.expiresAt.map { $0 > now } ?? true) }) { $0.claims.feature }
+            .compactMapValues { $0.max { ($0.claims.expiresAt ?? .max) < ($1.claims.expiresAt ?? .max) } }
         let activeItems: [[String: Any]] = stored.map { entitlement in
-            ["name": services.catalog.feature(entitlement.claims.feature)?.name ?? entitlement.claims.feature.value,
-             "termName": termName(entitlement.claims.term), "validity": validity(entitlement.claims)]
+            let claims = entitlement.claims
+            var item: [String: Any] = ["name": services.catalog.feature(claims.feature)?.name ?? claims.feature.value,
+                                       "termName": termName(claims.term), "validity": validity(claims)]
+            // Extended from the newest period's end (an extension already booked is continued).
+            if let last = newest[claims.feature], let end = last.claims.expiresAt, last.claims.term != .trial, last.claims.term != .subscription,
+               let feature = services.catalog.feature(claims.feature) {
+                let extensions: [[String: Any]] = feature.prices.filter { $0.market == vehicle.market && $0.term != .trial && $0.term != .subscription }.map { price in
+                    ["vin": vehicle.vin.value, "feature": claims.feature.value, "term": price.term.rawValue,
+                     "label": price.term == .permanent ? "Upgrade to life of the vehicle" : "Extend by \(termName(price.term)) from \(date(end))",
+                     "gross": price.currency.formatGrouped(minor: price.gross.minor), "currency": price.currency.code]
+                }
+                if !extensions.isEmpty { item["extensions"] = extensions; item["hasExtensions"] = true }
+            }
+            return item
         }
         let bookable: [[String: Any]] = offers.filter { $0.refusal == nil }.map { offer in
             ["name": offer.feature.name, "prices": offer.prices.map { price -> [String: Any] in
@@ -64,6 +80,14 @@ enum DealerViews {
             values["status"] = "\(name) was revoked on \(date(at)) (\(reason)) and is switched off"
         }
         return values
+    }
+
+    /// The start page's list of what ends soon and does not go on.
+    static func ending(_ entitlements: [StoredEntitlement], catalog: Catalog) -> [[String: Any]] {
+        entitlements.map { stored in
+            ["vin": stored.claims.vin.value, "name": catalog.feature(stored.claims.feature)?.name ?? stored.claims.feature.value,
+             "termName": termName(stored.claims.term), "ends": stored.claims.expiresAt.map(date) ?? ""]
+        }
     }
 
     /// The result page's withdrawal part: a button while the period runs, else why there is none.

@@ -78,6 +78,9 @@ struct DealerWebRoutes {
             try await withSession(request, context) { session in
                 var values = try await base(session, title: "Look up a vehicle")
                 values.merge(try await month(session)) { $1 }
+                let now = services.clock.unixSeconds()
+                let ending = try await services.store.expiring(at: now, until: now + 42 * 86_400, dealer: session.principal.dealer)
+                if !ending.isEmpty { values["ending"] = ["items": DealerViews.ending(ending, catalog: services.catalog)] }
                 return pages.page("home", values)
             }
         }
@@ -93,7 +96,8 @@ struct DealerWebRoutes {
         router.get("/dealer/confirm") { request, context in
             try await withSession(request, context) { session in
                 let query = request.uri.queryParameters
-                let order = try DealerWebRoutes.order(vin: query.get("vin"), feature: query.get("feature"), term: query.get("term"))
+                var order = try DealerWebRoutes.order(vin: query.get("vin"), feature: query.get("feature"), term: query.get("term"))
+                order.extend = query.get("extend") == "1"
                 let quote = try await ActivationFlow(services: services).quote(order)
                 let (vehicle, feature, price) = (quote.vehicle, quote.feature, quote.price)
                 var values = try await base(session, title: "Activate \(feature.name)")
@@ -103,6 +107,7 @@ struct DealerWebRoutes {
                     "gross": price.currency.formatGrouped(minor: price.gross.minor), "currency": price.currency.code,
                     "vat": price.vat.percent, "idempotencyKey": "web-" + DealerSessionCookies.randomToken(),
                     "withdrawalDays": services.withdrawal.days(for: vehicle.market),
+                    "extend": order.extend, "startsAt": quote.startsAt.map { DealerViews.date($0) } ?? "",
                 ]) { $1 }
                 return pages.page("confirm", values)
             }
@@ -115,6 +120,7 @@ struct DealerWebRoutes {
                     throw APIError(.badRequest, "idempotency_key_required", "The form is incomplete; open the vehicle again and book from there.")
                 }
                 var order = try DealerWebRoutes.order(vin: form["vin"], feature: form["feature"], term: form["term"])
+                order.extend = form["extend"] == "1"
                 // Ticked: the customer's express early-start request with the acknowledgement,
                 // given now at the counter; not ticked: in person, the withdrawal right stands.
                 if form["immediate_start"] == "yes" {
