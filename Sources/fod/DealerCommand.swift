@@ -24,7 +24,7 @@ struct DealerCommand: AsyncParsableCommand {
         Exit codes: 0 success, 1 the server refused (its code on stderr),
         2 bad input, 3 the server could not be reached, 64 wrong usage.
         """,
-        subcommands: [Login.self, Logout.self, Lookup.self, Offers.self, Activate.self, Withdraw.self, Activations.self]
+        subcommands: [Login.self, Logout.self, Lookup.self, Offers.self, Activate.self, Withdraw.self, Expiring.self, Activations.self]
     )
 
     /// Options every dealer subcommand shares.
@@ -139,6 +139,8 @@ struct DealerCommand: AsyncParsableCommand {
         var idempotencyKey: String?
         @Flag(help: "The customer asks for the feature to start now and acknowledges losing the right of withdrawal (recorded as given now).")
         var immediateStart = false
+        @Flag(help: "Extend what the vehicle has of the feature: a fixed term from its current end, or permanent from now.")
+        var extend = false
         @OptionGroup var connection: Connection
 
         func run() async throws {
@@ -148,7 +150,7 @@ struct DealerCommand: AsyncParsableCommand {
                 let term = try Term(validating: term)
                 let key = idempotencyKey ?? "cli-\(UUID().uuidString.lowercased())"
                 let consent = immediateStart ? try Consent(termsVersion: nil, immediateStart: true, acknowledgedAt: SystemClock().unixSeconds()) : nil
-                let order = ActivationRequest(vin: vin, feature: feature, term: term, consent: consent)
+                let order = ActivationRequest(vin: vin, feature: feature, term: term, consent: consent, extend: extend)
                 let answer = try await connection.client().send("POST", "/v1/activations", json: order, as: ActivationResponse.self,
                                                                 headers: ["Idempotency-Key": key])
                 if connection.json { print(String(decoding: answer.bytes, as: UTF8.self)); return }
@@ -156,7 +158,7 @@ struct DealerCommand: AsyncParsableCommand {
                 let activation = answer.body
                 print("\(replayed ? "Already booked with this key" : "Activated"): \(feature) \(term) on \(vin) for \(activation.price.gross)")
                 print("  entitlement \(activation.id)")
-                print("  valid until \(DealerCommand.date(activation.expiresAt))")
+                print("  valid from \(DealerCommand.date(activation.notBefore)) until \(DealerCommand.date(activation.expiresAt))")
                 print("  idempotency key \(key)")
                 print("  token \(activation.token)")
             }
@@ -177,6 +179,23 @@ struct DealerCommand: AsyncParsableCommand {
                                                                 as: WithdrawResponse.self)
                 if connection.json { print(String(decoding: answer.bytes, as: UTF8.self)); return }
                 print("Withdrawn: entitlement \(id) is refunded and switched off (its withdrawal period ends \(answer.body.periodEnds)).")
+            }
+        }
+    }
+
+    struct Expiring: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Your sales that end soon and do not go on by themselves (to extend them).")
+        @Option(help: "Days ahead, 1 to 366.") var days: Int = 42
+        @OptionGroup var connection: Connection
+
+        func run() async throws {
+            try await DealerCommand.run {
+                let answer = try await connection.client().get("/v1/entitlements?expiring_within=P\(days)D", as: ExpiringList.self)
+                if connection.json { print(String(decoding: answer.bytes, as: UTF8.self)); return }
+                if answer.body.entitlements.isEmpty { print("Nothing of yours ends within \(days) days.") }
+                for entitlement in answer.body.entitlements {
+                    print("\(entitlement.vin)  \(entitlement.feature) \(entitlement.term)  ends \(DealerCommand.date(entitlement.expiresAt))  \(entitlement.id)")
+                }
             }
         }
     }
@@ -214,6 +233,8 @@ struct DealerCommand: AsyncParsableCommand {
             throw ExitCode(CLIError.badInput)
         }
     }
+
+    static func date(_ unixSeconds: Int64) -> String { Instant(unixSeconds: unixSeconds).date }
 
     static func date(_ unixSeconds: Int64?) -> String {
         guard let unixSeconds else { return "no end date" }

@@ -114,6 +114,15 @@ struct DealerCLITests {
         let theirLines = (try JSONSerialization.jsonObject(with: Data(theirs.stdout.utf8)) as? [String: Any])?["lines"] as? [Any]
         #expect(theirLines?.isEmpty == true)
 
+        // A month of Matrix LED ends within six weeks; extended by a month it goes on.
+        let month = try FodCLI.run(["dealer", "activate", "WAUZZZF45RA000001", "MATRIX_LED", "P1M"], environment: signedIn)
+        #expect(month.status == 0, "\(month.stderr)")
+        let ending = try FodCLI.run(["dealer", "expiring"], environment: signedIn)
+        #expect(ending.status == 0 && ending.stdout.contains("WAUZZZF45RA000001  MATRIX_LED P1M  ends"), "\(ending.stdout) \(ending.stderr)")
+        let extended = try FodCLI.run(["dealer", "activate", "WAUZZZF45RA000001", "MATRIX_LED", "P1M", "--extend"], environment: signedIn)
+        #expect(extended.status == 0 && extended.stdout.contains("Activated"), "\(extended.stderr)")
+        #expect(!(try FodCLI.run(["dealer", "expiring"], environment: signedIn)).stdout.contains("MATRIX_LED P1M  ends"))
+
         let withdrawn = try FodCLI.run(["dealer", "withdraw", id, "--note", "changed their mind"], environment: signedIn)
         #expect(withdrawn.status == 0 && withdrawn.stdout.contains("Withdrawn: entitlement \(id)"), "\(withdrawn.stderr)")
         let twice = try FodCLI.run(["dealer", "withdraw", id], environment: signedIn)
