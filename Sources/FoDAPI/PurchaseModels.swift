@@ -267,3 +267,50 @@ public struct ReinstateResponse: Codable, Sendable, Hashable {
         self.reinstated = true
     }
 }
+
+/// `POST /v1/vehicles/{vin}/transfer`: the change of owner at `effective_at` (RFC 3339; absent: now).
+public struct TransferRequest: StrictDecodable, CodingKeyed, Encodable, Sendable, Hashable {
+    public enum Keys: String, CodingKey, CaseIterable {
+        case effectiveAt = "effective_at"
+    }
+    public var effectiveAt: Int64?
+
+    public init(effectiveAt: Int64? = nil) { self.effectiveAt = effectiveAt }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        effectiveAt = try c.decodeIfPresent(String.self, forKey: .effectiveAt).map { text in
+            do { return try Instant(rfc3339: text).unixSeconds } catch {
+                throw EntitlementError(.requestInvalid, "effective_at is not an RFC 3339 instant")
+            }
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encodeIfPresent(effectiveAt.map { Instant(unixSeconds: $0).rfc3339 }, forKey: .effectiveAt)
+    }
+}
+
+/// The answer to a transfer: what ended at it; everything else stays with the vehicle.
+public struct TransferResponse: Codable, Sendable, Hashable {
+    public var vin: VIN
+    public var effectiveAt: String
+    /// Entitlements of features that do not stay with the vehicle, ended at the transfer.
+    public var ended: [EntitlementID]
+    /// Those that would have started after it, revoked.
+    public var revoked: [EntitlementID]
+
+    enum CodingKeys: String, CodingKey {
+        case vin
+        case effectiveAt = "effective_at"
+        case ended, revoked
+    }
+
+    public init(vin: VIN, effectiveAt: Int64, ended: [EntitlementID], revoked: [EntitlementID]) {
+        self.vin = vin
+        self.effectiveAt = Instant(unixSeconds: effectiveAt).rfc3339
+        self.ended = ended
+        self.revoked = revoked
+    }
+}

@@ -37,10 +37,15 @@ extension Catalog {
                     prices.append(Price(market: market, term: try Term(validating: term.name), gross: Money(minor: gross, currency), vat: vat))
                 }
             }
+            var transferable = true
+            if let value = object["transferable"] {
+                guard case .bool(let flag) = value else { throw fail("feature \(code): \"transferable\" must be true or false") }
+                transferable = flag
+            }
             features.append(CatalogFeature(
                 code: code, name: object["name"]?.string ?? code.value, models: Set(try strings("models")),
                 minModelYear: object["min_model_year"]?.int64.map(Int.init), requires: try strings("requires"),
-                excludes: try strings("excludes"), prices: prices))
+                excludes: try strings("excludes"), prices: prices, transferable: transferable))
         }
         self.init(version: version, features: features, equipmentNames: names)
     }

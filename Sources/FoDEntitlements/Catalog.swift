@@ -57,10 +57,14 @@ public struct CatalogFeature: Sendable, Hashable {
     public var excludes: [String]
     /// Prices per market and term.
     public var prices: [Price]
+    /// Whether its entitlements stay with the vehicle when it changes owner (the default); when
+    /// not, they end at the transfer.
+    public var transferable: Bool
 
     /// Creates a feature.
     public init(code: FeatureCode, name: String, models: Set<String> = [], minModelYear: Int? = nil, requires: [String] = [],
-                excludes: [String] = [], prices: [Price]) {
+                excludes: [String] = [], prices: [Price], transferable: Bool = true) {
+        self.transferable = transferable
         self.code = code
         self.name = name
         self.models = models

@@ -173,9 +173,9 @@ extension PostgresStore {
                 .decode((String, String, String, String, Int64, Int64).self) {
                 rows.prices.append(.init(feature: feature, market: market, term: term, currency: currency, gross: gross, vat: vat))
             }
-            for try await (code, name, year) in try await connection.query(
-                "SELECT code, name, min_model_year FROM catalog_feature ORDER BY position", logger: self.logger).decode((String, String, Int64?).self) {
-                rows.features.append((code, name, year.map(Int.init)))
+            for try await (code, name, year, transferable) in try await connection.query(
+                "SELECT code, name, min_model_year, transferable FROM catalog_feature ORDER BY position", logger: self.logger).decode((String, String, Int64?, Bool).self) {
+                rows.features.append((code, name, year.map(Int.init), transferable))
             }
             for try await row in try await connection.query("SELECT code, name FROM equipment", logger: self.logger).decode((String, String).self) {
                 rows.equipment.append(row)
@@ -198,7 +198,8 @@ extension PostgresStore {
         for (position, feature) in catalog.features.enumerated() {
             let code = feature.code.value
             try await tx.query("""
-                INSERT INTO catalog_feature (code, position, name, min_model_year) VALUES (\(code), \(Int64(position)), \(feature.name), \(feature.minModelYear.map(Int64.init)))
+                INSERT INTO catalog_feature (code, position, name, min_model_year, transferable)
+                VALUES (\(code), \(Int64(position)), \(feature.name), \(feature.minModelYear.map(Int64.init)), \(feature.transferable))
                 """)
             for model in feature.models.sorted() {
                 try await tx.query("INSERT INTO catalog_feature_model (feature, model) VALUES (\(code), \(model))")

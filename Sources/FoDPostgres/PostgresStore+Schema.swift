@@ -102,6 +102,11 @@ extension PostgresStore {
             """,
             "CREATE INDEX reinstatement_time ON reinstatement (reinstated_at)",
         ]),
+        // SQLite's v11-transfer.
+        ("pg-v5-transfer", [
+            "ALTER TABLE catalog_feature ADD COLUMN transferable BOOLEAN NOT NULL DEFAULT TRUE",
+            "CREATE TABLE ownership_transfer (vin TEXT NOT NULL, effective_at BIGINT NOT NULL, recorded_at BIGINT NOT NULL, PRIMARY KEY (vin, effective_at))",
+        ]),
     ]
 
     /// Applies the migrations not yet applied, each in its own transaction, under a session

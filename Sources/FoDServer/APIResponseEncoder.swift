@@ -55,6 +55,7 @@ extension VehicleDealersBody: ResponseEncodable {}
 extension WithdrawResponse: ResponseEncodable {}
 extension CancelResponse: ResponseEncodable {}
 extension ReinstateResponse: ResponseEncodable {}
+extension TransferResponse: ResponseEncodable {}
 extension ExpiringList: ResponseEncodable {}
 extension RefundResponse: ResponseEncodable {}
 extension VerifyResponse: ResponseEncodable {}

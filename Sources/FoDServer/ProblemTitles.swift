@@ -65,6 +65,7 @@ enum ProblemTitles {
         "already_cancelled": "The subscription is cancelled already",
         "not_revoked": "The entitlement is not revoked",
         "extension_invalid": "Only fixed terms and permanent extend",
+        "transfer_recorded": "A transfer at that moment is recorded already",
         "nothing_to_extend": "The feature is not active with a fixed term",
         "already_extended": "The entitlement was extended meanwhile",
         "refund_not_reinstatable": "A refund or withdrawal is not undone",

@@ -16,6 +16,7 @@ struct VehicleRoutes {
         routes.group().add(middleware: RoleCheck.require(.issuer))
             .post("/v1/vehicles", use: register)
             .put("/v1/vehicles/{vin}/dealer", use: assignDealer)
+            .post("/v1/vehicles/{vin}/transfer", use: transfer)
         routes.group().add(middleware: RoleCheck.require(.issuer, .auditor)).get("/v1/vehicles/{vin}/dealer", use: dealers)
         routes.group().add(middleware: RoleCheck.require(.issuer, .dealer, .auditor))
             .get("/v1/features") { _, _ in FeatureList(services.catalog) }
@@ -55,6 +56,15 @@ struct VehicleRoutes {
             throw FoDServices.notRegistered(vin)
         }
         return try await dealersBody(vin, now: now)
+    }
+
+    /// `POST /v1/vehicles/{vin}/transfer`: the change of owner.
+    @Sendable func transfer(_ request: Request, _ context: FoDRequestContext) async throws -> TransferResponse {
+        let principal = try context.caller()
+        let vin = try PathParameters.vin(context)
+        let (body, _) = try await RequestBody.decode(TransferRequest.self, request, context)
+        let plan = try await TransferService(services: services).transfer(vin, effectiveAt: body.effectiveAt ?? services.clock.unixSeconds(), actor: principal.actor)
+        return TransferResponse(vin: plan.vin, effectiveAt: plan.effectiveAt, ended: plan.ending.map(\.id), revoked: plan.revoked)
     }
 
     /// `GET /v1/vehicles/{vin}/dealer`: the servicing dealer now and every assignment.

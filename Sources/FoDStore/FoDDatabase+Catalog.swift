@@ -30,10 +30,16 @@ extension FoDDatabase {
             try db.execute(sql: "DELETE FROM \(table)")
         }
         try db.execute(sql: "INSERT INTO catalog_version (id, version) VALUES (1, ?)", arguments: [catalog.version])
+        let hasTransferable = try db.columns(in: "catalog_feature").contains { $0.name == "transferable" }
         for (position, feature) in catalog.features.enumerated() {
             let code = feature.code.value
             try db.execute(sql: "INSERT INTO catalog_feature (code, position, name, min_model_year) VALUES (?, ?, ?, ?)",
                            arguments: [code, position, feature.name, feature.minModelYear])
+            // The column came with migration v11; migration v3 stores documents of before, which
+            // knew no "transferable" (every feature stayed with the vehicle: the column's default).
+            if hasTransferable, !feature.transferable {
+                try db.execute(sql: "UPDATE catalog_feature SET transferable = 0 WHERE code = ?", arguments: [code])
+            }
             for model in feature.models.sorted() {
                 try db.execute(sql: "INSERT INTO catalog_feature_model (feature, model) VALUES (?, ?)", arguments: [code, model])
             }
@@ -63,7 +69,9 @@ extension FoDDatabase {
             .map { ($0["feature"], $0["kind"], $0["equipment"]) }
         rows.prices = try Row.fetchAll(db, sql: "SELECT * FROM catalog_price ORDER BY feature, position")
             .map { .init(feature: $0["feature"], market: $0["market"], term: $0["term"], currency: $0["currency"], gross: $0["gross_minor"], vat: $0["vat_bps"]) }
-        rows.features = try Row.fetchAll(db, sql: "SELECT * FROM catalog_feature ORDER BY position").map { ($0["code"], $0["name"], $0["min_model_year"]) }
+        rows.features = try Row.fetchAll(db, sql: "SELECT * FROM catalog_feature ORDER BY position").map {
+            ($0["code"], $0["name"], $0["min_model_year"], ($0["transferable"] as Int64?) != 0)
+        }
         rows.equipment = try Row.fetchAll(db, sql: "SELECT code, name FROM equipment").map { ($0["code"], $0["name"]) }
         return try rows.catalog()
     }
@@ -85,7 +93,7 @@ public struct CatalogRows {
     }
 
     public let version: String
-    public var features: [(code: String, name: String, minModelYear: Int?)] = []
+    public var features: [(code: String, name: String, minModelYear: Int?, transferable: Bool)] = []
     public var models: [(feature: String, model: String)] = []
     public var rules: [(feature: String, kind: String, equipment: String)] = []
     public var prices: [PriceRow] = []
@@ -114,7 +122,8 @@ public struct CatalogRows {
         let features = try self.features.map { row -> CatalogFeature in
             try StoreRows.stored {
                 CatalogFeature(code: try FeatureCode(row.code), name: row.name, models: models[row.code] ?? [], minModelYear: row.minModelYear,
-                               requires: rules[row.code]?.requires ?? [], excludes: rules[row.code]?.excludes ?? [], prices: prices[row.code] ?? [])
+                               requires: rules[row.code]?.requires ?? [], excludes: rules[row.code]?.excludes ?? [], prices: prices[row.code] ?? [],
+                               transferable: row.transferable)
             }
         }
         var names: [String: String] = [:]

@@ -198,6 +198,13 @@ public struct FoDDatabase: Sendable {
             CREATE INDEX reinstatement_time ON reinstatement (reinstated_at);
             """)
         }
+        migrator.registerMigration("v11-transfer") { db in
+            // Features that do not stay with the vehicle when it changes owner, and the changes of owner.
+            try db.execute(sql: """
+            ALTER TABLE catalog_feature ADD COLUMN transferable INTEGER NOT NULL DEFAULT 1;
+            CREATE TABLE ownership_transfer (vin TEXT NOT NULL, effective_at INTEGER NOT NULL, recorded_at INTEGER NOT NULL, PRIMARY KEY (vin, effective_at));
+            """)
+        }
         return migrator
     }
 }

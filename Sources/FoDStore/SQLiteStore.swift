@@ -86,6 +86,9 @@ public struct SQLiteStore: EntitlementStore {
         try await run { try $0.reinstate(id, reason: reason, actor: actor, at: now) }
     }
     public func reinstatedIDs(since: Int64) async throws -> [EntitlementID] { try await run { try $0.reinstatedIDs(since: since) } }
+    public func recordTransfer(_ plan: TransferPlan, actor: String, at now: Int64) async throws {
+        try await run { try $0.recordTransfer(plan, actor: actor, at: now) }
+    }
     public func manifestSnapshot(of vin: VIN) async throws -> ManifestSnapshot? { try await run { try $0.manifestSnapshot(of: vin) } }
     public func manifestVersions(_ requests: [ManifestVersionRequest], at now: Int64) async throws -> [ManifestVersion] {
         try await run(.commit) { try $0.manifestVersions(requests, at: now) }

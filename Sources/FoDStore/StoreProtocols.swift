@@ -135,6 +135,9 @@ public protocol LedgerStore: Sendable {
     func reinstate(_ id: EntitlementID, reason: String, actor: String, at now: Int64) async throws
     /// Ids reinstated at or after `since` and live now, for revocation caches.
     func reinstatedIDs(since: Int64) async throws -> [EntitlementID]
+    /// Records a change of owner (``TransferPlan``) in one transaction.
+    /// - Throws: ``StoreError`` `not_found`, `conflict` (recorded already, or changed meanwhile).
+    func recordTransfer(_ plan: TransferPlan, actor: String, at now: Int64) async throws
     /// The vehicle's entitlements and last manifest version in one read; `nil` when not registered.
     func manifestSnapshot(of vin: VIN) async throws -> ManifestSnapshot?
     /// The manifest versions for several vehicles' content in one transaction (one commit), in
@@ -206,7 +209,7 @@ public struct TableDump: Sendable {
     public static let tableOrder = [
         "dealer", "vehicle", "catalog_version", "catalog_feature", "catalog_feature_model", "catalog_equipment_rule", "catalog_price",
         "equipment", "entitlement", "event", "api_key", "web_session", "idempotency", "manifest_version", "audit", "shared_secret",
-        "vehicle_dealer", "consent", "renewal", "cancellation", "reinstatement",
+        "vehicle_dealer", "consent", "renewal", "cancellation", "reinstatement", "ownership_transfer",
     ]
 }
 

@@ -75,16 +75,20 @@ struct StoreTests {
     @Test("a database with the catalog as a JSON document (migration v1) is carried over into the tables")
     func catalogMigration() throws {
         let path = try TestPaths.temporaryDirectory().appendingPathComponent("old.sqlite").path
+        // A document of that time: "transferable" came later (migration v11).
+        let document = try Self.fixture("catalog.json").replacingOccurrences(of: #""transferable": false, "#, with: "")
+        #expect(!document.contains("transferable"))
         do {
             let queue = try DatabaseQueue(path: path)
             try FoDDatabase.migrator.migrate(queue, upTo: "v2-web-sessions")
             try queue.write { db in
-                try db.execute(sql: "INSERT INTO catalog (id, version, document) VALUES (1, ?, ?)", arguments: ["old", try Self.fixture("catalog.json")])
+                try db.execute(sql: "INSERT INTO catalog (id, version, document) VALUES (1, ?, ?)", arguments: ["old", document])
             }
         }
         let database = try FoDDatabase(path: path)
-        let expected = try Catalog(json: try Self.fixture("catalog.json"))
+        let expected = try Catalog(json: document)
         #expect(try database.catalog() == expected)
+        #expect(try Catalog(json: try Self.fixture("catalog.json")).feature(try FeatureCode("MORE_POWER"))?.transferable == false)
         let tables = try database.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'catalog'") }
         #expect(tables.isEmpty)
     }
