@@ -191,26 +191,26 @@ struct ActivationFlow {
     }
 
     /// The quote of an order that can be booked (the dealer page's confirmation step).
-    /// - Throws: as ``quote(_:vehicle:usedTrial:)``.
+    /// - Throws: as ``quote(_:vehicle:trials:)``.
     func quote(_ order: ActivationRequest) async throws -> Quote {
         if order.extend { return try await extensionQuote(order) }
         // One read: the vehicle and, for a trial, its entitlements (the trial already used).
-        guard order.term == .trial else { return try quote(order, vehicle: try await services.store.vehicle(order.vin), usedTrial: nil) }
+        guard order.term == .trial else { return try quote(order, vehicle: try await services.store.vehicle(order.vin), trials: []) }
         let read = try await services.store.vehicleWithEntitlements(order.vin)
-        let used = read?.entitlements.first { $0.claims.feature == order.feature && $0.claims.term == .trial }
-        return try quote(order, vehicle: read?.vehicle, usedTrial: used)
+        let trials = read?.entitlements.filter { $0.claims.feature == order.feature && $0.claims.term == .trial } ?? []
+        return try quote(order, vehicle: read?.vehicle, trials: trials)
     }
 
     /// The quote of an extension: the feature's newest live entitlement with a fixed end is
     /// continued — a fixed term from its end, `permanent` from now.
-    /// - Throws: as ``quote(_:vehicle:usedTrial:)``, and ``APIError`` 422 `extension_invalid` (a trial or a
+    /// - Throws: as ``quote(_:vehicle:trials:)``, and ``APIError`` 422 `extension_invalid` (a trial or a
     ///   subscription: those are not extended), `nothing_to_extend`, 409 `already_active` (permanent already).
     func extensionQuote(_ order: ActivationRequest) async throws -> Quote {
         guard order.term != .trial, order.term != .subscription else {
             throw APIError(.unprocessableContent, "extension_invalid", "a \(order.term) is not an extension: extend by a fixed term or upgrade to permanent")
         }
         let (vehicle, entitlements) = try await services.vehicleWithEntitlements(order.vin)
-        var quote = try quote(order, vehicle: vehicle, usedTrial: nil)
+        var quote = try quote(order, vehicle: vehicle, trials: [])
         let now = services.clock.unixSeconds()
         let live = entitlements.filter { $0.claims.feature == order.feature && $0.revokedAt == nil && ($0.claims.expiresAt.map { $0 > now } ?? true) }
         if live.contains(where: { $0.claims.expiresAt == nil }) {
@@ -228,7 +228,8 @@ struct ActivationFlow {
     /// The quote of an order for the vehicle as stored (`nil`: not registered).
     /// - Throws: ``APIError`` 404 `vehicle_not_found` / `feature_unknown`, 422 `not_eligible` (carrying the
     ///   ``Refusal``: rule, feature, equipment) / `term_not_offered` / `trial_used`.
-    func quote(_ order: ActivationRequest, vehicle: Vehicle?, usedTrial used: StoredEntitlement?) throws -> Quote {
+    /// - Parameter trials: for a trial, the vehicle's trials of the feature so far (newest first).
+    func quote(_ order: ActivationRequest, vehicle: Vehicle?, trials: [StoredEntitlement]) throws -> Quote {
         let vehicle = try services.registered(vehicle, order.vin)
         guard let feature = services.catalog.feature(order.feature) else {
             throw APIError(.notFound, "feature_unknown", "\(order.feature) is not in the catalog")
@@ -237,10 +238,17 @@ struct ActivationFlow {
             throw APIError(refusal: refusal)
         }
         let (_, price) = try services.offered(order.feature, order.term, for: vehicle)
-        if let used {
-            // One free trial per vehicle and feature, ever: revoking or ending it does not give another.
-            throw APIError(.unprocessableContent, "trial_used",
-                           "The free trial of \(feature.name) was already used on this vehicle (from \(Instant(unixSeconds: used.claims.notBefore).displayDate)).")
+        if order.term == .trial {
+            // At most `trialsPerFeature` free trials per vehicle and feature, ever (one by default):
+            // revoking or ending one does not give another.
+            guard services.trialsPerFeature > 0 else {
+                throw APIError(.unprocessableContent, "trial_used", "Free trials are not offered: book \(feature.name) for a term.")
+            }
+            if trials.count >= services.trialsPerFeature, let newest = trials.first {
+                let which = services.trialsPerFeature == 1 ? "The free trial" : "All \(services.trialsPerFeature) free trials"
+                throw APIError(.unprocessableContent, "trial_used",
+                               "\(which) of \(feature.name) \(services.trialsPerFeature == 1 ? "was" : "were") already used on this vehicle (the last from \(Instant(unixSeconds: newest.claims.notBefore).displayDate)).")
+            }
         }
         return Quote(vehicle: vehicle, feature: feature, price: price)
     }

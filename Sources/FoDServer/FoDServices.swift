@@ -17,6 +17,8 @@ public struct FoDServices: Sendable {
     public let clock: any WallClock
     /// The withdrawal period per market.
     public let withdrawal: WithdrawalPolicy
+    /// Free trials a vehicle may have of one feature, ever (`fod serve --trials-per-feature`; 0: none).
+    public let trialsPerFeature: Int
     /// Prometheus metrics for `/metrics`.
     public let metrics: ServiceMetrics
     /// Set once shutdown begins (readiness fails from then on).
@@ -38,11 +40,13 @@ public struct FoDServices: Sendable {
     /// - Parameters:
     ///   - manifestLifetime: seconds from a manifest's issue to its `exp`.
     ///   - withdrawal: the withdrawal period per market (`POST /v1/entitlements/{id}/withdraw`).
+    ///   - trialsPerFeature: free trials per vehicle and feature, ever (0: no trials).
     /// - Throws: ``StoreError`` when the revoked ids or the shared secrets cannot be loaded.
     public init(store: any EntitlementStore, signing: SigningKeys, catalog: Catalog, rules: RuleSet, clock: any WallClock,
                 metrics: ServiceMetrics = ServiceMetrics(), manifestLifetime: Int64 = 7 * 86_400,
-                withdrawal: WithdrawalPolicy = WithdrawalPolicy()) async throws {
+                withdrawal: WithdrawalPolicy = WithdrawalPolicy(), trialsPerFeature: Int = 1) async throws {
         self.withdrawal = withdrawal
+        self.trialsPerFeature = trialsPerFeature
         self.metrics = metrics
         self.store = store
         self.signing = signing

@@ -72,6 +72,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Renew subscriptions ending within this many days (1 to 28), checked every 5 minutes; 0 turns the renewal job off (run fod renew instead). Env FOD_RENEWAL_LEAD_DAYS.")
     var renewalLeadDays: Int = Int(ProcessInfo.processInfo.environment["FOD_RENEWAL_LEAD_DAYS"] ?? "") ?? 3
 
+    @Option(help: "Free trials a vehicle may have of one feature, ever (0 to 10; 0: no trials). Env FOD_TRIALS_PER_FEATURE.")
+    var trialsPerFeature: Int = Int(ProcessInfo.processInfo.environment["FOD_TRIALS_PER_FEATURE"] ?? "") ?? 1
+
     @Option(help: "Log format: json (one object per line) or text. Env FOD_LOG_FORMAT.")
     var logFormat: String = ProcessInfo.processInfo.environment["FOD_LOG_FORMAT"] ?? "json"
 
@@ -102,6 +105,7 @@ struct ServeCommand: AsyncParsableCommand {
         case "text": LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
         default: throw ValidationError("--log-format must be json or text")
         }
+        guard (0...10).contains(trialsPerFeature) else { throw ValidationError("--trials-per-feature must be 0 to 10") }
         guard (0...28).contains(renewalLeadDays) else { throw ValidationError("--renewal-lead-days must be 0 (off) to 28") }
         guard (1...90).contains(manifestLifetimeDays) else {
             throw ValidationError("--manifest-lifetime-days must be 1 to 90 (a vehicle must fetch a new manifest before it ends)")
@@ -149,7 +153,8 @@ struct ServeCommand: AsyncParsableCommand {
             let metrics = ServiceMetrics()
             let services = try await FoDServices(store: database, signing: signing, catalog: try await database.catalog(),
                                        rules: try RuleSet(json: try CLIInput.readFile(rules)), clock: clock, metrics: metrics,
-                                       manifestLifetime: Int64(manifestLifetimeDays) * 86_400, withdrawal: withdrawal)
+                                       manifestLifetime: Int64(manifestLifetimeDays) * 86_400, withdrawal: withdrawal,
+                                       trialsPerFeature: trialsPerFeature)
             var banner = dev ? "fod serve — DEVELOPMENT MODE (development keys allowed; never use them in production)\n" : "fod serve\n"
             banner += "database: \(database.location)\n"
             let longest = ([withdrawal.defaultDays] + withdrawal.days.values).max() ?? 14

@@ -207,6 +207,27 @@ struct PurchaseFlowTests {
         }
     }
 
+    @Test("free trials per vehicle and feature are configurable: two, then refused with the reason; none at all", arguments: [2, 0])
+    func trials(limit: Int) async throws {
+        let service = try await TestService(trialsPerFeature: limit)
+        try await service.app.test(.router) { client in
+            for round in 1...3 {
+                let (status, answer) = try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer1, idempotency: "trial-\(round)"),
+                                                                body: body(#"{"vin":"\#(Self.vin)","feature":"NAV_PLUS","term":"trial"}"#)) { response async throws in
+                    (response.status, try json(response))
+                }
+                if round <= limit {
+                    #expect(status == .created)
+                    let id = try #require(answer["id"] as? String)
+                    try await service.services.store.revoke(entitlement: try EntitlementID(id), reason: "ended early", actor: "test", at: TestService.now)
+                } else {
+                    #expect(status == .unprocessableContent && answer["code"] as? String == "trial_used")
+                    #expect((answer["detail"] as? String)?.contains(limit == 0 ? "not offered" : "All 2 free trials") == true, "\(answer)")
+                }
+            }
+        }
+    }
+
     @Test("withdrawal days per market: MARKET=DAYS, *=DAYS; bad entries refused")
     func withdrawalPolicy() throws {
         let policy = try WithdrawalPolicy.parse(["DE=30", "*=21"])

@@ -25,7 +25,8 @@ struct TestService {
     let database: TestDatabase
     static let now: Int64 = 1_795_000_000
 
-    init(_ backend: StoreBackend = .sqlite, manifestLifetime: Int64 = 7 * 86_400, clock: (any WallClock)? = nil, signing: SigningKeys? = nil) async throws {
+    init(_ backend: StoreBackend = .sqlite, manifestLifetime: Int64 = 7 * 86_400, clock: (any WallClock)? = nil, signing: SigningKeys? = nil,
+         trialsPerFeature: Int = 1) async throws {
         folder = try TestPaths.temporaryDirectory()
         self.database = try await backend.makeDatabase(folder: folder)
         let database = self.database.store
@@ -39,7 +40,7 @@ struct TestService {
         services = try await FoDServices(store: database, signing: signing ?? SigningKeys(key: key, issuer: try IssuerID("https://fod.test"), clock: clock),
                                catalog: try await database.catalog(),
                                rules: try RuleSet(json: String(contentsOf: fixtures.appendingPathComponent("revenue/rules.json"), encoding: .utf8)),
-                               clock: clock, manifestLifetime: manifestLifetime)
+                               clock: clock, manifestLifetime: manifestLifetime, trialsPerFeature: trialsPerFeature)
         admin = try await database.createAPIKey(role: .admin, dealer: nil, label: "a", actor: "test", at: TestService.now).secret
         issuer = try await database.createAPIKey(role: .issuer, dealer: nil, label: "i", actor: "test", at: TestService.now).secret
         auditor = try await database.createAPIKey(role: .auditor, dealer: nil, label: "u", actor: "test", at: TestService.now).secret

@@ -55,7 +55,7 @@ struct TransferTests {
             }
             let ended = try #require(listed.first { $0["id"] as? String == power["id"] as? String })
             #expect(ended["expires_at"] as? Int64 == effective)
-            let claims = try service.services.verifier.verifyEntitlement(try #require(ended["token"] as? String), vin: try VIN(Self.vin))
+            let claims = try await service.services.verifyEntitlement(try #require(ended["token"] as? String), vin: try VIN(Self.vin))
             #expect(claims.expiresAt == effective)
             #expect(listed.first { $0["id"] as? String == nav["id"] as? String }?["expires_at"] as? Int64 == nav["expires_at"] as? Int64)
             #expect(listed.first { $0["id"] as? String == later["id"] as? String }?["revoked_at"] is Int64)
