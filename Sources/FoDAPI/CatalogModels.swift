@@ -36,11 +36,13 @@ public struct FeatureBody: Codable, Sendable, Hashable {
     public var requires: [String]
     public var excludes: [String]
     public var prices: [PriceBody]
+    /// Whether its entitlements stay with the vehicle when it changes owner.
+    public var transferable: Bool
 
     enum CodingKeys: String, CodingKey {
         case code, name, models
         case minModelYear = "min_model_year"
-        case requires, excludes, prices
+        case requires, excludes, prices, transferable
     }
 
     public init(_ feature: CatalogFeature) {
@@ -51,6 +53,7 @@ public struct FeatureBody: Codable, Sendable, Hashable {
         requires = feature.requires
         excludes = feature.excludes
         prices = feature.prices.map(PriceBody.init)
+        transferable = feature.transferable
     }
 }
 

@@ -1,6 +1,8 @@
 import FoDCore
 import FoDEntitlements
 import FoDStore
+import Logging
+import ServiceLifecycle
 
 /// Renews subscriptions: each period's token is issued before the current one ends, as a sale
 /// like the first — a priced activation event at the catalog's subscription price for the
@@ -29,13 +31,17 @@ public struct RenewalService: Sendable {
     /// Renews every subscription ending within `lead` seconds after `now` (the service's clock
     /// when `nil`).
     /// - Throws: ``StoreError``, ``APIError`` `no_signing_key`.
-    public func run(at instant: Int64? = nil, lead: Int64, actor: String = "system:renewal") async throws -> Summary {
+    /// - Parameter stop: asked before each renewal; `true` ends the run there (a shutdown): what
+    ///   is booked is whole, the rest is the next run's.
+    public func run(at instant: Int64? = nil, lead: Int64, actor: String = "system:renewal",
+                    stop: @Sendable () -> Bool = { false }) async throws -> Summary {
         var summary = Summary()
         var after: EntitlementID?
         while true {
             let now = instant ?? services.clock.unixSeconds()
             let due = try await services.store.renewalsDue(at: now, until: now + lead, after: after, limit: RenewalService.page)
             for previous in due {
+                if stop() { return summary }
                 switch try await renew(previous, at: now, actor: actor) {
                 case .renewed: summary.renewed += 1
                 case .taken: summary.taken += 1
@@ -67,5 +73,38 @@ public struct RenewalService: Sendable {
         let record = RenewalRecord(previous: claims.id, activation: NewActivation(entitlement: issued, channel: sale.channel, market: vehicle.market,
                                                                                    gross: price.gross, vat: price.vat, consent: sale.consent))
         return try await services.store.recordRenewal(record, actor: actor, at: now) ? .renewed : .taken
+    }
+}
+
+/// The renewal job of `fod serve`: a run every ``interval`` under the application's service
+/// group; on shutdown it stops between two renewals and before the store closes.
+public struct RenewalJob: Service {
+    let services: FoDServices
+    let lead: Int64
+    let interval: Duration
+    let logger: Logger
+
+    /// - Parameters:
+    ///   - lead: renew what ends within this many seconds.
+    ///   - interval: between two runs.
+    public init(services: FoDServices, lead: Int64, interval: Duration = .seconds(300), logger: Logger) {
+        self.services = services
+        self.lead = lead
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                let summary = try await RenewalService(services: services).run(lead: lead, stop: { Task.isShuttingDownGracefully || Task.isCancelled })
+                if summary.renewed > 0 || !summary.skipped.isEmpty {
+                    logger.notice("subscriptions renewed", metadata: ["renewed": "\(summary.renewed)", "skipped": "\(summary.skipped.count)"])
+                }
+            } catch {
+                logger.error("renewal run failed", metadata: ["reason": .string("\((error as? any CodedError)?.reason ?? "\(error)")")])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
     }
 }

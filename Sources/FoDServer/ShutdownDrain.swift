@@ -39,10 +39,12 @@ struct ShutdownDrain: Service {
 /// gracefully (ServiceLifecycle: services stop in reverse order, each after the one before).
 /// - Parameter store: a store that runs as a service (PostgreSQL's pool): listed first, it stops
 ///   last, after the server has drained.
+/// - Parameter background: jobs (the renewal job) that stop after the server and before the store.
 public func runServer(_ app: some ApplicationProtocol, services: FoDServices, drainDelay: Duration, logger: Logger,
-                      store: (any Service)? = nil) async throws {
+                      store: (any Service)? = nil, background: [any Service] = []) async throws {
     let group = ServiceGroup(configuration: .init(
-        services: (store.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []) + [
+        services: (store.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
+            + background.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + [
             .init(service: app),
             .init(service: ShutdownDrain(state: services.drain, delay: drainDelay, logger: logger), successTerminationBehavior: .gracefullyShutdownGroup),
         ],

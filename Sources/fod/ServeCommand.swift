@@ -8,6 +8,7 @@ import FoDStore
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 /// `fod serve`.
 struct ServeCommand: AsyncParsableCommand {
@@ -213,28 +214,14 @@ struct ServeCommand: AsyncParsableCommand {
                 }
             }
             defer { watcher?.cancel() }
-            let renewalLogger = logger, lead = Int64(renewalLeadDays) * 86_400
             // Subscriptions are renewed before they end, every 5 minutes; each period is booked
             // once however many instances run this (RenewalService).
-            let renewals = renewalLeadDays == 0 ? nil : Task { [renewalLogger] in
-                while !Task.isCancelled {
-                    do {
-                        let summary = try await RenewalService(services: services).run(lead: lead)
-                        if summary.renewed > 0 || !summary.skipped.isEmpty {
-                            renewalLogger.notice("subscriptions renewed", metadata: ["renewed": "\(summary.renewed)", "skipped": "\(summary.skipped.count)"])
-                        }
-                    } catch {
-                        renewalLogger.error("renewal run failed", metadata: ["reason": .string(CLIError.describe(error) ?? "\(error)")])
-                    }
-                    try? await Task.sleep(for: .seconds(300))
-                }
-            }
-            defer { renewals?.cancel() }
+            let renewals: [any Service] = renewalLeadDays == 0 ? [] : [RenewalJob(services: services, lead: Int64(renewalLeadDays) * 86_400, logger: logger)]
             let app = try buildApplication(services: services, host: host, port: port, secureCookies: secureCookies,
                                            idleTimeout: .milliseconds(Int64(idleTimeout * 1000)), maxConnections: max(1, connections),
                                            logger: logger)
             try await runServer(app, services: services, drainDelay: .milliseconds(Int64(shutdownDelay * 1000)), logger: logger,
-                                store: opened.postgres)
+                                store: opened.postgres, background: renewals)
         }
     }
 }

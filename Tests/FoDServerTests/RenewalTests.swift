@@ -6,6 +6,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
+import ServiceLifecycle
 import Testing
 
 /// Subscriptions: renewed before they end as sales like the first, once per period however many
@@ -13,6 +15,34 @@ import Testing
 @Suite("Subscription renewals, cancellation, expiring soon")
 struct RenewalTests {
     static let online = "WAUZZZF45RA000001", counter = "3VWD07AJ5EM388202"
+
+    @Test("the renewal job of fod serve renews at its first run and stops at once on graceful shutdown, between runs")
+    func job() async throws {
+        let clock = SettableClock(TestService.now)
+        let service = try await TestService(clock: clock)
+        let bought = try await service.app.test(.router) { client in
+            try await client.execute(uri: "/v1/purchases", method: .post, headers: headers(service.issuer),
+                                     body: ByteBuffer(string: PurchaseFlowTests.purchase(order: "J-1", feature: "ACC", term: "subscription", gross: 2_499))) { response async throws in
+                try json(response)["expires_at"] as? Int64 ?? 0
+            }
+        }
+        clock.set(bought - 86_400)
+        let job = RenewalJob(services: service.services, lead: 3 * 86_400, interval: .seconds(300), logger: Logger(label: "test"))
+        let group = ServiceGroup(configuration: .init(services: [.init(service: job)], logger: Logger(label: "test")))
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var renewed = false
+            for _ in 0..<100 where !renewed {
+                try await Task.sleep(for: .milliseconds(50))
+                renewed = try await service.services.store.entitlements(of: try VIN(PurchaseFlowTests.vin)).count == 2
+            }
+            #expect(renewed, "the first run renewed the subscription")
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        #expect(ContinuousClock.now - started < .seconds(10), "stopped without waiting out the 300 s interval")
+    }
 
     @Test("two runs at once book each period once, credited like the first sale; a cancelled subscription ends; renewals are listed and cannot be withdrawn",
           arguments: StoreBackend.all)
