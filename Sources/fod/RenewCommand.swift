@@ -25,7 +25,7 @@ struct RenewCommand: AsyncParsableCommand {
     var key: String = ProcessInfo.processInfo.environment["FOD_KEY"] ?? "keys/dev-es256.private.pem"
     @Option(help: "Issuer name in tokens. Env FOD_ISSUER.")
     var issuer: String = ProcessInfo.processInfo.environment["FOD_ISSUER"] ?? "https://fod.oem.example"
-    @Option(help: "Revenue-share rules (read for completeness of the service's set-up). Env FOD_RULES.")
+    @Option(help: "The revenue-share rules the service runs with. Env FOD_RULES.")
     var rules: String = ProcessInfo.processInfo.environment["FOD_RULES"] ?? "fixtures/revenue/rules.json"
     @Option(help: "The moment of the run (RFC 3339); default now.")
     var at: String?
