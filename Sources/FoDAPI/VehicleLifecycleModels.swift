@@ -18,13 +18,9 @@ public struct DealerAssignmentRequest: StrictDecodable, CodingKeyed, Encodable, 
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Keys.self)
-        let dealer = try c.decode(String.self, forKey: .dealerID), from = try c.decodeIfPresent(String.self, forKey: .from)
+        let dealer = try c.decode(String.self, forKey: .dealerID), from = try c.decodeInstantIfPresent(forKey: .from)
         self.dealerID = try DealerID(dealer)
-        self.from = try from.map { text in
-            do { return try Instant(rfc3339: text).unixSeconds } catch {
-                throw EntitlementError(.requestInvalid, "from is not an RFC 3339 instant")
-            }
-        }
+        self.from = from
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -80,11 +76,7 @@ public struct TransferRequest: StrictDecodable, CodingKeyed, Encodable, Sendable
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Keys.self)
-        effectiveAt = try c.decodeIfPresent(String.self, forKey: .effectiveAt).map { text in
-            do { return try Instant(rfc3339: text).unixSeconds } catch {
-                throw EntitlementError(.requestInvalid, "effective_at is not an RFC 3339 instant")
-            }
-        }
+        effectiveAt = try c.decodeInstantIfPresent(forKey: .effectiveAt)
     }
 
     public func encode(to encoder: any Encoder) throws {

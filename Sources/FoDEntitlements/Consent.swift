@@ -59,13 +59,7 @@ extension Consent: StrictDecodable, CodingKeyed, Encodable {
         let c = try decoder.container(keyedBy: Keys.self)
         let terms = try c.decodeIfPresent(String.self, forKey: .termsVersion)
         let immediate = try c.decode(Bool.self, forKey: .immediateStart)
-        let acknowledged = try c.decodeIfPresent(String.self, forKey: .acknowledgedAt)
-        let at = try acknowledged.map { text -> Int64 in
-            do { return try Instant(rfc3339: text).unixSeconds } catch {
-                throw EntitlementError(.requestInvalid, "acknowledged_at is not an RFC 3339 instant")
-            }
-        }
-        try self.init(termsVersion: terms, immediateStart: immediate, acknowledgedAt: at)
+        try self.init(termsVersion: terms, immediateStart: immediate, acknowledgedAt: try c.decodeInstantIfPresent(forKey: .acknowledgedAt))
     }
 
     public func encode(to encoder: any Encoder) throws {

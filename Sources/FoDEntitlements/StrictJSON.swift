@@ -88,6 +88,16 @@ extension KeyedDecodingContainer {
         }
     }
 
+    /// An instant member, RFC 3339 text, as Unix seconds; `nil` when absent or `null`.
+    /// - Throws: ``EntitlementError`` `request_invalid` naming the member, `field_type` when not a string.
+    public func decodeInstantIfPresent(forKey key: Key) throws -> Int64? {
+        try decodeIfPresent(String.self, forKey: key).map { text in
+            do { return try Instant(rfc3339: text).unixSeconds } catch {
+                throw EntitlementError(.requestInvalid, "\(key.stringValue) is not an RFC 3339 instant")
+            }
+        }
+    }
+
     /// ``decodeStrict(_:forKey:)`` for a member that may be absent or `null`.
     public func decodeStrictIfPresent<T: StrictDecodable>(_ type: T.Type, forKey key: Key) throws -> T? {
         guard contains(key), try !decodeNil(forKey: key) else { return nil }

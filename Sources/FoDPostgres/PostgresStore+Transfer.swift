@@ -9,7 +9,7 @@ extension PostgresStore {
             guard try await tx.count("""
                 INSERT INTO ownership_transfer (vin, effective_at, recorded_at) VALUES (\(plan.vin.value), \(plan.effectiveAt), \(now))
                 ON CONFLICT DO NOTHING RETURNING 1
-                """) == 1 else { throw StoreError(.conflict, "a transfer of \(plan.vin) at that moment is recorded already") }
+                """) == 1 else { throw StoreError(.transferRecorded, "a transfer of \(plan.vin) at that moment is recorded already") }
             for ending in plan.ending {
                 guard try await tx.count("""
                     UPDATE entitlement SET expires_at = \(ending.expiresAt), token = \(ending.token)

@@ -41,9 +41,7 @@ struct IssuingService: Sendable {
             switch error.code {
             case .notFound: throw APIError(.notFound, "entitlement_not_found", "no entitlement \(id.value)")
             case .conflict: throw APIError(.conflict, "already_active", error.reason)
-            case .invalid where error.reason.contains("refunded"): throw APIError(.unprocessableContent, "refund_not_reinstatable", error.reason)
-            case .invalid: throw APIError(.unprocessableContent, "not_revoked", error.reason)
-            default: throw error
+            default: throw error   // not_revoked, refund_not_reinstatable: 422 with their code (APIError.from)
             }
         }
         services.revocations.remove(id)

@@ -11,7 +11,7 @@ struct TransferService {
     let services: FoDServices
 
     /// Records the transfer of `vin` at `effectiveAt`; returns what ended.
-    /// - Throws: ``APIError`` 404 `vehicle_not_found`, 409 `transfer_recorded`; ``StoreError``.
+    /// - Throws: ``APIError`` 404 `vehicle_not_found`; ``StoreError`` `transfer_recorded` (409), `conflict`.
     func transfer(_ vin: VIN, effectiveAt: Int64, actor: String) async throws -> TransferPlan {
         for attempt in 1...3 {
             let (vehicle, entitlements) = try await services.vehicleWithEntitlements(vin)
@@ -36,7 +36,8 @@ struct TransferService {
                 for id in revoked { services.revocations.insert(id) }
                 return plan
             } catch let error as StoreError where error.code == .conflict {
-                if error.reason.contains("recorded already") { throw APIError(.conflict, "transfer_recorded", error.reason) }
+                // An entitlement changed between the plan and the commit: plan again.
+                // (`transfer_recorded` is answered 409 by APIError.from.)
                 if attempt == 3 { throw error }
             }
         }

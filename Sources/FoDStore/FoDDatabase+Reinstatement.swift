@@ -5,7 +5,7 @@ extension FoDDatabase {
     /// Undoes a revocation, with a reason: the entitlement is live again and the revocation it
     /// undid is kept in `reinstatement` and the audit log. A refund or withdrawal is not undone
     /// here (it has a refund event: book a new sale).
-    /// - Throws: ``StoreError`` `not_found`, `invalid` (not revoked, or refunded/withdrawn),
+    /// - Throws: ``StoreError`` `not_found`, `not_revoked`, `refund_not_reinstatable`,
     ///   `conflict` (the feature is active on the vehicle through another entitlement).
     public func reinstate(_ id: EntitlementID, reason: String, actor: String, at now: Int64) throws {
         try write { db in

@@ -46,14 +46,14 @@ extension FoDDatabase {
     /// Records a change of owner in one transaction: the transfer, the entitlements that end at it
     /// (re-signed, subscriptions cancelled), those that would start after it revoked, and the
     /// vehicle's next manifest made a new version; commissions already earned are not touched.
-    /// - Throws: ``StoreError`` `not_found` (no such vehicle), `conflict` (a transfer at that moment
-    ///   is recorded, or an entitlement changed meanwhile: plan again).
+    /// - Throws: ``StoreError`` `not_found` (no such vehicle), `transfer_recorded`, `conflict` (an entitlement
+    ///   changed meanwhile: plan again).
     public func recordTransfer(_ plan: TransferPlan, actor: String, at now: Int64) throws {
         try write { db in
             guard try FoDDatabase.vehicle(db, plan.vin) != nil else { throw StoreError(.notFound, "no vehicle \(plan.vin)") }
             try db.execute(sql: "INSERT INTO ownership_transfer (vin, effective_at, recorded_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                            arguments: [plan.vin.value, plan.effectiveAt, now])
-            guard db.changesCount == 1 else { throw StoreError(.conflict, "a transfer of \(plan.vin) at that moment is recorded already") }
+            guard db.changesCount == 1 else { throw StoreError(.transferRecorded, "a transfer of \(plan.vin) at that moment is recorded already") }
             for ending in plan.ending {
                 try db.execute(sql: "UPDATE entitlement SET expires_at = ?, token = ? WHERE id = ? AND token = ? AND revoked_at IS NULL",
                                arguments: [ending.expiresAt, ending.token, ending.id.value, ending.replacing])

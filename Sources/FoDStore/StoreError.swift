@@ -35,4 +35,10 @@ extension ErrorCode where Domain == StoreError {
     public static let invalid = ErrorCode("invalid")
     /// A record names a dealer that is not in the master data.
     public static let dealerUnknown = ErrorCode("dealer_unknown")
+    /// A reinstatement of an entitlement that is not revoked.
+    public static let notRevoked = ErrorCode("not_revoked")
+    /// A reinstatement of a refund or withdrawal (it has a refund event: book a new sale).
+    public static let refundNotReinstatable = ErrorCode("refund_not_reinstatable")
+    /// A change of owner at a moment already recorded.
+    public static let transferRecorded = ErrorCode("transfer_recorded")
 }

@@ -130,13 +130,13 @@ public protocol LedgerStore: Sendable {
     /// Ids of the entitlements revoked at or after `since` (Unix seconds), for revocation caches.
     func revokedIDs(since: Int64) async throws -> [EntitlementID]
     /// Undoes a revocation with a reason (kept with the revocation it undid, and audited).
-    /// - Throws: ``StoreError`` `not_found`, `invalid` (not revoked, or refunded/withdrawn), `conflict`
+    /// - Throws: ``StoreError`` `not_found`, `not_revoked`, `refund_not_reinstatable`, `conflict`
     ///   (the feature is active through another entitlement).
     func reinstate(_ id: EntitlementID, reason: String, actor: String, at now: Int64) async throws
     /// Ids reinstated at or after `since` and live now, for revocation caches.
     func reinstatedIDs(since: Int64) async throws -> [EntitlementID]
     /// Records a change of owner (``TransferPlan``) in one transaction.
-    /// - Throws: ``StoreError`` `not_found`, `conflict` (recorded already, or changed meanwhile).
+    /// - Throws: ``StoreError`` `not_found`, `transfer_recorded`, `conflict` (changed meanwhile).
     func recordTransfer(_ plan: TransferPlan, actor: String, at now: Int64) async throws
     /// The vehicle's entitlements and last manifest version in one read; `nil` when not registered.
     func manifestSnapshot(of vin: VIN) async throws -> ManifestSnapshot?

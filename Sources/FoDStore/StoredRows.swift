@@ -94,13 +94,13 @@ public enum StoreRows {
     }
 
     /// Fails unless `stored` is revoked by a revocation that can be undone (not a refund or withdrawal).
-    /// - Throws: ``StoreError`` `invalid`.
+    /// - Throws: ``StoreError`` `not_revoked`, `refund_not_reinstatable`.
     public static func checkReinstatable(_ stored: StoredEntitlement) throws {
         guard let reason = stored.revokeReason, stored.revokedAt != nil else {
-            throw StoreError(.invalid, "entitlement \(stored.claims.id) is not revoked")
+            throw StoreError(.notRevoked, "entitlement \(stored.claims.id) is not revoked")
         }
         guard RefundReason(rawValue: reason) == nil else {
-            throw StoreError(.invalid, "entitlement \(stored.claims.id) was refunded (\(reason)): that is not undone; book a new sale")
+            throw StoreError(.refundNotReinstatable, "entitlement \(stored.claims.id) was refunded (\(reason)): that is not undone; book a new sale")
         }
     }
 
