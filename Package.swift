@@ -63,9 +63,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "FoDInvoicing",
+            dependencies: ["FoDCore"],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "FoDStore",
             dependencies: [
-                "FoDCore", "FoDRevenue", "FoDEntitlements", "FoDCrypto", .product(name: "GRDB", package: "GRDB.swift"),
+                "FoDCore", "FoDRevenue", "FoDEntitlements", "FoDCrypto", "FoDInvoicing", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
@@ -84,13 +89,13 @@ let package = Package(
         ),
         .target(
             name: "FoDAPI",
-            dependencies: ["FoDCore", "FoDEntitlements", "FoDRevenue"],
+            dependencies: ["FoDCore", "FoDEntitlements", "FoDRevenue", "FoDInvoicing"],
             swiftSettings: strictSettings
         ),
         .target(
             name: "FoDServer",
             dependencies: [
-                "FoDCore", "FoDAPI", "FoDStore", "FoDRevenue", "FoDEntitlements", "FoDCrypto",
+                "FoDCore", "FoDAPI", "FoDStore", "FoDRevenue", "FoDEntitlements", "FoDCrypto", "FoDInvoicing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -120,6 +125,7 @@ let package = Package(
                 "FoDCrypto",
                 "FoDEntitlements",
                 "FoDRevenue",
+                "FoDInvoicing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -165,7 +171,7 @@ let package = Package(
         .testTarget(
             name: "FoDServerTests",
             dependencies: [
-                "FoDServer", "FoDAPI", "FoDStore", "FoDPostgres", "FoDRevenue", "FoDEntitlements", "FoDCrypto", "FoDTestSupport", "FoDCore",
+                "FoDServer", "FoDAPI", "FoDStore", "FoDPostgres", "FoDRevenue", "FoDEntitlements", "FoDCrypto", "FoDTestSupport", "FoDCore", "FoDInvoicing",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -334,15 +334,16 @@ extension PostgresStore {
         }
     }
 
-    public func exportEvents(from: Int64?, to: Int64?, dealer: DealerID?, write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws {
+    public func exportEvents(_ query: EventQuery, write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws {
         try await read("events export", consistent: true, limit: PostgresStore.bulkTimeout) { connection in
             var out = CSVWriter(capacity: 1 << 20)
             out.row(EventColumn.allCases.map(\.name))
-            let dealerID = dealer?.value
+            let dealerID = query.dealer?.value
             let rows = try await connection.query("""
                 SELECT event_id, occurred_at, kind, refers_to, vin, feature, term, channel, dealer_id, market, currency, gross_minor, vat_bps
-                FROM event WHERE occurred_at >= \(from ?? Int64.min) AND occurred_at < \(to ?? Int64.max)
+                FROM event WHERE occurred_at >= \(query.from ?? Int64.min) AND occurred_at < \(query.to ?? Int64.max)
                   AND (\(dealerID)::text IS NULL OR dealer_id = \(dealerID) OR (kind = 'refund' AND refers_to IN (SELECT event_id FROM event WHERE dealer_id = \(dealerID))))
+                  AND recorded > \(query.recordedAfter ?? Int64.min) AND recorded <= \(query.recordedUpTo ?? Int64.max)
                 ORDER BY occurred_at, event_id
                 """, logger: self.logger)
             for try await row in rows {

@@ -9,8 +9,8 @@ extension PostgresStore {
         try await write("fixtures import", limit: PostgresStore.bulkTimeout) { tx in
             for dealer in fixtures.dealers {
                 try await tx.query("""
-                    INSERT INTO dealer (id, name, market) VALUES (\(dealer.id.value), \(dealer.name), \(dealer.market))
-                    ON CONFLICT (id) DO UPDATE SET name = excluded.name, market = excluded.market
+                    INSERT INTO dealer (id, name, market, party) VALUES (\(dealer.id.value), \(dealer.name), \(dealer.market), \(dealer.partyJSON))
+                    ON CONFLICT (id) DO UPDATE SET name = excluded.name, market = excluded.market, party = excluded.party
                     """)
             }
             try await PostgresStore.upsert(fixtures.vehicles, tx, at: now)
@@ -145,9 +145,9 @@ extension PostgresStore {
 
     public func dealer(_ id: DealerID) async throws -> Dealer? {
         try await read("dealer read") { connection in
-            for try await (name, market) in try await connection.query("SELECT name, market FROM dealer WHERE id = \(id.value)", logger: self.logger)
-                .decode((String, String).self) {
-                return Dealer(id: id, name: name, market: market)
+            for try await (name, market, party) in try await connection.query("SELECT name, market, party FROM dealer WHERE id = \(id.value)", logger: self.logger)
+                .decode((String, String, String?).self) {
+                return Dealer(id: id, name: name, market: market, party: try Dealer.party(json: party))
             }
             return nil
         }

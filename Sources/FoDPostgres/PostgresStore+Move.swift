@@ -43,6 +43,8 @@ extension PostgresStore {
                     start += chunk.count
                 }
             }
+            // Events carry their commit numbers over; new ones continue after the highest.
+            try await tx.query("SELECT setval(pg_get_serial_sequence('event', 'recorded'), GREATEST(COALESCE(MAX(recorded), 0), 1)) FROM event")
         }
     }
 

@@ -1,4 +1,5 @@
 import FoDStore
+import Foundation
 import PostgresNIO
 
 extension PostgresStore {
@@ -107,6 +108,11 @@ extension PostgresStore {
             "ALTER TABLE catalog_feature ADD COLUMN transferable BOOLEAN NOT NULL DEFAULT TRUE",
             "CREATE TABLE ownership_transfer (vin TEXT NOT NULL, effective_at BIGINT NOT NULL, recorded_at BIGINT NOT NULL, PRIMARY KEY (vin, effective_at))",
         ]),
+        // Closing (SQLite's v12): `event.recorded` from a sequence, which every writer draws from
+        // under the write lock, so it numbers events in commit order.
+        ("pg-v6-periods", FoDDatabase.periodSchema.replacingOccurrences(of: "INTEGER", with: "BIGINT")
+            .replacingOccurrences(of: "ALTER TABLE event ADD COLUMN recorded BIGINT;", with: "ALTER TABLE event ADD COLUMN recorded BIGSERIAL;")
+            .split(separator: ";").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }),
     ]
 
     /// Applies the migrations not yet applied, each in its own transaction, under a session

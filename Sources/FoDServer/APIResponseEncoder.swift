@@ -63,3 +63,9 @@ extension ManifestResponse: ResponseEncodable {}
 extension StatementsResponse: ResponseEncodable {}
 extension ActivationsResponse: ResponseEncodable {}
 extension AuditPage: ResponseEncodable {}
+extension ClosedPeriodResponse: ResponseEncodable {}
+extension CreditNotesResponse: ResponseEncodable {}
+extension CreditNoteSummary: ResponseEncodable {}
+extension ObjectionBody: ResponseEncodable {}
+extension ObjectionsResponse: ResponseEncodable {}
+extension BookExtractResponse: ResponseEncodable {}

@@ -46,7 +46,8 @@ public func buildRouter(services: FoDServices, secureCookies: Bool = false) thro
     for collection in [OperationsRoutes(services: services).collection, AccessRoutes(services: services).collection,
                        VehicleRoutes(services: services).collection, EntitlementRoutes(services: services).collection,
                        ActivationRoutes(services: services).collection, ManifestRoutes(services: services).collection,
-                       PurchaseRoutes(services: services).collection, ReportRoutes(services: services).collection] {
+                       PurchaseRoutes(services: services).collection, ReportRoutes(services: services).collection,
+                       PeriodRoutes(services: services).collection] {
         router.addRoutes(collection)
     }
     DealerWebRoutes(services: services, pages: try DealerPages(), alwaysSecure: secureCookies).register(on: router)

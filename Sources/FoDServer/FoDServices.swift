@@ -1,4 +1,5 @@
 import FoDCore
+import FoDInvoicing
 import FoDEntitlements
 import FoDRevenue
 import FoDStore
@@ -19,6 +20,8 @@ public struct FoDServices: Sendable {
     public let withdrawal: WithdrawalPolicy
     /// Free trials a vehicle may have of one feature, ever (`fod serve --trials-per-feature`; 0: none).
     public let trialsPerFeature: Int
+    /// The OEM's data for its credit notes (`nil`: periods cannot be closed).
+    public let issuerProfile: IssuerProfile?
     /// Prometheus metrics for `/metrics`.
     public let metrics: ServiceMetrics
     /// Set once shutdown begins (readiness fails from then on).
@@ -44,7 +47,8 @@ public struct FoDServices: Sendable {
     /// - Throws: ``StoreError`` when the revoked ids or the shared secrets cannot be loaded.
     public init(store: any EntitlementStore, signing: SigningKeys, catalog: Catalog, rules: RuleSet, clock: any WallClock,
                 metrics: ServiceMetrics = ServiceMetrics(), manifestLifetime: Int64 = 7 * 86_400,
-                withdrawal: WithdrawalPolicy = WithdrawalPolicy(), trialsPerFeature: Int = 1) async throws {
+                withdrawal: WithdrawalPolicy = WithdrawalPolicy(), trialsPerFeature: Int = 1, issuerProfile: IssuerProfile? = nil) async throws {
+        self.issuerProfile = issuerProfile
         self.withdrawal = withdrawal
         self.trialsPerFeature = trialsPerFeature
         self.metrics = metrics

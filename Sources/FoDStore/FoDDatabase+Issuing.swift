@@ -138,15 +138,22 @@ extension FoDDatabase {
 
     /// The events between two instants as the CSV `fod report` reads, written to `write` in blocks.
     public func exportEvents(from: Int64?, to: Int64?, dealer: DealerID? = nil, write: ([UInt8]) throws -> Void) throws {
+        try exportEvents(EventQuery(from: from, to: to, dealer: dealer), write: write)
+    }
+
+    /// The events a query selects as the events export, in blocks.
+    public func exportEvents(_ query: EventQuery, write: ([UInt8]) throws -> Void) throws {
         try read { db in
             var out = CSVWriter(capacity: 1 << 20)
             out.row(EventColumn.allCases.map(\.name))
             // One dealer's events: its activations, and the refunds of its activations.
             let cursor = try Row.fetchCursor(db, sql: """
-                SELECT * FROM event WHERE occurred_at >= ? AND occurred_at < ?
+                SELECT * FROM event WHERE occurred_at >= ?1 AND occurred_at < ?2
                   AND (?3 IS NULL OR dealer_id = ?3 OR (kind = 'refund' AND refers_to IN (SELECT event_id FROM event WHERE dealer_id = ?3)))
+                  AND recorded > ?4 AND recorded <= ?5
                 ORDER BY occurred_at, event_id
-                """, arguments: [from ?? Int64.min, to ?? Int64.max, dealer?.value])
+                """, arguments: [query.from ?? Int64.min, query.to ?? Int64.max, query.dealer?.value, query.recordedAfter ?? Int64.min,
+                                 query.recordedUpTo ?? Int64.max])
             while let row = try cursor.next() {
                 // The export's columns are the events file's (``EventColumn``), in its order; the
                 // table's columns have the same names.

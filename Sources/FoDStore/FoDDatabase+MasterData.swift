@@ -1,5 +1,7 @@
 import FoDCore
 import FoDEntitlements
+import FoDInvoicing
+import Foundation
 import GRDB
 
 /// A dealer.
@@ -7,11 +9,36 @@ public struct Dealer: Sendable, Hashable {
     public let id: DealerID
     public let name: String
     public let market: String
+    /// What its credit notes carry: legal name, address, VAT ID or tax number (`nil`: not given
+    /// yet; the dealer's month cannot be closed with a payable amount until it is).
+    public let party: LegalParty?
 
-    public init(id: DealerID, name: String, market: String) {
+    public init(id: DealerID, name: String, market: String, party: LegalParty? = nil) {
         self.id = id
         self.name = name
         self.market = market
+        self.party = party
+    }
+
+    /// The party as the JSON the stores keep (`nil`: none).
+    public var partyJSON: String? { party.flatMap { try? String(decoding: JSONEncoder.sorted.encode($0), as: UTF8.self) } }
+
+    /// The stored party document.
+    /// - Throws: ``StoreError`` `store_database` when it is damaged.
+    public static func party(json: String?) throws -> LegalParty? {
+        guard let json else { return nil }
+        do { return try JSONDecoder().decode(LegalParty.self, from: Data(json.utf8)) } catch {
+            throw StoreError(.database, "a stored dealer party document is damaged")
+        }
+    }
+}
+
+extension JSONEncoder {
+    /// Sorted members, no escaped slashes: the stores' JSON documents.
+    public static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
     }
 }
 
@@ -49,7 +76,21 @@ public struct Fixtures: Sendable {
             guard let id = object["id"]?.string, let name = object["name"]?.string, let market = object["market"]?.string else {
                 throw StoreError(.invalid, "every dealer needs id, name and market")
             }
-            do { return Dealer(id: try DealerID(id), name: name, market: market) } catch let error as any CodedError {
+            let known: Set<String> = ["id", "name", "market", "legal_name", "address", "vat_id", "tax_number"]
+            if let unknown = object.members.first(where: { !known.contains($0.name) }) {
+                throw StoreError(.invalid, "dealer \(id): unknown member \"\(unknown.name.prefix(40))\"")
+            }
+            do {
+                // The party data is optional as a whole: given, it must be complete and valid.
+                var party: LegalParty?
+                if object["legal_name"] != nil || object["address"] != nil || object["vat_id"] != nil || object["tax_number"] != nil {
+                    let document = JSONWriter.text(.object(JSONObject(members: object.members.filter { ["legal_name", "address", "vat_id", "tax_number"].contains($0.name) })))
+                    do { party = try JSONDecoder().decode(LegalParty.self, from: Data(document.utf8)) } catch {
+                        throw StoreError(.invalid, "dealer \(id): \(InvoicingError.describe(error))")
+                    }
+                }
+                return Dealer(id: try DealerID(id), name: name, market: market, party: party)
+            } catch let error as StoreError { throw error } catch let error as any CodedError {
                 throw StoreError(.invalid, "dealer \(id): \(error.reason)")
             }
         }
@@ -82,8 +123,10 @@ extension FoDDatabase {
         let fixtures = try Fixtures(dealers: dealers, vehicles: vehicles, catalog: catalog)
         try write { db in
             for dealer in fixtures.dealers {
-                try db.execute(sql: "INSERT INTO dealer (id, name, market) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, market = excluded.market",
-                               arguments: [dealer.id.value, dealer.name, dealer.market])
+                try db.execute(sql: """
+                    INSERT INTO dealer (id, name, market, party) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET name = excluded.name, market = excluded.market, party = excluded.party
+                    """, arguments: [dealer.id.value, dealer.name, dealer.market, dealer.partyJSON])
             }
             for vehicle in fixtures.vehicles { try FoDDatabase.upsert(vehicle, db, at: now) }
             try FoDDatabase.storeCatalog(fixtures.catalog, db)
@@ -168,7 +211,7 @@ extension FoDDatabase {
     public func dealer(_ id: DealerID) throws -> Dealer? {
         try read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM dealer WHERE id = ?", arguments: [id.value]).map {
-                Dealer(id: id, name: $0["name"], market: $0["market"])
+                Dealer(id: id, name: $0["name"], market: $0["market"], party: try Dealer.party(json: $0["party"]))
             }
         }
     }

@@ -205,6 +205,49 @@ public struct FoDDatabase: Sendable {
             CREATE TABLE ownership_transfer (vin TEXT NOT NULL, effective_at INTEGER NOT NULL, recorded_at INTEGER NOT NULL, PRIMARY KEY (vin, effective_at));
             """)
         }
+        migrator.registerMigration("v12-periods") { db in
+            // Closed periods and what they froze; credit notes; objections and adjustments; the
+            // dealer's party data. `event.recorded` numbers events in the order they were
+            // committed (one writer at a time), so a close knows which events it has seen.
+            try db.execute(sql: periodSchema)
+            try db.execute(sql: """
+            UPDATE event SET recorded = rowid;
+            CREATE TRIGGER event_recorded AFTER INSERT ON event WHEN NEW.recorded IS NULL BEGIN
+              UPDATE event SET recorded = (SELECT COALESCE(MAX(recorded), 0) + 1 FROM event) WHERE rowid = NEW.rowid;
+            END;
+            """)
+        }
         return migrator
     }
+}
+
+extension FoDDatabase {
+    /// The tables of closing (`v12-periods`), in the dialect both stores share.
+    public static let periodSchema = """
+    ALTER TABLE dealer ADD COLUMN party TEXT;
+    ALTER TABLE event ADD COLUMN recorded INTEGER;
+    CREATE UNIQUE INDEX event_recorded ON event (recorded);
+    CREATE INDEX audit_subject ON audit (subject);
+    CREATE TABLE period_close (
+      period TEXT PRIMARY KEY, closed_at INTEGER NOT NULL, actor TEXT NOT NULL, rules_version TEXT NOT NULL,
+      events_sha256 TEXT NOT NULL, event_mark INTEGER NOT NULL, audit_seq INTEGER NOT NULL, audit_sha256 TEXT NOT NULL,
+      statement TEXT NOT NULL, signature TEXT NOT NULL);
+    CREATE TABLE closed_line (
+      period TEXT NOT NULL, n INTEGER NOT NULL, dealer_id TEXT NOT NULL, currency TEXT NOT NULL, kind TEXT NOT NULL,
+      event_id TEXT NOT NULL, refers_to TEXT NOT NULL, occurred_at INTEGER NOT NULL, vin TEXT NOT NULL, feature TEXT NOT NULL,
+      term TEXT NOT NULL, channel TEXT NOT NULL, net_minor INTEGER NOT NULL, rule_id TEXT NOT NULL, rate_bps INTEGER NOT NULL,
+      share_minor INTEGER NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (period, n));
+    CREATE INDEX closed_line_dealer ON closed_line (dealer_id, period, n);
+    CREATE TABLE credit_note (
+      number TEXT PRIMARY KEY, period TEXT NOT NULL, dealer_id TEXT NOT NULL, currency TEXT NOT NULL, year INTEGER NOT NULL,
+      sequence INTEGER NOT NULL, kind TEXT NOT NULL, total_minor INTEGER NOT NULL, document TEXT NOT NULL,
+      UNIQUE (period, dealer_id, currency), UNIQUE (year, sequence));
+    CREATE TABLE objection (
+      id TEXT PRIMARY KEY, credit_note TEXT NOT NULL REFERENCES credit_note (number), dealer_id TEXT NOT NULL, event_id TEXT,
+      reason TEXT NOT NULL, status TEXT NOT NULL CHECK (status IN ('open', 'adjusted', 'rejected')), raised_at INTEGER NOT NULL,
+      raised_by TEXT NOT NULL, resolution TEXT, resolved_at INTEGER, resolved_by TEXT);
+    CREATE TABLE adjustment (
+      id TEXT PRIMARY KEY, dealer_id TEXT NOT NULL, currency TEXT NOT NULL, amount_minor INTEGER NOT NULL, reason TEXT NOT NULL,
+      objection_id TEXT REFERENCES objection (id), created_at INTEGER NOT NULL, settled_in TEXT);
+    """
 }

@@ -1,4 +1,5 @@
 import FoDEntitlements
+import FoDInvoicing
 
 /// The embedded store: ``FoDDatabase`` (SQLite) behind the async protocols. Every call runs on
 /// ``BlockingPool`` — requests in the short lane, group commits in the commit lane, exports in the
@@ -93,14 +94,46 @@ public struct SQLiteStore: EntitlementStore {
     public func manifestVersions(_ requests: [ManifestVersionRequest], at now: Int64) async throws -> [ManifestVersion] {
         try await run(.commit) { try $0.manifestVersions(requests, at: now) }
     }
-    public func exportEvents(from: Int64?, to: Int64?, dealer: DealerID?, write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws {
+    public func exportEvents(_ query: EventQuery, write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws {
         // One read transaction on the long lane; the blocks are handed over after it.
         let blocks = try await run(.long) { database in
             var blocks: [[UInt8]] = []
-            try database.exportEvents(from: from, to: to, dealer: dealer) { blocks.append($0) }
+            try database.exportEvents(query) { blocks.append($0) }
             return blocks
         }
         for block in blocks { try await write(block) }
+    }
+
+    public func ledgerMark() async throws -> LedgerMark { try await run { try $0.ledgerMark() } }
+    public func eventStamps(_ query: EventQuery) async throws -> [EventStamp] { try await run(.long) { try $0.eventStamps(query) } }
+    public func closedPeriod(_ period: String) async throws -> ClosedPeriod? { try await run { try $0.closedPeriod(period) } }
+    public func closedRange() async throws -> (first: String, last: String)? {
+        let range = try await run { database -> [String]? in try database.closedRange().map { [$0.first, $0.last] } }
+        return range.map { ($0[0], $0[1]) }
+    }
+    public func dealerParties() async throws -> [String: LegalParty] { try await run { try $0.dealerParties() } }
+    public func latestCreditNote(dealer: String, currency: String) async throws -> String? {
+        try await run { try $0.latestCreditNote(dealer: dealer, currency: currency) }
+    }
+    public func pendingAdjustments(upTo now: Int64) async throws -> [Adjustment] { try await run { try $0.pendingAdjustments(upTo: now) } }
+    public func closePeriod(_ plan: ClosePlan, actor: String) async throws -> ClosedPeriod {
+        try await run(.long) { try $0.closePeriod(plan, actor: actor) }
+    }
+    public func creditNotes(period: String?, dealer: String?) async throws -> [CreditNote] {
+        try await run { try $0.creditNotes(period: period, dealer: dealer) }
+    }
+    public func creditNote(_ number: String) async throws -> CreditNote? { try await run { try $0.creditNote(number) } }
+    public func bookExtract(dealer: String, from: String, to: String) async throws -> [BookLine] {
+        try await run(.long) { try $0.bookExtract(dealer: dealer, from: from, to: to) }
+    }
+    public func raiseObjection(creditNote: String, dealer: String, eventID: String?, reason: String, actor: String, at now: Int64) async throws -> Objection {
+        try await run { try $0.raiseObjection(creditNote: creditNote, dealer: dealer, eventID: eventID, reason: reason, actor: actor, at: now) }
+    }
+    public func objections(creditNote: String?, dealer: String?, status: Objection.Status?) async throws -> [Objection] {
+        try await run { try $0.objections(creditNote: creditNote, dealer: dealer, status: status) }
+    }
+    public func resolveObjection(_ id: String, _ decision: ObjectionDecision, actor: String, at now: Int64) async throws -> Objection {
+        try await run { try $0.resolveObjection(id, decision, actor: actor, at: now) }
     }
 
     public func createAPIKey(role: Role, dealer: DealerID?, label: String, actor: String, at now: Int64) async throws -> (record: APIKeyRecord, secret: String) {

@@ -41,4 +41,8 @@ extension ErrorCode where Domain == StoreError {
     public static let refundNotReinstatable = ErrorCode("refund_not_reinstatable")
     /// A change of owner at a moment already recorded.
     public static let transferRecorded = ErrorCode("transfer_recorded")
+    /// A period cannot be closed yet: it has not ended, or the one before it is open.
+    public static let periodOpen = ErrorCode("period_not_closable")
+    /// An objection was decided already.
+    public static let objectionDecided = ErrorCode("objection_decided")
 }

@@ -145,9 +145,9 @@ public protocol LedgerStore: Sendable {
     /// enough (``ManifestVersionRequest/reusableSince``), else the next, issued `now` (never
     /// reused); a vehicle named twice gets its versions in turn.
     func manifestVersions(_ requests: [ManifestVersionRequest], at now: Int64) async throws -> [ManifestVersion]
-    /// Writes the events between `from` and `to` — all, or one dealer's activations and their
-    /// refunds — as the CSV `fod report` reads, in blocks.
-    func exportEvents(from: Int64?, to: Int64?, dealer: DealerID?, write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws
+    /// Writes the events a query selects — all, or one dealer's activations and their refunds,
+    /// by occurrence and by commit (``EventQuery``) — as the CSV `fod report` reads, in blocks.
+    func exportEvents(_ query: EventQuery, write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws
 }
 
 /// API keys (stored as hashes), dealer web sessions and the secrets instances share.
@@ -182,7 +182,7 @@ public protocol AuditStore: Sendable {
 /// Everything the service keeps: what `fod serve` runs on. ``SQLiteStore`` (over ``FoDDatabase``)
 /// is the embedded implementation, `PostgresStore` (module FoDPostgres) the one for several
 /// instances; both run the same tests.
-public protocol EntitlementStore: MasterDataStore, LedgerStore, AccessStore, AuditStore {
+public protocol EntitlementStore: MasterDataStore, LedgerStore, AccessStore, AuditStore, PeriodStore {
     /// Whether the store answers (readiness).
     func ping() async -> Bool
     /// Whether a write reaches the disk (readiness).
@@ -210,10 +210,16 @@ public struct TableDump: Sendable {
         "dealer", "vehicle", "catalog_version", "catalog_feature", "catalog_feature_model", "catalog_equipment_rule", "catalog_price",
         "equipment", "entitlement", "event", "api_key", "web_session", "idempotency", "manifest_version", "audit", "shared_secret",
         "vehicle_dealer", "consent", "renewal", "cancellation", "reinstatement", "ownership_transfer",
+        "period_close", "closed_line", "credit_note", "objection", "adjustment",
     ]
 }
 
 extension LedgerStore {
+    /// The events between `from` and `to` — all, or one dealer's activations and their refunds.
+    public func exportEvents(from: Int64?, to: Int64?, dealer: DealerID?, write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws {
+        try await exportEvents(EventQuery(from: from, to: to, dealer: dealer), write: write)
+    }
+
     /// Records the OEM's refund of an activation.
     public func refund(activation id: EntitlementID, actor: String, at now: Int64) async throws {
         try await refund(activation: id, reason: .refund, note: nil, actor: actor, at: now)

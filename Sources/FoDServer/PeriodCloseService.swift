@@ -1,0 +1,165 @@
+import FoDAPI
+import FoDCore
+import FoDCrypto
+import FoDEntitlements
+import FoDInvoicing
+import FoDRevenue
+import FoDStore
+import Foundation
+import HTTPTypes
+
+/// Closes a month (docs/revenue-share.md, "Closing a period"): the statements, lines and rules
+/// version frozen with the SHA-256 of the events they were computed from and the audit-log head;
+/// numbered credit notes; a signed statement file. Late events of closed months and decided
+/// objections are settled as adjustment lines. `fod close` and `POST /v1/periods/{period}/close`.
+public struct PeriodCloseService: Sendable {
+    let services: FoDServices
+
+    public init(services: FoDServices) { self.services = services }
+
+    /// Closes `period` at `now` (Unix seconds). Closing a closed period returns it as it was.
+    /// - Throws: ``APIError`` `query_invalid`, `period_not_closable` (not ended; an earlier month
+    ///   open; before the first closed one), `issuer_profile_missing`; ``InvoicingError``
+    ///   `master_data_incomplete`; ``StoreError``.
+    public func close(_ text: String, at now: Int64, actor: String) async throws -> ClosedPeriod {
+        let period: ReportPeriod
+        do { period = try ReportPeriod(text) } catch let error as RevenueError { throw APIError(.badRequest, "query_invalid", error.reason) }
+        let store = services.store
+        if let closed = try await store.closedPeriod(period.description) { return closed }
+        guard now >= period.end / 1_000_000_000 else {
+            throw APIError(.conflict, StoreError.Code.periodOpen.rawValue, "\(period) has not ended yet; it can be closed from \(Instant(unixSeconds: period.end / 1_000_000_000).rfc3339)")
+        }
+        let range = try await store.closedRange()
+        if let range {
+            let next = try PeriodCloseService.next(range.last)
+            guard period.description == next else {
+                let why = period.description < range.first ? "it comes before the first closed period \(range.first)" : "close \(next) first: periods close in order"
+                throw APIError(.conflict, StoreError.Code.periodOpen.rawValue, "\(period) cannot be closed: \(why)")
+            }
+        }
+        guard let issuer = services.issuerProfile else {
+            throw APIError(.conflict, "issuer_profile_missing", "the service has no issuer profile (--issuer-profile): credit notes cannot be made")
+        }
+        let mark = try await store.ledgerMark()
+        let (report, eventsSHA256) = try await PeriodCloseService.report(store, services.rules, period, upTo: mark.events)
+        var lines = report.lines.map { PeriodCloseService.closed($0, reason: "") }
+        var previousClose: ClosedPeriod?
+        if let range { previousClose = try await store.closedPeriod(range.last) }
+        if let range, let previousClose {
+            lines += try await lateLines(first: try ReportPeriod(range.first), before: period, after: previousClose.mark.events, upTo: mark.events)
+        }
+        let adjustments = try await store.pendingAdjustments(upTo: now)
+        for adjustment in adjustments {
+            lines.append(ClosedLine(kind: .adjustment, dealerID: adjustment.dealerID, currency: adjustment.currency, eventID: adjustment.id,
+                                    refersTo: adjustment.objectionID ?? "", occurredAt: adjustment.createdAt * 1_000_000_000, vin: "", feature: "",
+                                    term: "", channel: "", net: 0, ruleID: "", rateBps: 0, share: adjustment.amount, reason: adjustment.reason))
+        }
+        let statements = try PeriodCloseService.statements(report, lines)
+        let creditNotes = try await documents(statements, issuer: issuer, period: period, at: now)
+        let file = StatementFile(issuer: services.signing.issuerID.value, period: period.description, closedAt: Instant(unixSeconds: now).rfc3339,
+                                 rulesVersion: report.rulesVersion, eventsSHA256: eventsSHA256, eventMark: mark.events,
+                                 auditHead: .init(seq: mark.auditSeq, sha256: mark.auditSHA256), statements: statements)
+        let statement = try StatementDocument.text(file)
+        let signer = try services.signing.requireSigner(for: .entitlement)
+        let signature = try DetachedJWS.sign(Array(statement.utf8), key: signer.key, keyID: signer.keyID)
+        let plan = ClosePlan(period: period.description, previous: range?.last, closedAt: now, rulesVersion: report.rulesVersion,
+                             eventsSHA256: eventsSHA256, mark: mark, statement: statement, signature: signature, lines: lines,
+                             creditNotes: creditNotes, numberPrefix: issuer.numberPrefix, numberYear: CivilDate(unixSeconds: now).year,
+                             settledAdjustments: adjustments.map(\.id))
+        return try await store.closePeriod(plan, actor: actor)
+    }
+
+    /// The month's report from the events committed up to `mark`, and the SHA-256 of that export.
+    static func report(_ store: any EntitlementStore, _ rules: RuleSet, _ period: ReportPeriod, upTo mark: Int64) async throws -> (Report, String) {
+        let bytes = ExportBuffer()
+        try await store.exportEvents(EventQuery(from: period.previousStart / 1_000_000_000, to: period.end / 1_000_000_000, recordedUpTo: mark)) {
+            bytes.append($0)
+        }
+        let csv = bytes.take()
+        let report = try await BlockingPool.run(.long) {
+            let builder = ReportBuilder(rules: rules, period: period) { _ in }
+            var source = MemoryByteSource(csv)
+            try CSVEventReader.read(&source, into: builder)
+            return try builder.finish()
+        }
+        return (report, SHA256.hexHash(csv))
+    }
+
+    /// Events dated in a closed month but committed after the last close (``LedgerMark``): each
+    /// is rated as its own month's report rates it today, and booked here as an adjustment line.
+    func lateLines(first: ReportPeriod, before period: ReportPeriod, after: Int64, upTo: Int64) async throws -> [ClosedLine] {
+        let late = try await services.store.eventStamps(EventQuery(from: first.start / 1_000_000_000, to: period.start / 1_000_000_000,
+                                                                   recordedAfter: after, recordedUpTo: upTo))
+        guard !late.isEmpty else { return [] }
+        var byMonth: [String: Set<String>] = [:]
+        for stamp in late { byMonth[ReportPeriod.text(containing: stamp.occurredAt), default: []].insert(stamp.eventID) }
+        var lines: [ClosedLine] = []
+        for month in byMonth.keys.sorted() {
+            let (report, _) = try await PeriodCloseService.report(services.store, services.rules, try ReportPeriod(month), upTo: upTo)
+            for line in report.lines where byMonth[month]!.contains(line.eventID) {
+                lines.append(PeriodCloseService.closed(line, kind: .adjustment,
+                                                       reason: "late \(line.kind.rawValue) of closed period \(month), committed after its close"))
+            }
+        }
+        return lines
+    }
+
+    /// The documents: one per dealer and currency with something payable either way.
+    func documents(_ statements: [ClosedStatement], issuer: IssuerProfile, period: ReportPeriod, at now: Int64) async throws -> [CreditNote] {
+        let parties = try await services.store.dealerParties()
+        var notes: [CreditNote] = []
+        var missing: [String] = []
+        for statement in statements where !statement.dealerID.isEmpty && statement.payable != 0 {
+            let draft = CreditNoteDraft(dealerID: statement.dealerID, currency: try Currency(statement.currency), share: statement.share,
+                                        clawback: statement.clawback, adjustment: statement.adjustment, activations: statement.activations,
+                                        clawbacks: statement.clawbacks, adjustments: statement.adjustments)
+            let preceding = statement.payable < 0 ? try await services.store.latestCreditNote(dealer: statement.dealerID, currency: statement.currency) : nil
+            do {
+                guard let note = try CreditNote.make(draft, number: "", issuedAt: now, year: Int64(period.year), month: Int64(period.month),
+                                                     issuer: issuer, dealer: parties[statement.dealerID], preceding: preceding) else { continue }
+                try note.numbered("CHECK").check()
+                notes.append(note)
+            } catch let error as InvoicingError where error.code == .masterDataIncomplete {
+                missing.append(error.reason)
+            }
+        }
+        guard missing.isEmpty else {
+            throw APIError(.conflict, InvoicingError.Code.masterDataIncomplete.rawValue, "cannot issue the credit notes: " + missing.joined(separator: "; "))
+        }
+        return notes
+    }
+
+    /// Statements per dealer and currency: the report's, with the adjustment lines added.
+    static func statements(_ report: Report, _ lines: [ClosedLine]) throws -> [ClosedStatement] {
+        var byKey: [String: ClosedStatement] = [:]
+        func key(_ dealer: String, _ currency: String) -> String { dealer + "\u{1}" + currency }
+        for s in report.statements {
+            byKey[key(s.dealerID, s.currency.code)] = ClosedStatement(
+                dealerID: s.dealerID, currency: s.currency.code, activations: s.activations, clawbacks: s.clawbacks, adjustments: 0, gross: s.gross,
+                net: s.net, share: s.share, clawback: s.clawback, adjustment: 0, payable: s.payable, tierBonusBps: s.tierBonusBps)
+        }
+        for line in lines where line.kind == .adjustment {
+            var s = byKey[key(line.dealerID, line.currency)] ?? ClosedStatement(
+                dealerID: line.dealerID, currency: line.currency, activations: 0, clawbacks: 0, adjustments: 0, gross: 0, net: 0, share: 0,
+                clawback: 0, adjustment: 0, payable: 0, tierBonusBps: 0)
+            s.adjustments += 1
+            s.adjustment = try MinorUnits.add(s.adjustment, line.share)
+            s.payable = try MinorUnits.add(s.payable, line.share)
+            byKey[key(line.dealerID, line.currency)] = s
+        }
+        return byKey.values.sorted { ($0.dealerID, $0.currency) < ($1.dealerID, $1.currency) }
+    }
+
+    static func closed(_ line: ReportLine, kind: ClosedLine.Kind? = nil, reason: String) -> ClosedLine {
+        ClosedLine(kind: kind ?? (line.kind == .activation ? .activation : .clawback), dealerID: line.dealerID, currency: line.currency.code,
+                   eventID: line.eventID, refersTo: line.refersTo, occurredAt: line.occurredAt, vin: line.vin, feature: line.feature,
+                   term: line.term, channel: line.channel, net: line.basis, ruleID: line.ruleID, rateBps: line.rateBps, share: line.share,
+                   reason: reason)
+    }
+
+    /// The month after `text` (`YYYY-MM`).
+    static func next(_ text: String) throws -> String {
+        let period = try ReportPeriod(text)
+        return period.month == 12 ? String(format: "%04d-01", period.year + 1) : String(format: "%04d-%02d", period.year, period.month + 1)
+    }
+}

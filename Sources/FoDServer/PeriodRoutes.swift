@@ -1,0 +1,270 @@
+import FoDAPI
+import FoDCore
+import FoDEntitlements
+import FoDInvoicing
+import FoDRevenue
+import FoDStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Closed periods, their signed statements, credit notes (JSON, CII XML, HTML), objections and
+/// the dealer's book extract. A dealer key sees and acts only as its own dealer: another
+/// dealer's document is not found, as if absent.
+struct PeriodRoutes {
+    let services: FoDServices
+
+    var collection: RouteCollection<FoDRequestContext> {
+        let routes = RouteCollection(context: FoDRequestContext.self)
+        routes.group().add(middleware: RoleCheck.require(.admin, .auditor))
+            .post("/v1/periods/{period}/close", use: close)
+            .get("/v1/periods/{period}", use: show)
+            .post("/v1/objections/{id}/resolve", use: resolve)
+        routes.group().add(middleware: RoleCheck.require(.admin, .auditor, .dealer))
+            .get("/v1/periods/{period}/statement", use: statement)
+            .get("/v1/credit-notes", use: list)
+            .get("/v1/credit-notes/{number}", use: creditNote)
+            .get("/v1/credit-notes/{number}/xml", use: xml)
+            .get("/v1/credit-notes/{number}/html", use: html)
+            .get("/v1/objections", use: objections)
+            .get("/v1/dealers/{id}/book-extract", use: bookExtract)
+        routes.group().add(middleware: RoleCheck.require(.dealer)).post("/v1/credit-notes/{number}/objections", use: object)
+        return routes
+    }
+
+    @Sendable func close(_ request: Request, _ context: FoDRequestContext) async throws -> ClosedPeriodResponse {
+        let principal = try context.caller()
+        let closed = try await PeriodCloseService(services: services).close(context.path("period"), at: services.clock.unixSeconds(), actor: principal.actor)
+        return try PeriodRoutes.response(closed)
+    }
+
+    @Sendable func show(_ request: Request, _ context: FoDRequestContext) async throws -> ClosedPeriodResponse {
+        try PeriodRoutes.response(try await closed(context))
+    }
+
+    /// The signed statement file: the whole period for an auditor, a dealer's own statements
+    /// (signed for it on request) for a dealer key or `?dealer=`.
+    @Sendable func statement(_ request: Request, _ context: FoDRequestContext) async throws -> SignedStatementResponse {
+        let principal = try context.caller()
+        let closed = try await closed(context)
+        let asked = request.uri.queryParameters.get("dealer").map { String($0) }
+        if principal.role == .dealer, let asked, asked != principal.dealer?.value { throw APIError.forbidden("a dealer key reads only its own statement") }
+        let dealer = principal.role == .dealer ? principal.dealer?.value : asked
+        guard let dealer else {
+            return SignedStatementResponse(fileName: "statement-\(closed.period).json", statement: closed.statement, signature: closed.signature)
+        }
+        let file = try PeriodRoutes.statementFile(closed)
+        var own = file
+        own.statements = file.statements.filter { $0.dealerID == dealer }
+        let text = try StatementDocument.text(own)
+        let signer = try services.signing.requireSigner(for: .entitlement)
+        return SignedStatementResponse(fileName: "statement-\(closed.period)-\(dealer).json", statement: text,
+                                       signature: try DetachedJWS.sign(Array(text.utf8), key: signer.key, keyID: signer.keyID))
+    }
+
+    @Sendable func list(_ request: Request, _ context: FoDRequestContext) async throws -> CreditNotesResponse {
+        let principal = try context.caller()
+        let period = request.uri.queryParameters.get("period").map { String($0) }
+        if let period { _ = try PeriodRoutes.period(period) }
+        let asked = request.uri.queryParameters.get("dealer").map { String($0) }
+        if principal.role == .dealer, let asked, asked != principal.dealer?.value { throw APIError.forbidden("a dealer key reads only its own credit notes") }
+        let dealer = principal.role == .dealer ? principal.dealer?.value : asked
+        return CreditNotesResponse(creditNotes: try await services.store.creditNotes(period: period, dealer: dealer).map(CreditNoteSummary.init))
+    }
+
+    @Sendable func creditNote(_ request: Request, _ context: FoDRequestContext) async throws -> CreditNoteSummary {
+        CreditNoteSummary(try await own(context))
+    }
+
+    @Sendable func xml(_ request: Request, _ context: FoDRequestContext) async throws -> Response {
+        PeriodRoutes.document(try await own(context).ciiXML(), type: "application/xml; charset=utf-8")
+    }
+
+    @Sendable func html(_ request: Request, _ context: FoDRequestContext) async throws -> Response {
+        PeriodRoutes.document(try await own(context).html(), type: "text/html; charset=utf-8")
+    }
+
+    @Sendable func object(_ request: Request, _ context: FoDRequestContext) async throws -> EditedResponse<ObjectionBody> {
+        let principal = try context.caller()
+        let note = try await own(context)
+        let (body, _) = try await RequestBody.decode(ObjectionRequest.self, request, context)
+        guard (1...2000).contains(body.reason.count), !body.reason.allSatisfy(\.isWhitespace) else {
+            throw APIError(.unprocessableContent, "reason_invalid", "give a reason of 1 to 2000 characters")
+        }
+        let objection = try await services.store.raiseObjection(creditNote: note.number, dealer: note.dealerID, eventID: body.eventID,
+                                                                reason: body.reason, actor: principal.actor, at: services.clock.unixSeconds())
+        return EditedResponse(status: .created, headers: [.location: "/v1/objections?credit_note=\(note.number)"], response: PeriodRoutes.body(objection))
+    }
+
+    @Sendable func objections(_ request: Request, _ context: FoDRequestContext) async throws -> ObjectionsResponse {
+        let principal = try context.caller()
+        let status = try request.uri.queryParameters.get("status").map { text -> Objection.Status in
+            guard let status = Objection.Status(rawValue: String(text)) else { throw APIError(.badRequest, "query_invalid", "status is open, adjusted or rejected") }
+            return status
+        }
+        let note = request.uri.queryParameters.get("credit_note").map { String($0) }
+        let dealer = principal.role == .dealer ? principal.dealer?.value : nil
+        return ObjectionsResponse(objections: try await services.store.objections(creditNote: note, dealer: dealer, status: status).map(PeriodRoutes.body))
+    }
+
+    @Sendable func resolve(_ request: Request, _ context: FoDRequestContext) async throws -> ObjectionBody {
+        let principal = try context.caller()
+        let (body, _) = try await RequestBody.decode(ObjectionDecisionRequest.self, request, context)
+        guard (1...2000).contains(body.reason.count), !body.reason.allSatisfy(\.isWhitespace) else {
+            throw APIError(.unprocessableContent, "reason_invalid", "give a reason of 1 to 2000 characters")
+        }
+        let id = context.path("id")
+        let decision: ObjectionDecision
+        switch body.decision {
+        case "reject":
+            guard body.amount == nil else { throw APIError(.unprocessableContent, "decision_invalid", "a rejection has no amount") }
+            decision = .reject(reason: body.reason)
+        case "adjust":
+            guard let amount = body.amount else { throw APIError(.unprocessableContent, "decision_invalid", "an adjustment needs its amount") }
+            let objection = try await services.store.objections(creditNote: nil, dealer: nil, status: nil).first { $0.id == id }
+            guard let objection, let note = try await services.store.creditNote(objection.creditNote) else {
+                throw APIError(.notFound, "not_found", "no objection \(id)")
+            }
+            decision = .adjust(amount: try PeriodRoutes.minor(amount, note.currency), reason: body.reason)
+        default:
+            throw APIError(.unprocessableContent, "decision_invalid", "decision is adjust or reject")
+        }
+        return PeriodRoutes.body(try await services.store.resolveObjection(id, decision, actor: principal.actor, at: services.clock.unixSeconds()))
+    }
+
+    /// `?from=YYYY-MM&to=YYYY-MM` (default: every closed period), `?format=csv` for CSV.
+    @Sendable func bookExtract(_ request: Request, _ context: FoDRequestContext) async throws -> Response {
+        let principal = try context.caller()
+        let dealer = context.path("id")
+        if principal.role == .dealer, dealer != principal.dealer?.value { throw APIError.forbidden("a dealer key reads only its own book extract") }
+        let query = request.uri.queryParameters
+        let from = try query.get("from").map { try PeriodRoutes.period(String($0)).description } ?? "0000-01"
+        let to = try query.get("to").map { try PeriodRoutes.period(String($0)).description } ?? "9999-12"
+        let extract = try await BookExtract.make(services.store, dealer: dealer, from: from, to: to)
+        switch query.get("format").map { String($0) } ?? "json" {
+        case "csv":
+            var headers = HTTPFields()
+            headers[.contentType] = "text/csv; charset=utf-8"
+            headers[.cacheControl] = "no-store"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: BookExtract.csv(extract))))
+        case "json": return try extract.response(from: request, context: context)
+        default: throw APIError(.badRequest, "query_invalid", "format is json or csv")
+        }
+    }
+
+    private func closed(_ context: FoDRequestContext) async throws -> ClosedPeriod {
+        let period = try PeriodRoutes.period(context.path("period"))
+        guard let closed = try await services.store.closedPeriod(period.description) else {
+            throw APIError(.notFound, "period_not_closed", "\(period) is not closed")
+        }
+        return closed
+    }
+
+    /// The `{number}` credit note, if the caller may see it.
+    private func own(_ context: FoDRequestContext) async throws -> CreditNote {
+        let principal = try context.caller()
+        let number = context.path("number")
+        guard let note = try await services.store.creditNote(number), principal.role != .dealer || principal.dealer?.value == note.dealerID else {
+            throw APIError(.notFound, "credit_note_not_found", "no credit note \(number.prefix(40))")
+        }
+        return note
+    }
+
+    static func period(_ text: String) throws -> ReportPeriod {
+        do { return try ReportPeriod(text) } catch let error as RevenueError { throw APIError(.badRequest, "query_invalid", error.reason) }
+    }
+
+    static func statementFile(_ closed: ClosedPeriod) throws -> StatementFile {
+        do { return try JSONDecoder().decode(StatementFile.self, from: Data(closed.statement.utf8)) } catch {
+            throw StoreError(.database, "the stored statement of \(closed.period) is damaged")
+        }
+    }
+
+    static func response(_ closed: ClosedPeriod) throws -> ClosedPeriodResponse {
+        let file = try statementFile(closed)
+        return ClosedPeriodResponse(period: closed.period, closedAt: Instant(unixSeconds: closed.closedAt).rfc3339, closedBy: closed.actor,
+                                    rulesVersion: closed.rulesVersion, eventsSHA256: closed.eventsSHA256, auditHead: file.auditHead,
+                                    statements: file.statements, creditNotes: closed.creditNotes.map(CreditNoteSummary.init))
+    }
+
+    static func body(_ o: Objection) -> ObjectionBody {
+        ObjectionBody(id: o.id, creditNote: o.creditNote, dealerID: o.dealerID, eventID: o.eventID, reason: o.reason, status: o.status.rawValue,
+                      raisedAt: Instant(unixSeconds: o.raisedAt).rfc3339, resolution: o.resolution,
+                      resolvedAt: o.resolvedAt.map { Instant(unixSeconds: $0).rfc3339 })
+    }
+
+    static func document(_ text: String, type: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = type
+        headers[.cacheControl] = "no-store"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// A signed decimal amount in a currency's minor units (`-12.50` EUR → -1250).
+    static func minor(_ text: String, _ currency: Currency) throws -> Int64 {
+        let negative = text.hasPrefix("-")
+        let digits = negative ? String(text.dropFirst()) : text
+        let parts = digits.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), !parts[0].isEmpty, parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+              parts.count == 1 || parts[1].count == currency.exponent, parts[0].count <= 15,
+              let whole = Int64(parts[0]) else {
+            throw APIError(.unprocessableContent, "amount_invalid", "amount is a decimal with \(currency.exponent) places in \(currency.code), e.g. \(currency.format(minor: -1250))")
+        }
+        var value = whole
+        for _ in 0..<currency.exponent { value *= 10 }
+        if parts.count == 2, let fraction = Int64(parts[1]) { value += fraction }
+        return negative ? -value : value
+    }
+}
+
+/// A signed statement file and its detached JWS (`GET /v1/periods/{period}/statement`).
+struct SignedStatementResponse: Codable, Sendable, Hashable, ResponseEncodable {
+    var fileName: String
+    var statement: String
+    var signature: String
+    enum CodingKeys: String, CodingKey { case fileName = "file_name", statement, signature }
+}
+
+/// The one way a statement file is written (the close's and a dealer's own).
+enum StatementDocument {
+    static func text(_ file: StatementFile) throws -> String {
+        let encoder = JSONEncoder.sorted
+        encoder.outputFormatting.insert(.prettyPrinted)
+        return String(decoding: try encoder.encode(file), as: UTF8.self) + "\n"
+    }
+}
+
+/// A dealer's book extract (§87c(2) HGB): every closed line with rule, rate, the token's `jti`
+/// and the audit entry behind it.
+public enum BookExtract {
+    /// Reads the extract of the closed periods from `from` to `to`.
+    public static func make(_ store: any EntitlementStore, dealer: String, from: String, to: String) async throws -> BookExtractResponse {
+        let lines = try await store.bookExtract(dealer: dealer, from: from, to: to)
+        var closed: [String] = []
+        if let range = try await store.closedRange() {
+            var period = max(from, range.first)
+            while period <= min(to, range.last) {
+                closed.append(period)
+                period = try PeriodCloseService.next(period)
+            }
+        }
+        return BookExtractResponse(dealerID: dealer, from: from, to: to, closedPeriods: closed, lines: lines.map { book in
+            let line = book.line
+            let currency = (try? Currency(line.currency))
+            func money(_ minor: Int64) -> String { currency?.format(minor: minor) ?? String(minor) }
+            return BookExtractLine(period: book.period, kind: line.kind.rawValue, eventID: line.eventID, entitlementID: line.entitlementID,
+                                   refersTo: line.refersTo, occurredAt: Timestamp.format(line.occurredAt), vin: line.vin, feature: line.feature,
+                                   term: line.term, channel: line.channel, currency: line.currency, net: money(line.net), ruleID: line.ruleID,
+                                   rateBps: line.rateBps, share: money(line.share), reason: line.reason, auditSeq: book.auditSeq)
+        })
+    }
+
+    /// The extract as CSV (``BookExtractLine/columns``).
+    public static func csv(_ extract: BookExtractResponse) -> [UInt8] {
+        var out = CSVWriter(capacity: 1 << 16)
+        out.row(BookExtractLine.columns)
+        for line in extract.lines { out.row(line.fields) }
+        return out.take()
+    }
+}
