@@ -41,8 +41,9 @@ extension CreditNote {
 
         x.open("ram:ApplicableHeaderTradeAgreement")
         x.element("ram:BuyerReference", "fod dealer " + dealerID)
-        CreditNote.party(&x, "ram:SellerTradeParty", dealer)
-        CreditNote.party(&x, "ram:BuyerTradeParty", issuer)
+        // The seller's identifier (BT-29) is the number the buyer knows the dealer by: fod's dealer id.
+        CreditNote.party(&x, "ram:SellerTradeParty", dealer, id: dealerID)
+        CreditNote.party(&x, "ram:BuyerTradeParty", issuer, id: nil)
         x.close("ram:ApplicableHeaderTradeAgreement")
 
         x.raw("<ram:ApplicableHeaderTradeDelivery/>\n")
@@ -82,8 +83,9 @@ extension CreditNote {
         return x.text
     }
 
-    private static func party(_ x: inout XMLText, _ name: String, _ party: LegalParty) {
+    private static func party(_ x: inout XMLText, _ name: String, _ party: LegalParty, id: String?) {
         x.open(name)
+        if let id { x.element("ram:ID", id) }
         x.element("ram:Name", party.legalName)
         x.open("ram:PostalTradeAddress")
         x.element("ram:PostcodeCode", party.address.postcode)

@@ -103,6 +103,15 @@ struct DatabaseEventSource: EventSource {
     /// Reads the events of the database at `location`: a data folder, an SQLite file, or a
     /// `postgres://` URL.
     static func read(_ location: String) async throws -> DatabaseEventSource {
+        let opened = try await open(location)
+        defer { opened.close() }
+        let blocks = ExportBuffer()
+        try await opened.store.exportEvents(from: nil, to: nil, dealer: nil) { blocks.append($0) }
+        return DatabaseEventSource(bytes: blocks.take())
+    }
+
+    /// Opens the database at `location`: a data folder, an SQLite file, or a `postgres://` URL.
+    static func open(_ location: String) async throws -> OpenedStore {
         let opened: OpenedStore
         if DatabaseURL.isPostgres(location) {
             opened = try await StoreOptions.open(databaseURL: location, data: "")
@@ -113,10 +122,7 @@ struct DatabaseEventSource: EventSource {
             guard FileManager.default.fileExists(atPath: file) else { throw RevenueError(.eventsInvalid, "no database at '\(file)'") }
             opened = OpenedStore(store: try SQLiteStore(path: file), isNew: false, postgres: nil)
         }
-        defer { opened.close() }
-        let blocks = ExportBuffer()
-        try await opened.store.exportEvents(from: nil, to: nil, dealer: nil) { blocks.append($0) }
-        return DatabaseEventSource(bytes: blocks.take())
+        return opened
     }
 
     private init(bytes: [UInt8]) {

@@ -1,6 +1,8 @@
 import ArgumentParser
+import FoDAPI
 import Foundation
 import FoDRevenue
+import FoDServer
 import FoDStore
 
 /// `fod report`.
@@ -34,11 +36,20 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: "Read the events from a service's database instead: its data folder, fod.sqlite, or a postgres:// URL.")
     var db: String?
     @Option(help: "The rules file (JSON).")
-    var rules: String
+    var rules: String?
     @Option(help: "The month to report, YYYY-MM.")
-    var period: String
+    var period: String?
     @Option(help: "The folder to write the report into (created if missing).")
-    var out: String
+    var out: String?
+    @Flag(name: .customLong("book-extract"),
+          help: "Write a dealer's book extract (§87c(2) HGB) of the closed periods --from to --to instead, from --db, as book-extract-DEALER.csv and .json into --out (default: the CSV on standard output).")
+    var bookExtract = false
+    @Option(help: "With --book-extract: the dealer.")
+    var dealer: String?
+    @Option(help: "With --book-extract: the first period, YYYY-MM.")
+    var from: String?
+    @Option(help: "With --book-extract: the last period, YYYY-MM.")
+    var to: String?
     @Option(help: "Time zone for month boundaries (IANA name).")
     var timezone: String = "UTC"
     @Flag(name: .customLong("allow-rejects"), help: "Exit 0 even when rows were rejected.")
@@ -53,6 +64,12 @@ struct ReportCommand: AsyncParsableCommand {
     static let smallestMemoryLimit = 64 << 20
 
     func validate() throws {
+        if bookExtract {
+            guard db != nil, events == nil else { throw ValidationError("--book-extract reads a service's database: give --db PATH") }
+            guard dealer != nil, from != nil, to != nil else { throw ValidationError("--book-extract needs --dealer, --from and --to") }
+            return
+        }
+        guard rules != nil, period != nil, out != nil else { throw ValidationError("give --rules, --period and --out") }
         if (events == nil) == (db == nil) { throw ValidationError("give either --events FILE or --db PATH") }
         if memoryLimit.bytes < ReportCommand.smallestMemoryLimit {
             throw ValidationError("--memory-limit must be at least 64MB (reading buffers and tables need that much)")
@@ -60,6 +77,11 @@ struct ReportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if bookExtract {
+            try await CLIError.run { try await writeBookExtract() }
+            return
+        }
+        let rules = rules ?? "", period = period ?? "", out = out ?? ""
         var rejected: Int64 = 0
         let databaseSource = try await CLIError.run { () async throws -> DatabaseEventSource? in
             guard let db else { return nil }
@@ -147,5 +169,30 @@ final class Progress: @unchecked Sendable {
     func done() {
         guard enabled else { return }
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
+
+extension ReportCommand {
+    /// `--book-extract`: the dealer's closed lines with rule, rate, the token's `jti` and the audit entry.
+    func writeBookExtract() async throws {
+        for (name, value) in [("--from", from ?? ""), ("--to", to ?? "")] {
+            do { _ = try ReportPeriod(value) } catch { throw ValidationError("\(name) \(value) is not YYYY-MM") }
+        }
+        let opened = try await DatabaseEventSource.open(db ?? "")
+        defer { opened.close() }
+        let extract = try await BookExtract.make(opened.store, dealer: dealer ?? "", from: from ?? "", to: to ?? "")
+        let csv = BookExtract.csv(extract)
+        guard let out else {
+            FileHandle.standardOutput.write(Data(csv))
+            return
+        }
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let folder = out as NSString
+        let name = "book-extract-\(extract.dealerID)"
+        try FileSink.write(csv, to: folder.appendingPathComponent(name + ".csv"))
+        let encoder = JSONEncoder.sorted
+        encoder.outputFormatting.insert(.prettyPrinted)
+        try FileSink.write(Array(try encoder.encode(extract)) + [10], to: folder.appendingPathComponent(name + ".json"))
+        print("\(extract.lines.count) lines of \(extract.closedPeriods.count) closed period(s) written to \(folder.appendingPathComponent(name)).csv and .json")
     }
 }

@@ -2,6 +2,7 @@ import FoDCore
 import ArgumentParser
 import FoDCrypto
 import FoDEntitlements
+import FoDInvoicing
 import FoDRevenue
 import FoDServer
 import FoDStore
@@ -46,6 +47,9 @@ struct ServeCommand: AsyncParsableCommand {
     var fixtures: String = "fixtures"
     @Option(help: "Revenue-share rules for the statements endpoint. Env FOD_RULES.")
     var rules: String = ProcessInfo.processInfo.environment["FOD_RULES"] ?? "fixtures/revenue/rules.json"
+    @Option(name: .customLong("issuer-profile"),
+            help: "The OEM's data on its credit notes (JSON; needed to close periods). Env FOD_ISSUER_PROFILE. Missing at the default path: periods cannot be closed.")
+    var issuerProfile: String = ProcessInfo.processInfo.environment["FOD_ISSUER_PROFILE"] ?? "fixtures/revenue/issuer.json"
     @Flag(inversion: .prefixedNo, help: "Development mode: allows the dev-* keys. Env FOD_DEV.")
     var dev: Bool = ProcessInfo.processInfo.environment["FOD_DEV"].map { $0 != "0" } ?? true
 
@@ -155,7 +159,7 @@ struct ServeCommand: AsyncParsableCommand {
             let services = try await FoDServices(store: database, signing: signing, catalog: try await database.catalog(),
                                        rules: try RuleSet(json: try CLIInput.readFile(rules)), clock: clock, metrics: metrics,
                                        manifestLifetime: Int64(manifestLifetimeDays) * 86_400, withdrawal: withdrawal,
-                                       trialsPerFeature: trialsPerFeature)
+                                       trialsPerFeature: trialsPerFeature, issuerProfile: try loadIssuerProfile())
             var banner = dev ? "fod serve — DEVELOPMENT MODE (development keys allowed; never use them in production)\n" : "fod serve\n"
             banner += "database: \(database.location)\n"
             let longest = ([withdrawal.defaultDays] + withdrawal.days.values).max() ?? 14
@@ -223,5 +227,14 @@ struct ServeCommand: AsyncParsableCommand {
             try await runServer(app, services: services, drainDelay: .milliseconds(Int64(shutdownDelay * 1000)), logger: logger,
                                 store: opened.postgres, background: renewals)
         }
+    }
+}
+
+extension ServeCommand {
+    /// The issuer profile: required when given explicitly, optional at its default path.
+    func loadIssuerProfile() throws -> IssuerProfile? {
+        let explicit = ProcessInfo.processInfo.environment["FOD_ISSUER_PROFILE"] != nil || CommandLine.arguments.contains("--issuer-profile")
+        guard explicit || FileManager.default.fileExists(atPath: issuerProfile) else { return nil }
+        return try IssuerProfile(json: Array(try CLIInput.readFile(issuerProfile).utf8))
     }
 }

@@ -1,5 +1,6 @@
 import FoDCrypto
 import FoDEntitlements
+import FoDInvoicing
 import FoDRevenue
 import FoDServer
 import FoDStore
@@ -40,7 +41,8 @@ struct TestService {
         services = try await FoDServices(store: database, signing: signing ?? SigningKeys(key: key, issuer: try IssuerID("https://fod.test"), clock: clock),
                                catalog: try await database.catalog(),
                                rules: try RuleSet(json: String(contentsOf: fixtures.appendingPathComponent("revenue/rules.json"), encoding: .utf8)),
-                               clock: clock, manifestLifetime: manifestLifetime, trialsPerFeature: trialsPerFeature)
+                               clock: clock, manifestLifetime: manifestLifetime, trialsPerFeature: trialsPerFeature,
+                               issuerProfile: try IssuerProfile(json: Array(try Data(contentsOf: fixtures.appendingPathComponent("revenue/issuer.json")))))
         admin = try await database.createAPIKey(role: .admin, dealer: nil, label: "a", actor: "test", at: TestService.now).secret
         issuer = try await database.createAPIKey(role: .issuer, dealer: nil, label: "i", actor: "test", at: TestService.now).secret
         auditor = try await database.createAPIKey(role: .auditor, dealer: nil, label: "u", actor: "test", at: TestService.now).secret
