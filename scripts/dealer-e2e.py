@@ -16,6 +16,7 @@ Screenshots of each step go to a temporary folder, or with --update-screenshots 
 (for docs/dealer-guide.md). Prints `N passed, M failed` and exits non-zero on any failure.
 """
 import argparse
+import datetime
 import io
 import json
 import os
@@ -254,6 +255,30 @@ def main():
         status, _ = http(port, "GET", "/v1/audit", {"Authorization": f"Bearer {dealer1}"})
         check(status == 403, "the dealer key cannot read the audit log (403)")
 
+        # 6b. The month is closed (as finance would once it has ended: --at is the closing clock):
+        # the credit note is on the start page, printable, and the dealer can object to it.
+        today = datetime.datetime.now(datetime.timezone.utc)
+        period = today.strftime("%Y-%m")
+        following = (today.replace(day=28) + datetime.timedelta(days=4)).replace(day=1, hour=0, minute=1, second=0, microsecond=0)
+        closed = subprocess.run([FOD, "close", "--data", data, "--period", period, "--at", following.strftime("%Y-%m-%dT%H:%M:%SZ")],
+                                cwd=ROOT, capture_output=True, text=True)
+        check(closed.returncode == 0 and "GS-" in closed.stdout, f"fod close numbers the month's credit notes: {closed.stdout.strip()} {closed.stderr.strip()}")
+        driver.get(f"http://127.0.0.1:{port}/dealer")
+        notes = driver.find_elements(By.CSS_SELECTOR, "#credit-notes a")
+        check(len(notes) == 1 and notes[0].text.startswith("GS-"), "the start page lists the dealer's credit note")
+        number = notes[0].text
+        notes[0].click()
+        steps.wait.until(expected_conditions.presence_of_element_located((By.ID, "object")))
+        check(steps.text("#number") == number and "EUR" in steps.text("#total"), "the credit note's page shows its number and total")
+        steps.shot("08a-credit-note.png")
+        driver.find_element(By.ID, "reason").send_keys("The tier bonus of this month is missing.")
+        driver.find_element(By.ID, "object-button").click()
+        steps.wait.until(expected_conditions.presence_of_element_located((By.ID, "objections")))
+        check("open" in steps.text("#objections") and "tier bonus" in steps.text("#objections"), "the objection is recorded and shown as open")
+        driver.get(f"http://127.0.0.1:{port}/dealer/credit-notes/{number}/print")
+        check("Gutschrift" in steps.text("h1") and number in steps.text("#number"), "the printable credit note is titled Gutschrift")
+        steps.shot("08b-credit-note-print.png")
+
         # 7. An unknown VIN is explained.
         driver.get(f"http://127.0.0.1:{port}/dealer")
         steps.look_up("1HGCM82633A004352")
@@ -273,6 +298,8 @@ def main():
         steps.shot("09-other-dealer.png")
         driver.get(f"http://127.0.0.1:{port}/dealer/entitlements/{entitlement}")
         check("There is no activation" in steps.text("#error"), "the second dealer cannot open the first dealer's result page")
+        driver.get(f"http://127.0.0.1:{port}/dealer/credit-notes/{number}")
+        check("There is no credit note" in steps.text("#error"), "the second dealer cannot open the first dealer's credit note")
         check(time.monotonic() < deadline, "finished within the deadline")
     except Exception as error:  # a step that could not run (element never appeared, browser gone): say which page
         try:

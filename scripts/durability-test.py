@@ -108,8 +108,54 @@ def main():
     server.wait(timeout=20)
     audit = subprocess.run([FOD, "audit", "verify", "--data", os.path.join(data, "data")], capture_output=True, text=True, cwd=ROOT)
     check(audit.returncode == 0, f"fod audit verify: {audit.stdout.strip() or audit.stderr.strip()}")
+    close_killed(os.path.join(data, "data"))
     print(f"{checks['passed']} passed, {checks['failed']} failed")
     sys.exit(1 if checks["failed"] else 0)
+
+
+def close_killed(folder):
+    """`fod close` killed with SIGKILL at growing delays: each kill leaves the whole close or none
+    of it (the period row, its lines and its credit notes together), and the close that finally
+    runs numbers its credit notes from 000001 without gaps."""
+    import datetime
+    import sqlite3
+    today = datetime.datetime.now(datetime.timezone.utc)
+    period = today.strftime("%Y-%m")
+    at = (today.replace(day=28) + datetime.timedelta(days=4)).replace(day=1).strftime("%Y-%m-01T00:01:00Z")
+    command = [FOD, "close", "--data", folder, "--period", period, "--at", at]
+
+    def state():
+        with sqlite3.connect(os.path.join(folder, "fod.sqlite")) as db:
+            return tuple(db.execute(sql, (period,)).fetchone()[0] for sql in (
+                "SELECT count(*) FROM period_close WHERE period = ?", "SELECT count(*) FROM closed_line WHERE period = ?",
+                "SELECT count(*) FROM credit_note WHERE period = ?"))
+
+    outcomes = {"none": 0, "whole": 0}
+    torn = []
+    for delay in [0.02 * step for step in range(1, 40)]:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        finished = process.poll() is not None
+        process.kill()
+        process.wait()
+        closed, lines, notes = state()
+        if closed == 0 and lines == 0 and notes == 0:
+            outcomes["none"] += 1
+        elif closed == 1 and lines > 0 and notes > 0:
+            outcomes["whole"] += 1
+            if finished:
+                break
+        else:
+            torn.append((delay, closed, lines, notes))
+        if closed:
+            break
+    check(not torn, f"fod close killed with SIGKILL at growing delays left the whole close or none of it ({outcomes['none']} none, {outcomes['whole']} whole, torn: {torn})")
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    with sqlite3.connect(os.path.join(folder, "fod.sqlite")) as db:
+        numbers = [row[0] for row in db.execute("SELECT number FROM credit_note ORDER BY year, sequence")]
+        sequences = [row[0] for row in db.execute("SELECT sequence FROM credit_note ORDER BY year, sequence")]
+    check(done.returncode == 0 and numbers and sequences == list(range(1, len(sequences) + 1)),
+          f"the close after the kills numbers without gaps: {numbers} ({done.stdout.strip() or done.stderr.strip()})")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FoDCore
+import FoDServer
 import Foundation
 
 /// Turns library errors into a one-line message on stderr and the documented exit code.
@@ -9,9 +10,10 @@ enum CLIError {
     /// Exit code for bad input: unreadable files, malformed keys, invalid values.
     static let badInput: Int32 = 2
 
-    /// `CODE: reason` for an error of one of fod's modules; `nil` for anything else.
+    /// `CODE: reason` for an error of one of fod's modules (a service's refusal included); `nil` for anything else.
     static func describe(_ error: any Error) -> String? {
-        (error as? any CodedError)?.description
+        if let refused = error as? APIError { return "\(refused.code): \(refused.detail)" }
+        return (error as? any CodedError)?.description
     }
 
     /// Runs `body`; on a library error prints `error: CODE: reason` and exits 2 (bad input).

@@ -93,6 +93,29 @@ struct StoreTests {
         #expect(tables.isEmpty)
     }
 
+    @Test("migration v12 numbers the events there are in the order they were written, and every later one after them")
+    func recordedMigration() throws {
+        let path = try TestPaths.temporaryDirectory().appendingPathComponent("old.sqlite").path
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try FoDDatabase.migrator.migrate(queue, upTo: "v11-transfer")
+            try queue.write { db in
+                for (id, at) in [("act-b", 200), ("act-a", 100)] {
+                    try db.execute(sql: "INSERT INTO event (event_id, occurred_at, kind) VALUES (?, ?, 'activation')", arguments: [id, at])
+                }
+            }
+        }
+        let database = try FoDDatabase(path: path)
+        try database.write { db in
+            try db.execute(sql: "INSERT INTO event (event_id, occurred_at, kind) VALUES ('act-c', 50, 'activation'), ('act-d', 10, 'activation')")
+        }
+        let recorded = try database.read { db in try Row.fetchAll(db, sql: "SELECT event_id, recorded FROM event ORDER BY recorded") }
+        #expect(recorded.map { $0["event_id"] as String } == ["act-b", "act-a", "act-c", "act-d"])
+        #expect(recorded.map { $0["recorded"] as Int64 } == [1, 2, 3, 4])
+        #expect(try database.ledgerMark().events == 4)
+        #expect(try database.eventStamps(EventQuery(recordedAfter: 2)).map(\.eventID) == ["act-d", "act-c"], "by occurrence, committed after 2")
+    }
+
     @Test("one group commit: a replay, a conflict and a reused key in the same transaction are answered each on its own",
           arguments: StoreBackend.all)
     func groupCommit(backend: StoreBackend) async throws {

@@ -1,5 +1,6 @@
 import FoDCore
 import FoDEntitlements
+import FoDInvoicing
 import FoDQRCode
 import FoDRevenue
 import FoDStore
@@ -159,5 +160,19 @@ enum DealerViews {
         case 503: return ("The system is busy.", "Please try again in a moment. Nothing was booked.")
         default: return ("Something went wrong.", "Please try again. If it happens again, call the manufacturer's dealer support.")
         }
+    }
+
+    /// A credit note in the home page's list.
+    static func creditNoteItem(_ note: CreditNote) -> [String: Any] {
+        ["number": note.number, "period": note.period, "kindName": note.kind == .creditNote ? "credit note" : "correction (you owe)",
+         "total": note.currency.formatGrouped(minor: note.total), "currency": note.currency.code]
+    }
+
+    /// A credit note's page.
+    static func creditNote(_ note: CreditNote) -> [String: Any] {
+        ["number": note.number, "period": note.period, "issueDate": note.issueDate, "currency": note.currency.code,
+         "net": note.currency.formatGrouped(minor: note.net), "tax": note.currency.formatGrouped(minor: note.tax),
+         "total": note.currency.formatGrouped(minor: note.total),
+         "totalLabel": note.kind == .creditNote ? "Paid to you" : "You pay back"]
     }
 }

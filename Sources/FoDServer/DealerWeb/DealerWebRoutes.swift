@@ -2,6 +2,7 @@ import FoDAPI
 import FoDCore
 import FoDCrypto
 import FoDEntitlements
+import FoDInvoicing
 import FoDQRCode
 import FoDRevenue
 import FoDStore
@@ -81,6 +82,8 @@ struct DealerWebRoutes {
                 let now = services.clock.unixSeconds()
                 let ending = try await services.store.expiring(at: now, until: now + 42 * 86_400, dealer: session.principal.dealer)
                 if !ending.isEmpty { values["ending"] = ["items": DealerViews.ending(ending, catalog: services.catalog)] }
+                let notes = try await services.store.creditNotes(period: nil, dealer: session.principal.dealer?.value ?? "")
+                if !notes.isEmpty { values["creditNotes"] = ["items": notes.reversed().prefix(24).map(DealerViews.creditNoteItem)] }
                 return pages.page("home", values)
             }
         }
@@ -145,6 +148,46 @@ struct DealerWebRoutes {
                 return pages.page("result", values)
             }
         }
+        router.get("/dealer/credit-notes/{number}") { request, context in
+            try await withSession(request, context) { session in
+                let note = try await ownCreditNote(context, session)
+                var values = try await base(session, title: "\(note.kind.title) \(note.number)")
+                values.merge(DealerViews.creditNote(note)) { $1 }
+                let objections = try await services.store.objections(creditNote: note.number, dealer: note.dealerID, status: nil)
+                values["hasObjections"] = !objections.isEmpty
+                values["objections"] = objections.map { ["status": $0.status.rawValue, "reason": $0.reason, "resolution": $0.resolution ?? ""] as [String: Any] }
+                return pages.page("creditnote", values)
+            }
+        }
+        router.get("/dealer/credit-notes/{number}/print") { request, context in
+            try await withSession(request, context) { session in
+                // The document's own inline style; nothing else may load.
+                var response = PeriodRoutes.document(try await ownCreditNote(context, session).html(), type: "text/html; charset=utf-8")
+                response.headers[DealerPages.contentSecurityPolicy] = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
+                return response
+            }
+        }
+        router.get("/dealer/credit-notes/{number}/xml") { request, context in
+            try await withSession(request, context) { session in
+                var response = PeriodRoutes.document(try await ownCreditNote(context, session).ciiXML(), type: "application/xml; charset=utf-8")
+                response.headers[.contentDisposition] = "attachment"
+                return response
+            }
+        }
+        router.post("/dealer/credit-notes/{number}/objections") { request, context in
+            try await withSession(request, context) { session in
+                let form = try await DealerSessionCookies.form(request)
+                try requireCSRF(form, session)
+                let note = try await ownCreditNote(context, session)
+                let reason = (form["reason"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+                guard (1...2000).contains(reason.count) else {
+                    throw APIError(.unprocessableContent, "reason_invalid", "Write what is wrong with the credit note (up to 2000 characters).")
+                }
+                _ = try await services.store.raiseObjection(creditNote: note.number, dealer: note.dealerID, eventID: nil, reason: reason,
+                                                            actor: session.principal.actor, at: services.clock.unixSeconds())
+                return DealerPages.redirect("/dealer/credit-notes/\(note.number)")
+            }
+        }
         router.post("/dealer/entitlements/{id}/withdraw") { request, context in
             try await withSession(request, context) { session in
                 let form = try await DealerSessionCookies.form(request)
@@ -197,6 +240,15 @@ struct DealerWebRoutes {
             values["session"] = sessionValues["session"]
         }
         return pages.page("error", values, status: mapped.status)
+    }
+
+    /// The `{number}` credit note of the signed-in dealer; another's is not found.
+    private func ownCreditNote(_ context: FoDRequestContext, _ session: WebSession) async throws -> CreditNote {
+        let number = context.path("number")
+        guard let note = try await services.store.creditNote(number), note.dealerID == session.principal.dealer?.value else {
+            throw APIError(.notFound, "credit_note_not_found", "There is no credit note \(number.prefix(40)) of your dealership.")
+        }
+        return note
     }
 
     private func requireCSRF(_ form: [String: String], _ session: WebSession) throws {
