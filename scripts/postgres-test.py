@@ -120,6 +120,27 @@ def check_round(instances, admin, dealer, feature, prefix, answered, label):
     check(all(c == 1 for c in counts), f"{label}: each vehicle has exactly one {feature} entitlement (counts seen: {sorted(set(counts))})")
 
 
+def month_and_end():
+    """This month (UTC) and a moment just after it ends, for fod close --at."""
+    import datetime
+    today = datetime.datetime.now(datetime.timezone.utc)
+    following = (today.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    return today.strftime("%Y-%m"), following.strftime("%Y-%m-01T00:01:00Z")
+
+
+def check_closes(url, folder):
+    """Two fod close at once on the shared database (two instances' operators): one close, the
+    same answer for both, credit notes numbered from 000001 without gaps."""
+    period, at = month_and_end()
+    command = [FOD, "close", "--database", url, "--period", period, "--at", at]
+    both = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT) for _ in range(2)]
+    outputs = [process.communicate(timeout=120) for process in both]
+    same = all(process.returncode == 0 for process in both) and outputs[0][0] == outputs[1][0]
+    numbers = re.findall(r"(GS-\d{4}-(\d{6}))", outputs[0][0])
+    check(same and numbers and [int(n) for _, n in numbers] == list(range(1, len(numbers) + 1)),
+          f"two fod close at once: one close, the same answer, {len(numbers)} credit notes numbered without gaps ({[o[1].strip() for o in outputs if o[1].strip()]})")
+
+
 def check_move(url, folder):
     """An embedded SQLite deployment backed up and moved to PostgreSQL: the backup verifies, the
     move keeps every row and the audit chain, a key's replay on the moved data answers as before,
@@ -161,8 +182,21 @@ def check_move(url, folder):
         refunded = [e for e in json.loads(call(instance.port, "GET", f"/v1/vehicles/{vin(0)}/entitlements", admin)[1])["entitlements"] if e["id"] == booked[0]]
         check(bool(refunded) and not refunded[0]["active"] and refunded[0]["revoked_at"] is not None,
               f"the refund moved with it ({refunded[0] if refunded else None})")
+        call(instance.port, "POST", "/v1/vehicles", admin, {"vin": vin(5), "model": "A4", "model_year": 2024, "market": "DE",
+                                                            "equipment": ["PCF"], "dealer_id": "DE-10001"})
+        status, _ = call(instance.port, "POST", "/v1/activations", dealer, {"vin": vin(5), "feature": "ACC", "term": "P1M"}, idempotency="move-5")
+        check(status == 201, "an activation on the moved database")
     finally:
         instance.stop()
+    # The moved events keep their commit numbers and a new one comes after them: a close sees all.
+    period, at = month_and_end()
+    closed = subprocess.run([FOD, "close", "--database", target, "--period", period, "--at", at], capture_output=True, text=True, cwd=ROOT)
+    statement = subprocess.run([FOD, "credit-notes", "--database", target, "--period", period, "--out", os.path.join(folder, "moved-notes")],
+                               capture_output=True, text=True, cwd=ROOT)
+    document = json.load(open(os.path.join(folder, "moved-notes", f"statement-{period}.json"))) if statement.returncode == 0 else {}
+    munich = [s for s in document.get("statements", []) if s["dealer_id"] == "DE-10001"]
+    check(closed.returncode == 0 and munich and munich[0]["activations"] == 6 and munich[0]["clawbacks"] == 1,
+          f"a close on the moved database counts the moved and the new activations: {munich} {closed.stderr.strip()}")
     again = subprocess.run([FOD, "db", "migrate-to", target, "--data", data], capture_output=True, text=True, cwd=ROOT)
     check(again.returncode != 0 and "conflict" in again.stderr, f"a second move into the same database is refused: {again.stderr.strip()}")
 
@@ -320,6 +354,7 @@ def main():
         b.stop()
         audit = subprocess.run([FOD, "audit", "verify", "--database", url], capture_output=True, text=True, cwd=ROOT)
         check(audit.returncode == 0, f"fod audit verify: {audit.stdout.strip() or audit.stderr.strip()}")
+        check_closes(url, folder)
         check_move(url, folder)
     finally:
         for instance in (a, b):
