@@ -157,10 +157,18 @@ struct PeriodCloseTests {
             let checked = try Self.validate([correctionFile])
             #expect(checked.status == 0, "\(checked.stdout)")
 
+            // The late event is settled once: January has no adjustment for it.
+            clock.set(Self.januaryFirst + 31 * 86_400 + 60)
+            let january = try await Self.close(client, service.auditor, "2027-01")
+            #expect((january["statements"] as? [[String: Any]] ?? []).allSatisfy { ($0["adjustments"] as? Int ?? 0) == 0 }, "\(january)")
+            #expect((january["credit_notes"] as? [[String: Any]] ?? []).isEmpty, "nothing payable in January")
+
             // The book extract: every line of the dealer with rule, rate, jti and audit entry.
             let extract = try JSONSerialization.jsonObject(with: Data(try await Self.get(client, service.dealer1, "/v1/dealers/DE-10001/book-extract?from=2026-11&to=2026-12").utf8)) as? [String: Any] ?? [:]
             let lines = extract["lines"] as? [[String: Any]] ?? []
             #expect(extract["closed_periods"] as? [String] == ["2026-11", "2026-12"])
+            let whole = try JSONSerialization.jsonObject(with: Data(try await Self.get(client, service.auditor, "/v1/dealers/DE-10001/book-extract").utf8)) as? [String: Any] ?? [:]
+            #expect(whole["closed_periods"] as? [String] == ["2026-11", "2026-12", "2027-01"])
             #expect(lines.count == 3)
             #expect(lines.contains { $0["entitlement_id"] as? String == nav && $0["kind"] as? String == "activation" && $0["audit_seq"] is Int })
             #expect(lines.contains { $0["entitlement_id"] as? String == late && $0["kind"] as? String == "adjustment" && $0["period"] as? String == "2026-12" })
