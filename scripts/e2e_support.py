@@ -56,3 +56,66 @@ def call(port, method, path, key, body=None, idempotency=None, timeout=10):
             return response.status, response.read(), dict(response.headers)
     except urllib.error.HTTPError as error:
         return error.code, error.read(), dict(error.headers)
+
+
+class WebhookReceiver:
+    """A webhook receiver on 127.0.0.1 that checks every request's signature with the
+    standardwebhooks package (not fod's code) and records what it got. `fail_first` requests are
+    answered 500; with `hang`, every request waits that many seconds before answering."""
+
+    def __init__(self, fail_first=0, hang=0.0):
+        import http.server
+        import threading
+        from standardwebhooks import Webhook
+        self.secret = None
+        self.received = []          # (webhook-id, event dict), in arrival order, signature checked
+        self.bad_signatures = 0
+        self.requests = 0
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with receiver.lock:
+                    receiver.requests += 1
+                    number = receiver.requests
+                if hang:
+                    time.sleep(hang)
+                if number <= fail_first:
+                    self.send_response(500)
+                    self.end_headers()
+                    return
+                try:
+                    event = Webhook(receiver.secret).verify(body, {k.lower(): v for k, v in self.headers.items()})
+                except Exception:
+                    with receiver.lock:
+                        receiver.bad_signatures += 1
+                    self.send_response(400)
+                    self.end_headers()
+                    return
+                with receiver.lock:
+                    receiver.received.append((self.headers["webhook-id"], event))
+                self.send_response(204)
+                self.end_headers()
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def unique(self):
+        """The events after dropping duplicates by webhook-id, in the order first received."""
+        seen, out = set(), []
+        with self.lock:
+            for webhook_id, event in self.received:
+                if webhook_id not in seen:
+                    seen.add(webhook_id)
+                    out.append(event)
+        return out
+
+    def stop(self):
+        self.server.shutdown()

@@ -185,6 +185,8 @@ extension PostgresStore {
                   \(audit.map(\.action))::text[], \(audit.map(\.subject))::text[], \(audit.map(\.details))::text[],
                   \(audit.map(\.previousHash))::text[], \(audit.map(\.hash))::text[])
                 """)
+            // The events, after the statement that wrote their entries (it cannot see its own rows).
+            if let first = audit.first { try await tx.outbox(after: first.seq - 1) }
             return results
         }
     }

@@ -113,6 +113,9 @@ extension PostgresStore {
         ("pg-v6-periods", FoDDatabase.periodSchema.replacingOccurrences(of: "INTEGER", with: "BIGINT")
             .replacingOccurrences(of: "ALTER TABLE event ADD COLUMN recorded BIGINT;", with: "ALTER TABLE event ADD COLUMN recorded BIGSERIAL;")
             .split(separator: ";").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }),
+        // The outbox and the webhooks (SQLite's v13).
+        ("pg-v7-outbox-webhooks", FoDDatabase.outboxSchema.replacingOccurrences(of: "INTEGER", with: "BIGINT")
+            .split(separator: ";").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }),
     ]
 
     /// Applies the migrations not yet applied, each in its own transaction, under a session

@@ -340,6 +340,15 @@ final class WriteTransaction {
               \(entries.map(\.action))::text[], \(entries.map(\.subject))::text[], \(entries.map(\.details))::text[],
               \(entries.map(\.previousHash))::text[], \(entries.map(\.hash))::text[])
             """)
+        try await outbox(after: entries[0].seq - 1)
+    }
+
+    /// Writes the events of the audit entries after `seq` into the outbox, in this transaction
+    /// (``Outbox``): after the statement that wrote the entries.
+    func outbox(after seq: Int64) async throws {
+        var bindings = PostgresBindings()
+        bindings.append(seq)
+        try await query(PostgresQuery(unsafeSQL: PostgresStore.outboxInsert, binds: bindings))
     }
 }
 
@@ -366,4 +375,8 @@ extension Result where Failure == any Error {
     init(catching body: () async throws -> Success) async {
         do { self = .success(try await body()) } catch { self = .failure(error) }
     }
+}
+
+extension PostgresStore {
+    static let outboxInsert = Outbox.insert(.postgres)
 }

@@ -69,3 +69,6 @@ extension CreditNoteSummary: ResponseEncodable {}
 extension ObjectionBody: ResponseEncodable {}
 extension ObjectionsResponse: ResponseEncodable {}
 extension BookExtractResponse: ResponseEncodable {}
+extension WebhookBody: ResponseEncodable {}
+extension WebhookList: ResponseEncodable {}
+extension DeliveriesResponse: ResponseEncodable {}

@@ -47,7 +47,7 @@ public func buildRouter(services: FoDServices, secureCookies: Bool = false) thro
                        VehicleRoutes(services: services).collection, EntitlementRoutes(services: services).collection,
                        ActivationRoutes(services: services).collection, ManifestRoutes(services: services).collection,
                        PurchaseRoutes(services: services).collection, ReportRoutes(services: services).collection,
-                       PeriodRoutes(services: services).collection] {
+                       PeriodRoutes(services: services).collection, WebhookRoutes(services: services).collection] {
         router.addRoutes(collection)
     }
     DealerWebRoutes(services: services, pages: try DealerPages(), alwaysSecure: secureCookies).register(on: router)

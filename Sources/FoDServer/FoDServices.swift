@@ -22,6 +22,8 @@ public struct FoDServices: Sendable {
     public let trialsPerFeature: Int
     /// The OEM's data for its credit notes (`nil`: periods cannot be closed).
     public let issuerProfile: IssuerProfile?
+    /// How webhooks are delivered and which URLs may subscribe.
+    public let webhooks: WebhookPolicy
     /// Prometheus metrics for `/metrics`.
     public let metrics: ServiceMetrics
     /// Set once shutdown begins (readiness fails from then on).
@@ -47,8 +49,10 @@ public struct FoDServices: Sendable {
     /// - Throws: ``StoreError`` when the revoked ids or the shared secrets cannot be loaded.
     public init(store: any EntitlementStore, signing: SigningKeys, catalog: Catalog, rules: RuleSet, clock: any WallClock,
                 metrics: ServiceMetrics = ServiceMetrics(), manifestLifetime: Int64 = 7 * 86_400,
-                withdrawal: WithdrawalPolicy = WithdrawalPolicy(), trialsPerFeature: Int = 1, issuerProfile: IssuerProfile? = nil) async throws {
+                withdrawal: WithdrawalPolicy = WithdrawalPolicy(), trialsPerFeature: Int = 1, issuerProfile: IssuerProfile? = nil,
+                webhooks: WebhookPolicy = WebhookPolicy()) async throws {
         self.issuerProfile = issuerProfile
+        self.webhooks = webhooks
         self.withdrawal = withdrawal
         self.trialsPerFeature = trialsPerFeature
         self.metrics = metrics

@@ -69,9 +69,17 @@ public struct FoDDatabase: Sendable {
     /// Seconds a write waits for the database lock.
     public static let busyTimeout: TimeInterval = 3
 
-    /// Runs a write transaction, mapping errors to ``StoreError``.
+    /// Runs a write transaction, mapping errors to ``StoreError``. Its end writes the events of
+    /// the audit entries it appended into the outbox (``Outbox``), in the same transaction.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try writer.write(body) } catch let error as StoreError { throw error } catch {
+        do {
+            return try writer.write { db in
+                let head = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM audit")) ?? 0
+                let result = try body(db)
+                try db.cachedStatement(sql: FoDDatabase.outboxInsert).execute(arguments: [head])
+                return result
+            }
+        } catch let error as StoreError { throw error } catch {
             throw FoDDatabase.storeError(error, "write failed")
         }
     }
@@ -217,6 +225,11 @@ public struct FoDDatabase: Sendable {
             END;
             """)
         }
+        migrator.registerMigration("v13-outbox-webhooks") { db in
+            // The outbox (one row per event, written with its change) and the webhook endpoints
+            // with their delivery log.
+            try db.execute(sql: outboxSchema)
+        }
         return migrator
     }
 }
@@ -249,5 +262,22 @@ extension FoDDatabase {
     CREATE TABLE adjustment (
       id TEXT PRIMARY KEY, dealer_id TEXT NOT NULL, currency TEXT NOT NULL, amount_minor INTEGER NOT NULL, reason TEXT NOT NULL,
       objection_id TEXT REFERENCES objection (id), created_at INTEGER NOT NULL, settled_in TEXT);
+    """
+}
+
+extension FoDDatabase {
+    static let outboxInsert = Outbox.insert(.sqlite)
+
+    /// The tables of the outbox and the webhooks (`v13-outbox-webhooks`), in the dialect both stores share.
+    public static let outboxSchema = """
+    CREATE TABLE outbox (
+      seq INTEGER PRIMARY KEY, type TEXT NOT NULL, occurred_at INTEGER NOT NULL, subject TEXT NOT NULL, dealer_id TEXT, data TEXT NOT NULL);
+    CREATE INDEX outbox_dealer ON outbox (dealer_id, seq);
+    CREATE TABLE webhook_endpoint (
+      id TEXT PRIMARY KEY, url TEXT NOT NULL, types TEXT NOT NULL, secret TEXT NOT NULL, created_at INTEGER NOT NULL, deleted_at INTEGER,
+      position INTEGER NOT NULL, next_attempt_ms INTEGER NOT NULL, lease_owner TEXT, lease_until_ms INTEGER NOT NULL);
+    CREATE TABLE webhook_delivery (
+      endpoint_id TEXT NOT NULL REFERENCES webhook_endpoint (id), seq INTEGER NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
+      first_attempt_at INTEGER NOT NULL, last_attempt_at INTEGER NOT NULL, last_status INTEGER, last_error TEXT, PRIMARY KEY (endpoint_id, seq));
     """
 }

@@ -136,6 +136,26 @@ public struct SQLiteStore: EntitlementStore {
         try await run { try $0.resolveObjection(id, decision, actor: actor, at: now) }
     }
 
+    public func events(after seq: Int64, limit: Int, dealer: String?) async throws -> [OutboxEvent] {
+        try await run { try $0.events(after: seq, limit: limit, dealer: dealer) }
+    }
+    public func createWebhook(url: String, types: [String], secret: String, actor: String, at now: Int64) async throws -> WebhookEndpoint {
+        try await run { try $0.createWebhook(url: url, types: types, secret: secret, actor: actor, at: now) }
+    }
+    public func webhooks() async throws -> [WebhookEndpoint] { try await run { try $0.webhooks() } }
+    public func webhook(_ id: String) async throws -> WebhookEndpoint? { try await run { try $0.webhook(id) } }
+    public func deleteWebhook(_ id: String, actor: String, at now: Int64) async throws { try await run { try $0.deleteWebhook(id, actor: actor, at: now) } }
+    public func claimWebhook(owner: String, nowMs: Int64, leaseMs: Int64) async throws -> WebhookClaim? {
+        try await run { try $0.claimWebhook(owner: owner, nowMs: nowMs, leaseMs: leaseMs) }
+    }
+    public func recordAttempt(_ claim: WebhookClaim, owner: String, outcome: WebhookOutcome, nowMs: Int64) async throws {
+        try await run { try $0.recordAttempt(claim, owner: owner, outcome: outcome, nowMs: nowMs) }
+    }
+    public func deliveries(of id: String, limit: Int) async throws -> [WebhookDelivery] { try await run { try $0.deliveries(of: id, limit: limit) } }
+    public func rewindWebhook(_ id: String, after seq: Int64?, actor: String, at now: Int64) async throws -> WebhookEndpoint {
+        try await run { try $0.rewindWebhook(id, after: seq, actor: actor, at: now) }
+    }
+
     public func createAPIKey(role: Role, dealer: DealerID?, label: String, actor: String, at now: Int64) async throws -> (record: APIKeyRecord, secret: String) {
         let created = try await run { try $0.createAPIKey(role: role, dealer: dealer, label: label, actor: actor, at: now) }
         return (created.record, created.secret)

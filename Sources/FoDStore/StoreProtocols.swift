@@ -182,7 +182,7 @@ public protocol AuditStore: Sendable {
 /// Everything the service keeps: what `fod serve` runs on. ``SQLiteStore`` (over ``FoDDatabase``)
 /// is the embedded implementation, `PostgresStore` (module FoDPostgres) the one for several
 /// instances; both run the same tests.
-public protocol EntitlementStore: MasterDataStore, LedgerStore, AccessStore, AuditStore, PeriodStore {
+public protocol EntitlementStore: MasterDataStore, LedgerStore, AccessStore, AuditStore, PeriodStore, EventStore {
     /// Whether the store answers (readiness).
     func ping() async -> Bool
     /// Whether a write reaches the disk (readiness).
@@ -211,6 +211,7 @@ public struct TableDump: Sendable {
         "equipment", "entitlement", "event", "api_key", "web_session", "idempotency", "manifest_version", "audit", "shared_secret",
         "vehicle_dealer", "consent", "renewal", "cancellation", "reinstatement", "ownership_transfer",
         "period_close", "closed_line", "credit_note", "objection", "adjustment",
+        "outbox", "webhook_endpoint", "webhook_delivery",
     ]
 }
 

@@ -47,6 +47,14 @@ struct ServeCommand: AsyncParsableCommand {
     var fixtures: String = "fixtures"
     @Option(help: "Revenue-share rules for the statements endpoint. Env FOD_RULES.")
     var rules: String = ProcessInfo.processInfo.environment["FOD_RULES"] ?? "fixtures/revenue/rules.json"
+    @Flag(name: .customLong("webhooks-allow-private"),
+          help: "Allow webhook URLs with http:// and loopback, private or link-local addresses (tests, a receiver on this host). Env FOD_WEBHOOKS_ALLOW_PRIVATE=1.")
+    var webhooksAllowPrivate = ProcessInfo.processInfo.environment["FOD_WEBHOOKS_ALLOW_PRIVATE"] == "1"
+    @Option(name: .customLong("webhook-timeout"), help: "Seconds each webhook delivery may take before it is cut off (1 to 60).")
+    var webhookTimeout: Int = 10
+    @Option(name: .customLong("webhook-retry-base-ms"),
+            help: "The first retry's delay in milliseconds; each next one doubles (±20 % jitter) up to 6 hours, retried for 72 hours.")
+    var webhookRetryBaseMs: Int = 2000
     @Option(name: .customLong("issuer-profile"),
             help: "The OEM's data on its credit notes (JSON; needed to close periods). Env FOD_ISSUER_PROFILE. Missing at the default path: periods cannot be closed.")
     var issuerProfile: String = ProcessInfo.processInfo.environment["FOD_ISSUER_PROFILE"] ?? "fixtures/revenue/issuer.json"
@@ -112,6 +120,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard (0...10).contains(trialsPerFeature) else { throw ValidationError("--trials-per-feature must be 0 to 10") }
         guard (0...28).contains(renewalLeadDays) else { throw ValidationError("--renewal-lead-days must be 0 (off) to 28") }
+        guard (1...60).contains(webhookTimeout) else { throw ValidationError("--webhook-timeout must be 1 to 60 seconds") }
+        guard (10...600_000).contains(webhookRetryBaseMs) else { throw ValidationError("--webhook-retry-base-ms must be 10 to 600000") }
         guard (1...90).contains(manifestLifetimeDays) else {
             throw ValidationError("--manifest-lifetime-days must be 1 to 90 (a vehicle must fetch a new manifest before it ends)")
         }
@@ -159,7 +169,9 @@ struct ServeCommand: AsyncParsableCommand {
             let services = try await FoDServices(store: database, signing: signing, catalog: try await database.catalog(),
                                        rules: try RuleSet(json: try CLIInput.readFile(rules)), clock: clock, metrics: metrics,
                                        manifestLifetime: Int64(manifestLifetimeDays) * 86_400, withdrawal: withdrawal,
-                                       trialsPerFeature: trialsPerFeature, issuerProfile: try loadIssuerProfile())
+                                       trialsPerFeature: trialsPerFeature, issuerProfile: try loadIssuerProfile(),
+                                       webhooks: WebhookPolicy(timeout: .seconds(webhookTimeout), retryBase: .milliseconds(webhookRetryBaseMs),
+                                                               allowPrivate: webhooksAllowPrivate))
             var banner = dev ? "fod serve — DEVELOPMENT MODE (development keys allowed; never use them in production)\n" : "fod serve\n"
             banner += "database: \(database.location)\n"
             let longest = ([withdrawal.defaultDays] + withdrawal.days.values).max() ?? 14
@@ -220,7 +232,9 @@ struct ServeCommand: AsyncParsableCommand {
             defer { watcher?.cancel() }
             // Subscriptions are renewed before they end, every 5 minutes; each period is booked
             // once however many instances run this (RenewalService).
-            let renewals: [any Service] = renewalLeadDays == 0 ? [] : [RenewalJob(services: services, lead: Int64(renewalLeadDays) * 86_400, logger: logger)]
+            var renewals: [any Service] = renewalLeadDays == 0 ? [] : [RenewalJob(services: services, lead: Int64(renewalLeadDays) * 86_400, logger: logger)]
+            // The outbox's events go to the subscribed endpoints (WebhookDeliveryJob).
+            renewals.append(WebhookDeliveryJob(services: services, policy: services.webhooks, logger: logger))
             let app = try buildApplication(services: services, host: host, port: port, secureCookies: secureCookies,
                                            idleTimeout: .milliseconds(Int64(idleTimeout * 1000)), maxConnections: max(1, connections),
                                            logger: logger)

@@ -1,0 +1,168 @@
+import FoDCore
+import FoDStore
+import PostgresNIO
+
+extension PostgresStore {
+    public func events(after seq: Int64, limit: Int, dealer: String?) async throws -> [OutboxEvent] {
+        try await read("events read") { connection in
+            var out: [OutboxEvent] = []
+            for try await row in try await connection.query("""
+                SELECT seq, type, occurred_at, subject, dealer_id, data FROM outbox
+                WHERE seq > \(seq) AND (\(dealer)::text IS NULL OR dealer_id = \(dealer)) ORDER BY seq LIMIT \(Int64(limit))
+                """, logger: self.logger).decode((Int64, String, Int64, String, String?, String).self) {
+                out.append(OutboxEvent(seq: row.0, type: row.1, occurredAt: row.2, subject: row.3, dealerID: row.4, data: row.5))
+            }
+            return out
+        }
+    }
+
+    public func createWebhook(url: String, types: [String], secret: String, actor: String, at now: Int64) async throws -> WebhookEndpoint {
+        try await write("webhook create") { tx in
+            let id = PeriodRows.newID("wh")
+            var position: Int64 = 0
+            for try await value in try await tx.query("SELECT COALESCE(MAX(seq), 0)::BIGINT FROM outbox").decode(Int64.self) { position = value }
+            try await tx.query("""
+                INSERT INTO webhook_endpoint (id, url, types, secret, created_at, position, next_attempt_ms, lease_until_ms)
+                VALUES (\(id), \(url), \(WebhookEndpoint.storedTypes(types)), \(secret), \(now), \(position), 0, 0)
+                """)
+            try await tx.audit(at: now, actor: actor, action: "webhook.create", subject: id,
+                               details: "url=\(url) types=\(types.isEmpty ? "*" : types.joined(separator: ","))")
+            return WebhookEndpoint(id: id, url: url, types: types, createdAt: now, position: position, nextAttemptMs: 0, secret: secret)
+        }
+    }
+
+    static let endpointColumns = "w.id, w.url, w.types, w.secret, w.created_at, w.position, w.next_attempt_ms"
+
+    static func endpoints(_ rows: PostgresRowSequence) async throws -> [WebhookEndpoint] {
+        var out: [WebhookEndpoint] = []
+        for try await row in rows.decode((String, String, String, String, Int64, Int64, Int64).self) {
+            out.append(WebhookEndpoint(id: row.0, url: row.1, types: WebhookEndpoint.types(stored: row.2), createdAt: row.4, position: row.5,
+                                       nextAttemptMs: row.6, secret: row.3))
+        }
+        return out
+    }
+
+    public func webhooks() async throws -> [WebhookEndpoint] {
+        try await read("webhooks read") { connection in
+            try await PostgresStore.endpoints(try await connection.query(
+                "SELECT \(unescaped: PostgresStore.endpointColumns) FROM webhook_endpoint w WHERE w.deleted_at IS NULL ORDER BY w.created_at, w.id", logger: self.logger))
+        }
+    }
+
+    public func webhook(_ id: String) async throws -> WebhookEndpoint? {
+        try await read("webhook read") { connection in
+            try await PostgresStore.endpoints(try await connection.query(
+                "SELECT \(unescaped: PostgresStore.endpointColumns) FROM webhook_endpoint w WHERE w.id = \(id) AND w.deleted_at IS NULL", logger: self.logger)).first
+        }
+    }
+
+    public func deleteWebhook(_ id: String, actor: String, at now: Int64) async throws {
+        try await write("webhook delete") { tx in
+            guard try await tx.count("UPDATE webhook_endpoint SET deleted_at = \(now) WHERE id = \(id) AND deleted_at IS NULL RETURNING 1") == 1 else {
+                throw StoreError(.notFound, "no webhook endpoint \(id)")
+            }
+            try await tx.audit(at: now, actor: actor, action: "webhook.delete", subject: id, details: "")
+        }
+    }
+
+    /// Claims with `FOR UPDATE SKIP LOCKED`, outside the write lock: instances claim different
+    /// endpoints at once, and the lease keeps one endpoint with one instance until it records.
+    public func claimWebhook(owner: String, nowMs: Int64, leaseMs: Int64) async throws -> WebhookClaim? {
+        try await unlocked("webhook claim") { connection in
+            var found: (WebhookEndpoint, Int64)?
+            for try await row in try await connection.query("""
+                SELECT \(unescaped: PostgresStore.endpointColumns), n.seq FROM webhook_endpoint w
+                CROSS JOIN LATERAL (SELECT o.seq FROM outbox o WHERE o.seq > w.position
+                                    AND (w.types = '*' OR position(',' || o.type || ',' in w.types) > 0) ORDER BY o.seq LIMIT 1) n
+                WHERE w.deleted_at IS NULL AND w.next_attempt_ms <= \(nowMs) AND w.lease_until_ms < \(nowMs)
+                ORDER BY w.next_attempt_ms, w.id LIMIT 1 FOR UPDATE OF w SKIP LOCKED
+                """, logger: self.logger).decode((String, String, String, String, Int64, Int64, Int64, Int64).self) {
+                found = (WebhookEndpoint(id: row.0, url: row.1, types: WebhookEndpoint.types(stored: row.2), createdAt: row.4, position: row.5,
+                                         nextAttemptMs: row.6, secret: row.3), row.7)
+            }
+            guard let (endpoint, seq) = found else { return nil }
+            try await connection.query("UPDATE webhook_endpoint SET lease_owner = \(owner), lease_until_ms = \(nowMs + leaseMs) WHERE id = \(endpoint.id)",
+                                       logger: self.logger)
+            var event: OutboxEvent?
+            for try await row in try await connection.query("SELECT seq, type, occurred_at, subject, dealer_id, data FROM outbox WHERE seq = \(seq)",
+                                                            logger: self.logger).decode((Int64, String, Int64, String, String?, String).self) {
+                event = OutboxEvent(seq: row.0, type: row.1, occurredAt: row.2, subject: row.3, dealerID: row.4, data: row.5)
+            }
+            guard let event else { return nil }
+            var earlier: (String, Int64, Int64)?
+            for try await row in try await connection.query("""
+                SELECT status, attempts, first_attempt_at FROM webhook_delivery WHERE endpoint_id = \(endpoint.id) AND seq = \(seq)
+                """, logger: self.logger).decode((String, Int64, Int64).self) { earlier = row }
+            return WebhookRows.claim(endpoint, event, status: earlier?.0, attempts: earlier?.1, first: earlier?.2, nowMs: nowMs)
+        }
+    }
+
+    public func recordAttempt(_ claim: WebhookClaim, owner: String, outcome: WebhookOutcome, nowMs: Int64) async throws {
+        try await unlocked("webhook attempt") { connection in
+            let (position, next, status, code, error) = WebhookRows.apply(outcome, claim)
+            let changed = try await connection.query("""
+                UPDATE webhook_endpoint SET position = \(position), next_attempt_ms = \(next), lease_owner = NULL, lease_until_ms = 0
+                WHERE id = \(claim.endpoint.id) AND lease_owner = \(owner) AND position = \(claim.endpoint.position) RETURNING 1
+                """, logger: self.logger).collect().count
+            guard changed == 1 else { return }
+            try await connection.query("""
+                INSERT INTO webhook_delivery (endpoint_id, seq, status, attempts, first_attempt_at, last_attempt_at, last_status, last_error)
+                VALUES (\(claim.endpoint.id), \(claim.event.seq), \(status.rawValue), \(claim.attempts + 1), \(claim.firstAttemptMs), \(nowMs), \(code), \(error))
+                ON CONFLICT (endpoint_id, seq) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
+                  first_attempt_at = excluded.first_attempt_at, last_attempt_at = excluded.last_attempt_at,
+                  last_status = excluded.last_status, last_error = excluded.last_error
+                """, logger: self.logger)
+        }
+    }
+
+    public func deliveries(of id: String, limit: Int) async throws -> [WebhookDelivery] {
+        try await read("webhook deliveries") { connection in
+            var out: [WebhookDelivery] = []
+            for try await row in try await connection.query("""
+                SELECT endpoint_id, seq, status, attempts, first_attempt_at, last_attempt_at, last_status, last_error FROM webhook_delivery
+                WHERE endpoint_id = \(id) ORDER BY seq DESC LIMIT \(Int64(limit))
+                """, logger: self.logger).decode((String, Int64, String, Int64, Int64, Int64, Int64?, String?).self) {
+                out.append(WebhookDelivery(endpointID: row.0, seq: row.1, status: WebhookDelivery.Status(rawValue: row.2) ?? .retrying, attempts: row.3,
+                                           firstAttemptMs: row.4, lastAttemptMs: row.5, lastStatus: row.6, lastError: row.7))
+            }
+            return out
+        }
+    }
+
+    public func rewindWebhook(_ id: String, after seq: Int64?, actor: String, at now: Int64) async throws -> WebhookEndpoint {
+        try await write("webhook rewind") { tx in
+            let changed: Int
+            if let seq {
+                changed = try await tx.count("UPDATE webhook_endpoint SET position = \(seq), next_attempt_ms = 0 WHERE id = \(id) AND deleted_at IS NULL RETURNING 1")
+            } else {
+                changed = try await tx.count("UPDATE webhook_endpoint SET next_attempt_ms = 0 WHERE id = \(id) AND deleted_at IS NULL RETURNING 1")
+            }
+            guard changed == 1, let endpoint = try await PostgresStore.endpoints(try await tx.query(
+                "SELECT \(unescaped: PostgresStore.endpointColumns) FROM webhook_endpoint w WHERE w.id = \(id)")).first else {
+                throw StoreError(.notFound, "no webhook endpoint \(id)")
+            }
+            try await tx.audit(at: now, actor: actor, action: seq == nil ? "webhook.retry" : "webhook.replay", subject: id, details: seq.map { "after=\($0)" } ?? "")
+            return endpoint
+        }
+    }
+
+    /// A short transaction without the write lock (the webhook bookkeeping: its rows are locked
+    /// one by one, nothing of the ledger is written).
+    func unlocked<T: Sendable>(_ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await PostgresStore.bounded(PostgresStore.writeTimeout, what) { [client, logger] in try await client.withConnection { connection in
+                try await connection.query("BEGIN", logger: logger)
+                do {
+                    let result = try await body(connection)
+                    try await connection.query("COMMIT", logger: logger)
+                    return result
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    throw error
+                }
+            } }
+        } catch {
+            throw PostgresStore.storeError(error, what)
+        }
+    }
+}

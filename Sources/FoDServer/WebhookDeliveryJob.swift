@@ -1,0 +1,118 @@
+import AsyncHTTPClient
+import FoDCore
+import FoDCrypto
+import FoDEntitlements
+import FoDStore
+import Foundation
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+
+/// Delivers the outbox's events to the subscribed endpoints, following Standard Webhooks
+/// (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256>`): at least
+/// once, in order per endpoint (the next event goes only after the previous one was delivered or
+/// failed for good), retried with exponential backoff and jitter for ``WebhookPolicy/retryWindow``.
+/// A service under `fod serve`'s group; with several instances each endpoint is delivered by one
+/// at a time (``EventStore/claimWebhook(owner:nowMs:leaseMs:)``). A slow or dead receiver holds
+/// one worker for at most the timeout and never the API.
+public struct WebhookDeliveryJob: Service {
+    let services: FoDServices
+    let policy: WebhookPolicy
+    let logger: Logger
+    /// This instance's name in the leases.
+    let owner = "instance-" + Hex.encode(SecureRandom.bytes(8))
+    /// How often an idle worker looks for work.
+    let idle: Duration
+
+    public init(services: FoDServices, policy: WebhookPolicy, logger: Logger, idle: Duration = .milliseconds(200)) {
+        self.services = services
+        self.policy = policy
+        self.logger = logger
+        self.idle = idle
+    }
+
+    public func run() async throws {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.timeout = .init(connect: .milliseconds(policy.timeout.milliseconds), read: .milliseconds(policy.timeout.milliseconds))
+        configuration.decompression = .disabled
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<max(1, policy.workers) { group.addTask { await worker(client) } }
+        }
+        try? await client.shutdown()
+    }
+
+    private func nowMs() -> Int64 { Int64((services.clock.now().timeIntervalSince1970 * 1000).rounded(.down)) }
+
+    private func worker(_ client: HTTPClient) async {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                guard let claim = try await services.store.claimWebhook(owner: owner, nowMs: nowMs(), leaseMs: policy.lease.milliseconds) else {
+                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: idle) }
+                    continue
+                }
+                let outcome = await attempt(claim, client)
+                try await services.store.recordAttempt(claim, owner: owner, outcome: outcome, nowMs: nowMs())
+                if case .failed(_, let error) = outcome {
+                    logger.error("webhook delivery failed for good", metadata: ["endpoint": "\(claim.endpoint.id)", "event": "\(claim.event.id)", "reason": "\(error)"])
+                }
+            } catch {
+                logger.error("webhook bookkeeping failed", metadata: ["reason": .string((error as? any CodedError)?.reason ?? "\(error)")])
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+            }
+        }
+    }
+
+    /// One attempt: the request, signed, cut off after the timeout.
+    func attempt(_ claim: WebhookClaim, _ client: HTTPClient) async -> WebhookOutcome {
+        let started = nowMs()
+        let body = claim.event.json
+        var status: Int64?
+        var failure: String
+        do {
+            guard let url = URL(string: claim.endpoint.url), let host = url.host else { throw APIError(.unprocessableContent, "webhook_url_invalid", "the URL does not parse") }
+            let allow = policy.allowPrivate
+            try await BlockingPool.run(.short) { try WebhookURL.checkResolved(host, allowPrivate: allow) }
+            var request = HTTPClientRequest(url: claim.endpoint.url)
+            request.method = .POST
+            for (name, value) in try WebhookSignature.headers(id: claim.event.id, timestamp: started / 1000, body: body, secret: claim.endpoint.secret) {
+                request.headers.add(name: name, value: value)
+            }
+            request.headers.add(name: "content-type", value: "application/json")
+            request.headers.add(name: "user-agent", value: "fod-webhooks/1")
+            request.body = .bytes(ByteBuffer(string: body))
+            let response = try await client.execute(request, timeout: .milliseconds(policy.timeout.milliseconds))
+            status = Int64(response.status.code)
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            if (200..<300).contains(response.status.code) { return .delivered(status: Int64(response.status.code)) }
+            failure = "the receiver answered \(response.status.code)"
+        } catch let error as APIError {
+            failure = error.detail
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+            failure = "timed out after \(policy.timeout)"
+        } catch {
+            failure = "\(error)".prefix(200).description
+        }
+        let now = nowMs()
+        if now - claim.firstAttemptMs >= policy.retryWindow.milliseconds { return .failed(status: status, error: failure) }
+        return .retry(status: status, error: failure, nextAttemptMs: now + policy.delay(afterFailures: claim.attempts + 1).milliseconds)
+    }
+}
+
+/// Standard Webhooks signing: the secret `whsec_<base64>`, the signature over `id.timestamp.body`.
+public enum WebhookSignature {
+    /// A new secret: 32 random bytes.
+    public static func newSecret() -> String { "whsec_" + Data(SecureRandom.bytes(32)).base64EncodedString() }
+
+    /// The three headers of a delivery.
+    /// - Throws: ``APIError`` when the stored secret is damaged.
+    public static func headers(id: String, timestamp: Int64, body: String, secret: String) throws -> [(String, String)] {
+        guard secret.hasPrefix("whsec_"), let key = Data(base64Encoded: String(secret.dropFirst(6))) else {
+            throw APIError(.internalServerError, "webhook_secret_damaged", "the endpoint's secret is damaged")
+        }
+        let mac = HMACSHA256.mac(key: Array(key), message: Array("\(id).\(timestamp).\(body)".utf8))
+        return [("webhook-id", id), ("webhook-timestamp", String(timestamp)), ("webhook-signature", "v1," + Data(mac).base64EncodedString())]
+    }
+}

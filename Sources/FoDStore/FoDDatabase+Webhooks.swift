@@ -1,0 +1,132 @@
+import FoDCore
+import GRDB
+
+extension FoDDatabase {
+    public func events(after seq: Int64, limit: Int, dealer: String?) throws -> [OutboxEvent] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE seq > ?1 AND (?2 IS NULL OR dealer_id = ?2) ORDER BY seq LIMIT ?3",
+                             arguments: [seq, dealer, limit]).map(WebhookRows.event)
+        }
+    }
+
+    public func createWebhook(url: String, types: [String], secret: String, actor: String, at now: Int64) throws -> WebhookEndpoint {
+        try write { db in
+            let id = PeriodRows.newID("wh")
+            let position = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0
+            try db.execute(sql: """
+                INSERT INTO webhook_endpoint (id, url, types, secret, created_at, position, next_attempt_ms, lease_until_ms) VALUES (?, ?, ?, ?, ?, ?, 0, 0)
+                """, arguments: [id, url, WebhookEndpoint.storedTypes(types), secret, now, position])
+            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "webhook.create", subject: id,
+                                        details: "url=\(url) types=\(types.isEmpty ? "*" : types.joined(separator: ","))")
+            return WebhookEndpoint(id: id, url: url, types: types, createdAt: now, position: position, nextAttemptMs: 0, secret: secret)
+        }
+    }
+
+    public func webhooks() throws -> [WebhookEndpoint] {
+        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM webhook_endpoint WHERE deleted_at IS NULL ORDER BY created_at, id").map(WebhookRows.endpoint) }
+    }
+
+    public func webhook(_ id: String) throws -> WebhookEndpoint? {
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM webhook_endpoint WHERE id = ? AND deleted_at IS NULL", arguments: [id]).map(WebhookRows.endpoint) }
+    }
+
+    public func deleteWebhook(_ id: String, actor: String, at now: Int64) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE webhook_endpoint SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL", arguments: [now, id])
+            guard db.changesCount == 1 else { throw StoreError(.notFound, "no webhook endpoint \(id)") }
+            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "webhook.delete", subject: id, details: "")
+        }
+    }
+
+    public func claimWebhook(owner: String, nowMs: Int64, leaseMs: Int64) throws -> WebhookClaim? {
+        try write { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT w.*, (SELECT o.seq FROM outbox o WHERE o.seq > w.position AND (w.types = '*' OR instr(w.types, ',' || o.type || ',') > 0)
+                             ORDER BY o.seq LIMIT 1) AS next_seq
+                FROM webhook_endpoint w
+                WHERE w.deleted_at IS NULL AND w.next_attempt_ms <= ?1 AND w.lease_until_ms < ?1 AND next_seq IS NOT NULL
+                ORDER BY w.next_attempt_ms, w.id LIMIT 1
+                """, arguments: [nowMs]), let seq: Int64 = row["next_seq"] else { return nil }
+            let endpoint = WebhookRows.endpoint(row)
+            try db.execute(sql: "UPDATE webhook_endpoint SET lease_owner = ?, lease_until_ms = ? WHERE id = ?", arguments: [owner, nowMs + leaseMs, endpoint.id])
+            guard let event = try Row.fetchOne(db, sql: "SELECT * FROM outbox WHERE seq = ?", arguments: [seq]).map(WebhookRows.event) else { return nil }
+            let earlier = try Row.fetchOne(db, sql: "SELECT status, attempts, first_attempt_at FROM webhook_delivery WHERE endpoint_id = ? AND seq = ?",
+                                           arguments: [endpoint.id, seq])
+            return WebhookRows.claim(endpoint, event, status: earlier?["status"], attempts: earlier?["attempts"], first: earlier?["first_attempt_at"], nowMs: nowMs)
+        }
+    }
+
+    public func recordAttempt(_ claim: WebhookClaim, owner: String, outcome: WebhookOutcome, nowMs: Int64) throws {
+        try write { db in
+            let (position, next, status, code, error) = WebhookRows.apply(outcome, claim)
+            try db.execute(sql: """
+                UPDATE webhook_endpoint SET position = ?, next_attempt_ms = ?, lease_owner = NULL, lease_until_ms = 0
+                WHERE id = ? AND lease_owner = ? AND position = ?
+                """, arguments: [position, next, claim.endpoint.id, owner, claim.endpoint.position])
+            guard db.changesCount == 1 else { return }
+            try db.execute(sql: """
+                INSERT INTO webhook_delivery (endpoint_id, seq, status, attempts, first_attempt_at, last_attempt_at, last_status, last_error)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (endpoint_id, seq) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
+                  first_attempt_at = excluded.first_attempt_at, last_attempt_at = excluded.last_attempt_at,
+                  last_status = excluded.last_status, last_error = excluded.last_error
+                """, arguments: [claim.endpoint.id, claim.event.seq, status.rawValue, claim.attempts + 1, claim.firstAttemptMs, nowMs, code, error])
+        }
+    }
+
+    public func deliveries(of id: String, limit: Int) throws -> [WebhookDelivery] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM webhook_delivery WHERE endpoint_id = ? ORDER BY seq DESC LIMIT ?", arguments: [id, limit]).map(WebhookRows.delivery)
+        }
+    }
+
+    public func rewindWebhook(_ id: String, after seq: Int64?, actor: String, at now: Int64) throws -> WebhookEndpoint {
+        try write { db in
+            if let seq {
+                try db.execute(sql: "UPDATE webhook_endpoint SET position = ?, next_attempt_ms = 0 WHERE id = ? AND deleted_at IS NULL", arguments: [seq, id])
+            } else {
+                try db.execute(sql: "UPDATE webhook_endpoint SET next_attempt_ms = 0 WHERE id = ? AND deleted_at IS NULL", arguments: [id])
+            }
+            guard db.changesCount == 1, let row = try Row.fetchOne(db, sql: "SELECT * FROM webhook_endpoint WHERE id = ?", arguments: [id]) else {
+                throw StoreError(.notFound, "no webhook endpoint \(id)")
+            }
+            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: seq == nil ? "webhook.retry" : "webhook.replay", subject: id,
+                                        details: seq.map { "after=\($0)" } ?? "")
+            return WebhookRows.endpoint(row)
+        }
+    }
+}
+
+/// What both stores do alike for webhooks.
+public enum WebhookRows {
+    static func event(_ row: Row) -> OutboxEvent {
+        OutboxEvent(seq: row["seq"], type: row["type"], occurredAt: row["occurred_at"], subject: row["subject"], dealerID: row["dealer_id"], data: row["data"])
+    }
+
+    static func endpoint(_ row: Row) -> WebhookEndpoint {
+        WebhookEndpoint(id: row["id"], url: row["url"], types: WebhookEndpoint.types(stored: row["types"]), createdAt: row["created_at"],
+                        position: row["position"], nextAttemptMs: row["next_attempt_ms"], secret: row["secret"])
+    }
+
+    static func delivery(_ row: Row) -> WebhookDelivery {
+        WebhookDelivery(endpointID: row["endpoint_id"], seq: row["seq"], status: WebhookDelivery.Status(rawValue: row["status"]) ?? .retrying,
+                        attempts: row["attempts"], firstAttemptMs: row["first_attempt_at"], lastAttemptMs: row["last_attempt_at"],
+                        lastStatus: row["last_status"], lastError: row["last_error"])
+    }
+
+    /// The claim; an earlier delivery counts only while it is still being retried (after a
+    /// replay, the event starts over).
+    public static func claim(_ endpoint: WebhookEndpoint, _ event: OutboxEvent, status: String?, attempts: Int64?, first: Int64?, nowMs: Int64) -> WebhookClaim {
+        let retrying = status == WebhookDelivery.Status.retrying.rawValue
+        return WebhookClaim(endpoint: endpoint, event: event, attempts: retrying ? attempts ?? 0 : 0, firstAttemptMs: retrying ? first ?? nowMs : nowMs)
+    }
+
+    /// The endpoint's new position and next attempt, and the delivery's status, HTTP status and error.
+    public static func apply(_ outcome: WebhookOutcome, _ claim: WebhookClaim) -> (Int64, Int64, WebhookDelivery.Status, Int64?, String?) {
+        switch outcome {
+        case .delivered(let status): return (claim.event.seq, 0, .delivered, status, nil)
+        case .retry(let status, let error, let next): return (claim.endpoint.position, next, .retrying, status, error)
+        case .failed(let status, let error): return (claim.event.seq, 0, .failed, status, error)
+        }
+    }
+}

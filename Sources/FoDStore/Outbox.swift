@@ -1,0 +1,127 @@
+/// The transactional outbox: every state change's event, written in the transaction of the change
+/// from the audit entries it appended (one statement at the transaction's end, so the event holds
+/// the resource's new state). An event exists exactly when its change does, on both stores. Its
+/// `seq` is the audit entry's: increasing, with gaps where an entry is not an event (API keys,
+/// sessions, imports).
+public enum Outbox {
+    /// What kind of resource an event's subject names.
+    enum Subject { case entitlement, vehicle, manifest, period, objection }
+
+    /// Audit action → event type, and the subject it concerns. `docs/api.md` lists them.
+    static let types: [(action: String, type: String, subject: Subject)] = [
+        ("activation.create", "activation.created", .entitlement),
+        ("subscription.renew", "subscription.renewed", .entitlement),
+        ("activation.refund", "activation.refunded", .entitlement),
+        ("activation.withdraw", "activation.withdrawn", .entitlement),
+        ("subscription.cancel", "subscription.cancelled", .entitlement),
+        ("entitlement.issue", "entitlement.issued", .entitlement),
+        ("entitlement.revoke", "entitlement.revoked", .entitlement),
+        ("entitlement.reinstate", "entitlement.reinstated", .entitlement),
+        ("entitlement.reissue", "entitlement.reissued", .entitlement),
+        ("vehicle.register", "vehicle.registered", .vehicle),
+        ("vehicle.dealer", "vehicle.dealer_assigned", .vehicle),
+        ("vehicle.transfer", "vehicle.transferred", .vehicle),
+        ("manifest.version", "manifest.versioned", .manifest),
+        ("trust.rotate", "keys.rotated", .manifest),
+        ("period.close", "period.closed", .period),
+        ("objection.raise", "objection.raised", .objection),
+        ("objection.adjusted", "objection.adjusted", .objection),
+        ("objection.rejected", "objection.rejected", .objection),
+    ]
+
+    /// Every event type, in the order of ``types``.
+    public static var eventTypes: [String] { types.map(\.type) }
+
+    /// The SQL dialect of a store.
+    public enum Dialect: Sendable { case sqlite, postgres }
+
+    /// `INSERT INTO outbox … SELECT … FROM audit WHERE seq > <after>` for the dialect; the one
+    /// parameter (`?` or `$1`) is the audit head before the transaction's changes.
+    public static func insert(_ dialect: Dialect) -> String {
+        let d = SQLDialect(dialect)
+        func actions(_ subject: Subject) -> String {
+            types.filter { $0.subject == subject && $0.action != "trust.rotate" }.map { "'\($0.action)'" }.joined(separator: ", ")
+        }
+        let entitlement = d.object([
+            ("entitlement", d.nested("""
+                SELECT \(d.object([("id", "e.id"), ("vin", "e.vin"), ("feature", "e.feature"), ("term", "e.term"), ("dealer_id", "e.dealer_id"),
+                                  ("starts_at", d.time("e.not_before")), ("ends_at", d.time("e.expires_at")), ("revoked_at", d.time("e.revoked_at")),
+                                  ("revoke_reason", "e.revoke_reason"),
+                                  ("cancelled", d.bool("EXISTS (SELECT 1 FROM cancellation c WHERE c.entitlement_id = e.id)"))]))
+                FROM entitlement e WHERE e.id = a.subject
+                """)),
+            ("sale", d.nested("""
+                SELECT \(d.object([("channel", "s.channel"), ("market", "s.market"), ("currency", "s.currency"), ("gross_minor", "s.gross_minor"),
+                                  ("vat_bps", "s.vat_bps"), ("sold_at", d.time("s.occurred_at"))]))
+                FROM event s WHERE s.event_id = 'act-' || a.subject
+                """)),
+            ("refunded_at", "(SELECT \(d.time("r.occurred_at")) FROM event r WHERE r.event_id = 'ref-' || a.subject)"),
+        ])
+        let vehicle = d.object([
+            ("vehicle", d.nested("""
+                SELECT \(d.object([("vin", "v.vin"), ("model", "v.model"), ("model_year", "v.model_year"), ("market", "v.market"), ("dealer_id", "v.dealer_id")]))
+                FROM vehicle v WHERE v.vin = a.subject
+                """)),
+            ("servicing_dealer", "(SELECT g.dealer_id FROM vehicle_dealer g WHERE g.vin = a.subject AND g.valid_from <= a.at ORDER BY g.valid_from DESC LIMIT 1)"),
+            ("transferred_at", "(SELECT \(d.time("t.effective_at")) FROM ownership_transfer t WHERE t.vin = a.subject ORDER BY t.effective_at DESC LIMIT 1)"),
+        ])
+        let manifest = d.object([("vin", "a.subject"), ("version", "(SELECT m.version FROM manifest_version m WHERE m.vin = a.subject)")])
+        let period = d.object([("period", "a.subject"), ("credit_notes", d.array("n.number", from: "credit_note n WHERE n.period = a.subject", order: "n.number"))])
+        let objection = d.nested("""
+            SELECT \(d.object([("id", "o.id"), ("credit_note", "o.credit_note"), ("dealer_id", "o.dealer_id"), ("event_id", "o.event_id"),
+                              ("status", "o.status"), ("reason", "o.reason"), ("resolution", "o.resolution")]))
+            FROM objection o WHERE o.id = a.subject
+            """)
+        let typeCase = "CASE a.action " + types.map { "WHEN '\($0.action)' THEN '\($0.type)'" }.joined(separator: " ") + " END"
+        return """
+            INSERT INTO outbox (seq, type, occurred_at, subject, dealer_id, data)
+            SELECT a.seq, \(typeCase), a.at, a.subject,
+              CASE WHEN a.action IN (\(actions(.entitlement))) THEN (SELECT e.dealer_id FROM entitlement e WHERE e.id = a.subject)
+                   WHEN a.action IN (\(actions(.vehicle))) THEN (SELECT v.dealer_id FROM vehicle v WHERE v.vin = a.subject)
+                   WHEN a.action IN (\(actions(.objection))) THEN (SELECT o.dealer_id FROM objection o WHERE o.id = a.subject) END,
+              \(d.text("""
+              CASE WHEN a.action IN (\(actions(.entitlement))) THEN \(entitlement)
+                   WHEN a.action IN (\(actions(.vehicle))) THEN \(vehicle)
+                   WHEN a.action = 'manifest.version' THEN \(manifest)
+                   WHEN a.action = 'trust.rotate' THEN \(d.object([("root_version", "a.subject")]))
+                   WHEN a.action = 'period.close' THEN \(period)
+                   ELSE \(objection) END
+              """))
+            FROM audit a WHERE a.seq > \(d.parameter) AND a.action IN (\(types.map { "'\($0.action)'" }.joined(separator: ", ")))
+            ORDER BY a.seq
+            """
+    }
+}
+
+/// The JSON functions of a dialect.
+private struct SQLDialect {
+    let dialect: Outbox.Dialect
+    init(_ dialect: Outbox.Dialect) { self.dialect = dialect }
+
+    var parameter: String { dialect == .sqlite ? "?" : "$1" }
+
+    func object(_ members: [(String, String)]) -> String {
+        let inner = members.map { "'\($0.0)', \($0.1)" }.joined(separator: ", ")
+        return dialect == .sqlite ? "json_object(\(inner))" : "json_build_object(\(inner))"
+    }
+
+    /// A JSON value from a scalar subquery (SQLite loses the JSON subtype across one).
+    func nested(_ select: String) -> String { dialect == .sqlite ? "json((\(select)))" : "(\(select))" }
+
+    func bool(_ condition: String) -> String {
+        dialect == .sqlite ? "CASE WHEN \(condition) THEN json('true') ELSE json('false') END" : "(\(condition))"
+    }
+
+    /// Unix seconds as RFC 3339 UTC, `NULL` stays `NULL`.
+    func time(_ seconds: String) -> String {
+        dialect == .sqlite ? "strftime('%Y-%m-%dT%H:%M:%SZ', \(seconds), 'unixepoch')"
+            : "to_char(to_timestamp(\(seconds)) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+    }
+
+    func array(_ value: String, from: String, order: String) -> String {
+        dialect == .sqlite ? "json((SELECT json_group_array(\(value)) FROM (SELECT \(value) FROM \(from) ORDER BY \(order)) n))"
+            : "(SELECT COALESCE(json_agg(\(value) ORDER BY \(order)), '[]'::json) FROM \(from))"
+    }
+
+    func text(_ value: String) -> String { dialect == .sqlite ? value : "(\(value))::text" }
+}
