@@ -39,7 +39,13 @@ extension FoDDatabase {
     }
 
     public func claimWebhook(owner: String, nowMs: Int64, leaseMs: Int64) throws -> WebhookClaim? {
-        try write { db in
+        // A read first: an idle poll takes no write lock.
+        let due = try read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM webhook_endpoint WHERE deleted_at IS NULL AND next_attempt_ms <= ?1 AND lease_until_ms < ?1 LIMIT 1",
+                              arguments: [nowMs]) ?? false
+        }
+        guard due else { return nil }
+        return try write { db in
             guard let row = try Row.fetchOne(db, sql: """
                 SELECT w.*, (SELECT o.seq FROM outbox o WHERE o.seq > w.position AND (w.types = '*' OR instr(w.types, ',' || o.type || ',') > 0)
                              ORDER BY o.seq LIMIT 1) AS next_seq

@@ -146,10 +146,11 @@ public struct SQLiteStore: EntitlementStore {
     public func webhook(_ id: String) async throws -> WebhookEndpoint? { try await run { try $0.webhook(id) } }
     public func deleteWebhook(_ id: String, actor: String, at now: Int64) async throws { try await run { try $0.deleteWebhook(id, actor: actor, at: now) } }
     public func claimWebhook(owner: String, nowMs: Int64, leaseMs: Int64) async throws -> WebhookClaim? {
-        try await run { try $0.claimWebhook(owner: owner, nowMs: nowMs, leaseMs: leaseMs) }
+        // The long lane: webhook bookkeeping never takes the request lane's threads, also while a writer holds the lock.
+        try await run(.long) { try $0.claimWebhook(owner: owner, nowMs: nowMs, leaseMs: leaseMs) }
     }
     public func recordAttempt(_ claim: WebhookClaim, owner: String, outcome: WebhookOutcome, nowMs: Int64) async throws {
-        try await run { try $0.recordAttempt(claim, owner: owner, outcome: outcome, nowMs: nowMs) }
+        try await run(.long) { try $0.recordAttempt(claim, owner: owner, outcome: outcome, nowMs: nowMs) }
     }
     public func deliveries(of id: String, limit: Int) async throws -> [WebhookDelivery] { try await run { try $0.deliveries(of: id, limit: limit) } }
     public func rewindWebhook(_ id: String, after seq: Int64?, actor: String, at now: Int64) async throws -> WebhookEndpoint {
