@@ -151,15 +151,7 @@ extension PostgresStore {
     func unlocked<T: Sendable>(_ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
             return try await PostgresStore.bounded(PostgresStore.writeTimeout, what) { [client, logger] in try await client.withConnection { connection in
-                try await connection.query("BEGIN", logger: logger)
-                do {
-                    let result = try await body(connection)
-                    try await connection.query("COMMIT", logger: logger)
-                    return result
-                } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
-                    throw error
-                }
+                try await PostgresStore.transaction(connection, "BEGIN", logger, body)
             } }
         } catch {
             throw PostgresStore.storeError(error, what)

@@ -229,18 +229,24 @@ public final class PostgresStore: EntitlementStore, Service {
             return try await PostgresStore.bounded(limit ?? (consistent ? PostgresStore.writeTimeout : PostgresStore.readTimeout), what) { [client, logger] in
                 try await client.withConnection { connection in
                 guard consistent else { return try await body(connection) }
-                try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
-                do {
-                    let result = try await body(connection)
-                    try await connection.query("COMMIT", logger: logger)
-                    return result
-                } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
-                    throw error
-                }
+                return try await PostgresStore.transaction(connection, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger, body)
             } }
         } catch {
             throw PostgresStore.storeError(error, what)
+        }
+    }
+
+    /// `begin`, `body`, then `COMMIT` — or `ROLLBACK` when it throws.
+    static func transaction<T: Sendable>(_ connection: PostgresConnection, _ begin: String, _ logger: Logger,
+                                         _ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await connection.query(PostgresQuery(unsafeSQL: begin), logger: logger)
+        do {
+            let result = try await body(connection)
+            try await connection.query("COMMIT", logger: logger)
+            return result
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw error
         }
     }
 
