@@ -9,7 +9,10 @@
    - retrying every request with its Idempotency-Key books nothing twice: afterwards each vehicle
      has exactly one ACC entitlement, and a replayed answer has the id of the first,
    - `fod audit verify` passes,
-   - the exported events reconcile: one activation event per entitlement, no id twice.
+   - the exported events reconcile: one activation event per entitlement, no id twice,
+   - a webhook receiver subscribed before the burst gets (at least once) an `activation.created`
+     event for every activation answered 2xx, and none for an activation that was not committed;
+     what it got checks out with the standardwebhooks package.
 Prints `N passed, M failed` and exits non-zero on any failure.
 """
 import concurrent.futures
@@ -21,13 +24,13 @@ import sys
 import tempfile
 import time
 
-from e2e_support import FOD, ROOT, banner_keys, call, check, checks, free_port, wait_ready
+from e2e_support import FOD, ROOT, WebhookReceiver, banner_keys, call, check, checks, free_port, wait_ready
 
 VEHICLES, CONCURRENCY, KILL_AFTER, DEADLINE = 300, 12, 120, time.monotonic() + 240
 
 
 def start(data, port, log):
-    process = subprocess.Popen([FOD, "serve", "--data", data, "--port", str(port), "--host", "127.0.0.1"], cwd=ROOT,
+    process = subprocess.Popen([FOD, "serve", "--data", data, "--port", str(port), "--host", "127.0.0.1", "--webhooks-allow-private"], cwd=ROOT,
                                stdout=log, stderr=log)
     if wait_ready(port):
         return process
@@ -47,6 +50,11 @@ def main():
     server = start(os.path.join(data, "data"), port, log)
     log.flush()
     admin, dealer = banner_keys(os.path.join(data, "server.log"))[:2]
+    receiver = WebhookReceiver()
+    status, body, _ = call(port, "POST", "/v1/webhooks", admin, {"url": receiver.url, "types": ["activation.created"]})
+    if status != 201:
+        sys.exit(f"subscribing the receiver failed: {status} {body[:200]}")
+    receiver.secret = json.loads(body)["secret"]
     for index in range(VEHICLES):
         status, body, _ = call(port, "POST", "/v1/vehicles", admin,
                                {"vin": vin(index), "model": "A4", "model_year": 2024, "market": "DE", "equipment": [], "dealer_id": "DE-10001"})
@@ -82,6 +90,7 @@ def main():
     lost = [i for i, ident in answered.items()
             if ident not in [e["id"] for e in json.loads(call(port, "GET", f"/v1/vehicles/{vin(i)}/entitlements", admin)[1])["entitlements"]]]
     check(not lost, f"every activation answered 2xx before the kill is stored ({len(answered)} checked, {len(lost)} lost)")
+    webhooks_after_restart(port, admin, receiver, answered)
 
     replay_mismatch = 0
     for index in range(VEHICLES):
@@ -111,6 +120,30 @@ def main():
     close_killed(os.path.join(data, "data"))
     print(f"{checks['passed']} passed, {checks['failed']} failed")
     sys.exit(1 if checks["failed"] else 0)
+
+
+def webhooks_after_restart(port, admin, receiver, answered):
+    """Before any retry: the receiver gets an event for every stored activation (the feed's), so
+    for every one answered 2xx, and for none that is not stored."""
+    stored, after = set(), 0
+    while True:
+        page = json.loads(call(port, "GET", f"/v1/events?after={after}&limit=1000", admin)[1])
+        stored |= {e["data"]["entitlement"]["id"] for e in page["events"] if e["type"] == "activation.created"}
+        if page["next_after"] == after:
+            break
+        after = page["next_after"]
+    end = time.monotonic() + 60
+
+    def delivered():
+        return {e["data"]["entitlement"]["id"] for e in receiver.unique() if e["type"] == "activation.created"}
+    while time.monotonic() < end and not stored <= delivered():
+        time.sleep(0.2)
+    got = delivered()
+    missing = [ident for ident in answered.values() if ident not in got]
+    check(not missing, f"after the restart every activation answered 2xx before the kill was delivered to the webhook ({len(answered)} answered, {len(missing)} missing)")
+    check(got == stored, f"the webhook got an event for exactly the stored activations, none for one not committed ({len(got)} delivered, {len(stored)} stored)")
+    check(receiver.bad_signatures == 0 and len(receiver.received) >= len(got), f"every delivery verifies with standardwebhooks ({len(receiver.received)} deliveries, {len(got)} distinct)")
+    receiver.stop()
 
 
 def close_killed(folder):
