@@ -177,6 +177,11 @@ def main():
                 after = page["next_after"]
         wait(lambda: reissued() >= len(signed_a), 20, "what A signed is re-issued")
         check(reissued() == len(signed_a), f"each of A's {len(signed_a)} entitlements re-issued once with B ({reissued()} audit entries)")
+        status, body, _ = call(port, "GET", "/v1/events?after=0&limit=1000", auditor)
+        rotated = [e["data"] for e in json.loads(body)["events"] if e["type"] == "keys.rotated"] if status == 200 else []
+        check([r["root_version"] for r in rotated] == [1, 2, 3]
+              and [[k["kid"] for k in r["issuing_keys"]] for r in rotated] == [[key_a], [key_a, "hsm-b"], ["hsm-b"]],
+              f"each root version taken is one keys.rotated event with its issuing keys ({[(r['root_version'], [k['kid'] for k in r['issuing_keys']]) for r in rotated]})")
 
         # The vehicle: pinned root 1, fetches the others.
         paths = []

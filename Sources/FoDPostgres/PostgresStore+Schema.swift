@@ -116,6 +116,8 @@ extension PostgresStore {
         // The outbox and the webhooks (SQLite's v13).
         ("pg-v7-outbox-webhooks", FoDDatabase.outboxSchema.replacingOccurrences(of: "INTEGER", with: "BIGINT")
             .split(separator: ";").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }),
+        // The root versions taken (SQLite's v14).
+        ("pg-v8-trust-roots", [FoDDatabase.trustRootSchema.replacingOccurrences(of: "INTEGER", with: "BIGINT")]),
     ]
 
     /// Applies the migrations not yet applied, each in its own transaction, under a session

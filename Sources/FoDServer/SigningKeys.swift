@@ -1,5 +1,7 @@
+import FoDCore
 import FoDCrypto
 import FoDEntitlements
+import FoDStore
 import HTTPTypes
 import Synchronization
 
@@ -92,6 +94,18 @@ public final class SigningKeys: Sendable {
 
     /// The newest trusted root version, when the keys come from root metadata.
     public var rootVersion: Int64? { state.withLock { $0.trust?.root.version } }
+
+    /// The newest trusted root version and its issuing keys, as recorded with its `keys.rotated` event.
+    public var rootRecord: RootVersionRecord? {
+        state.withLock { snapshot in
+            snapshot.trust.map { trust in
+                RootVersionRecord(version: trust.root.version, keys: trust.root.issuingKeys.map { key in
+                    RootVersionRecord.Key(kid: key.keyID, scope: key.scope.map(\.scopeName),
+                                          notBefore: Instant(unixSeconds: key.notBefore).rfc3339, notAfter: Instant(unixSeconds: key.notAfter).rfc3339)
+                })
+            }
+        }
+    }
 
     /// Root version `version`, as trusted (`/.well-known/fod/root/{N}.json`).
     public func root(version: Int64) -> SignedRoot? {

@@ -230,6 +230,10 @@ public struct FoDDatabase: Sendable {
             // with their delivery log.
             try db.execute(sql: outboxSchema)
         }
+        migrator.registerMigration("v14-trust-roots") { db in
+            // The root versions taken, one row each (their keys.rotated events).
+            try db.execute(sql: trustRootSchema)
+        }
         return migrator
     }
 }
@@ -267,6 +271,9 @@ extension FoDDatabase {
 
 extension FoDDatabase {
     static let outboxInsert = Outbox.insert(.sqlite)
+
+    /// The root versions taken (`v14-trust-roots`), in the dialect both stores share.
+    public static let trustRootSchema = "CREATE TABLE trust_root (version INTEGER PRIMARY KEY, keys TEXT NOT NULL, taken_at INTEGER NOT NULL)"
 
     /// The tables of the outbox and the webhooks (`v13-outbox-webhooks`), in the dialect both stores share.
     public static let outboxSchema = """

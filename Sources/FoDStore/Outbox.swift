@@ -5,7 +5,7 @@
 /// sessions, imports).
 public enum Outbox {
     /// What kind of resource an event's subject names.
-    enum Subject { case entitlement, vehicle, manifest, period, objection }
+    enum Subject { case entitlement, vehicle, manifest, trust, period, objection }
 
     /// Audit action → event type, and the subject it concerns. `docs/api.md` lists them.
     static let types: [(action: String, type: String, subject: Subject)] = [
@@ -22,7 +22,7 @@ public enum Outbox {
         ("vehicle.dealer", "vehicle.dealer_assigned", .vehicle),
         ("vehicle.transfer", "vehicle.transferred", .vehicle),
         ("manifest.version", "manifest.versioned", .manifest),
-        ("trust.rotate", "keys.rotated", .manifest),
+        ("trust.rotate", "keys.rotated", .trust),
         ("period.close", "period.closed", .period),
         ("objection.raise", "objection.raised", .objection),
         ("objection.adjusted", "objection.adjusted", .objection),
@@ -40,7 +40,7 @@ public enum Outbox {
     public static func insert(_ dialect: Dialect) -> String {
         let d = SQLDialect(dialect)
         func actions(_ subject: Subject) -> String {
-            types.filter { $0.subject == subject && $0.action != "trust.rotate" }.map { "'\($0.action)'" }.joined(separator: ", ")
+            types.filter { $0.subject == subject }.map { "'\($0.action)'" }.joined(separator: ", ")
         }
         let entitlement = d.object([
             ("entitlement", d.nested("""
@@ -66,6 +66,8 @@ public enum Outbox {
             ("transferred_at", "(SELECT \(d.time("t.effective_at")) FROM ownership_transfer t WHERE t.vin = a.subject ORDER BY t.effective_at DESC LIMIT 1)"),
         ])
         let manifest = d.object([("vin", "a.subject"), ("version", "(SELECT m.version FROM manifest_version m WHERE m.vin = a.subject)")])
+        let trust = d.object([("root_version", d.integer("a.subject")),
+                              ("issuing_keys", d.json("(SELECT r.keys FROM trust_root r WHERE r.version = \(d.integer("a.subject")))"))])
         let period = d.object([("period", "a.subject"), ("credit_notes", d.array("n.number", from: "credit_note n WHERE n.period = a.subject", order: "n.number"))])
         let objection = d.nested("""
             SELECT \(d.object([("id", "o.id"), ("credit_note", "o.credit_note"), ("dealer_id", "o.dealer_id"), ("event_id", "o.event_id"),
@@ -83,7 +85,7 @@ public enum Outbox {
               CASE WHEN a.action IN (\(actions(.entitlement))) THEN \(entitlement)
                    WHEN a.action IN (\(actions(.vehicle))) THEN \(vehicle)
                    WHEN a.action = 'manifest.version' THEN \(manifest)
-                   WHEN a.action = 'trust.rotate' THEN \(d.object([("root_version", "a.subject")]))
+                   WHEN a.action = 'trust.rotate' THEN \(trust)
                    WHEN a.action = 'period.close' THEN \(period)
                    ELSE \(objection) END
               """))
@@ -122,6 +124,11 @@ private struct SQLDialect {
         dialect == .sqlite ? "json((SELECT json_group_array(\(value)) FROM (SELECT \(value) FROM \(from) ORDER BY \(order)) n))"
             : "(SELECT COALESCE(json_agg(\(value) ORDER BY \(order)), '[]'::json) FROM \(from))"
     }
+
+    func integer(_ text: String) -> String { dialect == .sqlite ? "CAST(\(text) AS INTEGER)" : "CAST(\(text) AS BIGINT)" }
+
+    /// A JSON value from JSON text.
+    func json(_ text: String) -> String { dialect == .sqlite ? "json(\(text))" : "(\(text))::json" }
 
     func text(_ value: String) -> String { dialect == .sqlite ? value : "(\(value))::text" }
 }

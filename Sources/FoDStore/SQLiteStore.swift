@@ -156,6 +156,9 @@ public struct SQLiteStore: EntitlementStore {
     public func rewindWebhook(_ id: String, after seq: Int64?, actor: String, at now: Int64) async throws -> WebhookEndpoint {
         try await run { try $0.rewindWebhook(id, after: seq, actor: actor, at: now) }
     }
+    public func recordRootVersion(_ root: RootVersionRecord, at now: Int64) async throws -> Bool {
+        try await run { try $0.recordRootVersion(root, at: now) }
+    }
 
     public func createAPIKey(role: Role, dealer: DealerID?, label: String, actor: String, at now: Int64) async throws -> (record: APIKeyRecord, secret: String) {
         let created = try await run { try $0.createAPIKey(role: role, dealer: dealer, label: label, actor: actor, at: now) }

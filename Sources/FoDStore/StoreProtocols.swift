@@ -211,7 +211,7 @@ public struct TableDump: Sendable {
         "equipment", "entitlement", "event", "api_key", "web_session", "idempotency", "manifest_version", "audit", "shared_secret",
         "vehicle_dealer", "consent", "renewal", "cancellation", "reinstatement", "ownership_transfer",
         "period_close", "closed_line", "credit_note", "objection", "adjustment",
-        "outbox", "webhook_endpoint", "webhook_delivery",
+        "outbox", "webhook_endpoint", "webhook_delivery", "trust_root",
     ]
 }
 

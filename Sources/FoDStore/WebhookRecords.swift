@@ -127,4 +127,7 @@ public protocol EventStore: Sendable {
     /// Delivers again from after `seq` (a replay), at once; `nil`: retries the pending event now.
     /// - Throws: ``StoreError`` `not_found`.
     func rewindWebhook(_ id: String, after seq: Int64?, actor: String, at now: Int64) async throws -> WebhookEndpoint
+    /// Records a root version the service took, once per version (its `keys.rotated` event).
+    /// - Returns: whether it was new (another instance, or an earlier start, may have recorded it).
+    func recordRootVersion(_ root: RootVersionRecord, at now: Int64) async throws -> Bool
 }

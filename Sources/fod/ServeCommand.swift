@@ -215,6 +215,10 @@ struct ServeCommand: AsyncParsableCommand {
                                 reissueDue = true
                             }
                             if reissueDue {
+                                // Each version taken is recorded once (a keys.rotated event), by whichever instance is first.
+                                if let record = signing.rootRecord, try await services.store.recordRootVersion(record, at: clock.unixSeconds()) {
+                                    watchLogger.notice("root version recorded", metadata: ["version": "\(record.version)"])
+                                }
                                 let count = try await ReissueService(services: services).reissueRetired()
                                 if count > 0 { watchLogger.notice("entitlements re-issued with the active key", metadata: ["count": "\(count)"]) }
                                 reissueDue = false

@@ -1,4 +1,5 @@
 import FoDServer
+import FoDStore
 import FoDTestSupport
 import Foundation
 import Hummingbird
@@ -38,6 +39,24 @@ struct OpenAPITests {
         #expect(documented.count == 64, "\(documented.sorted())")
         #expect(routes.subtracting(documented).isEmpty, "routes missing from docs/openapi.yaml: \(routes.subtracting(documented).sorted())")
         #expect(documented.subtracting(routes).isEmpty, "documented but not served: \(documented.subtracting(routes).sorted())")
+    }
+
+    @Test("the webhooks section and the Event schema name exactly the event types the outbox writes, each in one webhook")
+    func sameEventTypes() throws {
+        let script = """
+        import sys, yaml
+        spec = yaml.safe_load(open(sys.argv[1]))
+        print("schema", *spec["components"]["schemas"]["Event"]["properties"]["type"]["enum"])
+        for name, item in spec["webhooks"].items():
+            print(name, *item["post"]["requestBody"]["content"]["application/json"]["schema"]["allOf"][1]["properties"]["type"]["enum"])
+        """
+        let result = try ProcessRunner.run("python3", ["-c", script, TestPaths.file("docs/openapi.yaml").path])
+        try #require(result.status == 0, "\(result.diagnosis)")
+        let lines = result.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        let schema = try #require(lines.first { $0.first == "schema" }).dropFirst()
+        #expect(Array(schema) == Outbox.eventTypes)
+        let inWebhooks = lines.filter { $0.first != "schema" }.flatMap { $0.dropFirst() }
+        #expect(inWebhooks.sorted() == Outbox.eventTypes.sorted(), "each type in exactly one webhook")
     }
 
     @Test("the description's version is the one the service reports in fod_build_info")

@@ -1,4 +1,5 @@
 import FoDAPI
+import FoDCore
 import FoDCrypto
 import FoDEntitlements
 import FoDServer
@@ -123,6 +124,21 @@ struct RotationTests {
             #expect(try verifier.verifyEntitlement(stored.token, vin: vin) == claimsA)
             let verifiedNew = try await verify(stored.token)
             #expect(verifiedNew.0 == .ok)
+
+            // Each root version taken is recorded once, as a keys.rotated event with its issuing keys (no key material).
+            let record = try #require(signing.rootRecord)
+            #expect(record.version == 3 && record.keys.map(\.kid) == ["hsm:b"])
+            #expect(try await service.services.store.recordRootVersion(record, at: clock.unixSeconds()))
+            #expect(try await !service.services.store.recordRootVersion(record, at: clock.unixSeconds()), "once per version")
+            let events = try await service.services.store.events(after: 0, limit: 1000, dealer: nil).filter { $0.type == "keys.rotated" }
+            #expect(events.count == 1)
+            let data = try JSONSerialization.jsonObject(with: Data(try #require(events.first).data.utf8)) as? [String: Any] ?? [:]
+            #expect(data["root_version"] as? Int == 3)
+            let keys = data["issuing_keys"] as? [[String: Any]] ?? []
+            #expect(keys.count == 1 && keys[0]["kid"] as? String == "hsm:b" && (keys[0]["scope"] as? [String])?.count == 3
+                    && keys[0]["not_before"] as? String == Instant(unixSeconds: now + 100).rfc3339 && keys[0]["x"] == nil)
+            #expect(try await service.services.store.events(after: 0, limit: 1000, dealer: "DE-10001").allSatisfy { $0.type != "keys.rotated" },
+                    "not in a dealer's feed")
         }
     }
 }
