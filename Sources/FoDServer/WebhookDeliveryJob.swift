@@ -33,15 +33,33 @@ public struct WebhookDeliveryJob: Service {
         self.idle = idle
     }
 
-    public func run() async throws {
+    /// The HTTP client of the deliveries: no redirects followed, the policy's timeouts.
+    static func client(_ policy: WebhookPolicy) -> HTTPClient {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         configuration.timeout = .init(connect: .milliseconds(policy.timeout.milliseconds), read: .milliseconds(policy.timeout.milliseconds))
         configuration.decompression = .disabled
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<max(1, policy.workers) { group.addTask { await worker(client) } }
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// Runs `body` with a delivery client, shut down afterwards.
+    static func withClient<T: Sendable>(_ policy: WebhookPolicy, _ body: (HTTPClient) async throws -> T) async throws -> T {
+        let client = WebhookDeliveryJob.client(policy)
+        do {
+            let result = try await body(client)
+            try? await client.shutdown()
+            return result
+        } catch {
+            try? await client.shutdown()
+            throw error
         }
-        try? await client.shutdown()
+    }
+
+    public func run() async throws {
+        try await WebhookDeliveryJob.withClient(policy) { client in
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<max(1, policy.workers) { group.addTask { await worker(client) } }
+            }
+        }
     }
 
     private func nowMs() -> Int64 { Int64((services.clock.now().timeIntervalSince1970 * 1000).rounded(.down)) }

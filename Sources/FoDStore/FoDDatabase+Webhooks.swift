@@ -39,20 +39,17 @@ extension FoDDatabase {
     }
 
     public func claimWebhook(owner: String, nowMs: Int64, leaseMs: Int64) throws -> WebhookClaim? {
-        // A read first: an idle poll takes no write lock.
-        let due = try read { db in
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM webhook_endpoint WHERE deleted_at IS NULL AND next_attempt_ms <= ?1 AND lease_until_ms < ?1 LIMIT 1",
-                              arguments: [nowMs]) ?? false
-        }
-        guard due else { return nil }
+        // A read first: an idle poll (nothing due, or nothing new for the endpoints due) takes no write lock.
+        let candidate = """
+            SELECT w.*, (SELECT o.seq FROM outbox o WHERE o.seq > w.position AND (w.types = '*' OR instr(w.types, ',' || o.type || ',') > 0)
+                         ORDER BY o.seq LIMIT 1) AS next_seq
+            FROM webhook_endpoint w
+            WHERE w.deleted_at IS NULL AND w.next_attempt_ms <= ?1 AND w.lease_until_ms < ?1 AND next_seq IS NOT NULL
+            ORDER BY w.next_attempt_ms, w.id LIMIT 1
+            """
+        guard try read({ db in try Row.fetchOne(db, sql: candidate, arguments: [nowMs]) != nil }) else { return nil }
         return try write { db in
-            guard let row = try Row.fetchOne(db, sql: """
-                SELECT w.*, (SELECT o.seq FROM outbox o WHERE o.seq > w.position AND (w.types = '*' OR instr(w.types, ',' || o.type || ',') > 0)
-                             ORDER BY o.seq LIMIT 1) AS next_seq
-                FROM webhook_endpoint w
-                WHERE w.deleted_at IS NULL AND w.next_attempt_ms <= ?1 AND w.lease_until_ms < ?1 AND next_seq IS NOT NULL
-                ORDER BY w.next_attempt_ms, w.id LIMIT 1
-                """, arguments: [nowMs]), let seq: Int64 = row["next_seq"] else { return nil }
+            guard let row = try Row.fetchOne(db, sql: candidate, arguments: [nowMs]), let seq: Int64 = row["next_seq"] else { return nil }
             let endpoint = WebhookRows.endpoint(row)
             try db.execute(sql: "UPDATE webhook_endpoint SET lease_owner = ?, lease_until_ms = ? WHERE id = ?", arguments: [owner, nowMs + leaseMs, endpoint.id])
             guard let event = try Row.fetchOne(db, sql: "SELECT * FROM outbox WHERE seq = ?", arguments: [seq]).map(WebhookRows.event) else { return nil }

@@ -1,0 +1,168 @@
+import FoDCore
+import FoDCrypto
+@testable import FoDServer
+import FoDStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Synchronization
+import Testing
+
+/// The delivery job's attempts against a receiver on 127.0.0.1 (a Hummingbird app of the test),
+/// driven step by step on a clock the test sets: retries, the 72-hour window, the timeout, order.
+/// The same against standardwebhooks' verifier and a real `fod serve`: scripts/webhooks-e2e.py.
+@Suite("Webhook deliveries")
+struct WebhookDeliveryTests {
+    /// What the receiver got: path, webhook-id, body, whether the signature matched.
+    final class Receiver: Sendable {
+        struct Request: Sendable { let path: String, id: String, body: String, signed: Bool }
+        let requests = Mutex<[Request]>([])
+        let secret = WebhookSignature.newSecret()
+
+        var router: Router<BasicRequestContext> {
+            let router = Router()
+            // /flaky fails its first 3 requests; /down always answers 500; /hang answers after 2 s.
+            router.post("/{kind}") { request, context -> HTTPResponse.Status in
+                let kind = context.parameters.get("kind") ?? ""
+                let body = String(buffer: try await request.body.collect(upTo: 1 << 20))
+                let id = request.headers[HTTPField.Name("webhook-id")!] ?? ""
+                let timestamp = Int64(request.headers[HTTPField.Name("webhook-timestamp")!] ?? "") ?? -1
+                let expected = try WebhookSignature.headers(id: id, timestamp: timestamp, body: body, secret: self.secret).last?.1
+                let count = self.requests.withLock { list in
+                    list.append(Request(path: kind, id: id, body: body, signed: request.headers[HTTPField.Name("webhook-signature")!] == expected))
+                    return list.filter { $0.path == kind }.count
+                }
+                switch kind {
+                case "flaky": return count <= 3 ? .internalServerError : .noContent
+                case "down": return .internalServerError
+                case "hang":
+                    try await Task.sleep(for: .seconds(2))
+                    return .noContent
+                default: return .noContent
+                }
+            }
+            return router
+        }
+
+        func got(_ kind: String) -> [Request] { requests.withLock { $0.filter { $0.path == kind } } }
+    }
+
+    /// A service with `count` activations (events), its clock, and the job's policy.
+    static func service(_ backend: StoreBackend, activations count: Int) async throws -> (TestService, SettableClock) {
+        let clock = SettableClock(TestService.now)
+        let service = try await TestService(backend, clock: clock)
+        let sales = [("WAUZZZF45RA000001", "NAV_PLUS"), ("3VWD07AJ5EM388202", "NAV_PLUS"), ("JN1DA31D63T505967", "NAV_PLUS")]
+        try await service.app.test(.router) { client in
+            for (index, (vin, feature)) in sales.prefix(count).enumerated() {
+                try await client.execute(uri: "/v1/activations", method: .post, headers: headers(service.dealer1, idempotency: "d-\(index)"),
+                                         body: body(#"{"vin":"\#(vin)","feature":"\#(feature)","term":"P1Y"}"#)) { response async throws in
+                    #expect(response.status == .created, "\(String(buffer: response.body))")
+                }
+            }
+        }
+        return (service, clock)
+    }
+
+    /// Claims, attempts and records until `done` holds or `steps` run out; when nothing is due the
+    /// clock moves on by `idle` seconds.
+    static func drive(_ service: TestService, _ clock: SettableClock, policy: WebhookPolicy, idle: Int64, steps: Int,
+                      until done: () async throws -> Bool) async throws {
+        let job = WebhookDeliveryJob(services: service.services, policy: policy, logger: .init(label: "test"))
+        let store = service.services.store
+        try await WebhookDeliveryJob.withClient(policy) { client in
+            for _ in 0..<steps {
+                if try await done() { return }
+                let nowMs = Int64(clock.now().timeIntervalSince1970 * 1000)
+                if let claim = try await store.claimWebhook(owner: "test", nowMs: nowMs, leaseMs: 60_000) {
+                    let outcome = await job.attempt(claim, client)
+                    try await store.recordAttempt(claim, owner: "test", outcome: outcome, nowMs: Int64(clock.now().timeIntervalSince1970 * 1000))
+                } else {
+                    clock.set(Int64(clock.now().timeIntervalSince1970) + idle)
+                }
+            }
+        }
+    }
+
+    @Test("a receiver failing its first three requests gets every event once, in order, signed; one that never answers 2xx is given up after 72 hours and the next event goes on",
+          arguments: StoreBackend.all)
+    func retries(backend: StoreBackend) async throws {
+        let (service, clock) = try await Self.service(backend, activations: 3)
+        let receiver = Receiver()
+        let store = service.services.store
+        let expected = try await store.events(after: 0, limit: 1000, dealer: nil).filter { $0.type == "activation.created" }
+        try #require(expected.count == 3)
+        try await Application(router: receiver.router, configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { client in
+            let port = try #require(client.port)
+            let flaky = try await store.createWebhook(url: "http://127.0.0.1:\(port)/flaky", types: ["activation.created"], secret: receiver.secret,
+                                                      actor: "test", at: TestService.now)
+            let down = try await store.createWebhook(url: "http://127.0.0.1:\(port)/down", types: ["activation.created"], secret: receiver.secret,
+                                                     actor: "test", at: TestService.now)
+            // Made after the events: both start after them; deliver them again from the start.
+            _ = try await store.rewindWebhook(flaky.id, after: 0, actor: "test", at: TestService.now)
+            _ = try await store.rewindWebhook(down.id, after: 0, actor: "test", at: TestService.now)
+            let policy = WebhookPolicy(timeout: .seconds(2), allowPrivate: true)
+            try await Self.drive(service, clock, policy: policy, idle: 600, steps: 2_000) {
+                let log = try await store.deliveries(of: down.id, limit: 100)
+                return log.count == 3 && log.allSatisfy { $0.status == .failed } && receiver.got("flaky").count >= 6
+            }
+
+            // flaky: 3 failures, then each event once, in sequence order, every signature right.
+            let flakyGot = receiver.got("flaky")
+            #expect(flakyGot.count == 6, "\(flakyGot.map(\.id))")
+            #expect(flakyGot.allSatisfy { $0.signed })
+            var seen: [String] = []
+            for request in flakyGot where !seen.contains(request.id) { seen.append(request.id) }
+            #expect(seen == expected.map(\.id), "every event, in order")
+            #expect(flakyGot.suffix(3).map(\.body) == expected.map(\.json), "the body is the event as the feed lists it")
+            let flakyLog = try await store.deliveries(of: flaky.id, limit: 100)
+            #expect(flakyLog.map(\.status) == [.delivered, .delivered, .delivered])
+            #expect(flakyLog.last?.attempts == 4 && flakyLog.last?.seq == expected[0].seq, "newest first; the first event took 4 attempts")
+
+            // down: each event retried for 72 hours with growing delays, then failed; the next one goes on.
+            let downLog = try await store.deliveries(of: down.id, limit: 100).sorted { $0.seq < $1.seq }
+            let window = policy.retryWindow.milliseconds
+            for delivery in downLog {
+                #expect(delivery.status == .failed && delivery.lastStatus == 500 && delivery.lastError == "the receiver answered 500")
+                #expect(delivery.lastAttemptMs - delivery.firstAttemptMs >= window, "retried for the whole window")
+                #expect(delivery.lastAttemptMs - delivery.firstAttemptMs < window + policy.maxDelay.milliseconds * 13 / 10)
+                #expect(delivery.attempts >= 20 && delivery.attempts <= 40, "doubling delays capped at 6 h: \(delivery.attempts) attempts")
+            }
+            let downIDs = receiver.got("down").map(\.id)
+            #expect(downIDs == downIDs.sorted { Int($0.dropFirst(4))! < Int($1.dropFirst(4))! }, "never an event before the previous one is settled")
+        }
+    }
+
+    @Test("an attempt to a receiver that does not answer is cut off by the timeout and retried")
+    func timeout() async throws {
+        let (service, clock) = try await Self.service(.sqlite, activations: 1)
+        let receiver = Receiver()
+        let store = service.services.store
+        try await Application(router: receiver.router, configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { client in
+            let port = try #require(client.port)
+            let hang = try await store.createWebhook(url: "http://127.0.0.1:\(port)/hang", types: [], secret: receiver.secret, actor: "test", at: TestService.now)
+            _ = try await store.rewindWebhook(hang.id, after: 0, actor: "test", at: TestService.now)
+            let started = ContinuousClock.now
+            try await Self.drive(service, clock, policy: WebhookPolicy(timeout: .milliseconds(300), allowPrivate: true), idle: 1, steps: 1) { false }
+            let took = ContinuousClock.now - started
+            let log = try await store.deliveries(of: hang.id, limit: 10)
+            #expect(log.count == 1 && log[0].status == .retrying && log[0].lastStatus == nil, "\(log)")
+            #expect(log[0].lastError?.hasPrefix("timed out") == true, "\(log[0].lastError ?? "")")
+            #expect(took < .seconds(2), "cut off before the receiver answers (\(took))")
+            let endpoint = try #require(try await store.webhook(hang.id))
+            #expect(endpoint.nextAttemptMs > TestService.now * 1000, "the retry is scheduled later")
+        }
+    }
+
+    @Test("a URL that resolves to a private address is not delivered to unless allowed; the attempt says why")
+    func privateRefusedAtDelivery() async throws {
+        let (service, clock) = try await Self.service(.sqlite, activations: 1)
+        let store = service.services.store
+        let endpoint = try await store.createWebhook(url: "http://localhost:9/hook", types: [], secret: WebhookSignature.newSecret(), actor: "test", at: TestService.now)
+        _ = try await store.rewindWebhook(endpoint.id, after: 0, actor: "test", at: TestService.now)
+        try await Self.drive(service, clock, policy: WebhookPolicy(timeout: .seconds(1)), idle: 1, steps: 1) { false }
+        let log = try await store.deliveries(of: endpoint.id, limit: 10)
+        #expect(log.count == 1 && log[0].status == .retrying && log[0].lastError?.contains("resolves to an address that is not public") == true, "\(log)")
+    }
+}
