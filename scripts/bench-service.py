@@ -14,6 +14,9 @@ manifests that did not change. Prints a table and one JSON line.
 `--database postgres://…` runs the service on PostgreSQL (in a new schema of that database), and
 `--instances 2` starts a second instance on it: the activations then run as two wrk processes, one
 per instance, with half the connections each, and their rates are added.
+`--webhooks 3` subscribes three endpoints (receivers on 127.0.0.1 in this process, answering 204)
+to every event before the load, and reports what they were delivered during it; the receivers
+share the two cores with everything else (their CPU is the "receivers" column).
 """
 import argparse
 import json
@@ -24,7 +27,7 @@ import sys
 import tempfile
 import urllib.request
 
-from e2e_support import ROOT, banner_keys, free_port, wait_ready
+from e2e_support import ROOT, WebhookReceiver, banner_keys, call, free_port, wait_ready
 
 RELEASE = os.path.join(ROOT, ".build", "release")
 
@@ -54,8 +57,9 @@ def cpu_seconds():
         name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
         if name in used:
             used[name] += (int(fields[11]) + int(fields[12])) / tick
-    children = os.times()
-    used["wrk"] = children.children_user + children.children_system
+    times = os.times()
+    used["wrk"] = times.children_user + times.children_system
+    used["receivers"] = times.user + times.system
     return used
 
 
@@ -85,6 +89,7 @@ def main():
     parser.add_argument("--release", default=RELEASE, help="the directory of the fod and fod-bench binaries")
     parser.add_argument("--database", help="a PostgreSQL URL (the benchmark works in a new schema of it)")
     parser.add_argument("--instances", type=int, default=1, choices=[1, 2])
+    parser.add_argument("--webhooks", type=int, default=0, help="endpoints subscribed to every event during the load")
     args = parser.parse_args()
     release = args.release
     if not shutil.which("wrk"):
@@ -115,18 +120,27 @@ def main():
         store = ["--data", os.path.join(work, "data")]
     if args.instances == 2 and not args.database:
         sys.exit("--instances 2 needs --database")
+    hooks = ["--webhooks-allow-private"] if args.webhooks else []
     server = subprocess.Popen([os.path.join(release, "fod"), "serve", *store, "--port", str(port),
-                               "--fixtures", fixtures], cwd=ROOT, stdout=log, stderr=log)
+                               "--fixtures", fixtures, *hooks], cwd=ROOT, stdout=log, stderr=log)
+    receivers = []
     second = None
     try:
         wait_ready(port, attempts=600)
         if args.instances == 2:
             port2 = free_port()
-            second = subprocess.Popen([os.path.join(release, "fod"), "serve", *store, "--port", str(port2)], cwd=ROOT, stdout=log, stderr=log)
+            second = subprocess.Popen([os.path.join(release, "fod"), "serve", *store, "--port", str(port2), *hooks], cwd=ROOT, stdout=log, stderr=log)
             wait_ready(port2, attempts=600)
         log.flush()
         keys = banner_keys(os.path.join(work, "server.log"))
         admin, dealer = keys[0], keys[1]
+        for _ in range(args.webhooks):
+            receiver = WebhookReceiver(check_signatures=False)
+            status, body, _ = call(port, "POST", "/v1/webhooks", admin, {"url": receiver.url})
+            if status != 201:
+                sys.exit(f"subscribing a receiver failed: {status} {body[:200]}")
+            receivers.append(receiver)
+            start_after = json.loads(body)["position"]
         request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/entitlements", method="POST",
                                          data=json.dumps({"vin": "WDDBENCH000000001", "feature": "NAV_PLUS", "term": "P1Y"}).encode(),
                                          headers={"Authorization": f"Bearer {admin}", "Content-Type": "application/json"})
@@ -165,7 +179,23 @@ def main():
                                       {"KEY": admin, "FIRST": "1", "COUNT": str(booked)}))
         polls = phase(lambda: wrk(os.path.join(ROOT, "scripts", "wrk", "manifests.lua"), base + "/", args.seconds, args.connections,
                                   {"KEY": admin, "FIRST": "1", "COUNT": str(max(1, min(1000, manifests["requests"] - manifests["non_2xx"])))}))
+        webhooks = None
+        if receivers:
+            # What the receivers got while the load ran, against the events it made.
+            events, after = 0, start_after
+            while True:
+                page = json.loads(call(port, "GET", f"/v1/events?after={after}&limit=1000", admin)[1])
+                events += len(page["events"])
+                if page["next_after"] == after:
+                    break
+                after = page["next_after"]
+            got = [len(r.received) for r in receivers]
+            load_seconds = 4 * args.seconds
+            webhooks = {"endpoints": len(receivers), "events": events, "delivered": got,
+                        "delivered_per_s_each": round(sum(got) / len(got) / load_seconds, 1), "backlog_each": events - min(got)}
     finally:
+        for receiver in receivers:
+            receiver.stop()
         for process in (server, second):
             if process:
                 process.terminate()
@@ -180,12 +210,16 @@ def main():
     print(f"GET manifest (poll)  {polls['per_s']:>9,.0f}/s  p50 {polls['p50_ms']} ms  p99 {polls['p99_ms']} ms  non-2xx {polls['non_2xx']}")
     print(f"activations: {activations['group_commits']:,} group commits, {activations['mean_group']} activations each, "
           f"{activations['mean_commit_ms']} ms each")
+    if webhooks:
+        print(f"webhooks: {webhooks['endpoints']} endpoints, {webhooks['events']:,} events made during the load, delivered to each "
+              f"{webhooks['delivered']} ({webhooks['delivered_per_s_each']:,}/s each over the {4 * args.seconds} s of load); "
+              f"backlog at the end {webhooks['backlog_each']:,} each")
     for name, result in (("verify", verify), ("activations", activations), ("manifests (new)", manifests), ("manifests (poll)", polls)):
         per_request = {group: round(seconds / max(1, result["requests"]) * 1e6) for group, seconds in result["cpu_s"].items()}
         print(f"CPU per request, {name}: " + ", ".join(f"{group} {us} µs" for group, us in per_request.items()))
     print(json.dumps({"raw_verify_per_s": round(raw, 1), "raw_before": raw_before, "raw_after": raw_after, "verify": verify, "activations": activations,
                       "manifests": manifests, "manifest_polls": polls, "connections": args.connections, "seconds": args.seconds,
-                      "store": "postgres" if args.database else "sqlite", "instances": args.instances}))
+                      "store": "postgres" if args.database else "sqlite", "instances": args.instances, "webhooks": webhooks}))
 
 
 if __name__ == "__main__":

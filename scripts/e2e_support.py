@@ -61,9 +61,10 @@ def call(port, method, path, key, body=None, idempotency=None, timeout=10):
 class WebhookReceiver:
     """A webhook receiver on 127.0.0.1 that checks every request's signature with the
     standardwebhooks package (not fod's code) and records what it got. `fail_first` requests are
-    answered 500; with `hang`, every request waits that many seconds before answering."""
+    answered 500; with `hang`, every request waits that many seconds before answering; without
+    `check_signatures` (the benchmark's receivers), bodies are only parsed."""
 
-    def __init__(self, fail_first=0, hang=0.0):
+    def __init__(self, fail_first=0, hang=0.0, check_signatures=True):
         import http.server
         import threading
         from standardwebhooks import Webhook
@@ -71,6 +72,8 @@ class WebhookReceiver:
         self.received = []          # (webhook-id, event dict), in arrival order, signature checked
         self.bad_signatures = 0
         self.requests = 0
+        self.in_flight = 0
+        self.max_in_flight = 0      # the most requests at once: 1 when each endpoint is delivered by one instance at a time
         self.lock = threading.Lock()
         receiver = self
 
@@ -83,24 +86,32 @@ class WebhookReceiver:
                 with receiver.lock:
                     receiver.requests += 1
                     number = receiver.requests
+                    receiver.in_flight += 1
+                    receiver.max_in_flight = max(receiver.max_in_flight, receiver.in_flight)
+                try:
+                    status = self.judge(body, number)
+                finally:
+                    # Before the answer goes out: the sender cannot have the next one on its way yet.
+                    with receiver.lock:
+                        receiver.in_flight -= 1
+                self.send_response(status)
+                self.end_headers()
+
+            def judge(self, body, number):
                 if hang:
                     time.sleep(hang)
                 if number <= fail_first:
-                    self.send_response(500)
-                    self.end_headers()
-                    return
+                    return 500
                 try:
-                    event = Webhook(receiver.secret).verify(body, {k.lower(): v for k, v in self.headers.items()})
+                    event = (Webhook(receiver.secret).verify(body, {k.lower(): v for k, v in self.headers.items()})
+                             if check_signatures else json.loads(body))
                 except Exception:
                     with receiver.lock:
                         receiver.bad_signatures += 1
-                    self.send_response(400)
-                    self.end_headers()
-                    return
+                    return 400
                 with receiver.lock:
                     receiver.received.append((self.headers["webhook-id"], event))
-                self.send_response(204)
-                self.end_headers()
+                return 204
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

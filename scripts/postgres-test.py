@@ -16,7 +16,11 @@ A and B on it, then:
    per version, versions strictly increasing with the content.
 5. A revocation and an API-key revocation made through A are honoured by B within 1 s; a
    dealer signs in on A and uses the page on B (sessions and the sign-in form's key are shared).
-6. An embedded SQLite deployment: `fod db backup` while it runs, then `fod db migrate-to` into a
+6. Webhooks with both instances delivering: a receiver subscribed before round 1 gets an
+   activation.created for every activation stored (so for every one answered 2xx, through the kill
+   and the database crash) and for none that is not; never two requests at once, and first
+   arrivals in sequence order (each endpoint delivered by one instance at a time).
+7. An embedded SQLite deployment: `fod db backup` while it runs, then `fod db migrate-to` into a
    new schema: the audit chain verifies with the same length, keys replay their first answers.
 Prints `N passed, M failed` and exits non-zero on any failure.
 """
@@ -35,7 +39,7 @@ import urllib.parse
 import urllib.request
 
 import e2e_support
-from e2e_support import FOD, ROOT, banner_keys, check, checks, free_port, wait_ready
+from e2e_support import FOD, ROOT, WebhookReceiver, banner_keys, check, checks, free_port, wait_ready
 
 VEHICLES, CONCURRENCY, KILL_AFTER, DEADLINE = 240, 12, 80, time.monotonic() + 400
 PG_TEMP = os.path.join(ROOT, "scripts", "pg-temp")
@@ -60,7 +64,8 @@ class Instance:
     def start(self):
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen([FOD, "serve", "--database", self.url, "--port", str(self.port), "--host", "127.0.0.1",
-                                         "--shutdown-delay", "0"], cwd=ROOT, stdout=log, stderr=log)
+                                         "--shutdown-delay", "0", "--webhooks-allow-private", "--webhook-timeout", "2"],
+                                        cwd=ROOT, stdout=log, stderr=log)
         if not wait_ready(self.port):
             self.process.kill()
             sys.exit(f"instance {self.name} did not start: see {self.log_path}")
@@ -201,6 +206,31 @@ def check_move(url, folder):
     check(again.returncode != 0 and "conflict" in again.stderr, f"a second move into the same database is refused: {again.stderr.strip()}")
 
 
+def check_webhooks(port, admin, receiver, answered):
+    stored, after = {}, 0
+    while True:
+        page = json.loads(call(port, "GET", f"/v1/events?after={after}&limit=1000", admin)[1])
+        stored.update({e["data"]["entitlement"]["id"]: e["seq"] for e in page["events"] if e["type"] == "activation.created"})
+        if page["next_after"] == after:
+            break
+        after = page["next_after"]
+    end = time.monotonic() + 90
+
+    def delivered():
+        return [e for e in receiver.unique() if e["type"] == "activation.created"]
+    while time.monotonic() < end and len(delivered()) < len(stored):
+        time.sleep(0.2)
+    got = delivered()
+    ids = {e["data"]["entitlement"]["id"] for e in got}
+    missing = [ident for ident in answered.values() if ident not in ids]
+    check(not missing, f"webhooks: every activation answered 2xx in rounds 1 and 2 was delivered ({len(answered)} answered, {len(missing)} missing)")
+    check(ids == set(stored), f"webhooks: an event for exactly the stored activations, none for one not committed ({len(ids)} delivered, {len(stored)} stored)")
+    seqs = [e["seq"] for e in got]
+    check(receiver.max_in_flight == 1 and seqs == sorted(seqs) and receiver.bad_signatures == 0,
+          f"webhooks: two instances delivering, never two requests at once ({receiver.max_in_flight} at most), first arrivals in sequence order "
+          f"({len(receiver.received)} deliveries, {len(got)} distinct, {receiver.bad_signatures} bad signatures)")
+
+
 def main():
     folder = tempfile.mkdtemp(prefix="fod-postgres-")
     os.chmod(folder, 0o755)  # the cluster runs as the postgres user when this runs as root
@@ -210,6 +240,11 @@ def main():
     try:
         a.start()
         admin, dealer = banner_keys(a.log_path)[:2]
+        receiver = WebhookReceiver(hang=0.003)
+        status, body = call(a.port, "POST", "/v1/webhooks", admin, {"url": receiver.url, "types": ["activation.created"]})
+        if status != 201:
+            sys.exit(f"subscribing the receiver failed: {status} {body[:200]}")
+        receiver.secret = json.loads(body)["secret"]
         b.start()
         instances = [a, b]
         issuer = subprocess.run([FOD, "apikey", "create", "--role", "issuer", "--database", url], capture_output=True, text=True, cwd=ROOT).stdout.strip()
@@ -350,6 +385,8 @@ def main():
         entitled = sum(len(entitlements(a.port, admin, i)) for i in range(VEHICLES)) - 1  # less the issued MORE_POWER (no sale)
         check(status == 200 and len(event_ids) == len(set(event_ids)), f"the events export has no event id twice ({len(event_ids)} events)")
         check(len(activations) == entitled, f"the export reconciles: {len(activations)} activation events for {entitled} sold entitlements")
+        check_webhooks(a.port, admin, receiver, {**first, **{f"r2-{k}": v for k, v in second.items()}})
+        receiver.stop()
         a.stop()
         b.stop()
         audit = subprocess.run([FOD, "audit", "verify", "--database", url], capture_output=True, text=True, cwd=ROOT)

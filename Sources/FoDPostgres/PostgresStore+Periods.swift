@@ -242,6 +242,10 @@ extension PostgresStore {
         }
     }
 
+    public func objection(_ id: String) async throws -> Objection? {
+        try await read("objection") { connection in try await PostgresStore.objections(connection, self.logger, "WHERE id = \(id)").first }
+    }
+
     static func objections(_ connection: PostgresConnection, _ logger: Logger, _ condition: PostgresQuery) async throws -> [Objection] {
         var query = PostgresQuery(unsafeSQL: "SELECT id, credit_note, dealer_id, event_id, reason, status, raised_at, raised_by, resolution, resolved_at, resolved_by FROM objection ")
         query.sql += condition.sql

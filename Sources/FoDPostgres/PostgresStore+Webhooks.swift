@@ -67,7 +67,7 @@ extension PostgresStore {
 
     /// Claims with `FOR UPDATE SKIP LOCKED`, outside the write lock: instances claim different
     /// endpoints at once, and the lease keeps one endpoint with one instance until it records.
-    public func claimWebhook(owner: String, nowMs: Int64, leaseMs: Int64) async throws -> WebhookClaim? {
+    public func claimWebhook(owner: String, nowMs: Int64, leaseMs: Int64, limit: Int) async throws -> WebhookClaim? {
         try await unlocked("webhook claim") { connection in
             var found: (WebhookEndpoint, Int64)?
             for try await row in try await connection.query("""
@@ -83,31 +83,38 @@ extension PostgresStore {
             guard let (endpoint, seq) = found else { return nil }
             try await connection.query("UPDATE webhook_endpoint SET lease_owner = \(owner), lease_until_ms = \(nowMs + leaseMs) WHERE id = \(endpoint.id)",
                                        logger: self.logger)
-            var event: OutboxEvent?
-            for try await row in try await connection.query("SELECT seq, type, occurred_at, subject, dealer_id, data FROM outbox WHERE seq = \(seq)",
-                                                            logger: self.logger).decode((Int64, String, Int64, String, String?, String).self) {
-                event = OutboxEvent(seq: row.0, type: row.1, occurredAt: row.2, subject: row.3, dealerID: row.4, data: row.5)
+            var events: [OutboxEvent] = []
+            for try await row in try await connection.query("""
+                SELECT seq, type, occurred_at, subject, dealer_id, data FROM outbox
+                WHERE seq >= \(seq) AND (\(endpoint.storedTypes) = '*' OR position(',' || type || ',' in \(endpoint.storedTypes)) > 0) ORDER BY seq LIMIT \(Int64(limit))
+                """, logger: self.logger).decode((Int64, String, Int64, String, String?, String).self) {
+                events.append(OutboxEvent(seq: row.0, type: row.1, occurredAt: row.2, subject: row.3, dealerID: row.4, data: row.5))
             }
-            guard let event else { return nil }
+            guard !events.isEmpty else { return nil }
             var earlier: (String, Int64, Int64)?
             for try await row in try await connection.query("""
                 SELECT status, attempts, first_attempt_at FROM webhook_delivery WHERE endpoint_id = \(endpoint.id) AND seq = \(seq)
                 """, logger: self.logger).decode((String, Int64, Int64).self) { earlier = row }
-            return WebhookRows.claim(endpoint, event, status: earlier?.0, attempts: earlier?.1, first: earlier?.2, nowMs: nowMs)
+            return WebhookRows.claim(endpoint, events, status: earlier?.0, attempts: earlier?.1, first: earlier?.2, nowMs: nowMs)
         }
     }
 
-    public func recordAttempt(_ claim: WebhookClaim, owner: String, outcome: WebhookOutcome, nowMs: Int64) async throws {
+    public func recordAttempts(_ claim: WebhookClaim, owner: String, _ attempts: [WebhookAttempt]) async throws {
         try await unlocked("webhook attempt") { connection in
-            let (position, next, status, code, error) = WebhookRows.apply(outcome, claim)
+            let (position, next) = WebhookRows.position(after: attempts, claim)
             let changed = try await connection.query("""
                 UPDATE webhook_endpoint SET position = \(position), next_attempt_ms = \(next), lease_owner = NULL, lease_until_ms = 0
                 WHERE id = \(claim.endpoint.id) AND lease_owner = \(owner) AND position = \(claim.endpoint.position) RETURNING 1
                 """, logger: self.logger).collect().count
             guard changed == 1 else { return }
+            // One statement for the claim's attempts (arrays unnested in order; -1 and '' stand for no status and no error).
+            let results = attempts.map { WebhookRows.result($0.outcome) }
             try await connection.query("""
                 INSERT INTO webhook_delivery (endpoint_id, seq, status, attempts, first_attempt_at, last_attempt_at, last_status, last_error)
-                VALUES (\(claim.endpoint.id), \(claim.event.seq), \(status.rawValue), \(claim.attempts + 1), \(claim.firstAttemptMs), \(nowMs), \(code), \(error))
+                SELECT \(claim.endpoint.id), a.seq, a.status, a.attempts, a.first_at, a.last_at, NULLIF(a.code, -1), NULLIF(a.error, '')
+                FROM unnest(\(attempts.map(\.seq))::bigint[], \(results.map(\.0.rawValue))::text[], \(attempts.map(\.attempts))::bigint[],
+                  \(attempts.map(\.firstAttemptMs))::bigint[], \(attempts.map(\.atMs))::bigint[], \(results.map { $0.1 ?? -1 })::bigint[],
+                  \(results.map { $0.2 ?? "" })::text[]) AS a (seq, status, attempts, first_at, last_at, code, error)
                 ON CONFLICT (endpoint_id, seq) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
                   first_attempt_at = excluded.first_attempt_at, last_attempt_at = excluded.last_attempt_at,
                   last_status = excluded.last_status, last_error = excluded.last_error

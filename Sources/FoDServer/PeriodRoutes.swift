@@ -122,8 +122,7 @@ struct PeriodRoutes {
             decision = .reject(reason: body.reason)
         case "adjust":
             guard let amount = body.amount else { throw APIError(.unprocessableContent, "decision_invalid", "an adjustment needs its amount") }
-            let objection = try await services.store.objections(creditNote: nil, dealer: nil, status: nil).first { $0.id == id }
-            guard let objection, let note = try await services.store.creditNote(objection.creditNote) else {
+            guard let objection = try await services.store.objection(id), let note = try await services.store.creditNote(objection.creditNote) else {
                 throw APIError(.notFound, "not_found", "no objection \(id)")
             }
             decision = .adjust(amount: try PeriodRoutes.minor(amount, note.currency), reason: body.reason)

@@ -15,8 +15,9 @@ import ServiceLifecycle
 /// once, in order per endpoint (the next event goes only after the previous one was delivered or
 /// failed for good), retried with exponential backoff and jitter for ``WebhookPolicy/retryWindow``.
 /// A service under `fod serve`'s group; with several instances each endpoint is delivered by one
-/// at a time (``EventStore/claimWebhook(owner:nowMs:leaseMs:)``). A slow or dead receiver holds
-/// one worker for at most the timeout and never the API.
+/// at a time (``EventStore/claimWebhook(owner:nowMs:leaseMs:limit:)``); an endpoint's next events
+/// are claimed together and recorded together, so the bookkeeping is two transactions for up to
+/// ``batch`` events. A slow or dead receiver holds one worker for at most the timeout and never the API.
 public struct WebhookDeliveryJob: Service {
     let services: FoDServices
     let policy: WebhookPolicy
@@ -25,6 +26,8 @@ public struct WebhookDeliveryJob: Service {
     let owner = "instance-" + Hex.encode(SecureRandom.bytes(8))
     /// How often an idle worker looks for work.
     let idle: Duration
+    /// Events claimed at once for one endpoint: delivered one after the other, recorded together.
+    static let batch = 100
 
     public init(services: FoDServices, policy: WebhookPolicy, logger: Logger, idle: Duration = .milliseconds(200)) {
         self.services = services
@@ -67,14 +70,15 @@ public struct WebhookDeliveryJob: Service {
     private func worker(_ client: HTTPClient) async {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
-                guard let claim = try await services.store.claimWebhook(owner: owner, nowMs: nowMs(), leaseMs: policy.lease.milliseconds) else {
+                guard let claim = try await services.store.claimWebhook(owner: owner, nowMs: nowMs(), leaseMs: policy.lease.milliseconds,
+                                                                        limit: WebhookDeliveryJob.batch) else {
                     try? await cancelWhenGracefulShutdown { try await Task.sleep(for: idle) }
                     continue
                 }
-                let outcome = await attempt(claim, client)
-                try await services.store.recordAttempt(claim, owner: owner, outcome: outcome, nowMs: nowMs())
-                if case .failed(_, let error) = outcome {
-                    logger.error("webhook delivery failed for good", metadata: ["endpoint": "\(claim.endpoint.id)", "event": "\(claim.event.id)", "reason": "\(error)"])
+                let attempts = await deliver(claim, client)
+                try await services.store.recordAttempts(claim, owner: owner, attempts)
+                if let last = attempts.last, case .failed(_, let error) = last.outcome {
+                    logger.error("webhook delivery failed for good", metadata: ["endpoint": "\(claim.endpoint.id)", "event": "evt_\(last.seq)", "reason": "\(error)"])
                 }
             } catch {
                 logger.error("webhook bookkeeping failed", metadata: ["reason": .string((error as? any CodedError)?.reason ?? "\(error)")])
@@ -83,19 +87,40 @@ public struct WebhookDeliveryJob: Service {
         }
     }
 
+    /// A claim's events, one after the other while each is delivered and the lease has time for
+    /// one more: the attempts to record. The address is checked once, before the first.
+    func deliver(_ claim: WebhookClaim, _ client: HTTPClient) async -> [WebhookAttempt] {
+        let claimed = nowMs()
+        var attempts: [WebhookAttempt] = []
+        var addressChecked = false
+        for (index, event) in claim.events.enumerated() {
+            if index > 0, nowMs() - claimed + policy.timeout.milliseconds > policy.lease.milliseconds - 5_000 { break }
+            let earlier = index == 0 ? claim.attempts : 0
+            let first = index == 0 ? claim.firstAttemptMs : nowMs()
+            let outcome = await attempt(claim.endpoint, event, earlierAttempts: earlier, firstAttemptMs: first, checkAddress: !addressChecked, client)
+            addressChecked = true
+            attempts.append(WebhookAttempt(seq: event.seq, outcome: outcome, attempts: earlier + 1, firstAttemptMs: first, atMs: nowMs()))
+            guard case .delivered = outcome else { break }
+        }
+        return attempts
+    }
+
     /// One attempt: the request, signed, cut off after the timeout.
-    func attempt(_ claim: WebhookClaim, _ client: HTTPClient) async -> WebhookOutcome {
+    func attempt(_ endpoint: WebhookEndpoint, _ event: OutboxEvent, earlierAttempts: Int64, firstAttemptMs: Int64, checkAddress: Bool,
+                 _ client: HTTPClient) async -> WebhookOutcome {
         let started = nowMs()
-        let body = claim.event.json
+        let body = event.json
         var status: Int64?
         var failure: String
         do {
-            guard let url = URL(string: claim.endpoint.url), let host = url.host else { throw APIError(.unprocessableContent, "webhook_url_invalid", "the URL does not parse") }
-            let allow = policy.allowPrivate
-            try await BlockingPool.run(.short) { try WebhookURL.checkResolved(host, allowPrivate: allow) }
-            var request = HTTPClientRequest(url: claim.endpoint.url)
+            guard let url = URL(string: endpoint.url), let host = url.host else { throw APIError(.unprocessableContent, "webhook_url_invalid", "the URL does not parse") }
+            if checkAddress {
+                let allow = policy.allowPrivate
+                try await BlockingPool.run(.short) { try WebhookURL.checkResolved(host, allowPrivate: allow) }
+            }
+            var request = HTTPClientRequest(url: endpoint.url)
             request.method = .POST
-            for (name, value) in try WebhookSignature.headers(id: claim.event.id, timestamp: started / 1000, body: body, secret: claim.endpoint.secret) {
+            for (name, value) in try WebhookSignature.headers(id: event.id, timestamp: started / 1000, body: body, secret: endpoint.secret) {
                 request.headers.add(name: name, value: value)
             }
             request.headers.add(name: "content-type", value: "application/json")
@@ -114,8 +139,8 @@ public struct WebhookDeliveryJob: Service {
             failure = "\(error)".prefix(200).description
         }
         let now = nowMs()
-        if now - claim.firstAttemptMs >= policy.retryWindow.milliseconds { return .failed(status: status, error: failure) }
-        return .retry(status: status, error: failure, nextAttemptMs: now + policy.delay(afterFailures: claim.attempts + 1).milliseconds)
+        if now - firstAttemptMs >= policy.retryWindow.milliseconds { return .failed(status: status, error: failure) }
+        return .retry(status: status, error: failure, nextAttemptMs: now + policy.delay(afterFailures: earlierAttempts + 1).milliseconds)
     }
 }
 

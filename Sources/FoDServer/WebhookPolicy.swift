@@ -15,8 +15,10 @@ public struct WebhookPolicy: Sendable {
     public var allowPrivate: Bool
     /// Endpoints delivered to at once by this instance.
     public var workers: Int
-    /// How long a claimed endpoint stays with this instance (longer than ``timeout``).
-    public var lease: Duration { timeout + .seconds(30) }
+    /// How long a claimed endpoint stays with this instance: longer than an attempt (the address
+    /// check, the request cut off at ``timeout``, the bookkeeping). An instance killed mid-attempt
+    /// holds its endpoint this long; then another one delivers it.
+    public var lease: Duration { timeout + .seconds(15) }
 
     public init(timeout: Duration = .seconds(10), retryBase: Duration = .seconds(2), maxDelay: Duration = .seconds(6 * 3600),
                 retryWindow: Duration = .seconds(72 * 3600), allowPrivate: Bool = false, workers: Int = 8) {

@@ -174,6 +174,10 @@ extension FoDDatabase {
         }
     }
 
+    public func objection(_ id: String) throws -> Objection? {
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM objection WHERE id = ?", arguments: [id]).map(PeriodRows.objection) }
+    }
+
     public func resolveObjection(_ id: String, _ decision: ObjectionDecision, actor: String, at now: Int64) throws -> Objection {
         try write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM objection WHERE id = ?", arguments: [id]) else {

@@ -38,7 +38,7 @@ extension FoDDatabase {
         }
     }
 
-    public func claimWebhook(owner: String, nowMs: Int64, leaseMs: Int64) throws -> WebhookClaim? {
+    public func claimWebhook(owner: String, nowMs: Int64, leaseMs: Int64, limit: Int) throws -> WebhookClaim? {
         // A read first: an idle poll (nothing due, or nothing new for the endpoints due) takes no write lock.
         let candidate = """
             SELECT w.*, (SELECT o.seq FROM outbox o WHERE o.seq > w.position AND (w.types = '*' OR instr(w.types, ',' || o.type || ',') > 0)
@@ -52,28 +52,35 @@ extension FoDDatabase {
             guard let row = try Row.fetchOne(db, sql: candidate, arguments: [nowMs]), let seq: Int64 = row["next_seq"] else { return nil }
             let endpoint = WebhookRows.endpoint(row)
             try db.execute(sql: "UPDATE webhook_endpoint SET lease_owner = ?, lease_until_ms = ? WHERE id = ?", arguments: [owner, nowMs + leaseMs, endpoint.id])
-            guard let event = try Row.fetchOne(db, sql: "SELECT * FROM outbox WHERE seq = ?", arguments: [seq]).map(WebhookRows.event) else { return nil }
+            let events = try Row.fetchAll(db, sql: """
+                SELECT * FROM outbox WHERE seq >= ?1 AND (?2 = '*' OR instr(?2, ',' || type || ',') > 0) ORDER BY seq LIMIT ?3
+                """, arguments: [seq, endpoint.storedTypes, limit]).map(WebhookRows.event)
+            guard !events.isEmpty else { return nil }
             let earlier = try Row.fetchOne(db, sql: "SELECT status, attempts, first_attempt_at FROM webhook_delivery WHERE endpoint_id = ? AND seq = ?",
                                            arguments: [endpoint.id, seq])
-            return WebhookRows.claim(endpoint, event, status: earlier?["status"], attempts: earlier?["attempts"], first: earlier?["first_attempt_at"], nowMs: nowMs)
+            return WebhookRows.claim(endpoint, events, status: earlier?["status"], attempts: earlier?["attempts"], first: earlier?["first_attempt_at"], nowMs: nowMs)
         }
     }
 
-    public func recordAttempt(_ claim: WebhookClaim, owner: String, outcome: WebhookOutcome, nowMs: Int64) throws {
+    public func recordAttempts(_ claim: WebhookClaim, owner: String, _ attempts: [WebhookAttempt]) throws {
         try write { db in
-            let (position, next, status, code, error) = WebhookRows.apply(outcome, claim)
+            let (position, next) = WebhookRows.position(after: attempts, claim)
             try db.execute(sql: """
                 UPDATE webhook_endpoint SET position = ?, next_attempt_ms = ?, lease_owner = NULL, lease_until_ms = 0
                 WHERE id = ? AND lease_owner = ? AND position = ?
                 """, arguments: [position, next, claim.endpoint.id, owner, claim.endpoint.position])
             guard db.changesCount == 1 else { return }
-            try db.execute(sql: """
+            let statement = try db.cachedStatement(sql: """
                 INSERT INTO webhook_delivery (endpoint_id, seq, status, attempts, first_attempt_at, last_attempt_at, last_status, last_error)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (endpoint_id, seq) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
                   first_attempt_at = excluded.first_attempt_at, last_attempt_at = excluded.last_attempt_at,
                   last_status = excluded.last_status, last_error = excluded.last_error
-                """, arguments: [claim.endpoint.id, claim.event.seq, status.rawValue, claim.attempts + 1, claim.firstAttemptMs, nowMs, code, error])
+                """)
+            for attempt in attempts {
+                let (status, code, error) = WebhookRows.result(attempt.outcome)
+                try statement.execute(arguments: [claim.endpoint.id, attempt.seq, status.rawValue, attempt.attempts, attempt.firstAttemptMs, attempt.atMs, code, error])
+            }
         }
     }
 
@@ -117,19 +124,32 @@ public enum WebhookRows {
                         lastStatus: row["last_status"], lastError: row["last_error"])
     }
 
-    /// The claim; an earlier delivery counts only while it is still being retried (after a
-    /// replay, the event starts over).
-    public static func claim(_ endpoint: WebhookEndpoint, _ event: OutboxEvent, status: String?, attempts: Int64?, first: Int64?, nowMs: Int64) -> WebhookClaim {
+    /// The claim; an earlier delivery of the first event counts only while it is still being
+    /// retried (after a replay, the event starts over).
+    public static func claim(_ endpoint: WebhookEndpoint, _ events: [OutboxEvent], status: String?, attempts: Int64?, first: Int64?, nowMs: Int64) -> WebhookClaim {
         let retrying = status == WebhookDelivery.Status.retrying.rawValue
-        return WebhookClaim(endpoint: endpoint, event: event, attempts: retrying ? attempts ?? 0 : 0, firstAttemptMs: retrying ? first ?? nowMs : nowMs)
+        return WebhookClaim(endpoint: endpoint, events: events, attempts: retrying ? attempts ?? 0 : 0, firstAttemptMs: retrying ? first ?? nowMs : nowMs)
     }
 
-    /// The endpoint's new position and next attempt, and the delivery's status, HTTP status and error.
-    public static func apply(_ outcome: WebhookOutcome, _ claim: WebhookClaim) -> (Int64, Int64, WebhookDelivery.Status, Int64?, String?) {
+    /// The endpoint's new position (the last event delivered or given up) and its next attempt
+    /// (when the last attempt is to be retried; 0: at once).
+    public static func position(after attempts: [WebhookAttempt], _ claim: WebhookClaim) -> (Int64, Int64) {
+        var position = claim.endpoint.position
+        for attempt in attempts {
+            switch attempt.outcome {
+            case .delivered, .failed: position = attempt.seq
+            case .retry(_, _, let next): return (position, next)
+            }
+        }
+        return (position, 0)
+    }
+
+    /// A delivery's status, HTTP status and error.
+    public static func result(_ outcome: WebhookOutcome) -> (WebhookDelivery.Status, Int64?, String?) {
         switch outcome {
-        case .delivered(let status): return (claim.event.seq, 0, .delivered, status, nil)
-        case .retry(let status, let error, let next): return (claim.endpoint.position, next, .retrying, status, error)
-        case .failed(let status, let error): return (claim.event.seq, 0, .failed, status, error)
+        case .delivered(let status): (.delivered, status, nil)
+        case .retry(let status, let error, _): (.retrying, status, error)
+        case .failed(let status, let error): (.failed, status, error)
         }
     }
 }

@@ -274,6 +274,7 @@ public protocol PeriodStore: Sendable {
     /// - Throws: ``StoreError`` `not_found` (no such credit note for the dealer).
     func raiseObjection(creditNote: String, dealer: String, eventID: String?, reason: String, actor: String, at now: Int64) async throws -> Objection
     func objections(creditNote: String?, dealer: String?, status: Objection.Status?) async throws -> [Objection]
+    func objection(_ id: String) async throws -> Objection?
     /// Decides an open objection.
     /// - Throws: ``StoreError`` `not_found`, `conflict` (already decided).
     func resolveObjection(_ id: String, _ decision: ObjectionDecision, actor: String, at now: Int64) async throws -> Objection

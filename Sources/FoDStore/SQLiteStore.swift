@@ -132,6 +132,7 @@ public struct SQLiteStore: EntitlementStore {
     public func objections(creditNote: String?, dealer: String?, status: Objection.Status?) async throws -> [Objection] {
         try await run { try $0.objections(creditNote: creditNote, dealer: dealer, status: status) }
     }
+    public func objection(_ id: String) async throws -> Objection? { try await run { try $0.objection(id) } }
     public func resolveObjection(_ id: String, _ decision: ObjectionDecision, actor: String, at now: Int64) async throws -> Objection {
         try await run { try $0.resolveObjection(id, decision, actor: actor, at: now) }
     }
@@ -145,12 +146,12 @@ public struct SQLiteStore: EntitlementStore {
     public func webhooks() async throws -> [WebhookEndpoint] { try await run { try $0.webhooks() } }
     public func webhook(_ id: String) async throws -> WebhookEndpoint? { try await run { try $0.webhook(id) } }
     public func deleteWebhook(_ id: String, actor: String, at now: Int64) async throws { try await run { try $0.deleteWebhook(id, actor: actor, at: now) } }
-    public func claimWebhook(owner: String, nowMs: Int64, leaseMs: Int64) async throws -> WebhookClaim? {
+    public func claimWebhook(owner: String, nowMs: Int64, leaseMs: Int64, limit: Int) async throws -> WebhookClaim? {
         // The long lane: webhook bookkeeping never takes the request lane's threads, also while a writer holds the lock.
-        try await run(.long) { try $0.claimWebhook(owner: owner, nowMs: nowMs, leaseMs: leaseMs) }
+        try await run(.long) { try $0.claimWebhook(owner: owner, nowMs: nowMs, leaseMs: leaseMs, limit: limit) }
     }
-    public func recordAttempt(_ claim: WebhookClaim, owner: String, outcome: WebhookOutcome, nowMs: Int64) async throws {
-        try await run(.long) { try $0.recordAttempt(claim, owner: owner, outcome: outcome, nowMs: nowMs) }
+    public func recordAttempts(_ claim: WebhookClaim, owner: String, _ attempts: [WebhookAttempt]) async throws {
+        try await run(.long) { try $0.recordAttempts(claim, owner: owner, attempts) }
     }
     public func deliveries(of id: String, limit: Int) async throws -> [WebhookDelivery] { try await run { try $0.deliveries(of: id, limit: limit) } }
     public func rewindWebhook(_ id: String, after seq: Int64?, actor: String, at now: Int64) async throws -> WebhookEndpoint {

@@ -54,6 +54,9 @@ public struct WebhookEndpoint: Sendable, Hashable {
         self.secret = secret
     }
 
+    /// ``types`` as kept.
+    public var storedTypes: String { WebhookEndpoint.storedTypes(types) }
+
     /// How the types are kept: `,a,b,` (`*` for all), so a store can test one with a substring match.
     public static func storedTypes(_ types: [String]) -> String { types.isEmpty ? "*" : "," + types.joined(separator: ",") + "," }
     public static func types(stored: String) -> [String] { stored == "*" ? [] : stored.split(separator: ",").map(String.init) }
@@ -87,14 +90,44 @@ public struct WebhookDelivery: Sendable, Hashable {
     }
 }
 
-/// An endpoint claimed for one delivery: the next event it is due, and the attempt's number.
+/// An endpoint claimed for delivery: the next events it is due, in sequence order, delivered one
+/// after the other and recorded together (one claim and one record for many events). Only the first
+/// may have been attempted before.
 public struct WebhookClaim: Sendable, Hashable {
     public let endpoint: WebhookEndpoint
-    public let event: OutboxEvent
-    /// Attempts made already for this event (0: the first).
+    /// At least one; at most the limit claimed.
+    public let events: [OutboxEvent]
+    /// Attempts made already for the first event (0: none).
     public let attempts: Int64
-    /// When the first attempt was made (Unix ms), or now for the first.
+    /// When the first event's first attempt was made (Unix ms), or the claim's time.
     public let firstAttemptMs: Int64
+
+    public init(endpoint: WebhookEndpoint, events: [OutboxEvent], attempts: Int64, firstAttemptMs: Int64) {
+        precondition(!events.isEmpty, "a claim has an event")
+        self.endpoint = endpoint
+        self.events = events
+        self.attempts = attempts
+        self.firstAttemptMs = firstAttemptMs
+    }
+}
+
+/// One attempt of a claimed event, as recorded.
+public struct WebhookAttempt: Sendable, Hashable {
+    public let seq: Int64
+    public let outcome: WebhookOutcome
+    /// This event's attempts, this one included.
+    public let attempts: Int64
+    /// Unix ms of the event's first attempt, and of this one.
+    public let firstAttemptMs: Int64
+    public let atMs: Int64
+
+    public init(seq: Int64, outcome: WebhookOutcome, attempts: Int64, firstAttemptMs: Int64, atMs: Int64) {
+        self.seq = seq
+        self.outcome = outcome
+        self.attempts = attempts
+        self.firstAttemptMs = firstAttemptMs
+        self.atMs = atMs
+    }
 }
 
 /// What an attempt came to.
@@ -117,11 +150,12 @@ public protocol EventStore: Sendable {
     /// Deletes an endpoint: nothing more is delivered to it; its log stays.
     /// - Throws: ``StoreError`` `not_found`.
     func deleteWebhook(_ id: String, actor: String, at now: Int64) async throws
-    /// Claims an endpoint that is due and has an event to deliver, for `leaseMs`, as `owner`
-    /// (several instances: each endpoint by one at a time).
-    func claimWebhook(owner: String, nowMs: Int64, leaseMs: Int64) async throws -> WebhookClaim?
-    /// Records an attempt of a claim and releases it. Ignored when the lease was lost meanwhile.
-    func recordAttempt(_ claim: WebhookClaim, owner: String, outcome: WebhookOutcome, nowMs: Int64) async throws
+    /// Claims an endpoint that is due and has events to deliver (its next `limit` at most), for
+    /// `leaseMs`, as `owner` (several instances: each endpoint by one at a time).
+    func claimWebhook(owner: String, nowMs: Int64, leaseMs: Int64, limit: Int) async throws -> WebhookClaim?
+    /// Records the attempts of a claim — its first events in order, each delivered but perhaps the
+    /// last — and releases it. Ignored when the lease was lost meanwhile.
+    func recordAttempts(_ claim: WebhookClaim, owner: String, _ attempts: [WebhookAttempt]) async throws
     /// An endpoint's deliveries, newest first.
     func deliveries(of id: String, limit: Int) async throws -> [WebhookDelivery]
     /// Delivers again from after `seq` (a replay), at once; `nil`: retries the pending event now.

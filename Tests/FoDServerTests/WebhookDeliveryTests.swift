@@ -67,7 +67,7 @@ struct WebhookDeliveryTests {
 
     /// Claims, attempts and records until `done` holds or `steps` run out; when nothing is due the
     /// clock moves on by `idle` seconds.
-    static func drive(_ service: TestService, _ clock: SettableClock, policy: WebhookPolicy, idle: Int64, steps: Int,
+    static func drive(_ service: TestService, _ clock: SettableClock, policy: WebhookPolicy, idle: Int64, steps: Int, batch: Int = WebhookDeliveryJob.batch,
                       until done: () async throws -> Bool) async throws {
         let job = WebhookDeliveryJob(services: service.services, policy: policy, logger: .init(label: "test"))
         let store = service.services.store
@@ -75,9 +75,8 @@ struct WebhookDeliveryTests {
             for _ in 0..<steps {
                 if try await done() { return }
                 let nowMs = Int64(clock.now().timeIntervalSince1970 * 1000)
-                if let claim = try await store.claimWebhook(owner: "test", nowMs: nowMs, leaseMs: 60_000) {
-                    let outcome = await job.attempt(claim, client)
-                    try await store.recordAttempt(claim, owner: "test", outcome: outcome, nowMs: Int64(clock.now().timeIntervalSince1970 * 1000))
+                if let claim = try await store.claimWebhook(owner: "test", nowMs: nowMs, leaseMs: policy.lease.milliseconds, limit: batch) {
+                    try await store.recordAttempts(claim, owner: "test", await job.deliver(claim, client))
                 } else {
                     clock.set(Int64(clock.now().timeIntervalSince1970) + idle)
                 }
@@ -131,6 +130,33 @@ struct WebhookDeliveryTests {
             }
             let downIDs = receiver.got("down").map(\.id)
             #expect(downIDs == downIDs.sorted { Int($0.dropFirst(4))! < Int($1.dropFirst(4))! }, "never an event before the previous one is settled")
+        }
+    }
+
+    @Test("an endpoint's next events are claimed together and delivered in order in one claim; a failure stops the claim there", arguments: StoreBackend.all)
+    func batches(backend: StoreBackend) async throws {
+        let (service, clock) = try await Self.service(backend, activations: 3)
+        let receiver = Receiver()
+        let store = service.services.store
+        let expected = try await store.events(after: 0, limit: 1000, dealer: nil)
+        try await Application(router: receiver.router, configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { client in
+            let port = try #require(client.port)
+            let ok = try await store.createWebhook(url: "http://127.0.0.1:\(port)/ok", types: [], secret: receiver.secret, actor: "test", at: TestService.now)
+            _ = try await store.rewindWebhook(ok.id, after: 0, actor: "test", at: TestService.now)
+            let policy = WebhookPolicy(timeout: .seconds(2), allowPrivate: true)
+            try await Self.drive(service, clock, policy: policy, idle: 1, steps: 1) { false }
+            #expect(receiver.got("ok").map(\.id) == expected.map(\.id), "every event in one claim, in order")
+            let log = try await store.deliveries(of: ok.id, limit: 1000)
+            #expect(log.count == expected.count && log.allSatisfy { $0.status == .delivered && $0.attempts == 1 })
+            #expect(try await store.webhook(ok.id)?.position == expected.last?.seq)
+            #expect(try await store.claimWebhook(owner: "test", nowMs: TestService.now * 1000 + 10_000, leaseMs: 1000, limit: 10) == nil, "nothing left")
+
+            // A batch of 2 to a receiver that fails: the first is attempted, the second waits.
+            let down = try await store.createWebhook(url: "http://127.0.0.1:\(port)/down", types: [], secret: receiver.secret, actor: "test", at: TestService.now)
+            _ = try await store.rewindWebhook(down.id, after: 0, actor: "test", at: TestService.now)
+            try await Self.drive(service, clock, policy: policy, idle: 1, steps: 1, batch: 2) { false }
+            #expect(receiver.got("down").map(\.id) == [expected[0].id])
+            #expect(try await store.deliveries(of: down.id, limit: 10).map(\.seq) == [expected[0].seq])
         }
     }
 
