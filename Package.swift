@@ -96,7 +96,7 @@ let package = Package(
         .target(
             name: "FoDServer",
             dependencies: [
-                "FoDCore", "FoDAPI", "FoDStore", "FoDRevenue", "FoDEntitlements", "FoDCrypto", "FoDInvoicing",
+                "FoDCore", "FoDAPI", "FoDStore", "FoDRevenue", "FoDEntitlements", "FoDCrypto", "FoDInvoicing", "CFoDSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

@@ -78,6 +78,8 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a receiver in production would
+
             def log_message(self, *args):
                 pass
 
@@ -95,6 +97,7 @@ class WebhookReceiver:
                     with receiver.lock:
                         receiver.in_flight -= 1
                 self.send_response(status)
+                self.send_header("Content-Length", "0")
                 self.end_headers()
 
             def judge(self, body, number):
