@@ -27,7 +27,7 @@ import sys
 import tempfile
 import urllib.request
 
-from e2e_support import ROOT, WebhookReceiver, banner_keys, call, free_port, wait_ready
+from e2e_support import ROOT, WebhookReceiver, banner_keys, call, feed, free_port, wait_ready
 
 RELEASE = os.path.join(ROOT, ".build", "release")
 
@@ -182,13 +182,7 @@ def main():
         webhooks = None
         if receivers:
             # What the receivers got while the load ran, against the events it made.
-            events, after = 0, start_after
-            while True:
-                page = json.loads(call(port, "GET", f"/v1/events?after={after}&limit=1000", admin)[1])
-                events += len(page["events"])
-                if page["next_after"] == after:
-                    break
-                after = page["next_after"]
+            events = len(feed(port, admin, after=start_after))
             got = [len(r.received) for r in receivers]
             load_seconds = 4 * args.seconds
             webhooks = {"endpoints": len(receivers), "events": events, "delivered": got,

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 
-from e2e_support import FOD, ROOT, WebhookReceiver, banner_keys, call, check, checks, free_port, wait_ready
+from e2e_support import FOD, ROOT, WebhookReceiver, banner_keys, call, check, checks, feed, free_port, wait_ready
 
 VEHICLES, CONCURRENCY, KILL_AFTER, DEADLINE = 300, 12, 120, time.monotonic() + 240
 
@@ -125,13 +125,7 @@ def main():
 def webhooks_after_restart(port, admin, receiver, answered):
     """Before any retry: the receiver gets an event for every stored activation (the feed's), so
     for every one answered 2xx, and for none that is not stored."""
-    stored, after = set(), 0
-    while True:
-        page = json.loads(call(port, "GET", f"/v1/events?after={after}&limit=1000", admin)[1])
-        stored |= {e["data"]["entitlement"]["id"] for e in page["events"] if e["type"] == "activation.created"}
-        if page["next_after"] == after:
-            break
-        after = page["next_after"]
+    stored = {e["data"]["entitlement"]["id"] for e in feed(port, admin) if e["type"] == "activation.created"}
     end = time.monotonic() + 60
 
     def delivered():

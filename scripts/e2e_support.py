@@ -58,6 +58,20 @@ def call(port, method, path, key, body=None, idempotency=None, timeout=10):
         return error.code, error.read(), dict(error.headers)
 
 
+def feed(port, key, after=0):
+    """Every event of GET /v1/events after `after`, page by page."""
+    events = []
+    while True:
+        status, body, _ = call(port, "GET", f"/v1/events?after={after}&limit=1000", key)
+        if status != 200:
+            raise RuntimeError(f"GET /v1/events answered {status}: {body[:200]}")
+        page = json.loads(body)
+        events += page["events"]
+        if page["next_after"] == after:
+            return events
+        after = page["next_after"]
+
+
 class WebhookReceiver:
     """A webhook receiver on 127.0.0.1 that checks every request's signature with the
     standardwebhooks package (not fod's code) and records what it got. `fail_first` requests are

@@ -39,7 +39,7 @@ import urllib.parse
 import urllib.request
 
 import e2e_support
-from e2e_support import FOD, ROOT, WebhookReceiver, banner_keys, check, checks, free_port, wait_ready
+from e2e_support import FOD, ROOT, WebhookReceiver, banner_keys, check, checks, feed, free_port, wait_ready
 
 VEHICLES, CONCURRENCY, KILL_AFTER, DEADLINE = 240, 12, 80, time.monotonic() + 400
 PG_TEMP = os.path.join(ROOT, "scripts", "pg-temp")
@@ -207,13 +207,7 @@ def check_move(url, folder):
 
 
 def check_webhooks(port, admin, receiver, answered):
-    stored, after = {}, 0
-    while True:
-        page = json.loads(call(port, "GET", f"/v1/events?after={after}&limit=1000", admin)[1])
-        stored.update({e["data"]["entitlement"]["id"]: e["seq"] for e in page["events"] if e["type"] == "activation.created"})
-        if page["next_after"] == after:
-            break
-        after = page["next_after"]
+    stored = {e["data"]["entitlement"]["id"]: e["seq"] for e in feed(port, admin) if e["type"] == "activation.created"}
     end = time.monotonic() + 90
 
     def delivered():
