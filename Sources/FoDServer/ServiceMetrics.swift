@@ -1,3 +1,4 @@
+import FoDStore
 import Prometheus
 
 /// fod's Prometheus metrics: the registry `GET /metrics` renders, with the service's own counters.
@@ -25,6 +26,10 @@ public final class ServiceMetrics: Sendable {
     /// The time of each group commit of activations (one SQLite transaction with its fsync).
     let commitDuration: DurationHistogram
     let commitFailures: Counter
+    /// Webhook attempts by result (`delivered`, `retry`, `failed`).
+    let webhookDelivered: Counter
+    let webhookRetried: Counter
+    let webhookFailed: Counter
     /// What a scraper needs to know about the process (refreshed at each scrape).
     private let process: ProcessMetrics
 
@@ -50,6 +55,10 @@ public final class ServiceMetrics: Sendable {
             buckets: [.microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
                       .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1)])
         commitFailures = registry.makeCounter(descriptor: name("database_commit_failures", "Group commits of activations that failed"))
+        let attempts = name("webhook_attempts", "Webhook delivery attempts by result")
+        webhookDelivered = registry.makeCounter(descriptor: attempts, labels: [("result", "delivered")])
+        webhookRetried = registry.makeCounter(descriptor: attempts, labels: [("result", "retry")])
+        webhookFailed = registry.makeCounter(descriptor: attempts, labels: [("result", "failed")])
         registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "fod", metricName: "build", unitName: "info",
                                                             helpText: "The build's version, always 1"),
                            labels: [("version", ServiceMetrics.version)]).set(Double(1))
@@ -81,6 +90,21 @@ public final class ServiceMetrics: Sendable {
     func databaseFailure(busy: Bool) { (busy ? databaseBusy : databaseErrors).increment() }
     /// Counts a request whose API key was not accepted.
     func authenticationFailed() { authenticationFailures.increment() }
+    /// Counts a claim's attempts, and sets the endpoint's lag: how old its oldest undelivered event
+    /// is (`fod_webhook_lag_seconds{endpoint}`; 0 once it has caught up).
+    func webhookAttempts(_ attempts: [WebhookAttempt], endpoint: String, lagSeconds: Double) {
+        for attempt in attempts {
+            switch attempt.outcome {
+            case .delivered: webhookDelivered.increment()
+            case .retry: webhookRetried.increment()
+            case .failed: webhookFailed.increment()
+            }
+        }
+        registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "fod", metricName: "webhook_lag", unitName: "seconds",
+                                                            helpText: "Age of the oldest event not yet delivered to the endpoint"),
+                           labels: [("endpoint", endpoint)]).set(max(0, lagSeconds))
+    }
+
     /// Counts a verification by its outcome.
     func verification(valid: Bool) { (valid ? verified : verifyFailed).increment() }
 }

@@ -77,7 +77,7 @@ public struct WebhookDeliveryJob: Service {
                     continue
                 }
                 let attempts = await deliver(claim, client)
-                try await services.store.recordAttempts(claim, owner: owner, attempts)
+                try await record(claim, attempts)
                 if let last = attempts.last, case .failed(_, let error) = last.outcome {
                     logger.error("webhook delivery failed for good", metadata: ["endpoint": "\(claim.endpoint.id)", "event": "evt_\(last.seq)", "reason": "\(error)"])
                 }
@@ -86,6 +86,17 @@ public struct WebhookDeliveryJob: Service {
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
             }
         }
+    }
+
+    /// Records a claim's attempts and counts them in the metrics, with the endpoint's lag: the age
+    /// of the first event not delivered, 0 when the claim delivered everything it held and was not
+    /// full (the endpoint caught up; the next claim corrects it if events came meanwhile).
+    func record(_ claim: WebhookClaim, _ attempts: [WebhookAttempt]) async throws {
+        try await services.store.recordAttempts(claim, owner: owner, attempts)
+        let settled = attempts.count(where: { if case .retry = $0.outcome { false } else { true } })
+        let caughtUp = settled == claim.events.count && claim.events.count < WebhookDeliveryJob.batch
+        let lag = caughtUp ? 0 : Double(nowMs()) / 1000 - Double(claim.events[min(settled, claim.events.count - 1)].occurredAt)
+        services.metrics.webhookAttempts(attempts, endpoint: claim.endpoint.id, lagSeconds: lag)
     }
 
     /// A claim's events, one after the other while each is delivered and the lease has time for

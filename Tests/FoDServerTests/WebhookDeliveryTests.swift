@@ -75,8 +75,8 @@ struct WebhookDeliveryTests {
             for _ in 0..<steps {
                 if try await done() { return }
                 let nowMs = Int64(clock.now().timeIntervalSince1970 * 1000)
-                if let claim = try await store.claimWebhook(owner: "test", nowMs: nowMs, leaseMs: policy.lease.milliseconds, limit: batch) {
-                    try await store.recordAttempts(claim, owner: "test", await job.deliver(claim, client))
+                if let claim = try await store.claimWebhook(owner: job.owner, nowMs: nowMs, leaseMs: policy.lease.milliseconds, limit: batch) {
+                    try await job.record(claim, await job.deliver(claim, client))
                 } else {
                     clock.set(Int64(clock.now().timeIntervalSince1970) + idle)
                 }
@@ -150,6 +150,9 @@ struct WebhookDeliveryTests {
             #expect(log.count == expected.count && log.allSatisfy { $0.status == .delivered && $0.attempts == 1 })
             #expect(try await store.webhook(ok.id)?.position == expected.last?.seq)
             #expect(try await store.claimWebhook(owner: "test", nowMs: TestService.now * 1000 + 10_000, leaseMs: 1000, limit: 10) == nil, "nothing left")
+            let metrics = String(decoding: service.services.metrics.render(), as: UTF8.self)
+            #expect(metrics.contains("fod_webhook_attempts_total{result=\"delivered\"} \(expected.count)"), "\(metrics.split(separator: "\n").filter { $0.contains("webhook") })")
+            #expect(metrics.contains("fod_webhook_lag_seconds{endpoint=\"\(ok.id)\"} 0"), "caught up")
 
             // A batch of 2 to a receiver that fails: the first is attempted, the second waits.
             let down = try await store.createWebhook(url: "http://127.0.0.1:\(port)/down", types: [], secret: receiver.secret, actor: "test", at: TestService.now)
