@@ -38,37 +38,17 @@ public struct WebhookDeliveryJob: Service {
         self.idle = idle
     }
 
-    /// How much the delivery thread yields to the requests' threads when the cores are busy (a
-    /// nice value: +5 weighs about a third of a request thread). Measured in docs/benchmarks.md.
-    static let niceness: Int32 = 5
-
-    /// Runs `body` with a delivery client — no redirects followed, the policy's timeouts — on an
-    /// event loop of its own (not the requests' loops), at a lower priority; shut down afterwards.
-    static func withClient<T: Sendable>(_ policy: WebhookPolicy, _ body: (HTTPClient) async throws -> T) async throws -> T {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        try? await group.next().submit { _ = fod_nice_this_thread(niceness) }.get()
-        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
-        configuration.timeout = .init(connect: .milliseconds(policy.timeout.milliseconds), read: .milliseconds(policy.timeout.milliseconds))
-        configuration.decompression = .disabled
-        let client = HTTPClient(eventLoopGroupProvider: .shared(group), configuration: configuration)
-        let result: Result<T, any Error>
-        do { result = .success(try await body(client)) } catch { result = .failure(error) }
-        try? await client.shutdown()
-        try? await group.shutdownGracefully()
-        return try result.get()
-    }
-
     public func run() async throws {
-        try await WebhookDeliveryJob.withClient(policy) { client in
+        try await WebhookClients.with(policy) { clients in
             await withTaskGroup(of: Void.self) { group in
-                for _ in 0..<max(1, policy.workers) { group.addTask { await worker(client) } }
+                for _ in 0..<max(1, policy.workers) { group.addTask { await worker(clients) } }
             }
         }
     }
 
     private func nowMs() -> Int64 { Int64((services.clock.now().timeIntervalSince1970 * 1000).rounded(.down)) }
 
-    private func worker(_ client: HTTPClient) async {
+    private func worker(_ clients: WebhookClients) async {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 guard let claim = try await services.store.claimWebhook(owner: owner, nowMs: nowMs(), leaseMs: policy.lease.milliseconds,
@@ -76,7 +56,7 @@ public struct WebhookDeliveryJob: Service {
                     try? await cancelWhenGracefulShutdown { try await Task.sleep(for: idle) }
                     continue
                 }
-                let attempts = await deliver(claim, client)
+                let attempts = await deliver(claim, clients)
                 try await record(claim, attempts)
                 if let last = attempts.last, case .failed(_, let error) = last.outcome {
                     logger.error("webhook delivery failed for good", metadata: ["endpoint": "\(claim.endpoint.id)", "event": "evt_\(last.seq)", "reason": "\(error)"])
@@ -101,35 +81,42 @@ public struct WebhookDeliveryJob: Service {
 
     /// A claim's events, one after the other while each is delivered and the lease has time for
     /// one more: the attempts to record. The address is checked once, before the first.
-    func deliver(_ claim: WebhookClaim, _ client: HTTPClient) async -> [WebhookAttempt] {
+    func deliver(_ claim: WebhookClaim, _ clients: WebhookClients) async -> [WebhookAttempt] {
         let claimed = nowMs()
+        let client: HTTPClient
+        do {
+            client = try await clients.client(for: claim.endpoint)
+        } catch {
+            let failure = (error as? APIError)?.detail ?? "\(error)".prefix(200).description
+            let outcome = retryOrFail(status: nil, failure: failure, earlierAttempts: claim.attempts, firstAttemptMs: claim.firstAttemptMs)
+            return [WebhookAttempt(seq: claim.events[0].seq, outcome: outcome, attempts: claim.attempts + 1, firstAttemptMs: claim.firstAttemptMs, atMs: nowMs())]
+        }
         var attempts: [WebhookAttempt] = []
-        var addressChecked = false
         for (index, event) in claim.events.enumerated() {
             if index > 0, nowMs() - claimed + policy.timeout.milliseconds > policy.lease.milliseconds - 5_000 { break }
             let earlier = index == 0 ? claim.attempts : 0
             let first = index == 0 ? claim.firstAttemptMs : nowMs()
-            let outcome = await attempt(claim.endpoint, event, earlierAttempts: earlier, firstAttemptMs: first, checkAddress: !addressChecked, client)
-            addressChecked = true
+            let outcome = await attempt(claim.endpoint, event, earlierAttempts: earlier, firstAttemptMs: first, client)
             attempts.append(WebhookAttempt(seq: event.seq, outcome: outcome, attempts: earlier + 1, firstAttemptMs: first, atMs: nowMs()))
             guard case .delivered = outcome else { break }
         }
         return attempts
     }
 
+    /// A failed attempt's outcome: retried later, or given up once the retry window is over.
+    private func retryOrFail(status: Int64?, failure: String, earlierAttempts: Int64, firstAttemptMs: Int64) -> WebhookOutcome {
+        let now = nowMs()
+        if now - firstAttemptMs >= policy.retryWindow.milliseconds { return .failed(status: status, error: failure) }
+        return .retry(status: status, error: failure, nextAttemptMs: now + policy.delay(afterFailures: earlierAttempts + 1).milliseconds)
+    }
+
     /// One attempt: the request, signed, cut off after the timeout.
-    func attempt(_ endpoint: WebhookEndpoint, _ event: OutboxEvent, earlierAttempts: Int64, firstAttemptMs: Int64, checkAddress: Bool,
-                 _ client: HTTPClient) async -> WebhookOutcome {
+    func attempt(_ endpoint: WebhookEndpoint, _ event: OutboxEvent, earlierAttempts: Int64, firstAttemptMs: Int64, _ client: HTTPClient) async -> WebhookOutcome {
         let started = nowMs()
         let body = event.json
         var status: Int64?
         var failure: String
         do {
-            guard let url = URL(string: endpoint.url), let host = url.host else { throw APIError(.unprocessableContent, "webhook_url_invalid", "the URL does not parse") }
-            if checkAddress {
-                let allow = policy.allowPrivate
-                try await BlockingPool.run(.short) { try WebhookURL.checkResolved(host, allowPrivate: allow) }
-            }
             var request = HTTPClientRequest(url: endpoint.url)
             request.method = .POST
             for (name, value) in try WebhookSignature.headers(id: event.id, timestamp: started / 1000, body: body, secret: endpoint.secret) {
@@ -143,16 +130,12 @@ public struct WebhookDeliveryJob: Service {
             _ = try? await response.body.collect(upTo: 64 * 1024)
             if (200..<300).contains(response.status.code) { return .delivered(status: Int64(response.status.code)) }
             failure = "the receiver answered \(response.status.code)"
-        } catch let error as APIError {
-            failure = error.detail
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             failure = "timed out after \(policy.timeout)"
         } catch {
             failure = "\(error)".prefix(200).description
         }
-        let now = nowMs()
-        if now - firstAttemptMs >= policy.retryWindow.milliseconds { return .failed(status: status, error: failure) }
-        return .retry(status: status, error: failure, nextAttemptMs: now + policy.delay(afterFailures: earlierAttempts + 1).milliseconds)
+        return retryOrFail(status: status, failure: failure, earlierAttempts: earlierAttempts, firstAttemptMs: firstAttemptMs)
     }
 }
 

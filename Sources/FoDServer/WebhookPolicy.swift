@@ -15,13 +15,17 @@ public struct WebhookPolicy: Sendable {
     public var allowPrivate: Bool
     /// Endpoints delivered to at once by this instance.
     public var workers: Int
+    /// How endpoint names are resolved (the system resolver; a test gives its own).
+    public var resolve: WebhookResolver
     /// How long a claimed endpoint stays with this instance: longer than an attempt (the address
     /// check, the request cut off at ``timeout``, the bookkeeping). An instance killed mid-attempt
     /// holds its endpoint this long; then another one delivers it.
     public var lease: Duration { timeout + .seconds(15) }
 
     public init(timeout: Duration = .seconds(10), retryBase: Duration = .seconds(2), maxDelay: Duration = .seconds(6 * 3600),
-                retryWindow: Duration = .seconds(72 * 3600), allowPrivate: Bool = false, workers: Int = 8) {
+                retryWindow: Duration = .seconds(72 * 3600), allowPrivate: Bool = false, workers: Int = 8,
+                resolve: @escaping WebhookResolver = WebhookURL.systemResolve) {
+        self.resolve = resolve
         self.timeout = timeout
         self.retryBase = retryBase
         self.maxDelay = maxDelay

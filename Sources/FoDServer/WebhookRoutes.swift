@@ -34,9 +34,9 @@ struct WebhookRoutes {
         if let unknown = types.first(where: { !known.contains($0) }) {
             throw APIError(.unprocessableContent, "event_type_unknown", "\(unknown.prefix(60)) is not an event type; see docs/api.md")
         }
-        if let host = url.host {
-            let allow = services.webhooks.allowPrivate
-            try await BlockingPool.run(.short) { try WebhookURL.checkResolved(host, allowPrivate: allow) }
+        if let host = url.host, !services.webhooks.allowPrivate {
+            let resolve = services.webhooks.resolve
+            _ = try await BlockingPool.run(.short) { try WebhookURL.checkResolved(host, allowPrivate: false, resolve: resolve) }
         }
         let endpoint = try await services.store.createWebhook(url: body.url, types: types, secret: WebhookSignature.newSecret(),
                                                               actor: principal.actor, at: services.clock.unixSeconds())

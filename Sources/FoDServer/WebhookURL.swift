@@ -31,31 +31,45 @@ public enum WebhookURL {
         return url
     }
 
-    /// Resolves the host (on the blocking pool) and refuses it when any address is not public.
+    /// Resolves the host (blocking: on the pool) and refuses it when any address is not public
+    /// (unless `allowPrivate`).
+    /// - Returns: the address to connect to — the connection is pinned to it, so the name is not
+    ///   looked up a second time between the check and the connection (DNS rebinding); `nil` for
+    ///   an address literal.
     /// - Throws: ``APIError`` `webhook_url_private` or `webhook_host_unknown`.
-    static func checkResolved(_ host: String, allowPrivate: Bool) throws {
-        guard !allowPrivate else { return }
+    static func checkResolved(_ host: String, allowPrivate: Bool, resolve: WebhookResolver = WebhookURL.systemResolve) throws -> String? {
         let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         if let literal = IPAddress(bare) {
-            guard literal.isPublic else { throw APIError(.unprocessableContent, "webhook_url_private", "\(host) is not a public address") }
-            return
+            guard allowPrivate || literal.isPublic else { throw APIError(.unprocessableContent, "webhook_url_private", "\(host) is not a public address") }
+            return nil
         }
+        let addresses = try resolve(bare)
+        guard let first = addresses.first else { throw APIError(.unprocessableContent, "webhook_host_unknown", "\(host) does not resolve") }
+        if !allowPrivate, addresses.contains(where: { !(IPAddress($0)?.isPublic ?? false) }) {
+            throw APIError(.unprocessableContent, "webhook_url_private", "\(host) resolves to an address that is not public")
+        }
+        return first
+    }
+
+    /// The system resolver (`getaddrinfo`): the name's addresses as text, none when it does not resolve.
+    public static let systemResolve: WebhookResolver = { name in
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var result: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(bare, nil, &hints, &result) == 0, let first = result else {
-            throw APIError(.unprocessableContent, "webhook_host_unknown", "\(host) does not resolve")
-        }
+        guard getaddrinfo(name, nil, &hints, &result) == 0, let first = result else { return [] }
         defer { freeaddrinfo(first) }
+        var out: [String] = []
         var node: UnsafeMutablePointer<addrinfo>? = first
         while let current = node {
-            if let address = IPAddress(current.pointee.ai_addr), !address.isPublic {
-                throw APIError(.unprocessableContent, "webhook_url_private", "\(host) resolves to an address that is not public")
-            }
+            if let text = IPAddress(current.pointee.ai_addr)?.text, !out.contains(text) { out.append(text) }
             node = current.pointee.ai_next
         }
+        return out
     }
 }
+
+/// Resolves a host name to its addresses, as text (blocking).
+public typealias WebhookResolver = @Sendable (String) throws -> [String]
 
 /// An IPv4 or IPv6 address, to tell public from local ones.
 struct IPAddress {
@@ -114,4 +128,13 @@ struct IPAddress {
     }
 
     private init(v4: [UInt8]) { bytes = v4 }
+
+    /// The address as text (`inet_ntop`).
+    var text: String {
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        var copy = bytes
+        let family = bytes.count == 16 ? AF_INET6 : AF_INET
+        guard inet_ntop(family, &copy, &buffer, socklen_t(buffer.count)) != nil else { return "" }
+        return String(cString: buffer)
+    }
 }

@@ -71,7 +71,7 @@ struct WebhookDeliveryTests {
                       until done: () async throws -> Bool) async throws {
         let job = WebhookDeliveryJob(services: service.services, policy: policy, logger: .init(label: "test"))
         let store = service.services.store
-        try await WebhookDeliveryJob.withClient(policy) { client in
+        try await WebhookClients.with(policy) { client in
             for _ in 0..<steps {
                 if try await done() { return }
                 let nowMs = Int64(clock.now().timeIntervalSince1970 * 1000)
@@ -181,6 +181,37 @@ struct WebhookDeliveryTests {
             #expect(took < .seconds(2), "cut off before the receiver answers (\(took))")
             let endpoint = try #require(try await store.webhook(hang.id))
             #expect(endpoint.nextAttemptMs > TestService.now * 1000, "the retry is scheduled later")
+        }
+    }
+
+    @Test("the connection goes to the address the check resolved (pinned), not to a second look-up of the name")
+    func pinnedAddress() async throws {
+        let (service, clock) = try await Self.service(.sqlite, activations: 1)
+        let receiver = Receiver()
+        let store = service.services.store
+        try await Application(router: receiver.router, configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { client in
+            let port = try #require(client.port)
+            // hooks.invalid resolves nowhere (RFC 6761) but through the policy's resolver: only a
+            // connection pinned to what the check resolved reaches the receiver.
+            let endpoint = try await store.createWebhook(url: "http://hooks.invalid:\(port)/ok", types: [], secret: receiver.secret, actor: "test", at: TestService.now)
+            _ = try await store.rewindWebhook(endpoint.id, after: 0, actor: "test", at: TestService.now)
+            let resolved = Mutex<[String]>([])
+            let policy = WebhookPolicy(timeout: .seconds(2), allowPrivate: true, resolve: { name in
+                resolved.withLock { $0.append(name) }
+                return name == "hooks.invalid" ? ["127.0.0.1"] : []
+            })
+            try await Self.drive(service, clock, policy: policy, idle: 1, steps: 1) { false }
+            let log = try await store.deliveries(of: endpoint.id, limit: 10)
+            #expect(!log.isEmpty && log.allSatisfy { $0.status == .delivered }, "\(log)")
+            #expect(receiver.got("ok").count == log.count && resolved.withLock { $0 } == ["hooks.invalid"], "one look-up for the claim")
+
+            // Not allowed: the same resolution is refused before any connection.
+            let strict = WebhookPolicy(timeout: .seconds(2), resolve: { _ in ["127.0.0.1"] })
+            _ = try await store.rewindWebhook(endpoint.id, after: 0, actor: "test", at: TestService.now)
+            let before = receiver.got("ok").count
+            try await Self.drive(service, clock, policy: strict, idle: 1, steps: 1) { false }
+            #expect(receiver.got("ok").count == before)
+            #expect(try await store.deliveries(of: endpoint.id, limit: 10).contains { $0.lastError?.contains("resolves to an address that is not public") == true })
         }
     }
 
