@@ -37,23 +37,23 @@ public struct WebhookPolicy: Sendable {
     /// The delay before attempt `attempts + 1`, after `attempts` failures (1, 2, …), with jitter.
     /// Jitter spreads retries in time only; it decides nothing.
     public func delay(afterFailures attempts: Int64) -> Duration {
+        .milliseconds(Int64(plainDelaySeconds(afterFailures: attempts) * Double.random(in: 0.8...1.2) * 1000))
+    }
+
+    /// The delay without jitter: the base doubled per failure, capped at ``maxDelay``.
+    private func plainDelaySeconds(afterFailures attempts: Int64) -> Double {
         let base = Double(retryBase.components.seconds) + Double(retryBase.components.attoseconds) / 1e18
-        let cap = Double(maxDelay.components.seconds)
-        let plain = min(cap, base * pow(2, Double(max(0, min(attempts - 1, 40)))))
-        return .milliseconds(Int64(plain * Double.random(in: 0.8...1.2) * 1000))
+        return min(Double(maxDelay.components.seconds), base * pow(2, Double(max(0, min(attempts - 1, 40)))))
     }
 
     /// The schedule without jitter, for the documentation: the delays until the window is over.
     public var schedule: [Duration] {
         var delays: [Duration] = []
         var total: Duration = .zero
-        var attempts: Int64 = 1
         while total < retryWindow {
-            let base = Double(retryBase.components.seconds) + Double(retryBase.components.attoseconds) / 1e18
-            let next = Duration.milliseconds(Int64(min(Double(maxDelay.components.seconds), base * pow(2, Double(min(attempts - 1, 40)))) * 1000))
+            let next = Duration.milliseconds(Int64(plainDelaySeconds(afterFailures: Int64(delays.count) + 1) * 1000))
             delays.append(next)
             total += next
-            attempts += 1
         }
         return delays
     }

@@ -7,7 +7,8 @@ import Glibc
 /// A subscriber's URL, checked against server-side request forgery: `https://` with a host name
 /// or a public address; no credentials; no loopback, private (RFC 1918, CGNAT), link-local,
 /// unique-local, multicast or unspecified address — by literal at subscription, and by every
-/// address the name resolves to before each delivery — unless the operator allows them.
+/// address the name resolves to before each claim of its events (the connection then goes to
+/// the address checked) — unless the operator allows them.
 public enum WebhookURL {
     /// Checks the URL's form.
     /// - Throws: ``APIError`` 422 `webhook_url_invalid`.

@@ -151,8 +151,11 @@ struct WebhookDeliveryTests {
             #expect(try await store.webhook(ok.id)?.position == expected.last?.seq)
             #expect(try await store.claimWebhook(owner: "test", nowMs: TestService.now * 1000 + 10_000, leaseMs: 1000, limit: 10) == nil, "nothing left")
             let metrics = String(decoding: service.services.metrics.render(), as: UTF8.self)
-            #expect(metrics.contains("fod_webhook_attempts_total{result=\"delivered\"} \(expected.count)"), "\(metrics.split(separator: "\n").filter { $0.contains("webhook") })")
-            #expect(metrics.contains("fod_webhook_lag_seconds{endpoint=\"\(ok.id)\"} 0"), "caught up")
+            func value(_ series: String) -> Double? {
+                metrics.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.dropFirst(series.count + 1)) }
+            }
+            #expect(value("fod_webhook_attempts_total{result=\"delivered\"}") == Double(expected.count), "\(metrics.split(separator: "\n").filter { $0.contains("webhook") })")
+            #expect(value("fod_webhook_lag_seconds{endpoint=\"\(ok.id)\"}") == 0, "caught up")
 
             // A batch of 2 to a receiver that fails: the first is attempted, the second waits.
             let down = try await store.createWebhook(url: "http://127.0.0.1:\(port)/down", types: [], secret: receiver.secret, actor: "test", at: TestService.now)
