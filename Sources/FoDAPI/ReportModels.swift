@@ -101,9 +101,10 @@ public struct ActivationsResponse: Codable, Sendable, Hashable {
     public var lines: [LineBody]
     public var statements: [StatementBody]
 
-    public init(_ report: Report) {
+    /// - Throws: ``RevenueError`` `spill_failed` when the report's lines cannot be read back.
+    public init(_ report: Report) throws {
         period = report.period.description
-        lines = report.lines.map(LineBody.init)
+        lines = try report.lines.collect().map(LineBody.init)
         statements = report.statements.map(StatementBody.init)
     }
 }

@@ -18,6 +18,14 @@ public struct Currency: Sendable, Hashable, Comparable, CustomStringConvertible 
         self.exponent = exponent
     }
 
+    /// The euro.
+    public static let euro = Currency(known: "EUR", exponent: 2)
+
+    private init(known code: String, exponent: Int) {
+        self.code = code
+        self.exponent = exponent
+    }
+
     public var description: String { code }
     public static func < (lhs: Currency, rhs: Currency) -> Bool { lhs.code < rhs.code }
 

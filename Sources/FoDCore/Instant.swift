@@ -9,13 +9,14 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The instant `unixSeconds` after the epoch.
     public init(unixSeconds: Int64) { self.unixSeconds = unixSeconds }
 
-    /// Parses an RFC 3339 timestamp (see ``Timestamp/parse(_:)-(String)``); a fraction of a second is dropped.
+    /// Parses an RFC 3339 timestamp, years 0000 to 9999 (see ``Timestamp/parseSeconds(_:)``); a
+    /// fraction of a second is dropped. What an instant may be is the caller's rule.
     /// - Throws: ``CoreError`` `instant_invalid`.
     public init(rfc3339 text: String) throws {
-        guard let nanoseconds = Timestamp.parse(text) else {
-            throw CoreError(.instantInvalid, "\"\(text.prefix(40))\" is not an RFC 3339 timestamp such as 2026-11-03T09:15:00Z")
+        guard let seconds = Timestamp.parseSeconds(text) else {
+            throw CoreError(.instantInvalid, "\"\(DisplayText.sanitized(text, maxLength: 40))\" is not an RFC 3339 timestamp such as 2026-11-03T09:15:00Z")
         }
-        unixSeconds = Timestamp.seconds(nanoseconds)
+        unixSeconds = seconds
     }
 
     /// `2026-11-03T09:15:00Z`.

@@ -8,6 +8,21 @@ public enum Timestamp {
     /// - Returns: nanoseconds since 1970-01-01T00:00:00Z, or `nil` if the text is not RFC 3339 or
     ///   lies outside 1678–2261 (what 64-bit nanoseconds hold).
     public static func parse(_ text: UnsafeRawBufferPointer) -> Int64? {
+        guard let (seconds, nanos) = parts(text) else { return nil }
+        // 64-bit nanoseconds reach from 1677-09-21 to 2262-04-11.
+        guard seconds > -9_223_372_036, seconds < 9_223_372_035 else { return nil }
+        return seconds * 1_000_000_000 + nanos
+    }
+
+    /// Parses as ``parse(_:)-(UnsafeRawBufferPointer)`` does, to whole seconds (a fraction is
+    /// dropped), over the whole range RFC 3339 writes: years 0000 to 9999.
+    public static func parseSeconds(_ text: String) -> Int64? {
+        var text = text
+        return text.withUTF8 { parts(UnsafeRawBufferPointer($0))?.seconds }
+    }
+
+    /// Seconds since the epoch and the fraction's nanoseconds, or `nil` if the text is not RFC 3339.
+    private static func parts(_ text: UnsafeRawBufferPointer) -> (seconds: Int64, nanos: Int64)? {
         let count = text.count
         guard count >= 20 else { return nil }
         @inline(__always) func digit(_ index: Int) -> Int64? {
@@ -56,9 +71,7 @@ public enum Timestamp {
         }
         guard index == count else { return nil }
         let seconds = CivilDate(year: year, month: month, day: day, secondOfDay: hour * 3600 + minute * 60 + second).unixSeconds - offset
-        // 64-bit nanoseconds reach from 1677-09-21 to 2262-04-11.
-        guard seconds > -9_223_372_036, seconds < 9_223_372_035 else { return nil }
-        return seconds * 1_000_000_000 + nanos
+        return (seconds, nanos)
     }
 
     /// Parses a timestamp given as a string.

@@ -25,6 +25,25 @@ public struct Consent: Sendable, Hashable {
         self.acknowledgedAt = acknowledgedAt
     }
 
+    /// How far an acknowledgement may lie after the sale's recording (clocks of the shop and fod differ).
+    public static let clockSkew: Int64 = 300
+    /// How long before the sale an acknowledgement may have been given (a checkout that took days).
+    public static let maximumAge: Int64 = 7 * 86_400
+
+    /// Why ``acknowledgedAt`` cannot belong to a sale recorded at `soldAt`: it removes the
+    /// statutory withdrawal right, so it must have been given before the sale (within
+    /// ``clockSkew``) and not more than ``maximumAge`` before it. `nil` when it can (or is absent).
+    public func acknowledgementProblem(soldAt: Int64) -> String? {
+        guard let acknowledgedAt else { return nil }
+        if acknowledgedAt > soldAt + Consent.clockSkew {
+            return "consent acknowledged_at (\(Instant(unixSeconds: acknowledgedAt).rfc3339)) is after the sale (\(Instant(unixSeconds: soldAt).rfc3339)): the customer acknowledges before buying"
+        }
+        if acknowledgedAt < soldAt - Consent.maximumAge {
+            return "consent acknowledged_at (\(Instant(unixSeconds: acknowledgedAt).rfc3339)) is more than 7 days before the sale: record the acknowledgement given at this checkout"
+        }
+        return nil
+    }
+
     /// What a counter sale records when the dealer recorded no consent: given in person, without
     /// an early-start request, so the withdrawal right stands.
     public static let inPerson = Consent(unchecked: nil, immediateStart: false, acknowledgedAt: nil)

@@ -93,7 +93,7 @@ extension KeyedDecodingContainer {
     public func decodeInstantIfPresent(forKey key: Key) throws -> Int64? {
         try decodeIfPresent(String.self, forKey: key).map { text in
             do { return try Instant(rfc3339: text).unixSeconds } catch {
-                throw EntitlementError(.requestInvalid, "\(key.stringValue) is not an RFC 3339 instant")
+                throw EntitlementError(.requestInvalid, "\(key.stringValue) is not an RFC 3339 instant such as 2026-11-03T09:15:00Z")
             }
         }
     }

@@ -54,14 +54,8 @@ extension CreditNote {
 
     /// VAT on `net` at `rateBps`, in minor units, rounded half to even.
     static func tax(_ net: Int64, rateBps: Int64) throws -> Int64 {
-        let negative = net < 0
-        let product = net.magnitude.multipliedFullWidth(by: UInt64(rateBps))
-        guard product.high < 10_000 else { throw InvoicingError(.overflow, "the VAT on \(net) does not fit in 64 bits") }
-        let (quotient, remainder) = UInt64(10_000).dividingFullWidth(product)
-        var magnitude = quotient
-        if remainder > 5_000 || (remainder == 5_000 && quotient & 1 == 1) { magnitude += 1 }
-        guard magnitude <= UInt64(Int64.max) else { throw InvoicingError(.overflow, "the VAT on \(net) does not fit in 64 bits") }
-        return negative ? -Int64(magnitude) : Int64(magnitude)
+        guard let tax = HalfEvenDivision.mulDiv(net, rateBps, 10_000) else { throw InvoicingError(.overflow, "the VAT on \(net) does not fit in 64 bits") }
+        return tax
     }
 
     static func day(_ date: CivilDate) -> String { String(date.year) + "-" + two(date.month) + "-" + two(date.day) }

@@ -119,12 +119,9 @@ public struct LegalParty: Sendable, Hashable, Codable {
         try c.encodeIfPresent(taxNumber, forKey: .taxNumber)
     }
 
-    /// A required text field: not empty, not only spaces, no control characters, at most `max` characters.
+    /// A required text field, by the one text rule (``DisplayText``).
     static func text(_ value: String, _ name: String, max: Int) throws -> String {
-        guard !value.allSatisfy({ $0 == " " }), value.count <= max,
-              !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw InvoicingError(.partyInvalid, "\(name) must be 1 to \(max) characters without control characters")
-        }
+        if let problem = DisplayText.violation(in: value, name, maxLength: max) { throw InvoicingError(.partyInvalid, problem) }
         return value
     }
 }

@@ -57,6 +57,23 @@ extension PostgresStore {
                             eventsSHA256: closed.eventsSHA256, mark: closed.mark, statement: closed.statement, signature: closed.signature, creditNotes: notes)
     }
 
+    public func statementKeys() async throws -> [String] {
+        try await read("statement keys") { connection -> [String] in
+            var out: [String] = []
+            for try await jwk in try await connection.query("SELECT jwk FROM statement_key ORDER BY first_used_at, kid", logger: self.logger).decode(String.self) {
+                out.append(jwk)
+            }
+            return out
+        }
+    }
+
+    public func firstEventAt() async throws -> Int64? {
+        try await read("first event") { connection -> Int64? in
+            for try await first in try await connection.query("SELECT MIN(occurred_at) FROM event", logger: self.logger).decode(Int64?.self) { return first }
+            return nil
+        }
+    }
+
     public func closedRange() async throws -> (first: String, last: String)? {
         let range = try await read("closed periods") { connection -> [String]? in
             for try await row in try await connection.query("SELECT MIN(period), MAX(period) FROM period_close", logger: self.logger).decode((String?, String?).self) {
@@ -123,6 +140,9 @@ extension PostgresStore {
                             \(document.kind.rawValue), \(document.total), \(json))
                     """)
                 numbered.append(document)
+            }
+            if let key = plan.signingKey {
+                try await tx.query("INSERT INTO statement_key (kid, jwk, first_used_at) VALUES (\(key.kid), \(key.jwk), \(plan.closedAt)) ON CONFLICT (kid) DO NOTHING")
             }
             try await tx.query("""
                 INSERT INTO period_close (period, closed_at, actor, rules_version, events_sha256, event_mark, audit_seq, audit_sha256, statement, signature)

@@ -70,6 +70,7 @@ extension PostgresStore {
                 throw StoreError(.notFound, "no entitlement \(id)")
             }
             guard stored.claims.term == .subscription else { throw StoreError(.invalid, "entitlement \(id) is not a subscription") }
+            try StoreRows.requireRunning(stored, at: now)
             guard try await tx.count("""
                 INSERT INTO cancellation (entitlement_id, cancelled_at) VALUES (\(current.value), \(now)) ON CONFLICT (entitlement_id) DO NOTHING RETURNING 1
                 """) == 1 else { throw StoreError(.conflict, "the subscription \(id) is cancelled already") }

@@ -118,6 +118,8 @@ extension PostgresStore {
             .split(separator: ";").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }),
         // The root versions taken (SQLite's v14).
         ("pg-v8-trust-roots", [FoDDatabase.trustRootSchema.replacingOccurrences(of: "INTEGER", with: "BIGINT")]),
+        // The keys that signed statements (SQLite's v15).
+        ("pg-v9-statement-keys", [FoDDatabase.statementKeySchema.replacingOccurrences(of: "INTEGER", with: "BIGINT")]),
     ]
 
     /// Applies the migrations not yet applied, each in its own transaction, under a session

@@ -51,8 +51,12 @@ extension PostgresStore {
 
     public func webhook(_ id: String) async throws -> WebhookEndpoint? {
         try await read("webhook read") { connection in
-            try await PostgresStore.endpoints(try await connection.query(
-                "SELECT \(unescaped: PostgresStore.endpointColumns) FROM webhook_endpoint w WHERE w.id = \(id) AND w.deleted_at IS NULL", logger: self.logger)).first
+            guard var endpoint = try await PostgresStore.endpoints(try await connection.query(
+                "SELECT \(unescaped: PostgresStore.endpointColumns) FROM webhook_endpoint w WHERE w.id = \(id)", logger: self.logger)).first else { return nil }
+            for try await deleted in try await connection.query("SELECT deleted_at FROM webhook_endpoint WHERE id = \(id)", logger: self.logger).decode(Int64?.self) {
+                endpoint.deletedAt = deleted
+            }
+            return endpoint
         }
     }
 

@@ -54,7 +54,7 @@ public final class PostgresStore: EntitlementStore, Service {
         configuration.options.maximumConnections = maximumConnections
         configuration.options.minimumConnections = 0
         configuration.options.connectTimeout = .seconds(5)
-        if let schema = url.searchPath { configuration.options.additionalStartupParameters = [("search_path", schema)] }
+        configuration.options.additionalStartupParameters = PostgresStore.sessionSettings + (url.searchPath.map { [("search_path", $0)] } ?? [])
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
         location = url.redacted
@@ -68,28 +68,30 @@ public final class PostgresStore: EntitlementStore, Service {
         }
     }
 
-    private static func tls(_ url: DatabaseURL) throws -> PostgresClient.Configuration.TLS {
+    /// The one definition of the URL's TLS settings, for the pool and the start-up probe alike:
+    /// `nil` for `disable`; `prefer` and `require` (libpq's: encrypted, the certificate not
+    /// checked); `verify-full` checks the certificate and host name against `sslrootcert` (or the
+    /// system's roots).
+    /// - Throws: ``StoreError`` `invalid` when `sslrootcert` cannot be read.
+    static func tlsSettings(_ url: DatabaseURL) throws -> TLSConfiguration? {
+        var settings = TLSConfiguration.makeClientConfiguration()
         switch url.tls {
-        case .disable: return .disable
-        case .prefer:
-            var settings = TLSConfiguration.makeClientConfiguration()
-            settings.certificateVerification = .none
-            return .prefer(settings)
-        case .require:
-            // libpq's `require`: encrypted, the certificate not checked.
-            var settings = TLSConfiguration.makeClientConfiguration()
-            settings.certificateVerification = .none
-            return .require(settings)
+        case .disable: return nil
+        case .prefer, .require: settings.certificateVerification = .none
         case .verifyFull:
-            var settings = TLSConfiguration.makeClientConfiguration()
             settings.certificateVerification = .fullVerification
             if let file = url.rootCertificate {
                 do { settings.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(file)) } catch {
                     throw StoreError(.invalid, "sslrootcert \(file) cannot be read as PEM certificates")
                 }
             }
-            return .require(settings)
         }
+        return settings
+    }
+
+    private static func tls(_ url: DatabaseURL) throws -> PostgresClient.Configuration.TLS {
+        guard let settings = try tlsSettings(url) else { return .disable }
+        return url.tls == .prefer ? .prefer(settings) : .require(settings)
     }
 
     /// As a service: waits for the group's graceful shutdown (or cancellation), then stops the pool.
@@ -132,14 +134,11 @@ public final class PostgresStore: EntitlementStore, Service {
         } else {
             let tls: PostgresConnection.Configuration.TLS
             do {
-                if url.tls == .disable {
-                    tls = .disable
-                } else {
-                    var settings = TLSConfiguration.makeClientConfiguration()
-                    settings.certificateVerification = url.tls == .verifyFull ? .fullVerification : .none
-                    if let file = url.rootCertificate { settings.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(file)) }
+                if let settings = try PostgresStore.tlsSettings(url) {
                     let context = try NIOSSLContext(configuration: settings)
                     tls = url.tls == .prefer ? .prefer(context) : .require(context)
+                } else {
+                    tls = .disable
                 }
             } catch {
                 return StoreError(.invalid, "the TLS settings of \(location) cannot be used: \(error)")
@@ -204,22 +203,50 @@ public final class PostgresStore: EntitlementStore, Service {
     /// The limit of bulk work: a fixtures import, a move from SQLite, an export.
     static let bulkTimeout: Duration = .seconds(3600)
 
-    /// Runs `work`, or throws `store_busy` once `limit` has passed. The work is then cancelled
-    /// and not waited for: a connection that never answers (seen after the database crashed
-    /// mid-query) must not hold up the caller, nor the group commit behind it.
+    /// Runs `work`, or throws `store_busy` once `limit` has passed, or `CancellationError` when
+    /// the caller is cancelled. The work is then cancelled and not waited for: a connection that
+    /// never answers (seen after the database crashed mid-query) must not hold up the caller, nor
+    /// the group commit behind it. The timer ends with the work (no task sleeps on). A transaction
+    /// left open by abandoned work is ended by the server (`idle_in_transaction_session_timeout`,
+    /// set on every connection: ``sessionSettings``), so it cannot hold the write lock.
     static func bounded<T: Sendable>(_ limit: Duration, _ what: String, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
         let race = Race<T>()
-        return try await withCheckedThrowingContinuation { continuation in
-            race.begin(continuation)
-            let task = Task { race.finish(with: await Result(catching: { try await work() })) }
-            Task {
-                try? await Task.sleep(for: limit)
-                if race.finish(with: .failure(StoreError(.busy, "\(what): PostgreSQL did not answer within \(limit.components.seconds) s"))) {
-                    task.cancel()
+        let tasks = RaceTasks()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                race.begin(continuation)
+                let timer = Task {
+                    try? await Task.sleep(for: limit)
+                    guard !Task.isCancelled else { return }
+                    if race.finish(with: .failure(StoreError(.busy, "\(what): PostgreSQL did not answer within \(limit.components.seconds) s"))) {
+                        tasks.state.withLock { $0.work }?.cancel()
+                    }
                 }
+                let task = Task {
+                    let result = await Result(catching: { try await work() })
+                    race.finish(with: result)
+                    tasks.state.withLock { $0.timer }?.cancel()
+                }
+                tasks.state.withLock { $0 = (task, timer) }
+                // The work may have finished before the timer was known to it.
+                if race.isFinished { timer.cancel() }
+                if Task.isCancelled, race.finish(with: .failure(CancellationError())) {
+                    task.cancel()
+                    timer.cancel()
+                }
+            }
+        } onCancel: {
+            if race.finish(with: .failure(CancellationError())) {
+                let (work, timer) = tasks.state.withLock { $0 }
+                work?.cancel()
+                timer?.cancel()
             }
         }
     }
+
+    /// What every connection of the pool sets at start: a transaction left idle (its caller gave
+    /// up after ``writeTimeout``) is ended by the server within a minute, releasing its locks.
+    static let sessionSettings: [(String, String)] = [("idle_in_transaction_session_timeout", "60s")]
 
     /// Runs `body` with a connection (one statement, or several in one `REPEATABLE READ` read
     /// transaction when `consistent`).
@@ -359,10 +386,18 @@ final class WriteTransaction {
 }
 
 /// The first of two outcomes resumes the caller; the second is dropped.
+/// The two tasks of a ``PostgresStore/bounded(_:_:_:)`` race, so either can cancel the other.
+final class RaceTasks: Sendable {
+    let state = Mutex<(work: Task<Void, Never>?, timer: Task<Void, Never>?)>((nil, nil))
+}
+
 final class Race<T: Sendable>: Sendable {
     private let continuation = Mutex<CheckedContinuation<T, any Error>?>(nil)
 
     func begin(_ waiting: CheckedContinuation<T, any Error>) { continuation.withLock { $0 = waiting } }
+
+    /// Whether the caller was resumed (after ``begin(_:)``).
+    var isFinished: Bool { continuation.withLock { $0 == nil } }
 
     /// Resumes the caller with `result` if nothing did before; returns whether this did.
     @discardableResult

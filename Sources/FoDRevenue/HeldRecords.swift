@@ -76,7 +76,7 @@ final class ReportStrings: Sendable {
 
 /// The book extract, in order: each ``ReportLine`` is built when it is read, from the sorted
 /// compact lines (``LineSorter``, in memory or, beyond the memory limit, merged from a temporary file).
-public struct ReportLines: Sequence, Sendable {
+public struct ReportLines: Sendable {
     let sorted: LineSorter
     let strings: ReportStrings
     /// Decimals of the second that every timestamp of `lines.csv` is written with: the fewest
@@ -95,10 +95,10 @@ public struct ReportLines: Sequence, Sendable {
                        tierBonusBps: Int64(line.tierBonusBps), hasDealer: line.dealer >= 0)
     }
 
-    /// The allocation of a line. It cannot fail: ``ReportBuilder/finish()`` computed it from the
-    /// same values before the line was kept.
-    func allocation(_ line: LineEntry) -> Allocation {
-        try! ReportLines.allocation(line, saleKinds: strings.saleKinds, rules: strings.rules)
+    /// The allocation of a line (``ReportBuilder/finish()`` computed it from the same values
+    /// before the line was kept, so it does not fail unless those were damaged).
+    func allocation(_ line: LineEntry) throws -> Allocation {
+        try ReportLines.allocation(line, saleKinds: strings.saleKinds, rules: strings.rules)
     }
 
     /// Calls `body` with each line in order, as its compact entry and the buffer of its strings.
@@ -108,8 +108,8 @@ public struct ReportLines: Sequence, Sendable {
     }
 
     /// The line of an entry.
-    func line(_ entry: LineEntry, _ bytes: UnsafeRawBufferPointer) -> ReportLine {
-        let allocation = allocation(entry)
+    func line(_ entry: LineEntry, _ bytes: UnsafeRawBufferPointer) throws -> ReportLine {
+        let allocation = try allocation(entry)
         let saleKind = strings.saleKinds[Int(entry.saleKind)]
         func text(_ start: Int, _ length: Int) -> String {
             String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<(start + length)]), as: UTF8.self)
@@ -141,21 +141,20 @@ public struct ReportLines: Sequence, Sendable {
             cap: strings.ruleCaps[Int(entry.rule)])
     }
 
-    /// Walks the lines in order. Reading back a temporary file the report wrote is not expected to
-    /// fail; if it does, the walk stops the process with the reason (``ReportFiles/linesCSV(_:write:)``
-    /// reports it as an error instead).
-    public struct Iterator: IteratorProtocol {
-        let lines: ReportLines
-        let merge: LineMerge
-
-        public mutating func next() -> ReportLine? {
-            do {
-                return try merge.next { lines.line($0, $1) }
-            } catch {
-                fatalError("the report's lines cannot be read back: \(error)")
-            }
-        }
+    /// Calls `body` with each line in order.
+    /// - Throws: ``RevenueError`` `spill_failed` when a temporary file the report wrote cannot be
+    ///   read back (the lines of a large report are kept on disk); what `body` throws.
+    public func forEachLine(_ body: (ReportLine) throws -> Void) throws {
+        let merge = sorted.makeMerge()
+        while let line = try merge.next({ try self.line($0, $1) }) { try body(line) }
     }
 
-    public func makeIterator() -> Iterator { Iterator(lines: self, merge: sorted.makeMerge()) }
+    /// Every line, in order, in memory (a small report; a large one is walked with ``forEachLine(_:)``).
+    /// - Throws: as ``forEachLine(_:)``.
+    public func collect() throws -> [ReportLine] {
+        var out: [ReportLine] = []
+        out.reserveCapacity(count)
+        try forEachLine { out.append($0) }
+        return out
+    }
 }

@@ -226,8 +226,8 @@ final class LineMerge {
     }
 
     /// The next line as the caller's value, or `nil` at the end.
-    func next<T>(_ make: (LineEntry, UnsafeRawBufferPointer) -> T) throws -> T? {
+    func next<T>(_ make: (LineEntry, UnsafeRawBufferPointer) throws -> T) throws -> T? {
         guard let cursor = try next() else { return nil }
-        return cursor.bytes.withUnsafeBytes { make(cursor.entries[cursor.index], $0) }
+        return try cursor.bytes.withUnsafeBytes { try make(cursor.entries[cursor.index], $0) }
     }
 }

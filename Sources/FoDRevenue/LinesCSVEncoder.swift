@@ -46,9 +46,9 @@ struct LinesCSVEncoder {
     }
 
     /// Appends the row of a line (its strings in `bytes`): its fields in ``LineColumn`` order.
-    func append(_ entry: LineEntry, _ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+    func append(_ entry: LineEntry, _ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) throws {
         let saleKind = lines.strings.saleKinds[Int(entry.saleKind)]
-        let allocation = lines.allocation(entry)
+        let allocation = try lines.allocation(entry)
         let start = Int(entry.bytesOffset), idLength = Int(entry.eventIDLength), refersLength = Int(entry.refersToLength)
         let isClawback = entry.isClawback
         let exponent = lines.strings.currencies[Int(saleKind.currency)].exponent

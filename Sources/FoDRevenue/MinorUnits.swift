@@ -1,3 +1,5 @@
+import FoDCore
+
 /// Exact arithmetic in integer minor units (the amounts of ``FoDCore/Money``).
 ///
 /// Every operation is overflow-checked: an amount that does not fit in 64 bits is an error, never
@@ -6,20 +8,12 @@ public enum MinorUnits {
     /// `value * numerator / denominator`, rounded half to even, computed in 128 bits.
     /// - Precondition: `denominator > 0`.
     /// - Throws: ``RevenueError`` `overflow` when the result does not fit in `Int64`.
+    @inline(__always)
     public static func mulDivHalfEven(_ value: Int64, _ numerator: Int64, _ denominator: Int64) throws -> Int64 {
-        precondition(denominator > 0, "denominator must be positive")
-        let negative = (value < 0) != (numerator < 0)
-        let product = value.magnitude.multipliedFullWidth(by: numerator.magnitude)
-        let divisor = denominator.magnitude
-        guard product.high < divisor else { throw RevenueError(.overflow, "\(value) × \(numerator) / \(denominator) does not fit in 64 bits") }
-        let (quotient, remainder) = divisor.dividingFullWidth(product)
-        var magnitude = quotient
-        // Half to even: compare 2·remainder with the divisor without overflowing.
-        if remainder > divisor - remainder || (remainder == divisor - remainder && quotient & 1 == 1) {
-            magnitude += 1
+        guard let result = HalfEvenDivision.mulDiv(value, numerator, denominator) else {
+            throw RevenueError(.overflow, "\(value) × \(numerator) / \(denominator) does not fit in 64 bits")
         }
-        guard magnitude <= UInt64(Int64.max) else { throw RevenueError(.overflow, "\(value) × \(numerator) / \(denominator) does not fit in 64 bits") }
-        return negative ? -Int64(magnitude) : Int64(magnitude)
+        return result
     }
 
     /// `a + b`, overflow-checked.

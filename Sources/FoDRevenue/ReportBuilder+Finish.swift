@@ -111,13 +111,13 @@ extension ReportBuilder {
 
         // Rules, resolved once per combination of attributes.
         var ruleCache: [RuleKey: Int32] = [:]
-        func ruleIndex(_ activation: HeldActivation) -> Int32 {
+        func ruleIndex(_ activation: HeldActivation) throws -> Int32 {
             let key = RuleKey(activation)
             if let cached = ruleCache[key] { return cached }
             let dealer: DealerID? = activation.dealer < 0 ? nil : try? DealerID(dealerString(activation.dealer))
             let saleKind = saleKinds[Int(activation.saleKind)]
-            let found = rules.ruleIndex(feature: value(features, saleKind.feature), channel: value(channels, saleKind.channel),
-                                        market: value(markets, saleKind.market), term: value(terms, saleKind.term), dealer: dealer)
+            let found = rules.ruleIndex(feature: try value(features, saleKind.feature), channel: try value(channels, saleKind.channel),
+                                        market: try value(markets, saleKind.market), term: try value(terms, saleKind.term), dealer: dealer)
             ruleCache[key] = Int32(found)
             return Int32(found)
         }
@@ -127,7 +127,7 @@ extension ReportBuilder {
         func line(_ activation: HeldActivation, refund: HeldRefund?) throws -> (LineEntry, Allocation) {
             let entry = LineEntry(time: refund?.time ?? activation.time, gross: activation.gross,
                                   dealerRank: activation.dealer < 0 ? -1 : dealerRank[Int(activation.dealer)], dealer: activation.dealer,
-                                  saleKind: activation.saleKind, rule: ruleIndex(activation),
+                                  saleKind: activation.saleKind, rule: try ruleIndex(activation),
                                   tierBonusBps: Int32(bonus(activation.dealer, inPeriod: activation.inPeriod)),
                                   bytesOffset: 0, eventIDLength: 0, refersToLength: 0, isClawback: refund != nil)
             return (entry, try ReportLines.allocation(entry, saleKinds: saleKinds, rules: rules.rules))
@@ -152,7 +152,8 @@ extension ReportBuilder {
             return statement
         }
         var mix: [MixKey: FeatureMix] = [:]
-        let currencyValues = currencies.values.map { (try? $0.get()) ?? (try! Currency("EUR")) }
+        // Currencies that did not validate belong to rejected rows only; no held record names them.
+        let currencyValues = currencies.values.map { (try? $0.get()) ?? ReportBuilder.unusedCurrency }
         /// Hands an activation's line (a clawback's when `refund` is given) to the sorter; its id
         /// and VIN are at `idOffset` in `bytes`. Returns the activation's allocation.
         func keepLine(_ activation: HeldActivation, _ bytes: UnsafeRawBufferPointer, refund: HeldRefund?) throws -> Allocation {
@@ -243,10 +244,14 @@ extension ReportBuilder {
         for row in refundRejects[next...] { reject(row) }
     }
 
-    private func value<T>(_ interner: ByteInterner<Result<T, RevenueError>>, _ index: Int32) -> T {
-        // Held records only carry indexes of values that validated.
-        try! interner.values[Int(index)].get()
+    /// Held records only carry indexes of values that validated; one that did not is a defect,
+    /// reported as the value's own error rather than a crash.
+    private func value<T>(_ interner: ByteInterner<Result<T, RevenueError>>, _ index: Int32) throws -> T {
+        try interner.values[Int(index)].get()
     }
+
+    /// What stands in the currency table for a code that did not validate (never used by a line).
+    static let unusedCurrency = Currency.euro
 
     private func dealerString(_ index: Int32) -> String { index < 0 ? "" : dealers.key(index) }
 

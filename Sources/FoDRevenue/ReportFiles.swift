@@ -34,7 +34,7 @@ public enum ReportFiles {
         out.reserveCapacity(1 << 20 + 4096)
         let encoder = LinesCSVEncoder(report.lines)
         try report.lines.forEachEntry { entry, bytes in
-            encoder.append(entry, bytes, to: &out)
+            try encoder.append(entry, bytes, to: &out)
             if out.count >= 1 << 20 {
                 try write(out)
                 out.removeAll(keepingCapacity: true)

@@ -2,6 +2,8 @@ import FoDAPI
 import FoDCore
 import FoDCrypto
 import FoDEntitlements
+import FoDRevenue
+import FoDInvoicing
 import FoDStore
 import Foundation
 import HTTPTypes
@@ -74,15 +76,37 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             case .notFound: return APIError(.notFound, error.code.rawValue, error.reason)
             case .conflict: return APIError(.conflict, error.code.rawValue, error.reason)
             case .idempotencyMismatch: return APIError(.unprocessableContent, error.code.rawValue, error.reason)
-            case .invalid, .dealerUnknown, .notRevoked, .refundNotReinstatable: return APIError(.unprocessableContent, error.code.rawValue, error.reason)
-            case .transferRecorded, .periodOpen, .objectionDecided: return APIError(.conflict, error.code.rawValue, error.reason)
+            case .invalid, .dealerUnknown, .notRevoked, .refundNotReinstatable, .beforeRegistration: return APIError(.unprocessableContent, error.code.rawValue, error.reason)
+            case .transferRecorded, .periodOpen, .objectionDecided, .subscriptionEnded: return APIError(.conflict, error.code.rawValue, error.reason)
             case .busy: return APIError(.serviceUnavailable, error.code.rawValue, "the database is busy; retry in a moment")
             default: return APIError(.serviceUnavailable, error.code.rawValue, "the database is unavailable")
             }
-        case let error as any CodedError:
-            // A domain value or rule the request broke (entitlements, revenue, crypto).
+        case let error as any CodedError where APIError.isClientCaused(error):
+            // A domain value or rule the request broke (entitlements, revenue, invoicing).
             return APIError(.unprocessableContent, error.codeName, error.reason)
-        default: return APIError(.internalServerError, "internal", "an unexpected error occurred")
+        default:
+            // The server's own fault (OpenSSL, signing, a spill file, a document fod made that
+            // does not check): 500, with no internals; the log has them with the request id.
+            return APIError(.internalServerError, "internal", "an unexpected error occurred")
         }
     }
+
+    /// The domain codes a request can cause, answered 422 with their reason; every other code is
+    /// a fault of the server (answered 500 `internal`, counted as 5xx, logged with its reason).
+    static func isClientCaused(_ error: any CodedError) -> Bool {
+        switch error {
+        case let error as EntitlementError: return !entitlementServerCodes.contains(error.code)
+        case is CoreError: return true
+        case let error as CryptoError: return [.base64Malformed, .signatureMalformed, .jwkMalformed].contains(error.code)
+        case let error as RevenueError:
+            return [.fieldInvalid, .amountInvalid, .vatInvalid, .currencyUnknown, .currencyMismatch, .timestampInvalid, .optionInvalid].contains(error.code)
+        case let error as InvoicingError: return [.partyInvalid, .masterDataIncomplete].contains(error.code)
+        default: return false
+        }
+    }
+
+    /// Entitlement codes that only the server's own keys, trust folder or signer produce.
+    private static let entitlementServerCodes: Set<ErrorCode<EntitlementError>> = [
+        .signingFailed, .keySetInvalid, .keySetKidDuplicate, .rootMalformed, .rootRollback, .rootVersionSkipped, .rootThreshold, .rootExpired,
+    ]
 }

@@ -53,12 +53,13 @@ struct RoleCheck: AuthorizationPolicy {
 /// the secret.
 final class PrincipalCache: Sendable {
     /// At most this long — on this instance or another — between an API key's revocation and its last accepted request.
-    static let ttl: TimeInterval = 0.5
-    private let entries = Mutex<[String: (principal: Principal, until: Date)]>([:])
+    static let ttl: Duration = .milliseconds(500)
+    /// Expiry on the monotonic clock: a wall clock stepped back must not keep a revoked key working.
+    private let entries = Mutex<[String: (principal: Principal, until: ContinuousClock.Instant)]>([:])
 
     func principal(for secret: String, store: any EntitlementStore) async throws -> Principal? {
         let hash = SHA256.hexHash(Array(secret.utf8))
-        let now = Date()
+        let now = ContinuousClock.now
         if let hit = entries.withLock({ $0[hash] }), hit.until > now { return hit.principal }
         guard let principal = try await store.authenticate(secret: secret) else {
             entries.withLock { _ = $0.removeValue(forKey: hash) }
@@ -66,7 +67,7 @@ final class PrincipalCache: Sendable {
         }
         entries.withLock { cache in
             if cache.count > 10_000 { cache.removeAll() }
-            cache[hash] = (principal, now.addingTimeInterval(PrincipalCache.ttl))
+            cache[hash] = (principal, now.advanced(by: PrincipalCache.ttl))
         }
         return principal
     }

@@ -147,10 +147,15 @@ struct ActivationFlow {
     /// answer — one read per new sale, not two.
     private func book<Answer: Encodable>(_ booking: Booking, dealer: (Vehicle) async throws -> DealerID, check: (Quote) throws -> Void,
                                          respond: (IssuedToken<EntitlementClaims>, Quote, DealerID) throws -> Answer) async throws -> Outcome {
-        let quote: Quote, credited: DealerID
+        let quote: Quote, credited: DealerID, end: Int64?
         do {
             quote = try await self.quote(booking.order)
             try check(quote)
+            let now = services.clock.unixSeconds()
+            if let problem = booking.consent.acknowledgementProblem(soldAt: now) {
+                throw APIError(.unprocessableContent, "consent_invalid", problem)
+            }
+            end = try await endBeforeTransfer(quote, term: booking.order.term, now: now)
             credited = try await dealer(quote.vehicle)
         } catch let refusal as APIError {
             if let previous = try await services.store.idempotentResponse(principal: booking.scope, key: booking.key, requestHash: booking.requestHash) {
@@ -161,7 +166,7 @@ struct ActivationFlow {
         }
         let order = booking.order
         let issued = try services.signer(.entitlement).issue(EntitlementRequest(vin: order.vin, feature: order.feature, term: order.term, dealer: credited,
-                                                                                 notBefore: quote.startsAt))
+                                                                                 notBefore: quote.startsAt, expiresAt: end))
         let record = ActivationRecord(
             activation: NewActivation(entitlement: issued, channel: booking.channel, market: quote.vehicle.market, gross: quote.price.gross,
                                       vat: quote.price.vat, consent: booking.consent, extends: quote.extends),
@@ -176,6 +181,22 @@ struct ActivationFlow {
             if quote.extends != nil { throw APIError(.conflict, "already_extended", "\(quote.feature.name) was extended meanwhile: look the vehicle up again") }
             throw APIError(.conflict, "already_active", "\(quote.feature.name) is already active on this vehicle")
         }
+    }
+
+    /// A feature that does not stay with the vehicle, sold while a change of owner is recorded for a
+    /// later date, ends at that date (a permanent one is revoked then: ``TransferService``); one
+    /// that would only start after it is refused. `nil`: the term's own end.
+    /// - Throws: ``APIError`` 422 `transfer_pending`.
+    private func endBeforeTransfer(_ quote: Quote, term: Term, now: Int64) async throws -> Int64? {
+        guard quote.feature.transferable == false, term != .permanent else { return nil }
+        guard let transfer = try await services.store.transfers(of: quote.vehicle.vin).first(where: { $0 > now }) else { return nil }
+        let start = quote.startsAt ?? now
+        guard start < transfer else {
+            throw APIError(.unprocessableContent, "transfer_pending",
+                           "\(quote.vehicle.vin) changes owner on \(Instant(unixSeconds: transfer).rfc3339) and \(quote.feature.name) does not stay with the vehicle: this term would only start after that")
+        }
+        guard let end = term.end(startingAt: start), end > transfer else { return nil }
+        return transfer
     }
 
     /// What an order that can be booked books: the vehicle, the catalog feature and the price —

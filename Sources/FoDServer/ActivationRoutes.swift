@@ -45,7 +45,7 @@ struct ActivationRoutes {
     }
 
     @Sendable func month(_ request: Request, _ context: FoDRequestContext) async throws -> ActivationsResponse {
-        ActivationsResponse(try await ReportRoutes(services: services).scopedReport(request, context, reading: "activations"))
+        try ActivationsResponse(try await ReportRoutes(services: services).scopedReport(request, context, reading: "activations"))
     }
 
     /// 1–128 visible ASCII characters.

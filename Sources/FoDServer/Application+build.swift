@@ -82,7 +82,11 @@ struct ErrorMapper: RouterMiddleware {
             if mapped.status == .forbidden, let principal = context.principal {
                 context.logger.info("forbidden", metadata: ["role": .string(principal.role.rawValue), "key": .string(principal.keyID)])
             }
-            if mapped.status == .internalServerError { context.logger.error("unexpected error", metadata: ["error": .string("\(error)")]) }
+            if mapped.status == .internalServerError {
+                context.logger.error("unexpected error", metadata: ["error": .string("\(error)")])
+                let id = context.logger[metadataKey: "request_id"].map { "\($0)" } ?? context.id
+                throw APIError(.internalServerError, "internal", "an unexpected error occurred; quote request id \(id) to the operator")
+            }
             if let store = error as? StoreError, store.code == .database || store.code == .busy {
                 // The answer says only "unavailable"; the operator gets SQLite's reason (no arguments, no secrets).
                 metrics.databaseFailure(busy: store.code == .busy)

@@ -22,12 +22,22 @@ public struct FoDServices: Sendable {
     public let trialsPerFeature: Int
     /// The OEM's data for its credit notes (`nil`: periods cannot be closed).
     public let issuerProfile: IssuerProfile?
+    /// The first month to close (`--first-period`); `nil`: the month of the first recorded sale.
+    public let firstPeriod: String?
+    /// The bounds on objection adjustments.
+    public let adjustments: AdjustmentPolicy
     /// How webhooks are delivered and which URLs may subscribe.
     public let webhooks: WebhookPolicy
     /// Prometheus metrics for `/metrics`.
     public let metrics: ServiceMetrics
     /// Set once shutdown begins (readiness fails from then on).
     public let drain = DrainState()
+    /// The dealer page's month summaries, by the ledger position they were computed at.
+    let monthSummaries = MonthSummaryCache()
+    /// The last readiness check, reused for a second.
+    let readiness = ReadinessCache()
+    /// Attested time for anyone: 1,000 signatures a second per instance, in bursts of up to 2,000.
+    let timeRequests = TokenBucket(perSecond: 1_000, burst: 2_000)
 
     /// Revoked ids in memory for the verifier (see ``RevocationCache``).
     let revocations: RevocationCache
@@ -46,11 +56,14 @@ public struct FoDServices: Sendable {
     ///   - manifestLifetime: seconds from a manifest's issue to its `exp`.
     ///   - withdrawal: the withdrawal period per market (`POST /v1/entitlements/{id}/withdraw`).
     ///   - trialsPerFeature: free trials per vehicle and feature, ever (0: no trials).
+    ///   - adjustments: the bounds on objection adjustments (default: 1,000,000 whole units each).
     /// - Throws: ``StoreError`` when the revoked ids or the shared secrets cannot be loaded.
     public init(store: any EntitlementStore, signing: SigningKeys, catalog: Catalog, rules: RuleSet, clock: any WallClock,
                 metrics: ServiceMetrics = ServiceMetrics(), manifestLifetime: Int64 = 7 * 86_400,
                 withdrawal: WithdrawalPolicy = WithdrawalPolicy(), trialsPerFeature: Int = 1, issuerProfile: IssuerProfile? = nil,
-                webhooks: WebhookPolicy = WebhookPolicy()) async throws {
+                webhooks: WebhookPolicy = WebhookPolicy(), adjustments: AdjustmentPolicy? = nil, firstPeriod: String? = nil) async throws {
+        self.firstPeriod = firstPeriod
+        self.adjustments = try adjustments ?? AdjustmentPolicy()
         self.issuerProfile = issuerProfile
         self.webhooks = webhooks
         self.withdrawal = withdrawal

@@ -18,6 +18,11 @@ struct OperationsRoutes {
         routes.get("/.well-known/jwks.json") { _, _ in
             APIResponseEncoder.response(ByteBuffer(string: try services.keys.jwksJSON(indent: 0)))
         }
+        // The keys that verify closed periods' statements, kept for as long as the statements
+        // (a restart with another key does not orphan them); not for tokens: a vehicle trusts jwks.json.
+        routes.get("/.well-known/fod/statement-keys.json") { _, _ in
+            APIResponseEncoder.response(ByteBuffer(string: try await PeriodCloseService.statementKeys(services).jwksJSON(indent: 0)))
+        }
         // Every trusted root version, for vehicles walking from the one they pinned.
         routes.get("/.well-known/fod/root/{version}") { _, context in
             let text = context.parameters.get("version") ?? ""
@@ -43,8 +48,13 @@ struct OperationsRoutes {
     }
 
     /// Attested time for a vehicle (docs/trust.md): the time now and the vehicle's nonce, signed.
+    /// Anyone may ask, so an instance signs at most ``OperationsRoutes/timeLimit`` per second
+    /// (429 `rate_limited` beyond).
     @Sendable func time(_ request: Request, _ context: FoDRequestContext) async throws -> TimeResponse {
         let (body, _) = try await RequestBody.decode(TimeRequest.self, request, context)
+        guard services.timeRequests.take() else {
+            throw APIError(.tooManyRequests, "rate_limited", "attested time is signed at most \(Int(services.timeRequests.perSecond)) times a second per instance; retry in a second")
+        }
         let attested = try services.signer(.time).attestTime(nonce: body.nonce)
         return TimeResponse(token: attested.token, time: attested.claims.time)
     }
@@ -53,10 +63,20 @@ struct OperationsRoutes {
     /// a load balancer's rotation until writes work again.
     @Sendable func ready(_ request: Request, _ context: FoDRequestContext) async throws -> HealthStatus {
         guard !services.drain.isDraining else { throw APIError(.serviceUnavailable, "shutting_down", "this instance is shutting down") }
-        guard await services.store.ping() else { throw APIError(.serviceUnavailable, "not_ready", "the database does not answer") }
+        // One durable write per second at most, whoever probes how often.
+        if let ready = services.readiness.recent() {
+            guard ready else { throw APIError(.serviceUnavailable, "not_ready", "the database did not take writes a moment ago") }
+            return HealthStatus("ready")
+        }
+        guard await services.store.ping() else {
+            services.readiness.record(false)
+            throw APIError(.serviceUnavailable, "not_ready", "the database does not answer")
+        }
         do { try await services.store.checkWritable() } catch let error as StoreError {
+            services.readiness.record(false)
             throw APIError(.serviceUnavailable, "not_ready", "the database does not take writes (\(error.code.rawValue))")
         }
+        services.readiness.record(true)
         return HealthStatus("ready")
     }
 }

@@ -30,6 +30,20 @@ public struct PeriodCloseService: Sendable {
             throw APIError(.conflict, StoreError.Code.periodOpen.rawValue, "\(period) has not ended yet; it can be closed from \(Instant(unixSeconds: period.end / 1_000_000_000).rfc3339)")
         }
         let range = try await store.closedRange()
+        if range == nil {
+            // The first close: the month of the first recorded sale (or the configured start), no earlier.
+            let first: String
+            if let start = services.firstPeriod { first = start } else {
+                guard let at = try await store.firstEventAt() else {
+                    throw APIError(.conflict, StoreError.Code.periodOpen.rawValue, "\(period) cannot be closed: no sale is recorded yet, so there is no first month to close")
+                }
+                first = ReportPeriod.text(containing: at)
+            }
+            guard period.description == first else {
+                throw APIError(.conflict, StoreError.Code.periodOpen.rawValue,
+                               "\(period) cannot be closed: the first month to close is \(first) (\(services.firstPeriod == nil ? "the month of the first recorded sale" : "the configured first period")), and months close in order")
+            }
+        }
         if let range {
             let next = try PeriodCloseService.next(range.last)
             guard period.description == next else {
@@ -42,7 +56,7 @@ public struct PeriodCloseService: Sendable {
         }
         let mark = try await store.ledgerMark()
         let (report, eventsSHA256) = try await PeriodCloseService.report(store, services.rules, period, upTo: mark.events)
-        var lines = report.lines.map { PeriodCloseService.closed($0, reason: "") }
+        var lines = try report.lines.collect().map { PeriodCloseService.closed($0, reason: "") }
         var previousClose: ClosedPeriod?
         if let range { previousClose = try await store.closedPeriod(range.last) }
         if let range, let previousClose {
@@ -62,11 +76,25 @@ public struct PeriodCloseService: Sendable {
         let statement = try StatementDocument.text(file)
         let signer = try services.signing.requireSigner(for: .entitlement)
         let signature = try DetachedJWS.sign(Array(statement.utf8), key: signer.key, keyID: signer.keyID)
-        let plan = ClosePlan(period: period.description, previous: range?.last, closedAt: now, rulesVersion: report.rulesVersion,
+        var plan = ClosePlan(period: period.description, previous: range?.last, closedAt: now, rulesVersion: report.rulesVersion,
                              eventsSHA256: eventsSHA256, mark: mark, statement: statement, signature: signature, lines: lines,
                              creditNotes: creditNotes, numberPrefix: issuer.numberPrefix, numberYear: CivilDate(unixSeconds: now).year,
                              settledAdjustments: adjustments.map(\.id))
+        plan.signingKey = (signer.keyID, try KeySet([TrustedKey(signer.key.publicKey, keyID: signer.keyID)]).jwksJSON(indent: 0))
         return try await store.closePeriod(plan, actor: actor)
+    }
+
+    /// The keys that verify closed periods' statements (`/.well-known/fod/statement-keys.json`):
+    /// every key that signed one, kept by the store, and the key that signs the next.
+    static func statementKeys(_ services: FoDServices) async throws -> KeySet {
+        var keys: [String: TrustedKey] = [:]
+        for stored in try await services.store.statementKeys() {
+            for key in try KeySet(jwksJSON: stored).keys { keys[key.keyID] = key }
+        }
+        if let signer = try? services.signing.requireSigner(for: .entitlement) {
+            keys[signer.keyID] = TrustedKey(signer.key.publicKey, keyID: signer.keyID)
+        }
+        return KeySet(Array(keys.values))
     }
 
     /// The month's report from the events committed up to `mark`, and the SHA-256 of that export.
@@ -96,7 +124,9 @@ public struct PeriodCloseService: Sendable {
         var lines: [ClosedLine] = []
         for month in byMonth.keys.sorted() {
             let (report, _) = try await PeriodCloseService.report(services.store, services.rules, try ReportPeriod(month), upTo: upTo)
-            for line in report.lines where byMonth[month]!.contains(line.eventID) {
+            let events = byMonth[month] ?? []
+            try report.lines.forEachLine { line in
+                guard events.contains(line.eventID) else { return }
                 lines.append(PeriodCloseService.closed(line, kind: .adjustment,
                                                        reason: "late \(line.kind.rawValue) of closed period \(month), committed after its close"))
             }

@@ -89,9 +89,7 @@ struct PeriodRoutes {
         let principal = try context.caller()
         let note = try await own(context)
         let (body, _) = try await RequestBody.decode(ObjectionRequest.self, request, context)
-        guard (1...2000).contains(body.reason.count), !body.reason.allSatisfy(\.isWhitespace) else {
-            throw APIError(.unprocessableContent, "reason_invalid", "give a reason of 1 to 2000 characters")
-        }
+        try PeriodRoutes.checkReason(body.reason)
         let objection = try await services.store.raiseObjection(creditNote: note.number, dealer: note.dealerID, eventID: body.eventID,
                                                                 reason: body.reason, actor: principal.actor, at: services.clock.unixSeconds())
         return EditedResponse(status: .created, headers: [.location: "/v1/objections?credit_note=\(note.number)"], response: PeriodRoutes.body(objection))
@@ -111,9 +109,7 @@ struct PeriodRoutes {
     @Sendable func resolve(_ request: Request, _ context: FoDRequestContext) async throws -> ObjectionBody {
         let principal = try context.caller()
         let (body, _) = try await RequestBody.decode(ObjectionDecisionRequest.self, request, context)
-        guard (1...2000).contains(body.reason.count), !body.reason.allSatisfy(\.isWhitespace) else {
-            throw APIError(.unprocessableContent, "reason_invalid", "give a reason of 1 to 2000 characters")
-        }
+        try PeriodRoutes.checkReason(body.reason)
         let id = context.path("id")
         let decision: ObjectionDecision
         switch body.decision {
@@ -125,7 +121,9 @@ struct PeriodRoutes {
             guard let objection = try await services.store.objection(id), let note = try await services.store.creditNote(objection.creditNote) else {
                 throw APIError(.notFound, "not_found", "no objection \(id)")
             }
-            decision = .adjust(amount: try PeriodRoutes.minor(amount, note.currency), reason: body.reason)
+            let minor = try PeriodRoutes.minor(amount, note.currency)
+            try await services.adjustments.check(minor, currency: note.currency, dealer: objection.dealerID, store: services.store)
+            decision = .adjust(amount: minor, reason: body.reason)
         default:
             throw APIError(.unprocessableContent, "decision_invalid", "decision is adjust or reject")
         }
@@ -200,19 +198,35 @@ struct PeriodRoutes {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
-    /// A signed decimal amount in a currency's minor units (`-12.50` EUR → -1250).
+    /// A reason (objection, decision) by the one text rule.
+    /// - Throws: ``APIError`` 422 `reason_invalid`.
+    static func checkReason(_ reason: String) throws {
+        if let problem = DisplayText.violation(in: reason, "reason", maxLength: 2000) { throw APIError(.unprocessableContent, "reason_invalid", problem) }
+    }
+
+    /// A signed decimal amount in a currency's minor units (`-12.50` EUR → -1250), at most 15
+    /// whole digits; the scaling is overflow-checked (15 digits and 4 places do not fit otherwise).
+    /// - Throws: ``APIError`` 422 `amount_invalid`.
     static func minor(_ text: String, _ currency: Currency) throws -> Int64 {
+        let invalid = APIError(.unprocessableContent, "amount_invalid",
+                               "amount is a decimal with \(currency.exponent) places in \(currency.code), e.g. \(currency.format(minor: -1250))")
         let negative = text.hasPrefix("-")
         let digits = negative ? String(text.dropFirst()) : text
         let parts = digits.split(separator: ".", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), !parts[0].isEmpty, parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+        guard (1...2).contains(parts.count), !parts[0].isEmpty, parts.allSatisfy({ $0.utf8.allSatisfy { (0x30...0x39).contains($0) } }),
               parts.count == 1 || parts[1].count == currency.exponent, parts[0].count <= 15,
-              let whole = Int64(parts[0]) else {
-            throw APIError(.unprocessableContent, "amount_invalid", "amount is a decimal with \(currency.exponent) places in \(currency.code), e.g. \(currency.format(minor: -1250))")
-        }
+              let whole = Int64(parts[0]) else { throw invalid }
         var value = whole
-        for _ in 0..<currency.exponent { value *= 10 }
-        if parts.count == 2, let fraction = Int64(parts[1]) { value += fraction }
+        for _ in 0..<currency.exponent {
+            let (scaled, overflow) = value.multipliedReportingOverflow(by: 10)
+            guard !overflow else { throw invalid }
+            value = scaled
+        }
+        if parts.count == 2, let fraction = Int64(parts[1]) {
+            let (sum, overflow) = value.addingReportingOverflow(fraction)
+            guard !overflow else { throw invalid }
+            value = sum
+        }
         return negative ? -value : value
     }
 }

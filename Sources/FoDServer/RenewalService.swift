@@ -1,6 +1,7 @@
 import FoDCore
 import FoDEntitlements
 import FoDStore
+import HTTPTypes
 import Logging
 import ServiceLifecycle
 
@@ -26,6 +27,8 @@ public struct RenewalService: Sendable {
         public var taken = 0
         /// Subscriptions not renewed, with why (not sold, no longer offered in the market).
         public var skipped: [String] = []
+        /// Entitlements ended because a change of owner recorded ahead took effect (``TransferService``).
+        public var endedByTransfer = 0
     }
 
     /// Renews every subscription ending within `lead` seconds after `now` (the service's clock
@@ -36,6 +39,9 @@ public struct RenewalService: Sendable {
     public func run(at instant: Int64? = nil, lead: Int64, actor: String = "system:renewal",
                     stop: @Sendable () -> Bool = { false }) async throws -> Summary {
         var summary = Summary()
+        // Changes of owner recorded ahead of their date take effect first (what they end is not renewed).
+        summary.endedByTransfer = try await TransferService(services: services).takeEffect(at: instant ?? services.clock.unixSeconds())
+        guard lead > 0 else { return summary }
         var after: EntitlementID?
         while true {
             let now = instant ?? services.clock.unixSeconds()
@@ -60,6 +66,10 @@ public struct RenewalService: Sendable {
         guard let end = claims.expiresAt else { return .skipped("no end") }
         guard let sale = try await services.store.sale(of: claims.id) else { return .skipped("issued directly, not sold: renew it from the backend") }
         guard let vehicle = try await services.store.vehicle(claims.vin) else { return .skipped("the vehicle is no longer registered") }
+        if services.catalog.feature(claims.feature)?.transferable == false,
+           let transfer = try await services.store.transfers(of: claims.vin).first(where: { $0 > claims.issuedAt && $0 <= end }) {
+            return .skipped("\(claims.feature) does not stay with the vehicle, which changes owner on \(Instant(unixSeconds: transfer).rfc3339)")
+        }
         guard let price = services.catalog.feature(claims.feature)?.price(market: vehicle.market, term: .subscription) else {
             return .skipped("\(claims.feature) is no longer offered as a subscription in \(vehicle.market)")
         }
@@ -68,8 +78,20 @@ public struct RenewalService: Sendable {
             let assignments = try await services.store.dealerAssignments(of: vehicle.vin)
             dealer = DealerAssignment.dealer(at: now, assignments, base: vehicle.servicingDealer) ?? claims.dealer
         }
+        // This run signs with the keys the service publishes: the current period's token verifies
+        // with them (a run with other keys, such as a development key beside a production service,
+        // would book tokens the car rejects), and so does the new one at its start.
+        let published = Verifier(keys: services.keys, issuer: services.signing.issuerID, clock: FixedClock(unixSeconds: max(claims.notBefore, min(now, end - 1))))
+        do { _ = try published.verifyEntitlement(previous.token, vin: claims.vin) } catch let error as EntitlementError {
+            throw APIError(.internalServerError, "renewal_keys_mismatch",
+                           "the current period's token of \(claims.id) does not verify with this run's keys (\(error.code)): renew with the service's keys (--key, --trust)")
+        }
         let issued = try services.signer(.entitlement).issue(EntitlementRequest(vin: claims.vin, feature: claims.feature, term: .subscription,
                                                                                  dealer: dealer, notBefore: end))
+        do { _ = try Verifier(keys: services.keys, issuer: services.signing.issuerID, clock: FixedClock(unixSeconds: end)).verifyEntitlement(issued.token, vin: claims.vin) }
+        catch let error as EntitlementError {
+            throw APIError(.internalServerError, "renewal_keys_mismatch", "the renewal of \(claims.id) does not verify with the published keys (\(error.code))")
+        }
         let record = RenewalRecord(previous: claims.id, activation: NewActivation(entitlement: issued, channel: sale.channel, market: vehicle.market,
                                                                                    gross: price.gross, vat: price.vat, consent: sale.consent))
         return try await services.store.recordRenewal(record, actor: actor, at: now) ? .renewed : .taken
@@ -98,6 +120,9 @@ public struct RenewalJob: Service {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 let summary = try await RenewalService(services: services).run(lead: lead, stop: { Task.isShuttingDownGracefully || Task.isCancelled })
+                if summary.endedByTransfer > 0 {
+                    logger.notice("changes of owner took effect", metadata: ["ended": "\(summary.endedByTransfer)"])
+                }
                 if summary.renewed > 0 || !summary.skipped.isEmpty {
                     logger.notice("subscriptions renewed", metadata: ["renewed": "\(summary.renewed)", "skipped": "\(summary.skipped.count)"])
                 }

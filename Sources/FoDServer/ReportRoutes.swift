@@ -1,3 +1,4 @@
+import AsyncAlgorithms
 import FoDAPI
 import FoDCore
 import FoDEntitlements
@@ -23,10 +24,30 @@ struct ReportRoutes {
     @Sendable func export(_ request: Request, _ context: FoDRequestContext) async throws -> Response {
         let from = try ReportRoutes.instant(request.uri.queryParameters.get("from"), "from")
         let to = try ReportRoutes.instant(request.uri.queryParameters.get("to"), "to")
-        let bytes = try await StatementsReport.exported(services.store, from: from, to: to, dealer: nil)
         var headers = HTTPFields()
         headers[.contentType] = "text/csv; charset=utf-8"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        headers[.cacheControl] = "no-store"
+        // Streamed block by block as the store reads them, with backpressure (the store reads the
+        // next block once the client took the last): the whole history is never in memory.
+        let store = services.store
+        let blocks = AsyncThrowingChannel<[UInt8], any Error>()
+        let producer = Task {
+            do {
+                try await store.exportEvents(from: from, to: to, dealer: nil) { block in await blocks.send(block) }
+                blocks.finish()
+            } catch {
+                blocks.fail(error)
+            }
+        }
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            do {
+                for try await block in blocks { try await writer.write(ByteBuffer(bytes: block)) }
+                try await writer.finish(nil)
+            } catch {
+                producer.cancel()
+                throw error
+            }
+        })
     }
 
     /// The `?period=` month's report for an auditor (all dealers, or `?dealer=`) or a dealer key

@@ -30,13 +30,26 @@ enum RequestBody {
     }
 
     /// A body must say it is JSON (`application/json` or `application/…+json`, any parameters);
-    /// a request without a Content-Type is read as JSON.
+    /// a request without a Content-Type is read as JSON. The header is parsed by Hummingbird's
+    /// `MediaType` (RFC 9110 §8.3.1), not by hand: a value it cannot parse is refused.
     /// - Throws: ``APIError`` 415 `unsupported_media_type`.
     static func requireJSONContentType(_ request: Request) throws {
         guard let value = request.headers[.contentType] else { return }
-        let type = value.split(separator: ";", maxSplits: 1)[0].trimmingCharacters(in: .whitespaces).lowercased()
-        guard type == "application/json" || (type.hasPrefix("application/") && type.hasSuffix("+json")) else {
-            throw APIError(.unsupportedMediaType, "unsupported_media_type", "the body must be JSON (Content-Type: application/json), not \(type.prefix(60))")
+        guard isJSON(value) else {
+            throw APIError(.unsupportedMediaType, "unsupported_media_type",
+                           "the body must be JSON (Content-Type: application/json), not \(DisplayText.sanitized(value, maxLength: 60))")
         }
+    }
+
+    /// Whether a `Content-Type` value names JSON: `application/json` or `application/…+json`.
+    static func isJSON(_ value: String) -> Bool {
+        guard let type = MediaType(from: value), type.type == .application else { return false }
+        return type.subType == "json" || (type.subType.count > 5 && type.subType.hasSuffix("+json"))
+    }
+
+    /// Whether a `Content-Type` value names an HTML form (`application/x-www-form-urlencoded`).
+    static func isForm(_ value: String?) -> Bool {
+        guard let value, let type = MediaType(from: value) else { return false }
+        return type.type == .application && type.subType == "x-www-form-urlencoded"
     }
 }

@@ -14,16 +14,18 @@ import Synchronization
 final class RevocationCache: RevocationSource, Sendable {
     /// The longest another process's revocation can go unseen here, less one read (an indexed
     /// query: `entitlement_revoked`).
-    static let refreshInterval: TimeInterval = 0.5
+    static let refreshInterval: Duration = .milliseconds(500)
     /// Revocations are fetched again from this many seconds before the last refresh, so a
     /// revocation committed with an earlier timestamp during the refresh is not missed.
     static let overlap: Int64 = 5
     /// The oldest the set may be when a token is checked against it.
-    static let staleLimit: TimeInterval = 3
+    static let staleLimit: Duration = .seconds(3)
 
     private struct State {
         var revoked: Set<EntitlementID>
-        var refreshedAt: Date
+        /// When the set was last refreshed, on the monotonic clock: a wall clock stepped back
+        /// must neither stop the refreshes nor make a stale set look fresh.
+        var refreshedAt: ContinuousClock.Instant
         var since: Int64
         var refreshing = false
     }
@@ -36,7 +38,7 @@ final class RevocationCache: RevocationSource, Sendable {
     init(store: any LedgerStore, clock: any WallClock, revoked: [EntitlementID]) {
         self.store = store
         self.clock = clock
-        state = Mutex(State(revoked: Set(revoked), refreshedAt: Date(), since: clock.unixSeconds()))
+        state = Mutex(State(revoked: Set(revoked), refreshedAt: .now, since: clock.unixSeconds()))
     }
 
     /// Reads the revocations since the last refresh when the set is older than ``refreshInterval``
@@ -44,7 +46,7 @@ final class RevocationCache: RevocationSource, Sendable {
     /// - Throws: ``StoreError`` when the store cannot answer.
     func refreshIfDue() async throws {
         let (due, since) = state.withLock { state -> (Bool, Int64) in
-            let due = -state.refreshedAt.timeIntervalSinceNow > RevocationCache.refreshInterval && !state.refreshing
+            let due = ContinuousClock.now - state.refreshedAt > RevocationCache.refreshInterval && !state.refreshing
             if due { state.refreshing = true }
             return (due, state.since)
         }
@@ -65,9 +67,9 @@ final class RevocationCache: RevocationSource, Sendable {
     /// - Throws: ``StoreError`` `store_database` when the set is older than ``staleLimit`` (its
     ///   refreshes failed, or the caller did not await ``refreshIfDue()``): fail closed.
     func isRevoked(_ id: EntitlementID) throws -> Bool {
-        let (revoked, age) = state.withLock { ($0.revoked.contains(id), -$0.refreshedAt.timeIntervalSinceNow) }
+        let (revoked, age) = state.withLock { ($0.revoked.contains(id), ContinuousClock.now - $0.refreshedAt) }
         guard age <= RevocationCache.staleLimit else {
-            throw StoreError(.database, "the revocations could not be read for \(Int(age)) s: tokens are not checked against a stale list")
+            throw StoreError(.database, "the revocations could not be read for \(age.components.seconds) s: tokens are not checked against a stale list")
         }
         return revoked
     }
@@ -77,8 +79,10 @@ final class RevocationCache: RevocationSource, Sendable {
         state.withLock { state in
             state.revoked.subtract(reinstated)
             state.revoked.formUnion(fresh)
-            state.refreshedAt = Date()
-            state.since = max(state.since, now)
+            state.refreshedAt = .now
+            // The wall-clock time of this read, even when it is earlier than the last: after the
+            // clock was stepped back, revocations carry the earlier times and are still found.
+            state.since = now
             state.refreshing = false
         }
     }

@@ -100,9 +100,16 @@ public final class ServiceMetrics: Sendable {
             case .failed: webhookFailed.increment()
             }
         }
+        lagGauge(endpoint).set(max(0, lagSeconds))
+    }
+
+    /// Drops a deleted endpoint's lag series.
+    func forgetWebhook(_ endpoint: String) { registry.unregisterGauge(lagGauge(endpoint)) }
+
+    private func lagGauge(_ endpoint: String) -> Gauge {
         registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "fod", metricName: "webhook_lag", unitName: "seconds",
                                                             helpText: "Age of the oldest event not yet delivered to the endpoint"),
-                           labels: [("endpoint", endpoint)]).set(max(0, lagSeconds))
+                           labels: [("endpoint", endpoint)])
     }
 
     /// Counts a verification by its outcome.

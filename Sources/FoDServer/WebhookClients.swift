@@ -56,7 +56,7 @@ final class WebhookClients: Sendable {
             throw APIError(.unprocessableContent, "webhook_url_invalid", "the URL does not parse")
         }
         let (allow, resolve) = (policy.allowPrivate, policy.resolve)
-        guard let address = try await BlockingPool.run(.short, { try WebhookURL.checkResolved(host, allowPrivate: allow, resolve: resolve) }) else {
+        guard let address = try await WebhookURL.checkResolvedInTime(host, allowPrivate: allow, resolve: resolve) else {
             return plain
         }
         let target = "\(host)=\(address)"

@@ -36,7 +36,7 @@ struct WebhookRoutes {
         }
         if let host = url.host, !services.webhooks.allowPrivate {
             let resolve = services.webhooks.resolve
-            _ = try await BlockingPool.run(.short) { try WebhookURL.checkResolved(host, allowPrivate: false, resolve: resolve) }
+            _ = try await WebhookURL.checkResolvedInTime(host, allowPrivate: false, resolve: resolve)
         }
         let endpoint = try await services.store.createWebhook(url: body.url, types: types, secret: WebhookSignature.newSecret(),
                                                               actor: principal.actor, at: services.clock.unixSeconds())
@@ -53,12 +53,15 @@ struct WebhookRoutes {
 
     @Sendable func delete(_ request: Request, _ context: FoDRequestContext) async throws -> Response {
         let principal = try context.caller()
-        try await services.store.deleteWebhook(context.path("id"), actor: principal.actor, at: services.clock.unixSeconds())
+        let id = context.path("id")
+        try await services.store.deleteWebhook(id, actor: principal.actor, at: services.clock.unixSeconds())
+        services.metrics.forgetWebhook(id)
         return Response(status: .noContent)
     }
 
+    /// The delivery log, kept after the endpoint is deleted.
     @Sendable func deliveries(_ request: Request, _ context: FoDRequestContext) async throws -> DeliveriesResponse {
-        let endpoint = try await endpoint(context)
+        let endpoint = try await endpoint(context, includingDeleted: true)
         let limit = try WebhookRoutes.limit(request)
         return DeliveriesResponse(deliveries: try await services.store.deliveries(of: endpoint.id, limit: limit).map { d in
             DeliveryBody(seq: d.seq, eventID: "evt_\(d.seq)", status: d.status.rawValue, attempts: d.attempts,
@@ -79,6 +82,12 @@ struct WebhookRoutes {
         let principal = try context.caller()
         let (body, _) = try await RequestBody.decode(ReplayRequest.self, request, context)
         guard body.after >= 0 else { throw APIError(.unprocessableContent, "invalid", "after must be 0 or more") }
+        // Events are numbered by the audit log's entries: an `after` beyond its head would hold
+        // every delivery back until the log grew past it.
+        let newest = try await services.store.ledgerMark().auditSeq
+        guard body.after <= newest else {
+            throw APIError(.unprocessableContent, "after_beyond_newest", "after (\(body.after)) is beyond the newest event (\(newest)): replay from an event that exists")
+        }
         return WebhookRoutes.body(try await services.store.rewindWebhook(context.path("id"), after: body.after, actor: principal.actor,
                                                                          at: services.clock.unixSeconds()), secret: false)
     }
@@ -105,9 +114,11 @@ struct WebhookRoutes {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
-    private func endpoint(_ context: FoDRequestContext) async throws -> WebhookEndpoint {
+    private func endpoint(_ context: FoDRequestContext, includingDeleted: Bool = false) async throws -> WebhookEndpoint {
         let id = context.path("id")
-        guard let endpoint = try await services.store.webhook(id) else { throw APIError(.notFound, "not_found", "no webhook endpoint \(id.prefix(40))") }
+        guard let endpoint = try await services.store.webhook(id), includingDeleted || endpoint.deletedAt == nil else {
+            throw APIError(.notFound, "not_found", "no webhook endpoint \(DisplayText.sanitized(id, maxLength: 40))")
+        }
         return endpoint
     }
 

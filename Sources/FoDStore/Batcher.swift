@@ -14,11 +14,15 @@ import Synchronization
 public final class Batcher<Record: Sendable, Output: Sendable>: Sendable {
     /// The most records one call handles.
     public let maxBatch: Int
+    /// The most records that may wait for a call; more are refused at once with `store_busy`
+    /// (the store is stalled: better a quick 503 than an unbounded queue).
+    public let maxWaiting: Int
 
-    fileprivate typealias Waiter = (record: Record, continuation: CheckedContinuation<Output, any Error>)
+    fileprivate typealias Waiter = (id: UInt64, record: Record, continuation: CheckedContinuation<Output, any Error>)
     private struct State {
         var waiting: [Waiter] = []
         var running = false
+        var nextID: UInt64 = 0
     }
 
     private let state = Mutex(State())
@@ -30,27 +34,50 @@ public final class Batcher<Record: Sendable, Output: Sendable>: Sendable {
     ///   - clock: the time a group is handled at (Unix seconds), read when it is taken.
     ///   - call: handles a group, with one result per record it took (in order).
     ///   - observe: told how long each non-empty group's call took, and whether it failed.
-    public init(maxBatch: Int = 64, clock: @escaping @Sendable () -> Int64 = { 0 },
+    public init(maxBatch: Int = 64, maxWaiting: Int = 1_024, clock: @escaping @Sendable () -> Int64 = { 0 },
                 call: @escaping @Sendable (PendingGroup<Record>) async throws -> [Result<Output, StoreError>],
                 observe: @escaping @Sendable (_ took: Duration, _ failed: Bool) -> Void = { _, _ in }) {
-        precondition(maxBatch >= 1)
+        precondition(maxBatch >= 1 && maxWaiting >= 1)
         self.maxBatch = maxBatch
+        self.maxWaiting = maxWaiting
         self.clock = clock
         self.call = call
         self.observe = observe
     }
 
-    /// Handles one record in the next group.
-    /// - Throws: the record's ``StoreError`` (a conflict, an idempotency key reused), or the group's.
+    /// Handles one record in the next group. A caller cancelled while its record still waits
+    /// leaves the queue (`CancellationError`); once a call has taken it, it is answered with the
+    /// call's outcome (it may be committed).
+    /// - Throws: the record's ``StoreError`` (a conflict, an idempotency key reused), or the group's;
+    ///   `store_busy` when ``maxWaiting`` records wait already.
     public func submit(_ record: Record) async throws -> Output {
-        try await withCheckedThrowingContinuation { continuation in
-            let start = state.withLock { state -> Bool in
-                state.waiting.append((record, continuation))
-                guard !state.running else { return false }
-                state.running = true
-                return true
+        let id = state.withLock { state -> UInt64 in
+            state.nextID &+= 1
+            return state.nextID
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let admission = state.withLock { state -> Admission in
+                    if Task.isCancelled { return .cancelled }
+                    guard state.waiting.count < maxWaiting else { return .full }
+                    state.waiting.append((id, record, continuation))
+                    guard !state.running else { return .queued }
+                    state.running = true
+                    return .start
+                }
+                switch admission {
+                case .start: Task { await self.drain() }
+                case .queued: break
+                case .full: continuation.resume(throwing: StoreError(.busy, "\(maxWaiting) requests are waiting for the store already"))
+                case .cancelled: continuation.resume(throwing: CancellationError())
+                }
             }
-            if start { Task { await self.drain() } }
+        } onCancel: {
+            let removed = state.withLock { state -> Waiter? in
+                guard let index = state.waiting.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.waiting.remove(at: index)
+            }
+            removed?.continuation.resume(throwing: CancellationError())
         }
     }
 
@@ -97,6 +124,9 @@ public final class Batcher<Record: Sendable, Output: Sendable>: Sendable {
         }
     }
 }
+
+/// What ``Batcher/submit(_:)`` did with a record.
+private enum Admission { case start, queued, full, cancelled }
 
 /// The group a ``Batcher`` call handles, handed out when the call asks for it.
 public struct PendingGroup<Record: Sendable>: Sendable {

@@ -11,10 +11,12 @@ import NIOPosix
 /// - ``Lane/long``: reports and exports, which take seconds and must not hold up the short calls.
 /// - ``Lane/commit``: the group-commit writers (activations, manifest versions), a thread each so
 ///   that one busy writer does not hold up the other.
+/// - ``Lane/resolve``: name resolution (`getaddrinfo`, the webhook address checks), which a slow
+///   resolver can block for many seconds: kept off the short lane the API's database calls use.
 public enum BlockingPool {
     /// Which threads run the work.
     public enum Lane: Sendable {
-        case short, long, commit
+        case short, long, commit, resolve
     }
 
     private static func started(_ threads: Int) -> NIOThreadPool {
@@ -27,12 +29,14 @@ public enum BlockingPool {
     private static let short = started(System.coreCount)
     private static let long = started(2)
     private static let commit = started(2)
+    private static let resolve = started(2)
 
     private static func pool(_ lane: Lane) -> NIOThreadPool {
         switch lane {
         case .short: short
         case .long: long
         case .commit: commit
+        case .resolve: resolve
         }
     }
 

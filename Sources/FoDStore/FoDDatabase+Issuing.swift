@@ -141,26 +141,52 @@ extension FoDDatabase {
         try exportEvents(EventQuery(from: from, to: to, dealer: dealer), write: write)
     }
 
-    /// The events a query selects as the events export, in blocks.
+    /// The events a query selects as the events export, in blocks: page after page (each a short
+    /// read, so a slow reader holds no snapshot), bounded by the ledger's mark taken first — events
+    /// are only ever added, so the pages together are the export of one moment.
     public func exportEvents(_ query: EventQuery, write: ([UInt8]) throws -> Void) throws {
+        var query = query
+        query.recordedUpTo = min(query.recordedUpTo ?? Int64.max, try ledgerMark().events)
+        var after: ExportCursor?
+        repeat {
+            let page = try exportPage(query, after: after)
+            try write(page.bytes)
+            after = page.next
+        } while after != nil
+    }
+
+    /// Where an export page ends: the last event's time and id.
+    public struct ExportCursor: Sendable {
+        let occurredAt: Int64
+        let eventID: String
+    }
+
+    /// How many events one export page holds.
+    static let exportPageSize = 20_000
+
+    /// One page of the export after `after` (`nil`: the first, with the header row); `next` is
+    /// where the following page starts, `nil` after the last.
+    public func exportPage(_ query: EventQuery, after: ExportCursor?) throws -> (bytes: [UInt8], next: ExportCursor?) {
         try read { db in
             var out = CSVWriter(capacity: 1 << 20)
-            out.row(EventColumn.allCases.map(\.name))
+            if after == nil { out.row(EventColumn.allCases.map(\.name)) }
             // One dealer's events: its activations, and the refunds of its activations.
             let cursor = try Row.fetchCursor(db, sql: """
                 SELECT * FROM event WHERE occurred_at >= ?1 AND occurred_at < ?2
                   AND (?3 IS NULL OR dealer_id = ?3 OR (kind = 'refund' AND refers_to IN (SELECT event_id FROM event WHERE dealer_id = ?3)))
-                  AND recorded > ?4 AND recorded <= ?5
-                ORDER BY occurred_at, event_id
+                  AND recorded > ?4 AND recorded <= ?5 AND (?6 IS NULL OR (occurred_at, event_id) > (?6, ?7))
+                ORDER BY occurred_at, event_id LIMIT ?8
                 """, arguments: [query.from ?? Int64.min, query.to ?? Int64.max, query.dealer?.value, query.recordedAfter ?? Int64.min,
-                                 query.recordedUpTo ?? Int64.max])
+                                 query.recordedUpTo ?? Int64.max, after?.occurredAt, after?.eventID ?? "", FoDDatabase.exportPageSize])
+            var count = 0, last: ExportCursor?
             while let row = try cursor.next() {
                 // The export's columns are the events file's (``EventColumn``), in its order; the
                 // table's columns have the same names.
                 out.row(StoreRows.exportRow({ row[$0.name] as String? }, occurredAt: row["occurred_at"], gross: row["gross_minor"], vat: row["vat_bps"]))
-                if out.bytes.count >= 1 << 20 { try write(out.take()) }
+                count += 1
+                last = ExportCursor(occurredAt: row["occurred_at"], eventID: row["event_id"])
             }
-            try write(out.take())
+            return (out.take(), count == FoDDatabase.exportPageSize ? last : nil)
         }
     }
 

@@ -47,6 +47,14 @@ extension FoDDatabase {
         }
     }
 
+    public func statementKeys() throws -> [String] {
+        try read { db in try String.fetchAll(db, sql: "SELECT jwk FROM statement_key ORDER BY first_used_at, kid") }
+    }
+
+    public func firstEventAt() throws -> Int64? {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT MIN(occurred_at) FROM event") }
+    }
+
     public func dealerParties() throws -> [String: LegalParty] {
         try read { db in
             var parties: [String: LegalParty] = [:]
@@ -91,6 +99,10 @@ extension FoDDatabase {
                     """, arguments: [document.number, plan.period, document.dealerID, document.currency.code, plan.numberYear, sequence,
                                      document.kind.rawValue, document.total, try PeriodRows.json(document)])
                 numbered.append(document)
+            }
+            if let key = plan.signingKey {
+                try db.execute(sql: "INSERT INTO statement_key (kid, jwk, first_used_at) VALUES (?, ?, ?) ON CONFLICT (kid) DO NOTHING",
+                               arguments: [key.kid, key.jwk, plan.closedAt])
             }
             try db.execute(sql: """
                 INSERT INTO period_close (period, closed_at, actor, rules_version, events_sha256, event_mark, audit_seq, audit_sha256, statement, signature)

@@ -66,6 +66,7 @@ extension FoDDatabase {
             }
             let stored = try FoDDatabase.storedEntitlement(row)
             guard stored.claims.term == .subscription else { throw StoreError(.invalid, "entitlement \(id) is not a subscription") }
+            try StoreRows.requireRunning(stored, at: now)
             try db.execute(sql: "INSERT INTO cancellation (entitlement_id, cancelled_at) VALUES (?, ?) ON CONFLICT (entitlement_id) DO NOTHING",
                            arguments: [current.value, now])
             guard db.changesCount == 1 else { throw StoreError(.conflict, "the subscription \(id) is cancelled already") }

@@ -26,14 +26,33 @@ public struct TransferPlan: Sendable {
     public let vin: VIN
     public let effectiveAt: Int64
     public let ending: [Ending]
-    /// Entitlements that would start at or after the transfer: revoked (reason `transfer`).
+    /// Entitlements that would start at or after the transfer, and permanent ones (a permanent
+    /// token has no end to re-sign with): revoked (reason `transfer`).
     public let revoked: [EntitlementID]
+    /// `true`: the change of owner itself (recorded once, audited `vehicle.transfer`); `false`: a
+    /// transfer recorded earlier taking effect now (what could only end then is revoked, each
+    /// audited `entitlement.revoke`).
+    public var recordsTransfer = true
 
     public init(vin: VIN, effectiveAt: Int64, ending: [Ending], revoked: [EntitlementID]) {
         self.vin = vin
         self.effectiveAt = effectiveAt
         self.ending = ending
         self.revoked = revoked
+    }
+
+    /// The audit entries it writes: `vehicle.transfer`, or one `entitlement.revoke` per entitlement it ends.
+    public var auditEntries: [(action: String, subject: String, details: String)] {
+        guard !recordsTransfer else { return [("vehicle.transfer", vin.value, auditDetails)] }
+        return revoked.map { ("entitlement.revoke", $0.value, "reason=transfer effective_at=\(Instant(unixSeconds: effectiveAt).rfc3339)") }
+    }
+
+    /// Refuses a change of owner dated before the vehicle was registered (`registered`, Unix seconds).
+    /// - Throws: ``StoreError`` `effective_at_before_registration`.
+    public static func checkRegistered(_ plan: TransferPlan, _ registered: Int64) throws {
+        guard plan.effectiveAt >= registered else {
+            throw StoreError(.beforeRegistration, "effective_at \(Instant(unixSeconds: plan.effectiveAt).rfc3339) is before \(plan.vin) was registered (\(Instant(unixSeconds: registered).rfc3339))")
+        }
     }
 
     /// How the audit log records it.
@@ -50,10 +69,15 @@ extension FoDDatabase {
     ///   changed meanwhile: plan again).
     public func recordTransfer(_ plan: TransferPlan, actor: String, at now: Int64) throws {
         try write { db in
-            guard try FoDDatabase.vehicle(db, plan.vin) != nil else { throw StoreError(.notFound, "no vehicle \(plan.vin)") }
-            try db.execute(sql: "INSERT INTO ownership_transfer (vin, effective_at, recorded_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                           arguments: [plan.vin.value, plan.effectiveAt, now])
-            guard db.changesCount == 1 else { throw StoreError(.transferRecorded, "a transfer of \(plan.vin) at that moment is recorded already") }
+            guard let registered = try Int64.fetchOne(db, sql: "SELECT created_at FROM vehicle WHERE vin = ?", arguments: [plan.vin.value]) else {
+                throw StoreError(.notFound, "no vehicle \(plan.vin)")
+            }
+            if plan.recordsTransfer {
+                try TransferPlan.checkRegistered(plan, registered)
+                try db.execute(sql: "INSERT INTO ownership_transfer (vin, effective_at, recorded_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                               arguments: [plan.vin.value, plan.effectiveAt, now])
+                guard db.changesCount == 1 else { throw StoreError(.transferRecorded, "a transfer of \(plan.vin) at that moment is recorded already") }
+            }
             for ending in plan.ending {
                 try db.execute(sql: "UPDATE entitlement SET expires_at = ?, token = ? WHERE id = ? AND token = ? AND revoked_at IS NULL",
                                arguments: [ending.expiresAt, ending.token, ending.id.value, ending.replacing])
@@ -70,7 +94,22 @@ extension FoDDatabase {
             }
             // Whatever changed, the next manifest is a new version.
             try db.execute(sql: "UPDATE manifest_version SET content_sha256 = 'transfer' WHERE vin = ?", arguments: [plan.vin.value])
-            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "vehicle.transfer", subject: plan.vin.value, details: plan.auditDetails)
+            for entry in plan.auditEntries {
+                try FoDDatabase.appendAudit(db, at: now, actor: actor, action: entry.action, subject: entry.subject, details: entry.details)
+            }
+        }
+    }
+
+    public func transfers(of vin: VIN) throws -> [Int64] {
+        try read { db in try Int64.fetchAll(db, sql: "SELECT effective_at FROM ownership_transfer WHERE vin = ? ORDER BY effective_at", arguments: [vin.value]) }
+    }
+
+    public func transfersTakingEffect(after from: Int64, upTo to: Int64) throws -> [(vin: VIN, effectiveAt: Int64)] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT vin, effective_at FROM ownership_transfer WHERE effective_at > ? AND effective_at <= ? AND recorded_at < effective_at
+                ORDER BY effective_at, vin
+                """, arguments: [from, to]).map { row in (try StoreRows.stored { try VIN(row["vin"] as String) }, row["effective_at"]) }
         }
     }
 }

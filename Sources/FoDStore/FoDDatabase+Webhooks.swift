@@ -27,7 +27,13 @@ extension FoDDatabase {
     }
 
     public func webhook(_ id: String) throws -> WebhookEndpoint? {
-        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM webhook_endpoint WHERE id = ? AND deleted_at IS NULL", arguments: [id]).map(WebhookRows.endpoint) }
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM webhook_endpoint WHERE id = ?", arguments: [id]).map { row in
+                var endpoint = WebhookRows.endpoint(row)
+                endpoint.deletedAt = row["deleted_at"]
+                return endpoint
+            }
+        }
     }
 
     public func deleteWebhook(_ id: String, actor: String, at now: Int64) throws {

@@ -234,6 +234,11 @@ public struct FoDDatabase: Sendable {
             // The root versions taken, one row each (their keys.rotated events).
             try db.execute(sql: trustRootSchema)
         }
+        migrator.registerMigration("v15-statement-keys") { db in
+            // The public keys that signed closed periods' statements, published for as long as the
+            // statements are kept (a restart with another key must not orphan them).
+            try db.execute(sql: statementKeySchema)
+        }
         return migrator
     }
 }
@@ -271,6 +276,10 @@ extension FoDDatabase {
 
 extension FoDDatabase {
     static let outboxInsert = Outbox.insert(.sqlite)
+
+    /// The keys that signed statements (`v15-statement-keys`), in the dialect both stores share:
+    /// the key id and its public JWK, never a private key.
+    public static let statementKeySchema = "CREATE TABLE statement_key (kid TEXT PRIMARY KEY, jwk TEXT NOT NULL, first_used_at INTEGER NOT NULL)"
 
     /// The root versions taken (`v14-trust-roots`), in the dialect both stores share.
     public static let trustRootSchema = "CREATE TABLE trust_root (version INTEGER PRIMARY KEY, keys TEXT NOT NULL, taken_at INTEGER NOT NULL)"

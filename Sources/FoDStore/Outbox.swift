@@ -57,12 +57,19 @@ public enum Outbox {
                 """)),
             ("refunded_at", "(SELECT \(d.time("r.occurred_at")) FROM event r WHERE r.event_id = 'ref-' || a.subject)"),
         ])
+        // The servicing dealer when the change was made: the assignment in force then, or else the
+        // dealer the vehicle was registered with — as GET /v1/vehicles/{vin} answers it. Vehicle
+        // events go to that dealer's feed.
+        let servicing = """
+            COALESCE((SELECT g.dealer_id FROM vehicle_dealer g WHERE g.vin = a.subject AND g.valid_from <= a.at ORDER BY g.valid_from DESC LIMIT 1),
+                     (SELECT v.dealer_id FROM vehicle v WHERE v.vin = a.subject))
+            """
         let vehicle = d.object([
             ("vehicle", d.nested("""
                 SELECT \(d.object([("vin", "v.vin"), ("model", "v.model"), ("model_year", "v.model_year"), ("market", "v.market"), ("dealer_id", "v.dealer_id")]))
                 FROM vehicle v WHERE v.vin = a.subject
                 """)),
-            ("servicing_dealer", "(SELECT g.dealer_id FROM vehicle_dealer g WHERE g.vin = a.subject AND g.valid_from <= a.at ORDER BY g.valid_from DESC LIMIT 1)"),
+            ("servicing_dealer", servicing),
             ("transferred_at", "(SELECT \(d.time("t.effective_at")) FROM ownership_transfer t WHERE t.vin = a.subject ORDER BY t.effective_at DESC LIMIT 1)"),
         ])
         let manifest = d.object([("vin", "a.subject"), ("version", "(SELECT m.version FROM manifest_version m WHERE m.vin = a.subject)")])
@@ -79,7 +86,7 @@ public enum Outbox {
             INSERT INTO outbox (seq, type, occurred_at, subject, dealer_id, data)
             SELECT a.seq, \(typeCase), a.at, a.subject,
               CASE WHEN a.action IN (\(actions(.entitlement))) THEN (SELECT e.dealer_id FROM entitlement e WHERE e.id = a.subject)
-                   WHEN a.action IN (\(actions(.vehicle))) THEN (SELECT v.dealer_id FROM vehicle v WHERE v.vin = a.subject)
+                   WHEN a.action IN (\(actions(.vehicle))) THEN \(servicing)
                    WHEN a.action IN (\(actions(.objection))) THEN (SELECT o.dealer_id FROM objection o WHERE o.id = a.subject) END,
               \(d.text("""
               CASE WHEN a.action IN (\(actions(.entitlement))) THEN \(entitlement)

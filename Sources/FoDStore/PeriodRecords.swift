@@ -121,6 +121,8 @@ public struct ClosePlan: Sendable {
     public let numberYear: Int64
     /// The adjustments (from objections) the period settles.
     public let settledAdjustments: [String]
+    /// The statement's signing key: its id and public JWK (kept and published: ``PeriodStore/statementKeys()``).
+    public var signingKey: (kid: String, jwk: String)? = nil
 
     public init(period: String, previous: String?, closedAt: Int64, rulesVersion: String, eventsSHA256: String, mark: LedgerMark,
                 statement: String, signature: String, lines: [ClosedLine], creditNotes: [CreditNote], numberPrefix: String,
@@ -254,6 +256,10 @@ public protocol PeriodStore: Sendable {
     func closedPeriod(_ period: String) async throws -> ClosedPeriod?
     /// The latest closed period's name, and the first's (`nil`: none closed).
     func closedRange() async throws -> (first: String, last: String)?
+    /// The public keys (JWK JSON) that signed closed periods' statements, oldest first.
+    func statementKeys() async throws -> [String]
+    /// When the earliest recorded event occurred (Unix seconds); `nil` when none is recorded.
+    func firstEventAt() async throws -> Int64?
     /// Every dealer's party data.
     func dealerParties() async throws -> [String: LegalParty]
     /// The dealer's latest credit note number (a correction refers to it).

@@ -87,6 +87,10 @@ public struct SQLiteStore: EntitlementStore {
         try await run { try $0.reinstate(id, reason: reason, actor: actor, at: now) }
     }
     public func reinstatedIDs(since: Int64) async throws -> [EntitlementID] { try await run { try $0.reinstatedIDs(since: since) } }
+    public func transfers(of vin: VIN) async throws -> [Int64] { try await run { try $0.transfers(of: vin) } }
+    public func transfersTakingEffect(after from: Int64, upTo to: Int64) async throws -> [(vin: VIN, effectiveAt: Int64)] {
+        try await run { try $0.transfersTakingEffect(after: from, upTo: to) }
+    }
     public func recordTransfer(_ plan: TransferPlan, actor: String, at now: Int64) async throws {
         try await run { try $0.recordTransfer(plan, actor: actor, at: now) }
     }
@@ -95,18 +99,26 @@ public struct SQLiteStore: EntitlementStore {
         try await run(.commit) { try $0.manifestVersions(requests, at: now) }
     }
     public func exportEvents(_ query: EventQuery, write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws {
-        // One read transaction on the long lane; the blocks are handed over after it.
-        let blocks = try await run(.long) { database in
-            var blocks: [[UInt8]] = []
-            try database.exportEvents(query) { blocks.append($0) }
-            return blocks
-        }
-        for block in blocks { try await write(block) }
+        // Page by page on the long lane, each handed over before the next is read (a large
+        // export is never held whole); bounded by the ledger's mark, so the pages are one moment's.
+        var query = query
+        let mark = try await run { try $0.ledgerMark().events }
+        query.recordedUpTo = min(query.recordedUpTo ?? Int64.max, mark)
+        var after: FoDDatabase.ExportCursor?
+        repeat {
+            try Task.checkCancellation()
+            let bounded = query, from = after
+            let page = try await run(.long) { try $0.exportPage(bounded, after: from) }
+            try await write(page.bytes)
+            after = page.next
+        } while after != nil
     }
 
     public func ledgerMark() async throws -> LedgerMark { try await run { try $0.ledgerMark() } }
     public func eventStamps(_ query: EventQuery) async throws -> [EventStamp] { try await run(.long) { try $0.eventStamps(query) } }
     public func closedPeriod(_ period: String) async throws -> ClosedPeriod? { try await run { try $0.closedPeriod(period) } }
+    public func firstEventAt() async throws -> Int64? { try await run { try $0.firstEventAt() } }
+    public func statementKeys() async throws -> [String] { try await run { try $0.statementKeys() } }
     public func closedRange() async throws -> (first: String, last: String)? {
         let range = try await run { database -> [String]? in try database.closedRange().map { [$0.first, $0.last] } }
         return range.map { ($0[0], $0[1]) }

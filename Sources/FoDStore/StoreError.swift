@@ -45,4 +45,8 @@ extension ErrorCode where Domain == StoreError {
     public static let periodOpen = ErrorCode("period_not_closable")
     /// An objection was decided already.
     public static let objectionDecided = ErrorCode("objection_decided")
+    /// A change of owner dated before the vehicle was registered.
+    public static let beforeRegistration = ErrorCode("effective_at_before_registration")
+    /// A subscription to cancel has ended already: withdrawn, refunded or revoked, or its last period is over.
+    public static let subscriptionEnded = ErrorCode("subscription_ended")
 }

@@ -138,6 +138,10 @@ public protocol LedgerStore: Sendable {
     /// Records a change of owner (``TransferPlan``) in one transaction.
     /// - Throws: ``StoreError`` `not_found`, `transfer_recorded`, `conflict` (changed meanwhile).
     func recordTransfer(_ plan: TransferPlan, actor: String, at now: Int64) async throws
+    /// The moments the vehicle's changes of owner take effect, earliest first.
+    func transfers(of vin: VIN) async throws -> [Int64]
+    /// Changes of owner recorded ahead of their date that take effect in `(from, to]`.
+    func transfersTakingEffect(after from: Int64, upTo to: Int64) async throws -> [(vin: VIN, effectiveAt: Int64)]
     /// The vehicle's entitlements and last manifest version in one read; `nil` when not registered.
     func manifestSnapshot(of vin: VIN) async throws -> ManifestSnapshot?
     /// The manifest versions for several vehicles' content in one transaction (one commit), in
@@ -211,7 +215,7 @@ public struct TableDump: Sendable {
         "equipment", "entitlement", "event", "api_key", "web_session", "idempotency", "manifest_version", "audit", "shared_secret",
         "vehicle_dealer", "consent", "renewal", "cancellation", "reinstatement", "ownership_transfer",
         "period_close", "closed_line", "credit_note", "objection", "adjustment",
-        "outbox", "webhook_endpoint", "webhook_delivery", "trust_root",
+        "outbox", "webhook_endpoint", "webhook_delivery", "trust_root", "statement_key",
     ]
 }
 

@@ -40,6 +40,17 @@ public enum StoreRows {
         }
     }
 
+    /// A subscription that can still be cancelled: not revoked (withdrawn, refunded), its last period not over.
+    /// - Throws: ``StoreError`` `subscription_ended`.
+    public static func requireRunning(_ subscription: StoredEntitlement, at now: Int64) throws {
+        if let revoked = subscription.revokedAt {
+            throw StoreError(.subscriptionEnded, "the subscription ended on \(Instant(unixSeconds: revoked).rfc3339) (\(subscription.revokeReason ?? "revoked")): there is nothing to cancel")
+        }
+        if let end = subscription.claims.expiresAt, end <= now {
+            throw StoreError(.subscriptionEnded, "the subscription ended on \(Instant(unixSeconds: end).rfc3339): there is nothing to cancel")
+        }
+    }
+
     /// The stored form of a vehicle's equipment.
     public static func equipmentColumn(_ vehicle: Vehicle) -> String { vehicle.equipment.sorted().joined(separator: ",") }
 

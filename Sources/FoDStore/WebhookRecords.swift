@@ -43,6 +43,8 @@ public struct WebhookEndpoint: Sendable, Hashable {
     public let nextAttemptMs: Int64
     /// The signing secret (`whsec_…`); shown once, at creation.
     public let secret: String
+    /// When it was deleted (it gets nothing since; its delivery log is kept); `nil` while subscribed.
+    public var deletedAt: Int64? = nil
 
     public init(id: String, url: String, types: [String], createdAt: Int64, position: Int64, nextAttemptMs: Int64, secret: String) {
         self.id = id
@@ -146,6 +148,7 @@ public protocol EventStore: Sendable {
     /// Makes an endpoint that receives the events from now on (after the outbox's last).
     func createWebhook(url: String, types: [String], secret: String, actor: String, at now: Int64) async throws -> WebhookEndpoint
     func webhooks() async throws -> [WebhookEndpoint]
+    /// An endpoint by id, a deleted one too (with ``WebhookEndpoint/deletedAt``).
     func webhook(_ id: String) async throws -> WebhookEndpoint?
     /// Deletes an endpoint: nothing more is delivered to it; its log stays.
     /// - Throws: ``StoreError`` `not_found`.

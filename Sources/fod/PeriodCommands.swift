@@ -16,25 +16,25 @@ import FoundationNetworking
 /// and the moment they act at (`--at`, an injected clock).
 struct BackOfficeOptions: ParsableArguments {
     @OptionGroup var storeOptions: StoreOptions
-    @Option(help: "The signing key: a PEM file (mode 0600) or a PKCS#11 URI. Env FOD_KEY.")
-    var key: String = ProcessInfo.processInfo.environment["FOD_KEY"] ?? "keys/dev-es256.private.pem"
-    @Option(help: "Issuer name in tokens and statements. Env FOD_ISSUER.")
-    var issuer: String = ProcessInfo.processInfo.environment["FOD_ISSUER"] ?? "https://fod.oem.example"
+    @OptionGroup var signingOptions: SigningOptions
     @Option(help: "The revenue-share rules. Env FOD_RULES.")
     var rules: String = ProcessInfo.processInfo.environment["FOD_RULES"] ?? "fixtures/revenue/rules.json"
     @Option(name: .customLong("issuer-profile"), help: "The OEM's data on its credit notes (JSON). Env FOD_ISSUER_PROFILE.")
     var issuerProfile: String = ProcessInfo.processInfo.environment["FOD_ISSUER_PROFILE"] ?? "fixtures/revenue/issuer.json"
     @Option(help: "The moment the command acts at (RFC 3339); default now.")
     var at: String?
+    @Option(name: .customLong("first-period"), help: "The first month to close, YYYY-MM (default: the month of the first recorded sale). Env FOD_FIRST_PERIOD.")
+    var firstPeriod: String? = ProcessInfo.processInfo.environment["FOD_FIRST_PERIOD"]
 
     /// The services over the opened store, on a clock fixed at `--at` (or the system's).
     func services(_ opened: OpenedStore) async throws -> (FoDServices, Int64) {
         let instant = try at.map { try CLIInput.unixSeconds(rfc3339: $0, option: "--at") }
         let clock: any WallClock = instant.map { FixedClock(unixSeconds: $0) } ?? SystemClock()
-        let signing = SigningKeys(key: try KeyLocation(key).load(), issuer: try IssuerID(issuer), clock: clock)
+        let signing = try signingOptions.signingKeys(development: signingOptions.isDevelopment(storeOptions), clock: clock)
         let profile = try IssuerProfile(json: Array(try CLIInput.readFile(issuerProfile).utf8))
         let services = try await FoDServices(store: opened.store, signing: signing, catalog: try await opened.store.catalog(),
-                                             rules: try RuleSet(json: try CLIInput.readFile(rules)), clock: clock, issuerProfile: profile)
+                                             rules: try RuleSet(json: try CLIInput.readFile(rules)), clock: clock, issuerProfile: profile,
+                                             firstPeriod: firstPeriod)
         return (services, clock.unixSeconds())
     }
 }

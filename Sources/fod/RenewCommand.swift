@@ -21,10 +21,7 @@ struct RenewCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var storeOptions: StoreOptions
-    @Option(help: "The signing key: a PEM file (mode 0600) or a PKCS#11 URI. Env FOD_KEY.")
-    var key: String = ProcessInfo.processInfo.environment["FOD_KEY"] ?? "keys/dev-es256.private.pem"
-    @Option(help: "Issuer name in tokens. Env FOD_ISSUER.")
-    var issuer: String = ProcessInfo.processInfo.environment["FOD_ISSUER"] ?? "https://fod.oem.example"
+    @OptionGroup var signingOptions: SigningOptions
     @Option(help: "The revenue-share rules the service runs with. Env FOD_RULES.")
     var rules: String = ProcessInfo.processInfo.environment["FOD_RULES"] ?? "fixtures/revenue/rules.json"
     @Option(help: "The moment of the run (RFC 3339); default now.")
@@ -39,12 +36,13 @@ struct RenewCommand: AsyncParsableCommand {
             let opened = try await storeOptions.open()
             defer { opened.close() }
             let clock: any WallClock = instant.map { FixedClock(unixSeconds: $0) } ?? SystemClock()
-            let signing = SigningKeys(key: try KeyLocation(key).load(), issuer: try IssuerID(issuer), clock: clock)
+            let signing = try signingOptions.signingKeys(development: signingOptions.isDevelopment(storeOptions), clock: clock)
             let services = try await FoDServices(store: opened.store, signing: signing, catalog: try await opened.store.catalog(),
                                                  rules: try RuleSet(json: try CLIInput.readFile(rules)), clock: clock)
             let summary = try await RenewalService(services: services).run(lead: Int64(leadDays) * 86_400, actor: "cli:renew")
             print("renewed \(summary.renewed), already renewed by another run \(summary.taken), skipped \(summary.skipped.count)")
             for line in summary.skipped { print("  skipped \(line)") }
+            if summary.endedByTransfer > 0 { print("ended by a change of owner taking effect: \(summary.endedByTransfer)") }
         }
     }
 }

@@ -17,16 +17,18 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the entitlement service (HTTP API) on an embedded SQLite database, or on PostgreSQL.",
         discussion: """
-        With no options it runs the demo: data in ./data, the development keys
-        from keys/, on 127.0.0.1:8080. A new database gets the catalog, vehicles
-        and dealers from fixtures/ and an admin key and a dealer key (printed
-        once); later starts change no data (fod import reloads the fixtures).
+        With no options it runs the demo (development mode): data in ./data, the
+        development keys from keys/, on 127.0.0.1:8080. A new database gets the
+        catalog, vehicles and dealers from fixtures/ and an admin key and a dealer
+        key (printed once); later starts change no data (fod import reloads the
+        fixtures). A start that names its own --key, --trust, --data or --database
+        is production unless --dev: development keys are refused and no demo
+        data is loaded; the new database's admin key is written to a 0600 file.
         An existing database file that is empty or not SQLite stops the start.
         With --database postgres://… several instances share one database
         (docs/operations.md: behind a load balancer).
         Options also come from the environment: FOD_DATA, FOD_DATABASE_URL, FOD_HOST, FOD_PORT,
-        FOD_KEY, FOD_ISSUER, FOD_DEV=0|1, FOD_SECURE_COOKIES=1, FOD_LOG_LEVEL, FOD_LOG_FORMAT.
-        Development keys (keys/dev-*) are refused unless --dev.
+        FOD_KEY, FOD_TRUST, FOD_ISSUER, FOD_DEV=0|1, FOD_SECURE_COOKIES=1, FOD_LOG_LEVEL, FOD_LOG_FORMAT.
         """
     )
 
@@ -37,12 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
     var host: String = ProcessInfo.processInfo.environment["FOD_HOST"] ?? "127.0.0.1"
     @Option(help: "Listen port. Env FOD_PORT.")
     var port: Int = Int(ProcessInfo.processInfo.environment["FOD_PORT"] ?? "") ?? 8080
-    @Option(help: "Signing key: a PEM file (mode 0600) or a key in a PKCS#11 token (an RFC 7512 URI, pkcs11:token=…;object=…, docs/trust.md); repeat with --trust for several (each signs what the root lets it). Env FOD_KEY.")
-    var key: [String] = [ProcessInfo.processInfo.environment["FOD_KEY"] ?? "keys/dev-es256.private.pem"]
-    @Option(help: "Folder of root metadata (root-*.json, docs/trust.md): publish its issuing keys and sign with the newest active one; a new version put there is taken within 5 s. Env FOD_TRUST.")
-    var trust: String? = ProcessInfo.processInfo.environment["FOD_TRUST"]
-    @Option(help: "Issuer name in tokens. Env FOD_ISSUER.")
-    var issuer: String = ProcessInfo.processInfo.environment["FOD_ISSUER"] ?? "https://fod.oem.example"
+    @OptionGroup var signingOptions: SigningOptions
     @Option(help: "Folder with catalog.json, vehicles.json, dealers.json loaded into a new database (fod import loads them later).")
     var fixtures: String = "fixtures"
     @Option(help: "Revenue-share rules for the statements endpoint. Env FOD_RULES.")
@@ -58,8 +55,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("issuer-profile"),
             help: "The OEM's data on its credit notes (JSON; needed to close periods). Env FOD_ISSUER_PROFILE. Missing at the default path: periods cannot be closed.")
     var issuerProfile: String = ProcessInfo.processInfo.environment["FOD_ISSUER_PROFILE"] ?? "fixtures/revenue/issuer.json"
-    @Flag(inversion: .prefixedNo, help: "Development mode: allows the dev-* keys. Env FOD_DEV.")
-    var dev: Bool = ProcessInfo.processInfo.environment["FOD_DEV"].map { $0 != "0" } ?? true
+    @Option(name: .customLong("adjustment-limit"), help: "The largest objection adjustment finance may book, in whole units of its currency (1 to 1000000000). Env FOD_ADJUSTMENT_LIMIT.")
+    var adjustmentLimit: Int64 = Int64(ProcessInfo.processInfo.environment["FOD_ADJUSTMENT_LIMIT"] ?? "") ?? 1_000_000
+    @Option(name: .customLong("first-period"), help: "The first month to close, YYYY-MM (default: the month of the first recorded sale). Env FOD_FIRST_PERIOD.")
+    var firstPeriod: String? = ProcessInfo.processInfo.environment["FOD_FIRST_PERIOD"]
 
     @Flag(help: "Mark the dealer page's cookies Secure on every request (behind a TLS proxy that does not send X-Forwarded-Proto). Env FOD_SECURE_COOKIES=1.")
     var secureCookies: Bool = ProcessInfo.processInfo.environment["FOD_SECURE_COOKIES"] == "1"
@@ -82,7 +81,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The withdrawal period of a market in days, MARKET=DAYS (0 to 365; *=DAYS for every market not named); repeatable. Default 14 days everywhere. Env FOD_WITHDRAWAL_DAYS (comma-separated).")
     var withdrawalDays: [String] = (ProcessInfo.processInfo.environment["FOD_WITHDRAWAL_DAYS"] ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
 
-    @Option(help: "Renew subscriptions ending within this many days (1 to 28), checked every 5 minutes; 0 turns the renewal job off (run fod renew instead). Env FOD_RENEWAL_LEAD_DAYS.")
+    @Option(help: "Renew subscriptions ending within this many days (1 to 28), checked every 5 minutes; 0 turns renewals off (run fod renew instead; changes of owner recorded ahead still take effect). Env FOD_RENEWAL_LEAD_DAYS.")
     var renewalLeadDays: Int = Int(ProcessInfo.processInfo.environment["FOD_RENEWAL_LEAD_DAYS"] ?? "") ?? 3
 
     @Option(help: "Free trials a vehicle may have of one feature, ever (0 to 10; 0: no trials). Env FOD_TRIALS_PER_FEATURE.")
@@ -133,33 +132,22 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "fod")
         logger.logLevel = level
+        let adjustments: AdjustmentPolicy
+        do { adjustments = try AdjustmentPolicy(limit: adjustmentLimit) } catch let error as APIError { throw ValidationError("--adjustment-limit: \(error.detail)") }
+        if let firstPeriod, (try? ReportPeriod(firstPeriod)) == nil { throw ValidationError("--first-period is a month, YYYY-MM") }
+        let dev = signingOptions.isDevelopment(storeOptions)
+        let trust = signingOptions.trust
         try await CLIError.run {
-            if key.count > 1 && trust == nil { throw ValidationError("several --key need --trust: root metadata says what each key signs and when") }
-            let locations = try key.map { try KeyLocation($0) }
-            for case .file(let key) in locations {
-                let isDevKey = (key as NSString).lastPathComponent.hasPrefix("dev-")
-                if isDevKey && !dev {
-                    throw StoreError(.invalid, "\(key) is a development key; start with --dev, or give a real key with --key")
-                }
-                if isDevKey, let mode = try? FileManager.default.attributesOfItem(atPath: key)[.posixPermissions] as? Int, mode & 0o077 != 0 {
-                    // git does not keep file modes; the development keys are public anyway, so in --dev
-                    // mode fod tightens them instead of refusing to start. Real keys are never touched.
-                    try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key)
-                    FileHandle.standardError.write(Data("note: set \(key) to mode 0600 (development key)\n".utf8))
-                }
-            }
+            let clock = SystemClock()
+            let signing = try signingOptions.signingKeys(development: dev, clock: clock)
             guard (1...500).contains(databaseConnections) else { throw ValidationError("--database-connections must be 1 to 500") }
             let opened = try await storeOptions.open(connections: databaseConnections, quiet: false)
             defer { opened.close() }
             let database = opened.store
-            let clock = SystemClock()
-            let privateKeys = try locations.map { try $0.load() }
-            let issuerID = try IssuerID(issuer)
-            let signing = try trust.map { try SigningKeys(roots: try CLIInput.roots(in: $0), keys: privateKeys, issuer: issuerID, clock: clock) }
-                ?? SigningKeys(key: privateKeys[0], issuer: issuerID, clock: clock)
             let folder = fixtures as NSString
-            // Only a new database is seeded: a start never changes data (fod import does, on purpose).
-            if opened.isNew, FileManager.default.fileExists(atPath: folder.appendingPathComponent("catalog.json")) {
+            // Only a new database is seeded, and only in development mode: a start never changes
+            // data (fod import does, on purpose), and production never gets the demo data.
+            if opened.isNew, dev, FileManager.default.fileExists(atPath: folder.appendingPathComponent("catalog.json")) {
                 try await database.importFixtures(dealers: try CLIInput.readFile(folder.appendingPathComponent("dealers.json")),
                                             vehicles: try CLIInput.readFile(folder.appendingPathComponent("vehicles.json")),
                                             catalog: try CLIInput.readFile(folder.appendingPathComponent("catalog.json")),
@@ -171,7 +159,8 @@ struct ServeCommand: AsyncParsableCommand {
                                        manifestLifetime: Int64(manifestLifetimeDays) * 86_400, withdrawal: withdrawal,
                                        trialsPerFeature: trialsPerFeature, issuerProfile: try loadIssuerProfile(),
                                        webhooks: WebhookPolicy(timeout: .seconds(webhookTimeout), retryBase: .milliseconds(webhookRetryBaseMs),
-                                                               allowPrivate: webhooksAllowPrivate))
+                                                               allowPrivate: webhooksAllowPrivate),
+                                       adjustments: adjustments, firstPeriod: firstPeriod)
             var banner = dev ? "fod serve — DEVELOPMENT MODE (development keys allowed; never use them in production)\n" : "fod serve\n"
             banner += "database: \(database.location)\n"
             let longest = ([withdrawal.defaultDays] + withdrawal.days.values).max() ?? 14
@@ -181,7 +170,7 @@ struct ServeCommand: AsyncParsableCommand {
             if let version = signing.rootVersion { banner += "trust: root version \(version) from \(trust ?? "")\n" }
             if opened.isNew {
                 let admin = try await database.createAPIKey(role: .admin, dealer: nil, label: "bootstrap admin", actor: "system", at: clock.unixSeconds())
-                banner += "bootstrap admin key (shown once, stored only as a hash):\n  \(admin.secret)\n"
+                banner += try ServeCommand.handOver(admin.secret, development: dev, folder: storeOptions.data)
                 if dev {
                     let dealer = try await database.createAPIKey(role: .dealer, dealer: try DealerID("DE-10001"), label: "demo dealer DE-10001",
                                                            actor: "system", at: clock.unixSeconds())
@@ -236,7 +225,8 @@ struct ServeCommand: AsyncParsableCommand {
             defer { watcher?.cancel() }
             // Subscriptions are renewed before they end, every 5 minutes; each period is booked
             // once however many instances run this (RenewalService).
-            var renewals: [any Service] = renewalLeadDays == 0 ? [] : [RenewalJob(services: services, lead: Int64(renewalLeadDays) * 86_400, logger: logger)]
+            // With --renewal-lead-days 0 the job only makes changes of owner recorded ahead take effect.
+            var renewals: [any Service] = [RenewalJob(services: services, lead: Int64(renewalLeadDays) * 86_400, logger: logger)]
             // The outbox's events go to the subscribed endpoints (WebhookDeliveryJob).
             renewals.append(WebhookDeliveryJob(services: services, policy: services.webhooks, logger: logger))
             let app = try buildApplication(services: services, host: host, port: port, secureCookies: secureCookies,
@@ -249,6 +239,22 @@ struct ServeCommand: AsyncParsableCommand {
 }
 
 extension ServeCommand {
+    /// Hands the new database's bootstrap admin key over once, without putting it in a log: in
+    /// development mode, or when standard error is a terminal, it is printed; otherwise (a
+    /// container, a service manager: standard error is the log stream) it is written to
+    /// `bootstrap-admin.key` (mode 0600) in the data folder and the banner says where.
+    static func handOver(_ secret: String, development: Bool, folder: String) throws -> String {
+        if development || isatty(STDERR_FILENO) == 1 {
+            return "bootstrap admin key (shown once, stored only as a hash):\n  \(secret)\n"
+        }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let path = (folder as NSString).appendingPathComponent("bootstrap-admin.key")
+        guard FileManager.default.createFile(atPath: path, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw StoreError(.invalid, "cannot write the bootstrap admin key to \(path)")
+        }
+        return "bootstrap admin key written to \(path) (mode 0600; read it once, then delete the file)\n"
+    }
+
     /// The issuer profile: required when given explicitly, optional at its default path.
     func loadIssuerProfile() throws -> IssuerProfile? {
         let explicit = ProcessInfo.processInfo.environment["FOD_ISSUER_PROFILE"] != nil || CommandLine.arguments.contains("--issuer-profile")

@@ -14,6 +14,14 @@ struct StoreOptions: ParsableArguments {
             help: "PostgreSQL instead of --data: postgres://user[:password]@host[:port]/database[?sslmode=disable|prefer|require|verify-full&sslrootcert=CA.pem&host=/socket/folder]. Env FOD_DATABASE_URL.")
     var databaseURL: String? = ProcessInfo.processInfo.environment["FOD_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
 
+    /// Whether the command was told which data folder or database to use (`--data`, `--database`,
+    /// `FOD_DATA`, `FOD_DATABASE_URL`) rather than taking the default `./data`.
+    var isNamed: Bool {
+        let environment = ProcessInfo.processInfo.environment
+        return databaseURL != nil || !(environment["FOD_DATA"] ?? "").isEmpty
+            || CommandLine.arguments.contains { $0 == "--data" || $0.hasPrefix("--data=") }
+    }
+
     func validate() throws {
         guard let databaseURL else { return }
         do { _ = try DatabaseURL(databaseURL) } catch let error as StoreError { throw ValidationError("--database: \(error.reason)") }

@@ -108,13 +108,13 @@ enum DealerViews {
     }
 
     /// The month's lines and statements of one dealer.
-    static func month(_ report: Report, dealer: String, catalog: Catalog) -> [String: Any] {
+    static func month(_ report: Report, dealer: String, catalog: Catalog) throws -> [String: Any] {
         let statements: [[String: Any]] = report.statements.filter { $0.dealerID == dealer }.map { s in
             ["currency": s.currency.code, "activations": s.activations, "clawbacks": s.clawbacks,
              "payable": s.currency.formatGrouped(minor: s.payable), "share": s.currency.formatGrouped(minor: s.share),
              "clawback": s.currency.formatGrouped(minor: s.clawback)]
         }
-        let lines: [[String: Any]] = report.lines.filter { $0.dealerID == dealer }.reversed().map { line in
+        let lines: [[String: Any]] = try report.lines.collect().filter { $0.dealerID == dealer }.reversed().map { line in
             let feature = (try? FeatureCode(line.feature)).flatMap { catalog.feature($0)?.name } ?? line.feature
             return ["date": date(line.occurredAt / 1_000_000_000), "vin": line.vin, "feature": feature,
                     "term": (try? Term(validating: line.term)).map(termName) ?? line.term, "clawback": line.kind == .clawback,

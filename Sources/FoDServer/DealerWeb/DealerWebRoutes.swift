@@ -276,12 +276,17 @@ struct DealerWebRoutes {
                 "dealerName": name, "dealerID": dealerID, "csrf": session.csrf]
     }
 
-    /// The dealer's activations and commission this month, from the same engine as `fod report`.
+    /// The dealer's activations and commission this month, from the same engine as `fod report`;
+    /// computed again only when an event was recorded since (``MonthSummaryCache``), not on every view.
     private func month(_ session: WebSession) async throws -> [String: Any] {
         let period = ReportPeriod.text(containing: services.clock.unixSeconds())
-        let report = try await StatementsReport.run(services: services, period: period, dealer: session.principal.dealer)
         let dealer = session.principal.dealer?.value ?? ""
-        return DealerViews.month(report, dealer: dealer, catalog: services.catalog)
+        let mark = try await services.store.ledgerMark().events
+        if let cached = services.monthSummaries.summary(dealer: dealer, period: period, mark: mark) { return cached.values }
+        let report = try await StatementsReport.run(services: services, period: period, dealer: session.principal.dealer)
+        let summary = try DealerViews.month(report, dealer: dealer, catalog: services.catalog)
+        services.monthSummaries.keep(MonthSummaryCache.Summary(values: summary), dealer: dealer, period: period, mark: mark)
+        return summary
     }
 
     static func order(vin: String?, feature: String?, term: String?) throws -> ActivationRequest {
