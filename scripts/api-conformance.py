@@ -66,7 +66,7 @@ def main():
     port = free_port()
     log_path = os.path.join(folder, "server.log")
     with open(log_path, "wb") as log:
-        server = subprocess.Popen([FOD, "serve", "--data", os.path.join(folder, "data"), "--port", str(port), "--host", "127.0.0.1"],
+        server = subprocess.Popen([FOD, "serve", "--dev", "--data", os.path.join(folder, "data"), "--port", str(port), "--host", "127.0.0.1"],
                                   cwd=ROOT, stdout=log, stderr=log)
     try:
         if not wait_ready(port):

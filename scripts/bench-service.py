@@ -122,7 +122,7 @@ def main():
     if args.instances == 2 and not args.database:
         sys.exit("--instances 2 needs --database")
     hooks = ["--webhooks-allow-private"] if args.webhooks else []
-    server = subprocess.Popen([os.path.join(release, "fod"), "serve", *store, "--port", str(port),
+    server = subprocess.Popen([os.path.join(release, "fod"), "serve", "--dev", *store, "--port", str(port),
                                "--fixtures", fixtures, *hooks], cwd=ROOT, stdout=log, stderr=log)
     receivers = []
     second = None
@@ -130,7 +130,7 @@ def main():
         wait_ready(port, attempts=600)
         if args.instances == 2:
             port2 = free_port()
-            second = subprocess.Popen([os.path.join(release, "fod"), "serve", *store, "--port", str(port2), *hooks], cwd=ROOT, stdout=log, stderr=log)
+            second = subprocess.Popen([os.path.join(release, "fod"), "serve", "--dev", *store, "--port", str(port2), *hooks], cwd=ROOT, stdout=log, stderr=log)
             wait_ready(port2, attempts=600)
         log.flush()
         keys = banner_keys(os.path.join(work, "server.log"))

@@ -64,7 +64,7 @@ def http(port, method, path, headers=None, body=None):
 
 
 def start_server(data, port, log):
-    process = subprocess.Popen([FOD, "serve", "--data", data, "--port", str(port), "--host", "127.0.0.1"], cwd=ROOT,
+    process = subprocess.Popen([FOD, "serve", "--dev", "--data", data, "--port", str(port), "--host", "127.0.0.1"], cwd=ROOT,
                                stdout=log, stderr=log)
     for _ in range(300):
         if http(port, "GET", "/readyz")[0] == 200 if _port_open(port) else False:
@@ -260,7 +260,7 @@ def main():
         today = datetime.datetime.now(datetime.timezone.utc)
         period = today.strftime("%Y-%m")
         following = (today.replace(day=28) + datetime.timedelta(days=4)).replace(day=1, hour=0, minute=1, second=0, microsecond=0)
-        closed = subprocess.run([FOD, "close", "--data", data, "--period", period, "--at", following.strftime("%Y-%m-%dT%H:%M:%SZ")],
+        closed = subprocess.run([FOD, "close", "--dev", "--data", data, "--period", period, "--at", following.strftime("%Y-%m-%dT%H:%M:%SZ")],
                                 cwd=ROOT, capture_output=True, text=True)
         check(closed.returncode == 0 and "GS-" in closed.stdout, f"fod close numbers the month's credit notes: {closed.stdout.strip()} {closed.stderr.strip()}")
         driver.get(f"http://127.0.0.1:{port}/dealer")

@@ -30,7 +30,7 @@ VEHICLES, CONCURRENCY, KILL_AFTER, DEADLINE = 300, 12, 120, time.monotonic() + 2
 
 
 def start(data, port, log):
-    process = subprocess.Popen([FOD, "serve", "--data", data, "--port", str(port), "--host", "127.0.0.1", "--webhooks-allow-private"], cwd=ROOT,
+    process = subprocess.Popen([FOD, "serve", "--dev", "--data", data, "--port", str(port), "--host", "127.0.0.1", "--webhooks-allow-private"], cwd=ROOT,
                                stdout=log, stderr=log)
     if wait_ready(port):
         return process
@@ -149,7 +149,7 @@ def close_killed(folder):
     today = datetime.datetime.now(datetime.timezone.utc)
     period = today.strftime("%Y-%m")
     at = (today.replace(day=28) + datetime.timedelta(days=4)).replace(day=1).strftime("%Y-%m-01T00:01:00Z")
-    command = [FOD, "close", "--data", folder, "--period", period, "--at", at]
+    command = [FOD, "close", "--dev", "--data", folder, "--period", period, "--at", at]
 
     def state():
         with sqlite3.connect(os.path.join(folder, "fod.sqlite")) as db:

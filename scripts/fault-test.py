@@ -45,7 +45,7 @@ class Server:
         self.data, self.port = data, free_port()
         self.log_path = os.path.join(LOGS, f"server-{self.port}.log")
         self.log = open(self.log_path, "wb")
-        self.process = subprocess.Popen([FOD, "serve", "--data", data, "--port", str(self.port), "--host", "127.0.0.1",
+        self.process = subprocess.Popen([FOD, "serve", "--dev", "--data", data, "--port", str(self.port), "--host", "127.0.0.1",
                                          "--idle-timeout", str(IDLE_TIMEOUT), *extra], cwd=ROOT, stdout=self.log, stderr=self.log)
         for _ in range(300):
             if self.process.poll() is not None:

@@ -63,7 +63,7 @@ class Instance:
 
     def start(self):
         log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([FOD, "serve", "--database", self.url, "--port", str(self.port), "--host", "127.0.0.1",
+        self.process = subprocess.Popen([FOD, "serve", "--dev", "--database", self.url, "--port", str(self.port), "--host", "127.0.0.1",
                                          "--shutdown-delay", "0", "--webhooks-allow-private", "--webhook-timeout", "2"],
                                         cwd=ROOT, stdout=log, stderr=log)
         if not wait_ready(self.port):
@@ -137,7 +137,7 @@ def check_closes(url, folder):
     """Two fod close at once on the shared database (two instances' operators): one close, the
     same answer for both, credit notes numbered from 000001 without gaps."""
     period, at = month_and_end()
-    command = [FOD, "close", "--database", url, "--period", period, "--at", at]
+    command = [FOD, "close", "--dev", "--database", url, "--period", period, "--at", at]
     both = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT) for _ in range(2)]
     outputs = [process.communicate(timeout=120) for process in both]
     same = all(process.returncode == 0 for process in both) and outputs[0][0] == outputs[1][0]
@@ -153,7 +153,7 @@ def check_move(url, folder):
     data = os.path.join(folder, "sqlite-data")
     sqlite = Instance("S", url, folder)
     log = open(sqlite.log_path, "ab")
-    sqlite.process = subprocess.Popen([FOD, "serve", "--data", data, "--port", str(sqlite.port), "--host", "127.0.0.1", "--shutdown-delay", "0"],
+    sqlite.process = subprocess.Popen([FOD, "serve", "--dev", "--data", data, "--port", str(sqlite.port), "--host", "127.0.0.1", "--shutdown-delay", "0"],
                                       cwd=ROOT, stdout=log, stderr=log)
     if not wait_ready(sqlite.port):
         sqlite.process.kill()
@@ -195,7 +195,7 @@ def check_move(url, folder):
         instance.stop()
     # The moved events keep their commit numbers and a new one comes after them: a close sees all.
     period, at = month_and_end()
-    closed = subprocess.run([FOD, "close", "--database", target, "--period", period, "--at", at], capture_output=True, text=True, cwd=ROOT)
+    closed = subprocess.run([FOD, "close", "--dev", "--database", target, "--period", period, "--at", at], capture_output=True, text=True, cwd=ROOT)
     statement = subprocess.run([FOD, "credit-notes", "--database", target, "--period", period, "--out", os.path.join(folder, "moved-notes")],
                                capture_output=True, text=True, cwd=ROOT)
     document = json.load(open(os.path.join(folder, "moved-notes", f"statement-{period}.json"))) if statement.returncode == 0 else {}

@@ -40,7 +40,7 @@ def main():
     port = free_port()
     log_path = os.path.join(data, "server.log")
     log = open(log_path, "w")
-    server = subprocess.Popen([FOD, "serve", "--data", os.path.join(data, "data"), "--port", str(port), "--host", "127.0.0.1",
+    server = subprocess.Popen([FOD, "serve", "--dev", "--data", os.path.join(data, "data"), "--port", str(port), "--host", "127.0.0.1",
                                "--webhooks-allow-private", "--webhook-timeout", "1", "--webhook-retry-base-ms", "100", "--shutdown-delay", "0"],
                               cwd=ROOT, stdout=log, stderr=log)
     a, b, c = WebhookReceiver(fail_first=3), WebhookReceiver(hang=3.0), WebhookReceiver()

@@ -76,7 +76,7 @@ public struct TransferRequest: StrictDecodable, CodingKeyed, Encodable, Sendable
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Keys.self)
-        effectiveAt = try c.decodeInstantIfPresent(forKey: .effectiveAt)
+        effectiveAt = try c.decodeInstantIfPresent(forKey: .effectiveAt, nullAllowed: false)
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -90,8 +90,11 @@ extension KeyedDecodingContainer {
 
     /// An instant member, RFC 3339 text, as Unix seconds; `nil` when absent or `null`.
     /// - Throws: ``EntitlementError`` `request_invalid` naming the member, `field_type` when not a string.
-    public func decodeInstantIfPresent(forKey key: Key) throws -> Int64? {
-        try decodeIfPresent(String.self, forKey: key).map { text in
+    public func decodeInstantIfPresent(forKey key: Key, nullAllowed: Bool = true) throws -> Int64? {
+        if !nullAllowed, contains(key), try decodeNil(forKey: key) {
+            throw EntitlementError(.fieldType, "\(key.stringValue) is an RFC 3339 instant or absent, not null")
+        }
+        return try decodeIfPresent(String.self, forKey: key).map { text in
             do { return try Instant(rfc3339: text).unixSeconds } catch {
                 throw EntitlementError(.requestInvalid, "\(key.stringValue) is not an RFC 3339 instant such as 2026-11-03T09:15:00Z")
             }

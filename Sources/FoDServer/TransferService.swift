@@ -59,8 +59,8 @@ struct TransferService {
             for stored in entitlements where stored.revokedAt == nil {
                 let claims = stored.claims
                 guard services.catalog.feature(claims.feature)?.transferable == false else { continue }
-                // Sold at or after the transfer's date: the new owner's.
-                if claims.issuedAt >= effectiveAt { continue }
+                // Sold after the transfer's moment: the new owner's.
+                if claims.issuedAt > effectiveAt { continue }
                 if let end = claims.expiresAt, end <= effectiveAt { continue }
                 if claims.expiresAt == nil {
                     // Permanent: no end to re-sign with; revoked once the transfer is in effect.

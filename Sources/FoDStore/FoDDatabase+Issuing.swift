@@ -144,12 +144,12 @@ extension FoDDatabase {
     /// The events a query selects as the events export, in blocks: page after page (each a short
     /// read, so a slow reader holds no snapshot), bounded by the ledger's mark taken first — events
     /// are only ever added, so the pages together are the export of one moment.
-    public func exportEvents(_ query: EventQuery, write: ([UInt8]) throws -> Void) throws {
+    public func exportEvents(_ query: EventQuery, pageSize: Int = FoDDatabase.exportPageSize, write: ([UInt8]) throws -> Void) throws {
         var query = query
         query.recordedUpTo = min(query.recordedUpTo ?? Int64.max, try ledgerMark().events)
         var after: ExportCursor?
         repeat {
-            let page = try exportPage(query, after: after)
+            let page = try exportPage(query, after: after, limit: pageSize)
             try write(page.bytes)
             after = page.next
         } while after != nil
@@ -162,11 +162,11 @@ extension FoDDatabase {
     }
 
     /// How many events one export page holds.
-    static let exportPageSize = 20_000
+    public static let exportPageSize = 20_000
 
     /// One page of the export after `after` (`nil`: the first, with the header row); `next` is
     /// where the following page starts, `nil` after the last.
-    public func exportPage(_ query: EventQuery, after: ExportCursor?) throws -> (bytes: [UInt8], next: ExportCursor?) {
+    public func exportPage(_ query: EventQuery, after: ExportCursor?, limit: Int = FoDDatabase.exportPageSize) throws -> (bytes: [UInt8], next: ExportCursor?) {
         try read { db in
             var out = CSVWriter(capacity: 1 << 20)
             if after == nil { out.row(EventColumn.allCases.map(\.name)) }
@@ -177,7 +177,7 @@ extension FoDDatabase {
                   AND recorded > ?4 AND recorded <= ?5 AND (?6 IS NULL OR (occurred_at, event_id) > (?6, ?7))
                 ORDER BY occurred_at, event_id LIMIT ?8
                 """, arguments: [query.from ?? Int64.min, query.to ?? Int64.max, query.dealer?.value, query.recordedAfter ?? Int64.min,
-                                 query.recordedUpTo ?? Int64.max, after?.occurredAt, after?.eventID ?? "", FoDDatabase.exportPageSize])
+                                 query.recordedUpTo ?? Int64.max, after?.occurredAt, after?.eventID ?? "", limit])
             var count = 0, last: ExportCursor?
             while let row = try cursor.next() {
                 // The export's columns are the events file's (``EventColumn``), in its order; the
@@ -186,7 +186,7 @@ extension FoDDatabase {
                 count += 1
                 last = ExportCursor(occurredAt: row["occurred_at"], eventID: row["event_id"])
             }
-            return (out.take(), count == FoDDatabase.exportPageSize ? last : nil)
+            return (out.take(), count == limit ? last : nil)
         }
     }
 

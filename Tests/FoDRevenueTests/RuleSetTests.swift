@@ -14,7 +14,7 @@ struct RuleSetTests {
         let rules = try RuleSet(json: String(contentsOf: TestPaths.file("fixtures/revenue/rules.json"), encoding: .utf8))
         #expect(rules.rules.map(\.id) == ["trials", "pos-nav", "pos", "online", "other"])
         #expect(rules.bonusBps(activations: 49) == 0 && rules.bonusBps(activations: 50) == 100 && rules.bonusBps(activations: 500) == 250)
-        #expect(rules.clawbackDays == 14)
+        #expect(rules.clawbackDays == 15, "the longest default withdrawal (14 days, up to 15 × 24 h after the sale) claws back")
     }
 
     @Test("invalid files are refused with a message naming the rule", arguments: [

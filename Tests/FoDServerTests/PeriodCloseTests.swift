@@ -21,7 +21,9 @@ struct PeriodCloseTests {
 
     static func purchase(_ client: some TestClientProtocol, _ service: TestService, order: String, vin: String, feature: String, term: String,
                          gross: Int64, currency: String = "EUR") async throws -> String {
-        let text = #"{"vin":"\#(vin)","feature":"\#(feature)","term":"\#(term)","channel":"online","order_id":"\#(order)","gross_minor":\#(gross),"currency":"\#(currency)","consent":{"terms_version":"2026-11","immediate_start":true,"acknowledged_at":"2026-11-18T11:00:00Z"}}"#
+        // The customer acknowledged the early start a minute before the purchase.
+        let acknowledged = Instant(unixSeconds: service.services.clock.unixSeconds() - 60).rfc3339
+        let text = #"{"vin":"\#(vin)","feature":"\#(feature)","term":"\#(term)","channel":"online","order_id":"\#(order)","gross_minor":\#(gross),"currency":"\#(currency)","consent":{"terms_version":"2026-11","immediate_start":true,"acknowledged_at":"\#(acknowledged)"}}"#
         return try await client.execute(uri: "/v1/purchases", method: .post, headers: headers(service.issuer), body: body(text)) { response async throws in
             #expect(response.status == .created, "\(String(buffer: response.body))")
             return try json(response)["id"] as? String ?? ""

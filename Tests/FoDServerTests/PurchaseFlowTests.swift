@@ -158,7 +158,7 @@ struct PurchaseFlowTests {
             // An early start asked for, but not acknowledged: the right stands too.
             let acc = try await activate("ACC", #"{"terms_version":"2026-11","immediate_start":true}"#)
             // Asked for and acknowledged: it lapses with the delivery (at once).
-            let led = try await activate("MATRIX_LED", #"{"terms_version":"2026-11","immediate_start":true,"acknowledged_at":"2026-11-19T10:00:00Z"}"#)
+            let led = try await activate("MATRIX_LED", #"{"terms_version":"2026-11","immediate_start":true,"acknowledged_at":"2026-11-18T11:00:00Z"}"#)
 
             clock.set(TestService.now + 13 * Self.day)
             try await withdraw(nav.id, service.dealer2, status: .notFound, code: "entitlement_not_found")

@@ -26,7 +26,7 @@ struct DealerCLITests {
             log = data.appendingPathComponent("serve-\(port).log")
             FileManager.default.createFile(atPath: log.path, contents: nil)
             process.executableURL = TestPaths.fodBinary
-            process.arguments = ["serve", "--data", data.path, "--port", String(port), "--shutdown-delay", "0.2"] + arguments
+            process.arguments = ["serve", "--dev", "--data", data.path, "--port", String(port), "--shutdown-delay", "0.2"] + arguments
             if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
             process.currentDirectoryURL = TestPaths.repository
             process.standardOutput = FileHandle.nullDevice

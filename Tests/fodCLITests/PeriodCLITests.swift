@@ -11,9 +11,11 @@ struct PeriodCLITests {
         let server = try DealerCLITests.Server()
         let issuer = try server.key(role: "issuer")
         var ids: [String] = []
+        // The customer acknowledged the early start just before the purchase (as the shop records it).
+        let acknowledged = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-60))
         for (index, vin) in ["WAUZZZF45RA000001", "WAUZZZFY7P2000002"].enumerated() {
             let (bought, body) = try ServeStartTests.request("\(server.url)/v1/purchases", key: issuer, method: "POST", body: #"""
-                {"vin":"\#(vin)","feature":"NAV_PLUS","term":"P1Y","channel":"online","order_id":"P-\#(index)","gross_minor":14900,"currency":"EUR","consent":{"terms_version":"t1","immediate_start":true,"acknowledged_at":"2026-01-01T00:00:00Z"}}
+                {"vin":"\#(vin)","feature":"NAV_PLUS","term":"P1Y","channel":"online","order_id":"P-\#(index)","gross_minor":14900,"currency":"EUR","consent":{"terms_version":"t1","immediate_start":true,"acknowledged_at":"\#(acknowledged)"}}
                 """#)
             try #require(bought == 201, "\(String(decoding: body, as: UTF8.self))")
             ids.append((try JSONSerialization.jsonObject(with: body) as? [String: Any])?["id"] as? String ?? "")
@@ -32,12 +34,12 @@ struct PeriodCLITests {
         let next = calendar.date(byAdding: .month, value: 1, to: calendar.date(from: calendar.dateComponents([.year, .month], from: now))!)!
         let at = ISO8601DateFormatter().string(from: next.addingTimeInterval(60))
 
-        let early = try FodCLI.run(["close", "--data", server.data.path, "--period", period], directory: TestPaths.repository)
+        let early = try FodCLI.run(["close", "--dev", "--data", server.data.path, "--period", period], directory: TestPaths.repository)
         #expect(early.status == 2 && early.stderr.contains("period_not_closable"), "\(early.stderr)")
-        let closed = try FodCLI.run(["close", "--data", server.data.path, "--period", period, "--at", at], directory: TestPaths.repository)
+        let closed = try FodCLI.run(["close", "--dev", "--data", server.data.path, "--period", period, "--at", at], directory: TestPaths.repository)
         #expect(closed.status == 0, "\(closed.stderr)")
         #expect(closed.stdout.contains("-000001 credit_note DE-10001") && closed.stdout.contains("-000002 credit_note DE-10002"), "\(closed.stdout)")
-        let again = try FodCLI.run(["close", "--data", server.data.path, "--period", period, "--at", at], directory: TestPaths.repository)
+        let again = try FodCLI.run(["close", "--dev", "--data", server.data.path, "--period", period, "--at", at], directory: TestPaths.repository)
         #expect(again.stdout == closed.stdout, "closing again prints the first close")
 
         let out = folder.appendingPathComponent("out")

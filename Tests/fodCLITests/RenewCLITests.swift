@@ -25,7 +25,7 @@ struct RenewCLITests {
         }
         server.stop()
         let at = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(ends - 86_400)))
-        let arguments = ["renew", "--data", server.data.path, "--at", at]
+        let arguments = ["renew", "--dev", "--data", server.data.path, "--at", at]
 
         // Killed a moment after it started: whatever it booked is whole.
         let killed = Process()

@@ -13,7 +13,7 @@ struct ServeStartTests {
         for (content, expected) in [(Data(), "is empty (0 bytes)"), (Data("not a database".utf8), "is not an SQLite database")] {
             let data = try TestPaths.temporaryDirectory()
             try content.write(to: data.appendingPathComponent("fod.sqlite"))
-            let result = try FodCLI.run(["serve", "--data", data.path, "--port", String(Int.random(in: 20_000...40_000))], directory: TestPaths.repository)
+            let result = try FodCLI.run(["serve", "--dev", "--data", data.path, "--port", String(Int.random(in: 20_000...40_000))], directory: TestPaths.repository)
             #expect(result.status == 2, "\(result.stderr)")
             #expect(result.stderr.contains(expected), "\(result.stderr)")
             #expect(!result.stderr.contains("bootstrap admin key"))
