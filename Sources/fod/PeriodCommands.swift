@@ -32,7 +32,7 @@ struct BackOfficeOptions: ParsableArguments {
         let clock: any WallClock = instant.map { FixedClock(unixSeconds: $0) } ?? SystemClock()
         let signing = try signingOptions.signingKeys(development: signingOptions.isDevelopment(storeOptions), clock: clock)
         let profile = try IssuerProfile(json: Array(try CLIInput.readFile(issuerProfile).utf8))
-        let services = try await FoDServices(store: opened.store, signing: signing, catalog: try await opened.store.catalog(),
+        let services = try await FoDServices(store: opened.store, signing: signing, catalog: try await opened.catalog(),
                                              rules: try RuleSet(json: try CLIInput.readFile(rules)), clock: clock, issuerProfile: profile,
                                              firstPeriod: firstPeriod)
         return (services, clock.unixSeconds())

@@ -37,7 +37,7 @@ struct RenewCommand: AsyncParsableCommand {
             defer { opened.close() }
             let clock: any WallClock = instant.map { FixedClock(unixSeconds: $0) } ?? SystemClock()
             let signing = try signingOptions.signingKeys(development: signingOptions.isDevelopment(storeOptions), clock: clock)
-            let services = try await FoDServices(store: opened.store, signing: signing, catalog: try await opened.store.catalog(),
+            let services = try await FoDServices(store: opened.store, signing: signing, catalog: try await opened.catalog(),
                                                  rules: try RuleSet(json: try CLIInput.readFile(rules)), clock: clock)
             let summary = try await RenewalService(services: services).run(lead: Int64(leadDays) * 86_400, actor: "cli:renew")
             print("renewed \(summary.renewed), already renewed by another run \(summary.taken), skipped \(summary.skipped.count)")

@@ -154,7 +154,11 @@ struct ServeCommand: AsyncParsableCommand {
                                             actor: "system", at: clock.unixSeconds())
             }
             let metrics = ServiceMetrics()
-            let services = try await FoDServices(store: database, signing: signing, catalog: try await database.catalog(),
+            // A new production database has no catalog until the OEM's is loaded (fod import, then a
+            // restart): the service runs meanwhile and offers nothing.
+            let catalog = try await opened.catalog()
+            let noCatalog = catalog.features.isEmpty
+            let services = try await FoDServices(store: database, signing: signing, catalog: catalog,
                                        rules: try RuleSet(json: try CLIInput.readFile(rules)), clock: clock, metrics: metrics,
                                        manifestLifetime: Int64(manifestLifetimeDays) * 86_400, withdrawal: withdrawal,
                                        trialsPerFeature: trialsPerFeature, issuerProfile: try loadIssuerProfile(),
@@ -163,6 +167,7 @@ struct ServeCommand: AsyncParsableCommand {
                                        adjustments: adjustments, firstPeriod: firstPeriod)
             var banner = dev ? "fod serve — DEVELOPMENT MODE (development keys allowed; never use them in production)\n" : "fod serve\n"
             banner += "database: \(database.location)\n"
+            if noCatalog { banner += "no catalog is loaded: load the OEM's master data with fod import --fixtures DIR, then restart\n" }
             let longest = ([withdrawal.defaultDays] + withdrawal.days.values).max() ?? 14
             if services.rules.clawbackDays < Int64(longest) + 1 {
                 banner += "warning: the rules' clawback_days (\(services.rules.clawbackDays)) is shorter than the longest withdrawal period plus one (\(longest + 1)): a withdrawal on the period's last day would not claw the commission back\n"

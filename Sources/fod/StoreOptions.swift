@@ -1,5 +1,6 @@
 import ArgumentParser
 import FoDPostgres
+import FoDEntitlements
 import FoDStore
 import Foundation
 import Logging
@@ -71,4 +72,14 @@ struct OpenedStore: Sendable {
 
     /// Stops the PostgreSQL pool (nothing for SQLite).
     func close() { postgres?.shutdown() }
+}
+
+extension OpenedStore {
+    /// The loaded catalog, or an empty one when none is loaded yet (a new production database,
+    /// before the OEM's master data is imported): commands run and offer nothing.
+    func catalog() async throws -> Catalog {
+        do { return try await store.catalog() } catch let error as StoreError where error.code == .notFound {
+            return Catalog(version: "none", features: [])
+        }
+    }
 }

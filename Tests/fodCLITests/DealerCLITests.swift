@@ -18,15 +18,16 @@ struct DealerCLITests {
         let log: URL
 
         /// Starts `fod serve` on `data` (a new temporary folder by default), with `arguments`
-        /// added and `environment` merged into this process's.
-        init(data folder: URL? = nil, arguments: [String] = [], environment: [String: String]? = nil) throws {
+        /// added and `environment` merged into this process's; in development mode (`--dev`:
+        /// the development keys and the demo data) unless `development` is false.
+        init(data folder: URL? = nil, arguments: [String] = [], environment: [String: String]? = nil, development: Bool = true) throws {
             data = try folder ?? TestPaths.temporaryDirectory()
             let port = Int.random(in: 20_000...40_000)
             url = "http://127.0.0.1:\(port)"
             log = data.appendingPathComponent("serve-\(port).log")
             FileManager.default.createFile(atPath: log.path, contents: nil)
             process.executableURL = TestPaths.fodBinary
-            process.arguments = ["serve", "--dev", "--data", data.path, "--port", String(port), "--shutdown-delay", "0.2"] + arguments
+            process.arguments = ["serve"] + (development ? ["--dev"] : []) + ["--data", data.path, "--port", String(port), "--shutdown-delay", "0.2"] + arguments
             if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
             process.currentDirectoryURL = TestPaths.repository
             process.standardOutput = FileHandle.nullDevice
