@@ -20,7 +20,7 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     /// `2026-11-03T09:15:00Z`.
-    public var rfc3339: String { Timestamp.format(unixSeconds * 1_000_000_000) }
+    public var rfc3339: String { Timestamp.format(seconds: unixSeconds) }
 
     /// `2026-11-03`.
     public var date: String { String(rfc3339.prefix(while: { $0 != "T" })) }

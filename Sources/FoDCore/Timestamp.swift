@@ -89,7 +89,12 @@ public enum Timestamp {
     /// it is not zero (trailing zeros removed).
     public static func format(_ nanoseconds: Int64) -> String {
         let seconds = seconds(nanoseconds)
-        let nanos = nanoseconds - seconds * 1_000_000_000
+        return format(seconds: seconds, nanos: nanoseconds - seconds * 1_000_000_000)
+    }
+
+    /// Formats whole seconds (and a fraction in nanoseconds) as RFC 3339 in UTC — any instant a
+    /// 64-bit count of seconds holds, without going through nanoseconds (which end in 2262).
+    public static func format(seconds: Int64, nanos: Int64 = 0) -> String {
         let date = CivilDate(unixSeconds: seconds)
         func pad(_ value: Int64, _ width: Int) -> String {
             let text = String(value)

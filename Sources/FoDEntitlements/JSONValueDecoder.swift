@@ -60,10 +60,37 @@ private enum Reading {
 
     static func integer<T: FixedWidthInteger>(_ type: T.Type, _ value: JSONValue, _ path: [any CodingKey]) throws -> T {
         guard case .number(let lexeme) = value else { throw mismatch(type, value, path) }
-        guard let number = T(lexeme) else {
+        guard let number = T(lexeme) ?? integralDigits(lexeme).flatMap({ T($0) }) else {
             throw DecodingError.dataCorrupted(.init(codingPath: path, debugDescription: "\(lexeme) is not an integer that fits \(type)"))
         }
         return number
+    }
+
+    /// The integer a JSON number with a fraction or an exponent stands for, when it is one
+    /// exactly (`22189.0`, `2.5e1`, `100e-2`), as decimal digits; `nil` otherwise. JSON Schema's
+    /// `integer` is any number without a fractional part, however it is written. Exponents beyond
+    /// ±40 are not integers that fit 64 bits anyway.
+    static func integralDigits(_ lexeme: String) -> String? {
+        var text = Substring(lexeme), negative = false
+        if text.first == "-" { negative = true; text = text.dropFirst() }
+        let parts = text.split(separator: "e", maxSplits: 1, omittingEmptySubsequences: false).flatMap { $0.split(separator: "E", maxSplits: 1, omittingEmptySubsequences: false) }
+        guard (1...2).contains(parts.count), let mantissa = parts.first else { return nil }
+        let exponent = parts.count == 2 ? Int(parts[1].hasPrefix("+") ? parts[1].dropFirst() : parts[1]) : 0
+        guard let exponent, abs(exponent) <= 40 else { return nil }
+        let pieces = mantissa.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let whole = pieces.first, whole.allSatisfy(\.isASCII), whole.allSatisfy(\.isNumber), !whole.isEmpty else { return nil }
+        let fraction = pieces.count == 2 ? pieces[1] : ""
+        guard fraction.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        var digits = String(whole) + String(fraction)
+        let point = whole.count + exponent  // digits before the decimal point
+        if point >= digits.count {
+            digits += String(repeating: "0", count: point - digits.count)
+        } else {
+            guard point >= 0, digits.dropFirst(point).allSatisfy({ $0 == "0" }) else { return nil }
+            digits = String(digits.prefix(point))
+        }
+        let trimmed = digits.drop { $0 == "0" }
+        return (negative && !trimmed.isEmpty ? "-" : "") + (trimmed.isEmpty ? "0" : String(trimmed))
     }
 
     static func floating<T: LosslessStringConvertible>(_ type: T.Type, _ value: JSONValue, _ path: [any CodingKey]) throws -> T {

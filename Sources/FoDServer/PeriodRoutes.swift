@@ -48,7 +48,7 @@ struct PeriodRoutes {
     @Sendable func statement(_ request: Request, _ context: FoDRequestContext) async throws -> SignedStatementResponse {
         let principal = try context.caller()
         let closed = try await closed(context)
-        let asked = request.uri.queryParameters.get("dealer").map { String($0) }
+        let asked = try PeriodRoutes.queryID(request, "dealer")
         if principal.role == .dealer, let asked, asked != principal.dealer?.value { throw APIError.forbidden("a dealer key reads only its own statement") }
         let dealer = principal.role == .dealer ? principal.dealer?.value : asked
         guard let dealer else {
@@ -67,7 +67,7 @@ struct PeriodRoutes {
         let principal = try context.caller()
         let period = request.uri.queryParameters.get("period").map { String($0) }
         if let period { _ = try PeriodRoutes.period(period) }
-        let asked = request.uri.queryParameters.get("dealer").map { String($0) }
+        let asked = try PeriodRoutes.queryID(request, "dealer")
         if principal.role == .dealer, let asked, asked != principal.dealer?.value { throw APIError.forbidden("a dealer key reads only its own credit notes") }
         let dealer = principal.role == .dealer ? principal.dealer?.value : asked
         return CreditNotesResponse(creditNotes: try await services.store.creditNotes(period: period, dealer: dealer).map(CreditNoteSummary.init))
@@ -101,7 +101,7 @@ struct PeriodRoutes {
             guard let status = Objection.Status(rawValue: String(text)) else { throw APIError(.badRequest, "query_invalid", "status is open, adjusted or rejected") }
             return status
         }
-        let note = request.uri.queryParameters.get("credit_note").map { String($0) }
+        let note = try PeriodRoutes.queryID(request, "credit_note")
         let dealer = principal.role == .dealer ? principal.dealer?.value : nil
         return ObjectionsResponse(objections: try await services.store.objections(creditNote: note, dealer: dealer, status: status).map(PeriodRoutes.body))
     }
@@ -135,6 +135,10 @@ struct PeriodRoutes {
         let principal = try context.caller()
         let dealer = context.path("id")
         if principal.role == .dealer, dealer != principal.dealer?.value { throw APIError.forbidden("a dealer key reads only its own book extract") }
+        // A dealer that does not exist has no book extract (not an empty one).
+        guard let id = try? DealerID(dealer), try await services.store.dealer(id) != nil else {
+            throw APIError(.notFound, "dealer_not_found", "no dealer \(DisplayText.sanitized(dealer, maxLength: 64))")
+        }
         let query = request.uri.queryParameters
         let from = try query.get("from").map { try PeriodRoutes.period(String($0)).description } ?? "0000-01"
         let to = try query.get("to").map { try PeriodRoutes.period(String($0)).description } ?? "9999-12"
@@ -196,6 +200,16 @@ struct PeriodRoutes {
         headers[.contentType] = type
         headers[.cacheControl] = "no-store"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// An id in the query (`dealer`, `credit_note`): `[A-Za-z0-9][A-Za-z0-9._-]{0,63}`, as ids are everywhere.
+    /// - Throws: ``APIError`` 400 `query_invalid`.
+    static func queryID(_ request: Request, _ name: String) throws -> String? {
+        guard let text = request.uri.queryParameters.get(name).map({ String($0) }) else { return nil }
+        guard (try? DealerID(text)) != nil else {
+            throw APIError(.badRequest, "query_invalid", "\(name) is 1 to 64 characters [A-Za-z0-9._-], beginning with a letter or digit")
+        }
+        return text
     }
 
     /// A reason (objection, decision) by the one text rule.
