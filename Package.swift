@@ -178,6 +178,7 @@ let package = Package(
                 "FoDServer", "FoDAPI", "FoDStore", "FoDPostgres", "FoDRevenue", "FoDEntitlements", "FoDCrypto", "FoDTestSupport", "FoDCore", "FoDInvoicing",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -28,20 +28,23 @@ final class TokenBucket: Sendable {
     }
 }
 
-/// The outcome of the last write check of `/readyz`, reused for ``interval`` so that probes (a
-/// load balancer's, or anyone's: the route is public) cost at most one durable write per interval
-/// instead of one each, and do not contend with the group commit.
+/// The last successful write check of `/readyz`, reused for ``interval`` so that probes (a load
+/// balancer's, or anyone's: the route is public) of a healthy instance cost at most one durable
+/// write per interval instead of one each, and do not contend with the group commit. A failed
+/// check is not remembered: an instance that is not ready is checked again at every probe, so it
+/// is back in rotation as soon as writes work again.
 final class ReadinessCache: Sendable {
     static let interval: Duration = .seconds(1)
-    private let last = Mutex<(ready: Bool, at: ContinuousClock.Instant)?>(nil)
+    private let lastReady = Mutex<ContinuousClock.Instant?>(nil)
 
-    /// The cached outcome, if it is recent.
-    func recent() -> Bool? {
-        last.withLock { last in
-            guard let last, ContinuousClock.now - last.at < ReadinessCache.interval else { return nil }
-            return last.ready
+    /// Whether a check succeeded within the interval.
+    func recentlyReady() -> Bool {
+        lastReady.withLock { last in
+            guard let last else { return false }
+            return ContinuousClock.now - last < ReadinessCache.interval
         }
     }
 
-    func record(_ ready: Bool) { last.withLock { $0 = (ready, .now) } }
+    /// Records a check's outcome.
+    func record(_ ready: Bool) { lastReady.withLock { $0 = ready ? .now : nil } }
 }

@@ -2,6 +2,7 @@ import FoDCore
 import FoDCrypto
 import FoDEntitlements
 @testable import FoDInvoicing
+@testable import FoDPostgres
 import FoDRevenue
 @testable import FoDServer
 import FoDStore
@@ -10,6 +11,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import NIOSSL
 import Synchronization
 import Testing
 
@@ -531,4 +533,44 @@ final class Counter: Sendable {
     private let seen = Mutex<[Int]>([])
     func add(_ values: [Int]) { seen.withLock { $0 += values } }
     var values: [Int] { seen.withLock { $0 } }
+}
+
+/// The PostgreSQL store's bounded calls and TLS settings (no database needed).
+@Suite("PostgreSQL store bounds")
+struct PostgresBoundsTests {
+    @Test("a bounded call returns its result, gives store_busy at its limit and cancels the work, and passes the caller's cancellation on")
+    func bounded() async throws {
+        #expect(try await PostgresStore.bounded(.seconds(5), "quick") { 42 } == 42)
+        let cancelled = Counter()
+        let started = ContinuousClock.now
+        await #expect(throws: StoreError(.busy, "")) {
+            try await PostgresStore.bounded(.milliseconds(100), "slow") {
+                do { try await Task.sleep(for: .seconds(30)) } catch { cancelled.add([1]) }
+                return 0
+            }
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(cancelled.values == [1], "the abandoned work was cancelled")
+
+        let caller = Task { try await PostgresStore.bounded(.seconds(3600), "held") { try await Task.sleep(for: .seconds(30)); return 0 } }
+        try await Task.sleep(for: .milliseconds(100))
+        caller.cancel()
+        let outcome = await caller.result
+        #expect(throws: CancellationError.self) { try outcome.get() }
+    }
+
+    @Test("one definition of the TLS settings: sslrootcert only with verify-full, no verification for prefer and require")
+    func tlsSettings() throws {
+        #expect(try PostgresStore.tlsSettings(try DatabaseURL("postgres://u@db.example/fod?sslmode=disable")) == nil)
+        for mode in ["prefer", "require"] {
+            let settings = try #require(try PostgresStore.tlsSettings(try DatabaseURL("postgres://u@db.example/fod?sslmode=\(mode)")))
+            #expect(settings.certificateVerification == .none)
+        }
+        let full = try #require(try PostgresStore.tlsSettings(try DatabaseURL("postgres://u@db.example/fod?sslmode=verify-full")))
+        #expect(full.certificateVerification == .fullVerification)
+        #expect(throws: StoreError.self) {
+            try PostgresStore.tlsSettings(try DatabaseURL("postgres://u@db.example/fod?sslmode=verify-full&sslrootcert=/no/such/ca.pem"))
+        }
+    }
 }

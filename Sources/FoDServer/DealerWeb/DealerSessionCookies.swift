@@ -63,7 +63,7 @@ enum DealerSessionCookies {
     /// An `application/x-www-form-urlencoded` body (≤ 16 KiB) as name → value (the first of repeated names).
     /// - Throws: ``APIError`` 413 `body_too_large`, 415 `form_expected`.
     static func form(_ request: Request) async throws -> [String: String] {
-        guard request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true else {
+        guard RequestBody.isForm(request.headers[.contentType]) else {
             throw APIError(.unsupportedMediaType, "form_expected", "this page accepts form posts only")
         }
         let buffer: ByteBuffer
