@@ -57,6 +57,12 @@ extension PostgresStore {
                             eventsSHA256: closed.eventsSHA256, mark: closed.mark, statement: closed.statement, signature: closed.signature, creditNotes: notes)
     }
 
+    public func keepStatementKey(kid: String, jwk: String, at now: Int64) async throws {
+        try await write("statement key") { tx in
+            try await tx.query("INSERT INTO statement_key (kid, jwk, first_used_at) VALUES (\(kid), \(jwk), \(now)) ON CONFLICT (kid) DO NOTHING")
+        }
+    }
+
     public func statementKeys() async throws -> [String] {
         try await read("statement keys") { connection -> [String] in
             var out: [String] = []

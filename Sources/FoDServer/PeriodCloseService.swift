@@ -80,8 +80,21 @@ public struct PeriodCloseService: Sendable {
                              eventsSHA256: eventsSHA256, mark: mark, statement: statement, signature: signature, lines: lines,
                              creditNotes: creditNotes, numberPrefix: issuer.numberPrefix, numberYear: CivilDate(unixSeconds: now).year,
                              settledAdjustments: adjustments.map(\.id))
-        plan.signingKey = (signer.keyID, try KeySet([TrustedKey(signer.key.publicKey, keyID: signer.keyID)]).jwksJSON(indent: 0))
+        plan.signingKey = try PeriodCloseService.statementKey(signer)
         return try await store.closePeriod(plan, actor: actor)
+    }
+
+    /// A statement signer's key as kept: its id and its public half as a JWK Set.
+    static func statementKey(_ signer: Issuer) throws -> (kid: String, jwk: String) {
+        (signer.keyID, try KeySet([TrustedKey(signer.key.publicKey, keyID: signer.keyID)]).jwksJSON(indent: 0))
+    }
+
+    /// Keeps the key the service signs statements with (at start): statements closed with it
+    /// before keys were kept, or by this version before a key change, stay verifiable.
+    public static func keepSigningKey(_ services: FoDServices) async throws {
+        guard let signer = try? services.signing.requireSigner(for: .entitlement) else { return }
+        let key = try statementKey(signer)
+        try await services.store.keepStatementKey(kid: key.kid, jwk: key.jwk, at: services.clock.unixSeconds())
     }
 
     /// The keys that verify closed periods' statements (`/.well-known/fod/statement-keys.json`):

@@ -47,6 +47,12 @@ extension FoDDatabase {
         }
     }
 
+    public func keepStatementKey(kid: String, jwk: String, at now: Int64) throws {
+        try write { db in
+            try db.execute(sql: "INSERT INTO statement_key (kid, jwk, first_used_at) VALUES (?, ?, ?) ON CONFLICT (kid) DO NOTHING", arguments: [kid, jwk, now])
+        }
+    }
+
     public func statementKeys() throws -> [String] {
         try read { db in try String.fetchAll(db, sql: "SELECT jwk FROM statement_key ORDER BY first_used_at, kid") }
     }

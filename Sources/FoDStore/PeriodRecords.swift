@@ -258,6 +258,9 @@ public protocol PeriodStore: Sendable {
     func closedRange() async throws -> (first: String, last: String)?
     /// The public keys (JWK JSON) that signed closed periods' statements, oldest first.
     func statementKeys() async throws -> [String]
+    /// Keeps a statement key (its id and public JWK Set) if it is not kept yet; `fod serve` keeps
+    /// the key it signs with at every start, so statements closed before keys were kept stay verifiable.
+    func keepStatementKey(kid: String, jwk: String, at now: Int64) async throws
     /// When the earliest recorded event occurred (Unix seconds); `nil` when none is recorded.
     func firstEventAt() async throws -> Int64?
     /// Every dealer's party data.

@@ -119,6 +119,7 @@ public struct SQLiteStore: EntitlementStore {
     public func closedPeriod(_ period: String) async throws -> ClosedPeriod? { try await run { try $0.closedPeriod(period) } }
     public func firstEventAt() async throws -> Int64? { try await run { try $0.firstEventAt() } }
     public func statementKeys() async throws -> [String] { try await run { try $0.statementKeys() } }
+    public func keepStatementKey(kid: String, jwk: String, at now: Int64) async throws { try await run { try $0.keepStatementKey(kid: kid, jwk: jwk, at: now) } }
     public func closedRange() async throws -> (first: String, last: String)? {
         let range = try await run { database -> [String]? in try database.closedRange().map { [$0.first, $0.last] } }
         return range.map { ($0[0], $0[1]) }

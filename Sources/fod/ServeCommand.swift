@@ -165,6 +165,8 @@ struct ServeCommand: AsyncParsableCommand {
                                        webhooks: WebhookPolicy(timeout: .seconds(webhookTimeout), retryBase: .milliseconds(webhookRetryBaseMs),
                                                                allowPrivate: webhooksAllowPrivate),
                                        adjustments: adjustments, firstPeriod: firstPeriod)
+            // The statement signing key is kept, so what it signed verifies after a key change.
+            try await PeriodCloseService.keepSigningKey(services)
             var banner = dev ? "fod serve — DEVELOPMENT MODE (development keys allowed; never use them in production)\n" : "fod serve\n"
             banner += "database: \(database.location)\n"
             if noCatalog { banner += "no catalog is loaded: load the OEM's master data with fod import --fixtures DIR, then restart\n" }

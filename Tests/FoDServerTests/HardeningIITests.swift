@@ -332,6 +332,21 @@ struct HardeningIITests {
         }
     }
 
+    @Test("the key a service signs statements with is kept at start, so statements closed before keys were kept stay verifiable", arguments: StoreBackend.all)
+    func signingKeyKeptAtStart(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
+        try await PeriodCloseService.keepSigningKey(service.services)
+        try await PeriodCloseService.keepSigningKey(service.services)
+        let first = try service.services.signing.requireSigner(for: .entitlement).keyID
+        let clock = FixedClock(unixSeconds: TestService.now)
+        let restarted = try await FoDServices(store: service.services.store,
+                                              signing: SigningKeys(key: try PrivateKey.generate(.es256), issuer: service.services.signing.issuerID, clock: clock),
+                                              catalog: service.services.catalog, rules: service.services.rules, clock: clock)
+        try await PeriodCloseService.keepSigningKey(restarted)
+        let kept = try await PeriodCloseService.statementKeys(restarted).keys.map(\.keyID)
+        #expect(Set(kept) == [first, try restarted.signing.requireSigner(for: .entitlement).keyID] && kept.count == 2)
+    }
+
     // MARK: 7, 13 — webhooks
 
     @Test("a replay beyond the newest event is refused; a deleted endpoint's delivery log stays readable and its lag series goes", arguments: StoreBackend.all)
