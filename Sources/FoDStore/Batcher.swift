@@ -81,6 +81,9 @@ public final class Batcher<Record: Sendable, Output: Sendable>: Sendable {
         }
     }
 
+    /// How many records wait for a call now.
+    var waitingCount: Int { state.withLock { $0.waiting.count } }
+
     /// Takes up to ``maxBatch`` waiting records.
     private func takeWaiting() -> [Waiter] {
         state.withLock { state in

@@ -5,7 +5,7 @@ import FoDEntitlements
 @testable import FoDPostgres
 import FoDRevenue
 @testable import FoDServer
-import FoDStore
+@testable import FoDStore
 import FoDTestSupport
 import Foundation
 import HTTPTypes
@@ -468,17 +468,18 @@ struct HardeningIITests {
     @Test("the group-commit queue is bounded (store_busy beyond) and a caller cancelled while waiting leaves it")
     func batcherBounds() async throws {
         let gate = AsyncStream<Void>.makeStream()
-        let handled = Counter()
+        let handled = Counter(), taken = Counter()
         let batcher = Batcher<Int, Int>(maxBatch: 1, maxWaiting: 3, call: { group in
             let (records, _) = group.take()
+            taken.add(records)
             for await _ in gate.stream { break }
             handled.add(records)
             return records.map { .success($0) }
         })
         let first = Task { try await batcher.submit(0) }   // taken at once, held at the gate
-        try await Task.sleep(for: .milliseconds(50))
+        while taken.values.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
         let waiting = (1...3).map { n in Task { try await batcher.submit(n) } }
-        try await Task.sleep(for: .milliseconds(50))
+        while batcher.waitingCount < 3 { try await Task.sleep(for: .milliseconds(10)) }
         await #expect(throws: StoreError(.busy, "")) { try await batcher.submit(4) }
         waiting[0].cancel()
         await #expect(throws: CancellationError.self) { try await waiting[0].value }
