@@ -490,6 +490,38 @@ struct HardeningIITests {
         #expect(!handled.values.contains(1), "the cancelled record was never handled")
     }
 
+    @Test("readiness reuses a success for a second and never a failure; the dealer page's month summary is reused only at the same ledger position")
+    func caches() {
+        let readiness = ReadinessCache()
+        #expect(!readiness.recentlyReady())
+        readiness.record(true)
+        #expect(readiness.recentlyReady())
+        readiness.record(false)
+        #expect(!readiness.recentlyReady(), "an instance that is not ready is checked again at the next probe")
+        let months = MonthSummaryCache()
+        months.keep(MonthSummaryCache.Summary(values: ["payable": "1.00"]), dealer: "DE-10001", period: "2026-11", mark: 7)
+        #expect(months.summary(dealer: "DE-10001", period: "2026-11", mark: 7)?.values["payable"] as? String == "1.00")
+        #expect(months.summary(dealer: "DE-10001", period: "2026-11", mark: 8) == nil, "an event recorded since: computed again")
+        #expect(months.summary(dealer: "DE-10001", period: "2026-12", mark: 7) == nil)
+        #expect(months.summary(dealer: "DE-10002", period: "2026-11", mark: 7) == nil)
+    }
+
+    @Test("name resolution has its own bounded lane: beyond 16 waiting a check is refused at once instead of queueing")
+    func resolverLane() async throws {
+        let slow: WebhookResolver = { _ in
+            Thread.sleep(forTimeInterval: 0.3)
+            return ["93.184.215.14"]
+        }
+        let checks = (0..<16).map { _ in Task { try await WebhookURL.checkResolvedInTime("hooks.example", allowPrivate: false, resolve: slow) } }
+        try await Task.sleep(for: .milliseconds(100))
+        let started = ContinuousClock.now
+        await #expect(throws: APIError.self) { try await WebhookURL.checkResolvedInTime("hooks.example", allowPrivate: false, resolve: slow) }
+        #expect(ContinuousClock.now - started < .milliseconds(250), "refused without waiting")
+        var resolved = 0
+        for check in checks { if (try? await check.value) == "93.184.215.14" { resolved += 1 } }
+        #expect(resolved == 16)
+    }
+
     @Test("attested time for anyone is rate-limited by a token bucket on the monotonic clock")
     func tokenBucket() async throws {
         let bucket = TokenBucket(perSecond: 20, burst: 5)
