@@ -28,7 +28,6 @@ enum ProblemTitles {
         "method_not_allowed": "The method is not allowed on this resource",
         "not_found": "No such resource",
         "rate_limited": "Too many requests; retry in a second",
-        "internal": "The server failed; quote the request id",
         // Hardening II
         "consent_invalid": "The consent's acknowledgement does not belong to this sale",
         "transfer_pending": "The vehicle changes owner before this term would start",

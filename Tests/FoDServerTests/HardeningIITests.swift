@@ -622,3 +622,13 @@ struct PostgresBoundsTests {
         }
     }
 }
+
+extension HardeningIITests {
+    @Test("every problem code added here has its title (the table has no key twice: a duplicate traps at first use)")
+    func problemTitles() {
+        for code in ["consent_invalid", "transfer_pending", "effective_at_before_registration", "effective_at_out_of_range", "subscription_ended",
+                     "after_beyond_newest", "amount_implausible", "adjustment_total_exceeded", "dealer_not_found", "rate_limited", "internal"] {
+            #expect(!ProblemTitles.title(code).isEmpty)
+        }
+    }
+}
