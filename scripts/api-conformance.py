@@ -113,7 +113,8 @@ def main():
             ok = check(result.returncode == 0, f"schemathesis with {role}: {'; '.join(summary[-2:]).strip()} "
                                                f"({time.monotonic() - started:.0f} s)")
             if not ok:
-                print(result.stdout[-20000:])
+                failures = result.stdout.find("FAILURES")
+                print(result.stdout[failures:failures + 20000] if failures >= 0 else result.stdout[-20000:])
                 print(result.stderr[-4000:])
     finally:
         server.send_signal(signal.SIGTERM)
