@@ -18,7 +18,10 @@ public struct FoDRequestContext: AuthRequestContext {
     }
 
     /// Request bodies are small JSON documents.
-    public var maxUploadSize: Int { 64 * 1024 }
+    public var maxUploadSize: Int { FoDRequestContext.bodyLimit }
+
+    /// The largest request body any route takes (also refused at the head: ``ProtocolErrorHandler``).
+    static let bodyLimit = 64 * 1024
 
     /// Answers are fod's JSON (``APIResponseEncoder``).
     public var responseEncoder: APIResponseEncoder { APIResponseEncoder() }

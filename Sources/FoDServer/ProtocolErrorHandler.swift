@@ -10,8 +10,8 @@ import NIOHTTPTypes
 /// announces more than ``maximumBody`` bytes is answered 413 `body_too_large` as soon as its head
 /// arrives (with or without `Expect: 100-continue`): the body is not waited for.
 final class ProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    /// The largest body any route accepts (``FoDRequestContext/maxUploadSize``).
-    static let maximumBody = 64 * 1024
+    /// The largest body any route accepts.
+    static let maximumBody = FoDRequestContext.bodyLimit
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
     typealias OutboundIn = HTTPResponsePart

@@ -145,14 +145,20 @@ extension FoDDatabase {
     /// read, so a slow reader holds no snapshot), bounded by the ledger's mark taken first — events
     /// are only ever added, so the pages together are the export of one moment.
     public func exportEvents(_ query: EventQuery, pageSize: Int = FoDDatabase.exportPageSize, write: ([UInt8]) throws -> Void) throws {
-        var query = query
-        query.recordedUpTo = min(query.recordedUpTo ?? Int64.max, try ledgerMark().events)
+        let query = try atLedgerMark(query)
         var after: ExportCursor?
         repeat {
             let page = try exportPage(query, after: after, limit: pageSize)
             try write(page.bytes)
             after = page.next
         } while after != nil
+    }
+
+    /// `query` bounded by the ledger's position now: the pages read after it are one moment's export.
+    public func atLedgerMark(_ query: EventQuery) throws -> EventQuery {
+        var bounded = query
+        bounded.recordedUpTo = min(query.recordedUpTo ?? Int64.max, try ledgerMark().events)
+        return bounded
     }
 
     /// Where an export page ends: the last event's time and id.

@@ -101,14 +101,12 @@ public struct SQLiteStore: EntitlementStore {
     public func exportEvents(_ query: EventQuery, write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws {
         // Page by page on the long lane, each handed over before the next is read (a large
         // export is never held whole); bounded by the ledger's mark, so the pages are one moment's.
-        var query = query
-        let mark = try await run { try $0.ledgerMark().events }
-        query.recordedUpTo = min(query.recordedUpTo ?? Int64.max, mark)
+        let query = try await run { try $0.atLedgerMark(query) }
         var after: FoDDatabase.ExportCursor?
         repeat {
             try Task.checkCancellation()
-            let bounded = query, from = after
-            let page = try await run(.long) { try $0.exportPage(bounded, after: from) }
+            let from = after
+            let page = try await run(.long) { try $0.exportPage(query, after: from) }
             try await write(page.bytes)
             after = page.next
         } while after != nil
