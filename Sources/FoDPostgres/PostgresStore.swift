@@ -22,7 +22,7 @@ import Synchronization
 /// ``start()`` runs the connection pool in a task of its own and migrates the schema; the pool
 /// runs until ``shutdown()``. In `fod serve` the store is also a `Service` of the application's
 /// `ServiceGroup`, listed first: the group stops it last, after the HTTP server has drained.
-public final class PostgresStore: EntitlementStore, Service {
+public final class PostgresStore: SQLStore, Service {
     let client: PostgresClient
     let logger: Logger
     public let location: String
@@ -31,10 +31,9 @@ public final class PostgresStore: EntitlementStore, Service {
     /// Where the store connects (for the one probe connection that explains a failed start).
     let url: DatabaseURL
     private let runner = Mutex<Task<Void, Never>?>(nil)
-    /// Vehicle reads, batched: one statement for the reads that arrive while one is under way
-    /// (set once, at the end of `init`, as it calls back into the store).
-    private let vehicleBatcher = Mutex<Batcher<VIN, Vehicle?>?>(nil)
-    var vehicleReads: Batcher<VIN, Vehicle?> { vehicleBatcher.withLock { $0! } }
+    /// The threads that drive transactions (one per connection: each waits for its statements'
+    /// answers), so that no event loop and no Swift concurrency thread ever waits.
+    let threads: NIOThreadPool
 
     /// The first key of the advisory lock writers take (the second is the schema's hash), so
     /// that databases, and schemas in one database, do not wait for each other.
@@ -60,12 +59,8 @@ public final class PostgresStore: EntitlementStore, Service {
         location = url.redacted
         schema = url.searchPath
         self.url = url
-        vehicleBatcher.withLock {
-            $0 = Batcher(maxBatch: 256) { [weak self] group in
-                guard let self else { throw StoreError(.database, "the store is closed") }
-                return try await self.vehicles(group)
-            }
-        }
+        threads = NIOThreadPool(numberOfThreads: maximumConnections)
+        threads.start()
     }
 
     /// The one definition of the URL's TLS settings, for the pool and the start-up probe alike:
@@ -163,32 +158,32 @@ public final class PostgresStore: EntitlementStore, Service {
         }
     }
 
-    deinit { runner.withLock { $0?.cancel() } }
+    deinit {
+        runner.withLock { $0?.cancel() }
+        threads.shutdownGracefully { _ in }
+    }
 
     // MARK: Transactions
 
-    /// Runs `body` in a transaction that holds the write lock; the audit entries it adds are
-    /// written at its end, chained after the head read under the lock.
-    /// - Parameter limit: the longest it may take (``writeTimeout`` for a request's write; bulk
-    ///   work — a fixtures import, a move — gives more).
-    func write<T: Sendable>(_ what: String, limit: Duration = PostgresStore.writeTimeout,
-                            _ body: @escaping @Sendable (WriteTransaction) async throws -> T) async throws -> T {
+    public func transaction<T: Sendable>(_ work: SQLWork, _ what: String, _ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+        let limit = switch work {
+        case .read: PostgresStore.readTimeout
+        case .snapshot, .write, .groupCommit, .unlocked: PostgresStore.writeTimeout
+        case .report, .bulk: PostgresStore.bulkTimeout
+        }
+        let leased = Mutex<PostgresConnection?>(nil)
         do {
-            return try await PostgresStore.bounded(limit, what) { [client, logger] in try await client.withConnection { connection in
-                try await connection.query("BEGIN", logger: logger)
-                do {
-                    try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresStore.writeLockKey), hashtext(coalesce(current_schema(), '')))",
-                                               logger: logger)
-                    let transaction = WriteTransaction(connection: connection, logger: logger)
-                    let result = try await body(transaction)
-                    try await transaction.flushAudit()
-                    try await connection.query("COMMIT", logger: logger)
-                    return result
-                } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
-                    throw error
+            return try await PostgresStore.bounded(limit, what, onTimeout: {
+                // The thread waiting on a connection that does not answer is freed by closing it.
+                if let connection = leased.withLock({ $0 }) { connection.close().whenComplete { _ in } }
+            }) { [client, logger, threads] in
+                try await client.withConnection { connection in
+                    leased.withLock { $0 = connection }
+                    return try await threads.runIfActive {
+                        try PostgresSQLConnection(connection, logger: logger).run(work, body)
+                    }
                 }
-            } }
+            }
         } catch {
             throw PostgresStore.storeError(error, what)
         }
@@ -209,7 +204,8 @@ public final class PostgresStore: EntitlementStore, Service {
     /// the group commit behind it. The timer ends with the work (no task sleeps on). A transaction
     /// left open by abandoned work is ended by the server (`idle_in_transaction_session_timeout`,
     /// set on every connection: ``sessionSettings``), so it cannot hold the write lock.
-    static func bounded<T: Sendable>(_ limit: Duration, _ what: String, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+    static func bounded<T: Sendable>(_ limit: Duration, _ what: String, onTimeout: @escaping @Sendable () -> Void = {},
+                                     _ work: @escaping @Sendable () async throws -> T) async throws -> T {
         let race = Race<T>()
         let tasks = RaceTasks()
         return try await withTaskCancellationHandler {
@@ -220,6 +216,7 @@ public final class PostgresStore: EntitlementStore, Service {
                     guard !Task.isCancelled else { return }
                     if race.finish(with: .failure(StoreError(.busy, "\(what): PostgreSQL did not answer within \(limit.components.seconds) s"))) {
                         tasks.state.withLock { $0.work }?.cancel()
+                        onTimeout()
                     }
                 }
                 let task = Task {
@@ -248,35 +245,6 @@ public final class PostgresStore: EntitlementStore, Service {
     /// up after ``writeTimeout``) is ended by the server within a minute, releasing its locks.
     static let sessionSettings: [(String, String)] = [("idle_in_transaction_session_timeout", "60s")]
 
-    /// Runs `body` with a connection (one statement, or several in one `REPEATABLE READ` read
-    /// transaction when `consistent`).
-    func read<T: Sendable>(_ what: String, consistent: Bool = false, limit: Duration? = nil,
-                           _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        do {
-            return try await PostgresStore.bounded(limit ?? (consistent ? PostgresStore.writeTimeout : PostgresStore.readTimeout), what) { [client, logger] in
-                try await client.withConnection { connection in
-                guard consistent else { return try await body(connection) }
-                return try await PostgresStore.transaction(connection, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger, body)
-            } }
-        } catch {
-            throw PostgresStore.storeError(error, what)
-        }
-    }
-
-    /// `begin`, `body`, then `COMMIT` — or `ROLLBACK` when it throws.
-    static func transaction<T: Sendable>(_ connection: PostgresConnection, _ begin: String, _ logger: Logger,
-                                         _ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await connection.query(PostgresQuery(unsafeSQL: begin), logger: logger)
-        do {
-            let result = try await body(connection)
-            try await connection.query("COMMIT", logger: logger)
-            return result
-        } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
-            throw error
-        }
-    }
-
     /// A failure as ``StoreError``: domain errors pass through; PostgreSQL's are `store_database`
     /// with the server's message and SQLSTATE (never a statement's arguments), or `store_busy`
     /// for a lock or statement timeout.
@@ -298,90 +266,7 @@ public final class PostgresStore: EntitlementStore, Service {
     // MARK: Readiness
 
     public func ping() async -> Bool {
-        (try? await read("ping") { connection in
-            for try await value in try await connection.query("SELECT 1", logger: self.logger).decode(Int32.self) { return value == 1 }
-            return false
-        }) ?? false
-    }
-
-    public func checkWritable() async throws {
-        try await read("readiness write") { connection in
-            try await connection.query("""
-                INSERT INTO health (id, checked_at) VALUES (1, extract(epoch from now())::bigint)
-                ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at
-                """, logger: self.logger)
-        }
-    }
-}
-
-/// A write transaction: its connection, and the audit entries to append at its end.
-final class WriteTransaction {
-    let connection: PostgresConnection
-    let logger: Logger
-    private var head: (seq: Int64, hash: String)?
-    private var pending: [AuditEntry] = []
-
-    init(connection: PostgresConnection, logger: Logger) {
-        self.connection = connection
-        self.logger = logger
-    }
-
-    /// Runs one statement.
-    @discardableResult
-    func query(_ query: PostgresQuery) async throws -> PostgresRowSequence { try await connection.query(query, logger: logger) }
-
-    /// The number of rows a statement returns (a change with `RETURNING 1`: the rows it changed).
-    func count(_ query: PostgresQuery) async throws -> Int {
-        var rows = 0
-        for try await _ in try await connection.query(query, logger: logger) { rows += 1 }
-        return rows
-    }
-
-    /// Adds an audit entry, chained after the last one (read once, under the write lock).
-    func audit(at: Int64, actor: String, action: String, subject: String, details: String) async throws {
-        var last = head ?? (0, AuditChain.genesisHash)
-        if head == nil {
-            for try await row in try await query("SELECT seq, sha256 FROM audit ORDER BY seq DESC LIMIT 1").decode((Int64, String).self) { last = row }
-        }
-        let seq = last.seq + 1
-        let hash = AuditChain.hash(previous: last.hash, seq: seq, at: at, actor: actor, action: action, subject: subject, details: details)
-        pending.append(AuditEntry(seq: seq, at: at, actor: actor, action: action, subject: subject, details: details, previousHash: last.hash, hash: hash))
-        head = (seq, hash)
-    }
-
-    /// Sets the chain's head, read under the write lock with other rows (saving the audit's own read).
-    func startAudit(after head: (seq: Int64, hash: String)) {
-        precondition(self.head == nil, "the audit head is read once per transaction")
-        self.head = head
-    }
-
-    /// The added audit entries, for a statement that inserts them with other rows (``flushAudit()``
-    /// then has nothing to write).
-    func takeAudit() -> [AuditEntry] {
-        defer { pending = [] }
-        return pending
-    }
-
-    /// Writes the added audit entries in one statement.
-    func flushAudit() async throws {
-        guard !pending.isEmpty else { return }
-        let entries = pending
-        pending = []
-        try await query("""
-            INSERT INTO audit (seq, at, actor, action, subject, details, prev_sha256, sha256)
-            SELECT * FROM unnest(\(entries.map(\.seq))::bigint[], \(entries.map(\.at))::bigint[], \(entries.map(\.actor))::text[],
-              \(entries.map(\.action))::text[], \(entries.map(\.subject))::text[], \(entries.map(\.details))::text[],
-              \(entries.map(\.previousHash))::text[], \(entries.map(\.hash))::text[])
-            """)
-        try await outbox(after: entries[0].seq - 1)
-    }
-
-    /// Writes the events of the audit entries after `seq` into the outbox, in this transaction
-    /// (``Outbox``): after the statement that wrote the entries.
-    func outbox(after seq: Int64) async throws {
-        var bindings = PostgresBindings()
-        bindings.append(seq)
-        try await query(PostgresQuery(unsafeSQL: PostgresStore.outboxInsert, binds: bindings))
+        (try? await transaction(.read, "ping") { db in try Int.fetchOne(db, sql: "SELECT 1") == 1 }) ?? false
     }
 }
 
@@ -416,8 +301,4 @@ extension Result where Failure == any Error {
     init(catching body: () async throws -> Success) async {
         do { self = .success(try await body()) } catch { self = .failure(error) }
     }
-}
-
-extension PostgresStore {
-    static let outboxInsert = Outbox.insert(.postgres)
 }

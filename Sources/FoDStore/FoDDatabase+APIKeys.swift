@@ -1,6 +1,5 @@
 import FoDCrypto
 import FoDEntitlements
-import GRDB
 
 /// An API key as listed: never the secret.
 public struct APIKeyRecord: Sendable, Hashable {
@@ -21,37 +20,37 @@ public struct APIKeyRecord: Sendable, Hashable {
     }
 }
 
-extension FoDDatabase {
+extension SQLStore {
     /// Creates a key. The secret (`fod_<id>_<random>`, 256 bits of CSPRNG output) is returned
     /// once; only its SHA-256 is stored.
     /// - Throws: ``StoreError`` `invalid` when a dealer key has no dealer (or another role has one).
-    public func createAPIKey(role: Role, dealer: DealerID?, label: String, actor: String, at now: Int64) throws -> (record: APIKeyRecord, secret: String) {
+    public func createAPIKey(role: Role, dealer: DealerID?, label: String, actor: String, at now: Int64) async throws -> (record: APIKeyRecord, secret: String) {
         let (record, secret, hash) = try StoreRows.newAPIKey(role: role, dealer: dealer, label: label, at: now)
         let id = record.id
-        try write { db in
-            if let dealer { try FoDDatabase.requireDealer(dealer, db) }
+        try await write { db in
+            if let dealer { try Self.requireDealer(dealer, db) }
             try db.execute(sql: "INSERT INTO api_key (id, secret_sha256, role, dealer_id, label, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                            arguments: [id, hash, role.rawValue, dealer?.value, label, now])
-            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "apikey.create", subject: id,
+            try db.appendAudit(at: now, actor: actor, action: "apikey.create", subject: id,
                                         details: "role=\(role) dealer=\(dealer?.value ?? "") label=\(label)")
         }
         return (record, secret)
     }
 
     /// The principal of a presented secret, or `nil` for an unknown or revoked key.
-    public func authenticate(secret: String) throws -> Principal? {
+    public func authenticate(secret: String) async throws -> Principal? {
         let hash = StoreRows.secretHash(secret)
-        return try read { db in
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, role, dealer_id FROM api_key WHERE secret_sha256 = ? AND revoked_at IS NULL"),
+        return try await read { db in
+            guard let row = try SQLRow.fetchOne(db, sql: "SELECT id, role, dealer_id FROM api_key WHERE secret_sha256 = ? AND revoked_at IS NULL",
                                              arguments: [hash]) else { return nil }
             return try StoreRows.principal(keyID: row["id"], role: row["role"], dealer: row["dealer_id"])
         }
     }
 
     /// Every key, oldest first.
-    public func listAPIKeys() throws -> [APIKeyRecord] {
-        try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM api_key ORDER BY created_at, id").map { row in
+    public func listAPIKeys() async throws -> [APIKeyRecord] {
+        try await read { db in
+            try SQLRow.fetchAll(db, sql: "SELECT * FROM api_key ORDER BY created_at, id").map { row in
                 let dealer: String? = row["dealer_id"]
                 return APIKeyRecord(id: row["id"], role: Role(rawValue: row["role"]) ?? .auditor, dealer: try dealer.map { try DealerID($0) },
                                     label: row["label"], createdAt: row["created_at"], revokedAt: row["revoked_at"])
@@ -61,11 +60,11 @@ extension FoDDatabase {
 
     /// Revokes a key.
     /// - Throws: ``StoreError`` `not_found`.
-    public func revokeAPIKey(id: String, actor: String, at now: Int64) throws {
-        try write { db in
+    public func revokeAPIKey(id: String, actor: String, at now: Int64) async throws {
+        try await write { db in
             try db.execute(sql: "UPDATE api_key SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [now, id])
             guard db.changesCount == 1 else { throw StoreError(.notFound, "no active API key with id \(id)") }
-            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "apikey.revoke", subject: id, details: "")
+            try db.appendAudit(at: now, actor: actor, action: "apikey.revoke", subject: id, details: "")
         }
     }
 }

@@ -1,36 +1,17 @@
 import FoDCore
 import FoDEntitlements
-import GRDB
 
 /// The catalog in tables: features, the models they are offered for, the equipment they require or
 /// exclude, prices per market and term with the VAT rate, and equipment names. Order is kept with
 /// `position` columns, so offers list features and terms as the catalog file does.
-extension FoDDatabase {
-    /// The schema of the catalog tables (migration `v3-catalog-tables`).
-    static let catalogSchema = """
-        CREATE TABLE catalog_version (id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL);
-        CREATE TABLE catalog_feature (
-          code TEXT PRIMARY KEY, position INTEGER NOT NULL, name TEXT NOT NULL, min_model_year INTEGER);
-        CREATE TABLE catalog_feature_model (
-          feature TEXT NOT NULL REFERENCES catalog_feature (code) ON DELETE CASCADE, model TEXT NOT NULL, PRIMARY KEY (feature, model));
-        CREATE TABLE catalog_equipment_rule (
-          feature TEXT NOT NULL REFERENCES catalog_feature (code) ON DELETE CASCADE,
-          kind TEXT NOT NULL CHECK (kind IN ('requires', 'excludes')), equipment TEXT NOT NULL, position INTEGER NOT NULL,
-          PRIMARY KEY (feature, kind, equipment));
-        CREATE TABLE catalog_price (
-          feature TEXT NOT NULL REFERENCES catalog_feature (code) ON DELETE CASCADE, market TEXT NOT NULL, term TEXT NOT NULL,
-          currency TEXT NOT NULL, gross_minor INTEGER NOT NULL CHECK (gross_minor >= 0),
-          vat_bps INTEGER NOT NULL CHECK (vat_bps BETWEEN 0 AND 10000), position INTEGER NOT NULL, PRIMARY KEY (feature, market, term));
-        CREATE TABLE equipment (code TEXT PRIMARY KEY, name TEXT NOT NULL);
-        """
-
+extension SQLStore {
     /// Replaces the stored catalog with `catalog` (inside the caller's transaction).
-    static func storeCatalog(_ catalog: Catalog, _ db: Database) throws {
+    static func storeCatalog(_ catalog: Catalog, _ db: any SQLConnection) throws {
         for table in ["catalog_price", "catalog_equipment_rule", "catalog_feature_model", "catalog_feature", "equipment", "catalog_version"] {
             try db.execute(sql: "DELETE FROM \(table)")
         }
         try db.execute(sql: "INSERT INTO catalog_version (id, version) VALUES (1, ?)", arguments: [catalog.version])
-        let hasTransferable = try db.columns(in: "catalog_feature").contains { $0.name == "transferable" }
+        let hasTransferable = try db.columns(in: "catalog_feature").contains("transferable")
         for (position, feature) in catalog.features.enumerated() {
             let code = feature.code.value
             try db.execute(sql: "INSERT INTO catalog_feature (code, position, name, min_model_year) VALUES (?, ?, ?, ?)",
@@ -38,7 +19,7 @@ extension FoDDatabase {
             // The column came with migration v11; migration v3 stores documents of before, which
             // knew no "transferable" (every feature stayed with the vehicle: the column's default).
             if hasTransferable, !feature.transferable {
-                try db.execute(sql: "UPDATE catalog_feature SET transferable = 0 WHERE code = ?", arguments: [code])
+                try db.execute(sql: "UPDATE catalog_feature SET transferable = FALSE WHERE code = ?", arguments: [code])
             }
             for model in feature.models.sorted() {
                 try db.execute(sql: "INSERT INTO catalog_feature_model (feature, model) VALUES (?, ?)", arguments: [code, model])
@@ -61,18 +42,18 @@ extension FoDDatabase {
     }
 
     /// The stored catalog, or `nil` when none was loaded.
-    static func loadCatalog(_ db: Database) throws -> Catalog? {
+    static func loadCatalog(_ db: any SQLConnection) throws -> Catalog? {
         guard let version = try String.fetchOne(db, sql: "SELECT version FROM catalog_version WHERE id = 1") else { return nil }
         var rows = CatalogRows(version: version)
-        rows.models = try Row.fetchAll(db, sql: "SELECT feature, model FROM catalog_feature_model").map { ($0["feature"], $0["model"]) }
-        rows.rules = try Row.fetchAll(db, sql: "SELECT feature, kind, equipment FROM catalog_equipment_rule ORDER BY feature, kind, position")
+        rows.models = try SQLRow.fetchAll(db, sql: "SELECT feature, model FROM catalog_feature_model").map { ($0["feature"], $0["model"]) }
+        rows.rules = try SQLRow.fetchAll(db, sql: "SELECT feature, kind, equipment FROM catalog_equipment_rule ORDER BY feature, kind, position")
             .map { ($0["feature"], $0["kind"], $0["equipment"]) }
-        rows.prices = try Row.fetchAll(db, sql: "SELECT * FROM catalog_price ORDER BY feature, position")
+        rows.prices = try SQLRow.fetchAll(db, sql: "SELECT * FROM catalog_price ORDER BY feature, position")
             .map { .init(feature: $0["feature"], market: $0["market"], term: $0["term"], currency: $0["currency"], gross: $0["gross_minor"], vat: $0["vat_bps"]) }
-        rows.features = try Row.fetchAll(db, sql: "SELECT * FROM catalog_feature ORDER BY position").map {
+        rows.features = try SQLRow.fetchAll(db, sql: "SELECT * FROM catalog_feature ORDER BY position").map {
             ($0["code"], $0["name"], $0["min_model_year"], ($0["transferable"] as Int64?) != 0)
         }
-        rows.equipment = try Row.fetchAll(db, sql: "SELECT code, name FROM equipment").map { ($0["code"], $0["name"]) }
+        rows.equipment = try SQLRow.fetchAll(db, sql: "SELECT code, name FROM equipment").map { ($0["code"], $0["name"]) }
         return try rows.catalog()
     }
 }

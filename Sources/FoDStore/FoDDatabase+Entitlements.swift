@@ -1,7 +1,6 @@
 import FoDCore
 import Foundation
 import FoDEntitlements
-import GRDB
 
 /// An entitlement as stored.
 public struct StoredEntitlement: Sendable, Hashable {
@@ -182,19 +181,19 @@ public struct IdempotentResponse: Sendable, Hashable {
     }
 }
 
-extension FoDDatabase {
+extension SQLStore {
     /// Entitlements of a vehicle, newest first.
-    public func entitlements(of vin: VIN) throws -> [StoredEntitlement] {
-        try read { db in try FoDDatabase.entitlements(db, vin) }
+    public func entitlements(of vin: VIN) async throws -> [StoredEntitlement] {
+        try await read { db in try Self.entitlements(db, vin) }
     }
 
-    static func entitlements(_ db: Database, _ vin: VIN) throws -> [StoredEntitlement] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM entitlement WHERE vin = ? ORDER BY issued_at DESC, id DESC"), arguments: [vin.value])
+    static func entitlements(_ db: any SQLConnection, _ vin: VIN) throws -> [StoredEntitlement] {
+        try SQLRow.fetchAll(db, sql: "SELECT * FROM entitlement WHERE vin = ? ORDER BY issued_at DESC, id DESC", arguments: [vin.value])
             .map(storedEntitlement)
     }
 
     /// An entitlement row (`SELECT *`).
-    static func storedEntitlement(_ row: Row) throws -> StoredEntitlement {
+    static func storedEntitlement(_ row: SQLRow) throws -> StoredEntitlement {
         try StoredEntitlement.fromColumns(id: row["id"], issuer: row["issuer"], vin: row["vin"], feature: row["feature"], term: row["term"],
                                           dealer: row["dealer_id"], issuedAt: row["issued_at"], notBefore: row["not_before"],
                                           expiresAt: row["expires_at"], token: row["token"], revokedAt: row["revoked_at"],
@@ -204,99 +203,186 @@ extension FoDDatabase {
     /// The response stored for an idempotency key, if the key was used; throws when it was used
     /// with a different request.
     /// - Throws: ``StoreError`` `idempotency_key_reused`.
-    public func idempotentResponse(principal: String, key: String, requestHash: RequestHash) throws -> IdempotentResponse? {
-        try read { db in try FoDDatabase.idempotent(db, principal, key, requestHash) }
+    public func idempotentResponse(principal: String, key: String, requestHash: RequestHash) async throws -> IdempotentResponse? {
+        try await read { db in try Self.idempotent(db, principal, key, requestHash) }
     }
 
-    static func idempotent(_ db: Database, _ principal: String, _ key: String, _ requestHash: RequestHash) throws -> IdempotentResponse? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT request_sha256, status, body FROM idempotency WHERE principal = ? AND key = ?"),
+    static func idempotent(_ db: any SQLConnection, _ principal: String, _ key: String, _ requestHash: RequestHash) throws -> IdempotentResponse? {
+        guard let row = try SQLRow.fetchOne(db, sql: "SELECT request_sha256, status, body FROM idempotency WHERE principal = ? AND key = ?",
                                          arguments: [principal, key]) else { return nil }
         guard requestHash.matches(row["request_sha256"]) else {
             throw StoreError(.idempotencyMismatch, "Idempotency-Key \(key) was already used with a different request")
         }
-        let body: [UInt8] = [UInt8](row["body"] as Data)
-        return IdempotentResponse(status: row["status"], body: body)
+        return IdempotentResponse(status: row["status"], body: row["body"])
     }
 
-    /// Records activations, all in one transaction (one commit, one fsync: group commit). Each
-    /// record is first checked — its idempotency key (a replay returns the first response) and
-    /// whether the feature is already active — and then written: the idempotency record with its
-    /// response, the entitlement, the activation event and the audit entry. A record refused by
-    /// its check writes nothing and does not affect the others; a failure while writing fails
-    /// the whole transaction, so nothing of it is recorded.
+    /// Records a group of activations in one transaction (one commit: group commit), with a
+    /// fixed number of statements whatever the group's size — on PostgreSQL every statement is a
+    /// round trip. The group is taken once the transaction may write (``PendingGroup/take()``),
+    /// so a transaction waiting for the write lock takes everything that arrived meanwhile. Reads:
+    /// the group's stored idempotency keys; the entitlements of its vehicles. Each record is then
+    /// decided in turn (a key, or a vehicle and feature, named twice in the group replays or
+    /// conflicts with the first) and the new ones are written with multi-row inserts: the
+    /// entitlements, activation events, consents, idempotency records and audit entries. A record
+    /// refused writes nothing and does not affect the others; a failure while writing fails the
+    /// whole transaction, so nothing of it is recorded.
     /// - Returns: per record, the response to send (`created` false for a replay), or its
     ///   ``StoreError`` (`idempotency_key_reused`; `conflict` when the feature became active meanwhile).
     /// - Throws: ``StoreError`` `store_database` when the transaction fails as a whole (nothing recorded).
-    public func recordActivations(_ records: [ActivationRecord], at now: Int64) throws -> [Result<RecordedActivation, StoreError>] {
-        try write { db in
-            try records.map { record in
-                let replay: RecordedActivation?
-                do { replay = try FoDDatabase.check(record, db, at: now) } catch let error as StoreError where error.code != .database {
-                    return .failure(error)
-                }
-                if let replay { return .success(replay) }
-                try FoDDatabase.insert(record, db, at: now)
-                return .success(RecordedActivation(response: record.response, created: true))
+    public func recordActivations(_ group: PendingGroup<ActivationRecord>) async throws -> [Result<RecordedActivation, StoreError>] {
+        try await transaction(.groupCommit, "activations") { db in
+            let (records, now) = group.take()
+            return try Self.recordActivations(records, db, at: now)
+        }
+    }
+
+    static func recordActivations(_ records: [ActivationRecord], _ db: any SQLConnection, at now: Int64) throws -> [Result<RecordedActivation, StoreError>] {
+        guard !records.isEmpty else { return [] }
+        var stored = try storedAnswers(records.map { IdempotencyKey(principal: $0.idempotencyScope, key: $0.idempotencyKey) }, db)
+        let vins = Array(Set(records.map(\.activation.entitlement.claims.vin.value)))
+        var live: [VehicleFeature: [(id: String, notBefore: Int64, expiresAt: Int64?)]] = [:]
+        for chunk in vins.chunks(of: 500) {
+            for row in try SQLRow.fetchAll(db, sql: """
+                SELECT id, vin, feature, not_before, expires_at FROM entitlement
+                WHERE vin IN (\(SQLText.list(chunk.count))) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
+                """, arguments: SQLArguments(chunk) + [now]) {
+                live[VehicleFeature(vin: row["vin"], feature: row["feature"]), default: []].append((row["id"], row["not_before"], row["expires_at"]))
             }
         }
-    }
-
-    /// The replay of a used key, `nil` for a new activation, or the refusal.
-    private static func check(_ record: ActivationRecord, _ db: Database, at now: Int64) throws -> RecordedActivation? {
-        if let previous = try idempotent(db, record.idempotencyScope, record.idempotencyKey, record.requestHash) {
-            return RecordedActivation(response: previous, created: false)
+        var results: [Result<RecordedActivation, StoreError>] = []
+        var new: [ActivationRecord] = []
+        for record in records {
+            let key = IdempotencyKey(principal: record.idempotencyScope, key: record.idempotencyKey)
+            if let previous = stored[key] {
+                do { results.append(.success(RecordedActivation(response: try previous.response(for: record.requestHash, key: record.idempotencyKey), created: false))) }
+                catch let error as StoreError { results.append(.failure(error)) }
+                continue
+            }
+            let claims = record.activation.entitlement.claims
+            let pair = VehicleFeature(vin: claims.vin.value, feature: claims.feature.value)
+            let entitlements = live[pair] ?? []
+            if let extended = record.activation.extends {
+                // An extension conflicts with a live permanent one and with another extension of
+                // the same entitlement (a live one starting at or after this one's start), and
+                // needs the extended one still live.
+                let clash = entitlements.contains { $0.id != extended.value && ($0.expiresAt == nil || $0.notBefore >= claims.notBefore) }
+                let extendedLive = try entitlements.contains { $0.id == extended.value }
+                    || Bool.fetchOne(db, sql: "SELECT 1 FROM entitlement WHERE id = ? AND revoked_at IS NULL", arguments: [extended.value]) ?? false
+                guard !clash, extendedLive else {
+                    results.append(.failure(StoreError(.conflict, "\(claims.feature) on \(claims.vin) was extended or changed meanwhile")))
+                    continue
+                }
+            } else if entitlements.contains(where: { $0.notBefore <= now && ($0.expiresAt ?? .max) > now }) {
+                results.append(.failure(StoreError(.conflict, "\(claims.feature) is already active on \(claims.vin)")))
+                continue
+            }
+            stored[key] = StoredAnswer(requestHash: record.requestHash.stored, response: record.response)
+            live[pair, default: []].append((claims.id.value, claims.notBefore, claims.expiresAt))
+            new.append(record)
+            results.append(.success(RecordedActivation(response: record.response, created: true)))
+            try db.appendAudit(at: now, actor: record.principal.actor, action: "activation.create", subject: claims.id.value,
+                               details: StoreRows.activationDetails(record.activation))
         }
-        let claims = record.activation.entitlement.claims
-        if let extended = record.activation.extends {
-            // An extension conflicts with a live permanent one and with another extension of the
-            // same entitlement (a live one starting at or after this one's start), and needs the
-            // extended one still live.
-            let clash = try Bool.fetchOne(db.cachedStatement(sql: """
-                SELECT 1 FROM entitlement WHERE vin = ? AND feature = ? AND id <> ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
-                  AND (expires_at IS NULL OR not_before >= ?) LIMIT 1
-                """), arguments: [claims.vin.value, claims.feature.value, extended.value, now, claims.notBefore]) ?? false
-            let live = try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM entitlement WHERE id = ? AND revoked_at IS NULL"),
-                                         arguments: [extended.value]) ?? false
-            if clash || !live { throw StoreError(.conflict, "\(claims.feature) on \(claims.vin) was extended or changed meanwhile") }
-            return nil
+        try insertSales(new.map(\.activation), db, at: now)
+        for chunk in new.chunks(of: 500) {
+            var arguments = SQLArguments([])
+            for record in chunk {
+                arguments += [record.idempotencyScope, record.idempotencyKey, record.requestHash.stored, record.response.status, record.response.body, now]
+            }
+            try db.execute(sql: "INSERT INTO idempotency (principal, key, request_sha256, status, body, created_at) VALUES \(SQLText.rows(chunk.count, columns: 6))",
+                           arguments: arguments)
         }
-        let active = try Bool.fetchOne(db.cachedStatement(sql: """
-            SELECT 1 FROM entitlement WHERE vin = ? AND feature = ? AND revoked_at IS NULL AND not_before <= ?
-              AND (expires_at IS NULL OR expires_at > ?) LIMIT 1
-            """), arguments: [claims.vin.value, claims.feature.value, now, now]) ?? false
-        if active { throw StoreError(.conflict, "\(claims.feature) is already active on \(claims.vin)") }
-        return nil
+        return results
     }
 
-    private static func insert(_ record: ActivationRecord, _ db: Database, at now: Int64) throws {
-        let principal = record.principal, activation = record.activation
-        try insertSale(activation, db, at: now)
-        try db.cachedStatement(sql: "INSERT INTO idempotency (principal, key, request_sha256, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [record.idempotencyScope, record.idempotencyKey, record.requestHash.stored, record.response.status, Data(record.response.body), now])
-        try appendAudit(db, at: now, actor: principal.actor, action: "activation.create", subject: activation.entitlement.claims.id.value,
-                        details: StoreRows.activationDetails(activation))
+    /// The stored answers of several idempotency keys.
+    static func storedAnswers(_ keys: [IdempotencyKey], _ db: any SQLConnection) throws -> [IdempotencyKey: StoredAnswer] {
+        var stored: [IdempotencyKey: StoredAnswer] = [:]
+        for chunk in keys.chunks(of: 500) {
+            var arguments = SQLArguments([])
+            for key in chunk { arguments += [key.principal, key.key] }
+            for row in try SQLRow.fetchAll(db, sql: """
+                SELECT principal, key, request_sha256, status, body FROM idempotency WHERE (principal, key) IN (VALUES \(SQLText.rows(chunk.count, columns: 2)))
+                """, arguments: arguments) {
+                stored[IdempotencyKey(principal: row["principal"], key: row["key"])] = StoredAnswer(
+                    requestHash: row["request_sha256"], response: IdempotentResponse(status: row["status"], body: row["body"]))
+            }
+        }
+        return stored
     }
 
-    /// A sale's rows: the entitlement, its priced activation event and its consent.
-    static func insertSale(_ activation: NewActivation, _ db: Database, at now: Int64) throws {
-        let claims = activation.entitlement.claims
-        try db.cachedStatement(sql: """
-            INSERT INTO entitlement (id, issuer, vin, feature, term, dealer_id, issued_at, not_before, expires_at, token)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [claims.id.value, claims.issuer.value, claims.vin.value, claims.feature.value, claims.term.rawValue,
-                                     claims.dealer?.value, claims.issuedAt, claims.notBefore, claims.expiresAt, activation.entitlement.token])
-        try db.cachedStatement(sql: """
-            INSERT INTO event (event_id, occurred_at, kind, refers_to, vin, feature, term, channel, dealer_id, market, currency, gross_minor, vat_bps, entitlement_id)
-            VALUES (?, ?, 'activation', NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [StoreRows.activationEventID(claims.id), claims.issuedAt, claims.vin.value, claims.feature.value, claims.term.rawValue,
-                                     activation.channel, claims.dealer?.value, activation.market.code, activation.gross.currency.code,
-                                     activation.gross.minor, activation.vat.value, claims.id.value])
-        try db.cachedStatement(sql: "INSERT INTO consent (entitlement_id, terms_version, immediate_start, acknowledged_at, recorded_at) VALUES (?, ?, ?, ?, ?)")
-            .execute(arguments: [claims.id.value, activation.consent.termsVersion, activation.consent.immediateStart, activation.consent.acknowledgedAt, now])
+    /// Sales' rows: the entitlements, their priced activation events and their consents.
+    static func insertSales(_ activations: [NewActivation], _ db: any SQLConnection, at now: Int64) throws {
+        try insertEntitlements(activations.map(\.entitlement), db)
+        for chunk in activations.chunks(of: 500) {
+            var events = SQLArguments([]), consents = SQLArguments([])
+            for activation in chunk {
+                let claims = activation.entitlement.claims
+                events += [StoreRows.activationEventID(claims.id), claims.issuedAt, "activation", claims.vin.value, claims.feature.value, claims.term.rawValue,
+                           activation.channel, claims.dealer?.value, activation.market.code, activation.gross.currency.code,
+                           activation.gross.minor, activation.vat.value, claims.id.value]
+                consents += [claims.id.value, activation.consent.termsVersion, activation.consent.immediateStart, activation.consent.acknowledgedAt, now]
+            }
+            try db.execute(sql: """
+                INSERT INTO event (event_id, occurred_at, kind, vin, feature, term, channel, dealer_id, market, currency, gross_minor, vat_bps, entitlement_id)
+                VALUES \(SQLText.rows(chunk.count, columns: 13))
+                """, arguments: events)
+            try db.execute(sql: "INSERT INTO consent (entitlement_id, terms_version, immediate_start, acknowledged_at, recorded_at) VALUES \(SQLText.rows(chunk.count, columns: 5))",
+                           arguments: consents)
+        }
+    }
+
+    /// Entitlements' rows (a sale's, or one issued directly).
+    static func insertEntitlements(_ tokens: [IssuedToken<EntitlementClaims>], _ db: any SQLConnection) throws {
+        for chunk in tokens.chunks(of: 500) {
+            var arguments = SQLArguments([])
+            for token in chunk {
+                let claims = token.claims
+                arguments += [claims.id.value, claims.issuer.value, claims.vin.value, claims.feature.value, claims.term.rawValue,
+                              claims.dealer?.value, claims.issuedAt, claims.notBefore, claims.expiresAt, token.token]
+            }
+            try db.execute(sql: """
+                INSERT INTO entitlement (id, issuer, vin, feature, term, dealer_id, issued_at, not_before, expires_at, token) VALUES \(SQLText.rows(chunk.count, columns: 10))
+                """, arguments: arguments)
+        }
     }
 
     /// The number of activation events (tests, metrics).
-    public func activationCount() throws -> Int {
-        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM event WHERE kind = 'activation'") ?? 0 }
+    public func activationCount() async throws -> Int {
+        try await read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM event WHERE kind = 'activation'") ?? 0 }
+    }
+}
+
+/// An idempotency key of a principal.
+struct IdempotencyKey: Hashable {
+    let principal: String
+    let key: String
+}
+
+/// What is stored with an idempotency key.
+struct StoredAnswer {
+    let requestHash: String
+    let response: IdempotentResponse
+
+    /// The response, when the key is presented with the request it was stored for.
+    /// - Throws: ``StoreError`` `idempotency_key_reused`.
+    func response(for request: RequestHash, key: String) throws -> IdempotentResponse {
+        guard request.matches(requestHash) else {
+            throw StoreError(.idempotencyMismatch, "Idempotency-Key \(key) was already used with a different request")
+        }
+        return response
+    }
+}
+
+/// A vehicle and a feature.
+struct VehicleFeature: Hashable {
+    let vin: String
+    let feature: String
+}
+
+extension Array {
+    /// The array in consecutive slices of at most `size` elements (the bound of one statement's parameters).
+    func chunks(of size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }

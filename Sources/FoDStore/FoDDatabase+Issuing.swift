@@ -3,83 +3,79 @@ import FoDCrypto
 import FoDEntitlements
 import FoDRevenue
 import Foundation
-import GRDB
 
-extension FoDDatabase {
+extension SQLStore {
     /// Records an entitlement issued directly by the OEM backend (no sale: no event), with its audit entry.
-    public func recordIssued(_ issued: IssuedToken<EntitlementClaims>, actor: String, at now: Int64) throws {
+    public func recordIssued(_ issued: IssuedToken<EntitlementClaims>, actor: String, at now: Int64) async throws {
         let claims = issued.claims
-        try write { db in
-            try db.execute(sql: """
-                INSERT INTO entitlement (id, issuer, vin, feature, term, dealer_id, issued_at, not_before, expires_at, token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [claims.id.value, claims.issuer.value, claims.vin.value, claims.feature.value, claims.term.rawValue, claims.dealer?.value,
-                                 claims.issuedAt, claims.notBefore, claims.expiresAt, issued.token])
-            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "entitlement.issue", subject: claims.id.value,
+        try await write { db in
+            try Self.insertEntitlements([issued], db)
+            try db.appendAudit(at: now, actor: actor, action: "entitlement.issue", subject: claims.id.value,
                                         details: "vin=\(claims.vin) feature=\(claims.feature) term=\(claims.term)")
         }
     }
 
     /// Live entitlements (not revoked, not ended at `now`) in id order after `after`.
-    public func liveEntitlements(after: EntitlementID?, limit: Int, at now: Int64) throws -> [StoredEntitlement] {
-        try read { db in
-            try Row.fetchAll(db, sql: """
+    public func liveEntitlements(after: EntitlementID?, limit: Int, at now: Int64) async throws -> [StoredEntitlement] {
+        try await read { db in
+            try SQLRow.fetchAll(db, sql: """
                 SELECT * FROM entitlement WHERE id > ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) ORDER BY id LIMIT ?
-                """, arguments: [after?.value ?? "", now, limit]).map(FoDDatabase.storedEntitlement)
+                """, arguments: [after?.value ?? "", now, limit]).map(Self.storedEntitlement)
         }
     }
 
     /// Replaces a token if it is still `old`, with its audit entry.
-    public func reissue(_ id: EntitlementID, token: String, replacing old: String, details: String, actor: String, at now: Int64) throws -> Bool {
-        try write { db in
+    public func reissue(_ id: EntitlementID, token: String, replacing old: String, details: String, actor: String, at now: Int64) async throws -> Bool {
+        try await write { db in
             try db.execute(sql: "UPDATE entitlement SET token = ? WHERE id = ? AND token = ?", arguments: [token, id.value, old])
             guard db.changesCount == 1 else { return false }
-            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "entitlement.reissue", subject: id.value, details: details)
+            try db.appendAudit(at: now, actor: actor, action: "entitlement.reissue", subject: id.value, details: details)
             return true
         }
     }
 
     /// Revokes an entitlement with a reason; the next manifest drops it.
     /// - Throws: ``StoreError`` `not_found`, or `conflict` when it is already revoked.
-    public func revoke(entitlement id: EntitlementID, reason: String, actor: String, at now: Int64) throws {
-        try write { db in try FoDDatabase.revoke(db, id, reason: reason, actor: actor, at: now) }
+    public func revoke(entitlement id: EntitlementID, reason: String, actor: String, at now: Int64) async throws {
+        try await write { db in try Self.revoke(db, id, reason: reason, actor: actor, at: now) }
     }
 
-    static func revoke(_ db: Database, _ id: EntitlementID, reason: String, actor: String, at now: Int64) throws {
-        guard let row = try Row.fetchOne(db, sql: "SELECT revoked_at FROM entitlement WHERE id = ?", arguments: [id.value]) else {
+    static func revoke(_ db: any SQLConnection, _ id: EntitlementID, reason: String, actor: String, at now: Int64) throws {
+        guard let row = try SQLRow.fetchOne(db, sql: "SELECT revoked_at FROM entitlement WHERE id = ?", arguments: [id.value]) else {
             throw StoreError(.notFound, "no entitlement \(id)")
         }
         guard (row["revoked_at"] as Int64?) == nil else { throw StoreError(.conflict, "entitlement \(id) is already revoked") }
         try db.execute(sql: "UPDATE entitlement SET revoked_at = ?, revoke_reason = ? WHERE id = ?", arguments: [now, reason, id.value])
-        try appendAudit(db, at: now, actor: actor, action: "entitlement.revoke", subject: id.value, details: "reason=\(reason)")
+        try db.appendAudit(at: now, actor: actor, action: "entitlement.revoke", subject: id.value, details: "reason=\(reason)")
     }
 
     /// Refunds an activation: records the refund event (which `fod report` turns into a clawback
     /// when it falls in the window) and revokes the entitlement, in one transaction.
     /// - Parameter reason: the revocation's reason and the audit entry's action (a withdrawal is a refund).
     /// - Throws: ``StoreError`` `not_found` for an unknown activation, `conflict` when already refunded.
-    public func refund(activation id: EntitlementID, reason: RefundReason = .refund, note: String? = nil, actor: String, at now: Int64) throws {
-        try write { db in
-            guard try Row.fetchOne(db, sql: "SELECT 1 FROM event WHERE event_id = ? AND kind = 'activation'", arguments: [StoreRows.activationEventID(id)]) != nil else {
+    public func refund(activation id: EntitlementID, reason: RefundReason = .refund, note: String? = nil, actor: String, at now: Int64) async throws {
+        try await write { db in
+            guard try SQLRow.fetchOne(db, sql: "SELECT 1 FROM event WHERE event_id = ? AND kind = 'activation'", arguments: [StoreRows.activationEventID(id)]) != nil else {
                 throw StoreError(.notFound, "no activation \(id)")
             }
-            guard try Row.fetchOne(db, sql: "SELECT 1 FROM event WHERE event_id = ?", arguments: [StoreRows.refundEventID(id)]) == nil else {
+            guard try SQLRow.fetchOne(db, sql: "SELECT 1 FROM event WHERE event_id = ?", arguments: [StoreRows.refundEventID(id)]) == nil else {
                 throw StoreError(.conflict, "activation \(id) is already refunded")
             }
             try db.execute(sql: "INSERT INTO event (event_id, occurred_at, kind, refers_to) VALUES (?, ?, 'refund', ?)",
                            arguments: [StoreRows.refundEventID(id), now, StoreRows.activationEventID(id)])
-            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: reason.auditAction, subject: id.value, details: note.map { "note=\($0)" } ?? "")
-            let revoked = try Row.fetchOne(db, sql: "SELECT revoked_at FROM entitlement WHERE id = ?", arguments: [id.value])
+            try db.appendAudit(at: now, actor: actor, action: reason.auditAction, subject: id.value, details: note.map { "note=\($0)" } ?? "")
+            let revoked = try SQLRow.fetchOne(db, sql: "SELECT revoked_at FROM entitlement WHERE id = ?", arguments: [id.value])
             if let revoked, (revoked["revoked_at"] as Int64?) == nil {
-                try FoDDatabase.revoke(db, id, reason: reason.rawValue, actor: actor, at: now)
+                try Self.revoke(db, id, reason: reason.rawValue, actor: actor, at: now)
             }
         }
     }
 
     /// The sale of an entitlement — its activation event, consent and refund — or `nil` when it
     /// was not sold (issued directly).
-    public func sale(of id: EntitlementID) throws -> Sale? {
-        try read { db in
-            guard let row = try Row.fetchOne(db, sql: """
+    public func sale(of id: EntitlementID) async throws -> Sale? {
+        try await read { db in
+            guard let row = try SQLRow.fetchOne(db, sql: """
                 SELECT e.occurred_at, e.channel, e.dealer_id, e.market, c.terms_version, c.immediate_start, c.acknowledged_at,
                   EXISTS (SELECT 1 FROM event r WHERE r.event_id = ?) AS refunded,
                   EXISTS (SELECT 1 FROM renewal n WHERE n.next_id = ?) AS renewal
@@ -92,8 +88,8 @@ extension FoDDatabase {
     }
 
     /// Ids of the entitlements revoked at or after `since` (Unix seconds).
-    public func revokedIDs(since: Int64) throws -> [EntitlementID] {
-        try read { db in
+    public func revokedIDs(since: Int64) async throws -> [EntitlementID] {
+        try await read { db in
             try String.fetchAll(db, sql: "SELECT id FROM entitlement WHERE revoked_at IS NOT NULL AND revoked_at >= ?", arguments: [since])
                 .map { try EntitlementID($0) }
         }
@@ -101,99 +97,103 @@ extension FoDDatabase {
 
     /// What a manifest of `vin` is made from, in one read transaction: `nil` when the vehicle is
     /// not registered, else its entitlements and the version last given with its content digest.
-    public func manifestSnapshot(of vin: VIN) throws -> ManifestSnapshot? {
-        try read { db in
-            guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM vehicle WHERE vin = ?)"), arguments: [vin.value]) == true else {
+    public func manifestSnapshot(of vin: VIN) async throws -> ManifestSnapshot? {
+        try await read { db in
+            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM vehicle WHERE vin = ?)", arguments: [vin.value]) == true else {
                 return nil
             }
-            let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT version, content_sha256, issued_at FROM manifest_version WHERE vin = ?"),
+            let row = try SQLRow.fetchOne(db, sql: "SELECT version, content_sha256, issued_at FROM manifest_version WHERE vin = ?",
                                        arguments: [vin.value])
-            return ManifestSnapshot(entitlements: try FoDDatabase.entitlements(db, vin),
+            return ManifestSnapshot(entitlements: try Self.entitlements(db, vin),
                                     last: row.map { (version: $0["version"], digest: $0["content_sha256"], issuedAt: $0["issued_at"]) })
         }
     }
 
-    public func manifestVersions(_ requests: [ManifestVersionRequest], at now: Int64) throws -> [ManifestVersion] {
-        try write { db in try requests.map { try FoDDatabase.manifestVersion(db, $0, at: now) } }
+    public func manifestVersions(_ requests: [ManifestVersionRequest], at now: Int64) async throws -> [ManifestVersion] {
+        try await write { db in try requests.map { try Self.manifestVersion(db, $0, at: now) } }
     }
 
     /// The version for this content inside a write transaction: the last when the digest is the
     /// same and it is recent enough, else the next (with its audit entry).
-    static func manifestVersion(_ db: Database, _ request: ManifestVersionRequest, at now: Int64) throws -> ManifestVersion {
+    static func manifestVersion(_ db: any SQLConnection, _ request: ManifestVersionRequest, at now: Int64) throws -> ManifestVersion {
         let vin = request.vin
-        if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT version, content_sha256, issued_at FROM manifest_version WHERE vin = ?"),
+        if let row = try SQLRow.fetchOne(db, sql: "SELECT version, content_sha256, issued_at FROM manifest_version WHERE vin = ?",
                                       arguments: [vin.value]) {
             let issuedAt: Int64 = row["issued_at"]
             if row["content_sha256"] == request.digest, issuedAt >= request.reusableSince { return ManifestVersion(version: row["version"], issuedAt: issuedAt) }
             let next: Int64 = row["version"] + 1
             try db.execute(sql: "UPDATE manifest_version SET version = ?, content_sha256 = ?, issued_at = ? WHERE vin = ?",
                            arguments: [next, request.digest, now, vin.value])
-            try appendAudit(db, at: now, actor: "system", action: "manifest.version", subject: vin.value, details: "version=\(next)")
+            try db.appendAudit(at: now, actor: "system", action: "manifest.version", subject: vin.value, details: "version=\(next)")
             return ManifestVersion(version: next, issuedAt: now)
         }
         try db.execute(sql: "INSERT INTO manifest_version (vin, version, content_sha256, issued_at) VALUES (?, 1, ?, ?)", arguments: [vin.value, request.digest, now])
-        try appendAudit(db, at: now, actor: "system", action: "manifest.version", subject: vin.value, details: "version=1")
+        try db.appendAudit(at: now, actor: "system", action: "manifest.version", subject: vin.value, details: "version=1")
         return ManifestVersion(version: 1, issuedAt: now)
     }
 
-    /// The events between two instants as the CSV `fod report` reads, written to `write` in blocks.
-    public func exportEvents(from: Int64?, to: Int64?, dealer: DealerID? = nil, write: ([UInt8]) throws -> Void) throws {
-        try exportEvents(EventQuery(from: from, to: to, dealer: dealer), write: write)
+    /// The events a query selects as the events export, in blocks: page after page on the long
+    /// lane (each a short read, handed over before the next is read, so a slow reader holds no
+    /// snapshot and a large export is never held whole), bounded by the ledger's mark taken
+    /// first — events are only ever added, so the pages together are the export of one moment.
+    public func exportEvents(_ query: EventQuery, write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws {
+        try await exportEvents(query, pageSize: EventExportCursor.pageSize, write: write)
     }
 
-    /// The events a query selects as the events export, in blocks: page after page (each a short
-    /// read, so a slow reader holds no snapshot), bounded by the ledger's mark taken first — events
-    /// are only ever added, so the pages together are the export of one moment.
-    public func exportEvents(_ query: EventQuery, pageSize: Int = FoDDatabase.exportPageSize, write: ([UInt8]) throws -> Void) throws {
-        let query = try atLedgerMark(query)
-        var after: ExportCursor?
+    /// The export in pages of `pageSize` events.
+    public func exportEvents(_ query: EventQuery, pageSize: Int, write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws {
+        let query = try await atLedgerMark(query)
+        var after: EventExportCursor?
         repeat {
-            let page = try exportPage(query, after: after, limit: pageSize)
-            try write(page.bytes)
+            try Task.checkCancellation()
+            let from = after
+            let page = try await transaction(.report, "events export") { db in try Self.exportPage(query, after: from, limit: pageSize, db) }
+            try await write(page.bytes)
             after = page.next
         } while after != nil
     }
 
     /// `query` bounded by the ledger's position now: the pages read after it are one moment's export.
-    public func atLedgerMark(_ query: EventQuery) throws -> EventQuery {
+    public func atLedgerMark(_ query: EventQuery) async throws -> EventQuery {
         var bounded = query
-        bounded.recordedUpTo = min(query.recordedUpTo ?? Int64.max, try ledgerMark().events)
+        bounded.recordedUpTo = min(query.recordedUpTo ?? Int64.max, try await ledgerMark().events)
         return bounded
     }
 
-    /// Where an export page ends: the last event's time and id.
-    public struct ExportCursor: Sendable {
-        let occurredAt: Int64
-        let eventID: String
-    }
-
-    /// How many events one export page holds.
-    public static let exportPageSize = 20_000
-
     /// One page of the export after `after` (`nil`: the first, with the header row); `next` is
     /// where the following page starts, `nil` after the last.
-    public func exportPage(_ query: EventQuery, after: ExportCursor?, limit: Int = FoDDatabase.exportPageSize) throws -> (bytes: [UInt8], next: ExportCursor?) {
-        try read { db in
+    static func exportPage(_ query: EventQuery, after: EventExportCursor?, limit: Int, _ db: any SQLConnection) throws
+        -> (bytes: [UInt8], next: EventExportCursor?) {
+        do {
             var out = CSVWriter(capacity: 1 << 20)
             if after == nil { out.row(EventColumn.allCases.map(\.name)) }
             // One dealer's events: its activations, and the refunds of its activations.
-            let cursor = try Row.fetchCursor(db, sql: """
+            let rows = try SQLRow.fetchAll(db, sql: """
                 SELECT * FROM event WHERE occurred_at >= ?1 AND occurred_at < ?2
-                  AND (?3 IS NULL OR dealer_id = ?3 OR (kind = 'refund' AND refers_to IN (SELECT event_id FROM event WHERE dealer_id = ?3)))
-                  AND recorded > ?4 AND recorded <= ?5 AND (?6 IS NULL OR (occurred_at, event_id) > (?6, ?7))
+                  AND (CAST(?3 AS TEXT) IS NULL OR dealer_id = ?3 OR (kind = 'refund' AND refers_to IN (SELECT event_id FROM event WHERE dealer_id = ?3)))
+                  AND recorded > ?4 AND recorded <= ?5 AND (CAST(?6 AS BIGINT) IS NULL OR (occurred_at, event_id) > (?6, ?7))
                 ORDER BY occurred_at, event_id LIMIT ?8
                 """, arguments: [query.from ?? Int64.min, query.to ?? Int64.max, query.dealer?.value, query.recordedAfter ?? Int64.min,
                                  query.recordedUpTo ?? Int64.max, after?.occurredAt, after?.eventID ?? "", limit])
-            var count = 0, last: ExportCursor?
-            while let row = try cursor.next() {
+            var count = 0, last: EventExportCursor?
+            for row in rows {
                 // The export's columns are the events file's (``EventColumn``), in its order; the
                 // table's columns have the same names.
                 out.row(StoreRows.exportRow({ row[$0.name] as String? }, occurredAt: row["occurred_at"], gross: row["gross_minor"], vat: row["vat_bps"]))
                 count += 1
-                last = ExportCursor(occurredAt: row["occurred_at"], eventID: row["event_id"])
+                last = EventExportCursor(occurredAt: row["occurred_at"], eventID: row["event_id"])
             }
             return (out.take(), count == limit ? last : nil)
         }
     }
 
+}
+
+/// Where an export page ends: the last event's time and id.
+public struct EventExportCursor: Sendable {
+    let occurredAt: Int64
+    let eventID: String
+
+    /// How many events one export page holds.
+    public static let pageSize = 20_000
 }

@@ -2,7 +2,6 @@ import FoDCore
 import FoDEntitlements
 import FoDInvoicing
 import Foundation
-import GRDB
 
 /// A dealer.
 public struct Dealer: Sendable, Hashable {
@@ -115,36 +114,36 @@ public struct Fixtures: Sendable {
     }
 }
 
-extension FoDDatabase {
+extension SQLStore {
     /// Loads dealers, vehicles and the catalog from JSON documents (the demo fixtures), replacing
     /// what is there. Vehicles and dealers are upserted; the catalog replaced.
     /// - Throws: ``StoreError`` `invalid` naming the bad record.
-    public func importFixtures(dealers: String, vehicles: String, catalog: String, actor: String, at now: Int64) throws {
+    public func importFixtures(dealers: String, vehicles: String, catalog: String, actor: String, at now: Int64) async throws {
         let fixtures = try Fixtures(dealers: dealers, vehicles: vehicles, catalog: catalog)
-        try write { db in
+        try await write { db in
             for dealer in fixtures.dealers {
                 try db.execute(sql: """
                     INSERT INTO dealer (id, name, market, party) VALUES (?, ?, ?, ?)
                     ON CONFLICT(id) DO UPDATE SET name = excluded.name, market = excluded.market, party = excluded.party
                     """, arguments: [dealer.id.value, dealer.name, dealer.market, dealer.partyJSON])
             }
-            for vehicle in fixtures.vehicles { try FoDDatabase.upsert(vehicle, db, at: now) }
-            try FoDDatabase.storeCatalog(fixtures.catalog, db)
-            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "fixtures.import", subject: "catalog \(fixtures.catalog.version)",
+            for vehicle in fixtures.vehicles { try Self.upsert(vehicle, db, at: now) }
+            try Self.storeCatalog(fixtures.catalog, db)
+            try db.appendAudit(at: now, actor: actor, action: "fixtures.import", subject: "catalog \(fixtures.catalog.version)",
                                         details: fixtures.auditDetails)
         }
     }
 
     /// Registers or updates a vehicle.
-    public func register(_ vehicle: Vehicle, actor: String, at now: Int64) throws {
-        try write { db in
-            try FoDDatabase.upsert(vehicle, db, at: now)
-            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "vehicle.register", subject: vehicle.vin.value,
+    public func register(_ vehicle: Vehicle, actor: String, at now: Int64) async throws {
+        try await write { db in
+            try Self.upsert(vehicle, db, at: now)
+            try db.appendAudit(at: now, actor: actor, action: "vehicle.register", subject: vehicle.vin.value,
                                         details: "model=\(vehicle.model) year=\(vehicle.modelYear) market=\(vehicle.market)")
         }
     }
 
-    private static func upsert(_ vehicle: Vehicle, _ db: Database, at now: Int64) throws {
+    private static func upsert(_ vehicle: Vehicle, _ db: any SQLConnection, at now: Int64) throws {
         do { try vehicle.validate() } catch let error as EntitlementError {
             throw StoreError(.invalid, "vehicle \(vehicle.vin): \(error.reason)")
         }
@@ -159,42 +158,42 @@ extension FoDDatabase {
 
     /// Fails unless `dealer` is in the master data (checked in the transaction that refers to it).
     /// - Throws: ``StoreError`` `dealer_unknown`.
-    static func requireDealer(_ dealer: DealerID, _ db: Database) throws {
-        guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM dealer WHERE id = ?)"), arguments: [dealer.value]) == true else {
+    static func requireDealer(_ dealer: DealerID, _ db: any SQLConnection) throws {
+        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM dealer WHERE id = ?)", arguments: [dealer.value]) == true else {
             throw StoreError(.dealerUnknown, "dealer \(dealer) is not known: add it to the dealer master data first")
         }
     }
 
     /// The vehicle with this VIN, or `nil`.
-    public func vehicle(_ vin: VIN) throws -> Vehicle? {
-        try read { db in try FoDDatabase.vehicle(db, vin) }
+    public func vehicle(_ vin: VIN) async throws -> Vehicle? {
+        try await read { db in try Self.vehicle(db, vin) }
     }
 
-    static func vehicle(_ db: Database, _ vin: VIN) throws -> Vehicle? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM vehicle WHERE vin = ?"), arguments: [vin.value]) else { return nil }
+    static func vehicle(_ db: any SQLConnection, _ vin: VIN) throws -> Vehicle? {
+        guard let row = try SQLRow.fetchOne(db, sql: "SELECT * FROM vehicle WHERE vin = ?", arguments: [vin.value]) else { return nil }
         return try StoreRows.vehicle(vin: vin, model: row["model"], modelYear: row["model_year"], market: row["market"],
                                      equipment: row["equipment"], dealer: row["dealer_id"])
     }
 
     /// Makes `dealer` the vehicle's servicing dealer from `from` on (replacing an assignment with the same `from`).
     /// - Throws: ``StoreError`` `not_found` (no such vehicle), `dealer_unknown`.
-    public func assignDealer(_ dealer: DealerID, to vin: VIN, from: Int64, actor: String, at now: Int64) throws {
-        try write { db in
-            guard try FoDDatabase.vehicle(db, vin) != nil else { throw StoreError(.notFound, "no vehicle \(vin)") }
-            try FoDDatabase.requireDealer(dealer, db)
+    public func assignDealer(_ dealer: DealerID, to vin: VIN, from: Int64, actor: String, at now: Int64) async throws {
+        try await write { db in
+            guard try Self.vehicle(db, vin) != nil else { throw StoreError(.notFound, "no vehicle \(vin)") }
+            try Self.requireDealer(dealer, db)
             try db.execute(sql: """
                 INSERT INTO vehicle_dealer (vin, valid_from, dealer_id, recorded_at) VALUES (?, ?, ?, ?)
                 ON CONFLICT(vin, valid_from) DO UPDATE SET dealer_id = excluded.dealer_id, recorded_at = excluded.recorded_at
                 """, arguments: [vin.value, from, dealer.value, now])
-            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "vehicle.dealer", subject: vin.value,
+            try db.appendAudit(at: now, actor: actor, action: "vehicle.dealer", subject: vin.value,
                                         details: "dealer=\(dealer) from=\(Instant(unixSeconds: from).rfc3339)")
         }
     }
 
     /// The vehicle's servicing dealers with their effective dates, oldest first.
-    public func dealerAssignments(of vin: VIN) throws -> [DealerAssignment] {
-        try read { db in
-            try Row.fetchAll(db, sql: "SELECT valid_from, dealer_id FROM vehicle_dealer WHERE vin = ? ORDER BY valid_from", arguments: [vin.value]).map { row in
+    public func dealerAssignments(of vin: VIN) async throws -> [DealerAssignment] {
+        try await read { db in
+            try SQLRow.fetchAll(db, sql: "SELECT valid_from, dealer_id FROM vehicle_dealer WHERE vin = ? ORDER BY valid_from", arguments: [vin.value]).map { row in
                 try StoreRows.stored { DealerAssignment(from: row["valid_from"], dealer: try DealerID(row["dealer_id"] as String)) }
             }
         }
@@ -202,15 +201,16 @@ extension FoDDatabase {
 
     /// The current catalog.
     /// - Throws: ``StoreError`` `not_found` when none was loaded.
-    public func catalog() throws -> Catalog {
-        guard let catalog = try read({ db in try FoDDatabase.loadCatalog(db) }) else { throw StoreError(.notFound, "no catalog is loaded") }
+    public func catalog() async throws -> Catalog {
+        let stored = try await read("catalog read") { db in try Self.loadCatalog(db) }
+        guard let catalog = stored else { throw StoreError(.notFound, "no catalog is loaded") }
         return catalog
     }
 
     /// The dealer with this id.
-    public func dealer(_ id: DealerID) throws -> Dealer? {
-        try read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM dealer WHERE id = ?", arguments: [id.value]).map {
+    public func dealer(_ id: DealerID) async throws -> Dealer? {
+        try await read { db in
+            try SQLRow.fetchOne(db, sql: "SELECT * FROM dealer WHERE id = ?", arguments: [id.value]).map {
                 Dealer(id: id, name: $0["name"], market: $0["market"], party: try Dealer.party(json: $0["party"]))
             }
         }

@@ -1,20 +1,19 @@
 import FoDCrypto
 import FoDEntitlements
 import Foundation
-import GRDB
 
-extension FoDDatabase {
+extension SQLStore {
     /// The vehicle and its entitlements in one read transaction, or `nil` when not registered.
-    public func vehicleWithEntitlements(_ vin: VIN) throws -> (vehicle: Vehicle, entitlements: [StoredEntitlement])? {
-        try read { db in
-            guard let vehicle = try FoDDatabase.vehicle(db, vin) else { return nil }
-            return (vehicle, try FoDDatabase.entitlements(db, vin))
+    public func vehicleWithEntitlements(_ vin: VIN) async throws -> (vehicle: Vehicle, entitlements: [StoredEntitlement])? {
+        try await read { db in
+            guard let vehicle = try Self.vehicle(db, vin) else { return nil }
+            return (vehicle, try Self.entitlements(db, vin))
         }
     }
 
     /// A 256-bit secret by name, made on first use (``AccessStore/sharedSecret(_:)``).
-    public func sharedSecret(_ name: String) throws -> [UInt8] {
-        try write { db in
+    public func sharedSecret(_ name: String) async throws -> [UInt8] {
+        try await write { db in
             try db.execute(sql: "INSERT INTO shared_secret (name, secret) VALUES (?, ?) ON CONFLICT(name) DO NOTHING",
                            arguments: [name, Hex.encode(SecureRandom.bytes(32))])
             guard let hex = try String.fetchOne(db, sql: "SELECT secret FROM shared_secret WHERE name = ?", arguments: [name]),
@@ -22,47 +21,6 @@ extension FoDDatabase {
                 throw StoreError(.database, "the shared secret \(name) is damaged")
             }
             return bytes
-        }
-    }
-
-    /// Every table's rows (``TableDump/tableOrder``), read in one transaction: a consistent copy
-    /// for `fod db migrate-to`. BLOBs are given in hex.
-    public func dumpTables() throws -> [TableDump] {
-        try read { db in
-            try TableDump.tableOrder.map { table in
-                let columns = try db.columns(in: table).map(\.name)
-                let rows = try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY rowid").map { row in
-                    columns.map { column -> String? in
-                        switch row[column] as DatabaseValue? {
-                        case nil: return nil
-                        case let value?:
-                            switch value.storage {
-                            case .null: return nil
-                            case .int64(let number): return String(number)
-                            case .double(let number): return String(number)
-                            case .string(let text): return text
-                            case .blob(let data): return "\\x" + Hex.encode([UInt8](data))
-                            }
-                        }
-                    }
-                }
-                return TableDump(table: table, columns: columns, rows: rows)
-            }
-        }
-    }
-
-    /// Copies the database, while it is in use, into a new SQLite file at `path` (SQLite's online
-    /// backup: a consistent snapshot; writers go on meanwhile).
-    /// - Throws: ``StoreError`` `store_database`; `invalid` when `path` exists.
-    public func backup(to path: String) throws {
-        guard !FileManager.default.fileExists(atPath: path) else { throw StoreError(.invalid, "\(path) exists: give a new file") }
-        do {
-            let target = try DatabaseQueue(path: path)
-            try writer.backup(to: target)
-            try target.close()
-        } catch {
-            try? FileManager.default.removeItem(atPath: path)
-            throw StoreError(.database, "backup to \(path) failed: \(error)")
         }
     }
 }

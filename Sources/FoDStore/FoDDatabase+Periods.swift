@@ -2,36 +2,35 @@ import FoDCore
 import FoDEntitlements
 import FoDInvoicing
 import Foundation
-import GRDB
 
-extension FoDDatabase {
-    public func ledgerMark() throws -> LedgerMark {
-        try read { db in try FoDDatabase.ledgerMark(db) }
+extension SQLStore {
+    public func ledgerMark() async throws -> LedgerMark {
+        try await read { db in try Self.ledgerMark(db) }
     }
 
-    static func ledgerMark(_ db: Database) throws -> LedgerMark {
+    static func ledgerMark(_ db: any SQLConnection) throws -> LedgerMark {
         let events = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(recorded), 0) FROM event") ?? 0
-        let head = try Row.fetchOne(db, sql: "SELECT seq, sha256 FROM audit ORDER BY seq DESC LIMIT 1")
+        let head = try SQLRow.fetchOne(db, sql: "SELECT seq, sha256 FROM audit ORDER BY seq DESC LIMIT 1")
         return LedgerMark(events: events, auditSeq: head?["seq"] ?? 0, auditSHA256: head?["sha256"] ?? AuditChain.genesisHash)
     }
 
-    public func eventStamps(_ query: EventQuery) throws -> [EventStamp] {
-        try read { db in
-            try Row.fetchAll(db, sql: """
+    public func eventStamps(_ query: EventQuery) async throws -> [EventStamp] {
+        try await read { db in
+            try SQLRow.fetchAll(db, sql: """
                 SELECT event_id, occurred_at FROM event WHERE occurred_at >= ?1 AND occurred_at < ?2
-                  AND (?3 IS NULL OR dealer_id = ?3 OR (kind = 'refund' AND refers_to IN (SELECT event_id FROM event WHERE dealer_id = ?3)))
+                  AND (CAST(?3 AS TEXT) IS NULL OR dealer_id = ?3 OR (kind = 'refund' AND refers_to IN (SELECT event_id FROM event WHERE dealer_id = ?3)))
                   AND recorded > ?4 AND recorded <= ?5 ORDER BY occurred_at, event_id
                 """, arguments: [query.from ?? Int64.min, query.to ?? Int64.max, query.dealer?.value, query.recordedAfter ?? Int64.min,
                                  query.recordedUpTo ?? Int64.max]).map { EventStamp(eventID: $0["event_id"], occurredAt: $0["occurred_at"]) }
         }
     }
 
-    public func closedPeriod(_ period: String) throws -> ClosedPeriod? {
-        try read { db in try FoDDatabase.closedPeriod(period, db) }
+    public func closedPeriod(_ period: String) async throws -> ClosedPeriod? {
+        try await read { db in try Self.closedPeriod(period, db) }
     }
 
-    static func closedPeriod(_ period: String, _ db: Database) throws -> ClosedPeriod? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM period_close WHERE period = ?", arguments: [period]) else { return nil }
+    static func closedPeriod(_ period: String, _ db: any SQLConnection) throws -> ClosedPeriod? {
+        guard let row = try SQLRow.fetchOne(db, sql: "SELECT * FROM period_close WHERE period = ?", arguments: [period]) else { return nil }
         let notes = try String.fetchAll(db, sql: "SELECT document FROM credit_note WHERE period = ? ORDER BY number", arguments: [period])
         return ClosedPeriod(period: period, closedAt: row["closed_at"], actor: row["actor"], rulesVersion: row["rules_version"],
                             eventsSHA256: row["events_sha256"],
@@ -39,57 +38,57 @@ extension FoDDatabase {
                             statement: row["statement"], signature: row["signature"], creditNotes: try notes.map(PeriodRows.creditNote))
     }
 
-    public func closedRange() throws -> (first: String, last: String)? {
-        try read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT MIN(period) AS first, MAX(period) AS last FROM period_close"),
+    public func closedRange() async throws -> (first: String, last: String)? {
+        try await read { db in
+            guard let row = try SQLRow.fetchOne(db, sql: "SELECT MIN(period) AS first, MAX(period) AS last FROM period_close"),
                   let first: String = row["first"], let last: String = row["last"] else { return nil }
             return (first, last)
         }
     }
 
-    public func keepStatementKey(kid: String, jwk: String, at now: Int64) throws {
-        try write { db in
+    public func keepStatementKey(kid: String, jwk: String, at now: Int64) async throws {
+        try await write { db in
             try db.execute(sql: "INSERT INTO statement_key (kid, jwk, first_used_at) VALUES (?, ?, ?) ON CONFLICT (kid) DO NOTHING", arguments: [kid, jwk, now])
         }
     }
 
-    public func statementKeys() throws -> [String] {
-        try read { db in try String.fetchAll(db, sql: "SELECT jwk FROM statement_key ORDER BY first_used_at, kid") }
+    public func statementKeys() async throws -> [String] {
+        try await read { db in try String.fetchAll(db, sql: "SELECT jwk FROM statement_key ORDER BY first_used_at, kid") }
     }
 
-    public func firstEventAt() throws -> Int64? {
-        try read { db in try Int64.fetchOne(db, sql: "SELECT MIN(occurred_at) FROM event") }
+    public func firstEventAt() async throws -> Int64? {
+        try await read { db in try Int64.fetchOne(db, sql: "SELECT MIN(occurred_at) FROM event") }
     }
 
-    public func dealerParties() throws -> [String: LegalParty] {
-        try read { db in
+    public func dealerParties() async throws -> [String: LegalParty] {
+        try await read { db in
             var parties: [String: LegalParty] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT id, party FROM dealer WHERE party IS NOT NULL") {
+            for row in try SQLRow.fetchAll(db, sql: "SELECT id, party FROM dealer WHERE party IS NOT NULL") {
                 parties[row["id"]] = try Dealer.party(json: row["party"])
             }
             return parties
         }
     }
 
-    public func latestCreditNote(dealer: String, currency: String) throws -> String? {
-        try read { db in
+    public func latestCreditNote(dealer: String, currency: String) async throws -> String? {
+        try await read { db in
             try String.fetchOne(db, sql: "SELECT number FROM credit_note WHERE dealer_id = ? AND currency = ? AND kind = 'credit_note' ORDER BY year DESC, sequence DESC LIMIT 1",
                                 arguments: [dealer, currency])
         }
     }
 
-    public func pendingAdjustments(upTo now: Int64) throws -> [Adjustment] {
-        try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM adjustment WHERE settled_in IS NULL AND created_at <= ? ORDER BY created_at, id", arguments: [now]).map {
+    public func pendingAdjustments(upTo now: Int64) async throws -> [Adjustment] {
+        try await read { db in
+            try SQLRow.fetchAll(db, sql: "SELECT * FROM adjustment WHERE settled_in IS NULL AND created_at <= ? ORDER BY created_at, id", arguments: [now]).map {
                 Adjustment(id: $0["id"], dealerID: $0["dealer_id"], currency: $0["currency"], amount: $0["amount_minor"], reason: $0["reason"],
                            objectionID: $0["objection_id"], createdAt: $0["created_at"])
             }
         }
     }
 
-    public func closePeriod(_ plan: ClosePlan, actor: String) throws -> ClosedPeriod {
-        try write { db in
-            if let closed = try FoDDatabase.closedPeriod(plan.period, db) { return closed }
+    public func closePeriod(_ plan: ClosePlan, actor: String) async throws -> ClosedPeriod {
+        try await transaction(.bulk, "close") { db in
+            if let closed = try Self.closedPeriod(plan.period, db) { return closed }
             let last = try String.fetchOne(db, sql: "SELECT MAX(period) FROM period_close")
             guard last == plan.previous else {
                 throw StoreError(.periodOpen, "another close changed the closed periods meanwhile (last closed: \(last ?? "none")); close again")
@@ -115,20 +114,24 @@ extension FoDDatabase {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [plan.period, plan.closedAt, actor, plan.rulesVersion, plan.eventsSHA256, plan.mark.events, plan.mark.auditSeq,
                                  plan.mark.auditSHA256, plan.statement, plan.signature])
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO closed_line (period, n, dealer_id, currency, kind, event_id, refers_to, occurred_at, vin, feature, term, channel,
-                  net_minor, rule_id, rate_bps, share_minor, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            for (n, line) in plan.lines.enumerated() {
-                try insert.execute(arguments: [plan.period, n + 1, line.dealerID, line.currency, line.kind.rawValue, line.eventID, line.refersTo,
-                                               line.occurredAt, line.vin, line.feature, line.term, line.channel, line.net, line.ruleID,
-                                               line.rateBps, line.share, line.reason])
+            // Many rows per statement (a month of a million sales: 2,000 statements, not a million round trips).
+            for chunk in Array(plan.lines.enumerated()).chunks(of: 500) {
+                var arguments = SQLArguments([])
+                for (n, line) in chunk {
+                    arguments += [plan.period, n + 1, line.dealerID, line.currency, line.kind.rawValue, line.eventID, line.refersTo,
+                                  line.occurredAt, line.vin, line.feature, line.term, line.channel, line.net, line.ruleID,
+                                  line.rateBps, line.share, line.reason]
+                }
+                try db.execute(sql: """
+                    INSERT INTO closed_line (period, n, dealer_id, currency, kind, event_id, refers_to, occurred_at, vin, feature, term, channel,
+                      net_minor, rule_id, rate_bps, share_minor, reason) VALUES \(SQLText.rows(chunk.count, columns: 17))
+                    """, arguments: arguments)
             }
             for id in plan.settledAdjustments {
                 try db.execute(sql: "UPDATE adjustment SET settled_in = ? WHERE id = ? AND settled_in IS NULL", arguments: [plan.period, id])
                 guard db.changesCount == 1 else { throw StoreError(.periodOpen, "adjustment \(id) was settled meanwhile; close again") }
             }
-            try FoDDatabase.appendAudit(db, at: plan.closedAt, actor: actor, action: "period.close", subject: plan.period,
+            try db.appendAudit(at: plan.closedAt, actor: actor, action: "period.close", subject: plan.period,
                                         details: PeriodRows.auditDetails(plan, numbered))
             return ClosedPeriod(period: plan.period, closedAt: plan.closedAt, actor: actor, rulesVersion: plan.rulesVersion,
                                 eventsSHA256: plan.eventsSHA256, mark: plan.mark, statement: plan.statement, signature: plan.signature,
@@ -136,22 +139,22 @@ extension FoDDatabase {
         }
     }
 
-    public func creditNotes(period: String?, dealer: String?) throws -> [CreditNote] {
-        try read { db in
-            try String.fetchAll(db, sql: "SELECT document FROM credit_note WHERE (?1 IS NULL OR period = ?1) AND (?2 IS NULL OR dealer_id = ?2) ORDER BY year, sequence",
+    public func creditNotes(period: String?, dealer: String?) async throws -> [CreditNote] {
+        try await read { db in
+            try String.fetchAll(db, sql: "SELECT document FROM credit_note WHERE (CAST(?1 AS TEXT) IS NULL OR period = ?1) AND (CAST(?2 AS TEXT) IS NULL OR dealer_id = ?2) ORDER BY year, sequence",
                                 arguments: [period, dealer]).map(PeriodRows.creditNote)
         }
     }
 
-    public func creditNote(_ number: String) throws -> CreditNote? {
-        try read { db in
+    public func creditNote(_ number: String) async throws -> CreditNote? {
+        try await read { db in
             try String.fetchOne(db, sql: "SELECT document FROM credit_note WHERE number = ?", arguments: [number]).map(PeriodRows.creditNote)
         }
     }
 
-    public func bookExtract(dealer: String, from: String, to: String) throws -> [BookLine] {
-        try read { db in
-            let rows = try Row.fetchAll(db, sql: """
+    public func bookExtract(dealer: String, from: String, to: String) async throws -> [BookLine] {
+        try await read { db in
+            let rows = try SQLRow.fetchAll(db, sql: """
                 SELECT l.*, (SELECT MIN(a.seq) FROM audit a WHERE a.subject = CASE WHEN l.event_id LIKE 'act-%' THEN substr(l.event_id, 5) ELSE substr(l.refers_to, 5) END
                                  AND a.action IN \(PeriodRows.auditActions(eventID: "l.event_id"))) AS audit_seq
                 FROM closed_line l WHERE l.dealer_id = ? AND l.period >= ? AND l.period <= ? ORDER BY l.period, l.n
@@ -160,8 +163,8 @@ extension FoDDatabase {
         }
     }
 
-    public func raiseObjection(creditNote: String, dealer: String, eventID: String?, reason: String, actor: String, at now: Int64) throws -> Objection {
-        try write { db in
+    public func raiseObjection(creditNote: String, dealer: String, eventID: String?, reason: String, actor: String, at now: Int64) async throws -> Objection {
+        try await write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM credit_note WHERE number = ? AND dealer_id = ?", arguments: [creditNote, dealer]) == true else {
                 throw StoreError(.notFound, "no credit note \(creditNote) of dealer \(dealer)")
             }
@@ -177,28 +180,28 @@ extension FoDDatabase {
                                       status: .open, raisedAt: now, raisedBy: actor, resolution: nil, resolvedAt: nil, resolvedBy: nil)
             try db.execute(sql: "INSERT INTO objection (id, credit_note, dealer_id, event_id, reason, status, raised_at, raised_by) VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
                            arguments: [objection.id, creditNote, dealer, eventID, reason, now, actor])
-            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "objection.raise", subject: objection.id,
+            try db.appendAudit(at: now, actor: actor, action: "objection.raise", subject: objection.id,
                                         details: "credit_note=\(creditNote)\(eventID.map { " line=\($0)" } ?? "") reason=\(reason)")
             return objection
         }
     }
 
-    public func objections(creditNote: String?, dealer: String?, status: Objection.Status?) throws -> [Objection] {
-        try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT * FROM objection WHERE (?1 IS NULL OR credit_note = ?1) AND (?2 IS NULL OR dealer_id = ?2) AND (?3 IS NULL OR status = ?3)
+    public func objections(creditNote: String?, dealer: String?, status: Objection.Status?) async throws -> [Objection] {
+        try await read { db in
+            try SQLRow.fetchAll(db, sql: """
+                SELECT * FROM objection WHERE (CAST(?1 AS TEXT) IS NULL OR credit_note = ?1) AND (CAST(?2 AS TEXT) IS NULL OR dealer_id = ?2) AND (CAST(?3 AS TEXT) IS NULL OR status = ?3)
                 ORDER BY raised_at, id
                 """, arguments: [creditNote, dealer, status?.rawValue]).map(PeriodRows.objection)
         }
     }
 
-    public func objection(_ id: String) throws -> Objection? {
-        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM objection WHERE id = ?", arguments: [id]).map(PeriodRows.objection) }
+    public func objection(_ id: String) async throws -> Objection? {
+        try await read { db in try SQLRow.fetchOne(db, sql: "SELECT * FROM objection WHERE id = ?", arguments: [id]).map(PeriodRows.objection) }
     }
 
-    public func resolveObjection(_ id: String, _ decision: ObjectionDecision, actor: String, at now: Int64) throws -> Objection {
-        try write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM objection WHERE id = ?", arguments: [id]) else {
+    public func resolveObjection(_ id: String, _ decision: ObjectionDecision, actor: String, at now: Int64) async throws -> Objection {
+        try await write { db in
+            guard let row = try SQLRow.fetchOne(db, sql: "SELECT * FROM objection WHERE id = ?", arguments: [id]) else {
                 throw StoreError(.notFound, "no objection \(id)")
             }
             let objection = PeriodRows.objection(row)
@@ -211,8 +214,8 @@ extension FoDDatabase {
             }
             try db.execute(sql: "UPDATE objection SET status = ?, resolution = ?, resolved_at = ?, resolved_by = ? WHERE id = ?",
                            arguments: [status.rawValue, resolution, now, actor, id])
-            try FoDDatabase.appendAudit(db, at: now, actor: actor, action: "objection.\(status.rawValue)", subject: id, details: details)
-            return PeriodRows.objection(try Row.fetchOne(db, sql: "SELECT * FROM objection WHERE id = ?", arguments: [id])!)
+            try db.appendAudit(at: now, actor: actor, action: "objection.\(status.rawValue)", subject: id, details: details)
+            return PeriodRows.objection(try SQLRow.fetchOne(db, sql: "SELECT * FROM objection WHERE id = ?", arguments: [id])!)
         }
     }
 }
@@ -240,14 +243,14 @@ public enum PeriodRows {
         "(CASE WHEN \(eventID) LIKE 'act-%' THEN 'activation.create' ELSE 'activation.refund' END, CASE WHEN \(eventID) LIKE 'act-%' THEN 'subscription.renew' ELSE 'activation.withdraw' END)"
     }
 
-    static func line(_ row: Row) -> ClosedLine {
+    static func line(_ row: SQLRow) -> ClosedLine {
         ClosedLine(kind: ClosedLine.Kind(rawValue: row["kind"]) ?? .adjustment, dealerID: row["dealer_id"], currency: row["currency"], eventID: row["event_id"],
                    refersTo: row["refers_to"], occurredAt: row["occurred_at"], vin: row["vin"], feature: row["feature"], term: row["term"],
                    channel: row["channel"], net: row["net_minor"], ruleID: row["rule_id"], rateBps: row["rate_bps"], share: row["share_minor"],
                    reason: row["reason"])
     }
 
-    static func objection(_ row: Row) -> Objection {
+    static func objection(_ row: SQLRow) -> Objection {
         Objection(id: row["id"], creditNote: row["credit_note"], dealerID: row["dealer_id"], eventID: row["event_id"], reason: row["reason"],
                   status: Objection.Status(rawValue: row["status"]) ?? .open, raisedAt: row["raised_at"], raisedBy: row["raised_by"],
                   resolution: row["resolution"], resolvedAt: row["resolved_at"], resolvedBy: row["resolved_by"])

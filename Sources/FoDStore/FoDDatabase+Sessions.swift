@@ -1,6 +1,5 @@
 import FoDCrypto
 import FoDEntitlements
-import GRDB
 
 /// A signed-in browser session of the dealer web page.
 public struct WebSession: Sendable, Hashable {
@@ -18,27 +17,27 @@ public struct WebSession: Sendable, Hashable {
     }
 }
 
-extension FoDDatabase {
+extension SQLStore {
     /// Starts a session for `principal`: returns the cookie value (256 random bits, shown to the
     /// browser only; the database keeps its SHA-256) and the session. Expired sessions are removed.
     /// - Throws: ``StoreError``.
-    public func createSession(for principal: Principal, lifetime: Int64, at now: Int64) throws -> (cookie: String, session: WebSession) {
+    public func createSession(for principal: Principal, lifetime: Int64, at now: Int64) async throws -> (cookie: String, session: WebSession) {
         let (cookie, session) = StoreRows.newSession(for: principal, lifetime: lifetime, at: now)
-        try write { db in
+        try await write { db in
             try db.execute(sql: "DELETE FROM web_session WHERE expires_at <= ?", arguments: [now])
             try db.execute(sql: "INSERT INTO web_session (id_sha256, api_key_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
                            arguments: [StoreRows.secretHash(cookie), principal.keyID, session.csrf, now, session.expiresAt])
-            try FoDDatabase.appendAudit(db, at: now, actor: principal.actor, action: "session.start", subject: principal.keyID, details: "dealer web page")
+            try db.appendAudit(at: now, actor: principal.actor, action: "session.start", subject: principal.keyID, details: "dealer web page")
         }
         return (cookie, session)
     }
 
     /// The live session of a cookie value: not expired, and its API key not revoked.
     /// - Throws: ``StoreError``.
-    public func session(cookie: String, at now: Int64) throws -> WebSession? {
+    public func session(cookie: String, at now: Int64) async throws -> WebSession? {
         let hash = StoreRows.secretHash(cookie)
-        return try read { db in
-            guard let row = try Row.fetchOne(db, sql: """
+        return try await read { db in
+            guard let row = try SQLRow.fetchOne(db, sql: """
                 SELECT s.csrf, s.expires_at, k.id, k.role, k.dealer_id FROM web_session s JOIN api_key k ON k.id = s.api_key_id
                 WHERE s.id_sha256 = ? AND s.expires_at > ? AND k.revoked_at IS NULL
                 """, arguments: [hash, now]), let principal = try StoreRows.principal(keyID: row["id"], role: row["role"], dealer: row["dealer_id"]) else {
@@ -50,21 +49,21 @@ extension FoDDatabase {
 
     /// Ends the session of a cookie value (signing out); unknown values are ignored.
     /// - Throws: ``StoreError``.
-    public func endSession(cookie: String, at now: Int64) throws {
+    public func endSession(cookie: String, at now: Int64) async throws {
         let hash = StoreRows.secretHash(cookie)
-        try write { db in
+        try await write { db in
             guard let keyID = try String.fetchOne(db, sql: "SELECT api_key_id FROM web_session WHERE id_sha256 = ?", arguments: [hash]) else { return }
             try db.execute(sql: "DELETE FROM web_session WHERE id_sha256 = ?", arguments: [hash])
-            try FoDDatabase.appendAudit(db, at: now, actor: "key:\(keyID)", action: "session.end", subject: keyID, details: "dealer web page")
+            try db.appendAudit(at: now, actor: "key:\(keyID)", action: "session.end", subject: keyID, details: "dealer web page")
         }
     }
 
     /// One entitlement by id.
     /// - Throws: ``StoreError``.
-    public func entitlement(_ id: EntitlementID) throws -> StoredEntitlement? {
-        try read { db in
+    public func entitlement(_ id: EntitlementID) async throws -> StoredEntitlement? {
+        try await read { db in
             guard let vin = try String.fetchOne(db, sql: "SELECT vin FROM entitlement WHERE id = ?", arguments: [id.value]) else { return nil }
-            return try FoDDatabase.entitlements(db, try VIN(vin)).first { $0.claims.id == id }
+            return try Self.entitlements(db, try VIN(vin)).first { $0.claims.id == id }
         }
     }
 }

@@ -1,6 +1,5 @@
 import FoDCore
 import FoDEntitlements
-import GRDB
 
 /// What a change of owner does to the vehicle's entitlements of features that do not stay with it.
 public struct TransferPlan: Sendable {
@@ -61,14 +60,14 @@ public struct TransferPlan: Sendable {
     }
 }
 
-extension FoDDatabase {
+extension SQLStore {
     /// Records a change of owner in one transaction: the transfer, the entitlements that end at it
     /// (re-signed, subscriptions cancelled), those that would start after it revoked, and the
     /// vehicle's next manifest made a new version; commissions already earned are not touched.
     /// - Throws: ``StoreError`` `not_found` (no such vehicle), `transfer_recorded`, `conflict` (an entitlement
     ///   changed meanwhile: plan again).
-    public func recordTransfer(_ plan: TransferPlan, actor: String, at now: Int64) throws {
-        try write { db in
+    public func recordTransfer(_ plan: TransferPlan, actor: String, at now: Int64) async throws {
+        try await write { db in
             guard let registered = try Int64.fetchOne(db, sql: "SELECT created_at FROM vehicle WHERE vin = ?", arguments: [plan.vin.value]) else {
                 throw StoreError(.notFound, "no vehicle \(plan.vin)")
             }
@@ -95,18 +94,18 @@ extension FoDDatabase {
             // Whatever changed, the next manifest is a new version.
             try db.execute(sql: "UPDATE manifest_version SET content_sha256 = 'transfer' WHERE vin = ?", arguments: [plan.vin.value])
             for entry in plan.auditEntries {
-                try FoDDatabase.appendAudit(db, at: now, actor: actor, action: entry.action, subject: entry.subject, details: entry.details)
+                try db.appendAudit(at: now, actor: actor, action: entry.action, subject: entry.subject, details: entry.details)
             }
         }
     }
 
-    public func transfers(of vin: VIN) throws -> [Int64] {
-        try read { db in try Int64.fetchAll(db, sql: "SELECT effective_at FROM ownership_transfer WHERE vin = ? ORDER BY effective_at", arguments: [vin.value]) }
+    public func transfers(of vin: VIN) async throws -> [Int64] {
+        try await read { db in try Int64.fetchAll(db, sql: "SELECT effective_at FROM ownership_transfer WHERE vin = ? ORDER BY effective_at", arguments: [vin.value]) }
     }
 
-    public func transfersTakingEffect(after from: Int64, upTo to: Int64) throws -> [(vin: VIN, effectiveAt: Int64)] {
-        try read { db in
-            try Row.fetchAll(db, sql: """
+    public func transfersTakingEffect(after from: Int64, upTo to: Int64) async throws -> [(vin: VIN, effectiveAt: Int64)] {
+        try await read { db in
+            try SQLRow.fetchAll(db, sql: """
                 SELECT vin, effective_at FROM ownership_transfer WHERE effective_at > ? AND effective_at <= ? AND recorded_at < effective_at
                 ORDER BY effective_at, vin
                 """, arguments: [from, to]).map { row in (try StoreRows.stored { try VIN(row["vin"] as String) }, row["effective_at"]) }

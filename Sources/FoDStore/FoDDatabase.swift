@@ -69,19 +69,24 @@ public struct FoDDatabase: Sendable {
     /// Seconds a write waits for the database lock.
     public static let busyTimeout: TimeInterval = 3
 
-    /// Runs a write transaction, mapping errors to ``StoreError``. Its end writes the events of
-    /// the audit entries it appended into the outbox (``Outbox``), in the same transaction.
-    func write<T>(_ body: (Database) throws -> T) throws -> T {
+    /// Runs a write transaction, mapping errors to ``StoreError``. Its end writes the audit
+    /// entries it appended and their events into the outbox (``AuditBuffer``), in the same transaction.
+    func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
         do {
             return try writer.write { db in
-                let head = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM audit")) ?? 0
-                let result = try body(db)
-                try db.cachedStatement(sql: FoDDatabase.outboxInsert).execute(arguments: [head])
+                let connection = SQLiteConnection(db)
+                let result = try body(connection)
+                try connection.audit.flush(connection)
                 return result
             }
         } catch let error as StoreError { throw error } catch {
             throw FoDDatabase.storeError(error, "write failed")
         }
+    }
+
+    /// Runs a read transaction on an ``SQLConnection``.
+    func readSQL<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        try read { db in try body(SQLiteConnection(db)) }
     }
 
     /// Runs a read, mapping errors to ``StoreError``.
@@ -98,15 +103,6 @@ public struct FoDDatabase: Sendable {
             return StoreError(.busy, "\(what): the database stayed locked for \(Int(busyTimeout)) s (\(error.message ?? "busy"))")
         }
         return StoreError(.database, "\(what): \(error)")
-    }
-
-    /// Readiness: a read, and a write that reaches the disk (a full disk, a read-only or damaged
-    /// file fails here, as every real write would).
-    /// - Throws: ``StoreError`` `store_database` or `store_busy`.
-    public func checkWritable() throws {
-        try write { db in
-            try db.execute(sql: "INSERT INTO health (id, checked_at) VALUES (1, strftime('%s','now')) ON CONFLICT(id) DO UPDATE SET checked_at = excluded.checked_at")
-        }
     }
 
     /// The schema. Shipped migrations are never edited; changes are new migrations.
@@ -153,11 +149,11 @@ public struct FoDDatabase: Sendable {
         }
         migrator.registerMigration("v3-catalog-tables") { db in
             // The catalog moves from one JSON document into tables; a stored document is carried over.
-            try db.execute(sql: catalogSchema)
+            try db.execute(sql: FoDDatabase.catalogSchema)
             if let document = try String.fetchOne(db, sql: "SELECT document FROM catalog WHERE id = 1") {
                 let catalog: Catalog
                 do { catalog = try Catalog(json: document) } catch { throw StoreError(.invalid, "stored catalog document: \(error)") }
-                try storeCatalog(catalog, db)
+                try SQLiteStore.storeCatalog(catalog, SQLiteConnection(db))
             }
             try db.execute(sql: "DROP TABLE catalog")
         }
@@ -275,7 +271,6 @@ extension FoDDatabase {
 }
 
 extension FoDDatabase {
-    static let outboxInsert = Outbox.insert(.sqlite)
 
     /// The keys that signed statements (`v15-statement-keys`), in the dialect both stores share:
     /// the key id and its public JWK, never a private key.
@@ -296,4 +291,24 @@ extension FoDDatabase {
       endpoint_id TEXT NOT NULL REFERENCES webhook_endpoint (id), seq INTEGER NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
       first_attempt_at INTEGER NOT NULL, last_attempt_at INTEGER NOT NULL, last_status INTEGER, last_error TEXT, PRIMARY KEY (endpoint_id, seq));
     """
+}
+
+extension FoDDatabase {
+    /// The catalog's tables (`v3-catalog-tables`).
+    static let catalogSchema = """
+        CREATE TABLE catalog_version (id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL);
+        CREATE TABLE catalog_feature (
+          code TEXT PRIMARY KEY, position INTEGER NOT NULL, name TEXT NOT NULL, min_model_year INTEGER);
+        CREATE TABLE catalog_feature_model (
+          feature TEXT NOT NULL REFERENCES catalog_feature (code) ON DELETE CASCADE, model TEXT NOT NULL, PRIMARY KEY (feature, model));
+        CREATE TABLE catalog_equipment_rule (
+          feature TEXT NOT NULL REFERENCES catalog_feature (code) ON DELETE CASCADE,
+          kind TEXT NOT NULL CHECK (kind IN ('requires', 'excludes')), equipment TEXT NOT NULL, position INTEGER NOT NULL,
+          PRIMARY KEY (feature, kind, equipment));
+        CREATE TABLE catalog_price (
+          feature TEXT NOT NULL REFERENCES catalog_feature (code) ON DELETE CASCADE, market TEXT NOT NULL, term TEXT NOT NULL,
+          currency TEXT NOT NULL, gross_minor INTEGER NOT NULL CHECK (gross_minor >= 0),
+          vat_bps INTEGER NOT NULL CHECK (vat_bps BETWEEN 0 AND 10000), position INTEGER NOT NULL, PRIMARY KEY (feature, market, term));
+        CREATE TABLE equipment (code TEXT PRIMARY KEY, name TEXT NOT NULL);
+        """
 }

@@ -32,13 +32,13 @@ public enum Outbox {
     /// Every event type, in the order of ``types``.
     public static var eventTypes: [String] { types.map(\.type) }
 
-    /// The SQL dialect of a store.
-    public enum Dialect: Sendable { case sqlite, postgres }
+    static let sqliteInsert = insert(.sqlite)
+    static let postgresInsert = insert(.postgres)
 
-    /// `INSERT INTO outbox … SELECT … FROM audit WHERE seq > <after>` for the dialect; the one
-    /// parameter (`?` or `$1`) is the audit head before the transaction's changes.
-    public static func insert(_ dialect: Dialect) -> String {
-        let d = SQLDialect(dialect)
+    /// `INSERT INTO outbox … SELECT … FROM audit WHERE seq > ?` for the dialect; the one
+    /// parameter is the audit head before the transaction's changes.
+    static func insert(_ dialect: SQLDialect) -> String {
+        let d = OutboxSQL(dialect)
         func actions(_ subject: Subject) -> String {
             types.filter { $0.subject == subject }.map { "'\($0.action)'" }.joined(separator: ", ")
         }
@@ -96,18 +96,16 @@ public enum Outbox {
                    WHEN a.action = 'period.close' THEN \(period)
                    ELSE \(objection) END
               """))
-            FROM audit a WHERE a.seq > \(d.parameter) AND a.action IN (\(types.map { "'\($0.action)'" }.joined(separator: ", ")))
+            FROM audit a WHERE a.seq > ? AND a.action IN (\(types.map { "'\($0.action)'" }.joined(separator: ", ")))
             ORDER BY a.seq
             """
     }
 }
 
 /// The JSON functions of a dialect.
-private struct SQLDialect {
-    let dialect: Outbox.Dialect
-    init(_ dialect: Outbox.Dialect) { self.dialect = dialect }
-
-    var parameter: String { dialect == .sqlite ? "?" : "$1" }
+private struct OutboxSQL {
+    let dialect: SQLDialect
+    init(_ dialect: SQLDialect) { self.dialect = dialect }
 
     func object(_ members: [(String, String)]) -> String {
         let inner = members.map { "'\($0.0)', \($0.1)" }.joined(separator: ", ")

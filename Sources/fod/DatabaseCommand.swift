@@ -26,7 +26,7 @@ struct DatabaseCommand: AsyncParsableCommand {
                 try database.backup(to: out)
                 try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: out)
                 let copy = try FoDDatabase(path: out)
-                let entries = try copy.verifyAudit()
+                let entries = try await SQLiteStore(copy).verifyAudit()
                 FileHandle.standardError.write(Data("backed up \(path) to \(out): audit log intact, \(entries) entries\n".utf8))
             }
         }
@@ -49,7 +49,7 @@ struct DatabaseCommand: AsyncParsableCommand {
                 let path = (data as NSString).appendingPathComponent("fod.sqlite")
                 guard FileManager.default.fileExists(atPath: path) else { throw StoreError(.notFound, "no database at \(path)") }
                 let source = try FoDDatabase(path: path)
-                let sourceEntries = try source.verifyAudit()
+                let sourceEntries = try await SQLiteStore(source).verifyAudit()
                 let tables = try source.dumpTables()
                 let opened = try await StoreOptions.open(databaseURL: url, data: data)
                 defer { opened.close() }

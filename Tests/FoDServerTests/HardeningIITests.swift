@@ -566,11 +566,12 @@ struct HardeningIITests {
                 }
             }
             let streamed = try await client.execute(uri: "/v1/exports/events", method: .get, headers: headers(service.auditor)) { String(buffer: $0.body) }
-            let database = try FoDDatabase(path: service.folder.appendingPathComponent("fod.sqlite").path)
-            var whole: [UInt8] = [], paged: [UInt8] = []
-            try database.exportEvents(EventQuery(), pageSize: 1_000) { whole += $0 }
-            try database.exportEvents(EventQuery(), pageSize: 2) { paged += $0 }
-            #expect(whole == paged && String(decoding: whole, as: UTF8.self) == streamed)
+            let database = SQLiteStore(try FoDDatabase(path: service.folder.appendingPathComponent("fod.sqlite").path))
+            let whole = Counter(), paged = Counter()
+            try await database.exportEvents(EventQuery(), pageSize: 1_000) { whole.add($0.map(Int.init)) }
+            try await database.exportEvents(EventQuery(), pageSize: 2) { paged.add($0.map(Int.init)) }
+            let bytes = whole.values.map(UInt8.init)
+            #expect(whole.values == paged.values && String(decoding: bytes, as: UTF8.self) == streamed)
             #expect(streamed.split(separator: "\n").count >= 4 && streamed.components(separatedBy: "event_id,").count == 2, "one header")
         }
     }

@@ -73,7 +73,7 @@ struct StoreTests {
     }
 
     @Test("a database with the catalog as a JSON document (migration v1) is carried over into the tables")
-    func catalogMigration() throws {
+    func catalogMigration() async throws {
         let path = try TestPaths.temporaryDirectory().appendingPathComponent("old.sqlite").path
         // A document of that time: "transferable" came later (migration v11).
         let document = try Self.fixture("catalog.json").replacingOccurrences(of: #""transferable": false, "#, with: "")
@@ -81,25 +81,25 @@ struct StoreTests {
         do {
             let queue = try DatabaseQueue(path: path)
             try FoDDatabase.migrator.migrate(queue, upTo: "v2-web-sessions")
-            try queue.write { db in
+            try queue.inDatabase { db in
                 try db.execute(sql: "INSERT INTO catalog (id, version, document) VALUES (1, ?, ?)", arguments: ["old", document])
             }
         }
         let database = try FoDDatabase(path: path)
         let expected = try Catalog(json: document)
-        #expect(try database.catalog() == expected)
+        #expect(try await SQLiteStore(database).catalog() == expected)
         #expect(try Catalog(json: try Self.fixture("catalog.json")).feature(try FeatureCode("MORE_POWER"))?.transferable == false)
         let tables = try database.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'catalog'") }
         #expect(tables.isEmpty)
     }
 
     @Test("migration v12 numbers the events there are in the order they were written, and every later one after them")
-    func recordedMigration() throws {
+    func recordedMigration() async throws {
         let path = try TestPaths.temporaryDirectory().appendingPathComponent("old.sqlite").path
         do {
             let queue = try DatabaseQueue(path: path)
             try FoDDatabase.migrator.migrate(queue, upTo: "v11-transfer")
-            try queue.write { db in
+            try queue.inDatabase { db in
                 for (id, at) in [("act-b", 200), ("act-a", 100)] {
                     try db.execute(sql: "INSERT INTO event (event_id, occurred_at, kind) VALUES (?, ?, 'activation')", arguments: [id, at])
                 }
@@ -112,8 +112,8 @@ struct StoreTests {
         let recorded = try database.read { db in try Row.fetchAll(db, sql: "SELECT event_id, recorded FROM event ORDER BY recorded") }
         #expect(recorded.map { $0["event_id"] as String } == ["act-b", "act-a", "act-c", "act-d"])
         #expect(recorded.map { $0["recorded"] as Int64 } == [1, 2, 3, 4])
-        #expect(try database.ledgerMark().events == 4)
-        #expect(try database.eventStamps(EventQuery(recordedAfter: 2)).map(\.eventID) == ["act-d", "act-c"], "by occurrence, committed after 2")
+        #expect(try await SQLiteStore(database).ledgerMark().events == 4)
+        #expect(try await SQLiteStore(database).eventStamps(EventQuery(recordedAfter: 2)).map(\.eventID) == ["act-d", "act-c"], "by occurrence, committed after 2")
     }
 
     @Test("one group commit: a replay, a conflict and a reused key in the same transaction are answered each on its own",

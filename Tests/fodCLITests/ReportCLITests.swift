@@ -117,25 +117,25 @@ extension ReportCLITests {
 @Suite("fod report --db and fod audit verify on a service database")
 struct DatabaseCLITests {
     @Test("report --db reads the service's events; audit verify passes, then fails after tampering")
-    func reportFromDatabase() throws {
+    func reportFromDatabase() async throws {
         let dir = try TestPaths.temporaryDirectory()
         let path = dir.appendingPathComponent("fod.sqlite").path
-        let database = try FoDDatabase(path: path)
+        let database = try SQLiteStore(path: path)
         let now = Int64(Timestamp2026.november15)
         let key = try PrivateKey.generate(.es256)
         let issuer = Issuer(key: key, issuer: try IssuerID("https://fod.test"), clock: FixedClock(unixSeconds: now))
         // Keys and vehicles name known dealers only: the demo master data first.
-        try database.importFixtures(dealers: try String(contentsOf: TestPaths.file("fixtures/dealers.json"), encoding: .utf8),
+        try await database.importFixtures(dealers: try String(contentsOf: TestPaths.file("fixtures/dealers.json"), encoding: .utf8),
                                     vehicles: try String(contentsOf: TestPaths.file("fixtures/vehicles.json"), encoding: .utf8),
                                     catalog: try String(contentsOf: TestPaths.file("fixtures/catalog.json"), encoding: .utf8), actor: "test", at: now)
-        let dealer = try database.createAPIKey(role: .dealer, dealer: try DealerID("DE-10001"), label: "d", actor: "test", at: now)
-        let principal = try #require(try database.authenticate(secret: dealer.secret))
+        let dealer = try await database.createAPIKey(role: .dealer, dealer: try DealerID("DE-10001"), label: "d", actor: "test", at: now)
+        let principal = try #require(try await database.authenticate(secret: dealer.secret))
         for (index, vin) in ["WVWZZZ1KZAW394821", "WAUZZZF45RA000001"].enumerated() {
             let issued = try issuer.issue(EntitlementRequest(vin: try VIN(vin), feature: try FeatureCode("NAV_PLUS"), term: .oneYear, dealer: principal.dealer))
             let record = ActivationRecord(activation: NewActivation(entitlement: issued, channel: "dealer", market: try Market("DE"), gross: Money(minor: 14_900, try Currency("EUR")), vat: try BasisPoints(1900)),
                                           principal: principal, idempotencyKey: "k\(index)", requestHash: "h\(index)",
                                           response: IdempotentResponse(status: 201, body: []))
-            _ = try database.recordActivations([record], at: now)[0].get()
+            _ = try await database.recordActivations([record], at: now)[0].get()
         }
         let out = dir.appendingPathComponent("report")
         let result = try FodCLI.run(["report", "--db", dir.path, "--rules", ReportCLITests.rules, "--period", "2026-11", "--out", out.path])
