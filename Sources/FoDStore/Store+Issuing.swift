@@ -98,38 +98,63 @@ extension SQLStore {
     /// What a manifest of `vin` is made from, in one read transaction: `nil` when the vehicle is
     /// not registered, else its entitlements and the version last given with its content digest.
     public func manifestSnapshot(of vin: VIN) async throws -> ManifestSnapshot? {
-        try await read { db in
-            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM vehicle WHERE vin = ?)", arguments: [vin.value]) == true else {
-                return nil
-            }
-            let row = try SQLRow.fetchOne(db, sql: "SELECT version, content_sha256, issued_at FROM manifest_version WHERE vin = ?",
-                                       arguments: [vin.value])
-            return ManifestSnapshot(entitlements: try Self.entitlements(db, vin),
-                                    last: row.map { (version: $0["version"], digest: $0["content_sha256"], issuedAt: $0["issued_at"]) })
+        // One statement (one moment, one round trip): the vehicle, its last version, its entitlements.
+        try await read("manifest read") { db in
+            let rows = try SQLRow.fetchAll(db, sql: """
+                SELECT e.*, m.version AS m_version, m.content_sha256 AS m_digest, m.issued_at AS m_issued FROM vehicle v
+                LEFT JOIN manifest_version m ON m.vin = v.vin LEFT JOIN entitlement e ON e.vin = v.vin
+                WHERE v.vin = ? ORDER BY e.issued_at DESC, e.id DESC
+                """, arguments: [vin.value])
+            guard let first = rows.first else { return nil }
+            let version: Int64? = first["m_version"]
+            let entitlements = try rows.filter { ($0["id"] as String?) != nil }.map(Self.storedEntitlement)
+            return ManifestSnapshot(entitlements: entitlements,
+                                    last: version.map { (version: $0, digest: first["m_digest"], issuedAt: first["m_issued"]) })
         }
     }
 
     public func manifestVersions(_ requests: [ManifestVersionRequest], at now: Int64) async throws -> [ManifestVersion] {
-        try await write { db in try requests.map { try Self.manifestVersion(db, $0, at: now) } }
+        try await transaction(.groupCommit, "manifest versions") { db in try Self.manifestVersions(requests, db, at: now) }
     }
 
-    /// The version for this content inside a write transaction: the last when the digest is the
-    /// same and it is recent enough, else the next (with its audit entry).
-    static func manifestVersion(_ db: any SQLConnection, _ request: ManifestVersionRequest, at now: Int64) throws -> ManifestVersion {
-        let vin = request.vin
-        if let row = try SQLRow.fetchOne(db, sql: "SELECT version, content_sha256, issued_at FROM manifest_version WHERE vin = ?",
-                                      arguments: [vin.value]) {
-            let issuedAt: Int64 = row["issued_at"]
-            if row["content_sha256"] == request.digest, issuedAt >= request.reusableSince { return ManifestVersion(version: row["version"], issuedAt: issuedAt) }
-            let next: Int64 = row["version"] + 1
-            try db.execute(sql: "UPDATE manifest_version SET version = ?, content_sha256 = ?, issued_at = ? WHERE vin = ?",
-                           arguments: [next, request.digest, now, vin.value])
-            try db.appendAudit(at: now, actor: "system", action: "manifest.version", subject: vin.value, details: "version=\(next)")
-            return ManifestVersion(version: next, issuedAt: now)
+    /// The versions for a group's content in a write transaction, with two statements whatever
+    /// the group's size: one read of the vehicles' last versions, one upsert of the new ones. A
+    /// vehicle keeps its last version when the digest is the same and it is recent enough, else
+    /// gets the next (with its audit entry); one named twice gets its versions in turn.
+    static func manifestVersions(_ requests: [ManifestVersionRequest], _ db: any SQLConnection, at now: Int64) throws -> [ManifestVersion] {
+        var last: [String: (version: Int64, digest: String, issuedAt: Int64)] = [:]
+        for chunk in Array(Set(requests.map(\.vin.value))).chunks(of: 500) {
+            for row in try SQLRow.fetchAll(db, sql: "SELECT vin, version, content_sha256, issued_at FROM manifest_version WHERE vin IN (\(SQLText.list(chunk.count)))",
+                                           arguments: SQLArguments(chunk)) {
+                last[row["vin"]] = (row["version"], row["content_sha256"], row["issued_at"])
+            }
         }
-        try db.execute(sql: "INSERT INTO manifest_version (vin, version, content_sha256, issued_at) VALUES (?, 1, ?, ?)", arguments: [vin.value, request.digest, now])
-        try db.appendAudit(at: now, actor: "system", action: "manifest.version", subject: vin.value, details: "version=1")
-        return ManifestVersion(version: 1, issuedAt: now)
+        var changed: Set<String> = []
+        var versions: [ManifestVersion] = []
+        for request in requests {
+            let vin = request.vin.value
+            if let current = last[vin], current.digest == request.digest, current.issuedAt >= request.reusableSince {
+                versions.append(ManifestVersion(version: current.version, issuedAt: current.issuedAt))
+                continue
+            }
+            let next = (last[vin]?.version ?? 0) + 1
+            changed.insert(vin)
+            last[vin] = (next, request.digest, now)
+            try db.appendAudit(at: now, actor: "system", action: "manifest.version", subject: vin, details: "version=\(next)")
+            versions.append(ManifestVersion(version: next, issuedAt: now))
+        }
+        for chunk in Array(changed).chunks(of: 500) {
+            var arguments = SQLArguments([])
+            for vin in chunk {
+                let state = last[vin]!
+                arguments += [vin, state.version, state.digest, state.issuedAt]
+            }
+            try db.execute(sql: """
+                INSERT INTO manifest_version (vin, version, content_sha256, issued_at) VALUES \(SQLText.rows(chunk.count, columns: 4))
+                ON CONFLICT (vin) DO UPDATE SET version = excluded.version, content_sha256 = excluded.content_sha256, issued_at = excluded.issued_at
+                """, arguments: arguments)
+        }
+        return versions
     }
 
     /// The events a query selects as the events export, in blocks: page after page on the long

@@ -5,7 +5,7 @@ import Foundation
 extension SQLStore {
     /// The vehicle and its entitlements in one read transaction, or `nil` when not registered.
     public func vehicleWithEntitlements(_ vin: VIN) async throws -> (vehicle: Vehicle, entitlements: [StoredEntitlement])? {
-        try await read { db in
+        try await transaction(.snapshot, "vehicle read") { db in
             guard let vehicle = try Self.vehicle(db, vin) else { return nil }
             return (vehicle, try Self.entitlements(db, vin))
         }

@@ -5,7 +5,7 @@ import Foundation
 
 extension SQLStore {
     public func ledgerMark() async throws -> LedgerMark {
-        try await read { db in try Self.ledgerMark(db) }
+        try await transaction(.snapshot, "ledger mark") { db in try Self.ledgerMark(db) }
     }
 
     static func ledgerMark(_ db: any SQLConnection) throws -> LedgerMark {
@@ -15,7 +15,7 @@ extension SQLStore {
     }
 
     public func eventStamps(_ query: EventQuery) async throws -> [EventStamp] {
-        try await read { db in
+        try await transaction(.report, "event stamps") { db in
             try SQLRow.fetchAll(db, sql: """
                 SELECT event_id, occurred_at FROM event WHERE occurred_at >= ?1 AND occurred_at < ?2
                   AND (CAST(?3 AS TEXT) IS NULL OR dealer_id = ?3 OR (kind = 'refund' AND refers_to IN (SELECT event_id FROM event WHERE dealer_id = ?3)))
@@ -153,7 +153,7 @@ extension SQLStore {
     }
 
     public func bookExtract(dealer: String, from: String, to: String) async throws -> [BookLine] {
-        try await read { db in
+        try await transaction(.report, "book extract") { db in
             let rows = try SQLRow.fetchAll(db, sql: """
                 SELECT l.*, (SELECT MIN(a.seq) FROM audit a WHERE a.subject = CASE WHEN l.event_id LIKE 'act-%' THEN substr(l.event_id, 5) ELSE substr(l.refers_to, 5) END
                                  AND a.action IN \(PeriodRows.auditActions(eventID: "l.event_id"))) AS audit_seq
