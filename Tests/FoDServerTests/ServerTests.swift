@@ -27,9 +27,9 @@ struct TestService {
     static let now: Int64 = 1_795_000_000
 
     init(_ backend: StoreBackend = .sqlite, manifestLifetime: Int64 = 7 * 86_400, clock: (any WallClock)? = nil, signing: SigningKeys? = nil,
-         trialsPerFeature: Int = 1) async throws {
+         trialsPerFeature: Int = 1, schema: String? = nil) async throws {
         folder = try TestPaths.temporaryDirectory()
-        self.database = try await backend.makeDatabase(folder: folder)
+        self.database = try await backend.makeDatabase(folder: folder, schema: schema)
         let database = self.database.store
         let fixtures = TestPaths.file("fixtures")
         try await database.importFixtures(dealers: String(contentsOf: fixtures.appendingPathComponent("dealers.json"), encoding: .utf8),

@@ -18,8 +18,8 @@ enum StoreBackend: String, Sendable, CustomTestStringConvertible {
 
     var testDescription: String { rawValue }
 
-    /// A new, empty store — an SQLite file in `folder`, or a new schema.
-    func makeDatabase(folder: URL) async throws -> TestDatabase {
+    /// A new, empty store — an SQLite file in `folder`, or a new schema (`schema`, or one named at random).
+    func makeDatabase(folder: URL, schema: String? = nil) async throws -> TestDatabase {
         switch self {
         case .sqlite:
             let path = folder.appendingPathComponent("fod.sqlite").path
@@ -28,7 +28,7 @@ enum StoreBackend: String, Sendable, CustomTestStringConvertible {
             }
         case .postgres:
             let base = try #require(StoreBackend.postgresURL)
-            let schema = "t_" + Hex.encode(SecureRandom.bytes(8))
+            let schema = schema ?? "t_" + Hex.encode(SecureRandom.bytes(8))
             let url = try DatabaseURL(base + (base.contains("?") ? "&" : "?") + "search_path=\(schema)")
             let open: @Sendable () async throws -> any EntitlementStore = {
                 let store = try PostgresStore(url: url, maximumConnections: 4)
