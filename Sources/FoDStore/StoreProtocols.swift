@@ -209,14 +209,8 @@ public struct TableDump: Sendable {
         self.rows = rows
     }
 
-    /// The tables, parents before children (the web sessions refer to API keys).
-    public static let tableOrder = [
-        "dealer", "vehicle", "catalog_version", "catalog_feature", "catalog_feature_model", "catalog_equipment_rule", "catalog_price",
-        "equipment", "entitlement", "event", "api_key", "web_session", "idempotency", "manifest_version", "audit", "shared_secret",
-        "vehicle_dealer", "consent", "renewal", "cancellation", "reinstatement", "ownership_transfer",
-        "period_close", "closed_line", "credit_note", "objection", "adjustment",
-        "outbox", "webhook_endpoint", "webhook_delivery", "trust_root", "statement_key",
-    ]
+    /// The tables, parents before children (``Schema/tables``).
+    public static var tableOrder: [String] { Schema.tables }
 }
 
 extension LedgerStore {

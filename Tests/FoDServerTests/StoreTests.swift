@@ -72,48 +72,26 @@ struct StoreTests {
         #expect(try await database.verifyAudit() > 0)
     }
 
-    @Test("a database with the catalog as a JSON document (migration v1) is carried over into the tables")
-    func catalogMigration() async throws {
-        let path = try TestPaths.temporaryDirectory().appendingPathComponent("old.sqlite").path
-        // A document of that time: "transferable" came later (migration v11).
-        let document = try Self.fixture("catalog.json").replacingOccurrences(of: #""transferable": false, "#, with: "")
-        #expect(!document.contains("transferable"))
-        do {
-            let queue = try DatabaseQueue(path: path)
-            try FoDDatabase.migrator.migrate(queue, upTo: "v2-web-sessions")
-            try queue.inDatabase { db in
-                try db.execute(sql: "INSERT INTO catalog (id, version, document) VALUES (1, ?, ?)", arguments: ["old", document])
-            }
-        }
-        let database = try FoDDatabase(path: path)
-        let expected = try Catalog(json: document)
-        #expect(try await SQLiteStore(database).catalog() == expected)
-        #expect(try Catalog(json: try Self.fixture("catalog.json")).feature(try FeatureCode("MORE_POWER"))?.transferable == false)
-        let tables = try database.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'catalog'") }
-        #expect(tables.isEmpty)
-    }
-
-    @Test("migration v12 numbers the events there are in the order they were written, and every later one after them")
-    func recordedMigration() async throws {
+    @Test("a database of a release before December 2026 is refused with what to do, and left as it was")
+    func olderReleaseRefused() throws {
         let path = try TestPaths.temporaryDirectory().appendingPathComponent("old.sqlite").path
         do {
+            // What the release of November 2026 left: its own history, up to v14.
             let queue = try DatabaseQueue(path: path)
-            try FoDDatabase.migrator.migrate(queue, upTo: "v11-transfer")
             try queue.inDatabase { db in
-                for (id, at) in [("act-b", 200), ("act-a", 100)] {
-                    try db.execute(sql: "INSERT INTO event (event_id, occurred_at, kind) VALUES (?, ?, 'activation')", arguments: [id, at])
-                }
+                try db.execute(sql: """
+                    CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
+                    INSERT INTO grdb_migrations VALUES ('v1'), ('v14-trust-roots');
+                    CREATE TABLE audit (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL);
+                    """)
             }
         }
-        let database = try FoDDatabase(path: path)
-        try database.write { db in
-            try db.execute(sql: "INSERT INTO event (event_id, occurred_at, kind) VALUES ('act-c', 50, 'activation'), ('act-d', 10, 'activation')")
+        #expect(throws: StoreError.self) { try FoDDatabase(path: path) }
+        do { _ = try FoDDatabase(path: path) } catch let error as StoreError {
+            #expect(error.code == .database && error.reason.contains("open it once with the release of December 2026"), "\(error.reason)")
         }
-        let recorded = try database.read { db in try Row.fetchAll(db, sql: "SELECT event_id, recorded FROM event ORDER BY recorded") }
-        #expect(recorded.map { $0["event_id"] as String } == ["act-b", "act-a", "act-c", "act-d"])
-        #expect(recorded.map { $0["recorded"] as Int64 } == [1, 2, 3, 4])
-        #expect(try await SQLiteStore(database).ledgerMark().events == 4)
-        #expect(try await SQLiteStore(database).eventStamps(EventQuery(recordedAfter: 2)).map(\.eventID) == ["act-d", "act-c"], "by occurrence, committed after 2")
+        let tables = try DatabaseQueue(path: path).read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") }
+        #expect(tables == ["audit", "grdb_migrations"], "nothing was changed")
     }
 
     @Test("one group commit: a replay, a conflict and a reused key in the same transaction are answered each on its own",

@@ -12,7 +12,10 @@ final class SQLiteConnection: SQLConnection {
 
     var changesCount: Int { db.changesCount }
 
-    func columns(in table: String) throws -> [String] { try db.columns(in: table).map(\.name) }
+    func columns(in table: String) throws -> [String] {
+        guard try db.tableExists(table) else { return [] }
+        return try db.columns(in: table).map(\.name)
+    }
 
     func execute(sql: String, arguments: SQLArguments) throws -> Int {
         if arguments.values.isEmpty, sql.contains(";") {

@@ -1,0 +1,210 @@
+/// fod's schema: one list of migrations for both databases, each written once with the few
+/// dialect hooks it needs (``SQLDialect/integer``, ``SQLDialect/blob``, ``SQLDialect/boolean``,
+/// the numbering of events). Shipped migrations are never edited; changes are new migrations,
+/// appended. The applied ones are listed in `fod_migration`.
+///
+/// The list starts with the schema as the release of December 2026 left it (its own two
+/// histories, SQLite's `v1`…`v15` and PostgreSQL's `pg-v1`…`pg-v9`, stand for ``baseline``). A
+/// database of an earlier release is refused with what to do: open it once with that release.
+public enum Schema {
+    /// One step of the schema.
+    struct Migration: Sendable {
+        let id: String
+        let statements: @Sendable (SQLDialect) -> [String]
+    }
+
+    /// The first migration: every table as of December 2026.
+    static let baseline = "2026-12-baseline"
+
+    /// Every migration, in order.
+    static let migrations: [Migration] = [
+        Migration(id: baseline, statements: baselineTables),
+        // The re-issue at start finds a retired key's tokens by their key id (not by reading every live token).
+        Migration(id: "2026-12-entitlement-kid") { d in [
+            "ALTER TABLE entitlement ADD COLUMN kid TEXT",
+            "CREATE INDEX entitlement_kid ON entitlement (kid) WHERE revoked_at IS NULL",
+        ] },
+    ]
+
+    /// fod's tables, parents before children (the order a copy loads them in).
+    public static let tables: [String] = migrations.flatMap { $0.statements(.sqlite) }.compactMap { statement in
+        guard statement.hasPrefix("CREATE TABLE ") else { return nil }
+        return statement.dropFirst("CREATE TABLE ".count).split(whereSeparator: { $0 == " " || $0 == "(" }).first.map(String.init)
+    }
+
+    /// The last migration of each release's own history, which ``baseline`` stands for.
+    static func legacyHead(_ dialect: SQLDialect) -> (table: String, column: String, id: String) {
+        dialect == .sqlite ? ("grdb_migrations", "identifier", "v15-statement-keys") : ("fod_migration", "id", "pg-v9-statement-keys")
+    }
+
+    /// Brings the database to the last migration, inside the caller's transaction (which holds
+    /// the migration lock).
+    /// - Returns: whether the database was new (this call created fod's tables).
+    /// - Throws: ``StoreError`` `store_database` for a database of a release before December 2026.
+    public static func migrate(_ db: any SQLConnection) throws -> Bool {
+        try db.execute(sql: "CREATE TABLE IF NOT EXISTS fod_migration (id TEXT PRIMARY KEY, applied_at \(db.dialect.integer) NOT NULL)")
+        var applied = Set(try String.fetchAll(db, sql: "SELECT id FROM fod_migration"))
+        var isNew = false
+        if !applied.contains(baseline) {
+            if try db.columns(in: "audit").isEmpty {
+                isNew = true
+            } else {
+                let legacy = legacyHead(db.dialect)
+                guard try !db.columns(in: legacy.table).isEmpty,
+                      try Int.fetchOne(db, sql: "SELECT 1 FROM \(legacy.table) WHERE \(legacy.column) = ?", arguments: [legacy.id]) != nil else {
+                    throw StoreError(.database, """
+                        the database was written by a release before December 2026: open it once with the release of December 2026 \
+                        (which upgrades it), then with this one
+                        """)
+                }
+                try db.execute(sql: "INSERT INTO fod_migration (id, applied_at) VALUES (?, \(db.dialect.now))", arguments: [baseline])
+                applied.insert(baseline)
+            }
+        }
+        for migration in migrations where !applied.contains(migration.id) {
+            for statement in migration.statements(db.dialect) { try db.execute(sql: statement) }
+            try db.execute(sql: "INSERT INTO fod_migration (id, applied_at) VALUES (?, \(db.dialect.now))", arguments: [migration.id])
+        }
+        return isNew
+    }
+
+    /// The tables of the baseline, in both dialects; the columns in the order the histories left them.
+    @Sendable static func baselineTables(_ d: SQLDialect) -> [String] {
+        let int = d.integer
+        return [
+            "CREATE TABLE dealer (id TEXT PRIMARY KEY, name TEXT NOT NULL, market TEXT NOT NULL, party TEXT)",
+            """
+            CREATE TABLE vehicle (vin TEXT PRIMARY KEY, model TEXT NOT NULL, model_year \(int) NOT NULL, market TEXT NOT NULL,
+              equipment TEXT NOT NULL, dealer_id TEXT, created_at \(int) NOT NULL)
+            """,
+            """
+            CREATE TABLE entitlement (id TEXT PRIMARY KEY, issuer TEXT NOT NULL, vin TEXT NOT NULL, feature TEXT NOT NULL, term TEXT NOT NULL,
+              dealer_id TEXT, issued_at \(int) NOT NULL, not_before \(int) NOT NULL, expires_at \(int), token TEXT NOT NULL,
+              revoked_at \(int), revoke_reason TEXT)
+            """,
+            "CREATE INDEX entitlement_vin ON entitlement (vin)",
+            "CREATE INDEX entitlement_revoked ON entitlement (revoked_at) WHERE revoked_at IS NOT NULL",
+            "CREATE INDEX entitlement_expiry ON entitlement (expires_at) WHERE revoked_at IS NULL",
+            // `recorded` numbers events in the order they were committed (one writer at a time).
+            """
+            CREATE TABLE event (event_id TEXT PRIMARY KEY, occurred_at \(int) NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('activation', 'refund')),
+              refers_to TEXT, vin TEXT, feature TEXT, term TEXT, channel TEXT, dealer_id TEXT, market TEXT, currency TEXT,
+              gross_minor \(int), vat_bps \(int), entitlement_id TEXT, recorded \(d == .sqlite ? "INTEGER" : "BIGSERIAL"))
+            """,
+            "CREATE INDEX event_time ON event (occurred_at)",
+            "CREATE INDEX event_dealer ON event (dealer_id, occurred_at)",
+            "CREATE INDEX event_refers_to ON event (refers_to)",
+            "CREATE UNIQUE INDEX event_recorded ON event (recorded)",
+            """
+            CREATE TABLE api_key (id TEXT PRIMARY KEY, secret_sha256 TEXT NOT NULL UNIQUE, role TEXT NOT NULL, dealer_id TEXT,
+              label TEXT NOT NULL, created_at \(int) NOT NULL, revoked_at \(int))
+            """,
+            """
+            CREATE TABLE idempotency (principal TEXT NOT NULL, key TEXT NOT NULL, request_sha256 TEXT NOT NULL, status \(int) NOT NULL,
+              body \(d.blob) NOT NULL, created_at \(int) NOT NULL, PRIMARY KEY (principal, key))
+            """,
+            "CREATE TABLE manifest_version (vin TEXT PRIMARY KEY, version \(int) NOT NULL, content_sha256 TEXT NOT NULL, issued_at \(int) NOT NULL)",
+            """
+            CREATE TABLE audit (seq \(int) PRIMARY KEY, at \(int) NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL,
+              details TEXT NOT NULL, prev_sha256 TEXT NOT NULL, sha256 TEXT NOT NULL)
+            """,
+            "CREATE INDEX audit_subject ON audit (subject)",
+            """
+            CREATE TABLE web_session (id_sha256 TEXT PRIMARY KEY, api_key_id TEXT NOT NULL REFERENCES api_key (id), csrf TEXT NOT NULL,
+              created_at \(int) NOT NULL, expires_at \(int) NOT NULL)
+            """,
+            "CREATE INDEX web_session_expiry ON web_session (expires_at)",
+            "CREATE TABLE catalog_version (id \(int) PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL)",
+            """
+            CREATE TABLE catalog_feature (code TEXT PRIMARY KEY, position \(int) NOT NULL, name TEXT NOT NULL, min_model_year \(int),
+              transferable \(d.boolean) NOT NULL DEFAULT TRUE)
+            """,
+            """
+            CREATE TABLE catalog_feature_model (feature TEXT NOT NULL REFERENCES catalog_feature (code) ON DELETE CASCADE, model TEXT NOT NULL,
+              PRIMARY KEY (feature, model))
+            """,
+            """
+            CREATE TABLE catalog_equipment_rule (feature TEXT NOT NULL REFERENCES catalog_feature (code) ON DELETE CASCADE,
+              kind TEXT NOT NULL CHECK (kind IN ('requires', 'excludes')), equipment TEXT NOT NULL, position \(int) NOT NULL,
+              PRIMARY KEY (feature, kind, equipment))
+            """,
+            """
+            CREATE TABLE catalog_price (feature TEXT NOT NULL REFERENCES catalog_feature (code) ON DELETE CASCADE, market TEXT NOT NULL,
+              term TEXT NOT NULL, currency TEXT NOT NULL, gross_minor \(int) NOT NULL CHECK (gross_minor >= 0),
+              vat_bps \(int) NOT NULL CHECK (vat_bps BETWEEN 0 AND 10000), position \(int) NOT NULL, PRIMARY KEY (feature, market, term))
+            """,
+            "CREATE TABLE equipment (code TEXT PRIMARY KEY, name TEXT NOT NULL)",
+            "CREATE TABLE health (id \(int) PRIMARY KEY CHECK (id = 1), checked_at \(int) NOT NULL)",
+            "CREATE TABLE shared_secret (name TEXT PRIMARY KEY, secret TEXT NOT NULL)",
+            """
+            CREATE TABLE vehicle_dealer (vin TEXT NOT NULL, valid_from \(int) NOT NULL, dealer_id TEXT NOT NULL, recorded_at \(int) NOT NULL,
+              PRIMARY KEY (vin, valid_from))
+            """,
+            """
+            CREATE TABLE consent (entitlement_id TEXT PRIMARY KEY, terms_version TEXT, immediate_start \(d.boolean) NOT NULL, acknowledged_at \(int),
+              recorded_at \(int) NOT NULL)
+            """,
+            "CREATE TABLE renewal (previous_id TEXT PRIMARY KEY, next_id TEXT NOT NULL UNIQUE, renewed_at \(int) NOT NULL)",
+            "CREATE TABLE cancellation (entitlement_id TEXT PRIMARY KEY, cancelled_at \(int) NOT NULL)",
+            """
+            CREATE TABLE reinstatement (entitlement_id TEXT NOT NULL, reinstated_at \(int) NOT NULL, revoked_at \(int), revoke_reason TEXT,
+              reason TEXT NOT NULL)
+            """,
+            "CREATE INDEX reinstatement_time ON reinstatement (reinstated_at)",
+            """
+            CREATE TABLE ownership_transfer (vin TEXT NOT NULL, effective_at \(int) NOT NULL, recorded_at \(int) NOT NULL,
+              PRIMARY KEY (vin, effective_at))
+            """,
+            """
+            CREATE TABLE period_close (period TEXT PRIMARY KEY, closed_at \(int) NOT NULL, actor TEXT NOT NULL, rules_version TEXT NOT NULL,
+              events_sha256 TEXT NOT NULL, event_mark \(int) NOT NULL, audit_seq \(int) NOT NULL, audit_sha256 TEXT NOT NULL,
+              statement TEXT NOT NULL, signature TEXT NOT NULL)
+            """,
+            """
+            CREATE TABLE closed_line (period TEXT NOT NULL, n \(int) NOT NULL, dealer_id TEXT NOT NULL, currency TEXT NOT NULL, kind TEXT NOT NULL,
+              event_id TEXT NOT NULL, refers_to TEXT NOT NULL, occurred_at \(int) NOT NULL, vin TEXT NOT NULL, feature TEXT NOT NULL,
+              term TEXT NOT NULL, channel TEXT NOT NULL, net_minor \(int) NOT NULL, rule_id TEXT NOT NULL, rate_bps \(int) NOT NULL,
+              share_minor \(int) NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (period, n))
+            """,
+            "CREATE INDEX closed_line_dealer ON closed_line (dealer_id, period, n)",
+            """
+            CREATE TABLE credit_note (number TEXT PRIMARY KEY, period TEXT NOT NULL, dealer_id TEXT NOT NULL, currency TEXT NOT NULL,
+              year \(int) NOT NULL, sequence \(int) NOT NULL, kind TEXT NOT NULL, total_minor \(int) NOT NULL, document TEXT NOT NULL,
+              UNIQUE (period, dealer_id, currency), UNIQUE (year, sequence))
+            """,
+            """
+            CREATE TABLE objection (id TEXT PRIMARY KEY, credit_note TEXT NOT NULL REFERENCES credit_note (number), dealer_id TEXT NOT NULL,
+              event_id TEXT, reason TEXT NOT NULL, status TEXT NOT NULL CHECK (status IN ('open', 'adjusted', 'rejected')),
+              raised_at \(int) NOT NULL, raised_by TEXT NOT NULL, resolution TEXT, resolved_at \(int), resolved_by TEXT)
+            """,
+            """
+            CREATE TABLE adjustment (id TEXT PRIMARY KEY, dealer_id TEXT NOT NULL, currency TEXT NOT NULL, amount_minor \(int) NOT NULL,
+              reason TEXT NOT NULL, objection_id TEXT REFERENCES objection (id), created_at \(int) NOT NULL, settled_in TEXT)
+            """,
+            """
+            CREATE TABLE outbox (seq \(int) PRIMARY KEY, type TEXT NOT NULL, occurred_at \(int) NOT NULL, subject TEXT NOT NULL, dealer_id TEXT,
+              data TEXT NOT NULL)
+            """,
+            "CREATE INDEX outbox_dealer ON outbox (dealer_id, seq)",
+            """
+            CREATE TABLE webhook_endpoint (id TEXT PRIMARY KEY, url TEXT NOT NULL, types TEXT NOT NULL, secret TEXT NOT NULL,
+              created_at \(int) NOT NULL, deleted_at \(int), position \(int) NOT NULL, next_attempt_ms \(int) NOT NULL, lease_owner TEXT,
+              lease_until_ms \(int) NOT NULL)
+            """,
+            """
+            CREATE TABLE webhook_delivery (endpoint_id TEXT NOT NULL REFERENCES webhook_endpoint (id), seq \(int) NOT NULL, status TEXT NOT NULL,
+              attempts \(int) NOT NULL, first_attempt_at \(int) NOT NULL, last_attempt_at \(int) NOT NULL, last_status \(int), last_error TEXT,
+              PRIMARY KEY (endpoint_id, seq))
+            """,
+            "CREATE TABLE trust_root (version \(int) PRIMARY KEY, keys TEXT NOT NULL, taken_at \(int) NOT NULL)",
+            "CREATE TABLE statement_key (kid TEXT PRIMARY KEY, jwk TEXT NOT NULL, first_used_at \(int) NOT NULL)",
+        ] + (d == .sqlite ? [
+            // PostgreSQL draws `recorded` from the column's sequence; SQLite numbers it after the insert.
+            """
+            CREATE TRIGGER event_recorded AFTER INSERT ON event WHEN NEW.recorded IS NULL BEGIN
+              UPDATE event SET recorded = (SELECT COALESCE(MAX(recorded), 0) + 1 FROM event) WHERE rowid = NEW.rowid;
+            END
+            """,
+        ] : [])
+    }
+}
