@@ -20,15 +20,16 @@ public struct ReissueService: Sendable {
     public func reissueRetired(actor: String = "system") async throws -> Int {
         let keys = services.signing.published
         let signer = try services.signer(.entitlement)
+        // Only the tokens of keys no longer trusted for entitlements are read.
+        let retired = try await services.store.entitlementKeyIDs().filter { kid in !(keys.key(id: kid)?.mayUse(for: .entitlement) ?? false) }
         var after: EntitlementID?
         var replaced = 0
         while true {
             let now = services.clock.unixSeconds()
-            let batch = try await services.store.liveEntitlements(after: after, limit: ReissueService.page, at: now)
+            let batch = try await services.store.liveEntitlements(signedBy: retired, after: after, limit: ReissueService.page, at: now)
             for stored in batch {
-                let kid = ReissueService.keyID(of: stored.token)
-                if let kid, let key = keys.key(id: kid), key.mayUse(for: .entitlement) { continue }
                 let token = try signer.sign(stored.claims)
+                let kid = StoreRows.keyID(of: stored.token)
                 if try await services.store.reissue(stored.claims.id, token: token, replacing: stored.token,
                                                     details: "from=\(kid ?? "?") to=\(signer.keyID)", actor: actor, at: now) {
                     replaced += 1
@@ -37,11 +38,5 @@ public struct ReissueService: Sendable {
             guard batch.count == ReissueService.page, let last = batch.last else { return replaced }
             after = last.claims.id
         }
-    }
-
-    /// The `kid` a stored token's header names.
-    static func keyID(of token: String) -> String? {
-        guard let parsed = try? CompactJWS(token), case .object(let header)? = try? JSONParser.parse(parsed.headerBytes) else { return nil }
-        return header["kid"]?.string
     }
 }

@@ -339,10 +339,11 @@ extension SQLStore {
             for token in chunk {
                 let claims = token.claims
                 arguments += [claims.id.value, claims.issuer.value, claims.vin.value, claims.feature.value, claims.term.rawValue,
-                              claims.dealer?.value, claims.issuedAt, claims.notBefore, claims.expiresAt, token.token]
+                              claims.dealer?.value, claims.issuedAt, claims.notBefore, claims.expiresAt, token.token, StoreRows.keyID(of: token.token)]
             }
             try db.execute(sql: """
-                INSERT INTO entitlement (id, issuer, vin, feature, term, dealer_id, issued_at, not_before, expires_at, token) VALUES \(SQLText.rows(chunk.count, columns: 10))
+                INSERT INTO entitlement (id, issuer, vin, feature, term, dealer_id, issued_at, not_before, expires_at, token, kid)
+                VALUES \(SQLText.rows(chunk.count, columns: 11))
                 """, arguments: arguments)
         }
     }

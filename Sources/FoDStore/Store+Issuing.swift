@@ -15,19 +15,41 @@ extension SQLStore {
         }
     }
 
-    /// Live entitlements (not revoked, not ended at `now`) in id order after `after`.
-    public func liveEntitlements(after: EntitlementID?, limit: Int, at now: Int64) async throws -> [StoredEntitlement] {
-        try await read { db in
+    public func entitlementKeyIDs() async throws -> [String] {
+        // Rows stored before the key id was kept get it first, a page at a time (once, after the upgrade).
+        while try await write("key ids", { db in
+            let rows = try SQLRow.fetchAll(db, sql: "SELECT id, token FROM entitlement WHERE kid IS NULL AND revoked_at IS NULL LIMIT 1000")
+            for row in rows {
+                try db.execute(sql: "UPDATE entitlement SET kid = ? WHERE id = ?", arguments: [StoreRows.keyID(of: row["token"]) ?? "", row["id"] as String])
+            }
+            return !rows.isEmpty
+        }) {}
+        // Each distinct key id with one index lookup (a loose index scan, which both databases run as written).
+        return try await read("key ids") { db in
+            try String.fetchAll(db, sql: """
+                WITH RECURSIVE k (kid) AS (
+                  SELECT MIN(kid) FROM entitlement WHERE revoked_at IS NULL
+                  UNION ALL SELECT (SELECT MIN(e.kid) FROM entitlement e WHERE e.revoked_at IS NULL AND e.kid > k.kid) FROM k WHERE k.kid IS NOT NULL)
+                SELECT kid FROM k WHERE kid IS NOT NULL
+                """)
+        }
+    }
+
+    public func liveEntitlements(signedBy kids: [String], after: EntitlementID?, limit: Int, at now: Int64) async throws -> [StoredEntitlement] {
+        guard !kids.isEmpty else { return [] }
+        return try await read { db in
             try SQLRow.fetchAll(db, sql: """
-                SELECT * FROM entitlement WHERE id > ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) ORDER BY id LIMIT ?
-                """, arguments: [after?.value ?? "", now, limit]).map(Self.storedEntitlement)
+                SELECT * FROM entitlement WHERE kid IN (\(SQLText.list(kids.count))) AND id > ? AND revoked_at IS NULL
+                  AND (expires_at IS NULL OR expires_at > ?) ORDER BY id LIMIT ?
+                """, arguments: SQLArguments(kids) + [after?.value ?? "", now, limit]).map(Self.storedEntitlement)
         }
     }
 
     /// Replaces a token if it is still `old`, with its audit entry.
     public func reissue(_ id: EntitlementID, token: String, replacing old: String, details: String, actor: String, at now: Int64) async throws -> Bool {
         try await write { db in
-            try db.execute(sql: "UPDATE entitlement SET token = ? WHERE id = ? AND token = ?", arguments: [token, id.value, old])
+            try db.execute(sql: "UPDATE entitlement SET token = ?, kid = ? WHERE id = ? AND token = ?",
+                           arguments: [token, StoreRows.keyID(of: token), id.value, old])
             guard db.changesCount == 1 else { return false }
             try db.appendAudit(at: now, actor: actor, action: "entitlement.reissue", subject: id.value, details: details)
             return true

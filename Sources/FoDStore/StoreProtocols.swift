@@ -100,8 +100,11 @@ public protocol LedgerStore: Sendable {
     func activationCount() async throws -> Int
     /// Records a directly issued entitlement.
     func recordIssued(_ issued: IssuedToken<EntitlementClaims>, actor: String, at now: Int64) async throws
-    /// Live entitlements (not revoked, not ended at `now`) in id order after `after`, at most `limit`.
-    func liveEntitlements(after: EntitlementID?, limit: Int, at now: Int64) async throws -> [StoredEntitlement]
+    /// The key ids (`kid`) that signed entitlements not revoked, each once (an index walk, not a
+    /// read of every token), after recording the key id of rows stored before it was kept.
+    func entitlementKeyIDs() async throws -> [String]
+    /// Live entitlements signed by one of `kids`, in id order after `after`, at most `limit`.
+    func liveEntitlements(signedBy kids: [String], after: EntitlementID?, limit: Int, at now: Int64) async throws -> [StoredEntitlement]
     /// Replaces an entitlement's token by one of the same claims signed by another key, if its
     /// token is still `replacing` (another instance may have done it): returns whether it did,
     /// with an audit entry `entitlement.reissue`.

@@ -23,6 +23,12 @@ extension StoredEntitlement {
 
 /// Shared row conversions and pre-write computations of the stores.
 public enum StoreRows {
+    /// The `kid` a token's header names (`nil`: none, or not a JWS).
+    public static func keyID(of token: String) -> String? {
+        guard let parsed = try? CompactJWS(token), case .object(let header)? = try? JSONParser.parse(parsed.headerBytes) else { return nil }
+        return header["kid"]?.string
+    }
+
     /// A value read back from a table, validated: one that does not validate is a damaged
     /// database, not a bad request.
     /// - Throws: ``StoreError`` `store_database`.

@@ -50,6 +50,8 @@ struct UpgradeTests {
         #expect(try await store.closedPeriod("2026-11")?.creditNotes.count == expected["credit_note"]?.count)
         #expect(try await store.objections(creditNote: nil, dealer: nil, status: nil).count == 1)
         #expect(try await store.webhooks().count == 1)
+        // The key ids of tokens stored before they were kept are recorded (once) and listed.
+        #expect(try await store.entitlementKeyIDs().count == 1)
         #expect(try await store.events(after: 0, limit: 1_000, dealer: nil).count == expected["outbox"]?.count)
     }
 
