@@ -52,10 +52,13 @@ public struct ExpiringList: Codable, Sendable, Hashable {
     /// The window's end (RFC 3339).
     public var until: String
     public var entitlements: [EntitlementBody]
+    /// The `after` of the next page; absent on the last.
+    public var next: String?
 
-    public init(until: Int64, entitlements: [EntitlementBody]) {
+    public init(until: Int64, entitlements: [EntitlementBody], next: String? = nil) {
         self.until = Instant(unixSeconds: until).rfc3339
         self.entitlements = entitlements
+        self.next = next
     }
 }
 

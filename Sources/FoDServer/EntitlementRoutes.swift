@@ -92,11 +92,21 @@ struct EntitlementRoutes {
         guard text.hasPrefix("P"), text.hasSuffix("D"), let days = Int(text.dropFirst().dropLast()), (1...366).contains(days) else {
             throw APIError(.badRequest, "query_invalid", "expiring_within must be P1D to P366D (days, ISO 8601)")
         }
+        let limit = try request.uri.queryParameters.get("limit").map { text in
+            guard let limit = Int(text), (1...1_000).contains(limit) else { throw APIError(.badRequest, "query_invalid", "limit must be 1 to 1000") }
+            return limit
+        } ?? 1_000
+        let after = try request.uri.queryParameters.get("after").map { text in
+            guard let cursor = ExpiringCursor(text) else { throw APIError(.badRequest, "query_invalid", "after must be the next cursor of a page before") }
+            return cursor
+        }
         let now = services.clock.unixSeconds(), until = now + Int64(days) * 86_400
-        let found = try await services.store.expiring(at: now, until: until, dealer: principal.role == .dealer ? principal.dealer : nil)
+        let found = try await services.store.expiring(at: now, until: until, dealer: principal.role == .dealer ? principal.dealer : nil,
+                                                      after: after, limit: limit)
+        let next = found.count == limit ? found.last.flatMap { last in last.claims.expiresAt.map { ExpiringCursor(expiresAt: $0, id: last.claims.id).text } } : nil
         return ExpiringList(until: until, entitlements: found.map {
             EntitlementBody($0.claims, token: $0.token, active: $0.isActive(at: now), revokedAt: $0.revokedAt)
-        })
+        }, next: next)
     }
 
     @Sendable func reinstate(_ request: Request, _ context: FoDRequestContext) async throws -> ReinstateResponse {

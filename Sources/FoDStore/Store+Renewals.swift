@@ -77,8 +77,8 @@ extension SQLStore {
 
     /// Live entitlements that end after `now` and at or before `until` and will not go on: not
     /// renewed, and not a subscription that renews (one that is cancelled ends) — one dealer's or all.
-    public func expiring(at now: Int64, until: Int64, dealer: DealerID?) async throws -> [StoredEntitlement] {
-        try await read { db in
+    public func expiring(at now: Int64, until: Int64, dealer: DealerID?, after: ExpiringCursor?, limit: Int) async throws -> [StoredEntitlement] {
+        try await read("expiring read") { db in
             try SQLRow.fetchAll(db, sql: """
                 SELECT * FROM entitlement e
                 WHERE e.revoked_at IS NULL AND e.expires_at > ? AND e.expires_at <= ? AND (CAST(? AS TEXT) IS NULL OR e.dealer_id = ?)
@@ -86,8 +86,10 @@ extension SQLStore {
                   AND NOT EXISTS (SELECT 1 FROM entitlement n WHERE n.vin = e.vin AND n.feature = e.feature AND n.id <> e.id AND n.revoked_at IS NULL
                                     AND (n.expires_at IS NULL OR n.expires_at > e.expires_at))
                   AND (e.term <> 'subscription' OR EXISTS (SELECT 1 FROM cancellation c WHERE c.entitlement_id = e.id))
-                ORDER BY e.expires_at, e.id LIMIT 1000
-                """, arguments: [now, until, dealer?.value, dealer?.value]).map(Self.storedEntitlement)
+                  AND (CAST(? AS BIGINT) IS NULL OR e.expires_at > ? OR (e.expires_at = ? AND e.id > ?))
+                ORDER BY e.expires_at, e.id LIMIT ?
+                """, arguments: [now, until, dealer?.value, dealer?.value, after?.expiresAt, after?.expiresAt, after?.expiresAt, after?.id.value,
+                                 limit]).map(Self.storedEntitlement)
         }
     }
 }

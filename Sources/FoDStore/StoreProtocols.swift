@@ -128,8 +128,9 @@ public protocol LedgerStore: Sendable {
     /// - Throws: ``StoreError`` `not_found`, `invalid` (not a subscription), `conflict` (cancelled already).
     func cancelSubscription(_ id: EntitlementID, actor: String, at now: Int64) async throws -> StoredEntitlement
     /// Live entitlements ending after `now` and at or before `until` that do not go on (not
-    /// renewed; a subscription only once cancelled), soonest first, one dealer's or all (at most 1,000).
-    func expiring(at now: Int64, until: Int64, dealer: DealerID?) async throws -> [StoredEntitlement]
+    /// renewed; a subscription only once cancelled), soonest first, one dealer's or all: at most
+    /// `limit`, after `after` (the last of the page before: its end and id).
+    func expiring(at now: Int64, until: Int64, dealer: DealerID?, after: ExpiringCursor?, limit: Int) async throws -> [StoredEntitlement]
     /// Ids of the entitlements revoked at or after `since` (Unix seconds), for revocation caches.
     func revokedIDs(since: Int64) async throws -> [EntitlementID]
     /// Undoes a revocation with a reason (kept with the revocation it undid, and audited).
@@ -216,7 +217,33 @@ public struct TableDump: Sendable {
     public static var tableOrder: [String] { Schema.tables }
 }
 
+/// Where a page of ``LedgerStore/expiring(at:until:dealer:after:limit:)`` ended: the last
+/// entitlement's end and id; as text `<end>~<id>`.
+public struct ExpiringCursor: Sendable, Hashable {
+    public let expiresAt: Int64
+    public let id: EntitlementID
+
+    public init(expiresAt: Int64, id: EntitlementID) {
+        self.expiresAt = expiresAt
+        self.id = id
+    }
+
+    /// The cursor of `text`, or `nil` when it is not one.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "~", maxSplits: 1)
+        guard parts.count == 2, let end = Int64(parts[0]), let id = try? EntitlementID(String(parts[1])) else { return nil }
+        self.init(expiresAt: end, id: id)
+    }
+
+    public var text: String { "\(expiresAt)~\(id.value)" }
+}
+
 extension LedgerStore {
+    /// The first 1,000 of what ends within the window.
+    public func expiring(at now: Int64, until: Int64, dealer: DealerID?) async throws -> [StoredEntitlement] {
+        try await expiring(at: now, until: until, dealer: dealer, after: nil, limit: 1_000)
+    }
+
     /// The events between `from` and `to` — all, or one dealer's activations and their refunds.
     public func exportEvents(from: Int64?, to: Int64?, dealer: DealerID?, write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws {
         try await exportEvents(EventQuery(from: from, to: to, dealer: dealer), write: write)

@@ -123,4 +123,34 @@ struct RenewalTests {
             #expect(after.filter { $0["vin"] == Self.online }.count == 2 && after.filter { $0["vin"] == Self.counter }.count == 3)
         }
     }
+
+    @Test("what ends within a window is listed a page at a time, soonest first, each once; a page's size and cursor are checked",
+          arguments: StoreBackend.all)
+    func expiringPages(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
+        try await service.app.test(.router) { client in
+            for (index, vin) in ["WAUZZZFY7P2000002", "WAUZZZF45RA000001", "3VWD07AJ5EM388202"].enumerated() {
+                try await client.execute(uri: "/v1/purchases", method: .post, headers: headers(service.issuer),
+                                         body: body(PurchaseFlowTests.purchase(order: "X-\(index)", term: "P1M", gross: 1_490, vin: vin))) { #expect($0.status == .created) }
+            }
+            func page(_ query: String) async throws -> (HTTPResponse.Status, [String: Any]) {
+                try await client.execute(uri: "/v1/entitlements?expiring_within=P40D" + query, method: .get, headers: headers(service.auditor)) {
+                    ($0.status, try json($0))
+                }
+            }
+            let (status, first) = try await page("&limit=2")
+            let ids = (first["entitlements"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+            let next = try #require(first["next"] as? String)
+            #expect(status == .ok && ids.count == 2)
+            let (_, second) = try await page("&limit=2&after=\(next)")
+            let rest = (second["entitlements"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+            #expect(rest.count == 1 && second["next"] == nil && Set(ids + rest).count == 3)
+            let (_, whole) = try await page("")
+            #expect((whole["entitlements"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String } == ids + rest, "the pages are the list")
+            for bad in ["&limit=0", "&limit=1001", "&after=x", "&after=12~%20"] {
+                let (refused, problem) = try await page(bad)
+                #expect(refused == .badRequest && problem["code"] as? String == "query_invalid", "\(bad)")
+            }
+        }
+    }
 }
