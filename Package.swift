@@ -140,6 +140,7 @@ let package = Package(
         .executableTarget(
             name: "fod-bench",
             dependencies: [
+                "FoDCore", "FoDStore", "FoDPostgres",
                 "FoDCrypto",
                 "FoDEntitlements",
                 "FoDRevenue",

@@ -32,7 +32,7 @@ extension SQLStore {
             try db.execute(sql: "INSERT INTO api_key (id, secret_sha256, role, dealer_id, label, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                            arguments: [id, hash, role.rawValue, dealer?.value, label, now])
             try db.appendAudit(at: now, actor: actor, action: "apikey.create", subject: id,
-                                        details: "role=\(role) dealer=\(dealer?.value ?? "") label=\(label)")
+                               details: "role=\(role) dealer=\(dealer?.value ?? "") label=\(label)")
         }
         return (record, secret)
     }
@@ -42,7 +42,7 @@ extension SQLStore {
         let hash = StoreRows.secretHash(secret)
         return try await read { db in
             guard let row = try SQLRow.fetchOne(db, sql: "SELECT id, role, dealer_id FROM api_key WHERE secret_sha256 = ? AND revoked_at IS NULL",
-                                             arguments: [hash]) else { return nil }
+                                                arguments: [hash]) else { return nil }
             return try StoreRows.principal(keyID: row["id"], role: row["role"], dealer: row["dealer_id"])
         }
     }

@@ -209,7 +209,7 @@ extension SQLStore {
 
     static func idempotent(_ db: any SQLConnection, _ principal: String, _ key: String, _ requestHash: RequestHash) throws -> IdempotentResponse? {
         guard let row = try SQLRow.fetchOne(db, sql: "SELECT request_sha256, status, body FROM idempotency WHERE principal = ? AND key = ?",
-                                         arguments: [principal, key]) else { return nil }
+                                            arguments: [principal, key]) else { return nil }
         guard requestHash.matches(row["request_sha256"]) else {
             throw StoreError(.idempotencyMismatch, "Idempotency-Key \(key) was already used with a different request")
         }
@@ -298,12 +298,15 @@ extension SQLStore {
     /// The stored answers of several idempotency keys.
     static func storedAnswers(_ keys: [IdempotencyKey], _ db: any SQLConnection) throws -> [IdempotencyKey: StoredAnswer] {
         var stored: [IdempotencyKey: StoredAnswer] = [:]
+        let wanted = Set(keys)
         for chunk in keys.chunks(of: 500) {
-            var arguments = SQLArguments([])
-            for key in chunk { arguments += [key.principal, key.key] }
+            // Both lists, and the pairs picked out here: an `IN` on each column of the primary key
+            // is an index search on both databases (a row value `IN (VALUES …)` is a scan on SQLite).
+            let principals = Array(Set(chunk.map(\.principal))), names = chunk.map(\.key)
             for row in try SQLRow.fetchAll(db, sql: """
-                SELECT principal, key, request_sha256, status, body FROM idempotency WHERE (principal, key) IN (VALUES \(SQLText.rows(chunk.count, columns: 2)))
-                """, arguments: arguments) {
+                SELECT principal, key, request_sha256, status, body FROM idempotency
+                WHERE principal IN (\(SQLText.list(principals.count))) AND key IN (\(SQLText.list(names.count)))
+                """, arguments: SQLArguments(principals) + SQLArguments(names)) where wanted.contains(IdempotencyKey(principal: row["principal"], key: row["key"])) {
                 stored[IdempotencyKey(principal: row["principal"], key: row["key"])] = StoredAnswer(
                     requestHash: row["request_sha256"], response: IdempotentResponse(status: row["status"], body: row["body"]))
             }

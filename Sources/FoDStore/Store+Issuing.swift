@@ -11,7 +11,7 @@ extension SQLStore {
         try await write { db in
             try Self.insertEntitlements([issued], db)
             try db.appendAudit(at: now, actor: actor, action: "entitlement.issue", subject: claims.id.value,
-                                        details: "vin=\(claims.vin) feature=\(claims.feature) term=\(claims.term)")
+                               details: "vin=\(claims.vin) feature=\(claims.feature) term=\(claims.term)")
         }
     }
 

@@ -120,40 +120,51 @@ extension SQLStore {
     /// - Throws: ``StoreError`` `invalid` naming the bad record.
     public func importFixtures(dealers: String, vehicles: String, catalog: String, actor: String, at now: Int64) async throws {
         let fixtures = try Fixtures(dealers: dealers, vehicles: vehicles, catalog: catalog)
-        try await write { db in
+        try await transaction(.bulk, "fixtures import") { db in
             for dealer in fixtures.dealers {
                 try db.execute(sql: """
                     INSERT INTO dealer (id, name, market, party) VALUES (?, ?, ?, ?)
                     ON CONFLICT(id) DO UPDATE SET name = excluded.name, market = excluded.market, party = excluded.party
                     """, arguments: [dealer.id.value, dealer.name, dealer.market, dealer.partyJSON])
             }
-            for vehicle in fixtures.vehicles { try Self.upsert(vehicle, db, at: now) }
+            try Self.upsert(fixtures.vehicles, db, at: now)
             try Self.storeCatalog(fixtures.catalog, db)
             try db.appendAudit(at: now, actor: actor, action: "fixtures.import", subject: "catalog \(fixtures.catalog.version)",
-                                        details: fixtures.auditDetails)
+                               details: fixtures.auditDetails)
         }
     }
 
     /// Registers or updates a vehicle.
     public func register(_ vehicle: Vehicle, actor: String, at now: Int64) async throws {
         try await write { db in
-            try Self.upsert(vehicle, db, at: now)
+            try Self.upsert([vehicle], db, at: now)
             try db.appendAudit(at: now, actor: actor, action: "vehicle.register", subject: vehicle.vin.value,
-                                        details: "model=\(vehicle.model) year=\(vehicle.modelYear) market=\(vehicle.market)")
+                               details: "model=\(vehicle.model) year=\(vehicle.modelYear) market=\(vehicle.market)")
         }
     }
 
-    private static func upsert(_ vehicle: Vehicle, _ db: any SQLConnection, at now: Int64) throws {
-        do { try vehicle.validate() } catch let error as EntitlementError {
-            throw StoreError(.invalid, "vehicle \(vehicle.vin): \(error.reason)")
+    /// Registers or updates vehicles, 500 to a statement.
+    private static func upsert(_ vehicles: [Vehicle], _ db: any SQLConnection, at now: Int64) throws {
+        for dealer in Set(vehicles.compactMap(\.servicingDealer)) { try requireDealer(dealer, db) }
+        // A VIN named twice: the last one counts, as when each was written in turn (one statement may not change a row twice).
+        var last: [String: Int] = [:]
+        for (index, vehicle) in vehicles.enumerated() { last[vehicle.vin.value] = index }
+        let vehicles = vehicles.enumerated().filter { last[$0.element.vin.value] == $0.offset }.map(\.element)
+        for chunk in vehicles.chunks(of: 500) {
+            var arguments = SQLArguments([])
+            for vehicle in chunk {
+                do { try vehicle.validate() } catch let error as EntitlementError {
+                    throw StoreError(.invalid, "vehicle \(vehicle.vin): \(error.reason)")
+                }
+                arguments += [vehicle.vin.value, vehicle.model, vehicle.modelYear, vehicle.market.code, StoreRows.equipmentColumn(vehicle),
+                              vehicle.servicingDealer?.value, now]
+            }
+            try db.execute(sql: """
+                INSERT INTO vehicle (vin, model, model_year, market, equipment, dealer_id, created_at) VALUES \(SQLText.rows(chunk.count, columns: 7))
+                ON CONFLICT (vin) DO UPDATE SET model = excluded.model, model_year = excluded.model_year, market = excluded.market,
+                  equipment = excluded.equipment, dealer_id = excluded.dealer_id
+                """, arguments: arguments)
         }
-        if let dealer = vehicle.servicingDealer { try requireDealer(dealer, db) }
-        try db.execute(sql: """
-            INSERT INTO vehicle (vin, model, model_year, market, equipment, dealer_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(vin) DO UPDATE SET model = excluded.model, model_year = excluded.model_year, market = excluded.market,
-              equipment = excluded.equipment, dealer_id = excluded.dealer_id
-            """, arguments: [vehicle.vin.value, vehicle.model, vehicle.modelYear, vehicle.market.code,
-                             StoreRows.equipmentColumn(vehicle), vehicle.servicingDealer?.value, now])
     }
 
     /// Fails unless `dealer` is in the master data (checked in the transaction that refers to it).
@@ -186,7 +197,7 @@ extension SQLStore {
                 ON CONFLICT(vin, valid_from) DO UPDATE SET dealer_id = excluded.dealer_id, recorded_at = excluded.recorded_at
                 """, arguments: [vin.value, from, dealer.value, now])
             try db.appendAudit(at: now, actor: actor, action: "vehicle.dealer", subject: vin.value,
-                                        details: "dealer=\(dealer) from=\(Instant(unixSeconds: from).rfc3339)")
+                               details: "dealer=\(dealer) from=\(Instant(unixSeconds: from).rfc3339)")
         }
     }
 

@@ -132,7 +132,7 @@ extension SQLStore {
                 guard db.changesCount == 1 else { throw StoreError(.periodOpen, "adjustment \(id) was settled meanwhile; close again") }
             }
             try db.appendAudit(at: plan.closedAt, actor: actor, action: "period.close", subject: plan.period,
-                                        details: PeriodRows.auditDetails(plan, numbered))
+                               details: PeriodRows.auditDetails(plan, numbered))
             return ClosedPeriod(period: plan.period, closedAt: plan.closedAt, actor: actor, rulesVersion: plan.rulesVersion,
                                 eventsSHA256: plan.eventsSHA256, mark: plan.mark, statement: plan.statement, signature: plan.signature,
                                 creditNotes: numbered)
@@ -181,7 +181,7 @@ extension SQLStore {
             try db.execute(sql: "INSERT INTO objection (id, credit_note, dealer_id, event_id, reason, status, raised_at, raised_by) VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
                            arguments: [objection.id, creditNote, dealer, eventID, reason, now, actor])
             try db.appendAudit(at: now, actor: actor, action: "objection.raise", subject: objection.id,
-                                        details: "credit_note=\(creditNote)\(eventID.map { " line=\($0)" } ?? "") reason=\(reason)")
+                               details: "credit_note=\(creditNote)\(eventID.map { " line=\($0)" } ?? "") reason=\(reason)")
             return objection
         }
     }

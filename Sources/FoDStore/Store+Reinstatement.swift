@@ -22,7 +22,7 @@ extension SQLStore {
                            arguments: [id.value, now, stored.revokedAt, stored.revokeReason, reason])
             try db.execute(sql: "UPDATE entitlement SET revoked_at = NULL, revoke_reason = NULL WHERE id = ?", arguments: [id.value])
             try db.appendAudit(at: now, actor: actor, action: "entitlement.reinstate", subject: id.value,
-                                        details: "reason=\(reason) revoked_at=\(stored.revokedAt ?? 0) revoke_reason=\(stored.revokeReason ?? "")")
+                               details: "reason=\(reason) revoked_at=\(stored.revokedAt ?? 0) revoke_reason=\(stored.revokeReason ?? "")")
         }
     }
 

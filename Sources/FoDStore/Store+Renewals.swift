@@ -45,7 +45,7 @@ extension SQLStore {
             guard db.changesCount == 1 else { return false }
             try Self.insertSales([renewal.activation], db, at: now)
             try db.appendAudit(at: now, actor: actor, action: "subscription.renew", subject: renewal.activation.entitlement.claims.id.value,
-                                        details: "renews=\(renewal.previous) " + StoreRows.activationDetails(renewal.activation))
+                               details: "renews=\(renewal.previous) " + StoreRows.activationDetails(renewal.activation))
             return true
         }
     }
@@ -70,7 +70,7 @@ extension SQLStore {
                            arguments: [current.value, now])
             guard db.changesCount == 1 else { throw StoreError(.conflict, "the subscription \(id) is cancelled already") }
             try db.appendAudit(at: now, actor: actor, action: "subscription.cancel", subject: current.value,
-                                        details: "ends=\(stored.claims.expiresAt.map { Instant(unixSeconds: $0).rfc3339 } ?? "-")")
+                               details: "ends=\(stored.claims.expiresAt.map { Instant(unixSeconds: $0).rfc3339 } ?? "-")")
             return stored
         }
     }

@@ -4,7 +4,7 @@ extension SQLStore {
     public func events(after seq: Int64, limit: Int, dealer: String?) async throws -> [OutboxEvent] {
         try await read { db in
             try SQLRow.fetchAll(db, sql: "SELECT * FROM outbox WHERE seq > ?1 AND (CAST(?2 AS TEXT) IS NULL OR dealer_id = ?2) ORDER BY seq LIMIT ?3",
-                             arguments: [seq, dealer, limit]).map(WebhookRows.event)
+                                arguments: [seq, dealer, limit]).map(WebhookRows.event)
         }
     }
 
@@ -16,7 +16,7 @@ extension SQLStore {
                 INSERT INTO webhook_endpoint (id, url, types, secret, created_at, position, next_attempt_ms, lease_until_ms) VALUES (?, ?, ?, ?, ?, ?, 0, 0)
                 """, arguments: [id, url, WebhookEndpoint.storedTypes(types), secret, now, position])
             try db.appendAudit(at: now, actor: actor, action: "webhook.create", subject: id,
-                                        details: "url=\(url) types=\(types.isEmpty ? "*" : types.joined(separator: ","))")
+                               details: "url=\(url) types=\(types.isEmpty ? "*" : types.joined(separator: ","))")
             return WebhookEndpoint(id: id, url: url, types: types, createdAt: now, position: position, nextAttemptMs: 0, secret: secret)
         }
     }
@@ -113,7 +113,7 @@ extension SQLStore {
                 throw StoreError(.notFound, "no webhook endpoint \(id)")
             }
             try db.appendAudit(at: now, actor: actor, action: seq == nil ? "webhook.retry" : "webhook.replay", subject: id,
-                                        details: seq.map { "after=\($0)" } ?? "")
+                               details: seq.map { "after=\($0)" } ?? "")
             return WebhookRows.endpoint(row)
         }
     }
