@@ -14,6 +14,8 @@ final class PostgresSQLConnection: SQLConnection {
     let audit = AuditBuffer()
     private(set) var changesCount = 0
     var dialect: SQLDialect { .postgres }
+    /// Statements sent and not yet waited for (``enqueue(sql:arguments:)``), in order.
+    private var pending: [EventLoopFuture<PostgresQueryResult>] = []
 
     init(_ connection: PostgresConnection, logger: Logger) {
         self.connection = connection
@@ -22,6 +24,7 @@ final class PostgresSQLConnection: SQLConnection {
 
     @discardableResult
     func execute(sql: String, arguments: SQLArguments) throws -> Int {
+        try settle()
         if arguments.values.isEmpty, sql.contains(";") {
             // Several statements (a migration step): the simple protocol takes them in one go.
             _ = try connection.simpleQuery(sql).wait()
@@ -33,7 +36,26 @@ final class PostgresSQLConnection: SQLConnection {
         return changesCount
     }
 
+    func enqueue(sql: String, arguments: SQLArguments) throws {
+        // postgres-nio queues it on the connection: sent as soon as the one before is answered,
+        // by the event loop, without waking this thread in between.
+        pending.append(connection.query(try PostgresSQLConnection.query(sql, arguments), logger: logger))
+    }
+
+    /// Waits for the statements sent by ``enqueue(sql:arguments:)``; throws the first failure.
+    private func settle() throws {
+        guard !pending.isEmpty else { return }
+        let sent = pending
+        pending = []
+        var failure: (any Error)?
+        for statement in sent {
+            do { _ = try statement.wait() } catch { failure = failure ?? error }
+        }
+        if let failure { throw failure }
+    }
+
     func fetchAll(sql: String, arguments: SQLArguments) throws -> [SQLRow] {
+        try settle()
         let result = try connection.query(PostgresSQLConnection.query(sql, arguments), logger: logger).wait()
         guard let first = result.rows.first else { return [] }
         let columns = first.map(\.columnName)
@@ -51,7 +73,10 @@ final class PostgresSQLConnection: SQLConnection {
     func run<T>(_ work: SQLWork, _ body: (any SQLConnection) throws -> T) throws -> T {
         let begin: String
         switch work {
-        case .read: return try body(self)
+        case .read:
+            let result = try body(self)
+            try settle()
+            return result
         case .snapshot, .report: begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
         case .write, .groupCommit, .bulk, .unlocked: begin = "BEGIN"
         }
@@ -67,6 +92,7 @@ final class PostgresSQLConnection: SQLConnection {
             try execute(sql: "COMMIT", arguments: [])
             return result
         } catch {
+            _ = try? settle()
             _ = try? connection.query("ROLLBACK", logger: logger).wait()
             throw error
         }

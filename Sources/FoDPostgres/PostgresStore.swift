@@ -34,6 +34,9 @@ public final class PostgresStore: SQLStore, Service {
     /// The threads that drive transactions (one per connection: each waits for its statements'
     /// answers), so that no event loop and no Swift concurrency thread ever waits.
     let threads: NIOThreadPool
+    /// Vehicle reads, batched: one statement for the reads that arrive while one is under way
+    /// (set once, at the end of `init`, as it calls back into the store).
+    private let vehicleBatcher = Mutex<Batcher<VIN, Vehicle?>?>(nil)
 
     /// The first key of the advisory lock writers take (the second is the schema's hash), so
     /// that databases, and schemas in one database, do not wait for each other.
@@ -61,6 +64,20 @@ public final class PostgresStore: SQLStore, Service {
         self.url = url
         threads = NIOThreadPool(numberOfThreads: maximumConnections)
         threads.start()
+        vehicleBatcher.withLock {
+            $0 = Batcher(maxBatch: 256) { [weak self] group in
+                guard let self else { throw StoreError(.database, "the store is closed") }
+                let vins = group.take().records
+                let found = try await self.transaction(.read, "vehicle read") { db in try PostgresStore.vehicles(db, vins) }
+                return vins.map { .success(found[$0]) }
+            }
+        }
+    }
+
+    /// A vehicle: concurrent reads (one per activation) share one statement, one round trip.
+    public func vehicle(_ vin: VIN) async throws -> Vehicle? {
+        guard let batcher = vehicleBatcher.withLock({ $0 }) else { throw StoreError(.database, "the store is closed") }
+        return try await batcher.submit(vin)
     }
 
     /// The one definition of the URL's TLS settings, for the pool and the start-up probe alike:

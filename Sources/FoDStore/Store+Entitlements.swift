@@ -289,7 +289,7 @@ extension SQLStore {
             for record in chunk {
                 arguments += [record.idempotencyScope, record.idempotencyKey, record.requestHash.stored, record.response.status, record.response.body, now]
             }
-            try db.execute(sql: "INSERT INTO idempotency (principal, key, request_sha256, status, body, created_at) VALUES \(SQLText.rows(chunk.count, columns: 6))",
+            try db.enqueue(sql: "INSERT INTO idempotency (principal, key, request_sha256, status, body, created_at) VALUES \(SQLText.rows(chunk.count, columns: 6))",
                            arguments: arguments)
         }
         return results
@@ -326,11 +326,11 @@ extension SQLStore {
                            activation.gross.minor, activation.vat.value, claims.id.value]
                 consents += [claims.id.value, activation.consent.termsVersion, activation.consent.immediateStart, activation.consent.acknowledgedAt, now]
             }
-            try db.execute(sql: """
+            try db.enqueue(sql: """
                 INSERT INTO event (event_id, occurred_at, kind, vin, feature, term, channel, dealer_id, market, currency, gross_minor, vat_bps, entitlement_id)
                 VALUES \(SQLText.rows(chunk.count, columns: 13))
                 """, arguments: events)
-            try db.execute(sql: "INSERT INTO consent (entitlement_id, terms_version, immediate_start, acknowledged_at, recorded_at) VALUES \(SQLText.rows(chunk.count, columns: 5))",
+            try db.enqueue(sql: "INSERT INTO consent (entitlement_id, terms_version, immediate_start, acknowledged_at, recorded_at) VALUES \(SQLText.rows(chunk.count, columns: 5))",
                            arguments: consents)
         }
     }
@@ -344,7 +344,7 @@ extension SQLStore {
                 arguments += [claims.id.value, claims.issuer.value, claims.vin.value, claims.feature.value, claims.term.rawValue,
                               claims.dealer?.value, claims.issuedAt, claims.notBefore, claims.expiresAt, token.token, StoreRows.keyID(of: token.token)]
             }
-            try db.execute(sql: """
+            try db.enqueue(sql: """
                 INSERT INTO entitlement (id, issuer, vin, feature, term, dealer_id, issued_at, not_before, expires_at, token, kid)
                 VALUES \(SQLText.rows(chunk.count, columns: 11))
                 """, arguments: arguments)

@@ -171,7 +171,7 @@ extension SQLStore {
                 let state = last[vin]!
                 arguments += [vin, state.version, state.digest, state.issuedAt]
             }
-            try db.execute(sql: """
+            try db.enqueue(sql: """
                 INSERT INTO manifest_version (vin, version, content_sha256, issued_at) VALUES \(SQLText.rows(chunk.count, columns: 4))
                 ON CONFLICT (vin) DO UPDATE SET version = excluded.version, content_sha256 = excluded.content_sha256, issued_at = excluded.issued_at
                 """, arguments: arguments)

@@ -180,10 +180,19 @@ extension SQLStore {
         try await read { db in try Self.vehicle(db, vin) }
     }
 
-    static func vehicle(_ db: any SQLConnection, _ vin: VIN) throws -> Vehicle? {
-        guard let row = try SQLRow.fetchOne(db, sql: "SELECT * FROM vehicle WHERE vin = ?", arguments: [vin.value]) else { return nil }
-        return try StoreRows.vehicle(vin: vin, model: row["model"], modelYear: row["model_year"], market: row["market"],
-                                     equipment: row["equipment"], dealer: row["dealer_id"])
+    static func vehicle(_ db: any SQLConnection, _ vin: VIN) throws -> Vehicle? { try vehicles(db, [vin])[vin] }
+
+    /// Several vehicles in one statement (a driver batches concurrent reads with it: `PostgresStore`).
+    public static func vehicles(_ db: any SQLConnection, _ vins: [VIN]) throws -> [VIN: Vehicle] {
+        var found: [VIN: Vehicle] = [:]
+        for chunk in Array(Set(vins)).chunks(of: 500) {
+            for row in try SQLRow.fetchAll(db, sql: "SELECT * FROM vehicle WHERE vin IN (\(SQLText.list(chunk.count)))", arguments: SQLArguments(chunk.map(\.value))) {
+                let vin = try StoreRows.stored { try VIN(row["vin"] as String) }
+                found[vin] = try StoreRows.vehicle(vin: vin, model: row["model"], modelYear: row["model_year"], market: row["market"],
+                                                   equipment: row["equipment"], dealer: row["dealer_id"])
+            }
+        }
+        return found
     }
 
     /// Makes `dealer` the vehicle's servicing dealer from `from` on (replacing an assignment with the same `from`).

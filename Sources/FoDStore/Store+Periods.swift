@@ -122,7 +122,7 @@ extension SQLStore {
                                   line.occurredAt, line.vin, line.feature, line.term, line.channel, line.net, line.ruleID,
                                   line.rateBps, line.share, line.reason]
                 }
-                try db.execute(sql: """
+                try db.enqueue(sql: """
                     INSERT INTO closed_line (period, n, dealer_id, currency, kind, event_id, refers_to, occurred_at, vin, feature, term, channel,
                       net_minor, rule_id, rate_bps, share_minor, reason) VALUES \(SQLText.rows(chunk.count, columns: 17))
                     """, arguments: arguments)

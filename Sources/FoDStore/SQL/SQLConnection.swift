@@ -30,6 +30,11 @@ public protocol SQLConnection: AnyObject {
     /// of rows it changed.
     @discardableResult
     func execute(sql: String, arguments: SQLArguments) throws -> Int
+    /// Runs a statement whose answer is not needed before the transaction's next read or its
+    /// end: PostgreSQL sends it at once and does not wait (the statements of a transaction's
+    /// writes go out back to back, one round trip for all); its failure is thrown by the next
+    /// statement or the commit. SQLite runs it at once.
+    func enqueue(sql: String, arguments: SQLArguments) throws
     /// The rows of one statement.
     func fetchAll(sql: String, arguments: SQLArguments) throws -> [SQLRow]
     /// The number of rows the last ``execute(sql:arguments:)`` changed.
@@ -113,10 +118,10 @@ public final class AuditBuffer {
             for entry in chunk {
                 arguments += [entry.seq, entry.at, entry.actor, entry.action, entry.subject, entry.details, entry.previousHash, entry.hash]
             }
-            try db.execute(sql: "INSERT INTO audit (seq, at, actor, action, subject, details, prev_sha256, sha256) VALUES "
+            try db.enqueue(sql: "INSERT INTO audit (seq, at, actor, action, subject, details, prev_sha256, sha256) VALUES "
                 + SQLText.rows(chunk.count, columns: 8), arguments: arguments)
         }
-        try db.execute(sql: db.dialect == .sqlite ? Outbox.sqliteInsert : Outbox.postgresInsert, arguments: [first.seq - 1])
+        try db.enqueue(sql: db.dialect == .sqlite ? Outbox.sqliteInsert : Outbox.postgresInsert, arguments: [first.seq - 1])
     }
 }
 

@@ -26,6 +26,8 @@ final class SQLiteConnection: SQLConnection {
         return db.changesCount
     }
 
+    func enqueue(sql: String, arguments: SQLArguments) throws { _ = try execute(sql: sql, arguments: arguments) }
+
     func fetchAll(sql: String, arguments: SQLArguments) throws -> [SQLRow] {
         let statement = try db.cachedStatement(sql: sql)
         let columns = statement.columnNames
