@@ -68,7 +68,7 @@ public final class PostgresStore: SQLStore, Service {
             $0 = Batcher(maxBatch: 256) { [weak self] group in
                 guard let self else { throw StoreError(.database, "the store is closed") }
                 let vins = group.take().records
-                let found = try await self.transaction(.read, "vehicle read") { db in try PostgresStore.vehicles(db, vins) }
+                let found = try await self.vehicles(vins)
                 return vins.map { .success(found[$0]) }
             }
         }
@@ -181,6 +181,26 @@ public final class PostgresStore: SQLStore, Service {
     }
 
     // MARK: Transactions
+
+    public func fetch(_ what: String, sql: String, arguments: SQLArguments) async throws -> [SQLRow] {
+        do {
+            return try await PostgresStore.bounded(PostgresStore.readTimeout, what) { [client, logger] in
+                try await client.withConnection { connection in
+                    var rows: [SQLRow] = []
+                    var columns: [String]?
+                    for try await row in try await connection.query(try PostgresSQLConnection.query(sql, arguments), logger: logger) {
+                        let cells = Array(row)
+                        let names = columns ?? cells.map(\.columnName)
+                        columns = names
+                        rows.append(SQLRow(columns: names, values: try cells.map(PostgresSQLConnection.value)))
+                    }
+                    return rows
+                }
+            }
+        } catch {
+            throw PostgresStore.storeError(error, what)
+        }
+    }
 
     public func transaction<T: Sendable>(_ work: SQLWork, _ what: String, _ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
         let limit = switch work {

@@ -40,11 +40,9 @@ extension SQLStore {
     /// The principal of a presented secret, or `nil` for an unknown or revoked key.
     public func authenticate(secret: String) async throws -> Principal? {
         let hash = StoreRows.secretHash(secret)
-        return try await read { db in
-            guard let row = try SQLRow.fetchOne(db, sql: "SELECT id, role, dealer_id FROM api_key WHERE secret_sha256 = ? AND revoked_at IS NULL",
-                                                arguments: [hash]) else { return nil }
-            return try StoreRows.principal(keyID: row["id"], role: row["role"], dealer: row["dealer_id"])
-        }
+        guard let row = try await fetch("authentication", sql: "SELECT id, role, dealer_id FROM api_key WHERE secret_sha256 = ? AND revoked_at IS NULL",
+                                        arguments: [hash]).first else { return nil }
+        return try StoreRows.principal(keyID: row["id"], role: row["role"], dealer: row["dealer_id"])
     }
 
     /// Every key, oldest first.

@@ -184,12 +184,13 @@ public struct IdempotentResponse: Sendable, Hashable {
 extension SQLStore {
     /// Entitlements of a vehicle, newest first.
     public func entitlements(of vin: VIN) async throws -> [StoredEntitlement] {
-        try await read { db in try Self.entitlements(db, vin) }
+        try await fetch("entitlements read", sql: Self.entitlementsOfVehicle, arguments: [vin.value]).map(Self.storedEntitlement)
     }
 
+    static var entitlementsOfVehicle: String { "SELECT * FROM entitlement WHERE vin = ? ORDER BY issued_at DESC, id DESC" }
+
     static func entitlements(_ db: any SQLConnection, _ vin: VIN) throws -> [StoredEntitlement] {
-        try SQLRow.fetchAll(db, sql: "SELECT * FROM entitlement WHERE vin = ? ORDER BY issued_at DESC, id DESC", arguments: [vin.value])
-            .map(storedEntitlement)
+        try SQLRow.fetchAll(db, sql: entitlementsOfVehicle, arguments: [vin.value]).map(storedEntitlement)
     }
 
     /// An entitlement row (`SELECT *`).
@@ -204,12 +205,8 @@ extension SQLStore {
     /// with a different request.
     /// - Throws: ``StoreError`` `idempotency_key_reused`.
     public func idempotentResponse(principal: String, key: String, requestHash: RequestHash) async throws -> IdempotentResponse? {
-        try await read { db in try Self.idempotent(db, principal, key, requestHash) }
-    }
-
-    static func idempotent(_ db: any SQLConnection, _ principal: String, _ key: String, _ requestHash: RequestHash) throws -> IdempotentResponse? {
-        guard let row = try SQLRow.fetchOne(db, sql: "SELECT request_sha256, status, body FROM idempotency WHERE principal = ? AND key = ?",
-                                            arguments: [principal, key]) else { return nil }
+        guard let row = try await fetch("idempotency read", sql: "SELECT request_sha256, status, body FROM idempotency WHERE principal = ? AND key = ?",
+                                        arguments: [principal, key]).first else { return nil }
         guard requestHash.matches(row["request_sha256"]) else {
             throw StoreError(.idempotencyMismatch, "Idempotency-Key \(key) was already used with a different request")
         }

@@ -111,28 +111,23 @@ extension SQLStore {
 
     /// Ids of the entitlements revoked at or after `since` (Unix seconds).
     public func revokedIDs(since: Int64) async throws -> [EntitlementID] {
-        try await read { db in
-            try String.fetchAll(db, sql: "SELECT id FROM entitlement WHERE revoked_at IS NOT NULL AND revoked_at >= ?", arguments: [since])
-                .map { try EntitlementID($0) }
-        }
+        try await fetch("revocations read", sql: "SELECT id FROM entitlement WHERE revoked_at IS NOT NULL AND revoked_at >= ?", arguments: [since])
+            .map { try EntitlementID($0[0] as String) }
     }
 
     /// What a manifest of `vin` is made from, in one read transaction: `nil` when the vehicle is
     /// not registered, else its entitlements and the version last given with its content digest.
     public func manifestSnapshot(of vin: VIN) async throws -> ManifestSnapshot? {
         // One statement (one moment, one round trip): the vehicle, its last version, its entitlements.
-        try await read("manifest read") { db in
-            let rows = try SQLRow.fetchAll(db, sql: """
-                SELECT e.*, m.version AS m_version, m.content_sha256 AS m_digest, m.issued_at AS m_issued FROM vehicle v
-                LEFT JOIN manifest_version m ON m.vin = v.vin LEFT JOIN entitlement e ON e.vin = v.vin
-                WHERE v.vin = ? ORDER BY e.issued_at DESC, e.id DESC
-                """, arguments: [vin.value])
-            guard let first = rows.first else { return nil }
-            let version: Int64? = first["m_version"]
-            let entitlements = try rows.filter { ($0["id"] as String?) != nil }.map(Self.storedEntitlement)
-            return ManifestSnapshot(entitlements: entitlements,
-                                    last: version.map { (version: $0, digest: first["m_digest"], issuedAt: first["m_issued"]) })
-        }
+        let rows = try await fetch("manifest read", sql: """
+            SELECT e.*, m.version AS m_version, m.content_sha256 AS m_digest, m.issued_at AS m_issued FROM vehicle v
+            LEFT JOIN manifest_version m ON m.vin = v.vin LEFT JOIN entitlement e ON e.vin = v.vin
+            WHERE v.vin = ? ORDER BY e.issued_at DESC, e.id DESC
+            """, arguments: [vin.value])
+        guard let first = rows.first else { return nil }
+        let version: Int64? = first["m_version"]
+        let entitlements = try rows.filter { ($0["id"] as String?) != nil }.map(Self.storedEntitlement)
+        return ManifestSnapshot(entitlements: entitlements, last: version.map { (version: $0, digest: first["m_digest"], issuedAt: first["m_issued"]) })
     }
 
     public func manifestVersions(_ requests: [ManifestVersionRequest], at now: Int64) async throws -> [ManifestVersion] {

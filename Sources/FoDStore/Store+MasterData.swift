@@ -177,22 +177,31 @@ extension SQLStore {
 
     /// The vehicle with this VIN, or `nil`.
     public func vehicle(_ vin: VIN) async throws -> Vehicle? {
-        try await read { db in try Self.vehicle(db, vin) }
+        try await vehicles([vin])[vin]
     }
 
-    static func vehicle(_ db: any SQLConnection, _ vin: VIN) throws -> Vehicle? { try vehicles(db, [vin])[vin] }
+    static func vehicle(_ db: any SQLConnection, _ vin: VIN) throws -> Vehicle? {
+        try SQLRow.fetchAll(db, sql: vehiclesByVIN(1), arguments: [vin.value]).map(vehicle).first
+    }
 
     /// Several vehicles in one statement (a driver batches concurrent reads with it: `PostgresStore`).
-    public static func vehicles(_ db: any SQLConnection, _ vins: [VIN]) throws -> [VIN: Vehicle] {
+    public func vehicles(_ vins: [VIN]) async throws -> [VIN: Vehicle] {
         var found: [VIN: Vehicle] = [:]
         for chunk in Array(Set(vins)).chunks(of: 500) {
-            for row in try SQLRow.fetchAll(db, sql: "SELECT * FROM vehicle WHERE vin IN (\(SQLText.list(chunk.count)))", arguments: SQLArguments(chunk.map(\.value))) {
-                let vin = try StoreRows.stored { try VIN(row["vin"] as String) }
-                found[vin] = try StoreRows.vehicle(vin: vin, model: row["model"], modelYear: row["model_year"], market: row["market"],
-                                                   equipment: row["equipment"], dealer: row["dealer_id"])
+            for row in try await fetch("vehicle read", sql: Self.vehiclesByVIN(chunk.count), arguments: SQLArguments(chunk.map(\.value))) {
+                let vehicle = try Self.vehicle(row)
+                found[vehicle.vin] = vehicle
             }
         }
         return found
+    }
+
+    static func vehiclesByVIN(_ count: Int) -> String { "SELECT * FROM vehicle WHERE vin IN (\(SQLText.list(count)))" }
+
+    static func vehicle(_ row: SQLRow) throws -> Vehicle {
+        let vin = try StoreRows.stored { try VIN(row["vin"] as String) }
+        return try StoreRows.vehicle(vin: vin, model: row["model"], modelYear: row["model_year"], market: row["market"],
+                                     equipment: row["equipment"], dealer: row["dealer_id"])
     }
 
     /// Makes `dealer` the vehicle's servicing dealer from `from` on (replacing an assignment with the same `from`).

@@ -28,11 +28,9 @@ extension SQLStore {
 
     /// Ids reinstated at or after `since` that are live now (a later revocation is in ``revokedIDs(since:)``).
     public func reinstatedIDs(since: Int64) async throws -> [EntitlementID] {
-        try await read { db in
-            try String.fetchAll(db, sql: """
-                SELECT DISTINCT r.entitlement_id FROM reinstatement r JOIN entitlement e ON e.id = r.entitlement_id
-                WHERE r.reinstated_at >= ? AND e.revoked_at IS NULL
-                """, arguments: [since]).map { id in try StoreRows.stored { try EntitlementID(id) } }
-        }
+        try await fetch("reinstatements read", sql: """
+            SELECT DISTINCT r.entitlement_id FROM reinstatement r JOIN entitlement e ON e.id = r.entitlement_id
+            WHERE r.reinstated_at >= ? AND e.revoked_at IS NULL
+            """, arguments: [since]).map { row in try StoreRows.stored { try EntitlementID(row[0] as String) } }
     }
 }

@@ -36,15 +36,13 @@ extension SQLStore {
     /// - Throws: ``StoreError``.
     public func session(cookie: String, at now: Int64) async throws -> WebSession? {
         let hash = StoreRows.secretHash(cookie)
-        return try await read { db in
-            guard let row = try SQLRow.fetchOne(db, sql: """
-                SELECT s.csrf, s.expires_at, k.id, k.role, k.dealer_id FROM web_session s JOIN api_key k ON k.id = s.api_key_id
-                WHERE s.id_sha256 = ? AND s.expires_at > ? AND k.revoked_at IS NULL
-                """, arguments: [hash, now]), let principal = try StoreRows.principal(keyID: row["id"], role: row["role"], dealer: row["dealer_id"]) else {
-                return nil
-            }
-            return WebSession(principal: principal, csrf: row["csrf"], expiresAt: row["expires_at"])
+        guard let row = try await fetch("session read", sql: """
+            SELECT s.csrf, s.expires_at, k.id, k.role, k.dealer_id FROM web_session s JOIN api_key k ON k.id = s.api_key_id
+            WHERE s.id_sha256 = ? AND s.expires_at > ? AND k.revoked_at IS NULL
+            """, arguments: [hash, now]).first, let principal = try StoreRows.principal(keyID: row["id"], role: row["role"], dealer: row["dealer_id"]) else {
+            return nil
         }
+        return WebSession(principal: principal, csrf: row["csrf"], expiresAt: row["expires_at"])
     }
 
     /// Ends the session of a cookie value (signing out); unknown values are ignored.
@@ -61,9 +59,6 @@ extension SQLStore {
     /// One entitlement by id.
     /// - Throws: ``StoreError``.
     public func entitlement(_ id: EntitlementID) async throws -> StoredEntitlement? {
-        try await read { db in
-            guard let vin = try String.fetchOne(db, sql: "SELECT vin FROM entitlement WHERE id = ?", arguments: [id.value]) else { return nil }
-            return try Self.entitlements(db, try VIN(vin)).first { $0.claims.id == id }
-        }
+        try await fetch("entitlement read", sql: "SELECT * FROM entitlement WHERE id = ?", arguments: [id.value]).first.map(Self.storedEntitlement)
     }
 }

@@ -100,7 +100,8 @@ extension SQLStore {
     }
 
     public func transfers(of vin: VIN) async throws -> [Int64] {
-        try await read { db in try Int64.fetchAll(db, sql: "SELECT effective_at FROM ownership_transfer WHERE vin = ? ORDER BY effective_at", arguments: [vin.value]) }
+        try await fetch("transfers read", sql: "SELECT effective_at FROM ownership_transfer WHERE vin = ? ORDER BY effective_at", arguments: [vin.value])
+            .map { $0[0] }
     }
 
     public func transfersTakingEffect(after from: Int64, upTo to: Int64) async throws -> [(vin: VIN, effectiveAt: Int64)] {

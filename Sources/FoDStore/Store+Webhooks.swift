@@ -2,10 +2,8 @@ import FoDCore
 
 extension SQLStore {
     public func events(after seq: Int64, limit: Int, dealer: String?) async throws -> [OutboxEvent] {
-        try await read { db in
-            try SQLRow.fetchAll(db, sql: "SELECT * FROM outbox WHERE seq > ?1 AND (CAST(?2 AS TEXT) IS NULL OR dealer_id = ?2) ORDER BY seq LIMIT ?3",
-                                arguments: [seq, dealer, limit]).map(WebhookRows.event)
-        }
+        try await fetch("events read", sql: "SELECT * FROM outbox WHERE seq > ?1 AND (CAST(?2 AS TEXT) IS NULL OR dealer_id = ?2) ORDER BY seq LIMIT ?3",
+                        arguments: [seq, dealer, limit]).map(WebhookRows.event)
     }
 
     public func createWebhook(url: String, types: [String], secret: String, actor: String, at now: Int64) async throws -> WebhookEndpoint {

@@ -96,13 +96,6 @@ public final class AuditBuffer {
         self.head = (seq, hash)
     }
 
-    /// The chain's head as this transaction sees it: its own entries included.
-    func currentHead(_ db: any SQLConnection) throws -> (seq: Int64, hash: String) {
-        let head = try self.head ?? readHead(db)
-        self.head = head
-        return head
-    }
-
     private func readHead(_ db: any SQLConnection) throws -> (seq: Int64, hash: String) {
         guard let row = try SQLRow.fetchOne(db, sql: "SELECT seq, sha256 FROM audit ORDER BY seq DESC LIMIT 1") else { return (0, AuditChain.genesisHash) }
         return (row["seq"], row["sha256"])

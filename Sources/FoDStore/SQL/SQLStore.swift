@@ -30,6 +30,15 @@ public protocol SQLStore: EntitlementStore {
     /// - Parameter what: what the transaction does, for error messages.
     /// - Throws: what `body` throws; ``StoreError`` `store_database` or `store_busy` for the database's failures.
     func transaction<T: Sendable>(_ work: SQLWork, _ what: String, _ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T
+    /// The rows of one statement, outside a transaction: the path of a request's read (on
+    /// PostgreSQL straight from the connection, with no thread between; on SQLite a ``SQLWork/read``).
+    func fetch(_ what: String, sql: String, arguments: SQLArguments) async throws -> [SQLRow]
+}
+
+extension SQLStore {
+    public func fetch(_ what: String, sql: String, arguments: SQLArguments) async throws -> [SQLRow] {
+        try await transaction(.read, what) { db in try db.fetchAll(sql: sql, arguments: arguments) }
+    }
 }
 
 extension SQLStore {
