@@ -38,7 +38,9 @@ final class PostgresSQLConnection: SQLConnection {
 
     func enqueue(sql: String, arguments: SQLArguments) throws {
         // postgres-nio queues it on the connection: sent as soon as the one before is answered,
-        // by the event loop, without waking this thread in between.
+        // by the event loop, without waking this thread in between. At most 64 in flight: a
+        // close's million lines are not all encoded in memory at once.
+        if pending.count >= 64 { try settle() }
         pending.append(connection.query(try PostgresSQLConnection.query(sql, arguments), logger: logger))
     }
 

@@ -7,6 +7,7 @@ import FoDRevenue
 import FoDStore
 import Foundation
 import HTTPTypes
+import Synchronization
 
 /// Closes a month (docs/revenue-share.md, "Closing a period"): the statements, lines and rules
 /// version frozen with the SHA-256 of the events they were computed from and the audit-log head;
@@ -56,19 +57,19 @@ public struct PeriodCloseService: Sendable {
         }
         let mark = try await store.ledgerMark()
         let (report, eventsSHA256) = try await PeriodCloseService.report(store, services.rules, period, upTo: mark.events)
-        var lines = try report.lines.collect().map { PeriodCloseService.closed($0, reason: "") }
+        var adjustmentLines: [ClosedLine] = []
         var previousClose: ClosedPeriod?
         if let range { previousClose = try await store.closedPeriod(range.last) }
         if let range, let previousClose {
-            lines += try await lateLines(first: try ReportPeriod(range.first), before: period, after: previousClose.mark.events, upTo: mark.events)
+            adjustmentLines += try await lateLines(first: try ReportPeriod(range.first), before: period, after: previousClose.mark.events, upTo: mark.events)
         }
         let adjustments = try await store.pendingAdjustments(upTo: now)
         for adjustment in adjustments {
-            lines.append(ClosedLine(kind: .adjustment, dealerID: adjustment.dealerID, currency: adjustment.currency, eventID: adjustment.id,
+            adjustmentLines.append(ClosedLine(kind: .adjustment, dealerID: adjustment.dealerID, currency: adjustment.currency, eventID: adjustment.id,
                                     refersTo: adjustment.objectionID ?? "", occurredAt: adjustment.createdAt * 1_000_000_000, vin: "", feature: "",
                                     term: "", channel: "", net: 0, ruleID: "", rateBps: 0, share: adjustment.amount, reason: adjustment.reason))
         }
-        let statements = try PeriodCloseService.statements(report, lines)
+        let statements = try PeriodCloseService.statements(report, adjustmentLines)
         let creditNotes = try await documents(statements, issuer: issuer, period: period, at: now)
         let file = StatementFile(issuer: services.signing.issuerID.value, period: period.description, closedAt: Instant(unixSeconds: now).rfc3339,
                                  rulesVersion: report.rulesVersion, eventsSHA256: eventsSHA256, eventMark: mark.events,
@@ -77,7 +78,7 @@ public struct PeriodCloseService: Sendable {
         let signer = try services.signing.requireSigner(for: .entitlement)
         let signature = try DetachedJWS.sign(Array(statement.utf8), key: signer.key, keyID: signer.keyID)
         var plan = ClosePlan(period: period.description, previous: range?.last, closedAt: now, rulesVersion: report.rulesVersion,
-                             eventsSHA256: eventsSHA256, mark: mark, statement: statement, signature: signature, lines: lines,
+                             eventsSHA256: eventsSHA256, mark: mark, statement: statement, signature: signature, lines: ClosedLines(report: report.lines, adjustments: adjustmentLines),
                              creditNotes: creditNotes, numberPrefix: issuer.numberPrefix, numberYear: CivilDate(unixSeconds: now).year,
                              settledAdjustments: adjustments.map(\.id))
         plan.signingKey = try PeriodCloseService.statementKey(signer)
@@ -111,19 +112,24 @@ public struct PeriodCloseService: Sendable {
     }
 
     /// The month's report from the events committed up to `mark`, and the SHA-256 of that export.
+    ///
+    /// Memory is bounded, not the month's size: the export goes to a temporary file (hashed as it
+    /// is written) and the report holds at most ``StatementsReport/memoryLimit`` before its lines
+    /// spill to temporary files too.
     static func report(_ store: any EntitlementStore, _ rules: RuleSet, _ period: ReportPeriod, upTo mark: Int64) async throws -> (Report, String) {
-        let bytes = ExportBuffer()
-        try await store.exportEvents(EventQuery(from: period.previousStart / 1_000_000_000, to: period.end / 1_000_000_000, recordedUpTo: mark)) {
-            bytes.append($0)
+        let spool = try EventsSpool()
+        let hasher = Mutex(SHA256Hasher())
+        try await store.exportEvents(EventQuery(from: period.previousStart / 1_000_000_000, to: period.end / 1_000_000_000, recordedUpTo: mark)) { block in
+            try spool.append(block)
+            hasher.withLock { hasher in block.withUnsafeBytes { hasher.update($0) } }
         }
-        let csv = bytes.take()
         let report = try await BlockingPool.run(.long) {
-            let builder = ReportBuilder(rules: rules, period: period) { _ in }
-            var source = MemoryByteSource(csv)
+            let builder = ReportBuilder(rules: rules, period: period, expectedRows: Int(spool.size / 100), memoryLimit: StatementsReport.memoryLimit) { _ in }
+            var source = spool
             try CSVEventReader.read(&source, into: builder)
             return try builder.finish()
         }
-        return (report, SHA256.hexHash(csv))
+        return (report, hasher.withLock { $0.finalizeHex() })
     }
 
     /// Events dated in a closed month but committed after the last close (``LedgerMark``): each
@@ -140,7 +146,7 @@ public struct PeriodCloseService: Sendable {
             let events = byMonth[month] ?? []
             try report.lines.forEachLine { line in
                 guard events.contains(line.eventID) else { return }
-                lines.append(PeriodCloseService.closed(line, kind: .adjustment,
+                lines.append(ClosedLine(line, kind: .adjustment,
                                                        reason: "late \(line.kind.rawValue) of closed period \(month), committed after its close"))
             }
         }
@@ -193,12 +199,6 @@ public struct PeriodCloseService: Sendable {
         return byKey.values.sorted { ($0.dealerID, $0.currency) < ($1.dealerID, $1.currency) }
     }
 
-    static func closed(_ line: ReportLine, kind: ClosedLine.Kind? = nil, reason: String) -> ClosedLine {
-        ClosedLine(kind: kind ?? (line.kind == .activation ? .activation : .clawback), dealerID: line.dealerID, currency: line.currency.code,
-                   eventID: line.eventID, refersTo: line.refersTo, occurredAt: line.occurredAt, vin: line.vin, feature: line.feature,
-                   term: line.term, channel: line.channel, net: line.basis, ruleID: line.ruleID, rateBps: line.rateBps, share: line.share,
-                   reason: reason)
-    }
 
     /// The month after `text` (`YYYY-MM`).
     static func next(_ text: String) throws -> String {

@@ -1,3 +1,4 @@
+import FoDRevenue
 import FoDCore
 import FoDEntitlements
 import FoDInvoicing
@@ -92,11 +93,42 @@ public struct ClosedLine: Sendable, Hashable, Codable {
         self.reason = reason
     }
 
+    /// A report line as closed: an activation or clawback (or, with `kind`, an adjustment).
+    public init(_ line: ReportLine, kind: Kind? = nil, reason: String) {
+        self.init(kind: kind ?? (line.kind == .activation ? .activation : .clawback), dealerID: line.dealerID, currency: line.currency.code,
+                  eventID: line.eventID, refersTo: line.refersTo, occurredAt: line.occurredAt, vin: line.vin, feature: line.feature,
+                  term: line.term, channel: line.channel, net: line.basis, ruleID: line.ruleID, rateBps: line.rateBps, share: line.share,
+                  reason: reason)
+    }
+
     /// The entitlement (the token's `jti`) the line concerns: the activation's for an activation,
     /// the clawed back one's for a clawback; empty for an objection's adjustment.
     public var entitlementID: String {
         let id = eventID.hasPrefix("act-") ? eventID : refersTo
         return id.hasPrefix("act-") ? String(id.dropFirst(4)) : ""
+    }
+}
+
+/// The lines a close writes, in order: the month's report lines, walked from the report (which
+/// keeps a large month's lines in temporary files, not in memory), then the adjustment lines.
+public struct ClosedLines: Sendable {
+    let report: ReportLines?
+    /// Late events of closed months and settled objections.
+    public let adjustments: [ClosedLine]
+
+    public init(report: ReportLines?, adjustments: [ClosedLine]) {
+        self.report = report
+        self.adjustments = adjustments
+    }
+
+    /// How many lines there are.
+    public var count: Int { (report?.count ?? 0) + adjustments.count }
+
+    /// Calls `body` with each line in order.
+    /// - Throws: ``RevenueError`` `spill_failed` (a temporary file of the report cannot be read); what `body` throws.
+    public func forEach(_ body: (ClosedLine) throws -> Void) throws {
+        try report?.forEachLine { try body(ClosedLine($0, reason: "")) }
+        for line in adjustments { try body(line) }
     }
 }
 
@@ -113,7 +145,7 @@ public struct ClosePlan: Sendable {
     /// The signed statement file and its detached JWS.
     public let statement: String
     public let signature: String
-    public let lines: [ClosedLine]
+    public let lines: ClosedLines
     /// The documents, with an empty number: the store numbers them in its transaction.
     public let creditNotes: [CreditNote]
     /// The number series: `prefix-year-NNNNNN`.
@@ -125,7 +157,7 @@ public struct ClosePlan: Sendable {
     public var signingKey: (kid: String, jwk: String)? = nil
 
     public init(period: String, previous: String?, closedAt: Int64, rulesVersion: String, eventsSHA256: String, mark: LedgerMark,
-                statement: String, signature: String, lines: [ClosedLine], creditNotes: [CreditNote], numberPrefix: String,
+                statement: String, signature: String, lines: ClosedLines, creditNotes: [CreditNote], numberPrefix: String,
                 numberYear: Int64, settledAdjustments: [String]) {
         self.period = period
         self.previous = previous

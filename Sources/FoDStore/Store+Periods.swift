@@ -115,10 +115,12 @@ extension SQLStore {
                 """, arguments: [plan.period, plan.closedAt, actor, plan.rulesVersion, plan.eventsSHA256, plan.mark.events, plan.mark.auditSeq,
                                  plan.mark.auditSHA256, plan.statement, plan.signature])
             // Many rows per statement (a month of a million sales: 2,000 statements, not a million round trips).
-            for chunk in Array(plan.lines.enumerated()).chunks(of: 500) {
+            var chunk: [ClosedLine] = [], written = 0
+            func flush() throws {
+                guard !chunk.isEmpty else { return }
                 var arguments = SQLArguments([])
-                for (n, line) in chunk {
-                    arguments += [plan.period, n + 1, line.dealerID, line.currency, line.kind.rawValue, line.eventID, line.refersTo,
+                for (n, line) in chunk.enumerated() {
+                    arguments += [plan.period, written + n + 1, line.dealerID, line.currency, line.kind.rawValue, line.eventID, line.refersTo,
                                   line.occurredAt, line.vin, line.feature, line.term, line.channel, line.net, line.ruleID,
                                   line.rateBps, line.share, line.reason]
                 }
@@ -126,7 +128,14 @@ extension SQLStore {
                     INSERT INTO closed_line (period, n, dealer_id, currency, kind, event_id, refers_to, occurred_at, vin, feature, term, channel,
                       net_minor, rule_id, rate_bps, share_minor, reason) VALUES \(SQLText.rows(chunk.count, columns: 17))
                     """, arguments: arguments)
+                written += chunk.count
+                chunk.removeAll(keepingCapacity: true)
             }
+            try plan.lines.forEach { line in
+                chunk.append(line)
+                if chunk.count == 500 { try flush() }
+            }
+            try flush()
             for id in plan.settledAdjustments {
                 try db.execute(sql: "UPDATE adjustment SET settled_in = ? WHERE id = ? AND settled_in IS NULL", arguments: [plan.period, id])
                 guard db.changesCount == 1 else { throw StoreError(.periodOpen, "adjustment \(id) was settled meanwhile; close again") }
