@@ -114,7 +114,10 @@ public final class AuditBuffer {
             try db.enqueue(sql: "INSERT INTO audit (seq, at, actor, action, subject, details, prev_sha256, sha256) VALUES "
                 + SQLText.rows(chunk.count, columns: 8), arguments: arguments)
         }
-        try db.enqueue(sql: db.dialect == .sqlite ? Outbox.sqliteInsert : Outbox.postgresInsert, arguments: [first.seq - 1])
+        // The events of the entries that are events (none: no statement).
+        let subjects = Set(entries.compactMap { Outbox.subject(of: $0.action) })
+        guard !subjects.isEmpty else { return }
+        try db.enqueue(sql: Outbox.insert(db.dialect, for: subjects), arguments: [first.seq - 1])
     }
 }
 
