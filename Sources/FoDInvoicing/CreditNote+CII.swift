@@ -50,6 +50,21 @@ extension CreditNote {
 
         x.open("ram:ApplicableHeaderTradeSettlement")
         x.element("ram:InvoiceCurrencyCode", currency.code)
+        if let payout = dealer.payout {
+            // The dealer's account: where the commission is paid (code 30, credit transfer).
+            x.open("ram:SpecifiedTradeSettlementPaymentMeans")
+            x.element("ram:TypeCode", "30")
+            x.open("ram:PayeePartyCreditorFinancialAccount")
+            // The schema's order: IBANID, AccountName, ProprietaryID.
+            if let iban = payout.iban { x.element("ram:IBANID", iban.value) }
+            x.element("ram:AccountName", payout.holder)
+            if let account = payout.account { x.element("ram:ProprietaryID", account) }
+            x.close("ram:PayeePartyCreditorFinancialAccount")
+            if let bic = payout.bic {
+                x.open("ram:PayeeSpecifiedCreditorFinancialInstitution"); x.element("ram:BICID", bic.value); x.close("ram:PayeeSpecifiedCreditorFinancialInstitution")
+            }
+            x.close("ram:SpecifiedTradeSettlementPaymentMeans")
+        }
         x.open("ram:ApplicableTradeTax")
         x.element("ram:CalculatedAmount", currency.format(minor: tax))
         x.element("ram:TypeCode", "VAT")
@@ -87,12 +102,22 @@ extension CreditNote {
         x.open(name)
         if let id { x.element("ram:ID", id) }
         x.element("ram:Name", party.legalName)
+        if let contact = party.invoiceContact {
+            x.open("ram:DefinedTradeContact")
+            x.element("ram:PersonName", contact.name)
+            x.open("ram:TelephoneUniversalCommunication"); x.element("ram:CompleteNumber", contact.phone); x.close("ram:TelephoneUniversalCommunication")
+            x.open("ram:EmailURIUniversalCommunication"); x.element("ram:URIID", contact.email.value); x.close("ram:EmailURIUniversalCommunication")
+            x.close("ram:DefinedTradeContact")
+        }
         x.open("ram:PostalTradeAddress")
         x.element("ram:PostcodeCode", party.address.postcode)
         x.element("ram:LineOne", party.address.street)
         x.element("ram:CityName", party.address.city)
         x.element("ram:CountryID", party.address.country.code)
         x.close("ram:PostalTradeAddress")
+        if let address = party.electronicAddress {
+            x.open("ram:URIUniversalCommunication"); x.element("ram:URIID", address.value, attributes: [("schemeID", "EM")]); x.close("ram:URIUniversalCommunication")
+        }
         if let vatID = party.vatID {
             x.open("ram:SpecifiedTaxRegistration"); x.element("ram:ID", vatID.value, attributes: [("schemeID", "VA")]); x.close("ram:SpecifiedTaxRegistration")
         }

@@ -10,6 +10,13 @@ extension CreditNote {
             rows += "\(p.address.street.markupEscaped)<br>\(p.address.postcode.markupEscaped) \(p.address.city.markupEscaped)<br>\(p.address.country.code)"
             if let vatID = p.vatID { rows += "<br>USt-IdNr.: \(vatID.value)" }
             if let taxNumber = p.taxNumber { rows += "<br>Steuernummer: \(taxNumber.markupEscaped)" }
+            if let contact = p.invoiceContact {
+                rows += "<br>Kontakt: \(contact.name.markupEscaped), \(contact.phone.markupEscaped), \(contact.email.value.markupEscaped)"
+            }
+            if let payout = p.payout {
+                rows += "<br>Konto: \(payout.iban?.printed ?? payout.account ?? "")" + (payout.bic.map { " (BIC \($0.value))" } ?? "")
+                    + ", \(payout.holder.markupEscaped)"
+            }
             return rows + "</div>"
         }
         var lineRows = ""

@@ -82,9 +82,19 @@ public struct LegalParty: Sendable, Hashable, Codable {
     public let vatID: VATID?
     /// Tax number given by the tax office (Steuernummer, BT-32).
     public let taxNumber: String?
+    /// Where a seller is paid (BG-16/BG-17; XRechnung BR-DE-1 wants the payment instructions).
+    public let payout: PayoutAccount?
+    /// Who answers for the party's invoices (BG-6; XRechnung BR-DE-2 wants the seller's).
+    public let invoiceContact: InvoiceContact?
+    /// The party's electronic address for e-invoices (BT-34 / BT-49), an e-mail address (scheme `EM`).
+    public let electronicAddress: EmailAddress?
 
     /// - Throws: ``InvoicingError`` `party_invalid` naming the field.
-    public init(legalName: String, address: PostalAddress, vatID: VATID?, taxNumber: String?) throws {
+    public init(legalName: String, address: PostalAddress, vatID: VATID?, taxNumber: String?, payout: PayoutAccount? = nil,
+                invoiceContact: InvoiceContact? = nil, electronicAddress: EmailAddress? = nil) throws {
+        self.payout = payout
+        self.invoiceContact = invoiceContact
+        self.electronicAddress = electronicAddress
         self.legalName = try LegalParty.text(legalName, "legal_name", max: 200)
         self.address = address
         self.vatID = vatID
@@ -102,13 +112,20 @@ public struct LegalParty: Sendable, Hashable, Codable {
     public var hasTaxRegistration: Bool { vatID != nil || taxNumber != nil }
 
     private enum CodingKeys: String, CodingKey {
-        case legalName = "legal_name", address, vatID = "vat_id", taxNumber = "tax_number"
+        case legalName = "legal_name", address, vatID = "vat_id", taxNumber = "tax_number", payout, invoiceContact = "invoice_contact"
+        case electronicAddress = "electronic_address"
     }
+
+    /// The members of a party's JSON object.
+    public static let members = ["legal_name", "address", "vat_id", "tax_number", "payout", "invoice_contact", "electronic_address"]
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         try self.init(legalName: try c.decode(String.self, forKey: .legalName), address: try c.decode(PostalAddress.self, forKey: .address),
-                      vatID: try c.decodeIfPresent(VATID.self, forKey: .vatID), taxNumber: try c.decodeIfPresent(String.self, forKey: .taxNumber))
+                      vatID: try c.decodeIfPresent(VATID.self, forKey: .vatID), taxNumber: try c.decodeIfPresent(String.self, forKey: .taxNumber),
+                      payout: try c.decodeIfPresent(PayoutAccount.self, forKey: .payout),
+                      invoiceContact: try c.decodeIfPresent(InvoiceContact.self, forKey: .invoiceContact),
+                      electronicAddress: try c.decodeIfPresent(EmailAddress.self, forKey: .electronicAddress))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -117,6 +134,9 @@ public struct LegalParty: Sendable, Hashable, Codable {
         try c.encode(address, forKey: .address)
         try c.encodeIfPresent(vatID, forKey: .vatID)
         try c.encodeIfPresent(taxNumber, forKey: .taxNumber)
+        try c.encodeIfPresent(payout, forKey: .payout)
+        try c.encodeIfPresent(invoiceContact, forKey: .invoiceContact)
+        try c.encodeIfPresent(electronicAddress, forKey: .electronicAddress)
     }
 
     /// A required text field, by the one text rule (``DisplayText``).

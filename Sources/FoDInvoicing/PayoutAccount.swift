@@ -140,25 +140,51 @@ public struct BIC: Sendable, Hashable, ValidatedString, CustomStringConvertible 
 }
 
 /// Where a partner's commission is paid (EN 16931 BG-16/BG-17, the payment instructions of a
-/// credit note; XRechnung BR-DE-1).
+/// credit note; XRechnung BR-DE-1): an IBAN, or — in a country without IBANs (Japan) — the bank's
+/// account number as written there, then with the bank's BIC.
 public struct PayoutAccount: Sendable, Hashable, Codable {
-    public let iban: IBAN
+    public let iban: IBAN?
+    /// An account number where there is no IBAN (BT-84 as a proprietary id): letters, digits,
+    /// spaces and `-`, 4 to 34 characters.
+    public let account: String?
     public let bic: BIC?
     /// The account holder's name (BT-85).
     public let holder: String
 
     /// - Throws: ``InvoicingError`` `party_invalid` naming the field.
-    public init(iban: IBAN, bic: BIC?, holder: String) throws {
+    public init(iban: IBAN?, account: String? = nil, bic: BIC?, holder: String) throws {
+        guard (iban == nil) != (account == nil) else {
+            throw InvoicingError(.partyInvalid, "payout needs either an iban or, where the country has none, an account (not both)")
+        }
+        if let account {
+            let scalars = Array(account.unicodeScalars)
+            guard (4...34).contains(scalars.count), scalars.allSatisfy({ IBAN.isLetter($0) || IBAN.isDigit($0) || $0 == " " || $0 == "-" }) else {
+                throw InvoicingError(.partyInvalid, "payout.account \"\(account.prefix(40))\" must be 4 to 34 upper-case letters, digits, spaces and '-'")
+            }
+            guard bic != nil else { throw InvoicingError(.partyInvalid, "payout.bic is needed with an account number (there is no IBAN to name the bank)") }
+        }
         self.iban = iban
+        self.account = account
         self.bic = bic
         self.holder = try LegalParty.text(holder, "payout.holder", max: 140)
     }
 
-    private enum CodingKeys: String, CodingKey { case iban, bic, holder }
+    /// The account's identifier as written on the document: the IBAN or the account number.
+    public var identifier: String { iban?.value ?? account ?? "" }
+
+    private enum CodingKeys: String, CodingKey { case iban, account, bic, holder }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        try self.init(iban: try c.decode(IBAN.self, forKey: .iban), bic: try c.decodeIfPresent(BIC.self, forKey: .bic),
-                      holder: try c.decode(String.self, forKey: .holder))
+        try self.init(iban: try c.decodeIfPresent(IBAN.self, forKey: .iban), account: try c.decodeIfPresent(String.self, forKey: .account),
+                      bic: try c.decodeIfPresent(BIC.self, forKey: .bic), holder: try c.decode(String.self, forKey: .holder))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(iban, forKey: .iban)
+        try c.encodeIfPresent(account, forKey: .account)
+        try c.encodeIfPresent(bic, forKey: .bic)
+        try c.encode(holder, forKey: .holder)
     }
 }

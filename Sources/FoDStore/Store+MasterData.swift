@@ -75,15 +75,15 @@ public struct Fixtures: Sendable {
             guard let id = object["id"]?.string, let name = object["name"]?.string, let market = object["market"]?.string else {
                 throw StoreError(.invalid, "every dealer needs id, name and market")
             }
-            let known: Set<String> = ["id", "name", "market", "legal_name", "address", "vat_id", "tax_number"]
+            let known = Set(["id", "name", "market"] + LegalParty.members)
             if let unknown = object.members.first(where: { !known.contains($0.name) }) {
                 throw StoreError(.invalid, "dealer \(id): unknown member \"\(unknown.name.prefix(40))\"")
             }
             do {
                 // The party data is optional as a whole: given, it must be complete and valid.
                 var party: LegalParty?
-                if object["legal_name"] != nil || object["address"] != nil || object["vat_id"] != nil || object["tax_number"] != nil {
-                    let document = JSONWriter.text(.object(JSONObject(members: object.members.filter { ["legal_name", "address", "vat_id", "tax_number"].contains($0.name) })))
+                if LegalParty.members.contains(where: { object[$0] != nil }) {
+                    let document = JSONWriter.text(.object(JSONObject(members: object.members.filter { LegalParty.members.contains($0.name) })))
                     do { party = try JSONDecoder().decode(LegalParty.self, from: Data(document.utf8)) } catch {
                         throw StoreError(.invalid, "dealer \(id): \(InvoicingError.describe(error))")
                     }

@@ -52,6 +52,11 @@ struct PeriodCloseTests {
         try ProcessRunner.run("python3", [TestPaths.file("scripts/validators/validate-cii.py").path] + files.map(\.path))
     }
 
+    /// Runs KoSIT's XRechnung rules (BR-DE-…, Schematron compiled to XSLT, under Saxon) on the files.
+    static func validateXRechnung(_ files: [URL]) throws -> ProcessResult {
+        try ProcessRunner.run("python3", [TestPaths.file("scripts/validators/xrechnung/validate-xrechnung.py").path] + files.map(\.path))
+    }
+
     @Test("a month closes once it has ended: numbered credit notes that pass EN 16931, equal to the statements; closing again changes nothing; a late event is settled next month",
           arguments: StoreBackend.all)
     func closeMonth(backend: StoreBackend) async throws {
@@ -103,6 +108,7 @@ struct PeriodCloseTests {
                 files.append(file)
                 let html = try await Self.get(client, service.auditor, "/v1/credit-notes/\(number)/html")
                 #expect(html.contains("Gutschrift") && html.contains(number))
+                #expect(html.contains("Konto: ") && html.contains("Kontakt: "), "the payout account and invoice contact are on the document")
             }
             let result = try Self.validate(files)
             #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
