@@ -7,7 +7,6 @@ import FoDRevenue
 import FoDStore
 import Foundation
 import HTTPTypes
-import Synchronization
 
 /// Closes a month (docs/revenue-share.md, "Closing a period"): the statements, lines and rules
 /// version frozen with the SHA-256 of the events they were computed from and the audit-log head;
@@ -111,25 +110,10 @@ public struct PeriodCloseService: Sendable {
         return KeySet(Array(keys.values))
     }
 
-    /// The month's report from the events committed up to `mark`, and the SHA-256 of that export.
-    ///
-    /// Memory is bounded, not the month's size: the export goes to a temporary file (hashed as it
-    /// is written) and the report holds at most ``StatementsReport/memoryLimit`` before its lines
-    /// spill to temporary files too.
+    /// The month's report from the events committed up to `mark`, and the SHA-256 of that export
+    /// (``StatementsReport/build(_:_:_:_:)``: memory bounded, not the month's size).
     static func report(_ store: any EntitlementStore, _ rules: RuleSet, _ period: ReportPeriod, upTo mark: Int64) async throws -> (Report, String) {
-        let spool = try EventsSpool()
-        let hasher = Mutex(SHA256Hasher())
-        try await store.exportEvents(EventQuery(from: period.previousStart / 1_000_000_000, to: period.end / 1_000_000_000, recordedUpTo: mark)) { block in
-            try spool.append(block)
-            hasher.withLock { hasher in block.withUnsafeBytes { hasher.update($0) } }
-        }
-        let report = try await BlockingPool.run(.long) {
-            let builder = ReportBuilder(rules: rules, period: period, expectedRows: Int(spool.size / 100), memoryLimit: StatementsReport.memoryLimit) { _ in }
-            var source = spool
-            try CSVEventReader.read(&source, into: builder)
-            return try builder.finish()
-        }
-        return (report, hasher.withLock { $0.finalizeHex() })
+        try await StatementsReport.build(store, rules, period, EventQuery(recordedUpTo: mark))
     }
 
     /// Events dated in a closed month but committed after the last close (``LedgerMark``): each

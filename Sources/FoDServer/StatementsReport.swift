@@ -1,4 +1,5 @@
 import FoDCore
+import FoDCrypto
 import FoDEntitlements
 import FoDRevenue
 import FoDStore
@@ -16,26 +17,35 @@ enum StatementsReport {
     /// is built on ``BlockingPool``'s long lane.
     static func run(services: FoDServices, period: String, dealer: DealerID? = nil) async throws -> Report {
         let reportPeriod = try ReportPeriod(period)
-        let csv = try await exported(services.store, from: reportPeriod.previousStart / 1_000_000_000, to: reportPeriod.end / 1_000_000_000, dealer: dealer)
-        let rules = services.rules
-        return try await BlockingPool.run(.long) {
-            // Within the same kind of memory limit as fod report (beyond it, temporary files in TMPDIR).
-            let builder = ReportBuilder(rules: rules, period: reportPeriod, memoryLimit: StatementsReport.memoryLimit) { _ in }
-            var source = MemoryByteSource(csv)
+        return try await build(services.store, services.rules, reportPeriod, EventQuery(dealer: dealer)).report
+    }
+
+    /// The one way the service builds a month's report: the events of `query` from the month
+    /// before `period` to its end (clawbacks look back) exported to a temporary file, hashed as
+    /// they are written (``EventsSpool``), then read by the same engine as `fod report` within
+    /// ``memoryLimit`` (beyond it, temporary files in `TMPDIR`) on ``BlockingPool``'s long lane.
+    /// Memory does not grow with the month. `sha256` is the export's, as a close records it.
+    static func build(_ store: any LedgerStore, _ rules: RuleSet, _ period: ReportPeriod, _ query: EventQuery) async throws
+        -> (report: Report, sha256: String) {
+        var query = query
+        (query.from, query.to) = (period.previousStart / 1_000_000_000, period.end / 1_000_000_000)
+        let spool = try EventsSpool()
+        let hasher = Mutex(SHA256Hasher())
+        try await store.exportEvents(query) { block in
+            try spool.append(block)
+            hasher.withLock { hasher in block.withUnsafeBytes { hasher.update($0) } }
+        }
+        let report = try await BlockingPool.run(.long) {
+            let builder = ReportBuilder(rules: rules, period: period, expectedRows: Int(spool.size / 100), memoryLimit: StatementsReport.memoryLimit) { _ in }
+            var source = spool
             try CSVEventReader.read(&source, into: builder)
             return try builder.finish()
         }
+        return (report, hasher.withLock { $0.finalizeHex() })
     }
 
     /// The memory a server-side report may take before it writes to temporary files.
     static let memoryLimit = 256 << 20
-
-    /// The events export in memory.
-    static func exported(_ store: any LedgerStore, from: Int64?, to: Int64?, dealer: DealerID?) async throws -> [UInt8] {
-        let bytes = ExportBuffer()
-        try await store.exportEvents(from: from, to: to, dealer: dealer) { bytes.append($0) }
-        return bytes.take()
-    }
 }
 
 /// Collects an export's blocks (they arrive one after the other): the events in memory for a
