@@ -48,17 +48,6 @@ enum StatementsReport {
     static let memoryLimit = 256 << 20
 }
 
-/// Collects an export's blocks (they arrive one after the other): the events in memory for a
-/// report, the export route and `fod report --db`.
-public final class ExportBuffer: Sendable {
-    private let bytes = Mutex<[UInt8]>([])
-    public init() {}
-    /// Adds the next block.
-    public func append(_ block: [UInt8]) { bytes.withLock { $0 += block } }
-    /// Everything so far.
-    public func take() -> [UInt8] { bytes.withLock { $0 } }
-}
-
 /// The dealer page's month summary per dealer, kept with the ledger position (the newest
 /// recorded event) it was computed at: a page view reads that position (one indexed lookup) and
 /// recomputes the month only when an event was recorded since. At most ``capacity`` dealers.

@@ -4,6 +4,7 @@ import FoDServer
 import FoDCrypto
 import FoDRevenue
 import FoDStore
+import Synchronization
 
 /// Where `fod report` reads events from: a byte source that can also name the input's hash.
 protocol EventSource: ByteSource, SendableMetatype {
@@ -94,20 +95,25 @@ final class FileSink {
 }
 
 /// The events of a service's database, exported as the CSV `fod report` reads (all of them, so
-/// that late refunds of older activations are recognized).
+/// that late refunds of older activations are recognized) into a temporary file, hashed as it is
+/// written (``EventsSpool``: a year of events on disk, not in memory).
 struct DatabaseEventSource: EventSource {
-    private var memory: MemoryByteSource
+    private let spool: EventsSpool
     private let hash: String
-    let size: Int64
+    var size: Int64 { spool.size }
 
     /// Reads the events of the database at `location`: a data folder, an SQLite file, or a
     /// `postgres://` URL.
     static func read(_ location: String) async throws -> DatabaseEventSource {
         let opened = try await open(location)
         defer { opened.close() }
-        let blocks = ExportBuffer()
-        try await opened.store.exportEvents(from: nil, to: nil, dealer: nil) { blocks.append($0) }
-        return DatabaseEventSource(bytes: blocks.take())
+        let spool = try EventsSpool()
+        let hasher = Mutex(SHA256Hasher())
+        try await opened.store.exportEvents(from: nil, to: nil, dealer: nil) { block in
+            try spool.append(block)
+            hasher.withLock { hasher in block.withUnsafeBytes { hasher.update($0) } }
+        }
+        return DatabaseEventSource(spool: spool, hash: hasher.withLock { $0.finalizeHex() })
     }
 
     /// Opens the database at `location`: a data folder, an SQLite file, or a `postgres://` URL.
@@ -125,14 +131,13 @@ struct DatabaseEventSource: EventSource {
         return opened
     }
 
-    private init(bytes: [UInt8]) {
-        hash = SHA256.hexHash(bytes)
-        size = Int64(bytes.count)
-        memory = MemoryByteSource(bytes)
+    private init(spool: EventsSpool, hash: String) {
+        self.spool = spool
+        self.hash = hash
     }
 
-    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int { try memory.read(into: buffer) }
-    func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int { try memory.read(at: offset, into: buffer) }
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int { try spool.read(into: buffer) }
+    func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int { try spool.read(at: offset, into: buffer) }
     func finish() -> String { hash }
 }
 
