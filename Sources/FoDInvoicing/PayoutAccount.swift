@@ -19,13 +19,14 @@ public struct IBAN: Sendable, Hashable, ValidatedString, CustomStringConvertible
             throw fail("an IBAN is 5 to 34 letters and digits")
         }
         let country = String(compact.prefix(2))
-        guard let spec = IBAN.registry[country] else { throw fail("\(country) does not issue IBANs (ISO 13616 registry)") }
+        guard let structure = IBAN.structures[country], let spec = IBAN.registry[country] else {
+            throw fail("\(country) does not issue IBANs (ISO 13616 registry)")
+        }
         guard IBAN.isDigit(scalars[2]), IBAN.isDigit(scalars[3]) else { throw fail("the third and fourth characters are the check digits") }
         let bban = Array(scalars.dropFirst(4))
-        guard let expected = IBAN.length(of: spec), bban.count == expected else {
-            throw fail("an IBAN of \(country) has \((IBAN.length(of: spec) ?? 0) + 4) characters, this one \(scalars.count)")
-        }
-        guard IBAN.matches(bban, spec) else { throw fail("the account part does not have the structure of \(country) (\(spec))") }
+        let expected = structure.reduce(0) { $0 + $1.count }
+        guard bban.count == expected else { throw fail("an IBAN of \(country) has \(expected + 4) characters, this one \(scalars.count)") }
+        guard IBAN.matches(bban, structure) else { throw fail("the account part does not have the structure of \(country) (\(spec))") }
         guard IBAN.mod97(bban + scalars.prefix(4)) == 1 else { throw fail("the check digits do not match (ISO 7064 MOD 97-10)") }
         value = compact
     }
@@ -33,8 +34,6 @@ public struct IBAN: Sendable, Hashable, ValidatedString, CustomStringConvertible
     public init(validating text: String) throws { try self.init(text) }
     public var text: String { value }
     public var description: String { value }
-    /// The country that issued it.
-    public var country: String { String(value.prefix(2)) }
     /// The printed format: groups of four separated by a space.
     public var printed: String {
         stride(from: 0, to: value.count, by: 4).map { start in
@@ -72,10 +71,11 @@ public struct IBAN: Sendable, Hashable, ValidatedString, CustomStringConvertible
         return number == 0 ? parts : nil
     }
 
-    static func length(of spec: String) -> Int? { parts(spec).map { $0.reduce(0) { $0 + $1.count } } }
+    /// The registry's structures, parsed once.
+    static let structures: [String: [(count: Int, kind: Character)]] = registry.compactMapValues(parts)
 
-    static func matches(_ bban: [Unicode.Scalar], _ spec: String) -> Bool {
-        guard let parts = parts(spec) else { return false }
+    /// Whether `bban` (of the structure's length) has the structure's kind of character in each part.
+    static func matches(_ bban: [Unicode.Scalar], _ parts: [(count: Int, kind: Character)]) -> Bool {
         var index = 0
         for part in parts {
             for s in bban[index..<index + part.count] {
@@ -169,22 +169,11 @@ public struct PayoutAccount: Sendable, Hashable, Codable {
         self.holder = try LegalParty.text(holder, "payout.holder", max: 140)
     }
 
-    /// The account's identifier as written on the document: the IBAN or the account number.
-    public var identifier: String { iban?.value ?? account ?? "" }
-
     private enum CodingKeys: String, CodingKey { case iban, account, bic, holder }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         try self.init(iban: try c.decodeIfPresent(IBAN.self, forKey: .iban), account: try c.decodeIfPresent(String.self, forKey: .account),
                       bic: try c.decodeIfPresent(BIC.self, forKey: .bic), holder: try c.decode(String.self, forKey: .holder))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(iban, forKey: .iban)
-        try c.encodeIfPresent(account, forKey: .account)
-        try c.encodeIfPresent(bic, forKey: .bic)
-        try c.encode(holder, forKey: .holder)
     }
 }

@@ -113,7 +113,8 @@ public struct PeriodCloseService: Sendable {
     /// The month's report from the events committed up to `mark`, and the SHA-256 of that export
     /// (``StatementsReport/build(_:_:_:_:)``: memory bounded, not the month's size).
     static func report(_ store: any EntitlementStore, _ rules: RuleSet, _ period: ReportPeriod, upTo mark: Int64) async throws -> (Report, String) {
-        try await StatementsReport.build(store, rules, period, EventQuery(recordedUpTo: mark))
+        let built = try await StatementsReport.build(store, rules, period, EventQuery(recordedUpTo: mark), hashed: true)
+        return (built.report, built.sha256 ?? "")
     }
 
     /// Events dated in a closed month but committed after the last close (``LedgerMark``): each
@@ -182,7 +183,6 @@ public struct PeriodCloseService: Sendable {
         }
         return byKey.values.sorted { ($0.dealerID, $0.currency) < ($1.dealerID, $1.currency) }
     }
-
 
     /// The month after `text` (`YYYY-MM`).
     static func next(_ text: String) throws -> String {

@@ -21,31 +21,41 @@ enum StatementsReport {
     }
 
     /// The one way the service builds a month's report: the events of `query` from the month
-    /// before `period` to its end (clawbacks look back) exported to a temporary file, hashed as
-    /// they are written (``EventsSpool``), then read by the same engine as `fod report` within
+    /// before `period` to its end (clawbacks look back) spooled to a temporary file
+    /// (``EventsSpool/export(_:_:hashed:)``), then read by the same engine as `fod report` within
     /// ``memoryLimit`` (beyond it, temporary files in `TMPDIR`) on ``BlockingPool``'s long lane.
-    /// Memory does not grow with the month. `sha256` is the export's, as a close records it.
-    static func build(_ store: any LedgerStore, _ rules: RuleSet, _ period: ReportPeriod, _ query: EventQuery) async throws
-        -> (report: Report, sha256: String) {
+    /// Memory does not grow with the month. `sha256` is the export's when `hashed` (a close
+    /// records it), else `nil`.
+    static func build(_ store: any LedgerStore, _ rules: RuleSet, _ period: ReportPeriod, _ query: EventQuery, hashed: Bool = false) async throws
+        -> (report: Report, sha256: String?) {
         var query = query
         (query.from, query.to) = (period.previousStart / 1_000_000_000, period.end / 1_000_000_000)
-        let spool = try EventsSpool()
-        let hasher = Mutex(SHA256Hasher())
-        try await store.exportEvents(query) { block in
-            try spool.append(block)
-            hasher.withLock { hasher in block.withUnsafeBytes { hasher.update($0) } }
-        }
+        let (spool, sha256) = try await EventsSpool.export(store, query, hashed: hashed)
         let report = try await BlockingPool.run(.long) {
             let builder = ReportBuilder(rules: rules, period: period, expectedRows: Int(spool.size / 100), memoryLimit: StatementsReport.memoryLimit) { _ in }
             var source = spool
             try CSVEventReader.read(&source, into: builder)
             return try builder.finish()
         }
-        return (report, hasher.withLock { $0.finalizeHex() })
+        return (report, sha256)
     }
 
     /// The memory a server-side report may take before it writes to temporary files.
     static let memoryLimit = 256 << 20
+}
+
+extension EventsSpool {
+    /// The events export of `query`, spooled to a temporary file as its pages arrive and, when
+    /// `hashed`, hashed as written (the SHA-256 a close records and `fod report --db` prints).
+    public static func export(_ store: any LedgerStore, _ query: EventQuery, hashed: Bool) async throws -> (spool: EventsSpool, sha256: String?) {
+        let spool = try EventsSpool()
+        let hasher = hashed ? Mutex(SHA256Hasher()) : nil
+        try await store.exportEvents(query) { block in
+            try spool.append(block)
+            hasher?.withLock { hasher in block.withUnsafeBytes { hasher.update($0) } }
+        }
+        return (spool, hasher?.withLock { $0.finalizeHex() })
+    }
 }
 
 /// The dealer page's month summary per dealer, kept with the ledger position (the newest

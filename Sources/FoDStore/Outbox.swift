@@ -7,7 +7,7 @@ import Synchronization
 /// sessions, imports).
 public enum Outbox {
     /// What kind of resource an event's subject names.
-    enum Subject { case entitlement, vehicle, manifest, trust, period, objection }
+    enum Subject: Int, CaseIterable { case entitlement, vehicle, manifest, trust, period, objection }
 
     /// Audit action → event type, and the subject it concerns. `docs/api.md` lists them.
     static let types: [(action: String, type: String, subject: Subject)] = [
@@ -43,13 +43,13 @@ public enum Outbox {
     /// statement anew each time, and the one with every branch took about 1.8 ms to plan — per
     /// group commit, more than its execution.
     static func insert(_ dialect: SQLDialect, for subjects: Set<Subject>) -> String {
-        let key = subjects.map { "\($0)" }.sorted().joined(separator: ",") + (dialect == .sqlite ? "/sqlite" : "/postgres")
+        let key = subjects.reduce(dialect == .sqlite ? 0 : 1 << Subject.allCases.count) { $0 | 1 << $1.rawValue }
         if let cached = statements.withLock({ $0[key] }) { return cached }
         let made = insert(dialect, subjects)
         statements.withLock { $0[key] = made }
         return made
     }
-    private static let statements = Mutex<[String: String]>([:])
+    private static let statements = Mutex<[Int: String]>([:])
 
     /// `INSERT INTO outbox … SELECT … FROM audit WHERE seq > ?` for the dialect and the subjects;
     /// the one parameter is the audit head before the transaction's changes.

@@ -1,7 +1,7 @@
-import FoDRevenue
 import FoDCore
 import FoDEntitlements
 import FoDInvoicing
+import FoDRevenue
 
 /// Where the ledger stands: the last event committed (``event.recorded``) and the audit log's head.
 public struct LedgerMark: Sendable, Hashable, Codable {

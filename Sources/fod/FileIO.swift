@@ -4,7 +4,6 @@ import FoDServer
 import FoDCrypto
 import FoDRevenue
 import FoDStore
-import Synchronization
 
 /// Where `fod report` reads events from: a byte source that can also name the input's hash.
 protocol EventSource: ByteSource, SendableMetatype {
@@ -107,13 +106,8 @@ struct DatabaseEventSource: EventSource {
     static func read(_ location: String) async throws -> DatabaseEventSource {
         let opened = try await open(location)
         defer { opened.close() }
-        let spool = try EventsSpool()
-        let hasher = Mutex(SHA256Hasher())
-        try await opened.store.exportEvents(from: nil, to: nil, dealer: nil) { block in
-            try spool.append(block)
-            hasher.withLock { hasher in block.withUnsafeBytes { hasher.update($0) } }
-        }
-        return DatabaseEventSource(spool: spool, hash: hasher.withLock { $0.finalizeHex() })
+        let (spool, sha256) = try await EventsSpool.export(opened.store, EventQuery(), hashed: true)
+        return DatabaseEventSource(spool: spool, hash: sha256 ?? "")
     }
 
     /// Opens the database at `location`: a data folder, an SQLite file, or a `postgres://` URL.

@@ -89,6 +89,6 @@ struct PayoutTests {
             #expect(throws: InvoicingError.self, "\(bad)") { try JSONDecoder().decode(PayoutAccount.self, from: Data(bad.utf8)) }
         }
         let japan = try JSONDecoder().decode(PayoutAccount.self, from: Data(#"{"account":"0001-123-1234567","bic":"MHCBJPJT","holder":"Sample Motors Osaka K.K."}"#.utf8))
-        #expect(japan.identifier == "0001-123-1234567" && japan.iban == nil)
+        #expect(japan.account == "0001-123-1234567" && japan.iban == nil)
     }
 }
