@@ -20,19 +20,37 @@ public struct DealerRef: Codable, Sendable, Hashable {
 /// `GET /v1/me`: who the key is.
 public struct MeResponse: Codable, Sendable, Hashable {
     public var keyID: String
-    /// `admin`, `issuer`, `dealer` or `auditor`.
+    /// `admin`, `issuer`, `dealer`, `auditor` or `network`.
     public var role: String
+    /// A dealer key's site.
     @Nullable public var dealer: DealerRef?
+    /// The partner that runs the site (the legal entity credited).
+    @Nullable public var partner: PartnerRef?
+    /// The salesperson a dealer key names.
+    @Nullable public var salesperson: String?
 
     enum CodingKeys: String, CodingKey {
         case keyID = "key_id"
-        case role, dealer
+        case role, dealer, partner, salesperson
     }
 
-    public init(keyID: String, role: String, dealer: DealerRef?) {
+    public init(keyID: String, role: String, dealer: DealerRef?, partner: PartnerRef? = nil, salesperson: String? = nil) {
         self.keyID = keyID
         self.role = role
         self.dealer = dealer
+        self.partner = partner
+        self.salesperson = salesperson
+    }
+}
+
+/// A partner named in an answer: its id and its name in force now.
+public struct PartnerRef: Codable, Sendable, Hashable {
+    public var id: String
+    @Nullable public var name: String?
+
+    public init(id: String, name: String?) {
+        self.id = id
+        self.name = name
     }
 }
 

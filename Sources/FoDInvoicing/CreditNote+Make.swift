@@ -23,14 +23,19 @@ extension CreditNote {
         let sign: Int64 = payable > 0 ? 1 : -1
         let period = String(year) + "-" + CreditNote.two(month)
         var lines: [Line] = []
-        if draft.activations > 0 || draft.share != 0 {
-            lines.append(Line(description: "Provision \(period): \(draft.activations) Aktivierung(en)", count: draft.activations, amount: sign * draft.share))
-        }
-        if draft.clawbacks > 0 || draft.clawback != 0 {
-            lines.append(Line(description: "Rückbelastung \(period): \(draft.clawbacks) Erstattung(en) und Widerruf(e)", count: draft.clawbacks, amount: -sign * draft.clawback))
-        }
-        if draft.adjustments > 0 || draft.adjustment != 0 {
-            lines.append(Line(description: "Anpassungen aus früheren Monaten und Einwänden: \(draft.adjustments)", count: draft.adjustments, amount: sign * draft.adjustment))
+        for part in draft.parts {
+            let at = part.label.map { ", " + $0 } ?? ""
+            if part.activations > 0 || part.share != 0 {
+                lines.append(Line(description: "Provision \(period)\(at): \(part.activations) Aktivierung(en)", count: part.activations, amount: sign * part.share))
+            }
+            if part.clawbacks > 0 || part.clawback != 0 {
+                lines.append(Line(description: "Rückbelastung \(period)\(at): \(part.clawbacks) Erstattung(en) und Widerruf(e)", count: part.clawbacks,
+                                  amount: -sign * part.clawback))
+            }
+            if part.adjustments > 0 || part.adjustment != 0 {
+                lines.append(Line(description: "Anpassungen aus früheren Monaten und Einwänden\(at): \(part.adjustments)", count: part.adjustments,
+                                  amount: sign * part.adjustment))
+            }
         }
         let net = sign * payable
         let vat: VATTreatment

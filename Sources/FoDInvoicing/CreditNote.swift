@@ -78,18 +78,45 @@ public struct CreditNote: Sendable, Hashable, Codable {
 
 /// What a credit note is made from: one dealer's closed statement in one currency, before the
 /// close gives it a number.
-public struct CreditNoteDraft: Sendable, Hashable, Codable {
+public struct CreditNoteDraft: Sendable, Hashable {
+    /// One part of the document: a site's figures (labelled), or the whole when the partner has
+    /// one site of its own id (no label: the lines read as before the network).
+    public struct Part: Sendable, Hashable {
+        /// What the part's lines name: `Standort DE-10003 Autohaus Beispiel Augsburg`; `nil`: none.
+        public let label: String?
+        public let share: Int64
+        public let clawback: Int64
+        public let adjustment: Int64
+        public let activations: Int64
+        public let clawbacks: Int64
+        public let adjustments: Int64
+
+        public init(label: String?, share: Int64, clawback: Int64, adjustment: Int64, activations: Int64, clawbacks: Int64, adjustments: Int64) {
+            self.label = label
+            self.share = share
+            self.clawback = clawback
+            self.adjustment = adjustment
+            self.activations = activations
+            self.clawbacks = clawbacks
+            self.adjustments = adjustments
+        }
+    }
+
+    /// The partner paid (the seller on the document).
     public let dealerID: String
     public let currency: Currency
     /// Commission on the month's activations, clawed back commission (positive), the sum of the
-    /// adjustments settled in the month (signed), and how many of each.
+    /// adjustments settled in the month (signed), and how many of each: the sums of ``parts``.
     public let share: Int64
     public let clawback: Int64
     public let adjustment: Int64
     public let activations: Int64
     public let clawbacks: Int64
     public let adjustments: Int64
+    /// The parts, in the order the lines list them.
+    public let parts: [Part]
 
+    /// A draft of one unlabelled part.
     public init(dealerID: String, currency: Currency, share: Int64, clawback: Int64, adjustment: Int64,
                 activations: Int64, clawbacks: Int64, adjustments: Int64) {
         self.dealerID = dealerID
@@ -100,6 +127,29 @@ public struct CreditNoteDraft: Sendable, Hashable, Codable {
         self.activations = activations
         self.clawbacks = clawbacks
         self.adjustments = adjustments
+        self.parts = [Part(label: nil, share: share, clawback: clawback, adjustment: adjustment, activations: activations,
+                           clawbacks: clawbacks, adjustments: adjustments)]
+    }
+
+    /// A draft of several parts (a partner's sites), summed exactly.
+    /// - Throws: ``InvoicingError`` `overflow`.
+    public init(dealerID: String, currency: Currency, parts: [Part]) throws {
+        func sum(_ value: (Part) -> Int64) throws -> Int64 {
+            try parts.reduce(Int64(0)) { total, part in
+                let (next, overflow) = total.addingReportingOverflow(value(part))
+                guard !overflow else { throw InvoicingError(.overflow, "the sums of \(dealerID) \(currency) do not fit in 64 bits") }
+                return next
+            }
+        }
+        self.dealerID = dealerID
+        self.currency = currency
+        self.share = try sum(\.share)
+        self.clawback = try sum(\.clawback)
+        self.adjustment = try sum(\.adjustment)
+        self.activations = try sum(\.activations)
+        self.clawbacks = try sum(\.clawbacks)
+        self.adjustments = try sum(\.adjustments)
+        self.parts = parts
     }
 
     /// What the dealer is owed: `share - clawback + adjustment` (negative: what it owes back).
@@ -108,9 +158,5 @@ public struct CreditNoteDraft: Sendable, Hashable, Codable {
         let (b, o2) = a.addingReportingOverflow(adjustment)
         guard !o1, !o2 else { throw InvoicingError(.overflow, "the payable of \(dealerID) \(currency) does not fit in 64 bits") }
         return b
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case dealerID = "dealer_id", currency, share, clawback, adjustment, activations, clawbacks, adjustments
     }
 }

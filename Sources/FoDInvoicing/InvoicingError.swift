@@ -21,6 +21,10 @@ public struct InvoicingError: CodedError {
 extension ErrorCode where Domain == InvoicingError {
     /// A party's master data is invalid (the reason names the field).
     public static let partyInvalid = ErrorCode("party_invalid")
+    /// An IBAN fails its registry structure or its check digits (ISO 13616).
+    public static let ibanInvalid = ErrorCode("iban_invalid")
+    /// A VAT identification number has not the form of one, or a German one fails its check digit.
+    public static let vatIDInvalid = ErrorCode("vat_id_invalid")
     /// The issuer profile (the OEM's own data for its credit notes) is invalid.
     public static let issuerInvalid = ErrorCode("issuer_invalid")
     /// A dealer with a payable amount lacks what a credit note must carry (§14(4) UStG).

@@ -38,17 +38,17 @@ public struct VATID: Sendable, Hashable, Codable, ValidatedString, CustomStringC
     /// The number as written, without spaces.
     public let value: String
 
-    /// - Throws: ``InvoicingError`` `party_invalid`.
+    /// - Throws: ``InvoicingError`` `vat_id_invalid`.
     public init(_ text: String) throws {
         let scalars = Array(text.unicodeScalars)
         guard (4...14).contains(scalars.count), scalars.prefix(2).allSatisfy({ ("A"..."Z").contains($0) }),
               scalars.dropFirst(2).allSatisfy({ ("A"..."Z").contains($0) || ("0"..."9").contains($0) }) else {
-            throw InvoicingError(.partyInvalid, "vat_id \"\(text.prefix(20))\" is not a VAT identification number (a country prefix and 2 to 12 letters or digits, no spaces)")
+            throw InvoicingError(.vatIDInvalid, "vat_id \"\(text.prefix(20))\" is not a VAT identification number (a country prefix and 2 to 12 letters or digits, no spaces)")
         }
         if text.hasPrefix("DE") {
             let digits = scalars.dropFirst(2).compactMap { Int(String($0)) }
             guard digits.count == 9, scalars.count == 11, VATID.mod1110(digits) else {
-                throw InvoicingError(.partyInvalid, "vat_id \(text): a German VAT ID is DE and nine digits with a valid check digit")
+                throw InvoicingError(.vatIDInvalid, "vat_id \(text): a German VAT ID is DE and nine digits with a valid check digit")
             }
         }
         self.value = text

@@ -8,12 +8,12 @@ public struct IBAN: Sendable, Hashable, ValidatedString, CustomStringConvertible
     public let value: String
 
     /// Accepts the electronic or the printed format (spaces between groups), in either case.
-    /// - Throws: ``InvoicingError`` `party_invalid` saying what is wrong.
+    /// - Throws: ``InvoicingError`` `iban_invalid` saying what is wrong.
     public init(_ text: String) throws {
         let compact = String(text.unicodeScalars.filter { $0 != " " }.map(Character.init)).uppercased()
         let scalars = Array(compact.unicodeScalars)
         func fail(_ why: String) -> InvoicingError {
-            InvoicingError(.partyInvalid, "iban \"\(text.prefix(42))\" is not a valid IBAN: \(why)")
+            InvoicingError(.ibanInvalid, "iban \"\(text.prefix(42))\" is not a valid IBAN: \(why)")
         }
         guard scalars.count >= 5, scalars.count <= 34, scalars.allSatisfy({ IBAN.isLetter($0) || IBAN.isDigit($0) }) else {
             throw fail("an IBAN is 5 to 34 letters and digits")

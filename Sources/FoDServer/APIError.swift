@@ -73,11 +73,11 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case let error as APIError: return error
         case let error as StoreError:
             switch error.code {
-            case .notFound: return APIError(.notFound, error.code.rawValue, error.reason)
+            case .notFound, .partnerNotFound, .siteNotFound: return APIError(.notFound, error.code.rawValue, error.reason)
             case .conflict: return APIError(.conflict, error.code.rawValue, error.reason)
             case .idempotencyMismatch: return APIError(.unprocessableContent, error.code.rawValue, error.reason)
-            case .invalid, .dealerUnknown, .notRevoked, .refundNotReinstatable, .beforeRegistration: return APIError(.unprocessableContent, error.code.rawValue, error.reason)
-            case .transferRecorded, .periodOpen, .objectionDecided, .subscriptionEnded: return APIError(.conflict, error.code.rawValue, error.reason)
+            case .invalid, .dealerUnknown, .notRevoked, .refundNotReinstatable, .beforeRegistration, .successorInvalid, .effectiveAtInvalid: return APIError(.unprocessableContent, error.code.rawValue, error.reason)
+            case .transferRecorded, .periodOpen, .objectionDecided, .subscriptionEnded, .siteClosed, .partnerLeft, .datesOverlap: return APIError(.conflict, error.code.rawValue, error.reason)
             case .busy: return APIError(.serviceUnavailable, error.code.rawValue, "the database is busy; retry in a moment")
             default: return APIError(.serviceUnavailable, error.code.rawValue, "the database is unavailable")
             }
@@ -100,7 +100,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case let error as CryptoError: return [.base64Malformed, .signatureMalformed, .jwkMalformed].contains(error.code)
         case let error as RevenueError:
             return [.fieldInvalid, .amountInvalid, .vatInvalid, .currencyUnknown, .currencyMismatch, .timestampInvalid, .optionInvalid].contains(error.code)
-        case let error as InvoicingError: return [.partyInvalid, .masterDataIncomplete].contains(error.code)
+        case let error as InvoicingError: return [.partyInvalid, .ibanInvalid, .vatIDInvalid, .masterDataIncomplete].contains(error.code)
         default: return false
         }
     }

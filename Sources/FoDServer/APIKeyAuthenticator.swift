@@ -1,4 +1,5 @@
 import FoDCrypto
+import FoDEntitlements
 import FoDStore
 import Foundation
 import Synchronization
@@ -14,6 +15,7 @@ import Logging
 struct APIKeyAuthenticator: AuthenticatorMiddleware {
     typealias Context = FoDRequestContext
     let store: any EntitlementStore
+    let clock: any WallClock
     let metrics: ServiceMetrics
     let cache = PrincipalCache()
 
@@ -22,7 +24,7 @@ struct APIKeyAuthenticator: AuthenticatorMiddleware {
         // The scheme is case-insensitive (RFC 9110 §11.1): "bearer", "BEARER" and "Bearer" are the
         // same — hummingbird-auth's `bearer` accepts only "Bearer ", so the header is read here.
         guard header.count > 7, header.prefix(7).lowercased() == "bearer ",
-              let principal = try await cache.principal(for: String(header.dropFirst(7)), store: store) else {
+              let principal = try await cache.principal(for: String(header.dropFirst(7)), store: store, at: clock.unixSeconds()) else {
             context.logger.info("authentication failed", metadata: ["path": .string(request.uri.path)])
             metrics.authenticationFailed()
             throw APIError.unauthorized
@@ -50,18 +52,18 @@ struct RoleCheck: AuthorizationPolicy {
 
 /// Remembers authenticated keys for ``ttl`` so that a busy client does not cost a database read per
 /// request; a revoked key stops working within that time. Keyed by the secret's SHA-256, never
-/// the secret.
+/// the secret. A dealer key whose site closes stops working within that time too.
 final class PrincipalCache: Sendable {
     /// At most this long — on this instance or another — between an API key's revocation and its last accepted request.
     static let ttl: Duration = .milliseconds(500)
     /// Expiry on the monotonic clock: a wall clock stepped back must not keep a revoked key working.
     private let entries = Mutex<[String: (principal: Principal, until: ContinuousClock.Instant)]>([:])
 
-    func principal(for secret: String, store: any EntitlementStore) async throws -> Principal? {
+    func principal(for secret: String, store: any EntitlementStore, at wallClock: Int64) async throws -> Principal? {
         let hash = SHA256.hexHash(Array(secret.utf8))
         let now = ContinuousClock.now
         if let hit = entries.withLock({ $0[hash] }), hit.until > now { return hit.principal }
-        guard let principal = try await store.authenticate(secret: secret) else {
+        guard let principal = try await store.authenticate(secret: secret, at: wallClock) else {
             entries.withLock { _ = $0.removeValue(forKey: hash) }
             return nil
         }

@@ -72,3 +72,8 @@ extension BookExtractResponse: ResponseEncodable {}
 extension WebhookBody: ResponseEncodable {}
 extension WebhookList: ResponseEncodable {}
 extension DeliveriesResponse: ResponseEncodable {}
+extension PartnerBody: ResponseEncodable {}
+extension PartnerList: ResponseEncodable {}
+extension SiteBody: ResponseEncodable {}
+extension SiteClosedBody: ResponseEncodable {}
+extension SalespersonBody: ResponseEncodable {}

@@ -14,7 +14,7 @@ struct AccessRoutes {
 
     var collection: RouteCollection<FoDRequestContext> {
         let routes = RouteCollection(context: FoDRequestContext.self)
-        routes.group().add(middleware: RoleCheck.require(.issuer, .dealer, .auditor)).get("/v1/me", use: me)
+        routes.group().add(middleware: RoleCheck.require(.issuer, .dealer, .auditor, .network)).get("/v1/me", use: me)
         routes.group().add(middleware: RoleCheck.require(.auditor)).get("/v1/audit", use: audit)
         return routes
     }
@@ -22,8 +22,12 @@ struct AccessRoutes {
     @Sendable func me(_ request: Request, _ context: FoDRequestContext) async throws -> MeResponse {
         let principal = try context.caller()
         var dealer: DealerRef?
+        var partner: PartnerRef?
         if let id = principal.dealer { dealer = DealerRef(id: id, name: try await services.store.dealer(id)?.name) }
-        return MeResponse(keyID: principal.keyID, role: principal.role.rawValue, dealer: dealer)
+        if let id = principal.partner {
+            partner = PartnerRef(id: id.value, name: try await services.store.partner(id)?.version(at: services.clock.unixSeconds()).details.name)
+        }
+        return MeResponse(keyID: principal.keyID, role: principal.role.rawValue, dealer: dealer, partner: partner, salesperson: principal.salesperson?.value)
     }
 
     @Sendable func audit(_ request: Request, _ context: FoDRequestContext) async throws -> AuditPage {

@@ -169,7 +169,8 @@ struct ActivationFlow {
                                                                                  notBefore: quote.startsAt, expiresAt: end))
         let record = ActivationRecord(
             activation: NewActivation(entitlement: issued, channel: booking.channel, market: quote.vehicle.market, gross: quote.price.gross,
-                                      vat: quote.price.vat, consent: booking.consent, extends: quote.extends),
+                                      vat: quote.price.vat, consent: booking.consent, extends: quote.extends,
+                                      salesperson: booking.principal.salesperson),
             principal: booking.principal, idempotencyScope: booking.scope, idempotencyKey: booking.key, requestHash: booking.requestHash,
             response: IdempotentResponse(status: 201, body: try APIResponseEncoder.bytes(try respond(issued, quote, credited))))
         do {

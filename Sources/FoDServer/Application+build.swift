@@ -41,13 +41,14 @@ public func buildRouter(services: FoDServices, secureCookies: Bool = false) thro
     router.add(middleware: LogRequestsMiddleware(.info, includeHeaders: .none))
     router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
     router.add(middleware: ErrorMapper(metrics: services.metrics, methods: methods))
-    router.add(middleware: APIKeyAuthenticator(store: services.store, metrics: services.metrics))
+    router.add(middleware: APIKeyAuthenticator(store: services.store, clock: services.clock, metrics: services.metrics))
     // One collection per resource; each route's group checks its roles.
     for collection in [OperationsRoutes(services: services).collection, AccessRoutes(services: services).collection,
                        VehicleRoutes(services: services).collection, EntitlementRoutes(services: services).collection,
                        ActivationRoutes(services: services).collection, ManifestRoutes(services: services).collection,
                        PurchaseRoutes(services: services).collection, ReportRoutes(services: services).collection,
-                       PeriodRoutes(services: services).collection, WebhookRoutes(services: services).collection] {
+                       PeriodRoutes(services: services).collection, WebhookRoutes(services: services).collection,
+                       NetworkRoutes(services: services).collection] {
         router.addRoutes(collection)
     }
     DealerWebRoutes(services: services, pages: try DealerPages(), alwaysSecure: secureCookies).register(on: router)

@@ -69,7 +69,9 @@ public struct PeriodCloseService: Sendable {
                                     term: "", channel: "", net: 0, ruleID: "", rateBps: 0, share: adjustment.amount, reason: adjustment.reason))
         }
         let statements = try PeriodCloseService.statements(report, adjustmentLines)
-        let creditNotes = try await documents(statements, issuer: issuer, period: period, at: now)
+        let network = try await store.network()
+        let payees = PeriodCloseService.payees(statements, network, period)
+        let creditNotes = try await documents(statements, payees: payees, network: network, issuer: issuer, period: period, at: now)
         let file = StatementFile(issuer: services.signing.issuerID.value, period: period.description, closedAt: Instant(unixSeconds: now).rfc3339,
                                  rulesVersion: report.rulesVersion, eventsSHA256: eventsSHA256, eventMark: mark.events,
                                  auditHead: .init(seq: mark.auditSeq, sha256: mark.auditSHA256), statements: statements)
@@ -81,6 +83,7 @@ public struct PeriodCloseService: Sendable {
                              creditNotes: creditNotes, numberPrefix: issuer.numberPrefix, numberYear: CivilDate(unixSeconds: now).year,
                              settledAdjustments: adjustments.map(\.id))
         plan.signingKey = try PeriodCloseService.statementKey(signer)
+        plan.payees = payees
         return try await store.closePeriod(plan, actor: actor)
     }
 
@@ -138,19 +141,38 @@ public struct PeriodCloseService: Sendable {
         return lines
     }
 
-    /// The documents: one per dealer and currency with something payable either way.
-    func documents(_ statements: [ClosedStatement], issuer: IssuerProfile, period: ReportPeriod, at now: Int64) async throws -> [CreditNote] {
-        let parties = try await services.store.dealerParties()
+    /// The documents: one per partner paid and currency with something payable either way, its
+    /// lines by site (a sub-agent's sites under its main partner, named as the sub-agent's). The
+    /// payee of a site's statement is its partner's main partner in force on the month's last
+    /// instant (docs/revenue-share.md); the party data is the payee's version in force at the close.
+    func documents(_ statements: [ClosedStatement], payees: [String: String], network: Network, issuer: IssuerProfile, period: ReportPeriod,
+                   at now: Int64) async throws -> [CreditNote] {
+        let lastInstant = period.end / 1_000_000_000 - 1
+        var groups: [String: [ClosedStatement]] = [:], order: [String] = []
+        for statement in statements where !statement.dealerID.isEmpty {
+            let payee = payees[statement.dealerID] ?? statement.dealerID
+            let key = payee + "\u{1}" + statement.currency
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(statement)
+        }
         var notes: [CreditNote] = []
         var missing: [String] = []
-        for statement in statements where !statement.dealerID.isEmpty && statement.payable != 0 {
-            let draft = CreditNoteDraft(dealerID: statement.dealerID, currency: try Currency(statement.currency), share: statement.share,
-                                        clawback: statement.clawback, adjustment: statement.adjustment, activations: statement.activations,
-                                        clawbacks: statement.clawbacks, adjustments: statement.adjustments)
-            let preceding = statement.payable < 0 ? try await services.store.latestCreditNote(dealer: statement.dealerID, currency: statement.currency) : nil
+        for key in order.sorted() {
+            guard let group = groups[key], let first = group.first else { continue }
+            let payee = String(key.prefix { $0 != "\u{1}" })
+            let partner = (try? PartnerID(payee)).flatMap { network.partners[$0] }
+            let parts = group.sorted { $0.dealerID < $1.dealerID }.map { statement in
+                CreditNoteDraft.Part(label: PeriodCloseService.label(statement.dealerID, payee: payee, single: group.count == 1, network, at: lastInstant),
+                                     share: statement.share, clawback: statement.clawback, adjustment: statement.adjustment,
+                                     activations: statement.activations, clawbacks: statement.clawbacks, adjustments: statement.adjustments)
+            }
+            let draft = try CreditNoteDraft(dealerID: payee, currency: try Currency(first.currency), parts: parts)
+            let payable = try draft.payable()
+            guard payable != 0 else { continue }
+            let preceding = payable < 0 ? try await services.store.latestCreditNote(dealer: payee, currency: first.currency) : nil
             do {
                 guard let note = try CreditNote.make(draft, number: "", issuedAt: now, year: Int64(period.year), month: Int64(period.month),
-                                                     issuer: issuer, dealer: parties[statement.dealerID], preceding: preceding) else { continue }
+                                                     issuer: issuer, dealer: partner?.version(at: now).details.party, preceding: preceding) else { continue }
                 try note.numbered("CHECK").check()
                 notes.append(note)
             } catch let error as InvoicingError where error.code == .masterDataIncomplete {
@@ -161,6 +183,29 @@ public struct PeriodCloseService: Sendable {
             throw APIError(.conflict, InvoicingError.Code.masterDataIncomplete.rawValue, "cannot issue the credit notes: " + missing.joined(separator: "; "))
         }
         return notes
+    }
+
+    /// Who is paid for each statement (by its `dealer_id`): its site's partner, or that partner's
+    /// main partner, as in force on the month's last instant.
+    static func payees(_ statements: [ClosedStatement], _ network: Network, _ period: ReportPeriod) -> [String: String] {
+        var payees: [String: String] = [:]
+        for statement in statements where !statement.dealerID.isEmpty {
+            payees[statement.dealerID] = network.payee(of: statement.dealerID, at: period.end / 1_000_000_000 - 1)?.payee.value ?? statement.dealerID
+        }
+        return payees
+    }
+
+    /// What a statement's lines are named on its payee's credit note: nothing for a partner's only
+    /// statement under its own id (a dealer of before the network), else the site — and the
+    /// sub-agent it belongs to — or the partner's own adjustments.
+    static func label(_ id: String, payee: String, single: Bool, _ network: Network, at instant: Int64) -> String? {
+        if single && id == payee { return nil }
+        guard let dealer = try? DealerID(id), let site = network.sites[dealer] else { return "Partner \(id)" }
+        var label = "Standort \(site.id) \(site.name)"
+        if site.partner.value != payee, let agent = network.partners[site.partner] {
+            label += " (Unteragent \(agent.id) \(agent.version(at: instant).details.name))"
+        }
+        return label
     }
 
     /// Statements per dealer and currency: the report's, with the adjustment lines added.

@@ -68,8 +68,8 @@ struct PeriodRoutes {
         let period = request.uri.queryParameters.get("period").map { String($0) }
         if let period { _ = try PeriodRoutes.period(period) }
         let asked = try PeriodRoutes.queryID(request, "dealer")
-        if principal.role == .dealer, let asked, asked != principal.dealer?.value { throw APIError.forbidden("a dealer key reads only its own credit notes") }
-        let dealer = principal.role == .dealer ? principal.dealer?.value : asked
+        if principal.role == .dealer, let asked, asked != principal.partner?.value { throw APIError.forbidden("a dealer key reads only its own partner's credit notes") }
+        let dealer = principal.role == .dealer ? principal.partner?.value : asked
         return CreditNotesResponse(creditNotes: try await services.store.creditNotes(period: period, dealer: dealer).map(CreditNoteSummary.init))
     }
 
@@ -102,7 +102,7 @@ struct PeriodRoutes {
             return status
         }
         let note = try PeriodRoutes.queryID(request, "credit_note")
-        let dealer = principal.role == .dealer ? principal.dealer?.value : nil
+        let dealer = principal.role == .dealer ? principal.partner?.value : nil
         return ObjectionsResponse(objections: try await services.store.objections(creditNote: note, dealer: dealer, status: status).map(PeriodRoutes.body))
     }
 
@@ -134,9 +134,9 @@ struct PeriodRoutes {
     @Sendable func bookExtract(_ request: Request, _ context: FoDRequestContext) async throws -> Response {
         let principal = try context.caller()
         let dealer = context.path("id")
-        if principal.role == .dealer, dealer != principal.dealer?.value { throw APIError.forbidden("a dealer key reads only its own book extract") }
-        // A dealer that does not exist has no book extract (not an empty one).
-        guard let id = try? DealerID(dealer), try await services.store.dealer(id) != nil else {
+        if principal.role == .dealer, dealer != principal.partner?.value { throw APIError.forbidden("a dealer key reads only its own partner's book extract") }
+        // A partner (or a dealer of before the network: a partner of the same id) that does not exist has no book extract (not an empty one).
+        guard let id = try? PartnerID(dealer), try await services.store.partner(id) != nil else {
             throw APIError(.notFound, "dealer_not_found", "no dealer \(DisplayText.sanitized(dealer, maxLength: 64))")
         }
         let query = request.uri.queryParameters
@@ -162,11 +162,11 @@ struct PeriodRoutes {
         return closed
     }
 
-    /// The `{number}` credit note, if the caller may see it.
+    /// The `{number}` credit note, if the caller may see it (a dealer key: its partner's).
     private func own(_ context: FoDRequestContext) async throws -> CreditNote {
         let principal = try context.caller()
         let number = context.path("number")
-        guard let note = try await services.store.creditNote(number), principal.role != .dealer || principal.dealer?.value == note.dealerID else {
+        guard let note = try await services.store.creditNote(number), principal.role != .dealer || principal.partner?.value == note.dealerID else {
             throw APIError(.notFound, "credit_note_not_found", "no credit note \(number.prefix(40))")
         }
         return note
@@ -283,7 +283,8 @@ public enum BookExtract {
             return BookExtractLine(period: book.period, kind: line.kind.rawValue, eventID: line.eventID, entitlementID: line.entitlementID,
                                    refersTo: line.refersTo, occurredAt: Timestamp.format(line.occurredAt), vin: line.vin, feature: line.feature,
                                    term: line.term, channel: line.channel, currency: line.currency, net: money(line.net), ruleID: line.ruleID,
-                                   rateBps: line.rateBps, share: money(line.share), reason: line.reason, auditSeq: book.auditSeq)
+                                   rateBps: line.rateBps, share: money(line.share), reason: line.reason, auditSeq: book.auditSeq,
+                                   siteID: line.dealerID)
         })
     }
 

@@ -7,7 +7,7 @@ import Synchronization
 /// sessions, imports).
 public enum Outbox {
     /// What kind of resource an event's subject names.
-    enum Subject: Int, CaseIterable { case entitlement, vehicle, manifest, trust, period, objection }
+    enum Subject: Int, CaseIterable { case entitlement, vehicle, manifest, trust, period, objection, partner, site, salesperson }
 
     /// Audit action → event type, and the subject it concerns. `docs/api.md` lists them.
     static let types: [(action: String, type: String, subject: Subject)] = [
@@ -29,6 +29,13 @@ public enum Outbox {
         ("objection.raise", "objection.raised", .objection),
         ("objection.adjusted", "objection.adjusted", .objection),
         ("objection.rejected", "objection.rejected", .objection),
+        ("partner.create", "partner.created", .partner),
+        ("partner.change", "partner.changed", .partner),
+        ("partner.end", "partner.ended", .partner),
+        ("site.open", "site.opened", .site),
+        ("site.close", "site.closed", .site),
+        ("salesperson.add", "salesperson.added", .salesperson),
+        ("salesperson.end", "salesperson.ended", .salesperson),
     ]
 
     /// Every event type, in the order of ``types``.
@@ -97,6 +104,22 @@ public enum Outbox {
                               ("status", "o.status"), ("reason", "o.reason"), ("resolution", "o.resolution")]))
             FROM objection o WHERE o.id = a.subject
             """)
+        // The partner with the version the change recorded (the latest recorded one).
+        let partner = d.nested("""
+            SELECT \(d.object([("id", "p.id"), ("joined_at", d.time("p.joined_at")), ("left_at", d.time("p.left_at")),
+                              ("valid_from", "(SELECT \(d.time("v.valid_from")) FROM partner_version v WHERE v.partner_id = p.id ORDER BY v.recorded_at DESC, v.valid_from DESC LIMIT 1)"),
+                              ("version", d.json("(SELECT v.document FROM partner_version v WHERE v.partner_id = p.id ORDER BY v.recorded_at DESC, v.valid_from DESC LIMIT 1)"))]))
+            FROM partner p WHERE p.id = a.subject
+            """)
+        let site = d.nested("""
+            SELECT \(d.object([("id", "s.id"), ("partner_id", "s.partner_id"), ("name", "s.name"), ("market", "s.market"),
+                              ("opened_at", d.time("s.opened_at")), ("closed_at", d.time("s.closed_at")), ("successor", "s.successor")]))
+            FROM dealer s WHERE s.id = a.subject
+            """)
+        let salesperson = d.nested("""
+            SELECT \(d.object([("id", "p.id"), ("site_id", "p.site_id"), ("active_from", d.time("p.active_from")), ("active_to", d.time("p.active_to"))]))
+            FROM salesperson p WHERE p.id = a.subject ORDER BY p.recorded_at DESC, p.active_from DESC LIMIT 1
+            """)
         let present = types.filter { subjects.contains($0.subject) }
         var dealer: [String] = [], data: [String] = []
         func when(_ subject: Subject, dealer dealerValue: String?, data dataValue: String) {
@@ -111,6 +134,10 @@ public enum Outbox {
         when(.manifest, dealer: nil, data: manifest)
         when(.trust, dealer: nil, data: trust)
         when(.period, dealer: nil, data: period)
+        when(.partner, dealer: nil, data: partner)
+        when(.site, dealer: "a.subject", data: site)
+        when(.salesperson, dealer: "(SELECT p.site_id FROM salesperson p WHERE p.id = a.subject ORDER BY p.recorded_at DESC, p.active_from DESC LIMIT 1)",
+             data: salesperson)
         let typeCase = "CASE a.action " + present.map { "WHEN '\($0.action)' THEN '\($0.type)'" }.joined(separator: " ") + " END"
         return """
             INSERT INTO outbox (seq, type, occurred_at, subject, dealer_id, data)

@@ -155,6 +155,8 @@ public struct ClosePlan: Sendable {
     public let settledAdjustments: [String]
     /// The statement's signing key: its id and public JWK (kept and published: ``PeriodStore/statementKeys()``).
     public var signingKey: (kid: String, jwk: String)? = nil
+    /// The partner paid for each statement's lines (by the statement's `dealer_id`, a site); absent: the id itself.
+    public var payees: [String: String] = [:]
 
     public init(period: String, previous: String?, closedAt: Int64, rulesVersion: String, eventsSHA256: String, mark: LedgerMark,
                 statement: String, signature: String, lines: ClosedLines, creditNotes: [CreditNote], numberPrefix: String,
@@ -295,8 +297,6 @@ public protocol PeriodStore: Sendable {
     func keepStatementKey(kid: String, jwk: String, at now: Int64) async throws
     /// When the earliest recorded event occurred (Unix seconds); `nil` when none is recorded.
     func firstEventAt() async throws -> Int64?
-    /// Every dealer's party data.
-    func dealerParties() async throws -> [String: LegalParty]
     /// The dealer's latest credit note number (a correction refers to it).
     func latestCreditNote(dealer: String, currency: String) async throws -> String?
     /// Adjustments not settled yet, booked up to `now`.

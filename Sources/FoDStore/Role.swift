@@ -10,6 +10,8 @@ public enum Role: String, Sendable, Hashable, CaseIterable, CustomStringConverti
     case dealer
     /// Reports, the audit log, exports.
     case auditor
+    /// The network team: partners, sites, salespeople (and reading them).
+    case network
 
     public var description: String { rawValue }
 }
@@ -20,16 +22,25 @@ public struct Principal: Sendable, Hashable {
     public let keyID: String
     /// The role.
     public let role: Role
-    /// The dealer a dealer key acts as.
+    /// The site a dealer key acts as (a `dealer_id`).
     public let dealer: DealerID?
+    /// The partner that runs the site (the legal entity its sales are credited to).
+    public let partner: PartnerID?
+    /// The salesperson a dealer key names, if any: recorded on its sales.
+    public let salesperson: SalespersonID?
 
     /// Creates a principal.
-    public init(keyID: String, role: Role, dealer: DealerID?) {
+    public init(keyID: String, role: Role, dealer: DealerID?, partner: PartnerID? = nil, salesperson: SalespersonID? = nil) {
         self.keyID = keyID
         self.role = role
         self.dealer = dealer
+        self.partner = partner ?? dealer.flatMap { try? PartnerID($0.value) }
+        self.salesperson = salesperson
     }
 
     /// The name the audit log records.
-    public var actor: String { dealer.map { "\(role):\(keyID):\($0)" } ?? "\(role):\(keyID)" }
+    public var actor: String {
+        guard let dealer else { return "\(role):\(keyID)" }
+        return "\(role):\(keyID):\(dealer)" + (salesperson.map { ":\($0)" } ?? "")
+    }
 }

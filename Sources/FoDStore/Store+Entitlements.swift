@@ -59,10 +59,14 @@ public struct NewActivation: Sendable {
     /// The entitlement an extension continues (its new entitlement starts at that one's end, or
     /// now for an upgrade to permanent); `nil` for a new sale.
     public let extends: EntitlementID?
+    /// Who sold it at the site (a dealer key that names a salesperson); the site's partner is
+    /// recorded beside the site as the sale is stored.
+    public let salesperson: SalespersonID?
 
     public init(entitlement: IssuedToken<EntitlementClaims>, channel: String, market: Market, gross: Money, vat: BasisPoints,
-                consent: Consent = .inPerson, extends: EntitlementID? = nil) {
+                consent: Consent = .inPerson, extends: EntitlementID? = nil, salesperson: SalespersonID? = nil) {
         self.extends = extends
+        self.salesperson = salesperson
         self.entitlement = entitlement
         self.channel = channel
         self.market = market
@@ -311,7 +315,8 @@ extension SQLStore {
         return stored
     }
 
-    /// Sales' rows: the entitlements, their priced activation events and their consents.
+    /// Sales' rows: the entitlements, their priced activation events (with the site's partner and
+    /// the salesperson as they are at the sale: later network changes never move it) and their consents.
     static func insertSales(_ activations: [NewActivation], _ db: any SQLConnection, at now: Int64) throws {
         try insertEntitlements(activations.map(\.entitlement), db)
         for chunk in activations.chunks(of: 500) {
@@ -320,12 +325,13 @@ extension SQLStore {
                 let claims = activation.entitlement.claims
                 events += [StoreRows.activationEventID(claims.id), claims.issuedAt, "activation", claims.vin.value, claims.feature.value, claims.term.rawValue,
                            activation.channel, claims.dealer?.value, activation.market.code, activation.gross.currency.code,
-                           activation.gross.minor, activation.vat.value, claims.id.value]
+                           activation.gross.minor, activation.vat.value, claims.id.value, claims.dealer?.value, activation.salesperson?.value]
                 consents += [claims.id.value, activation.consent.termsVersion, activation.consent.immediateStart, activation.consent.acknowledgedAt, now]
             }
             try db.enqueue(sql: """
-                INSERT INTO event (event_id, occurred_at, kind, vin, feature, term, channel, dealer_id, market, currency, gross_minor, vat_bps, entitlement_id)
-                VALUES \(SQLText.rows(chunk.count, columns: 13))
+                INSERT INTO event (event_id, occurred_at, kind, vin, feature, term, channel, dealer_id, market, currency, gross_minor, vat_bps, entitlement_id,
+                  partner_id, salesperson_id)
+                VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT d.partner_id FROM dealer d WHERE d.id = ?), ?)", count: chunk.count).joined(separator: ", "))
                 """, arguments: events)
             try db.enqueue(sql: "INSERT INTO consent (entitlement_id, terms_version, immediate_start, acknowledged_at, recorded_at) VALUES \(SQLText.rows(chunk.count, columns: 5))",
                            arguments: consents)

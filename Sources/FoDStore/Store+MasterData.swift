@@ -3,32 +3,16 @@ import FoDEntitlements
 import FoDInvoicing
 import Foundation
 
-/// A dealer.
+/// A site as the dealer page and `/v1/me` name it (``Site`` has all of it).
 public struct Dealer: Sendable, Hashable {
     public let id: DealerID
     public let name: String
     public let market: String
-    /// What its credit notes carry: legal name, address, VAT ID or tax number (`nil`: not given
-    /// yet; the dealer's month cannot be closed with a payable amount until it is).
-    public let party: LegalParty?
 
-    public init(id: DealerID, name: String, market: String, party: LegalParty? = nil) {
+    public init(id: DealerID, name: String, market: String) {
         self.id = id
         self.name = name
         self.market = market
-        self.party = party
-    }
-
-    /// The party as the JSON the stores keep (`nil`: none).
-    public var partyJSON: String? { party.flatMap { try? String(decoding: JSONEncoder.sorted.encode($0), as: UTF8.self) } }
-
-    /// The stored party document.
-    /// - Throws: ``StoreError`` `store_database` when it is damaged.
-    public static func party(json: String?) throws -> LegalParty? {
-        guard let json else { return nil }
-        do { return try JSONDecoder().decode(LegalParty.self, from: Data(json.utf8)) } catch {
-            throw StoreError(.database, "a stored dealer party document is damaged")
-        }
     }
 }
 
@@ -60,10 +44,20 @@ public struct DealerAssignment: Sendable, Hashable {
     }
 }
 
+/// A partner of the fixture documents with its sites and their salespeople.
+public struct FixturePartner: Sendable {
+    public let id: PartnerID
+    public let details: PartnerDetails
+    public let sites: [Site]
+    public let salespeople: [Salesperson]
+}
+
 /// The fixture documents (dealers, vehicles, catalog) parsed and validated before an import
-/// writes anything.
+/// writes anything. `dealers.json` holds partners with their `sites` (each with `salespeople`);
+/// an entry without `sites` is a dealer of before the network: a partner with one site of the
+/// same id.
 public struct Fixtures: Sendable {
-    public let dealers: [Dealer]
+    public let partners: [FixturePartner]
     public let vehicles: [Vehicle]
     public let catalog: Catalog
 
@@ -71,27 +65,10 @@ public struct Fixtures: Sendable {
     /// - Throws: ``StoreError`` `invalid` naming the bad record.
     public init(dealers: String, vehicles: String, catalog: String) throws {
         do { self.catalog = try Catalog(json: catalog) } catch { throw StoreError(.invalid, "catalog: \(error)") }
-        self.dealers = try Fixtures.objects(dealers, "dealers").map { object in
-            guard let id = object["id"]?.string, let name = object["name"]?.string, let market = object["market"]?.string else {
-                throw StoreError(.invalid, "every dealer needs id, name and market")
-            }
-            let known = Set(["id", "name", "market"] + LegalParty.members)
-            if let unknown = object.members.first(where: { !known.contains($0.name) }) {
-                throw StoreError(.invalid, "dealer \(id): unknown member \"\(unknown.name.prefix(40))\"")
-            }
-            do {
-                // The party data is optional as a whole: given, it must be complete and valid.
-                var party: LegalParty?
-                if LegalParty.members.contains(where: { object[$0] != nil }) {
-                    let document = JSONWriter.text(.object(JSONObject(members: object.members.filter { LegalParty.members.contains($0.name) })))
-                    do { party = try JSONDecoder().decode(LegalParty.self, from: Data(document.utf8)) } catch {
-                        throw StoreError(.invalid, "dealer \(id): \(InvoicingError.describe(error))")
-                    }
-                }
-                return Dealer(id: try DealerID(id), name: name, market: market, party: party)
-            } catch let error as StoreError { throw error } catch let error as any CodedError {
-                throw StoreError(.invalid, "dealer \(id): \(error.reason)")
-            }
+        self.partners = try Fixtures.objects(dealers, "dealers").map(Fixtures.partner)
+        var seen = Set<String>()
+        for partner in partners {
+            for site in partner.sites where !seen.insert(site.id.value).inserted { throw StoreError(.invalid, "site \(site.id) is named twice") }
         }
         self.vehicles = try Fixtures.objects(vehicles, "vehicles").map { object in
             do { return try StrictJSON.decode(Vehicle.self, from: object) } catch let error as any CodedError {
@@ -101,7 +78,65 @@ public struct Fixtures: Sendable {
     }
 
     /// What the import's audit entry says.
-    public var auditDetails: String { "dealers=\(dealers.count) vehicles=\(vehicles.count) features=\(catalog.features.count)" }
+    public var auditDetails: String {
+        "partners=\(partners.count) sites=\(partners.reduce(0) { $0 + $1.sites.count }) vehicles=\(vehicles.count) features=\(catalog.features.count)"
+    }
+
+    private static func partner(_ object: JSONObject) throws -> FixturePartner {
+        guard let id = object["id"]?.string, let name = object["name"]?.string, let market = object["market"]?.string else {
+            throw StoreError(.invalid, "every partner (dealer) needs id, name and market")
+        }
+        let known = Set(["id", "name", "market", "main_partner", "sites"] + LegalParty.members)
+        if let unknown = object.members.first(where: { !known.contains($0.name) }) {
+            throw StoreError(.invalid, "dealer \(id): unknown member \"\(unknown.name.prefix(40))\"")
+        }
+        do {
+            // The party data is optional as a whole: given, it must be complete and valid.
+            var party: LegalParty?
+            if LegalParty.members.contains(where: { object[$0] != nil }) {
+                let document = JSONWriter.text(.object(JSONObject(members: object.members.filter { LegalParty.members.contains($0.name) })))
+                do { party = try JSONDecoder().decode(LegalParty.self, from: Data(document.utf8)) } catch {
+                    throw StoreError(.invalid, "dealer \(id): \(InvoicingError.describe(error))")
+                }
+            }
+            let partner = try PartnerID(id)
+            _ = try Market(market)
+            let details = PartnerDetails(name: name, market: market, party: party, mainPartner: try object["main_partner"]?.string.map { try PartnerID($0) })
+            guard let list = object["sites"] else {
+                return FixturePartner(id: partner, details: details, sites: [Site(id: try DealerID(id), partner: partner, name: name, market: market, address: party?.address,
+                                                                                  openedAt: 0, closedAt: nil, successor: nil)], salespeople: [])
+            }
+            guard case .array(let items) = list else { throw StoreError(.invalid, "dealer \(id): sites is a list") }
+            var sites: [Site] = [], salespeople: [Salesperson] = []
+            for item in items {
+                guard case .object(let site) = item, let siteID = site["id"]?.string, let siteName = site["name"]?.string else {
+                    throw StoreError(.invalid, "dealer \(id): every site needs id and name")
+                }
+                if let unknown = site.members.first(where: { !["id", "name", "market", "address", "salespeople"].contains($0.name) }) {
+                    throw StoreError(.invalid, "site \(siteID): unknown member \"\(unknown.name.prefix(40))\"")
+                }
+                var address: PostalAddress?
+                if let value = site["address"] {
+                    do { address = try JSONDecoder().decode(PostalAddress.self, from: Data(JSONWriter.text(value).utf8)) } catch {
+                        throw StoreError(.invalid, "site \(siteID): \(InvoicingError.describe(error))")
+                    }
+                }
+                let dealer = try DealerID(siteID)
+                let siteMarket = site["market"]?.string ?? market
+                _ = try Market(siteMarket)
+                sites.append(Site(id: dealer, partner: partner, name: siteName, market: siteMarket, address: address, openedAt: 0, closedAt: nil, successor: nil))
+                if case .array(let people)? = site["salespeople"] {
+                    for person in people {
+                        guard let text = person.string else { throw StoreError(.invalid, "site \(siteID): salespeople is a list of ids") }
+                        salespeople.append(Salesperson(id: try SalespersonID(text), site: dealer, activeFrom: 0, activeTo: nil))
+                    }
+                }
+            }
+            return FixturePartner(id: partner, details: details, sites: sites, salespeople: salespeople)
+        } catch let error as StoreError { throw error } catch let error as any CodedError {
+            throw StoreError(.invalid, "dealer \(id): \(error.reason)")
+        }
+    }
 
     private static func objects(_ text: String, _ what: String) throws -> [JSONObject] {
         do {
@@ -115,17 +150,43 @@ public struct Fixtures: Sendable {
 }
 
 extension SQLStore {
-    /// Loads dealers, vehicles and the catalog from JSON documents (the demo fixtures), replacing
-    /// what is there. Vehicles and dealers are upserted; the catalog replaced.
+    /// Loads the network, vehicles and the catalog from JSON documents (a bulk load; the demo
+    /// fixtures). A new partner is in force since the epoch; a known one whose data differs gets a
+    /// new version from `now` (the past is not rewritten). Sites are added or renamed (a site of
+    /// another partner is refused), salespeople added; vehicles upserted; the catalog replaced.
     /// - Throws: ``StoreError`` `invalid` naming the bad record.
     public func importFixtures(dealers: String, vehicles: String, catalog: String, actor: String, at now: Int64) async throws {
         let fixtures = try Fixtures(dealers: dealers, vehicles: vehicles, catalog: catalog)
         try await transaction(.bulk, "fixtures import") { db in
-            for dealer in fixtures.dealers {
-                try db.execute(sql: """
-                    INSERT INTO dealer (id, name, market, party) VALUES (?, ?, ?, ?)
-                    ON CONFLICT(id) DO UPDATE SET name = excluded.name, market = excluded.market, party = excluded.party
-                    """, arguments: [dealer.id.value, dealer.name, dealer.market, dealer.partyJSON])
+            // Main partners before their sub-agents.
+            for partner in fixtures.partners.sorted(by: { ($0.details.mainPartner == nil ? 0 : 1) < ($1.details.mainPartner == nil ? 0 : 1) }) {
+                if let known = try Self.partner(db, partner.id) {
+                    let current = known.version(at: now)
+                    if current.details != partner.details {
+                        try Self.checkMainPartner(partner.details, of: partner.id, at: now, db)
+                        try Self.insertVersion(partner.id, partner.details, validFrom: max(now, current.validFrom + 1), actor: actor, at: now, db)
+                    }
+                } else {
+                    if let site = try Self.site(db, try DealerID(partner.id.value)), site.partner != partner.id {
+                        throw StoreError(.invalid, "dealer \(partner.id): the id is a site of partner \(site.partner)")
+                    }
+                    try Self.checkMainPartner(partner.details, of: partner.id, at: 0, db)
+                    try db.execute(sql: "INSERT INTO partner (id, joined_at, created_at) VALUES (?, 0, ?)", arguments: [partner.id.value, now])
+                    try Self.insertVersion(partner.id, partner.details, validFrom: 0, actor: actor, at: now, db)
+                }
+                for site in partner.sites {
+                    if let known = try Self.site(db, site.id), known.partner != partner.id {
+                        throw StoreError(.invalid, "site \(site.id) belongs to partner \(known.partner), not \(partner.id)")
+                    }
+                    try db.execute(sql: """
+                        INSERT INTO dealer (id, name, market, partner_id, address, opened_at) VALUES (?, ?, ?, ?, ?, 0)
+                        ON CONFLICT(id) DO UPDATE SET name = excluded.name, market = excluded.market, address = excluded.address
+                        """, arguments: [site.id.value, site.name, site.market, partner.id.value, Self.addressJSON(site.address)])
+                }
+                for person in partner.salespeople where try Self.salespeople(db, "id = ?", [person.id.value]).isEmpty {
+                    try db.execute(sql: "INSERT INTO salesperson (id, site_id, active_from, active_to, recorded_at) VALUES (?, ?, 0, NULL, ?)",
+                                   arguments: [person.id.value, person.site.value, now])
+                }
             }
             try Self.upsert(fixtures.vehicles, db, at: now)
             try Self.storeCatalog(fixtures.catalog, db)
@@ -145,7 +206,7 @@ extension SQLStore {
 
     /// Registers or updates vehicles, 500 to a statement.
     private static func upsert(_ vehicles: [Vehicle], _ db: any SQLConnection, at now: Int64) throws {
-        for dealer in Set(vehicles.compactMap(\.servicingDealer)) { try requireDealer(dealer, db) }
+        for dealer in Set(vehicles.compactMap(\.servicingDealer)) { try requireDealer(dealer, db, openAt: now) }
         // A VIN named twice: the last one counts, as when each was written in turn (one statement may not change a row twice).
         var last: [String: Int] = [:]
         for (index, vehicle) in vehicles.enumerated() { last[vehicle.vin.value] = index }
@@ -169,9 +230,14 @@ extension SQLStore {
 
     /// Fails unless `dealer` is in the master data (checked in the transaction that refers to it).
     /// - Throws: ``StoreError`` `dealer_unknown`.
-    static func requireDealer(_ dealer: DealerID, _ db: any SQLConnection) throws {
-        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM dealer WHERE id = ?)", arguments: [dealer.value]) == true else {
-            throw StoreError(.dealerUnknown, "dealer \(dealer) is not known: add it to the dealer master data first")
+    /// - Parameter instant: when given, the site must be open then.
+    /// - Throws: ``StoreError`` `dealer_unknown`, `site_closed`.
+    static func requireDealer(_ dealer: DealerID, _ db: any SQLConnection, openAt instant: Int64? = nil) throws {
+        guard let row = try SQLRow.fetchOne(db, sql: "SELECT closed_at FROM dealer WHERE id = ?", arguments: [dealer.value]) else {
+            throw StoreError(.dealerUnknown, "dealer \(dealer) is not known: add the site first (POST /v1/partners/{id}/sites)")
+        }
+        if let instant, let closed: Int64 = row["closed_at"], closed <= instant {
+            throw StoreError(.siteClosed, "site \(dealer) is closed from \(Instant(unixSeconds: closed).rfc3339)")
         }
     }
 
@@ -209,7 +275,7 @@ extension SQLStore {
     public func assignDealer(_ dealer: DealerID, to vin: VIN, from: Int64, actor: String, at now: Int64) async throws {
         try await write { db in
             guard try Self.vehicle(db, vin) != nil else { throw StoreError(.notFound, "no vehicle \(vin)") }
-            try Self.requireDealer(dealer, db)
+            try Self.requireDealer(dealer, db, openAt: from)
             try db.execute(sql: """
                 INSERT INTO vehicle_dealer (vin, valid_from, dealer_id, recorded_at) VALUES (?, ?, ?, ?)
                 ON CONFLICT(vin, valid_from) DO UPDATE SET dealer_id = excluded.dealer_id, recorded_at = excluded.recorded_at
@@ -236,12 +302,10 @@ extension SQLStore {
         return catalog
     }
 
-    /// The dealer with this id.
+    /// The dealer (site) with this id.
     public func dealer(_ id: DealerID) async throws -> Dealer? {
-        try await read { db in
-            try SQLRow.fetchOne(db, sql: "SELECT * FROM dealer WHERE id = ?", arguments: [id.value]).map {
-                Dealer(id: id, name: $0["name"], market: $0["market"], party: try Dealer.party(json: $0["party"]))
-            }
+        try await fetch("dealer read", sql: "SELECT name, market FROM dealer WHERE id = ?", arguments: [id.value]).first.map {
+            Dealer(id: id, name: $0["name"], market: $0["market"])
         }
     }
 

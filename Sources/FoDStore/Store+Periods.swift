@@ -60,16 +60,6 @@ extension SQLStore {
         try await read { db in try Int64.fetchOne(db, sql: "SELECT MIN(occurred_at) FROM event") }
     }
 
-    public func dealerParties() async throws -> [String: LegalParty] {
-        try await read { db in
-            var parties: [String: LegalParty] = [:]
-            for row in try SQLRow.fetchAll(db, sql: "SELECT id, party FROM dealer WHERE party IS NOT NULL") {
-                parties[row["id"]] = try Dealer.party(json: row["party"])
-            }
-            return parties
-        }
-    }
-
     public func latestCreditNote(dealer: String, currency: String) async throws -> String? {
         try await read { db in
             try String.fetchOne(db, sql: "SELECT number FROM credit_note WHERE dealer_id = ? AND currency = ? AND kind = 'credit_note' ORDER BY year DESC, sequence DESC LIMIT 1",
@@ -122,11 +112,11 @@ extension SQLStore {
                 for (n, line) in chunk.enumerated() {
                     arguments += [plan.period, written + n + 1, line.dealerID, line.currency, line.kind.rawValue, line.eventID, line.refersTo,
                                   line.occurredAt, line.vin, line.feature, line.term, line.channel, line.net, line.ruleID,
-                                  line.rateBps, line.share, line.reason]
+                                  line.rateBps, line.share, line.reason, plan.payees[line.dealerID] ?? line.dealerID]
                 }
                 try db.enqueue(sql: """
                     INSERT INTO closed_line (period, n, dealer_id, currency, kind, event_id, refers_to, occurred_at, vin, feature, term, channel,
-                      net_minor, rule_id, rate_bps, share_minor, reason) VALUES \(SQLText.rows(chunk.count, columns: 17))
+                      net_minor, rule_id, rate_bps, share_minor, reason, partner_id) VALUES \(SQLText.rows(chunk.count, columns: 18))
                     """, arguments: arguments)
                 written += chunk.count
                 chunk.removeAll(keepingCapacity: true)
@@ -166,7 +156,8 @@ extension SQLStore {
             let rows = try SQLRow.fetchAll(db, sql: """
                 SELECT l.*, (SELECT MIN(a.seq) FROM audit a WHERE a.subject = CASE WHEN l.event_id LIKE 'act-%' THEN substr(l.event_id, 5) ELSE substr(l.refers_to, 5) END
                                  AND a.action IN \(PeriodRows.auditActions(eventID: "l.event_id"))) AS audit_seq
-                FROM closed_line l WHERE l.dealer_id = ? AND l.period >= ? AND l.period <= ? ORDER BY l.period, l.n
+                FROM closed_line l
+                WHERE (l.partner_id = ?1 OR (l.partner_id IS NULL AND l.dealer_id = ?1)) AND l.period >= ?2 AND l.period <= ?3 ORDER BY l.period, l.n
                 """, arguments: [dealer, from, to])
             return rows.map { BookLine(period: $0["period"], line: PeriodRows.line($0), auditSeq: $0["audit_seq"]) }
         }
@@ -179,7 +170,7 @@ extension SQLStore {
             }
             if let eventID {
                 guard try Bool.fetchOne(db, sql: """
-                    SELECT 1 FROM closed_line l JOIN credit_note c ON c.period = l.period AND c.dealer_id = l.dealer_id AND c.currency = l.currency
+                    SELECT 1 FROM closed_line l JOIN credit_note c ON c.period = l.period AND c.dealer_id = COALESCE(l.partner_id, l.dealer_id) AND c.currency = l.currency
                     WHERE c.number = ? AND l.event_id = ?
                     """, arguments: [creditNote, eventID]) == true else {
                     throw StoreError(.notFound, "credit note \(creditNote) has no line \(eventID)")

@@ -32,14 +32,15 @@ extension SQLStore {
         return (cookie, session)
     }
 
-    /// The live session of a cookie value: not expired, and its API key not revoked.
+    /// The live session of a cookie value: not expired, its API key not revoked and in force (its site open).
     /// - Throws: ``StoreError``.
     public func session(cookie: String, at now: Int64) async throws -> WebSession? {
         let hash = StoreRows.secretHash(cookie)
         guard let row = try await fetch("session read", sql: """
-            SELECT s.csrf, s.expires_at, k.id, k.role, k.dealer_id FROM web_session s JOIN api_key k ON k.id = s.api_key_id
-            WHERE s.id_sha256 = ? AND s.expires_at > ? AND k.revoked_at IS NULL
-            """, arguments: [hash, now]).first, let principal = try StoreRows.principal(keyID: row["id"], role: row["role"], dealer: row["dealer_id"]) else {
+            SELECT s.csrf, s.expires_at, k.id, k.role, k.dealer_id, k.salesperson_id, d.partner_id
+            FROM web_session s JOIN api_key k ON k.id = s.api_key_id LEFT JOIN dealer d ON d.id = k.dealer_id
+            WHERE s.id_sha256 = ?1 AND s.expires_at > ?2 AND k.revoked_at IS NULL AND \(Self.keyInForce)
+            """, arguments: [hash, now]).first, let principal = try StoreRows.principal(row) else {
             return nil
         }
         return WebSession(principal: principal, csrf: row["csrf"], expiresAt: row["expires_at"])

@@ -49,4 +49,19 @@ extension ErrorCode where Domain == StoreError {
     public static let beforeRegistration = ErrorCode("effective_at_before_registration")
     /// A subscription to cancel has ended already: withdrawn, refunded or revoked, or its last period is over.
     public static let subscriptionEnded = ErrorCode("subscription_ended")
+    /// No partner with this id.
+    public static let partnerNotFound = ErrorCode("partner_not_found")
+    /// No site with this id.
+    public static let siteNotFound = ErrorCode("site_not_found")
+    /// The site is closed (or closes) at the moment the change needs it open.
+    public static let siteClosed = ErrorCode("site_closed")
+    /// The partner has left (or leaves) at the moment the change needs it.
+    public static let partnerLeft = ErrorCode("partner_left")
+    /// A dated record would overlap one already recorded (a version at the same or a later
+    /// date, a salesperson's two periods).
+    public static let datesOverlap = ErrorCode("dates_overlap")
+    /// A closing site's successor is itself, in another market, not open then, or closing.
+    public static let successorInvalid = ErrorCode("successor_invalid")
+    /// An effective date in the past (master data is never changed backwards), or an end before its start.
+    public static let effectiveAtInvalid = ErrorCode("effective_at_invalid")
 }

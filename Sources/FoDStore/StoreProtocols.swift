@@ -161,9 +161,9 @@ public protocol LedgerStore: Sendable {
 /// API keys (stored as hashes), dealer web sessions and the secrets instances share.
 public protocol AccessStore: Sendable {
     /// Creates a key; the secret is returned once.
-    func createAPIKey(role: Role, dealer: DealerID?, label: String, actor: String, at now: Int64) async throws -> (record: APIKeyRecord, secret: String)
+    func createAPIKey(role: Role, dealer: DealerID?, salesperson: SalespersonID?, label: String, actor: String, at now: Int64) async throws -> (record: APIKeyRecord, secret: String)
     /// The principal of a presented secret, or `nil`.
-    func authenticate(secret: String) async throws -> Principal?
+    func authenticate(secret: String, at now: Int64) async throws -> Principal?
     /// Every key, without secrets.
     func listAPIKeys() async throws -> [APIKeyRecord]
     /// Revokes a key.
@@ -190,7 +190,7 @@ public protocol AuditStore: Sendable {
 /// Everything the service keeps: what `fod serve` runs on. ``SQLiteStore`` (over ``FoDDatabase``)
 /// is the embedded implementation, `PostgresStore` (module FoDPostgres) the one for several
 /// instances; both run the same tests.
-public protocol EntitlementStore: MasterDataStore, LedgerStore, AccessStore, AuditStore, PeriodStore, EventStore {
+public protocol EntitlementStore: MasterDataStore, LedgerStore, AccessStore, AuditStore, PeriodStore, EventStore, NetworkStore {
     /// Whether the store answers (readiness).
     func ping() async -> Bool
     /// Whether a write reaches the disk (readiness).
@@ -236,6 +236,13 @@ public struct ExpiringCursor: Sendable, Hashable {
     }
 
     public var text: String { "\(expiresAt)~\(id.value)" }
+}
+
+extension AccessStore {
+    /// A key that names no salesperson.
+    public func createAPIKey(role: Role, dealer: DealerID?, label: String, actor: String, at now: Int64) async throws -> (record: APIKeyRecord, secret: String) {
+        try await createAPIKey(role: role, dealer: dealer, salesperson: nil, label: label, actor: actor, at: now)
+    }
 }
 
 extension LedgerStore {

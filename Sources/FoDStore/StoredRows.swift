@@ -60,20 +60,27 @@ public enum StoreRows {
     /// The stored form of a vehicle's equipment.
     public static func equipmentColumn(_ vehicle: Vehicle) -> String { vehicle.equipment.sorted().joined(separator: ",") }
 
-    /// A principal from an API key's columns (`nil` for a role this version does not know).
-    public static func principal(keyID: String, role: String, dealer: String?) throws -> Principal? {
-        guard let role = Role(rawValue: role) else { return nil }
-        return Principal(keyID: keyID, role: role, dealer: try stored { try dealer.map { try DealerID($0) } })
+    /// A principal from an API key's columns `id`, `role`, `dealer_id`, `salesperson_id` and its
+    /// site's `partner_id` (`nil` for a role this version does not know).
+    static func principal(_ row: SQLRow) throws -> Principal? {
+        guard let role = Role(rawValue: row["role"]) else { return nil }
+        let dealer: String? = row["dealer_id"], salesperson: String? = row["salesperson_id"], partner: String? = row["partner_id"]
+        return try stored {
+            Principal(keyID: row["id"], role: role, dealer: try dealer.map { try DealerID($0) }, partner: try partner.map { try PartnerID($0) },
+                      salesperson: try salesperson.map { try SalespersonID($0) })
+        }
     }
 
     /// A new API key: its record, its secret (`fod_<id>_<random>`, 256 bits of CSPRNG output,
     /// shown once) and the secret's SHA-256 (what is stored).
     /// - Throws: ``StoreError`` `invalid` when a dealer key has no dealer (or another role has one),
     ///   or the label is not display text.
-    public static func newAPIKey(role: Role, dealer: DealerID?, label: String, at now: Int64) throws -> (record: APIKeyRecord, secret: String, hash: String) {
+    public static func newAPIKey(role: Role, dealer: DealerID?, salesperson: SalespersonID? = nil, label: String,
+                                 at now: Int64) throws -> (record: APIKeyRecord, secret: String, hash: String) {
         guard (role == .dealer) == (dealer != nil) else {
             throw StoreError(.invalid, role == .dealer ? "a dealer key needs --dealer" : "only dealer keys name a dealer")
         }
+        guard salesperson == nil || dealer != nil else { throw StoreError(.invalid, "only dealer keys name a salesperson") }
         if !label.isEmpty {
             do { try DisplayText.check(label, "label", maxLength: 100) } catch let error as EntitlementError {
                 throw StoreError(.invalid, error.reason)
@@ -81,7 +88,7 @@ public enum StoreRows {
         }
         let id = Hex.encode(SecureRandom.bytes(6))
         let secret = "fod_\(id)_\(Base64URL.encode(SecureRandom.bytes(32)))"
-        return (APIKeyRecord(id: id, role: role, dealer: dealer, label: label, createdAt: now, revokedAt: nil), secret, secretHash(secret))
+        return (APIKeyRecord(id: id, role: role, dealer: dealer, salesperson: salesperson, label: label, createdAt: now, revokedAt: nil), secret, secretHash(secret))
     }
 
     /// The stored hash of a secret (an API key, a session cookie).

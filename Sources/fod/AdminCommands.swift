@@ -14,16 +14,19 @@ struct APIKeyCommand: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a key and print it once (only its hash is stored).")
         @OptionGroup var storeOptions: StoreOptions
-        @Option(help: "admin, issuer, dealer or auditor.") var role: String
-        @Option(help: "The dealer a dealer key acts as.") var dealer: String?
+        @Option(help: "admin, issuer, dealer, auditor or network.") var role: String
+        @Option(help: "The site a dealer key acts as (a site id: its sales are credited to the site's partner).") var dealer: String?
+        @Option(help: "The salesperson a dealer key names (at that site): recorded on its sales.") var salesperson: String?
         @Option(help: "A label to recognise the key by.") var label: String = ""
 
         func run() async throws {
             try await CLIError.run {
-                guard let role = Role(rawValue: role) else { throw StoreError(.invalid, "--role must be admin, issuer, dealer or auditor") }
+                guard let role = Role(rawValue: role) else { throw StoreError(.invalid, "--role must be admin, issuer, dealer, auditor or network") }
                 let dealer = try dealer.map { try DealerID($0) }
+                let salesperson = try salesperson.map { try SalespersonID($0) }
                 let created = try await storeOptions.with { opened in
-                    try await opened.store.createAPIKey(role: role, dealer: dealer, label: label, actor: "cli", at: SystemClock().unixSeconds())
+                    try await opened.store.createAPIKey(role: role, dealer: dealer, salesperson: salesperson, label: label, actor: "cli",
+                                                        at: SystemClock().unixSeconds())
                 }
                 FileHandle.standardError.write(Data("created \(role) key \(created.record.id); it is shown once:\n".utf8))
                 print(created.secret)
@@ -38,7 +41,7 @@ struct APIKeyCommand: AsyncParsableCommand {
         func run() async throws {
             try await CLIError.run {
                 for key in try await storeOptions.with({ try await $0.store.listAPIKeys() }) {
-                    print([key.id, key.role.rawValue, key.dealer?.value ?? "-", key.revokedAt == nil ? "active" : "revoked", key.label].joined(separator: "\t"))
+                    print([key.id, key.role.rawValue, key.dealer?.value ?? "-", key.salesperson?.value ?? "-", key.revokedAt == nil ? "active" : "revoked", key.label].joined(separator: "\t"))
                 }
             }
         }

@@ -62,7 +62,7 @@ struct DealerCommand: AsyncParsableCommand {
                 }
                 try DealerCredentials(server: server, key: key).save()
                 print(connection.json ? String(decoding: answer.bytes, as: UTF8.self)
-                                      : "Signed in as \(dealer.name ?? "") (\(dealer.id)) at \(server.absoluteString).")
+                                      : "Signed in as \(dealer.name ?? "") (\(dealer.id))\(me.partner.map { ", partner \($0.name ?? $0.id) (\($0.id))" } ?? "")\(me.salesperson.map { ", salesperson \($0)" } ?? "") at \(server.absoluteString).")
             }
         }
     }

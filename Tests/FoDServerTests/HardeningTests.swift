@@ -128,7 +128,7 @@ struct HardeningTests {
     func idempotencyAcrossUpgrade(backend: StoreBackend) async throws {
         let service = try await TestService(backend)
         let raw = #"{"vin":"\#(Self.vin)","feature":"NAV_PLUS","term":"P1Y"}"#
-        let principal = try #require(try await service.services.store.authenticate(secret: service.dealer1))
+        let principal = try #require(try await service.services.store.authenticate(secret: service.dealer1, at: TestService.now))
         let issued = try service.services.signer(.entitlement).issue(EntitlementRequest(vin: try VIN(Self.vin), feature: try FeatureCode("NAV_PLUS"), term: .oneYear,
                                                                          dealer: principal.dealer))
         let stored = #"{"id":"\#(issued.claims.id.value)"}"#

@@ -37,7 +37,7 @@ struct PayoutTests {
         #expect(iban.printed.replacingOccurrences(of: " ", with: "") == value)
     }
 
-    @Test("IBANs refused with party_invalid and a reason", arguments: [
+    @Test("IBANs refused with iban_invalid and a reason", arguments: [
         ("DE88370400440532013000", "check digits"),
         ("DE8937040044053201300", "22 characters"),
         ("JP89370400440532013000", "does not issue IBANs"),
@@ -50,7 +50,7 @@ struct PayoutTests {
             _ = try IBAN(text)
             Issue.record("\(text) was accepted")
         } catch let error as InvoicingError {
-            #expect(error.code == .partyInvalid)
+            #expect(error.code == .ibanInvalid)
             #expect(error.reason.contains(reason), "\(error.reason)")
         } catch { Issue.record("\(error)") }
     }

@@ -313,7 +313,7 @@ struct PeriodCloseTests {
         }
         let fixture = try String(contentsOf: TestPaths.file("fixtures/dealers.json"), encoding: .utf8)
         let fixtures = try Fixtures(dealers: fixture, vehicles: "[]", catalog: try String(contentsOf: TestPaths.file("fixtures/catalog.json"), encoding: .utf8))
-        #expect(fixtures.dealers.allSatisfy { $0.party?.hasTaxRegistration == true })
+        #expect(fixtures.partners.allSatisfy { $0.details.party?.hasTaxRegistration == true })
         let bad = fixture.replacingOccurrences(of: "DE123456788", with: "DE123456789")
         #expect(throws: StoreError(.invalid, "")) {
             try Fixtures(dealers: bad, vehicles: "[]", catalog: try String(contentsOf: TestPaths.file("fixtures/catalog.json"), encoding: .utf8))

@@ -101,7 +101,7 @@ struct StoreTests {
         let now: Int64 = 1_795_000_000
         let issuer = Issuer(key: try PrivateKey.generate(.es256), issuer: try IssuerID("https://fod.test"), clock: FixedClock(unixSeconds: now))
         let secret = try await database.createAPIKey(role: .dealer, dealer: try DealerID("DE-10001"), label: "d", actor: "test", at: now).secret
-        let principal = try #require(try await database.authenticate(secret: secret))
+        let principal = try #require(try await database.authenticate(secret: secret, at: now))
         func record(_ vin: String, _ feature: String, key: String, hash: String = "h") throws -> ActivationRecord {
             let issued = try issuer.issue(EntitlementRequest(vin: try VIN(vin), feature: try FeatureCode(feature), term: .oneYear, dealer: principal.dealer))
             return ActivationRecord(activation: NewActivation(entitlement: issued, channel: "dealer", market: try Market("DE"), gross: Money(minor: 14_900, try Currency("EUR")), vat: try BasisPoints(1900)),

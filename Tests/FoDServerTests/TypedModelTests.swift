@@ -77,7 +77,7 @@ struct TypedModelTests {
             }
             #expect(Set(texts).count == 1)
             #expect(texts.first?.hasPrefix(#"{"key_id":"#) == true)
-            #expect(texts.first?.hasSuffix(#","role":"admin","dealer":null}"#) == true)
+            #expect(texts.first?.hasSuffix(#","role":"admin","dealer":null,"partner":null,"salesperson":null}"#) == true)
         }
     }
 

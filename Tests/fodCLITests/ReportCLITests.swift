@@ -129,7 +129,7 @@ struct DatabaseCLITests {
                                     vehicles: try String(contentsOf: TestPaths.file("fixtures/vehicles.json"), encoding: .utf8),
                                     catalog: try String(contentsOf: TestPaths.file("fixtures/catalog.json"), encoding: .utf8), actor: "test", at: now)
         let dealer = try await database.createAPIKey(role: .dealer, dealer: try DealerID("DE-10001"), label: "d", actor: "test", at: now)
-        let principal = try #require(try await database.authenticate(secret: dealer.secret))
+        let principal = try #require(try await database.authenticate(secret: dealer.secret, at: now))
         for (index, vin) in ["WVWZZZ1KZAW394821", "WAUZZZF45RA000001"].enumerated() {
             let issued = try issuer.issue(EntitlementRequest(vin: try VIN(vin), feature: try FeatureCode("NAV_PLUS"), term: .oneYear, dealer: principal.dealer))
             let record = ActivationRecord(activation: NewActivation(entitlement: issued, channel: "dealer", market: try Market("DE"), gross: Money(minor: 14_900, try Currency("EUR")), vat: try BasisPoints(1900)),

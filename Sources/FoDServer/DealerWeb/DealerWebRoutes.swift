@@ -45,7 +45,7 @@ struct DealerWebRoutes {
                     return loginPage(request, error: ("The sign-in form had expired.", "Please enter your key again."), status: .forbidden)
                 }
                 let secret = (form["key"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-                guard !secret.isEmpty, secret.utf8.count <= 200, let principal = try await services.store.authenticate(secret: secret) else {
+                guard !secret.isEmpty, secret.utf8.count <= 200, let principal = try await services.store.authenticate(secret: secret, at: services.clock.unixSeconds()) else {
                     context.logger.info("dealer page sign-in failed")
                     return loginPage(request, error: ("This key was not accepted.", "Check it and try again, or ask the manufacturer for a new one."),
                                      status: .unauthorized)
@@ -272,8 +272,15 @@ struct DealerWebRoutes {
         let dealerID = session.principal.dealer?.value ?? ""
         var name = dealerID
         if let dealer = session.principal.dealer, let known = try await services.store.dealer(dealer) { name = known.name }
+        // Who is selling: the site, the partner credited and the salesperson the key names.
+        var seller = ""
+        if let partner = session.principal.partner, partner.value != dealerID,
+           let known = try await services.store.partner(partner)?.version(at: services.clock.unixSeconds()).details.name {
+            seller = "\(known) (\(partner))"
+        }
+        let salesperson = session.principal.salesperson?.value ?? ""
         return ["title": title, "session": ["dealerName": name, "dealerID": dealerID, "csrf": session.csrf],
-                "dealerName": name, "dealerID": dealerID, "csrf": session.csrf]
+                "dealerName": name, "dealerID": dealerID, "csrf": session.csrf, "partnerName": seller, "salesperson": salesperson]
     }
 
     /// The dealer's activations and commission this month, from the same engine as `fod report`;

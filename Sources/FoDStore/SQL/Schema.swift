@@ -24,6 +24,46 @@ public enum Schema {
             "ALTER TABLE entitlement ADD COLUMN kid TEXT",
             "CREATE INDEX entitlement_kid ON entitlement (kid) WHERE revoked_at IS NULL",
         ] },
+        // The network (docs/network.md): a `dealer` row is a site now, run by a partner (the legal
+        // entity, with effective-dated versions); salespeople at sites. Every dealer of before
+        // becomes a partner of the same id with that one site, its party data as the partner's
+        // first version (in force since the epoch), so stored sales, keys, statements and credit
+        // notes keep meaning what they meant.
+        Migration(id: "2026-12-network") { d in
+            let int = d.integer
+            let document = d == .sqlite
+                ? "json_object('name', name, 'market', market, 'party', json(party))"
+                : "json_build_object('name', name, 'market', market, 'party', party::json)::text"
+            return [
+                "CREATE TABLE partner (id TEXT PRIMARY KEY, joined_at \(int) NOT NULL, left_at \(int), created_at \(int) NOT NULL)",
+                """
+                CREATE TABLE partner_version (partner_id TEXT NOT NULL REFERENCES partner (id), valid_from \(int) NOT NULL, document TEXT NOT NULL,
+                  recorded_at \(int) NOT NULL, actor TEXT NOT NULL, PRIMARY KEY (partner_id, valid_from))
+                """,
+                "ALTER TABLE dealer ADD COLUMN partner_id TEXT",
+                "ALTER TABLE dealer ADD COLUMN address TEXT",
+                "ALTER TABLE dealer ADD COLUMN opened_at \(int)",
+                "ALTER TABLE dealer ADD COLUMN closed_at \(int)",
+                "ALTER TABLE dealer ADD COLUMN successor TEXT",
+                "CREATE INDEX dealer_partner ON dealer (partner_id)",
+                """
+                CREATE TABLE salesperson (id TEXT NOT NULL, site_id TEXT NOT NULL, active_from \(int) NOT NULL, active_to \(int),
+                  recorded_at \(int) NOT NULL, PRIMARY KEY (id, active_from))
+                """,
+                "CREATE INDEX salesperson_site ON salesperson (site_id)",
+                "ALTER TABLE api_key ADD COLUMN salesperson_id TEXT",
+                "ALTER TABLE event ADD COLUMN partner_id TEXT",
+                "ALTER TABLE event ADD COLUMN salesperson_id TEXT",
+                "CREATE INDEX vehicle_dealer_site ON vehicle_dealer (dealer_id, valid_from)",
+                "CREATE INDEX vehicle_site ON vehicle (dealer_id)",
+                // The partner paid for a closed line (its site's partner, or that one's main partner): the book extract is the partner's.
+                "ALTER TABLE closed_line ADD COLUMN partner_id TEXT",
+                "CREATE INDEX closed_line_partner ON closed_line (partner_id, period, n)",
+                "UPDATE dealer SET partner_id = id, opened_at = 0",
+                "INSERT INTO partner (id, joined_at, created_at) SELECT id, 0, 0 FROM dealer",
+                "INSERT INTO partner_version (partner_id, valid_from, document, recorded_at, actor) SELECT id, 0, \(document), 0, 'migration' FROM dealer",
+            ]
+        },
     ]
 
     /// fod's tables, parents before children (the order a copy loads them in).
