@@ -64,6 +64,9 @@ public struct ClosedStatement: Codable, Sendable, Hashable {
     /// `share - clawback + adjustment`: what the credit note pays (negative: the correction document).
     public var payable: Int64
     public var tierBonusBps: Int64
+    /// The partner paid for the statement (its site's partner, or that one's main partner);
+    /// absent in statements closed before the network (their dealer was the partner).
+    public var partnerID: String?
 
     public init(dealerID: String, currency: String, activations: Int64, clawbacks: Int64, adjustments: Int64, gross: Int64, net: Int64,
                 share: Int64, clawback: Int64, adjustment: Int64, payable: Int64, tierBonusBps: Int64) {
@@ -83,7 +86,7 @@ public struct ClosedStatement: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case dealerID = "dealer_id", currency, activations, clawbacks, adjustments, gross, net, share, clawback, adjustment, payable
-        case tierBonusBps = "tier_bonus_bps"
+        case tierBonusBps = "tier_bonus_bps", partnerID = "partner_id"
     }
 }
 

@@ -44,7 +44,7 @@ struct NetworkRoutes {
 
     @Sendable func change(_ request: Request, _ context: FoDRequestContext) async throws -> EditedResponse<PartnerBody> {
         let principal = try context.caller()
-        let id = try NetworkRoutes.partnerID(context.path("id"), "the partner id")
+        let id = try NetworkRoutes.partnerPath(context)
         let (body, _) = try await RequestBody.decode(PartnerVersionRequest.self, request, context)
         let now = services.clock.unixSeconds()
         let partner = try await services.store.changePartner(id, try NetworkRoutes.details(body.fields), effectiveAt: body.effectiveAt ?? now,
@@ -54,7 +54,7 @@ struct NetworkRoutes {
 
     @Sendable func end(_ request: Request, _ context: FoDRequestContext) async throws -> PartnerBody {
         let principal = try context.caller()
-        let id = try NetworkRoutes.partnerID(context.path("id"), "the partner id")
+        let id = try NetworkRoutes.partnerPath(context)
         let (body, _) = try await RequestBody.decode(EndRequest.self, request, context)
         let now = services.clock.unixSeconds()
         let partner = try await services.store.endPartner(id, effectiveAt: body.effectiveAt ?? now, actor: principal.actor, at: now)
@@ -73,7 +73,7 @@ struct NetworkRoutes {
 
     @Sendable func show(_ request: Request, _ context: FoDRequestContext) async throws -> PartnerBody {
         let principal = try context.caller()
-        let id = try NetworkRoutes.partnerID(context.path("id"), "the partner id")
+        let id = try NetworkRoutes.partnerPath(context)
         try NetworkRoutes.requireOwn(principal, partner: id)
         guard let partner = try await services.store.partner(id) else { throw StoreError(.partnerNotFound, "no partner \(id)") }
         let at = try ReportRoutes.instant(request.uri.queryParameters.get("at"), "at") ?? services.clock.unixSeconds()
@@ -82,7 +82,7 @@ struct NetworkRoutes {
 
     @Sendable func openSite(_ request: Request, _ context: FoDRequestContext) async throws -> EditedResponse<SiteBody> {
         let principal = try context.caller()
-        let id = try NetworkRoutes.partnerID(context.path("id"), "the partner id")
+        let id = try NetworkRoutes.partnerPath(context)
         let (body, _) = try await RequestBody.decode(SiteRequest.self, request, context)
         guard let partner = try await services.store.partner(id) else { throw StoreError(.partnerNotFound, "no partner \(id)") }
         let now = services.clock.unixSeconds()
@@ -135,7 +135,7 @@ struct NetworkRoutes {
     /// `?period=YYYY-MM` (CSV): the partner's sales with site and salesperson, for its own staff incentive.
     @Sendable func sales(_ request: Request, _ context: FoDRequestContext) async throws -> Response {
         let principal = try context.caller()
-        let id = try NetworkRoutes.partnerID(context.path("id"), "the partner id")
+        let id = try NetworkRoutes.partnerPath(context)
         try NetworkRoutes.requireOwn(principal, partner: id)
         guard try await services.store.partner(id) != nil else { throw StoreError(.partnerNotFound, "no partner \(id)") }
         guard let text = request.uri.queryParameters.get("period") else { throw APIError(.badRequest, "query_invalid", "period=YYYY-MM is required") }
@@ -173,6 +173,14 @@ struct NetworkRoutes {
     static func requireOwn(_ principal: Principal, partner: PartnerID) throws {
         guard principal.role == .dealer else { return }
         guard principal.partner == partner else { throw APIError.forbidden("a dealer key reads only its own partner and sites") }
+    }
+
+    /// The `{id}` of a partner path: one that cannot be an id names no partner.
+    /// - Throws: ``StoreError`` `partner_not_found`.
+    static func partnerPath(_ context: FoDRequestContext) throws -> PartnerID {
+        let text = context.path("id")
+        guard let id = try? PartnerID(text) else { throw StoreError(.partnerNotFound, "no partner \(DisplayText.sanitized(text, maxLength: 64))") }
+        return id
     }
 
     /// - Throws: ``APIError`` 422 `partner_invalid`.

@@ -68,9 +68,10 @@ public struct PeriodCloseService: Sendable {
                                     refersTo: adjustment.objectionID ?? "", occurredAt: adjustment.createdAt * 1_000_000_000, vin: "", feature: "",
                                     term: "", channel: "", net: 0, ruleID: "", rateBps: 0, share: adjustment.amount, reason: adjustment.reason))
         }
-        let statements = try PeriodCloseService.statements(report, adjustmentLines)
+        var statements = try PeriodCloseService.statements(report, adjustmentLines)
         let network = try await store.network()
         let payees = PeriodCloseService.payees(statements, network, period)
+        for index in statements.indices where !statements[index].dealerID.isEmpty { statements[index].partnerID = payees[statements[index].dealerID] }
         let creditNotes = try await documents(statements, payees: payees, network: network, issuer: issuer, period: period, at: now)
         let file = StatementFile(issuer: services.signing.issuerID.value, period: period.description, closedAt: Instant(unixSeconds: now).rfc3339,
                                  rulesVersion: report.rulesVersion, eventsSHA256: eventsSHA256, eventMark: mark.events,
