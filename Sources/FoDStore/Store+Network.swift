@@ -131,8 +131,8 @@ extension SQLStore {
             if case let other = try PartnerID(site.id.value), other != site.partner, try Self.partner(db, other) != nil {
                 throw StoreError(.conflict, "\(site.id) is the id of partner \(other): a site's id is its own")
             }
-            guard partner.isActive(at: site.openedAt) || (site.openedAt < partner.joinedAt && partner.leftAt == nil) else {
-                throw StoreError(.partnerLeft, "partner \(partner.id) has left on \(Instant(unixSeconds: partner.leftAt ?? 0).rfc3339)")
+            if let left = partner.leftAt, site.openedAt >= left {
+                throw StoreError(.partnerLeft, "partner \(partner.id) leaves on \(Instant(unixSeconds: left).rfc3339)")
             }
             try db.execute(sql: "INSERT INTO dealer (id, name, market, partner_id, address, opened_at) VALUES (?, ?, ?, ?, ?, ?)",
                            arguments: [site.id.value, site.name, site.market, site.partner.value, Self.addressJSON(site.address), site.openedAt])
@@ -320,9 +320,7 @@ extension SQLStore {
         guard let main = details.mainPartner else { return }
         guard main != id else { throw StoreError(.invalid, "a partner cannot be its own main partner") }
         guard let partner = try partner(db, main) else { throw StoreError(.partnerNotFound, "no partner \(main) (main_partner)") }
-        guard partner.isActive(at: instant) || (instant < partner.joinedAt && partner.leftAt == nil) else {
-            throw StoreError(.partnerLeft, "the main partner \(main) has left")
-        }
+        if let left = partner.leftAt, instant >= left { throw StoreError(.partnerLeft, "the main partner \(main) leaves on \(Instant(unixSeconds: left).rfc3339)") }
         guard partner.version(at: instant).details.mainPartner == nil else {
             throw StoreError(.invalid, "\(main) is a sub-agent itself: a sub-agent's main partner is a main partner")
         }
