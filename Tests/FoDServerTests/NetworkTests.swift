@@ -140,8 +140,12 @@ struct NetworkTests {
             _ = try await Self.send(client, service.admin, .post, "/v1/sites/S-NEW/close", #"{"effective_at":"\#(at)","successor":"S-OLD"}"#,
                                     status: .unprocessableContent, code: "successor_invalid")
 
-            // Until the date the key works; from it on it is 401.
+            // Until the date the key works, and its web session; from it on the key is 401 and the session is gone.
             try await client.execute(uri: "/v1/me", method: .get, headers: headers(old)) { #expect($0.status == .ok) }
+            let principal = try #require(try await store.authenticate(secret: old, at: now))
+            let (cookie, _) = try await store.createSession(for: principal, lifetime: 8 * 3_600, at: now)
+            #expect(try await store.session(cookie: cookie, at: now + 3_599) != nil)
+            #expect(try await store.session(cookie: cookie, at: now + 3_600) == nil)
             clock.set(now + 3_601)
             try await Task.sleep(for: .milliseconds(600))  // the principal cache's time
             try await client.execute(uri: "/v1/me", method: .get, headers: headers(old)) { #expect($0.status == .unauthorized) }
