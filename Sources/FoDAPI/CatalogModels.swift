@@ -8,11 +8,14 @@ public struct PriceBody: Codable, Sendable, Hashable {
     public var currency: Currency
     public var grossMinor: Int64
     public var vatBps: Int64
+    /// The campaign whose price this is; `null`: the list price.
+    @Nullable public var campaign: String?
 
     enum CodingKeys: String, CodingKey {
         case term, market, currency
         case grossMinor = "gross_minor"
         case vatBps = "vat_bps"
+        case campaign
     }
 
     public init(_ price: Price) {
@@ -21,6 +24,7 @@ public struct PriceBody: Codable, Sendable, Hashable {
         currency = price.currency
         grossMinor = price.gross.minor
         vatBps = price.vat.value
+        campaign = price.campaign
     }
 
     /// The gross amount.
@@ -38,11 +42,14 @@ public struct FeatureBody: Codable, Sendable, Hashable {
     public var prices: [PriceBody]
     /// Whether its entitlements stay with the vehicle when it changes owner.
     public var transferable: Bool
+    /// From when it is no longer sold (RFC 3339); `null`: not retired.
+    @Nullable public var retiredAt: String?
 
     enum CodingKeys: String, CodingKey {
         case code, name, models
         case minModelYear = "min_model_year"
         case requires, excludes, prices, transferable
+        case retiredAt = "retired_at"
     }
 
     public init(_ feature: CatalogFeature) {
@@ -54,6 +61,7 @@ public struct FeatureBody: Codable, Sendable, Hashable {
         excludes = feature.excludes
         prices = feature.prices.map(PriceBody.init)
         transferable = feature.transferable
+        retiredAt = feature.retiredAt.map { Instant(unixSeconds: $0).rfc3339 }
     }
 }
 

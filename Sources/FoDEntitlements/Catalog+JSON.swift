@@ -50,3 +50,37 @@ extension Catalog {
         self.init(version: version, features: features, equipmentNames: names)
     }
 }
+
+extension Catalog {
+    /// The catalog as the document ``init(json:)`` reads (members in a fixed order: the same catalog
+    /// is the same text).
+    public var json: String {
+        var features: [JSONValue] = []
+        for feature in self.features {
+            var members: [JSONObject.Member] = [.init(name: "code", value: .string(feature.code.value)), .init(name: "name", value: .string(feature.name))]
+            if !feature.models.isEmpty { members.append(.init(name: "models", value: .array(feature.models.sorted().map(JSONValue.string)))) }
+            if let year = feature.minModelYear { members.append(.init(name: "min_model_year", value: .number(String(year)))) }
+            if !feature.requires.isEmpty { members.append(.init(name: "requires", value: .array(feature.requires.map(JSONValue.string)))) }
+            if !feature.excludes.isEmpty { members.append(.init(name: "excludes", value: .array(feature.excludes.map(JSONValue.string)))) }
+            if !feature.transferable { members.append(.init(name: "transferable", value: .bool(false))) }
+            // Prices grouped by market (with its currency and VAT rate), terms in catalog order.
+            var groups: [(market: Market, currency: Currency, vat: BasisPoints, terms: [JSONObject.Member])] = []
+            for price in feature.prices {
+                if let index = groups.firstIndex(where: { $0.market == price.market && $0.currency == price.currency && $0.vat == price.vat }) {
+                    groups[index].terms.append(.init(name: price.term.rawValue, value: .number(String(price.gross.minor))))
+                } else {
+                    groups.append((price.market, price.currency, price.vat, [.init(name: price.term.rawValue, value: .number(String(price.gross.minor)))]))
+                }
+            }
+            members.append(.init(name: "prices", value: .array(groups.map { group in
+                .object(JSONObject(members: [.init(name: "market", value: .string(group.market.code)), .init(name: "currency", value: .string(group.currency.code)),
+                                             .init(name: "vat_bps", value: .number(String(group.vat.value))), .init(name: "terms", value: .object(JSONObject(members: group.terms)))]))
+            })))
+            features.append(.object(JSONObject(members: members)))
+        }
+        let names = equipmentNames.sorted { $0.key < $1.key }.map { JSONObject.Member(name: $0.key, value: .string($0.value)) }
+        return JSONWriter.text(.object(JSONObject(members: [.init(name: "version", value: .string(version)),
+                                                          .init(name: "equipment_names", value: .object(JSONObject(members: names))),
+                                                          .init(name: "features", value: .array(features))])))
+    }
+}

@@ -23,7 +23,7 @@ public struct Catalog: Sendable, Hashable {
     /// - Parameter active: the features already active on the vehicle, with their end (`nil` permanent).
     public func offers(for vehicle: Vehicle, active: [FeatureCode: Int64?] = [:], now: Int64) -> [Offer] {
         features.map { feature in
-            if let refusal = feature.refusal(for: vehicle, equipmentNames: equipmentNames) {
+            if let refusal = feature.refusal(for: vehicle, equipmentNames: equipmentNames) ?? feature.retirement(at: now) {
                 return Offer(feature: feature, prices: [], refusal: refusal)
             }
             if let end = active[feature.code], end == nil || end! > now {
@@ -60,6 +60,8 @@ public struct CatalogFeature: Sendable, Hashable {
     /// Whether its entitlements stay with the vehicle when it changes owner (the default); when
     /// not, they end at the transfer.
     public var transferable: Bool
+    /// From when it is no longer sold (its entitlements stay valid); `nil`: not retired.
+    public var retiredAt: Int64? = nil
 
     /// Creates a feature.
     public init(code: FeatureCode, name: String, models: Set<String> = [], minModelYear: Int? = nil, requires: [String] = [],
@@ -95,6 +97,12 @@ public struct CatalogFeature: Sendable, Hashable {
 
     /// The price for a market and term.
     public func price(market: Market, term: Term) -> Price? { prices.first { $0.market == market && $0.term == term } }
+
+    /// The refusal of a feature retired at `now`, or `nil`.
+    public func retirement(at now: Int64) -> Refusal? {
+        guard let retiredAt, retiredAt <= now else { return nil }
+        return Refusal(.retired, feature: code, message: "\(name) is no longer sold (since \(Instant(unixSeconds: retiredAt).date)); what was bought stays active.")
+    }
 }
 
 /// A price of a feature in one market for one term.
@@ -107,9 +115,12 @@ public struct Price: Sendable, Hashable {
     public var gross: Money
     /// The VAT rate included in ``gross``.
     public var vat: BasisPoints
+    /// The campaign whose price this is, while it runs; `nil`: the list price.
+    public var campaign: String? = nil
 
     /// Creates a price.
-    public init(market: Market, term: Term, gross: Money, vat: BasisPoints) {
+    public init(market: Market, term: Term, gross: Money, vat: BasisPoints, campaign: String? = nil) {
+        self.campaign = campaign
         self.market = market
         self.term = term
         self.gross = gross
@@ -134,6 +145,8 @@ public enum EligibilityRule: String, Sendable, Hashable, CaseIterable, Codable {
     case alreadyActive = "already_active"
     /// The feature has no price in the vehicle's market.
     case marketNotPriced = "market_not_priced"
+    /// The feature is retired: no new sales.
+    case retired = "feature_retired"
 }
 
 /// Why something cannot be booked: the rule, the feature, the equipment code the rule concerns,

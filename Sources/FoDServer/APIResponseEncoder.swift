@@ -77,3 +77,9 @@ extension PartnerList: ResponseEncodable {}
 extension SiteBody: ResponseEncodable {}
 extension SiteClosedBody: ResponseEncodable {}
 extension SalespersonBody: ResponseEncodable {}
+extension CatalogVersionBody: ResponseEncodable {}
+extension CatalogVersionList: ResponseEncodable {}
+extension CatalogAtBody: ResponseEncodable {}
+extension CampaignBody: ResponseEncodable {}
+extension CampaignList: ResponseEncodable {}
+extension RetirementBody: ResponseEncodable {}

@@ -170,7 +170,8 @@ struct ActivationFlow {
         let record = ActivationRecord(
             activation: NewActivation(entitlement: issued, channel: booking.channel, market: quote.vehicle.market, gross: quote.price.gross,
                                       vat: quote.price.vat, consent: booking.consent, extends: quote.extends,
-                                      salesperson: booking.principal.salesperson),
+                                      salesperson: booking.principal.salesperson, catalogVersion: quote.catalogVersion,
+                                      campaign: quote.price.campaign),
             principal: booking.principal, idempotencyScope: booking.scope, idempotencyKey: booking.key, requestHash: booking.requestHash,
             response: IdempotentResponse(status: 201, body: try APIResponseEncoder.bytes(try respond(issued, quote, credited))))
         do {
@@ -206,6 +207,8 @@ struct ActivationFlow {
         let vehicle: Vehicle
         let feature: CatalogFeature
         let price: Price
+        /// The catalog version it is priced by.
+        let catalogVersion: String
         /// An extension's start (the current end; now for an upgrade to permanent); `nil`: now.
         var startsAt: Int64? = nil
         /// The entitlement an extension continues.
@@ -253,13 +256,17 @@ struct ActivationFlow {
     /// - Parameter trials: for a trial, the vehicle's trials of the feature so far (newest first).
     func quote(_ order: ActivationRequest, vehicle: Vehicle?, trials: [StoredEntitlement]) throws -> Quote {
         let vehicle = try services.registered(vehicle, order.vin)
-        guard let feature = services.catalog.feature(order.feature) else {
+        // One snapshot for the whole quote: the version in force now, its campaign prices, its retirements.
+        let now = services.clock.unixSeconds()
+        let catalog = services.catalog(at: now)
+        guard let feature = catalog.feature(order.feature) else {
             throw APIError(.notFound, "feature_unknown", "\(order.feature) is not in the catalog")
         }
-        if let refusal = feature.refusal(for: vehicle, equipmentNames: services.catalog.equipmentNames) {
+        if let refusal = feature.refusal(for: vehicle, equipmentNames: catalog.equipmentNames) {
             throw APIError(refusal: refusal)
         }
-        let (_, price) = try services.offered(order.feature, order.term, for: vehicle)
+        if let retired = feature.retirement(at: now) { throw APIError(.unprocessableContent, "feature_retired", retired.message) }
+        let (_, price) = try services.offered(order.feature, order.term, for: vehicle, in: catalog)
         if order.term == .trial {
             // At most `trialsPerFeature` free trials per vehicle and feature, ever (one by default):
             // revoking or ending one does not give another.
@@ -272,6 +279,6 @@ struct ActivationFlow {
                                "\(which) of \(feature.name) \(services.trialsPerFeature == 1 ? "was" : "were") already used on this vehicle (the last from \(Instant(unixSeconds: newest.claims.notBefore).displayDate)).")
             }
         }
-        return Quote(vehicle: vehicle, feature: feature, price: price)
+        return Quote(vehicle: vehicle, feature: feature, price: price, catalogVersion: catalog.version)
     }
 }

@@ -12,7 +12,8 @@ public struct FoDServices: Sendable {
     public let store: any EntitlementStore
     /// The keys signing and published (one key, or root metadata's issuing keys).
     public let signing: SigningKeys
-    public let catalog: Catalog
+    /// The catalog over time (docs/catalog.md).
+    let catalogs: CatalogBook
     /// The revenue-share rules for `GET /v1/reports/statements`.
     public let rules: RuleSet
     public let clock: any WallClock
@@ -83,7 +84,7 @@ public struct FoDServices: Sendable {
         })
         self.manifestVersions = manifestVersions
         self.manifests = ManifestService(store: store, versions: manifestVersions, signing: signing, clock: clock, lifetime: manifestLifetime)
-        self.catalog = catalog
+        self.catalogs = try await CatalogBook(store: store, base: catalog)
         self.rules = rules
         self.clock = clock
     }
@@ -109,6 +110,12 @@ extension FoDServices {
         return try verifier.verifyEntitlement(token, vin: vin)
     }
 
+    /// What is sold now: the catalog version in force, campaign prices, retirements.
+    public var catalog: Catalog { catalogs.history().catalog(at: clock.unixSeconds()) }
+
+    /// What is sold at `instant`.
+    public func catalog(at instant: Int64) -> Catalog { catalogs.history().catalog(at: instant) }
+
     /// Every catalog feature for `vehicle`: bookable with its prices, or refused with the rule —
     /// `already_active` for what its `entitlements` hold active at `now`.
     func offers(for vehicle: Vehicle, entitlements: [StoredEntitlement], now: Int64) -> [Offer] {
@@ -116,13 +123,13 @@ extension FoDServices {
         for entitlement in entitlements where entitlement.isActive(at: now) {
             active[entitlement.claims.feature] = .some(entitlement.claims.expiresAt)
         }
-        return catalog.offers(for: vehicle, active: active, now: now)
+        return catalog(at: now).offers(for: vehicle, active: active, now: now)
     }
 
     /// The catalog feature and its price for `vehicle`'s market and `term`: what may be signed for it.
     /// - Throws: ``APIError`` `feature_unknown` (404) or `term_not_offered` (422).
-    func offered(_ code: FeatureCode, _ term: Term, for vehicle: Vehicle) throws -> (feature: CatalogFeature, price: Price) {
-        guard let feature = catalog.feature(code) else {
+    func offered(_ code: FeatureCode, _ term: Term, for vehicle: Vehicle, in catalog: Catalog? = nil) throws -> (feature: CatalogFeature, price: Price) {
+        guard let feature = (catalog ?? self.catalog).feature(code) else {
             throw APIError(.notFound, "feature_unknown", "\(code) is not in the catalog")
         }
         guard let price = feature.price(market: vehicle.market, term: term) else {

@@ -70,7 +70,10 @@ public struct RenewalService: Sendable {
            let transfer = try await services.store.transfers(of: claims.vin).first(where: { $0 > claims.issuedAt && $0 <= end }) {
             return .skipped("\(claims.feature) does not stay with the vehicle, which changes owner on \(Instant(unixSeconds: transfer).rfc3339)")
         }
-        guard let price = services.catalog.feature(claims.feature)?.price(market: vehicle.market, term: .subscription) else {
+        // Priced by the list price of the catalog version in force when the new period starts (docs/catalog.md):
+        // no campaign; a retired feature's subscriptions go on (they are contracts already made).
+        guard let version = services.catalogs.history().version(at: end),
+              let price = version.catalog.feature(claims.feature)?.price(market: vehicle.market, term: .subscription) else {
             return .skipped("\(claims.feature) is no longer offered as a subscription in \(vehicle.market)")
         }
         var dealer = claims.dealer
@@ -93,7 +96,8 @@ public struct RenewalService: Sendable {
             throw APIError(.internalServerError, "renewal_keys_mismatch", "the renewal of \(claims.id) does not verify with the published keys (\(error.code))")
         }
         let record = RenewalRecord(previous: claims.id, activation: NewActivation(entitlement: issued, channel: sale.channel, market: vehicle.market,
-                                                                                   gross: price.gross, vat: price.vat, consent: sale.consent))
+                                                                                   gross: price.gross, vat: price.vat, consent: sale.consent,
+                                                                                   catalogVersion: version.label))
         return try await services.store.recordRenewal(record, actor: actor, at: now) ? .renewed : .taken
     }
 }

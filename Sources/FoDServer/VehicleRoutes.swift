@@ -83,7 +83,9 @@ struct VehicleRoutes {
 
     @Sendable func offers(_ request: Request, _ context: FoDRequestContext) async throws -> OfferList {
         let (vehicle, entitlements) = try await services.vehicleWithEntitlements(try PathParameters.vin(context))
-        let offers = services.offers(for: vehicle, entitlements: entitlements, now: services.clock.unixSeconds())
+        // `?at=`: what the catalog would offer then (a scheduled version, a campaign), for what is active then.
+        let at = try ReportRoutes.instant(request.uri.queryParameters.get("at"), "at") ?? services.clock.unixSeconds()
+        let offers = services.offers(for: vehicle, entitlements: entitlements, now: at)
         return OfferList(vin: vehicle.vin, offers: offers)
     }
 

@@ -7,7 +7,7 @@ import Synchronization
 /// sessions, imports).
 public enum Outbox {
     /// What kind of resource an event's subject names.
-    enum Subject: Int, CaseIterable { case entitlement, vehicle, manifest, trust, period, objection, partner, site, salesperson }
+    enum Subject: Int, CaseIterable { case entitlement, vehicle, manifest, trust, period, objection, partner, site, salesperson, catalog, campaign, retirement }
 
     /// Audit action → event type, and the subject it concerns. `docs/api.md` lists them.
     static let types: [(action: String, type: String, subject: Subject)] = [
@@ -36,6 +36,9 @@ public enum Outbox {
         ("site.close", "site.closed", .site),
         ("salesperson.add", "salesperson.added", .salesperson),
         ("salesperson.end", "salesperson.ended", .salesperson),
+        ("catalog.version", "catalog.versioned", .catalog),
+        ("campaign.create", "campaign.created", .campaign),
+        ("feature.retire", "feature.retired", .retirement),
     ]
 
     /// Every event type, in the order of ``types``.
@@ -120,6 +123,17 @@ public enum Outbox {
             SELECT \(d.object([("id", "p.id"), ("site_id", "p.site_id"), ("active_from", d.time("p.active_from")), ("active_to", d.time("p.active_to"))]))
             FROM salesperson p WHERE p.id = a.subject ORDER BY p.recorded_at DESC, p.active_from DESC LIMIT 1
             """)
+        let catalog = d.nested("""
+            SELECT \(d.object([("version", "c.label"), ("effective_at", d.time("c.effective_at"))])) FROM catalog_history c WHERE c.label = a.subject
+            """)
+        let campaign = d.nested("""
+            SELECT \(d.object([("id", "c.id"), ("feature", "c.feature"), ("market", "c.market"), ("term", "c.term"), ("gross_minor", "c.gross_minor"),
+                              ("from", d.time("c.starts_at")), ("to", d.time("c.ends_at"))]))
+            FROM campaign c WHERE c.id = a.subject
+            """)
+        let retirement = d.nested("""
+            SELECT \(d.object([("feature", "r.feature"), ("effective_at", d.time("r.effective_at"))])) FROM feature_retirement r WHERE r.feature = a.subject
+            """)
         let present = types.filter { subjects.contains($0.subject) }
         var dealer: [String] = [], data: [String] = []
         func when(_ subject: Subject, dealer dealerValue: String?, data dataValue: String) {
@@ -136,6 +150,9 @@ public enum Outbox {
         when(.period, dealer: nil, data: period)
         when(.partner, dealer: nil, data: partner)
         when(.site, dealer: "a.subject", data: site)
+        when(.catalog, dealer: nil, data: catalog)
+        when(.campaign, dealer: nil, data: campaign)
+        when(.retirement, dealer: nil, data: retirement)
         when(.salesperson, dealer: "(SELECT p.site_id FROM salesperson p WHERE p.id = a.subject ORDER BY p.recorded_at DESC, p.active_from DESC LIMIT 1)",
              data: salesperson)
         let typeCase = "CASE a.action " + present.map { "WHEN '\($0.action)' THEN '\($0.type)'" }.joined(separator: " ") + " END"

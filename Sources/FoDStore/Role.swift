@@ -12,6 +12,8 @@ public enum Role: String, Sendable, Hashable, CaseIterable, CustomStringConverti
     case auditor
     /// The network team: partners, sites, salespeople (and reading them).
     case network
+    /// Product management: catalog versions, campaigns, retirements.
+    case product
 
     public var description: String { rawValue }
 }

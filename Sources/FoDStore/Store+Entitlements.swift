@@ -62,9 +62,15 @@ public struct NewActivation: Sendable {
     /// Who sold it at the site (a dealer key that names a salesperson); the site's partner is
     /// recorded beside the site as the sale is stored.
     public let salesperson: SalespersonID?
+    /// The catalog version the sale was priced by, and the campaign whose price it was (`nil`: the list price).
+    public let catalogVersion: String?
+    public let campaign: String?
 
     public init(entitlement: IssuedToken<EntitlementClaims>, channel: String, market: Market, gross: Money, vat: BasisPoints,
-                consent: Consent = .inPerson, extends: EntitlementID? = nil, salesperson: SalespersonID? = nil) {
+                consent: Consent = .inPerson, extends: EntitlementID? = nil, salesperson: SalespersonID? = nil, catalogVersion: String? = nil,
+                campaign: String? = nil) {
+        self.catalogVersion = catalogVersion
+        self.campaign = campaign
         self.extends = extends
         self.salesperson = salesperson
         self.entitlement = entitlement
@@ -325,13 +331,14 @@ extension SQLStore {
                 let claims = activation.entitlement.claims
                 events += [StoreRows.activationEventID(claims.id), claims.issuedAt, "activation", claims.vin.value, claims.feature.value, claims.term.rawValue,
                            activation.channel, claims.dealer?.value, activation.market.code, activation.gross.currency.code,
-                           activation.gross.minor, activation.vat.value, claims.id.value, claims.dealer?.value, activation.salesperson?.value]
+                           activation.gross.minor, activation.vat.value, claims.id.value, claims.dealer?.value, activation.salesperson?.value,
+                           activation.catalogVersion, activation.campaign]
                 consents += [claims.id.value, activation.consent.termsVersion, activation.consent.immediateStart, activation.consent.acknowledgedAt, now]
             }
             try db.enqueue(sql: """
                 INSERT INTO event (event_id, occurred_at, kind, vin, feature, term, channel, dealer_id, market, currency, gross_minor, vat_bps, entitlement_id,
-                  partner_id, salesperson_id)
-                VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT d.partner_id FROM dealer d WHERE d.id = ?), ?)", count: chunk.count).joined(separator: ", "))
+                  partner_id, salesperson_id, catalog_version, campaign_id)
+                VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT d.partner_id FROM dealer d WHERE d.id = ?), ?, ?, ?)", count: chunk.count).joined(separator: ", "))
                 """, arguments: events)
             try db.enqueue(sql: "INSERT INTO consent (entitlement_id, terms_version, immediate_start, acknowledged_at, recorded_at) VALUES \(SQLText.rows(chunk.count, columns: 5))",
                            arguments: consents)

@@ -189,6 +189,8 @@ extension SQLStore {
                 }
             }
             try Self.upsert(fixtures.vehicles, db, at: now)
+            try Self.keepImplicitVersion(try Self.catalogHistory(db), db, actor: actor, at: now)
+            try Self.importCatalogVersion(fixtures.catalog, actor: actor, at: now, db)
             try Self.storeCatalog(fixtures.catalog, db)
             try db.appendAudit(at: now, actor: actor, action: "fixtures.import", subject: "catalog \(fixtures.catalog.version)",
                                details: fixtures.auditDetails)

@@ -62,6 +62,10 @@ extension ErrorCode where Domain == StoreError {
     public static let datesOverlap = ErrorCode("dates_overlap")
     /// A closing site's successor is itself, in another market, not open then, or closing.
     public static let successorInvalid = ErrorCode("successor_invalid")
+    /// A campaign's window overlaps another's for the same feature, market and term.
+    public static let campaignOverlap = ErrorCode("campaign_overlap")
+    /// The feature is retired (again, or a sale after its retirement).
+    public static let featureRetired = ErrorCode("feature_retired")
     /// An effective date in the past (master data is never changed backwards), or an end before its start.
     public static let effectiveAtInvalid = ErrorCode("effective_at_invalid")
 }

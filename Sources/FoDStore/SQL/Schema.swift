@@ -64,6 +64,25 @@ public enum Schema {
                 "INSERT INTO partner_version (partner_id, valid_from, document, recorded_at, actor) SELECT id, 0, \(document), 0, 'migration' FROM dealer",
             ]
         },
+        // The catalog over time (docs/catalog.md): versions by effective date (the catalog of before
+        // is read as the first version, in force since the epoch, until one is recorded), campaigns,
+        // retirements; a sale records the version and campaign it was priced by.
+        Migration(id: "2026-12-catalog-history") { d in
+            let int = d.integer
+            return [
+                """
+                CREATE TABLE catalog_history (label TEXT PRIMARY KEY, effective_at \(int) NOT NULL UNIQUE, document TEXT NOT NULL, recorded_at \(int) NOT NULL,
+                  actor TEXT NOT NULL)
+                """,
+                """
+                CREATE TABLE campaign (id TEXT PRIMARY KEY, feature TEXT NOT NULL, market TEXT NOT NULL, term TEXT NOT NULL, gross_minor \(int) NOT NULL,
+                  starts_at \(int) NOT NULL, ends_at \(int) NOT NULL, recorded_at \(int) NOT NULL, actor TEXT NOT NULL)
+                """,
+                "CREATE TABLE feature_retirement (feature TEXT PRIMARY KEY, effective_at \(int) NOT NULL, recorded_at \(int) NOT NULL, actor TEXT NOT NULL)",
+                "ALTER TABLE event ADD COLUMN catalog_version TEXT",
+                "ALTER TABLE event ADD COLUMN campaign_id TEXT",
+            ]
+        },
     ]
 
     /// fod's tables, parents before children (the order a copy loads them in).
