@@ -55,9 +55,15 @@ final class ReportStrings: Sendable {
     /// Each rule's fixed amount and cap, by rule index.
     let ruleFixed: [Int64]
     let ruleCaps: [Int64?]
+    /// The plan, and the version (its label) each rule belongs to.
+    let planID: String
+    let rulePlanVersions: [String]
 
     init(dealers: [String], features: [String], markets: [String], currencies: [Currency],
-         terms: [String], channels: [String], saleKinds: [SaleKind], rules: [Rule], ruleIDs: [String], ruleFixed: [Int64], ruleCaps: [Int64?]) {
+         terms: [String], channels: [String], saleKinds: [SaleKind], rules: [Rule], ruleIDs: [String], ruleFixed: [Int64], ruleCaps: [Int64?],
+         planID: String, rulePlanVersions: [String]) {
+        self.planID = planID
+        self.rulePlanVersions = rulePlanVersions
         self.dealers = dealers
         self.features = features
         self.markets = markets
@@ -138,7 +144,9 @@ public struct ReportLines: Sendable {
             oem: isClawback ? allocation.share : allocation.oem,
             basis: allocation.net,
             fixed: strings.ruleFixed[Int(entry.rule)],
-            cap: strings.ruleCaps[Int(entry.rule)])
+            cap: strings.ruleCaps[Int(entry.rule)],
+            plan: strings.planID,
+            planVersion: strings.rulePlanVersions[Int(entry.rule)])
     }
 
     /// Calls `body` with each line in order.

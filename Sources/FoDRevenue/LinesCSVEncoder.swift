@@ -15,6 +15,9 @@ public enum LineColumn: String, CaseIterable, Sendable {
     case ruleID = "rule_id"
     case rateBps = "rate_bps"
     case share, oem, decimals, basis, fixed, cap
+    /// The plan and the version of it that priced the line.
+    case plan
+    case planVersion = "plan_version"
 
     /// Every column in file order.
     static let ordered = allCases
@@ -32,6 +35,8 @@ struct LinesCSVEncoder {
     private let channels: [[UInt8]]
     private let ruleIDs: [[UInt8]]
     private let currencyCodes: [[UInt8]]
+    private let planID: [UInt8]
+    private let planVersions: [[UInt8]]
 
     init(_ lines: ReportLines) {
         self.lines = lines
@@ -43,6 +48,8 @@ struct LinesCSVEncoder {
         channels = strings.channels.map(CSVWriter.field)
         ruleIDs = strings.ruleIDs.map(CSVWriter.field)
         currencyCodes = strings.currencies.map { Array($0.code.utf8) }
+        planID = CSVWriter.field(strings.planID)
+        planVersions = strings.rulePlanVersions.map(CSVWriter.field)
     }
 
     /// Appends the row of a line (its strings in `bytes`): its fields in ``LineColumn`` order.
@@ -79,6 +86,8 @@ struct LinesCSVEncoder {
             case .basis: appendAmount(allocation.net, exponent, to: &out)
             case .fixed: appendAmount(lines.strings.ruleFixed[Int(entry.rule)], exponent, to: &out)
             case .cap: if let cap = lines.strings.ruleCaps[Int(entry.rule)] { appendAmount(cap, exponent, to: &out) }
+            case .plan: out.append(contentsOf: planID)
+            case .planVersion: out.append(contentsOf: planVersions[Int(entry.rule)])
             }
         }
         out.append(0x0A)

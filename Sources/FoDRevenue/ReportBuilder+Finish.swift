@@ -6,7 +6,12 @@ extension ReportBuilder {
     /// Refunds rejected here go to `onReject` too, by line, after the rows rejected while reading.
     /// - Throws: ``RevenueError`` `overflow` if a total does not fit in 64 bits.
     public func finish() throws -> Report {
-        let clawbackWindow = rules.clawbackDays * 86_400 * 1_000_000_000
+        // An activation's clawback window is its plan version's; a month's tiers are the version's in force at the month's first instant.
+        let windows = plan.versions.map { $0.pricing.clawbackDays * 86_400 * 1_000_000_000 }
+        func clawbackWindow(_ activationTime: Int64) -> Int64 { windows[plan.versionIndex(atNanos: activationTime)] }
+        let previousMonthStart = (try? ReportPeriod(ReportPeriod.text(containing: period.start / 1_000_000_000 - 1)).start) ?? period.start
+        let tierRules = (before: plan.versions[plan.versionIndex(atNanos: previousMonthStart)].pricing,
+                         inPeriod: plan.versions[plan.versionIndex(atNanos: period.start)].pricing)
         var lateRejects: [RejectedRow] = []
         func rejectRefund(_ refund: HeldRefund, _ code: RevenueError.Code, _ reason: String) {
             guard refund.inPeriod else { return }  // an earlier month's problem, not this report's
@@ -71,7 +76,7 @@ extension ReportBuilder {
             }
             guard firstRefund.inPeriod else { return }
             matchedInPeriod += 1
-            if firstRefund.time - activation.time <= clawbackWindow {
+            if firstRefund.time - activation.time <= clawbackWindow(activation.time) {
                 // Without a dealer nothing was earned, so there is nothing to claw back.
                 if activation.dealer >= 0 {
                     var copy = activation
@@ -84,7 +89,7 @@ extension ReportBuilder {
             }
         }
         func bonus(_ dealer: Int32, inPeriod: Bool) -> Int64 {
-            dealer < 0 ? 0 : rules.bonusBps(activations: tierCounts[Int(dealer) * 2 + (inPeriod ? 1 : 0)])
+            dealer < 0 ? 0 : (inPeriod ? tierRules.inPeriod : tierRules.before).bonusBps(activations: tierCounts[Int(dealer) * 2 + (inPeriod ? 1 : 0)])
         }
         // The refunds left refer to activations before the held months.
         for (_, var list) in refundsOf {
@@ -109,17 +114,21 @@ extension ReportBuilder {
         // Refunds of the period that were neither used nor rejected do not exist: each was matched or rejected.
         assert(heldRefundsInPeriod == matchedInPeriod + Int64(lateRejects.count))
 
-        // Rules, resolved once per combination of attributes.
+        // Rules, resolved once per combination of attributes and plan version (the version in
+        // force at the activation's instant; its index in the combined list names both).
         var ruleCache: [RuleKey: Int32] = [:]
+        let pricing = plan.versions.map(\.pricing)
         func ruleIndex(_ activation: HeldActivation) throws -> Int32 {
-            let key = RuleKey(activation)
+            let version = Int32(plan.versionIndex(atNanos: activation.time))
+            let key = RuleKey(activation, version: version)
             if let cached = ruleCache[key] { return cached }
             let dealer: DealerID? = activation.dealer < 0 ? nil : try? DealerID(dealerString(activation.dealer))
             let saleKind = saleKinds[Int(activation.saleKind)]
-            let found = rules.ruleIndex(feature: try value(features, saleKind.feature), channel: try value(channels, saleKind.channel),
-                                        market: try value(markets, saleKind.market), term: try value(terms, saleKind.term), dealer: dealer)
-            ruleCache[key] = Int32(found)
-            return Int32(found)
+            let found = pricing[Int(version)].ruleIndex(feature: try value(features, saleKind.feature), channel: try value(channels, saleKind.channel),
+                                                        market: try value(markets, saleKind.market), term: try value(terms, saleKind.term), dealer: dealer)
+            let index = Int32(ruleStart[Int(version)] + found)
+            ruleCache[key] = index
+            return index
         }
         let dealerNames = (0..<dealers.count).map { dealerString(Int32($0)) }
         let dealerRank = ReportBuilder.ranks(dealerNames)
@@ -130,7 +139,7 @@ extension ReportBuilder {
                                   saleKind: activation.saleKind, rule: try ruleIndex(activation),
                                   tierBonusBps: Int32(bonus(activation.dealer, inPeriod: activation.inPeriod)),
                                   bytesOffset: 0, eventIDLength: 0, refersToLength: 0, isClawback: refund != nil)
-            return (entry, try ReportLines.allocation(entry, saleKinds: saleKinds, rules: rules.rules))
+            return (entry, try ReportLines.allocation(entry, saleKinds: saleKinds, rules: combinedRules))
         }
         // One precision for every timestamp in lines.csv: the fewest decimals that keep each exact.
         var timestampDigits = 0
@@ -219,10 +228,12 @@ extension ReportBuilder {
             dealers: dealerNames, features: (0..<features.count).map { features.key(Int32($0)) },
             markets: (0..<markets.count).map { markets.key(Int32($0)) }, currencies: currencyValues,
             terms: (0..<terms.count).map { terms.key(Int32($0)) }, channels: (0..<channels.count).map { channels.key(Int32($0)) }, saleKinds: saleKinds,
-            rules: rules.rules, ruleIDs: rules.rules.map(\.id), ruleFixed: rules.rules.map(\.fixedMinor), ruleCaps: rules.rules.map(\.capMinor))
+            rules: combinedRules, ruleIDs: combinedRules.map(\.id), ruleFixed: combinedRules.map(\.fixedMinor), ruleCaps: combinedRules.map(\.capMinor),
+            planID: plan.id, rulePlanVersions: ruleVersion.map { plan.versions[$0].rules.version })
         spilledLineRuns = sorter.storedRuns
         return Report(
-            period: period, rulesVersion: rules.version, clawbackDays: rules.clawbackDays, statements: sortedStatements,
+            period: period, rulesVersion: plan.label(from: period.start, to: period.end), clawbackDays: tierRules.inPeriod.clawbackDays,
+            statements: sortedStatements,
             totals: totals.values.sorted { $0.currency < $1.currency },
             featureMix: mix.values.sorted { ($0.feature, $0.currency.code) < ($1.feature, $1.currency.code) },
             counts: counts, refundRejects: lateRejects,
@@ -269,10 +280,11 @@ extension ReportBuilder {
 
 /// What picks an activation's rule: its sale kind (feature, channel, market, term among others) and dealer.
 private struct RuleKey: Hashable {
-    let saleKind, dealer: Int32
-    init(_ activation: HeldActivation) {
+    let saleKind, dealer, version: Int32
+    init(_ activation: HeldActivation, version: Int32) {
         saleKind = activation.saleKind
         dealer = activation.dealer
+        self.version = version
     }
 }
 

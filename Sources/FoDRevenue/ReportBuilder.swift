@@ -10,7 +10,14 @@ import FoDEntitlements
 /// input where it is not held (``EventIDSource``); hashes only propose candidates.
 /// Rows that cannot be used are handed to `onReject` as they are read, in file order.
 public final class ReportBuilder: EventSink {
-    let rules: RuleSet
+    /// The commission plan (one version for a single rules file).
+    let plan: Plan
+    /// Every version's pricing rules in one list (version by version), so that a line's rule
+    /// index names its rule and its version; `ruleStart[v]` is where version `v`'s begin.
+    let combinedRules: [Rule]
+    let ruleStart: [Int]
+    /// The version of each rule of ``combinedRules``.
+    let ruleVersion: [Int]
     let period: ReportPeriod
     private let onReject: (RejectedRow) -> Void
 
@@ -58,7 +65,14 @@ public final class ReportBuilder: EventSink {
     ///     in file order; those rejected by their ids (duplicates, refunds) in line order by ``finish()``.
     public convenience init(rules: RuleSet, period: ReportPeriod, expectedRows: Int = 0, memoryLimit: Int? = nil,
                             temporaryFolder: String? = nil, onReject: @escaping (RejectedRow) -> Void) {
-        self.init(rules: rules, period: period, expectedRows: expectedRows, idHash: .sipHash,
+        self.init(plan: .single(rules), period: period, expectedRows: expectedRows, memoryLimit: memoryLimit, temporaryFolder: temporaryFolder,
+                  onReject: onReject)
+    }
+
+    /// A builder that prices each activation by the plan version in force at its instant.
+    public convenience init(plan: Plan, period: ReportPeriod, expectedRows: Int = 0, memoryLimit: Int? = nil,
+                            temporaryFolder: String? = nil, onReject: @escaping (RejectedRow) -> Void) {
+        self.init(plan: plan, period: period, expectedRows: expectedRows, idHash: .sipHash,
                   budgets: memoryLimit.map { Budgets(memoryLimit: $0) } ?? Budgets(),
                   temporaryFolder: temporaryFolder ?? SpillFile.defaultFolder, onReject: onReject)
     }
@@ -84,9 +98,25 @@ public final class ReportBuilder: EventSink {
 
     /// Creates a builder with another id hash (tests use bad ones to show verdicts do not depend
     /// on it) and byte budgets (tests use small ones to make everything spill).
-    init(rules: RuleSet, period: ReportPeriod, expectedRows: Int = 0, idHash: EventIDHash, budgets: Budgets = Budgets(),
+    convenience init(rules: RuleSet, period: ReportPeriod, expectedRows: Int = 0, idHash: EventIDHash, budgets: Budgets = Budgets(),
+                     temporaryFolder: String = SpillFile.defaultFolder, onReject: @escaping (RejectedRow) -> Void) {
+        self.init(plan: .single(rules), period: period, expectedRows: expectedRows, idHash: idHash, budgets: budgets, temporaryFolder: temporaryFolder,
+                  onReject: onReject)
+    }
+
+    init(plan: Plan, period: ReportPeriod, expectedRows: Int = 0, idHash: EventIDHash, budgets: Budgets = Budgets(),
          temporaryFolder: String = SpillFile.defaultFolder, onReject: @escaping (RejectedRow) -> Void) {
-        self.rules = rules
+        self.plan = plan
+        var combined: [Rule] = [], starts: [Int] = [], versionOf: [Int] = []
+        for (index, version) in plan.versions.enumerated() {
+            starts.append(combined.count)
+            let rules = version.pricing.rules
+            combined += rules
+            versionOf += Array(repeating: index, count: rules.count)
+        }
+        self.combinedRules = combined
+        self.ruleStart = starts
+        self.ruleVersion = versionOf
         self.period = period
         self.onReject = onReject
         self.idHash = idHash

@@ -39,4 +39,8 @@ public struct ReportLine: Sendable, Hashable {
     public let basis: Int64
     public let fixed: Int64
     public let cap: Int64?
+    /// The commission plan and the version of it that priced the line (the version in force at
+    /// the activation's instant; a clawback's is its activation's).
+    public let plan: String
+    public let planVersion: String
 }

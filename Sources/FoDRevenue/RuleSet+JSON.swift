@@ -11,7 +11,14 @@ extension RuleSet {
             throw RevenueError(.rulesInvalid, "the rules file is not valid JSON: \(error.reason)")
         }
         guard case .object(let object) = root else { throw RevenueError(.rulesInvalid, "the rules file must be a JSON object") }
-        let top = try Fields(object, allowed: ["version", "clawback_days", "rules", "tiers"], context: "the rules file")
+        try self.init(object: object)
+    }
+
+    /// Reads a rules document already parsed; `extra` names members a containing format adds
+    /// (a plan version's `effective_from` and `model`), read by the caller.
+    /// - Throws: ``RevenueError`` `rules_invalid`.
+    public init(object: JSONObject, extra: Set<String> = [], context: String = "the rules file") throws {
+        let top = try Fields(object, allowed: Set(["version", "clawback_days", "rules", "tiers"]).union(extra), context: context)
         let version = try top.string("version")
         let clawbackDays = try top.integer("clawback_days")
         var rules: [Rule] = []

@@ -37,6 +37,8 @@ struct ReportCommand: AsyncParsableCommand {
     var db: String?
     @Option(help: "The rules file (JSON).")
     var rules: String?
+    @Option(help: "Instead of --rules: a plan history file ({\"plan\": ID, \"versions\": [rules + effective_from, model]}): each event is priced by the version in force at its instant.")
+    var plan: String?
     @Option(help: "The month to report, YYYY-MM.")
     var period: String?
     @Option(help: "The folder to write the report into (created if missing).")
@@ -69,7 +71,7 @@ struct ReportCommand: AsyncParsableCommand {
             guard dealer != nil, from != nil, to != nil else { throw ValidationError("--book-extract needs --dealer, --from and --to") }
             return
         }
-        guard rules != nil, period != nil, out != nil else { throw ValidationError("give --rules, --period and --out") }
+        guard (rules == nil) != (plan == nil), period != nil, out != nil else { throw ValidationError("give --rules (or --plan), --period and --out") }
         if (events == nil) == (db == nil) { throw ValidationError("give either --events FILE or --db PATH") }
         if memoryLimit.bytes < ReportCommand.smallestMemoryLimit {
             throw ValidationError("--memory-limit must be at least 64MB (reading buffers and tables need that much)")
@@ -81,14 +83,14 @@ struct ReportCommand: AsyncParsableCommand {
             try await CLIError.run { try await writeBookExtract() }
             return
         }
-        let rules = rules ?? "", period = period ?? "", out = out ?? ""
+        let period = period ?? "", out = out ?? ""
         var rejected: Int64 = 0
         let databaseSource = try await CLIError.run { () async throws -> DatabaseEventSource? in
             guard let db else { return nil }
             return try await DatabaseEventSource.read(db)
         }
         try CLIError.run {
-            let ruleSet = try RuleSet(json: try CLIInput.readFile(rules))
+            let pricing = try plan.map { try Plan(json: try CLIInput.readFile($0)) } ?? .single(try RuleSet(json: try CLIInput.readFile(rules ?? "")))
             let reportPeriod = try ReportPeriod(period, timeZone: timezone)
             if let tempDir {
                 var isFolder: ObjCBool = false
@@ -103,7 +105,7 @@ struct ReportCommand: AsyncParsableCommand {
             try rejects.write(ReportFiles.rejectsHeader())
             var pendingRejects: [UInt8] = []
             var writeError: (any Error)?
-            let builder = ReportBuilder(rules: ruleSet, period: reportPeriod, expectedRows: Int(source.size / 100),
+            let builder = ReportBuilder(plan: pricing, period: reportPeriod, expectedRows: Int(source.size / 100),
                                         memoryLimit: memoryLimit.bytes, temporaryFolder: tempDir) { row in
                 pendingRejects.append(contentsOf: ReportFiles.rejectRow(row))
                 if pendingRejects.count >= 1 << 16 {
