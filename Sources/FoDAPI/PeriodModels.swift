@@ -182,11 +182,17 @@ public struct BookExtractLine: Codable, Sendable, Hashable {
     @Nullable public var auditSeq: Int64?
     /// The site the line's sale was made at or credited to (a partner's own id for its adjustments).
     public var siteID: String
+    /// The commission plan and version that priced the line (empty for an objection's adjustment
+    /// and lines closed before plans had versions).
+    public var plan: String
+    public var planVersion: String
 
     public init(period: String, kind: String, eventID: String, entitlementID: String, refersTo: String, occurredAt: String, vin: String,
                 feature: String, term: String, channel: String, currency: String, net: String, ruleID: String, rateBps: Int64, share: String,
-                reason: String, auditSeq: Int64?, siteID: String) {
+                reason: String, auditSeq: Int64?, siteID: String, plan: String = "", planVersion: String = "") {
         self.siteID = siteID
+        self.plan = plan
+        self.planVersion = planVersion
         self.period = period
         self.kind = kind
         self.eventID = eventID
@@ -208,18 +214,18 @@ public struct BookExtractLine: Codable, Sendable, Hashable {
 
     /// The CSV columns, in order (the members' names).
     public static let columns = ["period", "kind", "event_id", "entitlement_id", "refers_to", "occurred_at", "vin", "feature", "term", "channel",
-                                 "currency", "net", "rule_id", "rate_bps", "share", "reason", "audit_seq", "site_id"]
+                                 "currency", "net", "rule_id", "rate_bps", "share", "reason", "audit_seq", "site_id", "plan", "plan_version"]
 
     /// The line's CSV fields, in ``columns`` order.
     public var fields: [String] {
         [period, kind, eventID, entitlementID, refersTo, occurredAt, vin, feature, term, channel, currency, net, ruleID, String(rateBps), share,
-         reason, auditSeq.map(String.init) ?? "", siteID]
+         reason, auditSeq.map(String.init) ?? "", siteID, plan, planVersion]
     }
 
     enum CodingKeys: String, CodingKey {
         case period, kind, eventID = "event_id", entitlementID = "entitlement_id", refersTo = "refers_to", occurredAt = "occurred_at"
         case vin, feature, term, channel, currency, net, ruleID = "rule_id", rateBps = "rate_bps", share, reason, auditSeq = "audit_seq"
-        case siteID = "site_id"
+        case siteID = "site_id", plan, planVersion = "plan_version"
     }
 }
 

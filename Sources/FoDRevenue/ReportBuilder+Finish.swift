@@ -118,6 +118,7 @@ extension ReportBuilder {
         // force at the activation's instant; its index in the combined list names both).
         var ruleCache: [RuleKey: Int32] = [:]
         let pricing = plan.versions.map(\.pricing)
+        let versionLabels = plan.versions.map(\.rules.version)
         func ruleIndex(_ activation: HeldActivation) throws -> Int32 {
             let version = Int32(plan.versionIndex(atNanos: activation.time))
             let key = RuleKey(activation, version: version)
@@ -188,6 +189,7 @@ extension ReportBuilder {
             statement.vat = try MinorUnits.add(statement.vat, allocation.vat)
             statement.net = try MinorUnits.add(statement.net, allocation.net)
             statement.share = try MinorUnits.add(statement.share, allocation.share)
+            try statement.book(version: versionLabels[ruleVersion[Int(try ruleIndex(activation))]], share: allocation.share, clawback: false)
             statements[key] = statement
             let saleKind = saleKinds[Int(activation.saleKind)]
             let mixKey = MixKey(feature: saleKind.feature, currency: saleKind.currency)
@@ -204,6 +206,7 @@ extension ReportBuilder {
                 var statement = statements[key] ?? newStatement(activation)
                 statement.clawbacks += 1
                 statement.clawback = try MinorUnits.add(statement.clawback, allocation.share)
+                try statement.book(version: versionLabels[ruleVersion[Int(try ruleIndex(activation))]], share: allocation.share, clawback: true)
                 statements[key] = statement
             }
         }

@@ -95,3 +95,29 @@ extension RuleSet {
         }
     }
 }
+
+extension RuleSet {
+    /// The rules as the document ``init(json:)`` reads (members in a fixed order).
+    public var json: String {
+        func number(_ value: Int64) -> JSONValue { .number(String(value)) }
+        let rules = self.rules.map { rule -> JSONValue in
+            var members: [JSONObject.Member] = [.init(name: "id", value: .string(rule.id))]
+            if let feature = rule.feature { members.append(.init(name: "feature", value: .string(feature.value))) }
+            if let channel = rule.channel { members.append(.init(name: "channel", value: .string(channel.rawValue))) }
+            if let market = rule.market { members.append(.init(name: "market", value: .string(market.code))) }
+            if let term = rule.term { members.append(.init(name: "term", value: .string(term.rawValue))) }
+            if let dealer = rule.dealer { members.append(.init(name: "dealer_id", value: .string(dealer.value))) }
+            members.append(.init(name: "share_bps", value: number(rule.shareBps)))
+            if rule.fixedMinor != 0 { members.append(.init(name: "fixed_minor", value: number(rule.fixedMinor))) }
+            if let cap = rule.capMinor { members.append(.init(name: "cap_minor", value: number(cap))) }
+            return .object(JSONObject(members: members))
+        }
+        let tiers = self.tiers.map { tier -> JSONValue in
+            .object(JSONObject(members: [.init(name: "min_activations", value: number(tier.minActivations)), .init(name: "bonus_bps", value: number(tier.bonusBps))]))
+        }
+        return JSONWriter.text(.object(JSONObject(members: [
+            .init(name: "version", value: .string(version)), .init(name: "clawback_days", value: number(clawbackDays)),
+            .init(name: "rules", value: .array(rules)), .init(name: "tiers", value: .array(tiers)),
+        ])))
+    }
+}

@@ -17,6 +17,8 @@ public struct Statement: Sendable, Hashable {
     public var clawback: Int64 = 0
     /// The dealer's tier bonus in the period.
     public var tierBonusBps: Int64 = 0
+    /// The same figures by the plan version that priced them (one entry for a month under one version).
+    public internal(set) var byPlanVersion: [PlanVersionFigures] = []
 
     /// `share - clawback`.
     public var payable: Int64 { share - clawback }
@@ -24,6 +26,36 @@ public struct Statement: Sendable, Hashable {
     init(dealerID: String, currency: Currency) {
         self.dealerID = dealerID
         self.currency = currency
+    }
+}
+
+/// A statement's activations and clawbacks priced by one plan version.
+public struct PlanVersionFigures: Sendable, Hashable {
+    public let version: String
+    public var activations: Int64 = 0
+    public var share: Int64 = 0
+    public var clawbacks: Int64 = 0
+    /// Positive, as ``Statement/clawback``.
+    public var clawback: Int64 = 0
+
+    init(version: String) { self.version = version }
+}
+
+extension Statement {
+    /// Adds an activation's (or, with `clawback`, a clawback's) share to its version's figures.
+    mutating func book(version: String, share: Int64, clawback: Bool) throws {
+        var index = byPlanVersion.firstIndex { $0.version == version }
+        if index == nil {
+            byPlanVersion.append(PlanVersionFigures(version: version))
+            index = byPlanVersion.count - 1
+        }
+        if clawback {
+            byPlanVersion[index!].clawbacks += 1
+            byPlanVersion[index!].clawback = try MinorUnits.add(byPlanVersion[index!].clawback, share)
+        } else {
+            byPlanVersion[index!].activations += 1
+            byPlanVersion[index!].share = try MinorUnits.add(byPlanVersion[index!].share, share)
+        }
     }
 }
 

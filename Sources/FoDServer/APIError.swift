@@ -99,7 +99,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case is CoreError: return true
         case let error as CryptoError: return [.base64Malformed, .signatureMalformed, .jwkMalformed].contains(error.code)
         case let error as RevenueError:
-            return [.fieldInvalid, .amountInvalid, .vatInvalid, .currencyUnknown, .currencyMismatch, .timestampInvalid, .optionInvalid].contains(error.code)
+            return [.fieldInvalid, .amountInvalid, .vatInvalid, .currencyUnknown, .currencyMismatch, .timestampInvalid, .optionInvalid, .rulesInvalid].contains(error.code)
         case let error as InvoicingError: return [.partyInvalid, .ibanInvalid, .vatIDInvalid, .masterDataIncomplete].contains(error.code)
         default: return false
         }

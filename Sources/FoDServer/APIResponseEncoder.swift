@@ -83,3 +83,5 @@ extension CatalogAtBody: ResponseEncodable {}
 extension CampaignBody: ResponseEncodable {}
 extension CampaignList: ResponseEncodable {}
 extension RetirementBody: ResponseEncodable {}
+extension PlanBody: ResponseEncodable {}
+extension PlanPreviewBody: ResponseEncodable {}

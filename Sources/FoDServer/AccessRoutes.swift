@@ -14,7 +14,7 @@ struct AccessRoutes {
 
     var collection: RouteCollection<FoDRequestContext> {
         let routes = RouteCollection(context: FoDRequestContext.self)
-        routes.group().add(middleware: RoleCheck.require(.issuer, .dealer, .auditor, .network, .product)).get("/v1/me", use: me)
+        routes.group().add(middleware: RoleCheck.require(.issuer, .dealer, .auditor, .network, .product, .finance)).get("/v1/me", use: me)
         routes.group().add(middleware: RoleCheck.require(.auditor)).get("/v1/audit", use: audit)
         return routes
     }

@@ -48,7 +48,8 @@ public func buildRouter(services: FoDServices, secureCookies: Bool = false) thro
                        ActivationRoutes(services: services).collection, ManifestRoutes(services: services).collection,
                        PurchaseRoutes(services: services).collection, ReportRoutes(services: services).collection,
                        PeriodRoutes(services: services).collection, WebhookRoutes(services: services).collection,
-                       NetworkRoutes(services: services).collection, CatalogRoutes(services: services).collection] {
+                       NetworkRoutes(services: services).collection, CatalogRoutes(services: services).collection,
+                       PlanRoutes(services: services).collection] {
         router.addRoutes(collection)
     }
     DealerWebRoutes(services: services, pages: try DealerPages(), alwaysSecure: secureCookies).register(on: router)

@@ -34,7 +34,7 @@ struct CatalogRoutes {
         let now = services.clock.unixSeconds()
         let at = body.effectiveAt ?? now
         // A version keeps every feature sold before it: a feature leaves by retirement, never by omission.
-        if let previous = services.catalogs.history().versions.last?.catalog,
+        if let previous = services.catalogs.current().versions.last?.catalog,
            let dropped = previous.features.first(where: { catalog.feature($0.code) == nil }) {
             throw APIError(.unprocessableContent, "feature_dropped", "\(dropped.code) is in version \(previous.version) and missing here: retire it instead (POST /v1/features/\(dropped.code)/retire)")
         }
@@ -51,7 +51,7 @@ struct CatalogRoutes {
 
     @Sendable func catalog(_ request: Request, _ context: FoDRequestContext) async throws -> CatalogAtBody {
         let at = try ReportRoutes.instant(request.uri.queryParameters.get("at"), "at") ?? services.clock.unixSeconds()
-        let history = services.catalogs.history()
+        let history = services.catalogs.current()
         let catalog = history.catalog(at: at)
         return CatalogAtBody(at: Instant(unixSeconds: at).rfc3339, version: catalog.version,
                              effectiveAt: Instant(unixSeconds: history.version(at: at)?.effectiveAt ?? 0).rfc3339, features: catalog.features.map(FeatureBody.init))

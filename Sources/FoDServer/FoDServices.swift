@@ -13,7 +13,10 @@ public struct FoDServices: Sendable {
     /// The keys signing and published (one key, or root metadata's issuing keys).
     public let signing: SigningKeys
     /// The catalog over time (docs/catalog.md).
-    let catalogs: CatalogBook
+    let catalogs: SnapshotBook<CatalogHistory>
+    /// The network's commission plan over time (docs/revenue-share.md, "Plans"): the stored plan, or
+    /// the `--rules` file as a plan of one version while none is stored.
+    let plans: SnapshotBook<Plan>
     /// The revenue-share rules for `GET /v1/reports/statements`.
     public let rules: RuleSet
     public let clock: any WallClock
@@ -84,7 +87,12 @@ public struct FoDServices: Sendable {
         })
         self.manifestVersions = manifestVersions
         self.manifests = ManifestService(store: store, versions: manifestVersions, signing: signing, clock: clock, lifetime: manifestLifetime)
-        self.catalogs = try await CatalogBook(store: store, base: catalog)
+        let base = CatalogHistory(versions: [CatalogVersion(label: catalog.version, effectiveAt: 0, catalog: catalog)])
+        self.catalogs = try await SnapshotBook {
+            let history = try await store.catalogHistory()
+            return history.versions.isEmpty ? base : history
+        }
+        self.plans = try await SnapshotBook { try await store.plan(PlanID.network, base: rules) }
         self.rules = rules
         self.clock = clock
     }
@@ -111,10 +119,13 @@ extension FoDServices {
     }
 
     /// What is sold now: the catalog version in force, campaign prices, retirements.
-    public var catalog: Catalog { catalogs.history().catalog(at: clock.unixSeconds()) }
+    public var catalog: Catalog { catalogs.current().catalog(at: clock.unixSeconds()) }
 
     /// What is sold at `instant`.
-    public func catalog(at instant: Int64) -> Catalog { catalogs.history().catalog(at: instant) }
+    public func catalog(at instant: Int64) -> Catalog { catalogs.current().catalog(at: instant) }
+
+    /// The network's commission plan as last read.
+    public var plan: Plan { plans.current() }
 
     /// Every catalog feature for `vehicle`: bookable with its prices, or refused with the rule —
     /// `already_active` for what its `entitlements` hold active at `now`.

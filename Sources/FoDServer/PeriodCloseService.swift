@@ -55,7 +55,8 @@ public struct PeriodCloseService: Sendable {
             throw APIError(.conflict, "issuer_profile_missing", "the service has no issuer profile (--issuer-profile): credit notes cannot be made")
         }
         let mark = try await store.ledgerMark()
-        let (report, eventsSHA256) = try await PeriodCloseService.report(store, services.rules, period, upTo: mark.events)
+        let pricing = services.plan
+        let (report, eventsSHA256) = try await PeriodCloseService.report(store, pricing, period, upTo: mark.events)
         var adjustmentLines: [ClosedLine] = []
         var previousClose: ClosedPeriod?
         if let range { previousClose = try await store.closedPeriod(range.last) }
@@ -72,7 +73,10 @@ public struct PeriodCloseService: Sendable {
         let network = try await store.network()
         let payees = PeriodCloseService.payees(statements, network, period)
         for index in statements.indices where !statements[index].dealerID.isEmpty { statements[index].partnerID = payees[statements[index].dealerID] }
-        let creditNotes = try await documents(statements, payees: payees, network: network, issuer: issuer, period: period, at: now)
+        var byVersion: [String: [PlanVersionFigures]] = [:]
+        for s in report.statements { byVersion[s.dealerID + "\u{1}" + s.currency.code] = s.byPlanVersion }
+        let creditNotes = try await documents(statements, payees: payees, network: network, byVersion: byVersion, plan: pricing.id, issuer: issuer,
+                                              period: period, at: now)
         let file = StatementFile(issuer: services.signing.issuerID.value, period: period.description, closedAt: Instant(unixSeconds: now).rfc3339,
                                  rulesVersion: report.rulesVersion, eventsSHA256: eventsSHA256, eventMark: mark.events,
                                  auditHead: .init(seq: mark.auditSeq, sha256: mark.auditSHA256), statements: statements)
@@ -116,8 +120,8 @@ public struct PeriodCloseService: Sendable {
 
     /// The month's report from the events committed up to `mark`, and the SHA-256 of that export
     /// (``StatementsReport/build(_:_:_:_:)``: memory bounded, not the month's size).
-    static func report(_ store: any EntitlementStore, _ rules: RuleSet, _ period: ReportPeriod, upTo mark: Int64) async throws -> (Report, String) {
-        let built = try await StatementsReport.build(store, rules, period, EventQuery(recordedUpTo: mark), hashed: true)
+    static func report(_ store: any EntitlementStore, _ plan: Plan, _ period: ReportPeriod, upTo mark: Int64) async throws -> (Report, String) {
+        let built = try await StatementsReport.build(store, plan, period, EventQuery(recordedUpTo: mark), hashed: true)
         return (built.report, built.sha256 ?? "")
     }
 
@@ -131,7 +135,7 @@ public struct PeriodCloseService: Sendable {
         for stamp in late { byMonth[ReportPeriod.text(containing: stamp.occurredAt), default: []].insert(stamp.eventID) }
         var lines: [ClosedLine] = []
         for month in byMonth.keys.sorted() {
-            let (report, _) = try await PeriodCloseService.report(services.store, services.rules, try ReportPeriod(month), upTo: upTo)
+            let (report, _) = try await PeriodCloseService.report(services.store, services.plan, try ReportPeriod(month), upTo: upTo)
             let events = byMonth[month] ?? []
             try report.lines.forEachLine { line in
                 guard events.contains(line.eventID) else { return }
@@ -146,8 +150,8 @@ public struct PeriodCloseService: Sendable {
     /// lines by site (a sub-agent's sites under its main partner, named as the sub-agent's). The
     /// payee of a site's statement is its partner's main partner in force on the month's last
     /// instant (docs/revenue-share.md); the party data is the payee's version in force at the close.
-    func documents(_ statements: [ClosedStatement], payees: [String: String], network: Network, issuer: IssuerProfile, period: ReportPeriod,
-                   at now: Int64) async throws -> [CreditNote] {
+    func documents(_ statements: [ClosedStatement], payees: [String: String], network: Network, byVersion: [String: [PlanVersionFigures]] = [:],
+                   plan: String = "", issuer: IssuerProfile, period: ReportPeriod, at now: Int64) async throws -> [CreditNote] {
         let lastInstant = period.end / 1_000_000_000 - 1
         var groups: [String: [ClosedStatement]] = [:], order: [String] = []
         for statement in statements where !statement.dealerID.isEmpty {
@@ -162,10 +166,19 @@ public struct PeriodCloseService: Sendable {
             guard let group = groups[key], let first = group.first else { continue }
             let payee = String(key.prefix { $0 != "\u{1}" })
             let partner = (try? PartnerID(payee)).flatMap { network.partners[$0] }
-            let parts = group.sorted { $0.dealerID < $1.dealerID }.map { statement in
-                CreditNoteDraft.Part(label: PeriodCloseService.label(statement.dealerID, payee: payee, single: group.count == 1, network, at: lastInstant),
-                                     share: statement.share, clawback: statement.clawback, adjustment: statement.adjustment,
-                                     activations: statement.activations, clawbacks: statement.clawbacks, adjustments: statement.adjustments)
+            // A part per site and plan version (every line names the version that priced it); the site's adjustments with its first.
+            let parts = group.sorted { $0.dealerID < $1.dealerID }.flatMap { statement -> [CreditNoteDraft.Part] in
+                let site = PeriodCloseService.label(statement.dealerID, payee: payee, single: group.count == 1, network, at: lastInstant)
+                let figures = byVersion[statement.dealerID + "\u{1}" + statement.currency] ?? []
+                guard !figures.isEmpty else {
+                    return [CreditNoteDraft.Part(label: site, share: statement.share, clawback: statement.clawback, adjustment: statement.adjustment,
+                                                 activations: statement.activations, clawbacks: statement.clawbacks, adjustments: statement.adjustments)]
+                }
+                return figures.enumerated().map { index, f in
+                    CreditNoteDraft.Part(label: (site.map { $0 + " · " } ?? "") + "Plan \(plan) \(f.version)", share: f.share, clawback: f.clawback,
+                                         adjustment: index == 0 ? statement.adjustment : 0, activations: f.activations, clawbacks: f.clawbacks,
+                                         adjustments: index == 0 ? statement.adjustments : 0)
+                }
             }
             let draft = try CreditNoteDraft(dealerID: payee, currency: try Currency(first.currency), parts: parts)
             let payable = try draft.payable()

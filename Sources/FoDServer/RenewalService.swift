@@ -72,7 +72,7 @@ public struct RenewalService: Sendable {
         }
         // Priced by the list price of the catalog version in force when the new period starts (docs/catalog.md):
         // no campaign; a retired feature's subscriptions go on (they are contracts already made).
-        guard let version = services.catalogs.history().version(at: end),
+        guard let version = services.catalogs.current().version(at: end),
               let price = version.catalog.feature(claims.feature)?.price(market: vehicle.market, term: .subscription) else {
             return .skipped("\(claims.feature) is no longer offered as a subscription in \(vehicle.market)")
         }

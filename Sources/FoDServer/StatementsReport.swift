@@ -17,7 +17,7 @@ enum StatementsReport {
     /// is built on ``BlockingPool``'s long lane.
     static func run(services: FoDServices, period: String, dealer: DealerID? = nil) async throws -> Report {
         let reportPeriod = try ReportPeriod(period)
-        return try await build(services.store, services.rules, reportPeriod, EventQuery(dealer: dealer)).report
+        return try await build(services.store, services.plan, reportPeriod, EventQuery(dealer: dealer)).report
     }
 
     /// The one way the service builds a month's report: the events of `query` from the month
@@ -26,13 +26,13 @@ enum StatementsReport {
     /// ``memoryLimit`` (beyond it, temporary files in `TMPDIR`) on ``BlockingPool``'s long lane.
     /// Memory does not grow with the month. `sha256` is the export's when `hashed` (a close
     /// records it), else `nil`.
-    static func build(_ store: any LedgerStore, _ rules: RuleSet, _ period: ReportPeriod, _ query: EventQuery, hashed: Bool = false) async throws
+    static func build(_ store: any LedgerStore, _ plan: Plan, _ period: ReportPeriod, _ query: EventQuery, hashed: Bool = false) async throws
         -> (report: Report, sha256: String?) {
         var query = query
         (query.from, query.to) = (period.previousStart / 1_000_000_000, period.end / 1_000_000_000)
         let (spool, sha256) = try await EventsSpool.export(store, query, hashed: hashed)
         let report = try await BlockingPool.run(.long) {
-            let builder = ReportBuilder(rules: rules, period: period, expectedRows: Int(spool.size / 100), memoryLimit: StatementsReport.memoryLimit) { _ in }
+            let builder = ReportBuilder(plan: plan, period: period, expectedRows: Int(spool.size / 100), memoryLimit: StatementsReport.memoryLimit) { _ in }
             var source = spool
             try CSVEventReader.read(&source, into: builder)
             return try builder.finish()

@@ -7,7 +7,7 @@ import Synchronization
 /// sessions, imports).
 public enum Outbox {
     /// What kind of resource an event's subject names.
-    enum Subject: Int, CaseIterable { case entitlement, vehicle, manifest, trust, period, objection, partner, site, salesperson, catalog, campaign, retirement }
+    enum Subject: Int, CaseIterable { case entitlement, vehicle, manifest, trust, period, objection, partner, site, salesperson, catalog, campaign, retirement, plan }
 
     /// Audit action → event type, and the subject it concerns. `docs/api.md` lists them.
     static let types: [(action: String, type: String, subject: Subject)] = [
@@ -39,6 +39,7 @@ public enum Outbox {
         ("catalog.version", "catalog.versioned", .catalog),
         ("campaign.create", "campaign.created", .campaign),
         ("feature.retire", "feature.retired", .retirement),
+        ("plan.version", "plan.versioned", .plan),
     ]
 
     /// Every event type, in the order of ``types``.
@@ -134,6 +135,10 @@ public enum Outbox {
         let retirement = d.nested("""
             SELECT \(d.object([("feature", "r.feature"), ("effective_at", d.time("r.effective_at"))])) FROM feature_retirement r WHERE r.feature = a.subject
             """)
+        let plan = d.nested("""
+            SELECT \(d.object([("plan", "p.plan_id"), ("version", "p.label"), ("model", "p.model"), ("effective_from", d.time("p.effective_from"))]))
+            FROM plan_version p WHERE p.plan_id = a.subject ORDER BY p.recorded_at DESC, p.effective_from DESC LIMIT 1
+            """)
         let present = types.filter { subjects.contains($0.subject) }
         var dealer: [String] = [], data: [String] = []
         func when(_ subject: Subject, dealer dealerValue: String?, data dataValue: String) {
@@ -153,6 +158,7 @@ public enum Outbox {
         when(.catalog, dealer: nil, data: catalog)
         when(.campaign, dealer: nil, data: campaign)
         when(.retirement, dealer: nil, data: retirement)
+        when(.plan, dealer: nil, data: plan)
         when(.salesperson, dealer: "(SELECT p.site_id FROM salesperson p WHERE p.id = a.subject ORDER BY p.recorded_at DESC, p.active_from DESC LIMIT 1)",
              data: salesperson)
         let typeCase = "CASE a.action " + present.map { "WHEN '\($0.action)' THEN '\($0.type)'" }.joined(separator: " ") + " END"

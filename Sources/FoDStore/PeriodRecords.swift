@@ -73,9 +73,16 @@ public struct ClosedLine: Sendable, Hashable, Codable {
     public let share: Int64
     /// Why an adjustment was booked (empty otherwise).
     public let reason: String
+    /// The plan and version that priced it (empty for an objection's adjustment, and for lines
+    /// closed before plans had versions).
+    public var plan: String = ""
+    public var planVersion: String = ""
 
     public init(kind: Kind, dealerID: String, currency: String, eventID: String, refersTo: String, occurredAt: Int64, vin: String,
-                feature: String, term: String, channel: String, net: Int64, ruleID: String, rateBps: Int64, share: Int64, reason: String) {
+                feature: String, term: String, channel: String, net: Int64, ruleID: String, rateBps: Int64, share: Int64, reason: String,
+                plan: String = "", planVersion: String = "") {
+        self.plan = plan
+        self.planVersion = planVersion
         self.kind = kind
         self.dealerID = dealerID
         self.currency = currency
@@ -98,7 +105,7 @@ public struct ClosedLine: Sendable, Hashable, Codable {
         self.init(kind: kind ?? (line.kind == .activation ? .activation : .clawback), dealerID: line.dealerID, currency: line.currency.code,
                   eventID: line.eventID, refersTo: line.refersTo, occurredAt: line.occurredAt, vin: line.vin, feature: line.feature,
                   term: line.term, channel: line.channel, net: line.basis, ruleID: line.ruleID, rateBps: line.rateBps, share: line.share,
-                  reason: reason)
+                  reason: reason, plan: line.plan, planVersion: line.planVersion)
     }
 
     /// The entitlement (the token's `jti`) the line concerns: the activation's for an activation,

@@ -14,6 +14,8 @@ public enum Role: String, Sendable, Hashable, CaseIterable, CustomStringConverti
     case network
     /// Product management: catalog versions, campaigns, retirements.
     case product
+    /// Finance: commission plans and their versions, what-if previews.
+    case finance
 
     public var description: String { rawValue }
 }

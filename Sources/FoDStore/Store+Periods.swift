@@ -112,11 +112,11 @@ extension SQLStore {
                 for (n, line) in chunk.enumerated() {
                     arguments += [plan.period, written + n + 1, line.dealerID, line.currency, line.kind.rawValue, line.eventID, line.refersTo,
                                   line.occurredAt, line.vin, line.feature, line.term, line.channel, line.net, line.ruleID,
-                                  line.rateBps, line.share, line.reason, plan.payees[line.dealerID] ?? line.dealerID]
+                                  line.rateBps, line.share, line.reason, plan.payees[line.dealerID] ?? line.dealerID, line.plan, line.planVersion]
                 }
                 try db.enqueue(sql: """
                     INSERT INTO closed_line (period, n, dealer_id, currency, kind, event_id, refers_to, occurred_at, vin, feature, term, channel,
-                      net_minor, rule_id, rate_bps, share_minor, reason, partner_id) VALUES \(SQLText.rows(chunk.count, columns: 18))
+                      net_minor, rule_id, rate_bps, share_minor, reason, partner_id, plan_id, plan_version) VALUES \(SQLText.rows(chunk.count, columns: 20))
                     """, arguments: arguments)
                 written += chunk.count
                 chunk.removeAll(keepingCapacity: true)
@@ -247,7 +247,7 @@ public enum PeriodRows {
         ClosedLine(kind: ClosedLine.Kind(rawValue: row["kind"]) ?? .adjustment, dealerID: row["dealer_id"], currency: row["currency"], eventID: row["event_id"],
                    refersTo: row["refers_to"], occurredAt: row["occurred_at"], vin: row["vin"], feature: row["feature"], term: row["term"],
                    channel: row["channel"], net: row["net_minor"], ruleID: row["rule_id"], rateBps: row["rate_bps"], share: row["share_minor"],
-                   reason: row["reason"])
+                   reason: row["reason"], plan: (row["plan_id"] as String?) ?? "", planVersion: (row["plan_version"] as String?) ?? "")
     }
 
     static func objection(_ row: SQLRow) -> Objection {

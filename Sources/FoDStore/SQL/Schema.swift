@@ -83,6 +83,19 @@ public enum Schema {
                 "ALTER TABLE event ADD COLUMN campaign_id TEXT",
             ]
         },
+        // Commission plans with versions (docs/revenue-share.md, "Plans"); a closed line names the
+        // plan and version that priced it.
+        Migration(id: "2026-12-plans") { d in
+            let int = d.integer
+            return [
+                """
+                CREATE TABLE plan_version (plan_id TEXT NOT NULL, label TEXT NOT NULL, effective_from \(int) NOT NULL, model TEXT NOT NULL,
+                  document TEXT NOT NULL, recorded_at \(int) NOT NULL, actor TEXT NOT NULL, PRIMARY KEY (plan_id, effective_from), UNIQUE (plan_id, label))
+                """,
+                "ALTER TABLE closed_line ADD COLUMN plan_id TEXT",
+                "ALTER TABLE closed_line ADD COLUMN plan_version TEXT",
+            ]
+        },
     ]
 
     /// fod's tables, parents before children (the order a copy loads them in).

@@ -1,0 +1,104 @@
+import FoDAPI
+import FoDCore
+import FoDEntitlements
+import FoDRevenue
+import FoDStore
+import HTTPTypes
+import Hummingbird
+
+/// Commission plans over time (docs/revenue-share.md, "Plans"): finance schedules versions and
+/// previews a draft over a closed month; auditors read. The one plan is `network`'s (it prices every
+/// event); partner plans of their own are not built yet (404 `plan_unknown`).
+struct PlanRoutes {
+    let services: FoDServices
+
+    var collection: RouteCollection<FoDRequestContext> {
+        let routes = RouteCollection(context: FoDRequestContext.self)
+        routes.group().add(middleware: RoleCheck.require(.finance))
+            .post("/v1/plans/{id}/versions", use: addVersion)
+            .post("/v1/plans/{id}/preview", use: preview)
+        routes.group().add(middleware: RoleCheck.require(.finance, .auditor)).get("/v1/plans/{id}", use: show)
+        return routes
+    }
+
+    @Sendable func addVersion(_ request: Request, _ context: FoDRequestContext) async throws -> EditedResponse<PlanBody> {
+        let principal = try context.caller()
+        let id = try PlanRoutes.planID(context)
+        let (body, _) = try await RequestBody.decode(PlanVersionRequest.self, request, context)
+        let now = services.clock.unixSeconds()
+        let version = try PlanRoutes.version(body.document, defaultFrom: now)
+        let plan = try await services.store.addPlanVersion(id, version, base: services.rules, actor: principal.actor, at: now)
+        try await services.plans.reload()
+        return EditedResponse(status: .created, headers: [.location: "/v1/plans/\(id)"], response: PlanRoutes.body(plan, at: now))
+    }
+
+    @Sendable func show(_ request: Request, _ context: FoDRequestContext) async throws -> PlanBody {
+        let id = try PlanRoutes.planID(context)
+        let at = try ReportRoutes.instant(request.uri.queryParameters.get("at"), "at") ?? services.clock.unixSeconds()
+        return PlanRoutes.body(try await services.store.plan(id, base: services.rules), at: at)
+    }
+
+    /// A draft version run over a closed month, beside what was paid: nothing is stored.
+    @Sendable func preview(_ request: Request, _ context: FoDRequestContext) async throws -> PlanPreviewBody {
+        let id = try PlanRoutes.planID(context)
+        let (body, _) = try await RequestBody.decode(PlanPreviewRequest.self, request, context)
+        let period = try PeriodRoutes.period(body.period)
+        guard let closed = try await services.store.closedPeriod(period.description) else {
+            throw APIError(.notFound, "period_not_closed", "\(period) is not closed: a preview compares with what a close paid")
+        }
+        let draft = try PlanRoutes.version(body.version.document, defaultFrom: period.start / 1_000_000_000)
+        let current = try await services.store.plan(id, base: services.rules)
+        guard !current.versions.contains(where: { $0.rules.version == draft.rules.version && $0.effectiveFrom != draft.effectiveFrom }) else {
+            throw APIError(.conflict, "conflict", "plan \(id) has a version \(draft.rules.version): give the draft its own label")
+        }
+        let plan = try Plan(id: id, versions: current.versions.filter { $0.effectiveFrom < draft.effectiveFrom } + [draft])
+        // The month's events as the close read them (up to its ledger position).
+        let (report, _) = try await PeriodCloseService.report(services.store, plan, period, upTo: closed.mark.events)
+        let file = try PeriodRoutes.statementFile(closed)
+        var paid: [String: Int64] = [:], would: [String: Int64] = [:], payees: [String: String] = [:]
+        func key(_ partner: String, _ currency: String) -> String { partner + "\u{1}" + currency }
+        for s in file.statements where !s.dealerID.isEmpty {
+            let partner = s.partnerID ?? s.dealerID
+            payees[s.dealerID] = partner
+            paid[key(partner, s.currency), default: 0] = try MinorUnits.add(paid[key(partner, s.currency), default: 0], s.payable)
+            // The adjustments were the same whatever the plan.
+            would[key(partner, s.currency), default: 0] = try MinorUnits.add(would[key(partner, s.currency), default: 0], s.adjustment)
+        }
+        for s in report.statements where !s.dealerID.isEmpty {
+            let partner = payees[s.dealerID] ?? s.dealerID
+            would[key(partner, s.currency.code), default: 0] = try MinorUnits.add(would[key(partner, s.currency.code), default: 0], s.payable)
+        }
+        let rows = try Set(paid.keys).union(would.keys).sorted().map { k -> PlanPreviewBody.Row in
+            let parts = k.split(separator: "\u{1}", omittingEmptySubsequences: false).map(String.init)
+            let p = paid[k] ?? 0, w = would[k] ?? 0
+            return PlanPreviewBody.Row(partnerID: parts[0], currency: parts[1], paid: p, wouldBePaid: w, difference: try MinorUnits.subtract(w, p))
+        }
+        return PlanPreviewBody(plan: id, period: period.description, draftVersion: draft.rules.version, partners: rows)
+    }
+
+    /// The one plan there is: `network`.
+    /// - Throws: ``APIError`` 404 `plan_unknown`.
+    static func planID(_ context: FoDRequestContext) throws -> String {
+        let id = context.path("id")
+        guard id == PlanID.network else {
+            throw APIError(.notFound, "plan_unknown", "no plan \(DisplayText.sanitized(id, maxLength: 64)): the network's plan is \(PlanID.network)")
+        }
+        return id
+    }
+
+    /// A version from a request document; `effective_from` absent: `defaultFrom`.
+    /// - Throws: ``RevenueError`` `rules_invalid` (422).
+    static func version(_ document: JSONObject, defaultFrom: Int64) throws -> PlanVersion {
+        var members = document.members
+        if document["effective_from"] == nil { members.append(.init(name: "effective_from", value: .string(Instant(unixSeconds: defaultFrom).rfc3339))) }
+        return try PlanVersion(object: JSONObject(members: members), context: "the plan version")
+    }
+
+    static func body(_ plan: Plan, at: Int64) -> PlanBody {
+        func body(_ v: PlanVersion) -> PlanVersionBody {
+            PlanVersionBody(version: v.rules.version, effectiveFrom: v.effectiveFrom == Int64.min ? nil : Instant(unixSeconds: v.effectiveFrom).rfc3339,
+                            model: v.model.rawValue, rules: (try? JSONParser.parse(v.rules.json)) ?? .null)
+        }
+        return PlanBody(plan: plan.id, at: Instant(unixSeconds: at).rfc3339, inForce: body(plan.version(at: at)), versions: plan.versions.map(body))
+    }
+}
