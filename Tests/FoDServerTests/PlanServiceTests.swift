@@ -78,6 +78,37 @@ struct PlanServiceTests {
             #expect(summed.status == 0, "\(summed.diagnosis)")
             #expect(summed.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == note["net"] as? String, "\(summed.stdout) vs \(note)")
 
+            // fod report over the exported events with the same plan history (written from GET /v1/plans/network) gives the
+            // close's statements, byte for byte the same twice.
+            let export = try await PeriodCloseTests.get(client, service.auditor, "/v1/exports/events")
+            let shownPlan = try await client.execute(uri: "/v1/plans/network", method: .get, headers: headers(service.auditor)) { try json($0) }
+            let versions = (shownPlan["versions"] as? [[String: Any]] ?? []).map { version -> [String: Any] in
+                var rules = version["rules"] as? [String: Any] ?? [:]
+                rules["effective_from"] = version["effective_from"]
+                rules["model"] = version["model"]
+                return rules
+            }
+            let folder = try TestPaths.temporaryDirectory()
+            let planFile = folder.appendingPathComponent("plan.json"), eventsFile = folder.appendingPathComponent("events.csv")
+            try JSONSerialization.data(withJSONObject: ["plan": "network", "versions": versions]).write(to: planFile)
+            try export.write(to: eventsFile, atomically: true, encoding: .utf8)
+            var outputs: [String] = []
+            for run in ["a", "b"] {
+                let out = folder.appendingPathComponent(run)
+                let result = try ProcessRunner.run(TestPaths.fodBinary.path, ["report", "--plan", planFile.path, "--events", eventsFile.path, "--period", "2026-11",
+                                                                               "--out", out.path])
+                #expect(result.status == 0, "\(result.diagnosis)")
+                outputs.append(try String(contentsOf: out.appendingPathComponent("statements.csv"), encoding: .utf8))
+                let lines = try String(contentsOf: out.appendingPathComponent("lines.csv"), encoding: .utf8)
+                #expect(lines.contains(",network,2026.12\n") && lines.contains(",network,2026.12-b\n"))
+            }
+            #expect(outputs[0] == outputs[1] && !outputs[0].isEmpty)
+            for statement in closed["statements"] as? [[String: Any]] ?? [] {
+                let dealer = statement["dealer_id"] as? String ?? "", share = statement["share"] as? Int ?? -1
+                let formatted = String(format: "%d.%02d", share / 100, share % 100)
+                #expect(outputs[0].split(separator: "\n").contains { $0.hasPrefix(dealer + ",EUR,") && $0.contains("," + formatted + ",") }, "\(dealer) \(formatted): \(outputs[0])")
+            }
+
             // What-if: the draft pays nothing; what was paid stays as it was.
             let preview = try await NetworkTests.send(client, finance, .post, "/v1/plans/network/preview",
                                                       #"{"period":"2026-11","version":\#(try Self.version("draft-zero", share: 0, at: nil))}"#, status: .ok)
