@@ -55,14 +55,14 @@ final class ReportStrings: Sendable {
     /// Each rule's fixed amount and cap, by rule index.
     let ruleFixed: [Int64]
     let ruleCaps: [Int64?]
-    /// The plan, and the version (its label) each rule belongs to.
-    let planID: String
+    /// The plan and the version (its label) each rule belongs to.
+    let rulePlans: [String]
     let rulePlanVersions: [String]
 
     init(dealers: [String], features: [String], markets: [String], currencies: [Currency],
          terms: [String], channels: [String], saleKinds: [SaleKind], rules: [Rule], ruleIDs: [String], ruleFixed: [Int64], ruleCaps: [Int64?],
-         planID: String, rulePlanVersions: [String]) {
-        self.planID = planID
+         rulePlans: [String], rulePlanVersions: [String]) {
+        self.rulePlans = rulePlans
         self.rulePlanVersions = rulePlanVersions
         self.dealers = dealers
         self.features = features
@@ -145,7 +145,7 @@ public struct ReportLines: Sendable {
             basis: allocation.net,
             fixed: strings.ruleFixed[Int(entry.rule)],
             cap: strings.ruleCaps[Int(entry.rule)],
-            plan: strings.planID,
+            plan: strings.rulePlans[Int(entry.rule)],
             planVersion: strings.rulePlanVersions[Int(entry.rule)])
     }
 

@@ -35,7 +35,7 @@ struct LinesCSVEncoder {
     private let channels: [[UInt8]]
     private let ruleIDs: [[UInt8]]
     private let currencyCodes: [[UInt8]]
-    private let planID: [UInt8]
+    private let planIDs: [[UInt8]]
     private let planVersions: [[UInt8]]
 
     init(_ lines: ReportLines) {
@@ -48,7 +48,7 @@ struct LinesCSVEncoder {
         channels = strings.channels.map(CSVWriter.field)
         ruleIDs = strings.ruleIDs.map(CSVWriter.field)
         currencyCodes = strings.currencies.map { Array($0.code.utf8) }
-        planID = CSVWriter.field(strings.planID)
+        planIDs = strings.rulePlans.map(CSVWriter.field)
         planVersions = strings.rulePlanVersions.map(CSVWriter.field)
     }
 
@@ -86,7 +86,7 @@ struct LinesCSVEncoder {
             case .basis: appendAmount(allocation.net, exponent, to: &out)
             case .fixed: appendAmount(lines.strings.ruleFixed[Int(entry.rule)], exponent, to: &out)
             case .cap: if let cap = lines.strings.ruleCaps[Int(entry.rule)] { appendAmount(cap, exponent, to: &out) }
-            case .plan: out.append(contentsOf: planID)
+            case .plan: out.append(contentsOf: planIDs[Int(entry.rule)])
             case .planVersion: out.append(contentsOf: planVersions[Int(entry.rule)])
             }
         }

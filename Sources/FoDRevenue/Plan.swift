@@ -117,3 +117,26 @@ extension PlanVersion {
         self.init(effectiveFrom: from.unixSeconds, model: model, rules: rules)
     }
 }
+
+/// The plans that price a month: the network's, and partners' own contracts by the sites they
+/// apply to (a site without one is priced by the network's plan).
+public struct PlanSet: Sendable, Hashable {
+    public let network: Plan
+    /// Partner plans, and for each site the index in ``partnerPlans`` of the plan that prices it.
+    public let partnerPlans: [Plan]
+    public let siteIndex: [String: Int]
+
+    public init(network: Plan, partnerPlans: [Plan] = [], sites: [String: String] = [:]) {
+        self.network = network
+        self.partnerPlans = partnerPlans
+        var index: [String: Int] = [:]
+        for (site, plan) in sites { if let i = partnerPlans.firstIndex(where: { $0.id == plan }) { index[site] = i } }
+        self.siteIndex = index
+    }
+
+    /// Every plan: the network's first.
+    public var all: [Plan] { [network] + partnerPlans }
+
+    /// The index in ``all`` of the plan that prices `site`.
+    public func index(of site: String) -> Int { siteIndex[site].map { $0 + 1 } ?? 0 }
+}

@@ -6,12 +6,27 @@ extension ReportBuilder {
     /// Refunds rejected here go to `onReject` too, by line, after the rows rejected while reading.
     /// - Throws: ``RevenueError`` `overflow` if a total does not fit in 64 bits.
     public func finish() throws -> Report {
-        // An activation's clawback window is its plan version's; a month's tiers are the version's in force at the month's first instant.
-        let windows = plan.versions.map { $0.pricing.clawbackDays * 86_400 * 1_000_000_000 }
-        func clawbackWindow(_ activationTime: Int64) -> Int64 { windows[plan.versionIndex(atNanos: activationTime)] }
+        // An activation's plan is its site's (a partner's own, else the network's); its clawback window is its
+        // plan version's; a month's tiers are the site's plan's version in force at the month's first instant.
+        let allPlans = plans.all
+        var planOfDealer = [Int](repeating: -1, count: max(dealers.count, 1))
+        /// A partner's own plan from its first version's date on, the network's before (and for every other site).
+        func planIndex(_ dealer: Int32, at nanos: Int64) -> Int {
+            guard dealer >= 0, allPlans.count > 1 else { return 0 }
+            if planOfDealer[Int(dealer)] < 0 { planOfDealer[Int(dealer)] = plans.index(of: dealerString(dealer)) }
+            let p = planOfDealer[Int(dealer)]
+            guard p > 0, let first = allPlans[p].versions.first else { return 0 }
+            return nanos / 1_000_000_000 >= first.effectiveFrom ? p : 0
+        }
+        let windows = allPlans.map { plan in plan.versions.map { $0.pricing.clawbackDays * 86_400 * 1_000_000_000 } }
+        func clawbackWindow(_ activation: HeldActivation) -> Int64 {
+            let p = planIndex(activation.dealer, at: activation.time)
+            return windows[p][allPlans[p].versionIndex(atNanos: activation.time)]
+        }
         let previousMonthStart = (try? ReportPeriod(ReportPeriod.text(containing: period.start / 1_000_000_000 - 1)).start) ?? period.start
-        let tierRules = (before: plan.versions[plan.versionIndex(atNanos: previousMonthStart)].pricing,
-                         inPeriod: plan.versions[plan.versionIndex(atNanos: period.start)].pricing)
+        let tierRules = allPlans.map { plan in
+            (before: plan.versions[plan.versionIndex(atNanos: previousMonthStart)].pricing, inPeriod: plan.versions[plan.versionIndex(atNanos: period.start)].pricing)
+        }
         var lateRejects: [RejectedRow] = []
         func rejectRefund(_ refund: HeldRefund, _ code: RevenueError.Code, _ reason: String) {
             guard refund.inPeriod else { return }  // an earlier month's problem, not this report's
@@ -76,7 +91,7 @@ extension ReportBuilder {
             }
             guard firstRefund.inPeriod else { return }
             matchedInPeriod += 1
-            if firstRefund.time - activation.time <= clawbackWindow(activation.time) {
+            if firstRefund.time - activation.time <= clawbackWindow(activation) {
                 // Without a dealer nothing was earned, so there is nothing to claw back.
                 if activation.dealer >= 0 {
                     var copy = activation
@@ -89,7 +104,9 @@ extension ReportBuilder {
             }
         }
         func bonus(_ dealer: Int32, inPeriod: Bool) -> Int64 {
-            dealer < 0 ? 0 : (inPeriod ? tierRules.inPeriod : tierRules.before).bonusBps(activations: tierCounts[Int(dealer) * 2 + (inPeriod ? 1 : 0)])
+            guard dealer >= 0 else { return 0 }
+            let tiers = tierRules[planIndex(dealer, at: inPeriod ? period.start : previousMonthStart)]
+            return (inPeriod ? tiers.inPeriod : tiers.before).bonusBps(activations: tierCounts[Int(dealer) * 2 + (inPeriod ? 1 : 0)])
         }
         // The refunds left refer to activations before the held months.
         for (_, var list) in refundsOf {
@@ -117,17 +134,17 @@ extension ReportBuilder {
         // Rules, resolved once per combination of attributes and plan version (the version in
         // force at the activation's instant; its index in the combined list names both).
         var ruleCache: [RuleKey: Int32] = [:]
-        let pricing = plan.versions.map(\.pricing)
-        let versionLabels = plan.versions.map(\.rules.version)
+        let pricing = allPlans.map { $0.versions.map(\.pricing) }
         func ruleIndex(_ activation: HeldActivation) throws -> Int32 {
-            let version = Int32(plan.versionIndex(atNanos: activation.time))
-            let key = RuleKey(activation, version: version)
+            let p = planIndex(activation.dealer, at: activation.time)
+            let version = Int32(allPlans[p].versionIndex(atNanos: activation.time))
+            let key = RuleKey(activation, plan: Int32(p), version: version)
             if let cached = ruleCache[key] { return cached }
             let dealer: DealerID? = activation.dealer < 0 ? nil : try? DealerID(dealerString(activation.dealer))
             let saleKind = saleKinds[Int(activation.saleKind)]
-            let found = pricing[Int(version)].ruleIndex(feature: try value(features, saleKind.feature), channel: try value(channels, saleKind.channel),
+            let found = pricing[p][Int(version)].ruleIndex(feature: try value(features, saleKind.feature), channel: try value(channels, saleKind.channel),
                                                         market: try value(markets, saleKind.market), term: try value(terms, saleKind.term), dealer: dealer)
-            let index = Int32(ruleStart[Int(version)] + found)
+            let index = Int32(ruleStart[p][Int(version)] + found)
             ruleCache[key] = index
             return index
         }
@@ -189,7 +206,9 @@ extension ReportBuilder {
             statement.vat = try MinorUnits.add(statement.vat, allocation.vat)
             statement.net = try MinorUnits.add(statement.net, allocation.net)
             statement.share = try MinorUnits.add(statement.share, allocation.share)
-            try statement.book(version: versionLabels[ruleVersion[Int(try ruleIndex(activation))]], share: allocation.share, clawback: false)
+            let rule = Int(try ruleIndex(activation))
+            try statement.book(plan: allPlans[rulePlan[rule]].id, version: allPlans[rulePlan[rule]].versions[ruleVersion[rule]].rules.version,
+                               share: allocation.share, clawback: false)
             statements[key] = statement
             let saleKind = saleKinds[Int(activation.saleKind)]
             let mixKey = MixKey(feature: saleKind.feature, currency: saleKind.currency)
@@ -206,7 +225,9 @@ extension ReportBuilder {
                 var statement = statements[key] ?? newStatement(activation)
                 statement.clawbacks += 1
                 statement.clawback = try MinorUnits.add(statement.clawback, allocation.share)
-                try statement.book(version: versionLabels[ruleVersion[Int(try ruleIndex(activation))]], share: allocation.share, clawback: true)
+                let rule = Int(try ruleIndex(activation))
+                try statement.book(plan: allPlans[rulePlan[rule]].id, version: allPlans[rulePlan[rule]].versions[ruleVersion[rule]].rules.version,
+                                   share: allocation.share, clawback: true)
                 statements[key] = statement
             }
         }
@@ -232,10 +253,10 @@ extension ReportBuilder {
             markets: (0..<markets.count).map { markets.key(Int32($0)) }, currencies: currencyValues,
             terms: (0..<terms.count).map { terms.key(Int32($0)) }, channels: (0..<channels.count).map { channels.key(Int32($0)) }, saleKinds: saleKinds,
             rules: combinedRules, ruleIDs: combinedRules.map(\.id), ruleFixed: combinedRules.map(\.fixedMinor), ruleCaps: combinedRules.map(\.capMinor),
-            planID: plan.id, rulePlanVersions: ruleVersion.map { plan.versions[$0].rules.version })
+            rulePlans: rulePlan.map { allPlans[$0].id }, rulePlanVersions: zip(rulePlan, ruleVersion).map { allPlans[$0].versions[$1].rules.version })
         spilledLineRuns = sorter.storedRuns
         return Report(
-            period: period, rulesVersion: plan.label(from: period.start, to: period.end), clawbackDays: tierRules.inPeriod.clawbackDays,
+            period: period, rulesVersion: plans.network.label(from: period.start, to: period.end), clawbackDays: tierRules[0].inPeriod.clawbackDays,
             statements: sortedStatements,
             totals: totals.values.sorted { $0.currency < $1.currency },
             featureMix: mix.values.sorted { ($0.feature, $0.currency.code) < ($1.feature, $1.currency.code) },
@@ -283,10 +304,11 @@ extension ReportBuilder {
 
 /// What picks an activation's rule: its sale kind (feature, channel, market, term among others) and dealer.
 private struct RuleKey: Hashable {
-    let saleKind, dealer, version: Int32
-    init(_ activation: HeldActivation, version: Int32) {
+    let saleKind, dealer, plan, version: Int32
+    init(_ activation: HeldActivation, plan: Int32, version: Int32) {
         saleKind = activation.saleKind
         dealer = activation.dealer
+        self.plan = plan
         self.version = version
     }
 }

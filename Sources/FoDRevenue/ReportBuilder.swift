@@ -10,13 +10,15 @@ import FoDEntitlements
 /// input where it is not held (``EventIDSource``); hashes only propose candidates.
 /// Rows that cannot be used are handed to `onReject` as they are read, in file order.
 public final class ReportBuilder: EventSink {
-    /// The commission plan (one version for a single rules file).
-    let plan: Plan
-    /// Every version's pricing rules in one list (version by version), so that a line's rule
-    /// index names its rule and its version; `ruleStart[v]` is where version `v`'s begin.
+    /// The commission plans (the network's, partners' own by site; one version for a single rules file).
+    let plans: PlanSet
+    /// Every plan's every version's pricing rules in one list (plan by plan, version by version), so
+    /// that a line's rule index names its rule, plan and version; `ruleStart[p][v]` is where plan
+    /// `p`'s version `v` begins.
     let combinedRules: [Rule]
-    let ruleStart: [Int]
-    /// The version of each rule of ``combinedRules``.
+    let ruleStart: [[Int]]
+    /// The plan and version of each rule of ``combinedRules``.
+    let rulePlan: [Int]
     let ruleVersion: [Int]
     let period: ReportPeriod
     private let onReject: (RejectedRow) -> Void
@@ -72,7 +74,15 @@ public final class ReportBuilder: EventSink {
     /// A builder that prices each activation by the plan version in force at its instant.
     public convenience init(plan: Plan, period: ReportPeriod, expectedRows: Int = 0, memoryLimit: Int? = nil,
                             temporaryFolder: String? = nil, onReject: @escaping (RejectedRow) -> Void) {
-        self.init(plan: plan, period: period, expectedRows: expectedRows, idHash: .sipHash,
+        self.init(plans: PlanSet(network: plan), period: period, expectedRows: expectedRows, memoryLimit: memoryLimit, temporaryFolder: temporaryFolder,
+                  onReject: onReject)
+    }
+
+    /// A builder that prices each activation by its site's plan (a partner's own, else the
+    /// network's), in the version in force at its instant.
+    public convenience init(plans: PlanSet, period: ReportPeriod, expectedRows: Int = 0, memoryLimit: Int? = nil,
+                            temporaryFolder: String? = nil, onReject: @escaping (RejectedRow) -> Void) {
+        self.init(plans: plans, period: period, expectedRows: expectedRows, idHash: .sipHash,
                   budgets: memoryLimit.map { Budgets(memoryLimit: $0) } ?? Budgets(),
                   temporaryFolder: temporaryFolder ?? SpillFile.defaultFolder, onReject: onReject)
     }
@@ -100,22 +110,28 @@ public final class ReportBuilder: EventSink {
     /// on it) and byte budgets (tests use small ones to make everything spill).
     convenience init(rules: RuleSet, period: ReportPeriod, expectedRows: Int = 0, idHash: EventIDHash, budgets: Budgets = Budgets(),
                      temporaryFolder: String = SpillFile.defaultFolder, onReject: @escaping (RejectedRow) -> Void) {
-        self.init(plan: .single(rules), period: period, expectedRows: expectedRows, idHash: idHash, budgets: budgets, temporaryFolder: temporaryFolder,
-                  onReject: onReject)
+        self.init(plans: PlanSet(network: .single(rules)), period: period, expectedRows: expectedRows, idHash: idHash, budgets: budgets,
+                  temporaryFolder: temporaryFolder, onReject: onReject)
     }
 
-    init(plan: Plan, period: ReportPeriod, expectedRows: Int = 0, idHash: EventIDHash, budgets: Budgets = Budgets(),
+    init(plans: PlanSet, period: ReportPeriod, expectedRows: Int = 0, idHash: EventIDHash, budgets: Budgets = Budgets(),
          temporaryFolder: String = SpillFile.defaultFolder, onReject: @escaping (RejectedRow) -> Void) {
-        self.plan = plan
-        var combined: [Rule] = [], starts: [Int] = [], versionOf: [Int] = []
-        for (index, version) in plan.versions.enumerated() {
-            starts.append(combined.count)
-            let rules = version.pricing.rules
-            combined += rules
-            versionOf += Array(repeating: index, count: rules.count)
+        self.plans = plans
+        var combined: [Rule] = [], starts: [[Int]] = [], planOf: [Int] = [], versionOf: [Int] = []
+        for (p, plan) in plans.all.enumerated() {
+            var planStarts: [Int] = []
+            for (index, version) in plan.versions.enumerated() {
+                planStarts.append(combined.count)
+                let rules = version.pricing.rules
+                combined += rules
+                planOf += Array(repeating: p, count: rules.count)
+                versionOf += Array(repeating: index, count: rules.count)
+            }
+            starts.append(planStarts)
         }
         self.combinedRules = combined
         self.ruleStart = starts
+        self.rulePlan = planOf
         self.ruleVersion = versionOf
         self.period = period
         self.onReject = onReject

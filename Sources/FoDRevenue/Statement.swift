@@ -31,6 +31,7 @@ public struct Statement: Sendable, Hashable {
 
 /// A statement's activations and clawbacks priced by one plan version.
 public struct PlanVersionFigures: Sendable, Hashable {
+    public let plan: String
     public let version: String
     public var activations: Int64 = 0
     public var share: Int64 = 0
@@ -38,15 +39,18 @@ public struct PlanVersionFigures: Sendable, Hashable {
     /// Positive, as ``Statement/clawback``.
     public var clawback: Int64 = 0
 
-    init(version: String) { self.version = version }
+    init(plan: String, version: String) {
+        self.plan = plan
+        self.version = version
+    }
 }
 
 extension Statement {
     /// Adds an activation's (or, with `clawback`, a clawback's) share to its version's figures.
-    mutating func book(version: String, share: Int64, clawback: Bool) throws {
-        var index = byPlanVersion.firstIndex { $0.version == version }
+    mutating func book(plan: String, version: String, share: Int64, clawback: Bool) throws {
+        var index = byPlanVersion.firstIndex { $0.plan == plan && $0.version == version }
         if index == nil {
-            byPlanVersion.append(PlanVersionFigures(version: version))
+            byPlanVersion.append(PlanVersionFigures(plan: plan, version: version))
             index = byPlanVersion.count - 1
         }
         if clawback {

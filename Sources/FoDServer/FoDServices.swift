@@ -14,9 +14,9 @@ public struct FoDServices: Sendable {
     public let signing: SigningKeys
     /// The catalog over time (docs/catalog.md).
     let catalogs: SnapshotBook<CatalogHistory>
-    /// The network's commission plan over time (docs/revenue-share.md, "Plans"): the stored plan, or
-    /// the `--rules` file as a plan of one version while none is stored.
-    let plans: SnapshotBook<Plan>
+    /// The commission plans over time (docs/revenue-share.md, "Plans"): the network's — the stored
+    /// plan, or the `--rules` file as a plan of one version while none is stored — and partners' own.
+    let plans: SnapshotBook<PlanSet>
     /// The revenue-share rules for `GET /v1/reports/statements`.
     public let rules: RuleSet
     public let clock: any WallClock
@@ -92,7 +92,7 @@ public struct FoDServices: Sendable {
             let history = try await store.catalogHistory()
             return history.versions.isEmpty ? base : history
         }
-        self.plans = try await SnapshotBook { try await store.plan(PlanID.network, base: rules) }
+        self.plans = try await SnapshotBook { try await store.planSet(base: rules) }
         self.rules = rules
         self.clock = clock
     }
@@ -124,8 +124,8 @@ extension FoDServices {
     /// What is sold at `instant`.
     public func catalog(at instant: Int64) -> Catalog { catalogs.current().catalog(at: instant) }
 
-    /// The network's commission plan as last read.
-    public var plan: Plan { plans.current() }
+    /// The commission plans as last read.
+    public var plan: PlanSet { plans.current() }
 
     /// Every catalog feature for `vehicle`: bookable with its prices, or refused with the rule —
     /// `already_active` for what its `entitlements` hold active at `now`.

@@ -75,8 +75,7 @@ public struct PeriodCloseService: Sendable {
         for index in statements.indices where !statements[index].dealerID.isEmpty { statements[index].partnerID = payees[statements[index].dealerID] }
         var byVersion: [String: [PlanVersionFigures]] = [:]
         for s in report.statements { byVersion[s.dealerID + "\u{1}" + s.currency.code] = s.byPlanVersion }
-        let creditNotes = try await documents(statements, payees: payees, network: network, byVersion: byVersion, plan: pricing.id, issuer: issuer,
-                                              period: period, at: now)
+        let creditNotes = try await documents(statements, payees: payees, network: network, byVersion: byVersion, issuer: issuer, period: period, at: now)
         let file = StatementFile(issuer: services.signing.issuerID.value, period: period.description, closedAt: Instant(unixSeconds: now).rfc3339,
                                  rulesVersion: report.rulesVersion, eventsSHA256: eventsSHA256, eventMark: mark.events,
                                  auditHead: .init(seq: mark.auditSeq, sha256: mark.auditSHA256), statements: statements)
@@ -120,8 +119,8 @@ public struct PeriodCloseService: Sendable {
 
     /// The month's report from the events committed up to `mark`, and the SHA-256 of that export
     /// (``StatementsReport/build(_:_:_:_:)``: memory bounded, not the month's size).
-    static func report(_ store: any EntitlementStore, _ plan: Plan, _ period: ReportPeriod, upTo mark: Int64) async throws -> (Report, String) {
-        let built = try await StatementsReport.build(store, plan, period, EventQuery(recordedUpTo: mark), hashed: true)
+    static func report(_ store: any EntitlementStore, _ plans: PlanSet, _ period: ReportPeriod, upTo mark: Int64) async throws -> (Report, String) {
+        let built = try await StatementsReport.build(store, plans, period, EventQuery(recordedUpTo: mark), hashed: true)
         return (built.report, built.sha256 ?? "")
     }
 
@@ -151,7 +150,7 @@ public struct PeriodCloseService: Sendable {
     /// payee of a site's statement is its partner's main partner in force on the month's last
     /// instant (docs/revenue-share.md); the party data is the payee's version in force at the close.
     func documents(_ statements: [ClosedStatement], payees: [String: String], network: Network, byVersion: [String: [PlanVersionFigures]] = [:],
-                   plan: String = "", issuer: IssuerProfile, period: ReportPeriod, at now: Int64) async throws -> [CreditNote] {
+                   issuer: IssuerProfile, period: ReportPeriod, at now: Int64) async throws -> [CreditNote] {
         let lastInstant = period.end / 1_000_000_000 - 1
         var groups: [String: [ClosedStatement]] = [:], order: [String] = []
         for statement in statements where !statement.dealerID.isEmpty {
@@ -175,7 +174,7 @@ public struct PeriodCloseService: Sendable {
                                                  activations: statement.activations, clawbacks: statement.clawbacks, adjustments: statement.adjustments)]
                 }
                 return figures.enumerated().map { index, f in
-                    CreditNoteDraft.Part(label: (site.map { $0 + " · " } ?? "") + "Plan \(plan) \(f.version)", share: f.share, clawback: f.clawback,
+                    CreditNoteDraft.Part(label: (site.map { $0 + " · " } ?? "") + "Plan \(f.plan) \(f.version)", share: f.share, clawback: f.clawback,
                                          adjustment: index == 0 ? statement.adjustment : 0, activations: f.activations, clawbacks: f.clawbacks,
                                          adjustments: index == 0 ? statement.adjustments : 0)
                 }

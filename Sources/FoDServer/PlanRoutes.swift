@@ -7,8 +7,9 @@ import HTTPTypes
 import Hummingbird
 
 /// Commission plans over time (docs/revenue-share.md, "Plans"): finance schedules versions and
-/// previews a draft over a closed month; auditors read. The one plan is `network`'s (it prices every
-/// event); partner plans of their own are not built yet (404 `plan_unknown`).
+/// previews a draft over a closed month; auditors read. Plans: `network` (prices every site without
+/// a plan of its partner's own) and a partner's own (its id; it prices the partner's sites from its
+/// first version on).
 struct PlanRoutes {
     let services: FoDServices
 
@@ -23,7 +24,7 @@ struct PlanRoutes {
 
     @Sendable func addVersion(_ request: Request, _ context: FoDRequestContext) async throws -> EditedResponse<PlanBody> {
         let principal = try context.caller()
-        let id = try PlanRoutes.planID(context)
+        let id = try await planID(context)
         let (body, _) = try await RequestBody.decode(PlanVersionRequest.self, request, context)
         let now = services.clock.unixSeconds()
         let version = try PlanRoutes.version(body.document, defaultFrom: now)
@@ -33,27 +34,40 @@ struct PlanRoutes {
     }
 
     @Sendable func show(_ request: Request, _ context: FoDRequestContext) async throws -> PlanBody {
-        let id = try PlanRoutes.planID(context)
+        let id = try await planID(context)
         let at = try ReportRoutes.instant(request.uri.queryParameters.get("at"), "at") ?? services.clock.unixSeconds()
-        return PlanRoutes.body(try await services.store.plan(id, base: services.rules), at: at)
+        guard let plan = try await services.store.planSet(base: services.rules).all.first(where: { $0.id == id }) else {
+            throw APIError(.notFound, "plan_unknown", "partner \(id) has no plan of its own: its sites are priced by the network's")
+        }
+        return PlanRoutes.body(plan, at: at)
     }
 
     /// A draft version run over a closed month, beside what was paid: nothing is stored.
     @Sendable func preview(_ request: Request, _ context: FoDRequestContext) async throws -> PlanPreviewBody {
-        let id = try PlanRoutes.planID(context)
+        let id = try await planID(context)
         let (body, _) = try await RequestBody.decode(PlanPreviewRequest.self, request, context)
         let period = try PeriodRoutes.period(body.period)
         guard let closed = try await services.store.closedPeriod(period.description) else {
             throw APIError(.notFound, "period_not_closed", "\(period) is not closed: a preview compares with what a close paid")
         }
         let draft = try PlanRoutes.version(body.version.document, defaultFrom: period.start / 1_000_000_000)
-        let current = try await services.store.plan(id, base: services.rules)
-        guard !current.versions.contains(where: { $0.rules.version == draft.rules.version && $0.effectiveFrom != draft.effectiveFrom }) else {
+        let set = try await services.store.planSet(base: services.rules)
+        let current = set.all.first { $0.id == id }
+        guard !(current?.versions.contains(where: { $0.rules.version == draft.rules.version && $0.effectiveFrom != draft.effectiveFrom }) ?? false) else {
             throw APIError(.conflict, "conflict", "plan \(id) has a version \(draft.rules.version): give the draft its own label")
         }
-        let plan = try Plan(id: id, versions: current.versions.filter { $0.effectiveFrom < draft.effectiveFrom } + [draft])
+        let drafted = try Plan(id: id, versions: (current?.versions ?? []).filter { $0.effectiveFrom < draft.effectiveFrom } + [draft])
+        let network = try await services.store.network()
+        let plans: PlanSet
+        if id == PlanID.network {
+            plans = PlanSet(network: drafted, partnerPlans: set.partnerPlans, sites: set.siteIndex.mapValues { set.partnerPlans[$0].id })
+        } else {
+            var sites = set.siteIndex.mapValues { set.partnerPlans[$0].id }
+            for site in network.sites.values where site.partner.value == id { sites[site.id.value] = id }
+            plans = PlanSet(network: set.network, partnerPlans: set.partnerPlans.filter { $0.id != id } + [drafted], sites: sites)
+        }
         // The month's events as the close read them (up to its ledger position).
-        let (report, _) = try await PeriodCloseService.report(services.store, plan, period, upTo: closed.mark.events)
+        let (report, _) = try await PeriodCloseService.report(services.store, plans, period, upTo: closed.mark.events)
         let file = try PeriodRoutes.statementFile(closed)
         var paid: [String: Int64] = [:], would: [String: Int64] = [:], payees: [String: String] = [:]
         func key(_ partner: String, _ currency: String) -> String { partner + "\u{1}" + currency }
@@ -76,12 +90,13 @@ struct PlanRoutes {
         return PlanPreviewBody(plan: id, period: period.description, draftVersion: draft.rules.version, partners: rows)
     }
 
-    /// The one plan there is: `network`.
+    /// A plan's id: `network`, or a partner's (its own contract).
     /// - Throws: ``APIError`` 404 `plan_unknown`.
-    static func planID(_ context: FoDRequestContext) throws -> String {
+    func planID(_ context: FoDRequestContext) async throws -> String {
         let id = context.path("id")
-        guard id == PlanID.network else {
-            throw APIError(.notFound, "plan_unknown", "no plan \(DisplayText.sanitized(id, maxLength: 64)): the network's plan is \(PlanID.network)")
+        if id == PlanID.network { return id }
+        guard let partner = try? PartnerID(id), try await services.store.partner(partner) != nil else {
+            throw APIError(.notFound, "plan_unknown", "no plan \(DisplayText.sanitized(id, maxLength: 64)): a plan is network's or a partner's (its id)")
         }
         return id
     }

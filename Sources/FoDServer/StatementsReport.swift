@@ -26,13 +26,13 @@ enum StatementsReport {
     /// ``memoryLimit`` (beyond it, temporary files in `TMPDIR`) on ``BlockingPool``'s long lane.
     /// Memory does not grow with the month. `sha256` is the export's when `hashed` (a close
     /// records it), else `nil`.
-    static func build(_ store: any LedgerStore, _ plan: Plan, _ period: ReportPeriod, _ query: EventQuery, hashed: Bool = false) async throws
+    static func build(_ store: any LedgerStore, _ plans: PlanSet, _ period: ReportPeriod, _ query: EventQuery, hashed: Bool = false) async throws
         -> (report: Report, sha256: String?) {
         var query = query
         (query.from, query.to) = (period.previousStart / 1_000_000_000, period.end / 1_000_000_000)
         let (spool, sha256) = try await EventsSpool.export(store, query, hashed: hashed)
         let report = try await BlockingPool.run(.long) {
-            let builder = ReportBuilder(plan: plan, period: period, expectedRows: Int(spool.size / 100), memoryLimit: StatementsReport.memoryLimit) { _ in }
+            let builder = ReportBuilder(plans: plans, period: period, expectedRows: Int(spool.size / 100), memoryLimit: StatementsReport.memoryLimit) { _ in }
             var source = spool
             try CSVEventReader.read(&source, into: builder)
             return try builder.finish()

@@ -13,6 +13,9 @@ public protocol PlanStore: Sendable {
     /// - Throws: ``StoreError`` `effective_at_invalid` (in the past), `dates_overlap` (not after
     ///   every recorded version), `conflict` (the label is taken).
     func addPlanVersion(_ id: String, _ version: PlanVersion, base: RuleSet, actor: String, at now: Int64) async throws -> Plan
+    /// Every plan: the network's (`base` while none is stored) and partners' own, with the sites
+    /// each partner plan prices (the partner's sites).
+    func planSet(base: RuleSet) async throws -> PlanSet
 }
 
 /// Plan ids.
@@ -38,7 +41,8 @@ extension SQLStore {
             if plan.versions.contains(where: { $0.rules.version == version.rules.version }) {
                 throw StoreError(.conflict, "plan \(id) has a version \(version.rules.version): give the new one its own label")
             }
-            if try Int.fetchOne(db, sql: "SELECT count(*) FROM plan_version WHERE plan_id = ?", arguments: [id]) == 0 {
+            // A partner's own plan prices its sites from its first version on (the network's before): nothing to keep.
+            if id == PlanID.network, try Int.fetchOne(db, sql: "SELECT count(*) FROM plan_version WHERE plan_id = ?", arguments: [id]) == 0 {
                 // The rules in force until now become the plan's first version, in force since the epoch (every event is later).
                 try db.execute(sql: """
                     INSERT INTO plan_version (plan_id, label, effective_from, model, document, recorded_at, actor) VALUES (?, ?, 0, 'agency', ?, ?, ?)
@@ -49,6 +53,21 @@ extension SQLStore {
             try db.appendAudit(at: now, actor: actor, action: "plan.version", subject: id,
                                details: "version=\(version.rules.version) model=\(version.model.rawValue) from=\(Instant(unixSeconds: version.effectiveFrom).rfc3339)")
             return try Self.plan(db, id, base: base)
+        }
+    }
+
+    public func planSet(base: RuleSet) async throws -> PlanSet {
+        try await read("plans read") { db in
+            let network = try Self.plan(db, PlanID.network, base: base)
+            let ids = try String.fetchAll(db, sql: "SELECT DISTINCT plan_id FROM plan_version WHERE plan_id <> ? ORDER BY plan_id", arguments: [PlanID.network])
+            let partners = try ids.map { try Self.plan(db, $0, base: base) }
+            var sites: [String: String] = [:]
+            if !ids.isEmpty {
+                for row in try SQLRow.fetchAll(db, sql: "SELECT id, partner_id FROM dealer WHERE partner_id IN (\(SQLText.list(ids.count)))", arguments: SQLArguments(ids)) {
+                    sites[row["id"]] = row["partner_id"]
+                }
+            }
+            return PlanSet(network: network, partnerPlans: partners, sites: sites)
         }
     }
 

@@ -42,8 +42,11 @@ struct PlanServiceTests {
                                             status: .unprocessableContent, code: "effective_at_invalid")
             _ = try await NetworkTests.send(client, finance, .post, "/v1/plans/network/versions", try Self.version("x", share: 10_001, at: from),
                                             status: .unprocessableContent, code: "rules_invalid")
-            _ = try await NetworkTests.send(client, finance, .post, "/v1/plans/DE-10001/versions", try Self.version("x", share: 500, at: from),
+            _ = try await NetworkTests.send(client, finance, .post, "/v1/plans/NOBODY/versions", try Self.version("x", share: 500, at: from),
                                             status: .notFound, code: "plan_unknown")
+            // Partner DE-10002's own contract from the same date: its sites are priced by it from then on.
+            _ = try await NetworkTests.send(client, finance, .post, "/v1/plans/DE-10002/versions", try Self.version("muster-2026", share: 0, at: from),
+                                            status: .created)
             _ = try await NetworkTests.send(client, service.dealer1, .post, "/v1/plans/network/versions", try Self.version("x", share: 500, at: from),
                                             status: .forbidden)
             let plan = try await NetworkTests.send(client, finance, .post, "/v1/plans/network/versions", try Self.version("2026.12-b", share: 200, at: from),
@@ -56,6 +59,7 @@ struct PlanServiceTests {
             _ = try await NetworkTests.sell(client, service.dealer1, vin: "WAUZZZF45RA000001", feature: "NAV_PLUS", order: "before")
             clock.set(from + 60)
             _ = try await NetworkTests.sell(client, service.dealer1, vin: "WVWZZZ1KZAW394821", feature: "MATRIX_LED", order: "after")
+            _ = try await NetworkTests.sell(client, service.dealer2, vin: "WAUZZZFY7P2000002", feature: "NAV_PLUS", order: "muster")
 
             clock.set(PeriodCloseTests.decemberFirst + 60)
             let closed = try await PeriodCloseTests.close(client, service.auditor, PeriodCloseTests.november)
@@ -103,11 +107,18 @@ struct PlanServiceTests {
                 #expect(lines.contains(",network,2026.12\n") && lines.contains(",network,2026.12-b\n"))
             }
             #expect(outputs[0] == outputs[1] && !outputs[0].isEmpty)
-            for statement in closed["statements"] as? [[String: Any]] ?? [] {
+            // (DE-10002 is priced by its own plan, which a plan file of fod report does not hold: compared are the network's sites.)
+            let networkSites = (closed["statements"] as? [[String: Any]] ?? []).filter { $0["dealer_id"] as? String == "DE-10001" }
+            #expect(networkSites.count == 1)
+            for statement in networkSites {
                 let dealer = statement["dealer_id"] as? String ?? "", share = statement["share"] as? Int ?? -1
                 let formatted = String(format: "%d.%02d", share / 100, share % 100)
-                #expect(outputs[0].split(separator: "\n").contains { $0.hasPrefix(dealer + ",EUR,") && $0.contains("," + formatted + ",") }, "\(dealer) \(formatted): \(outputs[0])")
+                let row = outputs[0].split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }.first { $0.first == dealer }
+                #expect(row?[7] == formatted, "\(dealer) \(formatted): \(outputs[0])")
             }
+
+            let muster = try await PeriodCloseTests.get(client, service.auditor, "/v1/dealers/DE-10002/book-extract?format=csv")
+            #expect(muster.contains(",DE-10002,muster-2026\n"), "\(muster)")
 
             // What-if: the draft pays nothing; what was paid stays as it was.
             let preview = try await NetworkTests.send(client, finance, .post, "/v1/plans/network/preview",
