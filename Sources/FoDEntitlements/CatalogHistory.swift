@@ -66,6 +66,19 @@ public struct CatalogHistory: Sendable, Hashable {
         versions.last { $0.effectiveAt <= instant } ?? versions.first
     }
 
+    /// The instants around `instant` between which ``catalog(at:)`` is the same: the latest
+    /// version, campaign or retirement boundary at or before it, and the next after it.
+    public func span(around instant: Int64) -> (from: Int64, until: Int64) {
+        var from = Int64.min, until = Int64.max
+        func note(_ boundary: Int64) {
+            if boundary <= instant { from = max(from, boundary) } else { until = min(until, boundary) }
+        }
+        for version in versions { note(version.effectiveAt) }
+        for campaign in campaigns { note(campaign.from); note(campaign.to) }
+        for retired in retirements.values { note(retired) }
+        return (from, until)
+    }
+
     /// What is sold at `instant`: the version in force, a running campaign's price in place of the
     /// list price (its currency and VAT rate the list price's), retired features marked.
     public func catalog(at instant: Int64) -> Catalog {

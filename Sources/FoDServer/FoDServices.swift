@@ -4,6 +4,7 @@ import FoDEntitlements
 import FoDRevenue
 import FoDStore
 import HTTPTypes
+import Synchronization
 
 /// What the routes work with: the database, the signing issuer, the verifier for the published
 /// keys, the catalog, and the clock.
@@ -14,6 +15,8 @@ public struct FoDServices: Sendable {
     public let signing: SigningKeys
     /// The catalog over time (docs/catalog.md).
     let catalogs: SnapshotBook<CatalogHistory>
+    /// The catalog last derived, with the snapshot generation and the span it holds for.
+    let catalogCache = Memo<(generation: Int, from: Int64, until: Int64, catalog: Catalog)>()
     /// The commission plans over time (docs/revenue-share.md, "Plans"): the network's — the stored
     /// plan, or the `--rules` file as a plan of one version while none is stored — and partners' own.
     let plans: SnapshotBook<PlanSet>
@@ -119,10 +122,18 @@ extension FoDServices {
     }
 
     /// What is sold now: the catalog version in force, campaign prices, retirements.
-    public var catalog: Catalog { catalogs.current().catalog(at: clock.unixSeconds()) }
+    public var catalog: Catalog { catalog(at: clock.unixSeconds()) }
 
-    /// What is sold at `instant`.
-    public func catalog(at instant: Int64) -> Catalog { catalogs.current().catalog(at: instant) }
+    /// What is sold at `instant`: computed once per snapshot and span between two boundaries
+    /// (a version, a campaign's start or end, a retirement), not per request.
+    public func catalog(at instant: Int64) -> Catalog {
+        let (history, generation) = catalogs.versioned()
+        if let hit = catalogCache.value.withLock({ $0 }), hit.generation == generation, hit.from <= instant, instant < hit.until { return hit.catalog }
+        let catalog = history.catalog(at: instant)
+        let span = history.span(around: instant)
+        catalogCache.value.withLock { $0 = (generation, span.from, span.until, catalog) }
+        return catalog
+    }
 
     /// The commission plans as last read.
     public var plan: PlanSet { plans.current() }
