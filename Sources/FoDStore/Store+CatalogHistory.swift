@@ -123,9 +123,12 @@ extension SQLStore {
                        arguments: [first.label, first.catalog.json, now, actor])
     }
 
-    static func insertCatalogVersion(_ catalog: Catalog, effectiveAt: Int64, actor: String, at now: Int64, _ db: any SQLConnection) throws {
+    /// Records a version; `event`: with its audit entry (and so its `catalog.versioned` event) —
+    /// an import's version is in the import's own entry instead, as the rest of a bulk load.
+    static func insertCatalogVersion(_ catalog: Catalog, effectiveAt: Int64, actor: String, at now: Int64, _ db: any SQLConnection, event: Bool = true) throws {
         try db.execute(sql: "INSERT INTO catalog_history (label, effective_at, document, recorded_at, actor) VALUES (?, ?, ?, ?, ?)",
                        arguments: [catalog.version, effectiveAt, catalog.json, now, actor])
+        guard event else { return }
         try db.appendAudit(at: now, actor: actor, action: "catalog.version", subject: catalog.version,
                            details: "from=\(Instant(unixSeconds: effectiveAt).rfc3339) features=\(catalog.features.count)")
     }
@@ -135,7 +138,7 @@ extension SQLStore {
     static func importCatalogVersion(_ catalog: Catalog, actor: String, at now: Int64, _ db: any SQLConnection) throws {
         let recorded = try SQLRow.fetchAll(db, sql: "SELECT label, effective_at, document FROM catalog_history ORDER BY effective_at")
         guard let last = recorded.last else {
-            try insertCatalogVersion(catalog, effectiveAt: 0, actor: actor, at: now, db)
+            try insertCatalogVersion(catalog, effectiveAt: 0, actor: actor, at: now, db, event: false)
             return
         }
         let inForce = recorded.last { ($0["effective_at"] as Int64) <= now } ?? last
@@ -147,6 +150,6 @@ extension SQLStore {
         guard !recorded.contains(where: { ($0["label"] as String) == catalog.version }) else {
             throw StoreError(.conflict, "catalog version \(catalog.version) exists with other content: give the import's catalog its own version label")
         }
-        try insertCatalogVersion(catalog, effectiveAt: now, actor: actor, at: now, db)
+        try insertCatalogVersion(catalog, effectiveAt: now, actor: actor, at: now, db, event: false)
     }
 }

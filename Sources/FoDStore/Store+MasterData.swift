@@ -79,7 +79,7 @@ public struct Fixtures: Sendable {
 
     /// What the import's audit entry says.
     public var auditDetails: String {
-        "partners=\(partners.count) sites=\(partners.reduce(0) { $0 + $1.sites.count }) vehicles=\(vehicles.count) features=\(catalog.features.count)"
+        "partners=\(partners.count) sites=\(partners.reduce(0) { $0 + $1.sites.count }) vehicles=\(vehicles.count) catalog=\(catalog.version) features=\(catalog.features.count)"
     }
 
     private static func partner(_ object: JSONObject) throws -> FixturePartner {
