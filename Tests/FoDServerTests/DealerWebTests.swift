@@ -93,6 +93,21 @@ struct DealerWebTests {
         }
     }
 
+    @Test("the page shows who is selling: the site, its partner (when the site is one of several) and the key's salesperson")
+    func whoIsSelling() async throws {
+        let service = try await TestService(.sqlite)
+        let key = try await service.services.store.createAPIKey(role: .dealer, dealer: try DealerID("DE-10003"), salesperson: try SalespersonID("S-AUG-01"),
+                                                                label: "augsburg", actor: "test", at: TestService.now).secret
+        try await service.app.test(.router) { client in
+            var browser = Browser(client: client)
+            _ = try await browser.signIn(key)
+            let home = String(buffer: try await browser.get("/dealer").body)
+            #expect(home.contains("Autohaus Beispiel Augsburg") && home.contains("(DE-10003)"), "the site")
+            #expect(home.contains("Autohaus Beispiel München (DE-10001)"), "the partner")
+            #expect(home.contains("S-AUG-01"), "the salesperson")
+        }
+    }
+
     @Test("look up, confirm, activate: credited to the signed-in dealer; a double submit books once; listed as active with its commission", arguments: StoreBackend.all)
     func activation(backend: StoreBackend) async throws {
         let service = try await TestService(backend)
