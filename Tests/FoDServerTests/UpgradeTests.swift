@@ -74,6 +74,10 @@ struct UpgradeTests {
             let lines = try await BookExtract.make(store, dealer: row[2] ?? "", from: "2026-11", to: "2026-11").lines
             #expect(lines.count == (expected["closed_line"] ?? []).filter { $0[2] == row[2] }.count, "the book extract of \(row[2] ?? "")")
         }
+        // The catalog of before is the history's first version, since the epoch; no plan is stored (the --rules file prices).
+        let history = try await store.catalogHistory()
+        #expect(history.versions.count == 1 && history.versions.first?.effectiveAt == 0 && history.campaigns.isEmpty)
+        #expect(history.versions.first?.catalog.features.count == expected["catalog_feature"]?.count)
         var keys: [TrustedKey] = []
         for jwks in try await store.statementKeys() { keys += (try? KeySet(jwksJSON: jwks).keys) ?? [] }
         _ = try DetachedJWS.verify(closed.signature, payload: Array(closed.statement.utf8), keys: KeySet(keys))
