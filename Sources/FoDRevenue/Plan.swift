@@ -134,6 +134,9 @@ public struct PlanSet: Sendable, Hashable {
         self.siteIndex = index
     }
 
+    /// The partner plan of each site that has one, by plan id (what ``init(network:partnerPlans:sites:)`` took).
+    public var sites: [String: String] { siteIndex.mapValues { partnerPlans[$0].id } }
+
     /// Every plan: the network's first.
     public var all: [Plan] { [network] + partnerPlans }
 

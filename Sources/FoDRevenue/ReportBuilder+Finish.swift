@@ -182,8 +182,9 @@ extension ReportBuilder {
         // Currencies that did not validate belong to rejected rows only; no held record names them.
         let currencyValues = currencies.values.map { (try? $0.get()) ?? ReportBuilder.unusedCurrency }
         /// Hands an activation's line (a clawback's when `refund` is given) to the sorter; its id
-        /// and VIN are at `idOffset` in `bytes`. Returns the activation's allocation.
-        func keepLine(_ activation: HeldActivation, _ bytes: UnsafeRawBufferPointer, refund: HeldRefund?) throws -> Allocation {
+        /// and VIN are at `idOffset` in `bytes`. Returns the activation's allocation and the line's rule
+        /// (its index names the plan and version that priced it).
+        func keepLine(_ activation: HeldActivation, _ bytes: UnsafeRawBufferPointer, refund: HeldRefund?) throws -> (Allocation, rule: Int) {
             let (entry, allocation) = try line(activation, refund: refund)
             let start = Int(activation.idOffset), idLength = Int(activation.idLength)
             let activationID = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + idLength)])
@@ -194,11 +195,12 @@ extension ReportBuilder {
                 try sorter.append(entry, eventID: activationID, refersTo: UnsafeRawBufferPointer(start: nil, count: 0), vin: vin)
             }
             noteTime(entry.time)
-            return allocation
+            return (allocation, Int(entry.rule))
         }
+        let planIDs = allPlans.map(\.id), versionLabels = allPlans.map { $0.versions.map(\.rules.version) }
         try held.forEach(consuming: true, skipping: dropped) { activation, bytes in
             guard activation.inPeriod else { return }
-            let allocation = try keepLine(activation, bytes, refund: nil)
+            let (allocation, rule) = try keepLine(activation, bytes, refund: nil)
             let key = StatementKey(dealer: activation.dealer, currency: saleKinds[Int(activation.saleKind)].currency)
             var statement = statements[key] ?? newStatement(activation)
             statement.activations += 1
@@ -206,9 +208,8 @@ extension ReportBuilder {
             statement.vat = try MinorUnits.add(statement.vat, allocation.vat)
             statement.net = try MinorUnits.add(statement.net, allocation.net)
             statement.share = try MinorUnits.add(statement.share, allocation.share)
-            let rule = Int(try ruleIndex(activation))
-            try statement.book(plan: allPlans[rulePlan[rule]].id, version: allPlans[rulePlan[rule]].versions[ruleVersion[rule]].rules.version,
-                               share: allocation.share, clawback: false)
+            try statement.book(plan: planIDs[rulePlan[rule]], version: versionLabels[rulePlan[rule]][ruleVersion[rule]], share: allocation.share,
+                               clawback: false)
             statements[key] = statement
             let saleKind = saleKinds[Int(activation.saleKind)]
             let mixKey = MixKey(feature: saleKind.feature, currency: saleKind.currency)
@@ -220,14 +221,13 @@ extension ReportBuilder {
         }
         try clawbackBytes.withUnsafeBytes { bytes in
             for (activation, refundIndex) in clawbackOf {
-                let allocation = try keepLine(activation, bytes, refund: refunds[Int(refundIndex)])
+                let (allocation, rule) = try keepLine(activation, bytes, refund: refunds[Int(refundIndex)])
                 let key = StatementKey(dealer: activation.dealer, currency: saleKinds[Int(activation.saleKind)].currency)
                 var statement = statements[key] ?? newStatement(activation)
                 statement.clawbacks += 1
                 statement.clawback = try MinorUnits.add(statement.clawback, allocation.share)
-                let rule = Int(try ruleIndex(activation))
-                try statement.book(plan: allPlans[rulePlan[rule]].id, version: allPlans[rulePlan[rule]].versions[ruleVersion[rule]].rules.version,
-                                   share: allocation.share, clawback: true)
+                try statement.book(plan: planIDs[rulePlan[rule]], version: versionLabels[rulePlan[rule]][ruleVersion[rule]], share: allocation.share,
+                                   clawback: true)
                 statements[key] = statement
             }
         }
@@ -253,7 +253,7 @@ extension ReportBuilder {
             markets: (0..<markets.count).map { markets.key(Int32($0)) }, currencies: currencyValues,
             terms: (0..<terms.count).map { terms.key(Int32($0)) }, channels: (0..<channels.count).map { channels.key(Int32($0)) }, saleKinds: saleKinds,
             rules: combinedRules, ruleIDs: combinedRules.map(\.id), ruleFixed: combinedRules.map(\.fixedMinor), ruleCaps: combinedRules.map(\.capMinor),
-            rulePlans: rulePlan.map { allPlans[$0].id }, rulePlanVersions: zip(rulePlan, ruleVersion).map { allPlans[$0].versions[$1].rules.version })
+            rulePlans: rulePlan.map { planIDs[$0] }, rulePlanVersions: zip(rulePlan, ruleVersion).map { versionLabels[$0][$1] })
         spilledLineRuns = sorter.storedRuns
         return Report(
             period: period, rulesVersion: plans.network.label(from: period.start, to: period.end), clawbackDays: tierRules[0].inPeriod.clawbackDays,

@@ -23,7 +23,7 @@ struct AccessRoutes {
         let principal = try context.caller()
         var dealer: DealerRef?
         var partner: PartnerRef?
-        if let id = principal.dealer { dealer = DealerRef(id: id, name: try await services.store.dealer(id)?.name) }
+        if let id = principal.dealer { dealer = DealerRef(id: id, name: try await services.store.site(id)?.name) }
         if let id = principal.partner {
             partner = PartnerRef(id: id.value, name: try await services.store.partner(id)?.version(at: services.clock.unixSeconds()).details.name)
         }

@@ -33,11 +33,6 @@ struct CatalogRoutes {
         for feature in catalog.features { try DisplayText.check(feature.name, "features.name", maxLength: 100) }
         let now = services.clock.unixSeconds()
         let at = body.effectiveAt ?? now
-        // A version keeps every feature sold before it: a feature leaves by retirement, never by omission.
-        if let previous = services.catalogs.current().versions.last?.catalog,
-           let dropped = previous.features.first(where: { catalog.feature($0.code) == nil }) {
-            throw APIError(.unprocessableContent, "feature_dropped", "\(dropped.code) is in version \(previous.version) and missing here: retire it instead (POST /v1/features/\(dropped.code)/retire)")
-        }
         let version = try await services.store.addCatalogVersion(catalog, effectiveAt: at, actor: principal.actor, at: now)
         try await services.catalogs.reload()
         return EditedResponse(status: .created, headers: [.location: "/v1/catalog?at=\(Instant(unixSeconds: version.effectiveAt).rfc3339)"],

@@ -20,7 +20,7 @@ struct IssuingService: Sendable {
         }
         let vehicle = try await services.registeredVehicle(vin)
         _ = try services.offered(feature, term, for: vehicle)
-        if let dealer, try await services.store.dealer(dealer) == nil {
+        if let dealer, try await services.store.site(dealer) == nil {
             throw APIError(.unprocessableContent, "dealer_unknown", "dealer \(dealer) is not known")
         }
         let issued = try services.signer(.entitlement).issue(EntitlementRequest(vin: vehicle.vin, feature: feature, term: term, dealer: dealer, notBefore: start))

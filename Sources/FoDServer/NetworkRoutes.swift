@@ -64,11 +64,7 @@ struct NetworkRoutes {
     @Sendable func list(_ request: Request, _ context: FoDRequestContext) async throws -> PartnerList {
         let at = try ReportRoutes.instant(request.uri.queryParameters.get("at"), "at") ?? services.clock.unixSeconds()
         let network = try await services.store.network()
-        var sites: [DealerID: [Salesperson]] = [:]
-        for site in network.sites.keys { sites[site] = try await services.store.salespeople(at: site) }
-        return PartnerList(partners: network.partners.values.sorted { $0.id < $1.id }.map { partner in
-            NetworkRoutes.body(partner, sites: network.sites(of: partner.id), salespeople: sites, at: at)
-        })
+        return PartnerList(partners: network.partners.values.sorted { $0.id < $1.id }.map { NetworkRoutes.body($0, network, at: at) })
     }
 
     @Sendable func show(_ request: Request, _ context: FoDRequestContext) async throws -> PartnerBody {
@@ -163,10 +159,7 @@ struct NetworkRoutes {
     }
 
     private func body(_ partner: Partner, at instant: Int64) async throws -> PartnerBody {
-        let network = try await services.store.network()
-        var salespeople: [DealerID: [Salesperson]] = [:]
-        for site in network.sites(of: partner.id) { salespeople[site.id] = try await services.store.salespeople(at: site.id) }
-        return NetworkRoutes.body(partner, sites: network.sites(of: partner.id), salespeople: salespeople, at: instant)
+        NetworkRoutes.body(partner, try await services.store.network(), at: instant)
     }
 
     /// A dealer key sees only its own partner (its site's) and that partner's sites.
@@ -200,10 +193,10 @@ struct NetworkRoutes {
                               mainPartner: try fields.mainPartner.map { try partnerID($0, "main_partner") })
     }
 
-    static func body(_ partner: Partner, sites: [Site], salespeople: [DealerID: [Salesperson]], at instant: Int64) -> PartnerBody {
+    static func body(_ partner: Partner, _ network: Network, at instant: Int64) -> PartnerBody {
         PartnerBody(id: partner.id.value, joinedAt: Instant(unixSeconds: partner.joinedAt).rfc3339, leftAt: partner.leftAt.map { Instant(unixSeconds: $0).rfc3339 },
                     inForce: body(partner.version(at: instant)), versions: partner.versions.map(body),
-                    sites: sites.map { body($0, salespeople: salespeople[$0.id] ?? []) })
+                    sites: network.sites(of: partner.id).map { body($0, salespeople: network.salespeople[$0.id] ?? []) })
     }
 
     static func body(_ version: PartnerVersion) -> PartnerVersionBody {

@@ -57,13 +57,12 @@ struct PlanRoutes {
             throw APIError(.conflict, "conflict", "plan \(id) has a version \(draft.rules.version): give the draft its own label")
         }
         let drafted = try Plan(id: id, versions: (current?.versions ?? []).filter { $0.effectiveFrom < draft.effectiveFrom } + [draft])
-        let network = try await services.store.network()
         let plans: PlanSet
         if id == PlanID.network {
-            plans = PlanSet(network: drafted, partnerPlans: set.partnerPlans, sites: set.siteIndex.mapValues { set.partnerPlans[$0].id })
+            plans = PlanSet(network: drafted, partnerPlans: set.partnerPlans, sites: set.sites)
         } else {
-            var sites = set.siteIndex.mapValues { set.partnerPlans[$0].id }
-            for site in network.sites.values where site.partner.value == id { sites[site.id.value] = id }
+            var sites = set.sites
+            for site in try await services.store.network().sites.values where site.partner.value == id { sites[site.id.value] = id }
             plans = PlanSet(network: set.network, partnerPlans: set.partnerPlans.filter { $0.id != id } + [drafted], sites: sites)
         }
         // The month's events as the close read them (up to its ledger position).

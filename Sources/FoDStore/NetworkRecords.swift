@@ -161,15 +161,18 @@ public struct Salesperson: Sendable, Hashable {
     public func isActive(at instant: Int64) -> Bool { activeFrom <= instant && (activeTo.map { instant < $0 } ?? true) }
 }
 
-/// The whole network as stored (partners with every version, sites): small — a national network
+/// The whole network as stored (partners with every version, sites, salespeople): small — a national network
 /// is tens of partners and hundreds of sites — so read at once for a close or a listing.
 public struct Network: Sendable {
     public let partners: [PartnerID: Partner]
     public let sites: [DealerID: Site]
+    /// Each site's salespeople, every period, oldest first.
+    public let salespeople: [DealerID: [Salesperson]]
 
-    public init(partners: [PartnerID: Partner], sites: [DealerID: Site]) {
+    public init(partners: [PartnerID: Partner], sites: [DealerID: Site], salespeople: [DealerID: [Salesperson]] = [:]) {
         self.partners = partners
         self.sites = sites
+        self.salespeople = salespeople
     }
 
     /// Who is paid for a statement keyed by `id` at `instant`: a site's partner — or, when that

@@ -8,7 +8,8 @@ public protocol CatalogStore: Sendable {
     /// Every version, campaign and retirement.
     func catalogHistory() async throws -> CatalogHistory
     /// Records a catalog version in force from `effectiveAt` (now or later, after every recorded version).
-    /// - Throws: ``StoreError`` `effective_at_invalid`, `dates_overlap`, `conflict` (the label is taken).
+    /// - Throws: ``StoreError`` `effective_at_invalid`, `dates_overlap`, `conflict` (the label is taken),
+    ///   `feature_dropped` (a feature of the version before is missing: retire it instead).
     func addCatalogVersion(_ catalog: Catalog, effectiveAt: Int64, actor: String, at now: Int64) async throws -> CatalogVersion
     /// Records a campaign.
     /// - Throws: ``StoreError`` `conflict` (the id is taken), `campaign_overlap`, `effective_at_invalid`, `invalid`.
@@ -34,6 +35,9 @@ extension SQLStore {
             }
             if history.versions.contains(where: { $0.label == catalog.version }) {
                 throw StoreError(.conflict, "catalog version \(catalog.version) exists: give the new version its own label")
+            }
+            if let previous = history.versions.last?.catalog, let dropped = previous.features.first(where: { catalog.feature($0.code) == nil }) {
+                throw StoreError(.featureDropped, "\(dropped.code) is in version \(previous.version) and missing here: retire it instead (POST /v1/features/\(dropped.code)/retire)")
             }
             try Self.keepImplicitVersion(history, db, actor: actor, at: now)
             try Self.insertCatalogVersion(catalog, effectiveAt: effectiveAt, actor: actor, at: now, db)

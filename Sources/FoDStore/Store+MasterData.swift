@@ -3,19 +3,6 @@ import FoDEntitlements
 import FoDInvoicing
 import Foundation
 
-/// A site as the dealer page and `/v1/me` name it (``Site`` has all of it).
-public struct Dealer: Sendable, Hashable {
-    public let id: DealerID
-    public let name: String
-    public let market: String
-
-    public init(id: DealerID, name: String, market: String) {
-        self.id = id
-        self.name = name
-        self.market = market
-    }
-}
-
 extension JSONEncoder {
     /// Sorted members, no escaped slashes: the stores' JSON documents.
     public static var sorted: JSONEncoder {
@@ -302,13 +289,6 @@ extension SQLStore {
         let stored = try await read("catalog read") { db in try Self.loadCatalog(db) }
         guard let catalog = stored else { throw StoreError(.notFound, "no catalog is loaded") }
         return catalog
-    }
-
-    /// The dealer (site) with this id.
-    public func dealer(_ id: DealerID) async throws -> Dealer? {
-        try await fetch("dealer read", sql: "SELECT name, market FROM dealer WHERE id = ?", arguments: [id.value]).first.map {
-            Dealer(id: id, name: $0["name"], market: $0["market"])
-        }
     }
 
     static func stored<T>(_ make: () throws -> T) throws -> T { try StoreRows.stored(make) }

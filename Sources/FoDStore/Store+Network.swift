@@ -181,7 +181,7 @@ extension SQLStore {
     }
 
     public func site(_ id: DealerID) async throws -> Site? {
-        try await read("site read") { db in try Self.site(db, id) }
+        try await fetch("site read", sql: "SELECT * FROM dealer WHERE id = ?", arguments: [id.value]).first.map(Self.site)
     }
 
     public func addSalesperson(_ salesperson: Salesperson, actor: String, at now: Int64) async throws -> Salesperson {
@@ -276,7 +276,9 @@ extension SQLStore {
             let site = try site(row)
             sites[site.id] = site
         }
-        return Network(partners: partners, sites: sites)
+        var salespeople: [DealerID: [Salesperson]] = [:]
+        for person in try Self.salespeople(db, "1 = 1", []) { salespeople[person.site, default: []].append(person) }
+        return Network(partners: partners, sites: sites, salespeople: salespeople)
     }
 
     static func site(_ db: any SQLConnection, _ id: DealerID) throws -> Site? {

@@ -66,6 +66,8 @@ extension ErrorCode where Domain == StoreError {
     public static let campaignOverlap = ErrorCode("campaign_overlap")
     /// The feature is retired (again, or a sale after its retirement).
     public static let featureRetired = ErrorCode("feature_retired")
+    /// A catalog version leaves out a feature of the version before it (a feature leaves by retirement).
+    public static let featureDropped = ErrorCode("feature_dropped")
     /// An effective date in the past (master data is never changed backwards), or an end before its start.
     public static let effectiveAtInvalid = ErrorCode("effective_at_invalid")
 }

@@ -72,8 +72,6 @@ public protocol MasterDataStore: Sendable {
     func vehicleWithEntitlements(_ vin: VIN) async throws -> (vehicle: Vehicle, entitlements: [StoredEntitlement])?
     /// The current catalog.
     func catalog() async throws -> Catalog
-    /// The dealer with this id, or `nil`.
-    func dealer(_ id: DealerID) async throws -> Dealer?
     /// Makes `dealer` the vehicle's servicing dealer from `from` (Unix seconds) on; a second
     /// assignment with the same `from` replaces the first. Sales already recorded keep their dealer.
     /// - Throws: ``StoreError`` `not_found` (no such vehicle), `dealer_unknown`.

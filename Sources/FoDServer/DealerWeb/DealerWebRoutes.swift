@@ -271,7 +271,7 @@ struct DealerWebRoutes {
     private func base(_ session: WebSession, title: String) async throws -> [String: Any] {
         let dealerID = session.principal.dealer?.value ?? ""
         var name = dealerID
-        if let dealer = session.principal.dealer, let known = try await services.store.dealer(dealer) { name = known.name }
+        if let dealer = session.principal.dealer, let known = try await services.store.site(dealer) { name = known.name }
         // Who is selling: the site, the partner credited and the salesperson the key names.
         var seller = ""
         if let partner = session.principal.partner, partner.value != dealerID,
