@@ -36,11 +36,7 @@ extension SQLStore {
         let (record, secret, hash) = try StoreRows.newAPIKey(role: role, dealer: dealer, salesperson: salesperson, label: label, at: now)
         let id = record.id
         try await write { db in
-            if let dealer {
-                try Self.requireDealer(dealer, db)
-                let site = try Self.requireSite(db, dealer)
-                if let closed = site.closedAt, closed <= now { throw StoreError(.siteClosed, "site \(dealer) is closed since \(Instant(unixSeconds: closed).rfc3339)") }
-            }
+            if let dealer { try Self.requireDealer(dealer, db, openAt: now) }
             if let salesperson, let dealer {
                 guard try Self.salespeople(db, "id = ? AND site_id = ?", [salesperson.value, dealer.value]).contains(where: { $0.activeTo.map { $0 > now } ?? true }) else {
                     throw StoreError(.notFound, "salesperson \(salesperson) is not at site \(dealer) now or later: add them first (POST /v1/sites/\(dealer)/salespeople)")
