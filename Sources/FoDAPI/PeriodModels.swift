@@ -186,10 +186,14 @@ public struct BookExtractLine: Codable, Sendable, Hashable {
     /// and lines closed before plans had versions).
     public var plan: String
     public var planVersion: String
+    /// Why the sale was credited to its site (`counter`, `preferred`, `quoted`, `servicing`; empty
+    /// for an adjustment and for sales recorded before attribution was).
+    public var attribution: String
 
     public init(period: String, kind: String, eventID: String, entitlementID: String, refersTo: String, occurredAt: String, vin: String,
                 feature: String, term: String, channel: String, currency: String, net: String, ruleID: String, rateBps: Int64, share: String,
-                reason: String, auditSeq: Int64?, siteID: String, plan: String = "", planVersion: String = "") {
+                reason: String, auditSeq: Int64?, siteID: String, plan: String = "", planVersion: String = "", attribution: String = "") {
+        self.attribution = attribution
         self.siteID = siteID
         self.plan = plan
         self.planVersion = planVersion
@@ -214,18 +218,18 @@ public struct BookExtractLine: Codable, Sendable, Hashable {
 
     /// The CSV columns, in order (the members' names).
     public static let columns = ["period", "kind", "event_id", "entitlement_id", "refers_to", "occurred_at", "vin", "feature", "term", "channel",
-                                 "currency", "net", "rule_id", "rate_bps", "share", "reason", "audit_seq", "site_id", "plan", "plan_version"]
+                                 "currency", "net", "rule_id", "rate_bps", "share", "reason", "audit_seq", "site_id", "plan", "plan_version", "attribution"]
 
     /// The line's CSV fields, in ``columns`` order.
     public var fields: [String] {
         [period, kind, eventID, entitlementID, refersTo, occurredAt, vin, feature, term, channel, currency, net, ruleID, String(rateBps), share,
-         reason, auditSeq.map(String.init) ?? "", siteID, plan, planVersion]
+         reason, auditSeq.map(String.init) ?? "", siteID, plan, planVersion, attribution]
     }
 
     enum CodingKeys: String, CodingKey {
         case period, kind, eventID = "event_id", entitlementID = "entitlement_id", refersTo = "refers_to", occurredAt = "occurred_at"
         case vin, feature, term, channel, currency, net, ruleID = "rule_id", rateBps = "rate_bps", share, reason, auditSeq = "audit_seq"
-        case siteID = "site_id", plan, planVersion = "plan_version"
+        case siteID = "site_id", plan, planVersion = "plan_version", attribution
     }
 }
 

@@ -85,3 +85,6 @@ extension CampaignList: ResponseEncodable {}
 extension RetirementBody: ResponseEncodable {}
 extension PlanBody: ResponseEncodable {}
 extension PlanPreviewBody: ResponseEncodable {}
+
+extension QuoteResponse: ResponseEncodable {}
+extension QuotesResponse: ResponseEncodable {}

@@ -2,6 +2,7 @@ import FoDAPI
 import FoDCore
 import FoDCrypto
 import FoDEntitlements
+import FoDRevenue
 import FoDStore
 import Foundation
 import HTTPTypes
@@ -59,19 +60,22 @@ struct ActivationFlow {
         let entitlementID: EntitlementID
         let created: Bool
 
-        /// What every version's stored activation and purchase answer has: the entitlement's id
-        /// (the answer itself is replayed byte for byte).
+        /// What every version's stored activation and purchase answer has: the entitlement's id;
+        /// a quote's acceptance has its bookings' (the answer itself is replayed byte for byte).
         private struct StoredAnswer: Decodable {
-            let id: EntitlementID
+            let id: EntitlementID?
+            let bookings: [Booked]?
+            struct Booked: Decodable { let id: EntitlementID }
         }
 
-        /// The outcome of a replay: the entitlement's id from the stored answer.
+        /// The outcome of a replay: the (first) entitlement's id from the stored answer.
         init(replaying response: IdempotentResponse) throws {
-            guard let stored = try? JSONValueDecoder().decode(StoredAnswer.self, from: response.body) else {
+            guard let stored = try? JSONValueDecoder().decode(StoredAnswer.self, from: response.body),
+                  let id = stored.id ?? stored.bookings?.first?.id else {
                 throw APIError(.internalServerError, "internal", "the stored activation answer has no entitlement id")
             }
             self.response = response
-            self.entitlementID = stored.id
+            self.entitlementID = id
             self.created = false
         }
 
@@ -91,10 +95,10 @@ struct ActivationFlow {
         guard principal.role == .dealer, let dealer = principal.dealer else {
             throw APIError.forbidden("activations are made with a dealer key and credited to that dealer")
         }
-        let booking = Booking(order: order, channel: "dealer", consent: order.consent ?? .inPerson, principal: principal,
+        let booking = Booking(items: [.init(order: order)], channel: "dealer", consent: order.consent ?? .inPerson, principal: principal,
                               scope: principal.keyID, key: idempotencyKey, requestHash: requestHash)
-        return try await book(booking, dealer: { _ in dealer }, check: { _ in }) { issued, quote, _ in
-            ActivationResponse(claims: issued.claims, token: issued.token, price: quote.price)
+        return try await book(booking, dealer: { _ in (dealer, .counter) }, check: { _ in }) { booked, _ in
+            ActivationResponse(claims: booked[0].issued.claims, token: booked[0].issued.token, price: booked[0].quote.price)
         }
     }
 
@@ -103,60 +107,92 @@ struct ActivationFlow {
     ///   `price_mismatch` (not the catalog price), `no_servicing_dealer`, `order_id_reused`.
     func purchase(_ purchase: PurchaseRequest, principal: Principal) async throws -> Outcome {
         let order = ActivationRequest(vin: purchase.vin, feature: purchase.feature, term: purchase.term, consent: purchase.consent, extend: purchase.extend)
-        let booking = Booking(order: order, channel: purchase.channel.rawValue, consent: purchase.consent, principal: principal,
+        let booking = Booking(items: [.init(order: order)], channel: purchase.channel.rawValue, consent: purchase.consent, principal: principal,
                               scope: ActivationFlow.purchaseScope, key: purchase.orderID, requestHash: ActivationFlow.requestHash(purchase))
         do {
             return try await book(booking, dealer: { vehicle in
-                let now = services.clock.unixSeconds()
-                let assignments = try await services.store.dealerAssignments(of: vehicle.vin)
-                guard let dealer = DealerAssignment.dealer(at: now, assignments, base: vehicle.servicingDealer) else {
+                guard let dealer = try await servicingDealer(of: vehicle) else {
                     throw APIError(.unprocessableContent, "no_servicing_dealer",
                                    "\(vehicle.vin) has no servicing dealer to credit: set one first (PUT /v1/vehicles/\(vehicle.vin)/dealer)")
                 }
-                return dealer
+                return (dealer, .servicing)
             }, check: { quote in
                 let price = quote.price.gross
                 guard purchase.grossMinor == price.minor, purchase.currency == price.currency else {
                     throw APIError(.unprocessableContent, "price_mismatch",
                                    "the catalog price of \(quote.feature.name) for \(purchase.term) in \(quote.vehicle.market) is \(price.minor) \(price.currency.code) (minor units), the order says \(purchase.grossMinor) \(purchase.currency.code)")
                 }
-            }) { issued, quote, credited in
-                PurchaseResponse(orderID: purchase.orderID, channel: purchase.channel, claims: issued.claims, dealer: credited,
-                                 token: issued.token, price: quote.price)
+            }) { booked, credited in
+                PurchaseResponse(orderID: purchase.orderID, channel: purchase.channel, claims: booked[0].issued.claims, dealer: credited.dealer,
+                                 token: booked[0].issued.token, price: booked[0].quote.price)
             }
         } catch let error as StoreError where error.code == .idempotencyMismatch {
             throw APIError(.unprocessableContent, "order_id_reused", "order \(purchase.orderID) was already booked with a different request")
         }
     }
 
-    /// One sale to book: the order, its channel and consent, and its idempotency record.
-    private struct Booking {
-        let order: ActivationRequest
+    /// The vehicle's servicing site now: the assignment in force, else the one it was registered with.
+    func servicingDealer(of vehicle: Vehicle) async throws -> DealerID? {
+        let assignments = try await services.store.dealerAssignments(of: vehicle.vin)
+        return DealerAssignment.dealer(at: services.clock.unixSeconds(), assignments, base: vehicle.servicingDealer)
+    }
+
+    /// One sale to book: its items (one for an activation or purchase, a quote's items on its
+    /// acceptance: all or none), its channel and consent, and its idempotency record.
+    struct Booking {
+        /// One item: the order and, from a quote, the price locked in it.
+        struct Item {
+            let order: ActivationRequest
+            var locked: StoredQuote.Item? = nil
+        }
+        let items: [Item]
         let channel: String
         let consent: Consent
         let principal: Principal
         let scope: String
         let key: String
         let requestHash: RequestHash
+        /// The quote whose acceptance this is, and the catalog version its prices come from.
+        var quote: (id: String, catalogVersion: String)? = nil
     }
 
-    /// Quotes the order, decides the dealer credited, signs and records the sale with the answer
-    /// `respond` makes. An order refused now (the vehicle gone, the trial used by the first call)
-    /// whose key was used answers the stored first answer; an order that can be booked goes to
-    /// the group commit, which reads its key under the write lock anyway and replays the first
-    /// answer — one read per new sale, not two.
-    private func book<Answer: Encodable>(_ booking: Booking, dealer: (Vehicle) async throws -> DealerID, check: (Quote) throws -> Void,
-                                         respond: (IssuedToken<EntitlementClaims>, Quote, DealerID) throws -> Answer) async throws -> Outcome {
-        let quote: Quote, credited: DealerID, end: Int64?
+    /// One item as booked: its signed entitlement and what it was priced and checked as.
+    struct Booked {
+        let issued: IssuedToken<EntitlementClaims>
+        let quote: Quote
+    }
+
+    /// Quotes the items, decides the site credited (and why), signs and records the sale with the
+    /// answer `respond` makes. An order refused now (the vehicle gone, the trial used by the first
+    /// call) whose key was used answers the stored first answer; an order that can be booked goes
+    /// to the group commit, which reads its key under the write lock anyway and replays the first
+    /// answer — one read per new sale, not two. A quote's items are one record: booked together
+    /// or not at all.
+    func book<Answer: Encodable>(_ booking: Booking, dealer: (Vehicle) async throws -> (DealerID, Attribution), check: (Quote) throws -> Void,
+                                 respond: ([Booked], (dealer: DealerID, attribution: Attribution)) throws -> Answer) async throws -> Outcome {
+        var quotes: [Quote] = [], ends: [Int64?] = []
+        let credited: (dealer: DealerID, attribution: Attribution)
         do {
-            quote = try await self.quote(booking.order)
-            try check(quote)
+            quotes = try await self.quotes(booking.items.map(\.order))
+            for (index, item) in booking.items.enumerated() {
+                if let locked = item.locked {
+                    // The price locked in the quote, whatever the catalog says now.
+                    quotes[index].price = Price(market: quotes[index].vehicle.market, term: item.order.term, gross: locked.gross, vat: locked.vat,
+                                                campaign: locked.campaign)
+                    quotes[index].catalogVersion = booking.quote?.catalogVersion ?? quotes[index].catalogVersion
+                }
+                try check(quotes[index])
+            }
             let now = services.clock.unixSeconds()
             if let problem = booking.consent.acknowledgementProblem(soldAt: now) {
                 throw APIError(.unprocessableContent, "consent_invalid", problem)
             }
-            end = try await endBeforeTransfer(quote, term: booking.order.term, now: now)
-            credited = try await dealer(quote.vehicle)
+            let transfer = try await pendingTransfer(quotes, items: booking.items, now: now)
+            for (index, quote) in quotes.enumerated() {
+                ends.append(try endBeforeTransfer(quote, term: booking.items[index].order.term, transfer: transfer, now: now))
+            }
+            let (site, reason) = try await dealer(quotes[0].vehicle)
+            credited = (site, reason)
         } catch let refusal as APIError {
             if let previous = try await services.store.idempotentResponse(principal: booking.scope, key: booking.key, requestHash: booking.requestHash) {
                 services.metrics.activation(replayed: true)
@@ -164,34 +200,51 @@ struct ActivationFlow {
             }
             throw refusal
         }
-        let order = booking.order
-        let issued = try services.signer(.entitlement).issue(EntitlementRequest(vin: order.vin, feature: order.feature, term: order.term, dealer: credited,
-                                                                                 notBefore: quote.startsAt, expiresAt: end))
+        let signer = try services.signer(.entitlement)
+        var booked: [Booked] = []
+        for (index, quote) in quotes.enumerated() {
+            let order = booking.items[index].order
+            let issued = try signer.issue(EntitlementRequest(vin: order.vin, feature: order.feature, term: order.term, dealer: credited.dealer,
+                                                             notBefore: quote.startsAt, expiresAt: ends[index]))
+            booked.append(Booked(issued: issued, quote: quote))
+        }
+        let activations = booked.map { item in
+            NewActivation(entitlement: item.issued, channel: booking.channel, market: item.quote.vehicle.market, gross: item.quote.price.gross,
+                          vat: item.quote.price.vat, consent: booking.consent, extends: item.quote.extends, salesperson: booking.principal.salesperson,
+                          catalogVersion: item.quote.catalogVersion, campaign: item.quote.price.campaign, attribution: credited.attribution,
+                          quote: booking.quote?.id)
+        }
         let record = ActivationRecord(
-            activation: NewActivation(entitlement: issued, channel: booking.channel, market: quote.vehicle.market, gross: quote.price.gross,
-                                      vat: quote.price.vat, consent: booking.consent, extends: quote.extends,
-                                      salesperson: booking.principal.salesperson, catalogVersion: quote.catalogVersion,
-                                      campaign: quote.price.campaign),
+            activations: activations,
+            quote: booking.quote.map { QuoteAcceptance(quoteID: $0.id, creditedDealer: credited.dealer, attribution: credited.attribution) },
             principal: booking.principal, idempotencyScope: booking.scope, idempotencyKey: booking.key, requestHash: booking.requestHash,
-            response: IdempotentResponse(status: 201, body: try APIResponseEncoder.bytes(try respond(issued, quote, credited))))
+            response: IdempotentResponse(status: booking.quote == nil ? 201 : 200, body: try APIResponseEncoder.bytes(try respond(booked, credited))))
         do {
             let recorded = try await services.activations.submit(record)
             services.metrics.activation(replayed: !recorded.created)
-            return recorded.created ? Outcome(response: recorded.response, entitlementID: issued.claims.id, created: true)
+            return recorded.created ? Outcome(response: recorded.response, entitlementID: booked[0].issued.claims.id, created: true)
                 : try Outcome(replaying: recorded.response)
         } catch let error as StoreError where error.code == .conflict {
-            if quote.extends != nil { throw APIError(.conflict, "already_extended", "\(quote.feature.name) was extended meanwhile: look the vehicle up again") }
-            throw APIError(.conflict, "already_active", "\(quote.feature.name) is already active on this vehicle")
+            let names = quotes.map(\.feature.name).joined(separator: ", ")
+            if quotes.contains(where: { $0.extends != nil }) { throw APIError(.conflict, "already_extended", "\(names): extended or booked meanwhile: look the vehicle up again") }
+            throw APIError(.conflict, "already_active", "\(names): already active on this vehicle")
         }
+    }
+
+    /// The change of owner recorded for a later date, if one of the items needs it (a feature
+    /// that does not stay with the vehicle, for a fixed term or a subscription).
+    private func pendingTransfer(_ quotes: [Quote], items: [Booking.Item], now: Int64) async throws -> Int64? {
+        guard let vin = quotes.first?.vehicle.vin,
+              zip(quotes, items).contains(where: { $0.feature.transferable == false && $1.order.term != .permanent }) else { return nil }
+        return try await services.store.transfers(of: vin).first(where: { $0 > now })
     }
 
     /// A feature that does not stay with the vehicle, sold while a change of owner is recorded for a
     /// later date, ends at that date (a permanent one is revoked then: ``TransferService``); one
     /// that would only start after it is refused. `nil`: the term's own end.
     /// - Throws: ``APIError`` 422 `transfer_pending`.
-    private func endBeforeTransfer(_ quote: Quote, term: Term, now: Int64) async throws -> Int64? {
-        guard quote.feature.transferable == false, term != .permanent else { return nil }
-        guard let transfer = try await services.store.transfers(of: quote.vehicle.vin).first(where: { $0 > now }) else { return nil }
+    private func endBeforeTransfer(_ quote: Quote, term: Term, transfer: Int64?, now: Int64) throws -> Int64? {
+        guard quote.feature.transferable == false, term != .permanent, let transfer else { return nil }
         let start = quote.startsAt ?? now
         guard start < transfer else {
             throw APIError(.unprocessableContent, "transfer_pending",
@@ -206,9 +259,9 @@ struct ActivationFlow {
     struct Quote {
         let vehicle: Vehicle
         let feature: CatalogFeature
-        let price: Price
+        var price: Price
         /// The catalog version it is priced by.
-        let catalogVersion: String
+        var catalogVersion: String
         /// An extension's start (the current end; now for an upgrade to permanent); `nil`: now.
         var startsAt: Int64? = nil
         /// The entitlement an extension continues.
@@ -226,15 +279,33 @@ struct ActivationFlow {
         return try quote(order, vehicle: read?.vehicle, trials: trials)
     }
 
+    /// The quotes of several orders for one vehicle: one read of the vehicle and its entitlements
+    /// for all (one order: as ``quote(_:)``).
+    /// - Throws: as ``quote(_:)``, for the first order refused.
+    func quotes(_ orders: [ActivationRequest]) async throws -> [Quote] {
+        guard orders.count > 1 else { return [try await quote(orders[0])] }
+        let (vehicle, entitlements) = try await services.vehicleWithEntitlements(orders[0].vin)
+        return try orders.map { order in
+            if order.extend { return try extensionQuote(order, vehicle: vehicle, entitlements: entitlements) }
+            let trials = order.term == .trial ? entitlements.filter { $0.claims.feature == order.feature && $0.claims.term == .trial } : []
+            return try quote(order, vehicle: vehicle, trials: trials)
+        }
+    }
+
     /// The quote of an extension: the feature's newest live entitlement with a fixed end is
     /// continued — a fixed term from its end, `permanent` from now.
     /// - Throws: as ``quote(_:vehicle:trials:)``, and ``APIError`` 422 `extension_invalid` (a trial or a
     ///   subscription: those are not extended), `nothing_to_extend`, 409 `already_active` (permanent already).
     func extensionQuote(_ order: ActivationRequest) async throws -> Quote {
+        let (vehicle, entitlements) = try await services.vehicleWithEntitlements(order.vin)
+        return try extensionQuote(order, vehicle: vehicle, entitlements: entitlements)
+    }
+
+    /// The quote of an extension for the vehicle and its entitlements as read.
+    func extensionQuote(_ order: ActivationRequest, vehicle: Vehicle, entitlements: [StoredEntitlement]) throws -> Quote {
         guard order.term != .trial, order.term != .subscription else {
             throw APIError(.unprocessableContent, "extension_invalid", "a \(order.term) is not an extension: extend by a fixed term or upgrade to permanent")
         }
-        let (vehicle, entitlements) = try await services.vehicleWithEntitlements(order.vin)
         var quote = try quote(order, vehicle: vehicle, trials: [])
         let now = services.clock.unixSeconds()
         let live = entitlements.filter { $0.claims.feature == order.feature && $0.revokedAt == nil && ($0.claims.expiresAt.map { $0 > now } ?? true) }

@@ -49,7 +49,7 @@ public func buildRouter(services: FoDServices, secureCookies: Bool = false) thro
                        PurchaseRoutes(services: services).collection, ReportRoutes(services: services).collection,
                        PeriodRoutes(services: services).collection, WebhookRoutes(services: services).collection,
                        NetworkRoutes(services: services).collection, CatalogRoutes(services: services).collection,
-                       PlanRoutes(services: services).collection] {
+                       PlanRoutes(services: services).collection, QuoteRoutes(services: services).collection] {
         router.addRoutes(collection)
     }
     DealerWebRoutes(services: services, pages: try DealerPages(), alwaysSecure: secureCookies).register(on: router)

@@ -43,6 +43,10 @@ public struct FoDServices: Sendable {
     let monthSummaries = MonthSummaryCache()
     /// The last readiness check, reused for a second.
     let readiness = ReadinessCache()
+    /// How quotes are made and credited.
+    public let quotes: QuotePolicy
+    /// Lookups of quotes by code that missed, per key (guessing is rate-limited).
+    let quoteCodeMisses: KeyedRateLimit
     /// Attested time for anyone: 1,000 signatures a second per instance, in bursts of up to 2,000.
     let timeRequests = TokenBucket(perSecond: 1_000, burst: 2_000)
 
@@ -68,7 +72,11 @@ public struct FoDServices: Sendable {
     public init(store: any EntitlementStore, signing: SigningKeys, catalog: Catalog, rules: RuleSet, clock: any WallClock,
                 metrics: ServiceMetrics = ServiceMetrics(), manifestLifetime: Int64 = 7 * 86_400,
                 withdrawal: WithdrawalPolicy = WithdrawalPolicy(), trialsPerFeature: Int = 1, issuerProfile: IssuerProfile? = nil,
-                webhooks: WebhookPolicy = WebhookPolicy(), adjustments: AdjustmentPolicy? = nil, firstPeriod: String? = nil) async throws {
+                webhooks: WebhookPolicy = WebhookPolicy(), adjustments: AdjustmentPolicy? = nil, firstPeriod: String? = nil,
+                quotes: QuotePolicy? = nil) async throws {
+        let quotes = try quotes ?? QuotePolicy()
+        self.quotes = quotes
+        self.quoteCodeMisses = KeyedRateLimit(perSecond: 1 / quotes.codeMissInterval, burst: quotes.codeMissBurst)
         self.firstPeriod = firstPeriod
         self.adjustments = try adjustments ?? AdjustmentPolicy()
         self.issuerProfile = issuerProfile

@@ -138,10 +138,11 @@ struct NetworkRoutes {
         let period = try PeriodRoutes.period(String(text))
         let sales = try await services.store.sales(of: id, from: period.start / 1_000_000_000, to: period.end / 1_000_000_000)
         var csv = CSVWriter()
-        csv.row(["event_id", "occurred_at", "site_id", "salesperson_id", "vin", "feature", "term", "channel", "currency", "gross_minor", "refunded_at"])
+        csv.row(["event_id", "occurred_at", "site_id", "salesperson_id", "vin", "feature", "term", "channel", "currency", "gross_minor", "refunded_at", "attribution", "quote_id"])
         for sale in sales {
             csv.row([sale.eventID, Instant(unixSeconds: sale.occurredAt).rfc3339, sale.site, sale.salesperson ?? "", sale.vin, sale.feature, sale.term,
-                     sale.channel, sale.currency, String(sale.grossMinor), sale.refundedAt.map { Instant(unixSeconds: $0).rfc3339 } ?? ""])
+                     sale.channel, sale.currency, String(sale.grossMinor), sale.refundedAt.map { Instant(unixSeconds: $0).rfc3339 } ?? "",
+                     sale.attribution ?? "", sale.quote ?? ""])
         }
         var headers = HTTPFields()
         headers[.contentType] = "text/csv; charset=utf-8"

@@ -284,7 +284,8 @@ public enum BookExtract {
                                    refersTo: line.refersTo, occurredAt: Timestamp.format(line.occurredAt), vin: line.vin, feature: line.feature,
                                    term: line.term, channel: line.channel, currency: line.currency, net: money(line.net), ruleID: line.ruleID,
                                    rateBps: line.rateBps, share: money(line.share), reason: line.reason, auditSeq: book.auditSeq,
-                                   siteID: line.dealerID, plan: line.plan, planVersion: line.planVersion)
+                                   siteID: line.dealerID, plan: line.plan, planVersion: line.planVersion,
+                                   attribution: book.attribution ?? "")
         })
     }
 

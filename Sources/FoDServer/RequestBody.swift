@@ -12,7 +12,7 @@ enum RequestBody {
     /// The body decoded as `type`, and its bytes.
     /// - Throws: ``APIError`` 415 `unsupported_media_type`, 413 `body_too_large`, 400 `body_malformed`;
     ///   ``EntitlementError`` (422) `field_unknown` / `field_missing` / `field_type` or a member's own code.
-    static func decode<T: StrictDecodable>(_ type: T.Type, _ request: Request, _ context: FoDRequestContext) async throws -> (T, [UInt8]) {
+    static func decode<T: StrictDecodable>(_ type: T.Type, _ request: Request, _ context: FoDRequestContext, whenEmpty: T? = nil) async throws -> (T, [UInt8]) {
         try requireJSONContentType(request)
         let buffer: ByteBuffer
         do { buffer = try await request.body.collect(upTo: context.maxUploadSize) } catch is NIOTooManyBytesError {
@@ -21,6 +21,8 @@ enum RequestBody {
             throw APIError(.badRequest, "body_malformed", "the request body could not be read (broken framing or a cut connection)")
         }
         let bytes = Array(buffer.readableBytesView)
+        // A request whose members are all optional may come without a body.
+        if bytes.isEmpty, let whenEmpty { return (whenEmpty, bytes) }
         let value: JSONValue
         do { value = try JSONParser.parse(bytes) } catch let error as EntitlementError {
             throw APIError(.badRequest, "body_malformed", "the body is not valid JSON: \(error.reason)")

@@ -7,7 +7,7 @@ import Synchronization
 /// sessions, imports).
 public enum Outbox {
     /// What kind of resource an event's subject names.
-    enum Subject: Int, CaseIterable { case entitlement, vehicle, manifest, trust, period, objection, partner, site, salesperson, catalog, campaign, retirement, plan }
+    enum Subject: Int, CaseIterable { case entitlement, vehicle, manifest, trust, period, objection, partner, site, salesperson, catalog, campaign, retirement, plan, quote }
 
     /// Audit action → event type, and the subject it concerns. `docs/api.md` lists them.
     static let types: [(action: String, type: String, subject: Subject)] = [
@@ -40,6 +40,10 @@ public enum Outbox {
         ("campaign.create", "campaign.created", .campaign),
         ("feature.retire", "feature.retired", .retirement),
         ("plan.version", "plan.versioned", .plan),
+        ("quote.create", "quote.created", .quote),
+        ("quote.accept", "quote.accepted", .quote),
+        ("quote.expire", "quote.expired", .quote),
+        ("quote.cancel", "quote.cancelled", .quote),
     ]
 
     /// Every event type, in the order of ``types``.
@@ -139,6 +143,16 @@ public enum Outbox {
             SELECT \(d.object([("plan", "p.plan_id"), ("version", "p.label"), ("model", "p.model"), ("effective_from", d.time("p.effective_from"))]))
             FROM plan_version p WHERE p.plan_id = a.subject ORDER BY p.recorded_at DESC, p.effective_from DESC LIMIT 1
             """)
+        // A quote without its code (the code is what a customer shows to have it opened).
+        let quote = d.nested("""
+            SELECT \(d.object([("id", "q.id"), ("vin", "q.vin"), ("status", "q.status"), ("channel", "q.channel"), ("dealer_id", "q.dealer_id"),
+                              ("salesperson_id", "q.salesperson_id"), ("preferred_dealer", "q.preferred_dealer"), ("catalog_version", "q.catalog_version"),
+                              ("created_at", d.time("q.created_at")), ("expires_at", d.time("q.expires_at")), ("closed_at", d.time("q.closed_at")),
+                              ("credited_dealer", "q.credited_dealer"), ("attribution", "q.attribution"),
+                              ("items", d.objects([("feature", "i.feature"), ("term", "i.term"), ("currency", "i.currency"), ("gross_minor", "i.gross_minor")],
+                                                  from: "quote_item i WHERE i.quote_id = q.id", order: "i.n"))]))
+            FROM quote q WHERE q.id = a.subject
+            """)
         let present = types.filter { subjects.contains($0.subject) }
         var dealer: [String] = [], data: [String] = []
         func when(_ subject: Subject, dealer dealerValue: String?, data dataValue: String) {
@@ -159,6 +173,8 @@ public enum Outbox {
         when(.campaign, dealer: nil, data: campaign)
         when(.retirement, dealer: nil, data: retirement)
         when(.plan, dealer: nil, data: plan)
+        // A quote's feed: the site credited once accepted, else the customer's preferred site, else the site that made it.
+        when(.quote, dealer: "(SELECT COALESCE(q.credited_dealer, q.preferred_dealer, q.dealer_id) FROM quote q WHERE q.id = a.subject)", data: quote)
         when(.salesperson, dealer: "(SELECT p.site_id FROM salesperson p WHERE p.id = a.subject ORDER BY p.recorded_at DESC, p.active_from DESC LIMIT 1)",
              data: salesperson)
         let typeCase = "CASE a.action " + present.map { "WHEN '\($0.action)' THEN '\($0.type)'" }.joined(separator: " ") + " END"
@@ -199,6 +215,12 @@ private struct OutboxSQL {
     func array(_ value: String, from: String, order: String) -> String {
         dialect == .sqlite ? "json((SELECT json_group_array(\(value)) FROM (SELECT \(value) FROM \(from) ORDER BY \(order)) n))"
             : "(SELECT COALESCE(json_agg(\(value) ORDER BY \(order)), '[]'::json) FROM \(from))"
+    }
+
+    /// A JSON array of one object per row of `from`, in `order`.
+    func objects(_ members: [(String, String)], from: String, order: String) -> String {
+        dialect == .sqlite ? "json((SELECT json_group_array(json(x)) FROM (SELECT \(object(members)) AS x FROM \(from) ORDER BY \(order)) n))"
+            : "(SELECT COALESCE(json_agg(\(object(members)) ORDER BY \(order)), '[]'::json) FROM \(from))"
     }
 
     func integer(_ text: String) -> String { dialect == .sqlite ? "CAST(\(text) AS INTEGER)" : "CAST(\(text) AS BIGINT)" }

@@ -217,8 +217,11 @@ public struct BookLine: Sendable, Hashable {
     /// The audit entry of the activation (or the refund) behind the line; `nil` for an adjustment
     /// from an objection (its entry is the objection's resolution).
     public let auditSeq: Int64?
+    /// Why the line's sale was credited to its site (``FoDRevenue/Attribution``), as the sale recorded it.
+    public let attribution: String?
 
-    public init(period: String, line: ClosedLine, auditSeq: Int64?) {
+    public init(period: String, line: ClosedLine, auditSeq: Int64?, attribution: String? = nil) {
+        self.attribution = attribution
         self.period = period
         self.line = line
         self.auditSeq = auditSeq

@@ -1,6 +1,7 @@
 import FoDCore
 import Foundation
 import FoDEntitlements
+import FoDRevenue
 
 /// An entitlement as stored.
 public struct StoredEntitlement: Sendable, Hashable {
@@ -65,10 +66,16 @@ public struct NewActivation: Sendable {
     /// The catalog version the sale was priced by, and the campaign whose price it was (`nil`: the list price).
     public let catalogVersion: String?
     public let campaign: String?
+    /// Why the sale is credited to its site (``AttributionRule``).
+    public let attribution: Attribution?
+    /// The quote whose acceptance booked it.
+    public let quote: String?
 
     public init(entitlement: IssuedToken<EntitlementClaims>, channel: String, market: Market, gross: Money, vat: BasisPoints,
                 consent: Consent = .inPerson, extends: EntitlementID? = nil, salesperson: SalespersonID? = nil, catalogVersion: String? = nil,
-                campaign: String? = nil) {
+                campaign: String? = nil, attribution: Attribution? = nil, quote: String? = nil) {
+        self.attribution = attribution
+        self.quote = quote
         self.catalogVersion = catalogVersion
         self.campaign = campaign
         self.extends = extends
@@ -121,10 +128,13 @@ public struct Sale: Sendable, Hashable {
     }
 }
 
-/// One activation to record: what it books, who asks, under which idempotency key, and the
-/// response to store with the key.
+/// One sale to record: what it books (one activation, or every item of an accepted quote: all
+/// or none), who asks, under which idempotency key, and the response to store with the key.
 public struct ActivationRecord: Sendable {
-    public let activation: NewActivation
+    /// What it books, at least one; several are booked together or not at all.
+    public let activations: [NewActivation]
+    /// The acceptance of a quote these activations book.
+    public let quote: QuoteAcceptance?
     public let principal: Principal
     /// Whose keys ``idempotencyKey`` is one of: the caller's API key id for an activation, one
     /// scope for every purchase (an order id is unique whichever of the shop's keys sends it).
@@ -137,7 +147,16 @@ public struct ActivationRecord: Sendable {
 
     public init(activation: NewActivation, principal: Principal, idempotencyScope: String? = nil, idempotencyKey: String, requestHash: RequestHash,
                 response: IdempotentResponse) {
-        self.activation = activation
+        self.init(activations: [activation], quote: nil, principal: principal, idempotencyScope: idempotencyScope, idempotencyKey: idempotencyKey,
+                  requestHash: requestHash, response: response)
+    }
+
+    /// A record of several activations booked together (`activations` not empty), with the quote they accept.
+    public init(activations: [NewActivation], quote: QuoteAcceptance?, principal: Principal, idempotencyScope: String? = nil, idempotencyKey: String,
+                requestHash: RequestHash, response: IdempotentResponse) {
+        precondition(!activations.isEmpty, "a sale books at least one activation")
+        self.activations = activations
+        self.quote = quote
         self.principal = principal
         self.idempotencyScope = idempotencyScope ?? principal.keyID
         self.idempotencyKey = idempotencyKey
@@ -246,7 +265,7 @@ extension SQLStore {
     static func recordActivations(_ records: [ActivationRecord], _ db: any SQLConnection, at now: Int64) throws -> [Result<RecordedActivation, StoreError>] {
         guard !records.isEmpty else { return [] }
         var stored = try storedAnswers(records.map { IdempotencyKey(principal: $0.idempotencyScope, key: $0.idempotencyKey) }, db)
-        let vins = Array(Set(records.map(\.activation.entitlement.claims.vin.value)))
+        let vins = Array(Set(records.flatMap { $0.activations.map(\.entitlement.claims.vin.value) }))
         var live: [VehicleFeature: [(id: String, notBefore: Int64, expiresAt: Int64?)]] = [:]
         for chunk in vins.chunks(of: 500) {
             for row in try SQLRow.fetchAll(db, sql: """
@@ -256,6 +275,8 @@ extension SQLStore {
                 live[VehicleFeature(vin: row["vin"], feature: row["feature"]), default: []].append((row["id"], row["not_before"], row["expires_at"]))
             }
         }
+        // The quotes accepted in the group, as they stand under the write lock.
+        var quotes = try quoteStates(records.compactMap { $0.quote?.quoteID }, db, at: now)
         var results: [Result<RecordedActivation, StoreError>] = []
         var new: [ActivationRecord] = []
         for record in records {
@@ -265,32 +286,56 @@ extension SQLStore {
                 catch let error as StoreError { results.append(.failure(error)) }
                 continue
             }
-            let claims = record.activation.entitlement.claims
-            let pair = VehicleFeature(vin: claims.vin.value, feature: claims.feature.value)
-            let entitlements = live[pair] ?? []
-            if let extended = record.activation.extends {
-                // An extension conflicts with a live permanent one and with another extension of
-                // the same entitlement (a live one starting at or after this one's start), and
-                // needs the extended one still live.
-                let clash = entitlements.contains { $0.id != extended.value && ($0.expiresAt == nil || $0.notBefore >= claims.notBefore) }
-                let extendedLive = try entitlements.contains { $0.id == extended.value }
-                    || Bool.fetchOne(db, sql: "SELECT 1 FROM entitlement WHERE id = ? AND revoked_at IS NULL", arguments: [extended.value]) ?? false
-                guard !clash, extendedLive else {
-                    results.append(.failure(StoreError(.conflict, "\(claims.feature) on \(claims.vin) was extended or changed meanwhile")))
+            if let acceptance = record.quote {
+                let status = quotes[acceptance.quoteID] ?? .cancelled
+                if let refusal = StoredQuote.refusal(status, id: acceptance.quoteID) {
+                    results.append(.failure(refusal))
                     continue
                 }
-            } else if entitlements.contains(where: { $0.notBefore <= now && ($0.expiresAt ?? .max) > now }) {
-                results.append(.failure(StoreError(.conflict, "\(claims.feature) is already active on \(claims.vin)")))
+            }
+            // Every activation of the record is checked against what is live (and what the
+            // record's earlier activations add) before any is taken: all or none.
+            var adding: [VehicleFeature: [(id: String, notBefore: Int64, expiresAt: Int64?)]] = [:]
+            var refusal: StoreError?
+            for activation in record.activations {
+                let claims = activation.entitlement.claims
+                let pair = VehicleFeature(vin: claims.vin.value, feature: claims.feature.value)
+                let entitlements = (live[pair] ?? []) + (adding[pair] ?? [])
+                if let extended = activation.extends {
+                    // An extension conflicts with a live permanent one and with another extension of
+                    // the same entitlement (a live one starting at or after this one's start), and
+                    // needs the extended one still live.
+                    let clash = entitlements.contains { $0.id != extended.value && ($0.expiresAt == nil || $0.notBefore >= claims.notBefore) }
+                    let extendedLive = try entitlements.contains { $0.id == extended.value }
+                        || Bool.fetchOne(db, sql: "SELECT 1 FROM entitlement WHERE id = ? AND revoked_at IS NULL", arguments: [extended.value]) ?? false
+                    guard !clash, extendedLive else {
+                        refusal = StoreError(.conflict, "\(claims.feature) on \(claims.vin) was extended or changed meanwhile")
+                        break
+                    }
+                } else if entitlements.contains(where: { $0.notBefore <= now && ($0.expiresAt ?? .max) > now }) {
+                    refusal = StoreError(.conflict, "\(claims.feature) is already active on \(claims.vin)")
+                    break
+                }
+                adding[pair, default: []].append((claims.id.value, claims.notBefore, claims.expiresAt))
+            }
+            if let refusal {
+                results.append(.failure(refusal))
                 continue
             }
+            live.merge(adding) { $0 + $1 }
             stored[key] = StoredAnswer(requestHash: record.requestHash.stored, response: record.response)
-            live[pair, default: []].append((claims.id.value, claims.notBefore, claims.expiresAt))
             new.append(record)
             results.append(.success(RecordedActivation(response: record.response, created: true)))
-            try db.appendAudit(at: now, actor: record.principal.actor, action: "activation.create", subject: claims.id.value,
-                               details: StoreRows.activationDetails(record.activation))
+            for activation in record.activations {
+                try db.appendAudit(at: now, actor: record.principal.actor, action: "activation.create", subject: activation.entitlement.claims.id.value,
+                                   details: StoreRows.activationDetails(activation))
+            }
+            if let acceptance = record.quote {
+                quotes[acceptance.quoteID] = .accepted
+                try acceptQuote(acceptance, actor: record.principal.actor, db, at: now)
+            }
         }
-        try insertSales(new.map(\.activation), db, at: now)
+        try insertSales(new.flatMap(\.activations), db, at: now)
         for chunk in new.chunks(of: 500) {
             var arguments = SQLArguments([])
             for record in chunk {
@@ -332,13 +377,13 @@ extension SQLStore {
                 events += [StoreRows.activationEventID(claims.id), claims.issuedAt, "activation", claims.vin.value, claims.feature.value, claims.term.rawValue,
                            activation.channel, claims.dealer?.value, activation.market.code, activation.gross.currency.code,
                            activation.gross.minor, activation.vat.value, claims.id.value, claims.dealer?.value, activation.salesperson?.value,
-                           activation.catalogVersion, activation.campaign]
+                           activation.catalogVersion, activation.campaign, activation.attribution?.rawValue, activation.quote]
                 consents += [claims.id.value, activation.consent.termsVersion, activation.consent.immediateStart, activation.consent.acknowledgedAt, now]
             }
             try db.enqueue(sql: """
                 INSERT INTO event (event_id, occurred_at, kind, vin, feature, term, channel, dealer_id, market, currency, gross_minor, vat_bps, entitlement_id,
-                  partner_id, salesperson_id, catalog_version, campaign_id)
-                VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT d.partner_id FROM dealer d WHERE d.id = ?), ?, ?, ?)", count: chunk.count).joined(separator: ", "))
+                  partner_id, salesperson_id, catalog_version, campaign_id, attribution, quote_id)
+                VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT d.partner_id FROM dealer d WHERE d.id = ?), ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", "))
                 """, arguments: events)
             try db.enqueue(sql: "INSERT INTO consent (entitlement_id, terms_version, immediate_start, acknowledged_at, recorded_at) VALUES \(SQLText.rows(chunk.count, columns: 5))",
                            arguments: consents)

@@ -56,6 +56,9 @@ public struct PartnerSale: Sendable, Hashable {
     public let grossMinor: Int64
     /// When it was refunded or withdrawn, if it was.
     public let refundedAt: Int64?
+    /// Why it was credited to its site (`nil`: recorded before attribution was), and the quote it came from.
+    public var attribution: String? = nil
+    public var quote: String? = nil
 }
 
 extension SQLStore {
@@ -229,7 +232,7 @@ extension SQLStore {
         // A sale of before the network has no partner recorded: its site's partner then was the dealer of the same id.
         try await fetch("partner sales", sql: """
             SELECT e.event_id, e.occurred_at, e.dealer_id, e.salesperson_id, e.vin, e.feature, e.term, e.channel, e.currency, e.gross_minor,
-              (SELECT r.occurred_at FROM event r WHERE r.kind = 'refund' AND r.refers_to = e.event_id) AS refunded_at
+              e.attribution, e.quote_id, (SELECT r.occurred_at FROM event r WHERE r.kind = 'refund' AND r.refers_to = e.event_id) AS refunded_at
             FROM event e
             WHERE e.kind = 'activation' AND e.occurred_at >= ?1 AND e.occurred_at < ?2
               AND (e.partner_id = ?3 OR (e.partner_id IS NULL AND e.dealer_id = ?3))
@@ -237,7 +240,7 @@ extension SQLStore {
             """, arguments: [from, to, partner.value]).map { row in
             PartnerSale(eventID: row["event_id"], occurredAt: row["occurred_at"], site: row["dealer_id"], salesperson: row["salesperson_id"], vin: row["vin"],
                         feature: row["feature"], term: row["term"], channel: row["channel"], currency: row["currency"], grossMinor: row["gross_minor"],
-                        refundedAt: row["refunded_at"])
+                        refundedAt: row["refunded_at"], attribution: row["attribution"], quote: row["quote_id"])
         }
     }
 }

@@ -126,6 +126,13 @@ extension SQLStore {
                 if chunk.count == 500 { try flush() }
             }
             try flush()
+            // Each line keeps why its sale was credited to its site (a clawback: its activation's reason).
+            try db.execute(sql: """
+                UPDATE closed_line SET attribution = COALESCE(
+                  (SELECT e.attribution FROM event e WHERE e.event_id = closed_line.event_id AND e.kind = 'activation'),
+                  (SELECT e.attribution FROM event e WHERE e.event_id = closed_line.refers_to AND e.kind = 'activation'))
+                WHERE period = ?
+                """, arguments: [plan.period])
             for id in plan.settledAdjustments {
                 try db.execute(sql: "UPDATE adjustment SET settled_in = ? WHERE id = ? AND settled_in IS NULL", arguments: [plan.period, id])
                 guard db.changesCount == 1 else { throw StoreError(.periodOpen, "adjustment \(id) was settled meanwhile; close again") }
@@ -159,7 +166,7 @@ extension SQLStore {
                 FROM closed_line l
                 WHERE (l.partner_id = ?1 OR (l.partner_id IS NULL AND l.dealer_id = ?1)) AND l.period >= ?2 AND l.period <= ?3 ORDER BY l.period, l.n
                 """, arguments: [dealer, from, to])
-            return rows.map { BookLine(period: $0["period"], line: PeriodRows.line($0), auditSeq: $0["audit_seq"]) }
+            return rows.map { BookLine(period: $0["period"], line: PeriodRows.line($0), auditSeq: $0["audit_seq"], attribution: $0["attribution"]) }
         }
     }
 

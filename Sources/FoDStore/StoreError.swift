@@ -70,4 +70,12 @@ extension ErrorCode where Domain == StoreError {
     public static let featureDropped = ErrorCode("feature_dropped")
     /// An effective date in the past (master data is never changed backwards), or an end before its start.
     public static let effectiveAtInvalid = ErrorCode("effective_at_invalid")
+    /// No quote with this id (or code), or none the caller may see.
+    public static let quoteNotFound = ErrorCode("quote_not_found")
+    /// The quote was accepted already (by another acceptance).
+    public static let quoteAccepted = ErrorCode("quote_accepted")
+    /// The quote's validity has run out.
+    public static let quoteExpired = ErrorCode("quote_expired")
+    /// The quote was cancelled.
+    public static let quoteCancelled = ErrorCode("quote_cancelled")
 }

@@ -78,6 +78,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Days a signed manifest is valid (its exp), 1 to 90. Env FOD_MANIFEST_LIFETIME_DAYS.")
     var manifestLifetimeDays: Int = Int(ProcessInfo.processInfo.environment["FOD_MANIFEST_LIFETIME_DAYS"] ?? "") ?? 7
 
+    @Option(name: .customLong("quote-validity-days"), help: "Days a quote's prices hold when it names no expires_at (1 to the longest). Env FOD_QUOTE_VALIDITY_DAYS.")
+    var quoteValidityDays: Int = Int(ProcessInfo.processInfo.environment["FOD_QUOTE_VALIDITY_DAYS"] ?? "") ?? 14
+    @Option(name: .customLong("quote-max-validity-days"), help: "The longest validity a quote may ask for, in days (1 to 365). Env FOD_QUOTE_MAX_VALIDITY_DAYS.")
+    var quoteMaxValidityDays: Int = Int(ProcessInfo.processInfo.environment["FOD_QUOTE_MAX_VALIDITY_DAYS"] ?? "") ?? 90
+    @Option(help: """
+        Who is credited when a quote is accepted: reasons in order, the first that names an open site wins — counter (the accepting \
+        site), preferred (the customer's choice), quoted (the site that made it), servicing (must be included). Env FOD_ATTRIBUTION.
+        """)
+    var attribution: String = ProcessInfo.processInfo.environment["FOD_ATTRIBUTION"] ?? AttributionRule.standard.description
+    @Option(name: .customLong("public-url"), help: "The service's address as devices reach it, for the link in a quote's QR code (e.g. https://fod.example.com). Env FOD_PUBLIC_URL.")
+    var publicURL: String? = ProcessInfo.processInfo.environment["FOD_PUBLIC_URL"]
+
     @Option(help: "The withdrawal period of a market in days, MARKET=DAYS (0 to 365; *=DAYS for every market not named); repeatable. Default 14 days everywhere. Env FOD_WITHDRAWAL_DAYS (comma-separated).")
     var withdrawalDays: [String] = (ProcessInfo.processInfo.environment["FOD_WITHDRAWAL_DAYS"] ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
 
@@ -164,7 +176,10 @@ struct ServeCommand: AsyncParsableCommand {
                                        trialsPerFeature: trialsPerFeature, issuerProfile: try loadIssuerProfile(),
                                        webhooks: WebhookPolicy(timeout: .seconds(webhookTimeout), retryBase: .milliseconds(webhookRetryBaseMs),
                                                                allowPrivate: webhooksAllowPrivate),
-                                       adjustments: adjustments, firstPeriod: firstPeriod)
+                                       adjustments: adjustments, firstPeriod: firstPeriod,
+                                       quotes: try QuotePolicy(validityDays: quoteValidityDays, maxValidityDays: quoteMaxValidityDays,
+                                                               attribution: try AttributionRule(parsing: attribution),
+                                                               publicURL: publicURL ?? "http://\(host):\(port)"))
             // The statement signing key is kept, so what it signed verifies after a key change.
             try await PeriodCloseService.keepSigningKey(services)
             var banner = dev ? "fod serve — DEVELOPMENT MODE (development keys allowed; never use them in production)\n" : "fod serve\n"
@@ -236,6 +251,8 @@ struct ServeCommand: AsyncParsableCommand {
             var renewals: [any Service] = [RenewalJob(services: services, lead: Int64(renewalLeadDays) * 86_400, logger: logger)]
             // The outbox's events go to the subscribed endpoints (WebhookDeliveryJob).
             renewals.append(WebhookDeliveryJob(services: services, policy: services.webhooks, logger: logger))
+            // Quotes whose validity ran out are marked expired (a quote.expired event each) every minute.
+            renewals.append(QuoteSweepJob(services: services, logger: logger))
             let app = try buildApplication(services: services, host: host, port: port, secureCookies: secureCookies,
                                            idleTimeout: .milliseconds(Int64(idleTimeout * 1000)), maxConnections: max(1, connections),
                                            logger: logger)

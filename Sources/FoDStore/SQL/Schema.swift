@@ -96,6 +96,32 @@ public enum Schema {
                 "ALTER TABLE closed_line ADD COLUMN plan_version TEXT",
             ]
         },
+        // Quotes (docs/journeys.md): a basket for one vehicle, prices locked until it expires,
+        // opened by id or short code at any touchpoint; a sale records why it is credited to its
+        // site and the quote whose acceptance booked it, and a closed line keeps that reason.
+        Migration(id: "2026-12-quotes") { d in
+            let int = d.integer
+            return [
+                """
+                CREATE TABLE quote (id TEXT PRIMARY KEY, code TEXT NOT NULL UNIQUE, vin TEXT NOT NULL, market TEXT NOT NULL, channel TEXT NOT NULL,
+                  dealer_id TEXT, salesperson_id TEXT, preferred_dealer TEXT, catalog_version TEXT NOT NULL, created_at \(int) NOT NULL,
+                  expires_at \(int) NOT NULL, created_by TEXT NOT NULL,
+                  status TEXT NOT NULL CHECK (status IN ('open', 'accepted', 'expired', 'cancelled')), closed_at \(int), closed_by TEXT,
+                  credited_dealer TEXT, attribution TEXT)
+                """,
+                """
+                CREATE TABLE quote_item (quote_id TEXT NOT NULL REFERENCES quote (id), n \(int) NOT NULL, feature TEXT NOT NULL, term TEXT NOT NULL,
+                  extend \(d.boolean) NOT NULL, currency TEXT NOT NULL, gross_minor \(int) NOT NULL, vat_bps \(int) NOT NULL, campaign_id TEXT,
+                  PRIMARY KEY (quote_id, n))
+                """,
+                "CREATE INDEX quote_vin ON quote (vin, created_at)",
+                "CREATE INDEX quote_open_expiry ON quote (expires_at) WHERE status = 'open'",
+                "ALTER TABLE event ADD COLUMN attribution TEXT",
+                "ALTER TABLE event ADD COLUMN quote_id TEXT",
+                "CREATE INDEX event_quote ON event (quote_id) WHERE quote_id IS NOT NULL",
+                "ALTER TABLE closed_line ADD COLUMN attribution TEXT",
+            ]
+        },
     ]
 
     /// fod's tables, parents before children (the order a copy loads them in).
