@@ -16,6 +16,7 @@ Screenshots of each step go to a temporary folder, or with --update-screenshots 
 (for docs/dealer-guide.md). Prints `N passed, M failed` and exits non-zero on any failure.
 """
 import argparse
+import base64
 import datetime
 import io
 import json
@@ -300,6 +301,68 @@ def main():
         check("There is no activation" in steps.text("#error"), "the second dealer cannot open the first dealer's result page")
         driver.get(f"http://127.0.0.1:{port}/dealer/credit-notes/{number}")
         check("There is no credit note" in steps.text("#error"), "the second dealer cannot open the first dealer's credit note")
+
+        # 9. A journey across touchpoints: the app makes a quote of two items with a preferred site;
+        # the customer takes its code to another site, whose page opens it and accepts at the counter.
+        made = subprocess.run([FOD, "apikey", "create", "--data", data, "--role", "issuer", "--label", "the app"],
+                              cwd=ROOT, capture_output=True, text=True, check=True)
+        app = {"Authorization": f"Bearer {made.stdout.strip()}", "Content-Type": "application/json"}
+        items = [{"feature": "PARK_ASSIST", "term": "P1Y"}, {"feature": "SOUND_PLUS", "term": "P6M"}]
+        status, body = http(port, "POST", "/v1/quotes", app,
+                            json.dumps({"vin": VIN, "items": items, "channel": "app", "preferred_dealer": "DE-10003"}).encode())
+        quote = json.loads(body)
+        check(status == 201 and quote["status"] == "open" and len(quote["items"]) == 2, f"the app makes a quote of two items ({status})")
+        code = quote["code"]
+        status, svg = http(port, "GET", f"/v1/quotes/{quote['id']}/qr", app)
+        check(status == 200 and svg.lstrip().startswith("<svg"), "the app can show the quote's QR code (SVG)")
+        driver.get(f"http://127.0.0.1:{port}/dealer")
+        driver.find_element(By.ID, "code").send_keys(code.lower().replace("-", " "))
+        driver.find_element(By.ID, "open-quote").click()
+        steps.wait.until(expected_conditions.presence_of_element_located((By.ID, "quote-items")))
+        rows = driver.find_elements(By.CSS_SELECTOR, "#quote-items tbody tr")
+        check(len(rows) == 2, f"the quote's two items are listed: {[row.text for row in rows]}")
+        check(steps.text("#quote-code") == code and "Open" in steps.text("#quote-state") and steps.text("#preferred") == "DE-10003",
+              "the dealer page opens the customer's quote by its code, open, with the preferred site")
+        total = quote["total_minor"] / 100
+        check(f"{total:,.2f}" in steps.text("#quote-total"), f"the total is the quote's ({total})")
+        steps.shot("10-quote.png")
+        driver.find_element(By.ID, "accept").click()
+        steps.wait.until(expected_conditions.presence_of_element_located((By.ID, "bookings")))
+        booked = steps.text("#bookings")
+        check("Accepted" in steps.text("#quote-state") and booked.count("credited to DE-10002") == 2 and booked.count("counter: booked at the site's counter") == 2,
+              f"both items are booked, credited to the accepting site, and the page says why: {booked}")
+        check(not driver.find_elements(By.ID, "accept-form"), "an accepted quote offers no acceptance")
+        steps.shot("11-quote-accepted.png")
+        status, body = http(port, "GET", f"/v1/quotes/{quote['id']}", app)
+        read = json.loads(body)
+        check(status == 200 and read["status"] == "accepted" and read["credited_dealer"] == "DE-10002" and read["attribution"] == "counter"
+              and [b["attribution"] for b in read["bookings"]] == ["counter", "counter"], "the API shows the quote accepted, credited by the counter rule")
+        status, body = http(port, "GET", f"/v1/vehicles/{VIN}/entitlements", {"Authorization": f"Bearer {admin}"})
+        sold = {e["feature"]: e for e in json.loads(body)["entitlements"] if e["feature"] in ("PARK_ASSIST", "SOUND_PLUS")}
+        check(set(sold) == {"PARK_ASSIST", "SOUND_PLUS"} and all(e["dealer"] == "DE-10002" for e in sold.values()), "both entitlements exist, credited to DE-10002")
+        status, body = http(port, "GET", f"/v1/vehicles/{VIN}/manifest", {"Authorization": f"Bearer {admin}"})
+        payload = json.loads(body)["manifest"].split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        in_manifest = {e.get("jti") or e.get("id") for e in claims.get("entitlements", [])}
+        check({e["id"] for e in sold.values()} <= in_manifest, "the manifest holds both")
+        status, body = http(port, "POST", f"/v1/quotes/{quote['id']}/accept",
+                            {"Authorization": f"Bearer {dealer2}", "Content-Type": "application/json", "Idempotency-Key": "second-try"},
+                            json.dumps({"code": code}).encode())
+        check(status == 409 and json.loads(body)["code"] == "quote_accepted", "the same code cannot be accepted again (409 quote_accepted)")
+
+        # 10. A quote past its expiry is refused.
+        expires = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        status, body = http(port, "POST", "/v1/quotes", app,
+                            json.dumps({"vin": VIN, "items": [{"feature": "MORE_POWER", "term": "P1M"}], "channel": "web", "expires_at": expires}).encode())
+        short = json.loads(body)
+        check(status == 201, f"a quote valid for three seconds is made ({status} {body[:200]})")
+        time.sleep(4.5)
+        driver.get(f"http://127.0.0.1:{port}/dealer/quotes?code={short['code']}")
+        check("Expired" in steps.text("#quote-state") and not driver.find_elements(By.ID, "accept-form"), "the page shows the expired quote without acceptance")
+        status, body = http(port, "POST", f"/v1/quotes/{short['id']}/accept",
+                            {"Authorization": f"Bearer {dealer2}", "Content-Type": "application/json", "Idempotency-Key": "late"},
+                            json.dumps({"code": short["code"]}).encode())
+        check(status == 409 and json.loads(body)["code"] == "quote_expired", "a quote past its expiry is refused (409 quote_expired)")
         check(time.monotonic() < deadline, "finished within the deadline")
     except Exception as error:  # a step that could not run (element never appeared, browser gone): say which page
         try:

@@ -33,10 +33,11 @@ enum QuoteCode {
         return groups.joined(separator: "-")
     }
 
-    /// The stored form of what someone typed: upper case, without dashes and spaces; `nil` when it
+    /// The stored form of what someone typed: upper case, without dashes and spaces (a form's `+`
+    /// is a space); `nil` when it
     /// cannot be a code (wrong length, a symbol outside the alphabet).
     static func normalized(_ input: String) -> String? {
-        let kept = input.uppercased().utf8.filter { $0 != UInt8(ascii: "-") && $0 != UInt8(ascii: " ") }
+        let kept = input.uppercased().utf8.filter { $0 != UInt8(ascii: "-") && $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "+") }
         guard kept.count == length, kept.allSatisfy({ alphabet.contains($0) }) else { return nil }
         return String(decoding: kept, as: UTF8.self)
     }

@@ -1,3 +1,4 @@
+import FoDAPI
 import FoDCore
 import FoDEntitlements
 import FoDInvoicing
@@ -174,5 +175,34 @@ enum DealerViews {
          "net": note.currency.formatGrouped(minor: note.net), "tax": note.currency.formatGrouped(minor: note.tax),
          "total": note.currency.formatGrouped(minor: note.total),
          "totalLabel": note.kind == .creditNote ? "Paid to you" : "You pay back"]
+    }
+
+    /// A quote's page: its items at the locked prices, its state and, once accepted, what it booked and why each is credited where.
+    static func quote(_ quote: StoredQuote, flow: QuoteFlow, services: FoDServices) async throws -> [String: Any] {
+        let answer = try await flow.answer(quote)
+        let currency = quote.items[0].gross.currency
+        let status = quote.status(at: services.clock.unixSeconds())
+        let names = Dictionary(answer.items.map { ($0.feature, $0.name) }, uniquingKeysWith: { first, _ in first })
+        let channels = ["app": "app", "web": "web shop", "vehicle": "car", "dealer": "dealership"]
+        var values: [String: Any] = [
+            "id": quote.id, "code": QuoteCode.display(quote.code), "vin": quote.vin.value, "created": date(quote.createdAt), "expires": date(quote.expiresAt),
+            "closed": quote.closedAt.map { date($0) } ?? "", "channelName": channels[quote.channel] ?? quote.channel,
+            "isOpen": status == .open, "isAccepted": status == .accepted, "isExpired": status == .expired, "isCancelled": status == .cancelled,
+            "items": quote.items.map { item in
+                ["name": names[item.feature] ?? item.feature.value, "termName": termName(item.term), "extend": item.extend,
+                 "gross": currency.formatGrouped(minor: item.gross.minor), "currency": currency.code] as [String: Any]
+            },
+            "total": currency.formatGrouped(minor: answer.totalMinor), "currency": currency.code, "rule": services.quotes.attribution.description,
+            "withdrawalDays": services.withdrawal.days(for: quote.market),
+            "hasBookings": !answer.bookings.isEmpty,
+            "bookings": answer.bookings.map { booking in
+                ["id": booking.id.value, "name": names[booking.feature] ?? booking.feature.value, "dealer": booking.dealer?.value ?? "",
+                 "reason": booking.attribution?.rawValue ?? "", "reasonText": booking.attribution?.explanation ?? ""] as [String: Any]
+            },
+        ]
+        // Absent, not empty: a section of an empty string would still render.
+        if let site = quote.dealer { values["madeAt"] = site.value }
+        if let site = quote.preferredDealer { values["preferred"] = site.value }
+        return values
     }
 }

@@ -134,6 +134,32 @@ struct DealerWebRoutes {
                 return DealerPages.redirect("/dealer/entitlements/\(outcome.entitlementID.value)")
             }
         }
+        router.get("/dealer/quotes") { request, context in
+            try await withSession(request, context) { session in
+                let flow = QuoteFlow(services: services)
+                let quote = try await flow.byCode(request.uri.queryParameters.get("code") ?? "", principal: session.principal)
+                var values = try await base(session, title: "Quote \(QuoteCode.display(quote.code))")
+                values.merge(try await DealerViews.quote(quote, flow: flow, services: services)) { $1 }
+                values["idempotencyKey"] = "web-" + DealerSessionCookies.randomToken()
+                return pages.page("quote", values)
+            }
+        }
+        router.post("/dealer/quotes/accept") { request, context in
+            try await withSession(request, context) { session in
+                let form = try await DealerSessionCookies.form(request)
+                try requireCSRF(form, session)
+                guard let key = form["idempotency_key"], ActivationRoutes.isValidKey(key), let id = form["quote"], let code = form["code"] else {
+                    throw APIError(.badRequest, "idempotency_key_required", "The form is incomplete; open the quote again and accept from there.")
+                }
+                var consent = Consent.inPerson
+                if form["immediate_start"] == "yes" {
+                    consent = try Consent(termsVersion: nil, immediateStart: true, acknowledgedAt: services.clock.unixSeconds())
+                }
+                _ = try await QuoteFlow(services: services).accept(id, QuoteAcceptRequest(consent: consent, code: code), principal: session.principal,
+                                                                    idempotencyKey: key)
+                return DealerPages.redirect("/dealer/quotes?code=\(QuoteCode.display(QuoteCode.normalized(code) ?? ""))")
+            }
+        }
         router.get("/dealer/entitlements/{id}") { request, context in
             try await withSession(request, context) { session in
                 let id = try EntitlementID(context.path("id"))
