@@ -300,4 +300,25 @@ struct QuoteTests {
             #expect(noKey["code"] as? String == "idempotency_key_required")
         }
     }
+
+    @Test("the book extract shows why each closed line's sale was credited to its site", arguments: StoreBackend.all)
+    func bookExtractAttribution(backend: StoreBackend) async throws {
+        let clock = SettableClock(TestService.now)
+        let service = try await TestService(backend, clock: clock)
+        try await service.app.test(.router) { client in
+            let quote = try await NetworkTests.send(client, service.issuer, .post, "/v1/quotes", Self.quoteBody(items: [("PARK_ASSIST", "P1Y")], preferred: "DE-10003"), status: .created)
+            let accepted = try await Self.accept(client, service.issuer, quote["id"] as? String ?? "", idempotency: "q", body: #"{"consent":\#(Self.consent)}"#)
+            let quoted = (accepted.body["bookings"] as? [[String: Any]])?.first?["id"] as? String
+            let counter = try await NetworkTests.sell(client, service.dealer1, vin: Self.vin, feature: "NAV_PLUS", order: "c")["id"] as? String
+            clock.set(1_796_083_200 + 60)  // 2026-12-01T00:01Z: November has ended
+            _ = try await PeriodCloseTests.close(client, service.auditor, "2026-11")
+            let text = try await PeriodCloseTests.get(client, service.auditor, "/v1/dealers/DE-10001/book-extract")
+            let lines = (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["lines"] as? [[String: Any]] ?? []
+            let reasons = Dictionary(lines.map { ($0["entitlement_id"] as? String ?? "", $0["attribution"] as? String ?? "") }, uniquingKeysWith: { a, _ in a })
+            #expect(reasons[quoted ?? "-"] == "preferred" && reasons[counter ?? "-"] == "counter", "\(lines)")
+            #expect(lines.first { $0["entitlement_id"] as? String == quoted }?["site_id"] as? String == "DE-10003")
+            let csv = try await PeriodCloseTests.get(client, service.auditor, "/v1/dealers/DE-10001/book-extract?format=csv")
+            #expect(csv.split(separator: "\n").first?.hasSuffix(",attribution") == true && csv.contains(",preferred"))
+        }
+    }
 }
