@@ -29,7 +29,10 @@ WRK = os.path.join(ROOT, "scripts", "wrk")
 def wrk(script, url, seconds, connections, env):
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", script, url],
                          capture_output=True, text=True, env={**os.environ, **env}, timeout=seconds + 60)
-    line = [l for l in out.stdout.splitlines() if l.startswith("RESULT")][-1].split()
+    results = [l for l in out.stdout.splitlines() if l.startswith("RESULT")]
+    if not results:
+        sys.exit(f"wrk gave no result: {out.stdout[-800:]} {out.stderr[-800:]}")
+    line = results[-1].split()
     requests, errors, duration_us, p50, p99 = int(line[1]), int(line[2]), int(line[3]), float(line[4]), float(line[5])
     return {"per_s": round(requests / (duration_us / 1e6), 1), "requests": requests, "non_2xx": errors,
             "p50_ms": round(p50 / 1000, 2), "p99_ms": round(p99 / 1000, 2)}
@@ -49,7 +52,7 @@ def main():
     os.makedirs(fixtures)
     for name in ("catalog.json", "dealers.json"):
         shutil.copy(os.path.join(ROOT, "fixtures", name), fixtures)
-    vehicles = [{"vin": f"WDDBENCH{i:09d}", "model": "A4", "model_year": 2024, "market": "DE", "equipment": [], "dealer_id": "DE-10001"}
+    vehicles = [{"vin": f"WDDBENCH{i:09d}", "model": "A6", "model_year": 2025, "market": "DE", "equipment": ["8G4", "7UG", "PCF", "9VD"], "dealer_id": "DE-10001"}
                 for i in range(1, 200_001)]
     with open(os.path.join(fixtures, "vehicles.json"), "w") as f:
         json.dump(vehicles, f)

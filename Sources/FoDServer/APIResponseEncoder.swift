@@ -24,6 +24,12 @@ public struct APIResponseEncoder: ResponseEncoder {
             return Array(#"{"valid":"#.utf8) + Array((verified.valid ? "true" : "false").utf8) + Array(#","claims":"#.utf8)
                 + verified.claims.jsonBytes() + [UInt8(ascii: "}")]
         }
+        // A quote's acceptance (three tokens and their prices) is written from its value tree (QuoteAcceptResponse.json).
+        if type(of: value) == QuoteAcceptResponse.self, let accepted = value as? QuoteAcceptResponse {
+            var writer = JSONWriter(capacity: 4096)
+            writer.value(accepted.json)
+            return writer.bytes
+        }
         return try JSONValueEncoder().bytes(value)
     }
 

@@ -154,6 +154,8 @@ struct ActivationFlow {
         let requestHash: RequestHash
         /// The quote whose acceptance this is, and the catalog version its prices come from.
         var quote: (id: String, catalogVersion: String)? = nil
+        /// The vehicle and its entitlements when the caller read them already (with the quote).
+        var preloaded: (vehicle: Vehicle?, entitlements: [StoredEntitlement])? = nil
     }
 
     /// One item as booked: its signed entitlement and what it was priced and checked as.
@@ -173,7 +175,12 @@ struct ActivationFlow {
         var quotes: [Quote] = [], ends: [Int64?] = []
         let credited: (dealer: DealerID, attribution: Attribution)
         do {
-            quotes = try await self.quotes(booking.items.map(\.order))
+            if let preloaded = booking.preloaded {
+                quotes = try self.quotes(booking.items.map(\.order), vehicle: try services.registered(preloaded.vehicle, booking.items[0].order.vin),
+                                         entitlements: preloaded.entitlements)
+            } else {
+                quotes = try await self.quotes(booking.items.map(\.order))
+            }
             for (index, item) in booking.items.enumerated() {
                 if let locked = item.locked {
                     // The price locked in the quote, whatever the catalog says now.
@@ -285,7 +292,12 @@ struct ActivationFlow {
     func quotes(_ orders: [ActivationRequest]) async throws -> [Quote] {
         guard orders.count > 1 else { return [try await quote(orders[0])] }
         let (vehicle, entitlements) = try await services.vehicleWithEntitlements(orders[0].vin)
-        return try orders.map { order in
+        return try quotes(orders, vehicle: vehicle, entitlements: entitlements)
+    }
+
+    /// The quotes of several orders for the vehicle and its entitlements as read.
+    func quotes(_ orders: [ActivationRequest], vehicle: Vehicle, entitlements: [StoredEntitlement]) throws -> [Quote] {
+        try orders.map { order in
             if order.extend { return try extensionQuote(order, vehicle: vehicle, entitlements: entitlements) }
             let trials = order.term == .trial ? entitlements.filter { $0.claims.feature == order.feature && $0.claims.term == .trial } : []
             return try quote(order, vehicle: vehicle, trials: trials)

@@ -98,7 +98,11 @@ struct QuoteFlow {
     ///   `quote_cancelled` / `already_active`, 422 `consent_invalid` / `no_servicing_dealer`, and
     ///   every refusal of an activation (eligibility is checked again now).
     func accept(_ id: String, _ request: QuoteAcceptRequest, principal: Principal, idempotencyKey: String) async throws -> ActivationFlow.Outcome {
-        let quote = try await visible(id, principal: principal, code: request.code)
+        // One read: the quote, its vehicle and the vehicle's entitlements.
+        guard id.utf8.count <= 64, let read = try await services.store.quoteWithVehicle(id: id), canSee(read.quote, principal, code: request.code) else {
+            throw QuoteFlow.notFound(id)
+        }
+        let quote = read.quote
         let now = services.clock.unixSeconds()
         let atCounter = principal.role == .dealer
         let consent: Consent
@@ -126,7 +130,8 @@ struct QuoteFlow {
                                         locked: item)
         }
         let booking = ActivationFlow.Booking(items: items, channel: channel.rawValue, consent: consent, principal: principal, scope: principal.keyID,
-                                             key: idempotencyKey, requestHash: requestHash, quote: (quote.id, quote.catalogVersion))
+                                             key: idempotencyKey, requestHash: requestHash, quote: (quote.id, quote.catalogVersion),
+                                             preloaded: (read.vehicle, read.entitlements))
         return try await flow.book(booking, dealer: { vehicle in
             let credited = try await services.quotes.attribution.credit { reason -> DealerID? in
                 switch reason {
@@ -142,13 +147,13 @@ struct QuoteFlow {
             }
             return (credited.site, credited.reason)
         }, check: { _ in }) { booked, credited in
-            let accepted = quote.accepted(at: now, by: principal.actor, dealer: credited.dealer, attribution: credited.attribution)
             let bookings = booked.map { item in
                 QuoteBookingBody(id: item.issued.claims.id, feature: item.issued.claims.feature, term: item.issued.claims.term, dealer: credited.dealer,
                                  attribution: credited.attribution, channel: channel.rawValue, notBefore: item.issued.claims.notBefore,
                                  expiresAt: item.issued.claims.expiresAt, price: PriceBody(item.quote.price), token: item.issued.token)
             }
-            return QuoteAcceptResponse(quote: response(accepted, bookings: bookings.map(\.summary)), bookings: bookings)
+            return QuoteAcceptResponse(id: quote.id, vin: quote.vin, creditedDealer: credited.dealer, attribution: credited.attribution,
+                                       totalMinor: quote.items.reduce(0) { $0 + $1.gross.minor }, currency: quote.items[0].gross.currency, bookings: bookings)
         }
     }
 
@@ -203,13 +208,6 @@ struct QuoteFlow {
 
     static func notFound(_ id: String) -> APIError {
         APIError(.notFound, "quote_not_found", "there is no quote \(String(id.prefix(40))) you may see")
-    }
-}
-
-extension QuoteBookingBody {
-    /// The booking without its token and times (what the quote itself lists).
-    var summary: QuoteBookingBody {
-        QuoteBookingBody(id: id, feature: feature, term: term, dealer: dealer, attribution: attribution, channel: channel)
     }
 }
 

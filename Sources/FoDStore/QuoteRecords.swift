@@ -84,13 +84,6 @@ public struct StoredQuote: Sendable, Hashable {
         self.attribution = attribution
     }
 
-    /// The quote as its acceptance leaves it.
-    public func accepted(at now: Int64, by actor: String, dealer: DealerID, attribution: Attribution) -> StoredQuote {
-        StoredQuote(id: id, code: code, vin: vin, market: market, channel: channel, dealer: self.dealer, salesperson: salesperson,
-                    preferredDealer: preferredDealer, catalogVersion: catalogVersion, createdAt: createdAt, expiresAt: expiresAt, createdBy: createdBy,
-                    items: items, storedStatus: .accepted, closedAt: now, closedBy: actor, creditedDealer: dealer, attribution: attribution)
-    }
-
     /// The status at `now`: an open quote whose validity has run out is expired.
     public func status(at now: Int64) -> Status {
         storedStatus == .open && expiresAt <= now ? .expired : storedStatus

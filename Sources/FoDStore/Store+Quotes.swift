@@ -10,6 +10,9 @@ public protocol QuoteStore: Sendable {
     func createQuote(_ quote: StoredQuote, at now: Int64) async throws
     /// The quote with this id, or `nil`.
     func quote(id: String) async throws -> StoredQuote?
+    /// The quote with this id, its vehicle as registered (`nil`: not) and the vehicle's
+    /// entitlements, newest first, in one read: what an acceptance checks.
+    func quoteWithVehicle(id: String) async throws -> QuoteRead?
     /// The quote with this code (as stored: upper case, no dashes), or `nil`.
     func quote(code: String) async throws -> StoredQuote?
     /// The vehicle's quotes that are open at `now`, oldest first.
@@ -22,6 +25,13 @@ public protocol QuoteStore: Sendable {
     /// Marks up to `limit` open quotes whose validity ran out by `now` as expired, each with its
     /// audit entry (`quote.expire`, an event); returns how many.
     func expireQuotes(at now: Int64, limit: Int) async throws -> Int
+}
+
+/// A quote with its vehicle and the vehicle's entitlements, read at one moment.
+public struct QuoteRead: Sendable {
+    public let quote: StoredQuote
+    public let vehicle: Vehicle?
+    public let entitlements: [StoredEntitlement]
 }
 
 /// One sale an accepted quote booked.
@@ -72,15 +82,23 @@ extension SQLStore {
     }
 
     public func quote(id: String) async throws -> StoredQuote? {
-        try Self.quotes(try await fetch("quote read", sql: Self.quoteSelect("q.id = ?"), arguments: [id])).first
+        try await read("quote read") { db in try Self.quotes(db, "id = ?", [id]).first }
+    }
+
+    public func quoteWithVehicle(id: String) async throws -> QuoteRead? {
+        try await transaction(.snapshot, "quote read") { db in
+            guard let quote = try Self.quotes(db, "id = ?", [id]).first else { return nil }
+            guard let vehicle = try Self.vehicle(db, quote.vin) else { return QuoteRead(quote: quote, vehicle: nil, entitlements: []) }
+            return QuoteRead(quote: quote, vehicle: vehicle, entitlements: try Self.entitlements(db, quote.vin))
+        }
     }
 
     public func quote(code: String) async throws -> StoredQuote? {
-        try Self.quotes(try await fetch("quote read", sql: Self.quoteSelect("q.code = ?"), arguments: [code])).first
+        try await read("quote read") { db in try Self.quotes(db, "code = ?", [code]).first }
     }
 
     public func openQuotes(of vin: VIN, at now: Int64) async throws -> [StoredQuote] {
-        try Self.quotes(try await fetch("quotes read", sql: Self.quoteSelect("q.vin = ? AND q.status = 'open' AND q.expires_at > ?"), arguments: [vin.value, now]))
+        try await read("quotes read") { db in try Self.quotes(db, "vin = ? AND status = 'open' AND expires_at > ?", [vin.value, now]) }
     }
 
     public func quoteBookings(_ id: String) async throws -> [QuoteBooking] {
@@ -108,13 +126,13 @@ extension SQLStore {
 
     public func cancelQuote(_ id: String, actor: String, at now: Int64) async throws -> StoredQuote {
         try await write("quote cancel") { db in
-            guard let quote = try Self.quotes(try db.fetchAll(sql: Self.quoteSelect("q.id = ?"), arguments: [id])).first else {
+            guard let quote = try Self.quotes(db, "id = ?", [id]).first else {
                 throw StoreError(.quoteNotFound, "there is no quote \(id.prefix(40))")
             }
             if let refusal = StoredQuote.refusal(quote.status(at: now), id: id) { throw refusal }
             try db.execute(sql: "UPDATE quote SET status = 'cancelled', closed_at = ?, closed_by = ? WHERE id = ? AND status = 'open'", arguments: [now, actor, id])
             try db.appendAudit(at: now, actor: actor, action: "quote.cancel", subject: id, details: "vin=\(quote.vin)")
-            return try Self.quotes(try db.fetchAll(sql: Self.quoteSelect("q.id = ?"), arguments: [id]))[0]
+            return try Self.quotes(db, "id = ?", [id])[0]
         }
     }
 
@@ -154,37 +172,28 @@ extension SQLStore {
                            details: "dealer=\(acceptance.creditedDealer) attribution=\(acceptance.attribution)")
     }
 
-    /// A quote's row joined with its items (one statement), selected by `condition`.
-    static func quoteSelect(_ condition: String) -> String {
-        """
-        SELECT q.*, i.n AS i_n, i.feature AS i_feature, i.term AS i_term, i.extend AS i_extend, i.currency AS i_currency,
-          i.gross_minor AS i_gross, i.vat_bps AS i_vat, i.campaign_id AS i_campaign
-        FROM quote q JOIN quote_item i ON i.quote_id = q.id WHERE \(condition) ORDER BY q.created_at, q.id, i.n
-        """
-    }
-
-    /// The quotes of joined rows, in the rows' order.
-    static func quotes(_ rows: [SQLRow]) throws -> [StoredQuote] {
-        var quotes: [StoredQuote] = []
-        var index = 0
-        while index < rows.count {
-            let head = rows[index]
-            let id: String = head["id"]
-            var items: [StoredQuote.Item] = []
-            while index < rows.count, (rows[index]["id"] as String) == id {
-                items.append(try quoteItem(rows[index]))
-                index += 1
+    /// The quotes `condition` selects, oldest first, with their items: two statements (a quote's
+    /// row once, not once per item).
+    static func quotes(_ db: any SQLConnection, _ condition: String, _ arguments: SQLArguments) throws -> [StoredQuote] {
+        let heads = try SQLRow.fetchAll(db, sql: "SELECT * FROM quote WHERE \(condition) ORDER BY created_at, id", arguments: arguments)
+        guard !heads.isEmpty else { return [] }
+        var items: [String: [StoredQuote.Item]] = [:]
+        for chunk in heads.map({ $0["id"] as String }).chunks(of: 500) {
+            for row in try SQLRow.fetchAll(db, sql: """
+                SELECT quote_id, feature, term, extend, currency, gross_minor, vat_bps, campaign_id FROM quote_item
+                WHERE quote_id IN (\(SQLText.list(chunk.count))) ORDER BY quote_id, n
+                """, arguments: SQLArguments(Array(chunk))) {
+                items[row["quote_id"], default: []].append(try quoteItem(row))
             }
-            quotes.append(try quote(head, items: items))
         }
-        return quotes
+        return try heads.map { try quote($0, items: items[$0["id"] as String] ?? []) }
     }
 
     private static func quoteItem(_ row: SQLRow) throws -> StoredQuote.Item {
-        let feature: String = row["i_feature"], term: String = row["i_term"], currency: String = row["i_currency"]
-        let gross: Int64 = row["i_gross"], vat: Int64 = row["i_vat"], extend: Bool = row["i_extend"]
+        let feature: String = row["feature"], term: String = row["term"], currency: String = row["currency"]
+        let gross: Int64 = row["gross_minor"], vat: Int64 = row["vat_bps"], extend: Bool = row["extend"]
         return StoredQuote.Item(feature: try FeatureCode(feature), term: try Term(validating: term), extend: extend,
-                                gross: Money(minor: gross, try Currency(currency)), vat: try BasisPoints(vat), campaign: row["i_campaign"])
+                                gross: Money(minor: gross, try Currency(currency)), vat: try BasisPoints(vat), campaign: row["campaign_id"])
     }
 
     private static func quote(_ head: SQLRow, items: [StoredQuote.Item]) throws -> StoredQuote {

@@ -67,7 +67,8 @@ struct QuoteTests {
             let bookings = accepted.body["bookings"] as? [[String: Any]] ?? []
             #expect(bookings.count == 2)
             #expect(bookings.allSatisfy { $0["dealer"] as? String == "DE-10002" && $0["attribution"] as? String == "counter" && ($0["token"] as? String) != nil })
-            #expect((accepted.body["quote"] as? [String: Any])?["status"] as? String == "accepted")
+            #expect(accepted.body["status"] as? String == "accepted" && accepted.body["credited_dealer"] as? String == "DE-10002"
+                    && accepted.body["attribution"] as? String == "counter" && accepted.body["id"] as? String == id)
 
             // The same acceptance again answers the first answer; another acceptance is refused.
             let replay = try await Self.accept(client, service.dealer2, id, idempotency: "acc-1", body: #"{"code":"\#(code)"}"#)
@@ -135,6 +136,25 @@ struct QuoteTests {
             let csv = try await client.execute(uri: "/v1/partners/DE-10001/sales?period=2026-11", method: .get, headers: headers(service.auditor)) { String(buffer: $0.body) }
             #expect(csv.contains(",preferred,") && csv.contains(",servicing,"), "\(csv)")
         }
+    }
+
+    @Test("the acceptance's answer written from its value tree is byte for byte its Encodable form")
+    func acceptAnswerBytes() throws {
+        let price = PriceBody(Price(market: try Market("DE"), term: .oneYear, gross: Money(minor: 14_900, try Currency("EUR")), vat: try BasisPoints(1_900), campaign: nil))
+        let full = QuoteBookingBody(id: try EntitlementID("01a25139-78c4-77e1-ac3e-0e4beb739df6"), feature: try FeatureCode("NAV_PLUS"), term: .oneYear,
+                                    dealer: try DealerID("DE-10002"), attribution: .counter, channel: "dealer", notBefore: 1_795_000_000,
+                                    expiresAt: nil, price: price, token: "eyJ\"x\u{1}")
+        var campaign = price
+        campaign.campaign = "NAV-1EUR"
+        let other = QuoteBookingBody(id: try EntitlementID("01a25139-78c4-727d-9398-ad51965a9506"), feature: try FeatureCode("ACC"), term: .oneMonth,
+                                     dealer: nil, attribution: nil, channel: "online", notBefore: 5, expiresAt: 6, price: campaign, token: "t")
+        let bare = QuoteBookingBody(id: try EntitlementID("01a25139-78c4-727d-9398-ad51965a9507"), feature: try FeatureCode("ACC"), term: .oneMonth,
+                                    dealer: nil, attribution: .servicing, channel: "vehicle")
+        let answer = QuoteAcceptResponse(id: "qt-1", vin: try VIN(Self.vin), creditedDealer: try DealerID("DE-10002"), attribution: .preferred,
+                                         totalMinor: 14_900, currency: try Currency("EUR"), bookings: [full, other, bare])
+        var writer = JSONWriter()
+        writer.value(answer.json)
+        #expect(writer.bytes == (try JSONValueEncoder().bytes(answer)))
     }
 
     @Test("the rule is configurable: servicing first credits the servicing site even at another's counter")

@@ -11,6 +11,7 @@ init = function(args)
     for line in io.lines(os.getenv("IDS")) do ids[#ids + 1] = line end
   else
     out = io.open(os.getenv("IDS"), "a")
+    out:setvbuf("line")  -- wrk ends without closing the threads' files
   end
 end
 
