@@ -32,10 +32,14 @@ request = function()
   return wrk.format("POST", "/v1/quotes", headers, body)
 end
 
-response = function(status, headers, body)
-  if out ~= nil and status == 201 then
-    local id = string.match(body, '"id":"(qt%-[0-9a-f]+)"')
-    if id then out:write(id .. "\n") end
+-- Only when making quotes: wrk hands every response to Lua when `response` exists, which would
+-- cost the acceptances' run client CPU the activations' run does not spend.
+if os.getenv("MODE") ~= "accept" then
+  response = function(status, headers, body)
+    if out ~= nil and status == 201 then
+      local id = string.match(body, '"id":"(qt%-[0-9a-f]+)"')
+      if id then out:write(id .. "\n") end
+    end
   end
 end
 
