@@ -39,7 +39,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from e2e_support import FOD, ROOT, check, checks, free_port
 
@@ -349,6 +349,25 @@ def main():
                             {"Authorization": f"Bearer {dealer2}", "Content-Type": "application/json", "Idempotency-Key": "second-try"},
                             json.dumps({"code": code}).encode())
         check(status == 409 and json.loads(body)["code"] == "quote_accepted", "the same code cannot be accepted again (409 quote_accepted)")
+
+        # 9b. A salesperson prepares a quote on the vehicle page; the customer accepts it in the app that
+        # evening: credited to the site that made it, by the rule.
+        driver.get(f"http://127.0.0.1:{port}/dealer")
+        steps.look_up(VIN)
+        Select(driver.find_element(By.ID, "quote-ACC")).select_by_value("P1M")
+        driver.find_element(By.ID, "make-quote").click()
+        steps.wait.until(expected_conditions.presence_of_element_located((By.ID, "quote-code")))
+        prepared = steps.text("#quote-code")
+        check("Open" in steps.text("#quote-state") and len(driver.find_elements(By.CSS_SELECTOR, "#quote-items tbody tr")) == 1,
+              f"the vehicle page makes a quote of the chosen feature ({prepared})")
+        steps.shot("12-quote-prepared.png")
+        status, body = http(port, "GET", f"/v1/quotes/by-code/{prepared}", app)
+        prepared_id = json.loads(body)["id"]
+        status, body = http(port, "POST", f"/v1/quotes/{prepared_id}/accept", {**app, "Idempotency-Key": "evening-1"},
+                            json.dumps({"consent": {"terms_version": "2026-11", "immediate_start": False}}).encode())
+        answer = json.loads(body)
+        check(status == 200 and answer["credited_dealer"] == "DE-10002" and answer["attribution"] == "quoted",
+              f"accepted in the app, it is credited to the site that made it (quoted): {body[:200]}")
 
         # 10. A quote past its expiry is refused.
         expires = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=3)).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -67,6 +67,9 @@ public struct LineBody: Codable, Sendable, Hashable {
     public var currency: Currency
     public var gross: String
     public var share: String
+    /// Why the sale is credited to its site (`counter`, `preferred`, `quoted`, `servicing`; a
+    /// clawback: its activation's); `null` for sales recorded before attribution was.
+    @Nullable public var attribution: String?
 
     enum CodingKeys: String, CodingKey {
         case kind
@@ -74,7 +77,7 @@ public struct LineBody: Codable, Sendable, Hashable {
         case refersTo = "refers_to"
         case occurredAt = "occurred_at"
         case dealerID = "dealer_id"
-        case vin, feature, term, currency, gross, share
+        case vin, feature, term, currency, gross, share, attribution
     }
 
     public init(_ line: ReportLine) {
@@ -89,6 +92,7 @@ public struct LineBody: Codable, Sendable, Hashable {
         currency = line.currency
         gross = line.currency.format(minor: line.gross)
         share = line.currency.format(minor: line.share)
+        attribution = nil
     }
 
     /// Whether this line takes commission back (a refund inside the clawback window).

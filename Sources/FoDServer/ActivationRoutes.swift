@@ -44,8 +44,14 @@ struct ActivationRoutes {
         return RefundResponse(id: id)
     }
 
+    /// The month's lines, each with why its sale was credited to its site (a clawback: its activation's).
     @Sendable func month(_ request: Request, _ context: FoDRequestContext) async throws -> ActivationsResponse {
-        try ActivationsResponse(try await ReportRoutes(services: services).scopedReport(request, context, reading: "activations"))
+        var answer = try ActivationsResponse(try await ReportRoutes(services: services).scopedReport(request, context, reading: "activations"))
+        let reasons = try await services.store.attributions(of: answer.lines.map { $0.refersTo ?? $0.eventID })
+        for index in answer.lines.indices {
+            answer.lines[index].attribution = reasons[answer.lines[index].refersTo ?? answer.lines[index].eventID]
+        }
+        return answer
     }
 
     /// 1–128 visible ASCII characters.

@@ -132,6 +132,9 @@ struct QuoteTests {
             let refused = try await Self.accept(client, service.issuer, d["id"] as? String ?? "", idempotency: "d", body: "{}")
             #expect(refused.status == .unprocessableContent && refused.body["code"] as? String == "field_missing")
 
+            // The month's lines say why each sale is the site's.
+            let month = try await NetworkTests.send(client, service.auditor, .get, "/v1/activations?period=2026-11&dealer=DE-10003", "", status: .ok)
+            #expect((month["lines"] as? [[String: Any]])?.map { $0["attribution"] as? String } == ["preferred"], "\(month)")
             // The partner's sales list shows why each sale is its.
             let csv = try await client.execute(uri: "/v1/partners/DE-10001/sales?period=2026-11", method: .get, headers: headers(service.auditor)) { String(buffer: $0.body) }
             #expect(csv.contains(",preferred,") && csv.contains(",servicing,"), "\(csv)")

@@ -37,7 +37,7 @@ enum DealerViews {
             return item
         }
         let bookable: [[String: Any]] = offers.filter { $0.refusal == nil }.map { offer in
-            ["name": offer.feature.name, "prices": offer.prices.map { price -> [String: Any] in
+            ["name": offer.feature.name, "code": offer.feature.code.value, "prices": offer.prices.map { price -> [String: Any] in
                 ["vin": vehicle.vin.value, "feature": offer.feature.code.value, "term": price.term.rawValue, "termName": termName(price.term),
                  "gross": price.currency.formatGrouped(minor: price.gross.minor), "currency": price.currency.code]
             }]
@@ -109,7 +109,8 @@ enum DealerViews {
     }
 
     /// The month's lines and statements of one dealer.
-    static func month(_ report: Report, dealer: String, catalog: Catalog) throws -> [String: Any] {
+    /// - Parameter reasons: why each sale is credited here, by its activation event id.
+    static func month(_ report: Report, dealer: String, catalog: Catalog, reasons: [String: String] = [:]) throws -> [String: Any] {
         let statements: [[String: Any]] = report.statements.filter { $0.dealerID == dealer }.map { s in
             ["currency": s.currency.code, "activations": s.activations, "clawbacks": s.clawbacks,
              "payable": s.currency.formatGrouped(minor: s.payable), "share": s.currency.formatGrouped(minor: s.share),
@@ -117,10 +118,13 @@ enum DealerViews {
         }
         let lines: [[String: Any]] = try report.lines.collect().filter { $0.dealerID == dealer }.reversed().map { line in
             let feature = (try? FeatureCode(line.feature)).flatMap { catalog.feature($0)?.name } ?? line.feature
-            return ["date": date(line.occurredAt / 1_000_000_000), "vin": line.vin, "feature": feature,
-                    "term": (try? Term(validating: line.term)).map(termName) ?? line.term, "clawback": line.kind == .clawback,
-                    "gross": line.currency.formatGrouped(minor: line.gross), "share": line.currency.formatGrouped(minor: line.share),
-                    "currency": line.currency.code]
+            var values: [String: Any] = ["date": date(line.occurredAt / 1_000_000_000), "vin": line.vin, "feature": feature,
+                                         "term": (try? Term(validating: line.term)).map(termName) ?? line.term, "clawback": line.kind == .clawback,
+                                         "gross": line.currency.formatGrouped(minor: line.gross), "share": line.currency.formatGrouped(minor: line.share),
+                                         "currency": line.currency.code]
+            // Absent, not empty: a section of an empty string would still render.
+            if let reason = reasons[line.refersTo.isEmpty ? line.eventID : line.refersTo] { values["reason"] = reason }
+            return values
         }
         let monthNames = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
         var values: [String: Any] = ["monthName": "\(monthNames[report.period.month - 1]) \(report.period.year)", "hasLines": !lines.isEmpty, "lines": lines]
@@ -192,7 +196,7 @@ enum DealerViews {
                 ["name": names[item.feature] ?? item.feature.value, "termName": termName(item.term), "extend": item.extend,
                  "gross": currency.formatGrouped(minor: item.gross.minor), "currency": currency.code] as [String: Any]
             },
-            "total": currency.formatGrouped(minor: answer.totalMinor), "currency": currency.code, "rule": services.quotes.attribution.description,
+            "total": currency.formatGrouped(minor: answer.totalMinor), "currency": currency.code, "rule": services.quotes.attribution.order.map(\.explanation).joined(separator: ", else "),
             "withdrawalDays": services.withdrawal.days(for: quote.market),
             "hasBookings": !answer.bookings.isEmpty,
             "bookings": answer.bookings.map { booking in

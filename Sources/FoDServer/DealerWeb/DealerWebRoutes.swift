@@ -144,6 +144,21 @@ struct DealerWebRoutes {
                 return pages.page("quote", values)
             }
         }
+        router.post("/dealer/quotes") { request, context in
+            try await withSession(request, context) { session in
+                let form = try await DealerSessionCookies.form(request)
+                try requireCSRF(form, session)
+                let vin = try VIN((form["vin"] ?? "").uppercased())
+                let items = try form.filter { $0.key.hasPrefix("item-") && !$0.value.isEmpty }.sorted { $0.key < $1.key }.map { name, term in
+                    QuoteItemRequest(feature: try FeatureCode(String(name.dropFirst("item-".count))), term: try Term(validating: term))
+                }
+                guard !items.isEmpty else {
+                    throw APIError(.unprocessableContent, "request_invalid", "Choose at least one feature and term for the quote.")
+                }
+                let quote = try await QuoteFlow(services: services).make(QuoteRequest(vin: vin, items: items, channel: .dealer), principal: session.principal)
+                return DealerPages.redirect("/dealer/quotes?code=\(QuoteCode.display(quote.code))")
+            }
+        }
         router.post("/dealer/quotes/accept") { request, context in
             try await withSession(request, context) { session in
                 let form = try await DealerSessionCookies.form(request)
@@ -317,7 +332,8 @@ struct DealerWebRoutes {
         let mark = try await services.store.ledgerMark().events
         if let cached = services.monthSummaries.summary(dealer: dealer, period: period, mark: mark) { return cached.values }
         let report = try await StatementsReport.run(services: services, period: period, dealer: session.principal.dealer)
-        let summary = try DealerViews.month(report, dealer: dealer, catalog: services.catalog)
+        let ids = try report.lines.collect().filter { $0.dealerID == dealer }.map { $0.refersTo.isEmpty ? $0.eventID : $0.refersTo }
+        let summary = try DealerViews.month(report, dealer: dealer, catalog: services.catalog, reasons: try await services.store.attributions(of: ids))
         services.monthSummaries.keep(MonthSummaryCache.Summary(values: summary), dealer: dealer, period: period, mark: mark)
         return summary
     }
