@@ -36,9 +36,9 @@ public func buildRouter(services: FoDServices, secureCookies: Bool = false) thro
     let router = Router(context: FoDRequestContext.self)
     let methods = MethodTable()
     // The request id in every log line and in the answer; one log line per request, without
-    // headers, so no key is ever logged.
+    // headers (so no key is ever logged) and without quote codes.
     router.add(middleware: RequestIDMiddleware())
-    router.add(middleware: LogRequestsMiddleware(.info, includeHeaders: .none))
+    router.add(middleware: RequestLogMiddleware())
     router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
     router.add(middleware: ErrorMapper(metrics: services.metrics, methods: methods))
     router.add(middleware: APIKeyAuthenticator(store: services.store, clock: services.clock, metrics: services.metrics))

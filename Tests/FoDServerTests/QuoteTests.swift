@@ -2,7 +2,7 @@ import FoDAPI
 import FoDCore
 import FoDEntitlements
 import FoDRevenue
-import FoDServer
+@testable import FoDServer
 import FoDStore
 import FoDTestSupport
 import Foundation
@@ -158,6 +158,14 @@ struct QuoteTests {
         var writer = JSONWriter()
         writer.value(answer.json)
         #expect(writer.bytes == (try JSONValueEncoder().bytes(answer)))
+    }
+
+    @Test("a quote's code is not in the request log")
+    func codeNotLogged() {
+        #expect(RequestLogMiddleware.logged("/v1/quotes/by-code/K7QM3XHD9RTA") == "/v1/quotes/by-code/…")
+        #expect(RequestLogMiddleware.logged("/dealer/quotes?code=K7QM-3XHD-9RTA") == "/dealer/quotes?code=…")
+        #expect(RequestLogMiddleware.logged("/dealer/quotes?x=1&code=K7QM&y=2") == "/dealer/quotes?x=1&code=…&y=2")
+        #expect(RequestLogMiddleware.logged("/v1/vehicles/WAUZZZF45RA000001/offers?at=2026-12-01T00:00:00Z") == "/v1/vehicles/WAUZZZF45RA000001/offers?at=2026-12-01T00:00:00Z")
     }
 
     @Test("the rule is configurable: servicing first credits the servicing site even at another's counter")
