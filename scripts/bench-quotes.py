@@ -5,7 +5,7 @@
     apt-get install wrk
     python3 scripts/bench-quotes.py [--seconds 5] [--rounds 2] [--connections 16]
 
-One `fod serve` (release build, SQLite, durable) with 200,000 registered vehicles. Rounds alternate
+One `fod serve` (release build, SQLite, durable; `--database postgres://…` for PostgreSQL) with 200,000 registered vehicles. Rounds alternate
 in one session: POST /v1/activations (one item, a new vehicle each: scripts/wrk/activations.lua),
 then POST /v1/quotes/{id}/accept of quotes of three items made beforehand (scripts/wrk/quotes.lua,
 each quote once). Both at the same concurrency; the figure is the ratio of their rates and of their
@@ -59,6 +59,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--release", default=RELEASE)
+    parser.add_argument("--database", help="postgres://… : run the service on PostgreSQL (in a new schema of that database)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install wrk)")
@@ -74,7 +75,11 @@ def main():
     port = free_port()
     log_path = os.path.join(work, "server.log")
     log = open(log_path, "w")
-    server = subprocess.Popen([os.path.join(args.release, "fod"), "serve", "--dev", "--data", os.path.join(work, "data"), "--port", str(port),
+    if args.database:
+        store = ["--database", args.database + ("&" if "?" in args.database else "?") + f"search_path=bench_{os.urandom(6).hex()}"]
+    else:
+        store = ["--data", os.path.join(work, "data")]
+    server = subprocess.Popen([os.path.join(args.release, "fod"), "serve", "--dev", *store, "--port", str(port),
                                "--fixtures", fixtures], cwd=ROOT, stdout=log, stderr=log)
     try:
         wait_ready(port, attempts=900)

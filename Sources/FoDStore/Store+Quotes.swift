@@ -180,11 +180,14 @@ extension SQLStore {
         return states
     }
 
-    /// Marks an open quote accepted, with its audit entry (`quote.accept`): in the sales' transaction.
+    /// Marks an open quote accepted, with its audit entry (`quote.accept`): in the sales' transaction,
+    /// whose quote states (``quoteStates(_:_:at:)``) were read under its write lock — so the quote is
+    /// open, and no other transaction can accept it first. Sent without waiting for its answer
+    /// (``SQLConnection/enqueue(sql:arguments:)``: on PostgreSQL a group's acceptances are not a
+    /// round trip each while the group holds the write lock).
     static func acceptQuote(_ acceptance: QuoteAcceptance, actor: String, _ db: any SQLConnection, at now: Int64) throws {
-        try db.execute(sql: "UPDATE quote SET status = 'accepted', closed_at = ?, closed_by = ?, credited_dealer = ?, attribution = ? WHERE id = ? AND status = 'open'",
+        try db.enqueue(sql: "UPDATE quote SET status = 'accepted', closed_at = ?, closed_by = ?, credited_dealer = ?, attribution = ? WHERE id = ? AND status = 'open'",
                        arguments: [now, actor, acceptance.creditedDealer.value, acceptance.attribution.rawValue, acceptance.quoteID])
-        guard db.changesCount == 1 else { throw StoreError(.quoteAccepted, "quote \(acceptance.quoteID) was accepted meanwhile") }
         try db.appendAudit(at: now, actor: actor, action: "quote.accept", subject: acceptance.quoteID,
                            details: "dealer=\(acceptance.creditedDealer) attribution=\(acceptance.attribution)")
     }
