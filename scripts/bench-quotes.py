@@ -59,6 +59,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--release", default=RELEASE)
+    parser.add_argument("--make-seconds", type=int, help="how long quotes are made beforehand (default: seconds × rounds + 4; PostgreSQL makes them slower than it accepts them)")
     parser.add_argument("--database", help="postgres://… : run the service on PostgreSQL (in a new schema of that database)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -87,7 +88,7 @@ def main():
         base = f"http://127.0.0.1:{port}/"
         ids = os.path.join(work, "quotes.txt")
         # Quotes made beforehand, for vehicles 100,001 on: enough for every acceptance round.
-        made = wrk(os.path.join(WRK, "quotes.lua"), base, args.seconds * args.rounds + 4, args.connections,
+        made = wrk(os.path.join(WRK, "quotes.lua"), base, args.make_seconds or args.seconds * args.rounds + 4, args.connections,
                    {"KEY": dealer, "MODE": "create", "IDS": ids, "OFFSET": "100000"})
         with open(ids) as f:
             available = sum(1 for _ in f)
