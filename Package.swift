@@ -47,9 +47,10 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "FoDCore", swiftSettings: strictSettings),
+        .target(name: "CPKCS11", exclude: ["README.md"], linkerSettings: [.linkedLibrary("dl")]),
         .target(
             name: "FoDCrypto",
-            dependencies: ["FoDCore", "COpenSSL"],
+            dependencies: ["FoDCore", "COpenSSL", "CPKCS11"],
             swiftSettings: strictSettings
         ),
         .target(

@@ -12,7 +12,6 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
-#include <openssl/engine.h>
 #include <openssl/ui.h>
 
 /* Macros and variadic helpers Swift cannot import, as static inline functions. */
@@ -36,34 +35,5 @@ static inline const char *COpenSSL_param_priv_key(void) { return OSSL_PKEY_PARAM
 
 static const int COpenSSL_EVP_PKEY_KEYPAIR = EVP_PKEY_KEYPAIR;
 static const int COpenSSL_EVP_PKEY_PUBLIC_KEY = EVP_PKEY_PUBLIC_KEY;
-
-/* OpenSSL's ENGINE API, deprecated in OpenSSL 3 but the only interface of the PKCS#11 engine
- * Debian ships (libengine-pkcs11-openssl, libp11 0.4.12): called through these wrappers so the
- * deprecated declarations are used in this one header. */
-
-static inline ENGINE *COpenSSL_ENGINE_by_id(const char *id) {
-    return ENGINE_by_id(id);
-}
-
-static inline int COpenSSL_ENGINE_ctrl_cmd_string(ENGINE *engine, const char *command, const char *argument) {
-    return ENGINE_ctrl_cmd_string(engine, command, argument, 0);
-}
-
-static inline int COpenSSL_ENGINE_init(ENGINE *engine) {
-    return ENGINE_init(engine);
-}
-
-static inline void COpenSSL_ENGINE_finish(ENGINE *engine) {
-    ENGINE_finish(engine);
-}
-
-static inline void COpenSSL_ENGINE_free(ENGINE *engine) {
-    ENGINE_free(engine);
-}
-
-/* Never prompts: a key that needs a PIN the engine was not given fails instead of reading a terminal. */
-static inline EVP_PKEY *COpenSSL_ENGINE_load_private_key(ENGINE *engine, const char *key_id) {
-    return ENGINE_load_private_key(engine, key_id, (UI_METHOD *)UI_null(), NULL);
-}
 
 #endif

@@ -51,4 +51,6 @@ extension ErrorCode where Domain == CryptoError {
     public static let pkcs11KeyUnavailable = ErrorCode("pkcs11_key_unavailable")
     /// The private key is in a token and cannot be exported (PEM, private JWK).
     public static let keyNotExportable = ErrorCode("key_not_exportable")
+    /// The token did not sign: it went away, or its module failed; the next signature tries to reach it again.
+    public static let pkcs11TokenUnavailable = ErrorCode("pkcs11_token_unavailable")
 }

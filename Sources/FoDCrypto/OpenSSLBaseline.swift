@@ -11,7 +11,7 @@ public enum OpenSSLBaseline {
     /// Signs `message` `count` times; returns the number of signatures made.
     /// - Throws: ``CryptoError`` if OpenSSL fails.
     public static func sign(_ key: PrivateKey, message: [UInt8], count: Int) throws -> Int {
-        let evp = key.key
+        guard let evp = key.key else { throw CryptoError(.keyNotExportable, "the baseline signs with a key in memory only") }
         let digest: OpaquePointer? = evp.algorithm == .es256 ? FetchedDigest.sha256.pointer : nil
         var signature = [UInt8](repeating: 0, count: 72)
         return try message.withUnsafeBufferPointer { msg in

@@ -4,7 +4,7 @@
 /// Parsed strictly: the scheme `pkcs11:`, path attributes separated by `;`, query attributes by
 /// `&`, each at most once, values percent-encoded where RFC 3986 requires it; an unknown attribute
 /// (other than a vendor's `x-…`) is refused rather than ignored, so a typo cannot select another key.
-/// The key must be named by `object` or `id` (the engine would otherwise take whichever key it
+/// The key must be named by `object` or `id` (a token would otherwise give whichever key it
 /// lists last), and `type`, when given, must be `private`.
 ///
 /// Its ``description`` never shows the PIN.
@@ -31,9 +31,9 @@ public struct PKCS11URI: Sendable, Hashable, CustomStringConvertible {
     /// which keep the PIN out of the process list and shell history.
     let pinValue: String?
 
-    /// The path attributes fod passes on to the engine, in the engine's terms.
+    /// The path attributes fod matches a token and key on.
     private static let pathAttributes: Set<String> = ["token", "manufacturer", "serial", "model", "object", "id", "type"]
-    /// Path attributes RFC 7512 defines that Debian's engine (libp11 0.4.12) cannot match on.
+    /// Path attributes RFC 7512 defines that fod does not match on (a slot's id changes between starts).
     private static let unsupportedPathAttributes: Set<String> = [
         "library-manufacturer", "library-description", "library-version", "slot-manufacturer", "slot-description", "slot-id",
     ]
@@ -42,7 +42,7 @@ public struct PKCS11URI: Sendable, Hashable, CustomStringConvertible {
     /// Parses a PKCS#11 URI.
     /// - Throws: ``CryptoError`` `pkcs11_uri_malformed` (syntax, an unknown or repeated attribute,
     ///   no `object` or `id`, a `type` other than `private`) or `pkcs11_uri_unsupported` (an
-    ///   attribute the engine cannot match on).
+    ///   attribute fod does not match on).
     public init(_ text: String) throws {
         guard text.hasPrefix("pkcs11:") else { throw Self.malformed("it does not start with 'pkcs11:'") }
         let rest = text.dropFirst("pkcs11:".count)
@@ -58,7 +58,7 @@ public struct PKCS11URI: Sendable, Hashable, CustomStringConvertible {
         let query = try queryText.map { try Self.attributes($0, separator: "&", part: "query") } ?? [:]
         for name in path.keys where !Self.pathAttributes.contains(name) && !name.hasPrefix("x-") {
             if Self.unsupportedPathAttributes.contains(name) {
-                throw CryptoError(.pkcs11URIUnsupported, "the PKCS#11 engine cannot select a key by '\(name)'; name it by token, object or id")
+                throw CryptoError(.pkcs11URIUnsupported, "fod does not select a key by '\(name)'; name it by token, object or id")
             }
             throw Self.malformed("unknown path attribute '\(name)'")
         }
@@ -94,7 +94,7 @@ public struct PKCS11URI: Sendable, Hashable, CustomStringConvertible {
         if let moduleName, moduleName.contains("/") { throw Self.malformed("'module-name' is a name, not a path") }
     }
 
-    /// The URI as the engine gets it: the path attributes that select the key, never the PIN.
+    /// The URI as messages name the key: the path attributes that select it, never the PIN.
     public var keyIdentifier: String {
         var parts: [String] = []
         if let token { parts.append("token=" + Self.encode(Array(token.utf8))) }

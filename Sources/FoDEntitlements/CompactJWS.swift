@@ -81,7 +81,9 @@ public struct CompactJWS: Sendable {
         bytes.append(UInt8(ascii: "."))
         Base64URL.append(payload, to: &bytes)
         let signature: [UInt8]
-        do { signature = try bytes.withUnsafeBytes { try key.signature(for: $0) } } catch {
+        do { signature = try bytes.withUnsafeBytes { try key.signature(for: $0) } } catch let error as CryptoError where error.code == .pkcs11TokenUnavailable {
+            throw error  // the token is away for now: its own code, so the service answers 503 and the next request tries again
+        } catch {
             throw EntitlementError(.signingFailed, "signing failed: \(error)")
         }
         bytes.append(UInt8(ascii: "."))

@@ -81,6 +81,9 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             case .busy: return APIError(.serviceUnavailable, error.code.rawValue, "the database is busy; retry in a moment")
             default: return APIError(.serviceUnavailable, error.code.rawValue, "the database is unavailable")
             }
+        case let error as CryptoError where error.code == .pkcs11TokenUnavailable:
+            // The signing key's token is away: the next request reaches for it again.
+            return APIError(.serviceUnavailable, error.code.rawValue, "the signing key's token cannot sign now; retry in a moment")
         case let error as any CodedError where APIError.isClientCaused(error):
             // A domain value or rule the request broke (entitlements, revenue, invoicing).
             return APIError(.unprocessableContent, error.codeName, error.reason)

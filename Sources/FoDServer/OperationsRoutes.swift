@@ -63,6 +63,12 @@ struct OperationsRoutes {
     /// a load balancer's rotation until writes work again.
     @Sendable func ready(_ request: Request, _ context: FoDRequestContext) async throws -> HealthStatus {
         guard !services.drain.isDraining else { throw APIError(.serviceUnavailable, "shutting_down", "this instance is shutting down") }
+        // A signing key in a token that went away: not ready until it is back (each probe reaches
+        // for it, off the event loop: reconnecting starts the module again).
+        let signing = services.signing
+        guard try await BlockingPool.run(.short, { signing.tokensReachable() }) else {
+            throw APIError(.serviceUnavailable, "not_ready", "a signing key's PKCS#11 token cannot be reached")
+        }
         // A healthy instance makes one durable write per second at most, whoever probes how often.
         if services.readiness.recentlyReady() { return HealthStatus("ready") }
         guard await services.store.ping() else {

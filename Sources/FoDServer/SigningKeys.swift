@@ -30,6 +30,10 @@ public final class SigningKeys: Sendable {
     private let privateKeys: [PrivateKey]
     /// The `iss` of everything signed.
     public let issuerID: IssuerID
+
+    /// Whether every key in a PKCS#11 token can be reached now (reconnecting after a failure);
+    /// keys in memory always can. `/readyz` fails while one cannot.
+    public func tokensReachable() -> Bool { privateKeys.allSatisfy { $0.reach() } }
     private let clock: any WallClock
 
     /// One key for everything, published alone.

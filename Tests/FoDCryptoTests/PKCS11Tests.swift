@@ -61,23 +61,18 @@ struct PKCS11URITests {
     }
 }
 
-/// Loads libp11 and SoftHSM into the test process. With them loaded beside the other suites' many
-/// threads, OpenSSL's EC operations (`EVP_PKEY_CTX_set_group_name`, reading `qx`) failed for the
-/// rest of the process in about half of the full runs; without this suite, none did (four runs).
-/// Not reproduced with a C program (engine start, key loads, failed loads, the Ed25519 token,
-/// beside threads generating keys) nor in `fod serve` with a token key, so the cause is open.
-/// scripts/test therefore runs this suite in a process of its own, after the others
-/// (`FOD_TEST_PKCS11_LATER=1` keeps it out of the first run).
-@Suite("Keys in a PKCS#11 token (SoftHSM through OpenSSL's pkcs11 engine)", .serialized,
-       .enabled(if: ProcessInfo.processInfo.environment["FOD_TEST_PKCS11_LATER"] != "1",
-                "runs in a process of its own after the other suites (scripts/test)"),
+/// Keys in a SoftHSM token, signed with through the module directly (no OpenSSL ENGINE). Runs in
+/// the same process as every other suite: nothing global in OpenSSL changes when a token key is
+/// opened (the defect of the ENGINE days — EC operations failing for the rest of the process after
+/// a token key was loaded beside other suites — has no way in).
+@Suite("Keys in a PKCS#11 token (SoftHSM, through its module)", .serialized,
        .enabled(if: SoftHSMToken.installed || ProcessInfo.processInfo.environment["FOD_TEST_REQUIRE_SOFTHSM"] == "1",
-                "needs softhsm2 and libengine-pkcs11-openssl (Debian); CI sets FOD_TEST_REQUIRE_SOFTHSM=1, which turns their absence into a failure"))
+                "needs softhsm2 (Debian); CI sets FOD_TEST_REQUIRE_SOFTHSM=1, which turns its absence into a failure"))
 struct PKCS11KeyTests {
     let setup: SoftHSMToken.Setup
 
     init() throws {
-        #expect(SoftHSMToken.installed, "softhsm2 or libengine-pkcs11-openssl is not installed")
+        #expect(SoftHSMToken.installed, "softhsm2 is not installed")
         setup = try SoftHSMToken.setup.get()
     }
 
@@ -123,20 +118,55 @@ struct PKCS11KeyTests {
         }
     }
 
-    @Test("one module per process; a module that is not there; Ed25519 keys are not listed by Debian's engine")
-    func limits() throws {
+    @Test("a module that is not there, a library that is not a module; an Ed25519 key in the token signs, and OpenSSL's verifier accepts it")
+    func modulesAndEd25519() throws {
         #expect(throws: CryptoError(.pkcs11Unavailable, "")) {
             try PrivateKey(pkcs11: try PKCS11URI("pkcs11:object=k?module-path=/nonexistent/libmodule.so"), environment: [:])
         }
-        _ = try PrivateKey(pkcs11: try uri("&pin-value=\(SoftHSMToken.pin)"), environment: [:])
         let other = try #require(["/usr/lib/x86_64-linux-gnu/libcrypto.so.3", "/usr/lib/aarch64-linux-gnu/libcrypto.so.3"]
             .first { FileManager.default.fileExists(atPath: $0) })
         #expect(throws: CryptoError(.pkcs11Unavailable, "")) {
             try PrivateKey(pkcs11: try PKCS11URI("pkcs11:object=k?module-path=\(other)"), environment: [:])
         }
-        #expect(throws: CryptoError(.pkcs11KeyUnavailable, "")) {
-            try PrivateKey(pkcs11: try uri("&pin-value=\(SoftHSMToken.pin)", object: "ed", token: "fod-ed25519"), environment: [:])
+        let ed = try PrivateKey(pkcs11: try uri("&pin-value=\(SoftHSMToken.pin)", object: "ed", token: "fod-ed25519"), environment: [:])
+        #expect(ed.algorithm == .edDSA)
+        let message = Array("an Ed25519 signature made in the token".utf8)
+        let signature = try ed.signature(for: message)
+        #expect(signature.count == 64)
+        // openssl verifies it with the public key the token gave.
+        let folder = try TestPaths.temporaryDirectory()
+        let publicFile = folder.appendingPathComponent("ed.pub.pem"), messageFile = folder.appendingPathComponent("message"),
+            signatureFile = folder.appendingPathComponent("signature")
+        try Data(try ed.publicKey.pem().utf8).write(to: publicFile)
+        try Data(message).write(to: messageFile)
+        try Data(signature).write(to: signatureFile)
+        let checked = try ProcessRunner.run("openssl", ["pkeyutl", "-verify", "-pubin", "-inkey", publicFile.path, "-rawin", "-in", messageFile.path,
+                                                        "-sigfile", signatureFile.path])
+        #expect(checked.status == 0 && checked.stdout.contains("Signature Verified Successfully"), "\(checked.diagnosis)")
+        // A P-256 key of the other token beside it, in the same process and module.
+        let es = try PrivateKey(pkcs11: try uri("&pin-value=\(SoftHSMToken.pin)"), environment: [:])
+        try es.publicKey.verify(signature: try es.signature(for: message), for: message)
+    }
+
+    @Test("the token goes away: signing fails with pkcs11_token_unavailable, no crash; it comes back: signing resumes without reopening the key")
+    func tokenAwayAndBack() throws {
+        let key = try PrivateKey(pkcs11: try uri("&pin-value=\(SoftHSMToken.pin)"), environment: [:])
+        let message = Array("before, during and after".utf8)
+        try key.publicKey.verify(signature: try key.signature(for: message), for: message)
+        let tokens = setup.directory.appendingPathComponent("tokens"), away = setup.directory.appendingPathComponent("tokens-away")
+        try FileManager.default.moveItem(at: tokens, to: away)
+        var failed = 0
+        for _ in 0..<3 {
+            do { _ = try key.signature(for: message) } catch let error as CryptoError {
+                #expect(error.code == .pkcs11TokenUnavailable, "\(error)")
+                failed += 1
+            }
         }
+        #expect(failed >= 2, "signing without the token fails (the first call may still use the key in the module's memory)")
+        #expect(!key.isReachable)
+        try FileManager.default.moveItem(at: away, to: tokens)
+        try key.publicKey.verify(signature: try key.signature(for: message), for: message)
+        #expect(key.isReachable)
     }
 
     @Test("signing from many threads at once: every signature verifies")

@@ -6,7 +6,7 @@ import Glibc
 /// A SoftHSM token made once per test process (scripts/softhsm-token) holding the development
 /// ES256 key, and a second token holding an Ed25519 key.
 ///
-/// SoftHSM reads `SOFTHSM2_CONF` when the engine starts the module, once per process, so it is
+/// SoftHSM reads `SOFTHSM2_CONF` when its module is initialized, so it is
 /// set here before any key is opened, and every test that opens a key uses this one token.
 public enum SoftHSMToken {
     /// The token's files.
@@ -22,10 +22,10 @@ public enum SoftHSMToken {
     /// The user PIN of both tokens.
     public static let pin = "246810"
 
-    /// Debian's engine and SoftHSM, when installed.
+    /// SoftHSM, when installed.
     public static var installed: Bool {
         ProcessRunner.available("softhsm2-util")
-            && ["/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so", "/usr/lib/aarch64-linux-gnu/engines-3/pkcs11.so"]
+            && ["/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so", "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so"]
             .contains { FileManager.default.fileExists(atPath: $0) }
     }
 

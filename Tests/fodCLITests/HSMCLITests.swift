@@ -10,7 +10,7 @@ import FoundationNetworking
 /// `--key pkcs11:…` in new processes: `fod issue` and `fod serve` with the key in a SoftHSM token.
 @Suite("fod with the key in a PKCS#11 token", .serialized,
        .enabled(if: SoftHSMToken.installed || ProcessInfo.processInfo.environment["FOD_TEST_REQUIRE_SOFTHSM"] == "1",
-                "needs softhsm2 and libengine-pkcs11-openssl (Debian); CI sets FOD_TEST_REQUIRE_SOFTHSM=1, which turns their absence into a failure"))
+                "needs softhsm2 (Debian); CI sets FOD_TEST_REQUIRE_SOFTHSM=1, which turns its absence into a failure"))
 struct HSMCLITests {
     let setup: SoftHSMToken.Setup
     let uri: String
@@ -18,7 +18,7 @@ struct HSMCLITests {
     let verifier: Verifier
 
     init() throws {
-        #expect(SoftHSMToken.installed, "softhsm2 or libengine-pkcs11-openssl is not installed")
+        #expect(SoftHSMToken.installed, "softhsm2 is not installed")
         setup = try SoftHSMToken.setup.get()
         uri = "pkcs11:token=fod;object=dev-es256?module-path=\(setup.module)"
         environment = ["SOFTHSM2_CONF": setup.configuration, "FOD_PKCS11_PIN": SoftHSMToken.pin]
@@ -45,14 +45,44 @@ struct HSMCLITests {
         #expect(malformed.stderr.contains("pkcs11_uri_malformed"), "\(malformed.stderr)")
     }
 
-    @Test("fod serve with --key pkcs11:… publishes the token's key and signs activations and attested time in the token")
-    func serve() throws {
-        let server = try DealerCLITests.Server(arguments: ["--key", uri], environment: environment)
+    /// The Ed25519 key of the second token.
+    var edURI: String { "pkcs11:token=fod-ed25519;object=ed?module-path=\(setup.module)" }
+
+    @Test("fod issue signs with an Ed25519 key in the token; fod's verifier, joserfc and OpenSSL (through cryptography) accept the token")
+    func issueEd25519() throws {
+        let arguments = ["issue", "--issuer", "https://fod.oem.example", "--vin", "WVWZZZ1KZAW394821", "--feature", "MATRIX_LED", "--term", "P1Y"]
+        let issued = try FodCLI.run(arguments + ["--key", edURI], environment: environment)
+        #expect(issued.status == 0, "\(issued.stderr)")
+        let token = issued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let publicKey = try PrivateKey(pkcs11: try PKCS11URI(edURI), environment: environment).publicKey
+        #expect(publicKey.algorithm == .edDSA)
+        let ed = Verifier(keys: KeySet(publicKeys: [publicKey]), issuer: try IssuerID("https://fod.oem.example"))
+        #expect(try ed.verifyEntitlement(token).feature.description == "MATRIX_LED")
+        let publicJWK = try publicKey.jwk()
+        let jwk = #"{"kty":"\#(publicJWK.kty)","crv":"\#(publicJWK.crv)","x":"\#(publicJWK.x)"}"#
+        let checked = try ProcessRunner.run("python3", ["-c", """
+            import json, sys
+            from joserfc import jws
+            from joserfc.jwk import OKPKey
+            key = OKPKey.import_key(json.loads(sys.argv[2]))
+            decoded = jws.deserialize_compact(sys.argv[1], key, algorithms=["EdDSA"])
+            print(json.loads(decoded.payload)["feature"])
+            """, token, jwk])
+        #expect(checked.status == 0 && checked.stdout.contains("MATRIX_LED"), "\(checked.diagnosis)")
+    }
+
+    @Test("fod serve with --key pkcs11:… publishes the token's key and signs activations, manifests and attested time in the token (ES256 and Ed25519)",
+          arguments: ["es256", "ed25519"])
+    func serve(algorithm: String) throws {
+        let key = algorithm == "es256" ? uri : edURI
+        let server = try DealerCLITests.Server(arguments: ["--key", key], environment: environment)
         defer { server.stop() }
         let jwks = try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(string: server.url + "/.well-known/jwks.json")!)) as? [String: Any]
         let kids = (jwks?["keys"] as? [[String: Any]])?.compactMap { $0["kid"] as? String }
-        let publicKey = try KeyFile.readPublicKey(at: TestPaths.file("keys/dev-es256.public.pem").path)
+        let publicKey = try PrivateKey(pkcs11: try PKCS11URI(key), environment: environment).publicKey
+        if algorithm == "es256" { #expect(publicKey == (try KeyFile.readPublicKey(at: TestPaths.file("keys/dev-es256.public.pem").path))) }
         #expect(kids == [publicKey.thumbprint])
+        let verifier = Verifier(keys: KeySet(publicKeys: [publicKey]), issuer: try IssuerID("https://fod.oem.example"))
 
         let dealer = try server.key(role: "dealer", dealer: "DE-10001")
         let (status, body) = try Self.post(server.url + "/v1/activations", key: dealer,
@@ -60,6 +90,12 @@ struct HSMCLITests {
         #expect(status == 201, "\(String(decoding: body, as: UTF8.self))")
         let token = try #require((try JSONSerialization.jsonObject(with: body) as? [String: Any])?["token"] as? String)
         #expect(try verifier.verifyEntitlement(token).vin.value == "WAUZZZF45RA000001")
+        let issuer = try server.key(role: "issuer")
+        let (manifestStatus, manifestBody) = try ServeStartTests.request(server.url + "/v1/vehicles/WAUZZZF45RA000001/manifest", key: issuer, method: "GET", body: nil,
+                                                                         headers: [:])
+        #expect(manifestStatus == 200, "\(String(decoding: manifestBody, as: UTF8.self))")
+        let manifest = try #require((try JSONSerialization.jsonObject(with: manifestBody) as? [String: Any])?["manifest"] as? String)
+        #expect(try verifier.verifyManifest(manifest, vin: try VIN("WAUZZZF45RA000001"), lastAcceptedVersion: nil).entitlements.count == 1)
 
         let nonce = "hsm-test-nonce-0123456789"
         let (timeStatus, timeBody) = try Self.post(server.url + "/v1/time", key: nil, body: #"{"nonce":"\#(nonce)"}"#)
