@@ -3,7 +3,7 @@
 
 1. Two root holders make root 1 (issuing key A) with `fod trust init/sign`; `fod serve --trust DIR
    --key A.pem --key pkcs11:…B` starts on it — B, the new key, lives in a SoftHSM token
-   (scripts/softhsm-token; Debian: softhsm2, libengine-pkcs11-openssl) and never leaves it.
+   (scripts/softhsm-token; Debian: softhsm2) and never leaves it.
 2. Activations and verifications run the whole time from one client thread.
 3. Root 2 publishes B (its nbf a few seconds ahead): the JWKS lists it, then B signs. Root 3 retires
    A: the JWKS drops it, and what A signed is re-issued with B (audit `entitlement.reissue`).
@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 
 from e2e_support import FOD, ROOT, banner_keys, call, check, checks, feed, free_port, wait_ready
@@ -76,7 +77,7 @@ def main():
     if not check(made.returncode == 0, "a SoftHSM token holds B (scripts/softhsm-token)"):
         print(made.stderr, file=sys.stderr)
         return
-    softhsm_conf, module = made.stdout.split()
+    softhsm_conf, module = made.stdout.split()[:2]
     os.remove(key("b", "private"))  # from here on B exists only in the token
     key_b = f"pkcs11:token=fod-e2e;object=issuing-b?module-path={module}"
     stage = os.path.join(work, "root-1.json")
@@ -208,6 +209,52 @@ def main():
         verified = fod("verify", "--trust", vehicle, "--issuer", ISSUER, "--manifest", "--vin", a_vin, manifest) if manifest else None
         check(status == 200 and kid(manifest) == "hsm-b" and verified is not None and verified.returncode == 0
               and len(json.loads(verified.stdout)["entitlements"]) == 1, "the manifest of A's vehicle is signed by B and lists its entitlement")
+
+        # B's token goes away under load (its directory moved, as a pulled HSM): requests fail with
+        # a stable code and /readyz fails, nothing crashes; it comes back: signing resumes, no restart.
+        kill_vins = [f"WDDHSMX{index:010d}" for index in range(400)]
+        for vin in kill_vins:
+            call(port, "POST", "/v1/vehicles", issuer_key, {"vin": vin, "model": "A6", "model_year": 2025, "market": "DE",
+                                                             "equipment": ["7UG"], "dealer_id": "DE-10001"})
+        answers, restored, done = [], threading.Event(), threading.Event()
+
+        def hammer():
+            for index, vin in enumerate(kill_vins):
+                if done.is_set() or time.monotonic() > DEADLINE:
+                    return
+                status, body, _ = call(port, "POST", "/v1/activations", dealer, {"vin": vin, "feature": "NAV_PLUS", "term": "P1Y"},
+                                       idempotency=f"kill-{index}")
+                code = json.loads(body).get("code") if status != 201 else None
+                answers.append((restored.is_set(), status, code))
+                time.sleep(0.01)
+
+        def ready():
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
+                    return response.status == 200
+            except urllib.error.HTTPError:
+                return False
+
+        loader = threading.Thread(target=hammer)
+        loader.start()
+        time.sleep(1)
+        tokens_dir = os.path.join(work, "hsm", "tokens")
+        os.rename(tokens_dir, tokens_dir + "-away")
+        wait(lambda: not ready(), 10, "/readyz fails while the token is away")
+        time.sleep(1.5)
+        os.rename(tokens_dir + "-away", tokens_dir)
+        restored.set()
+        wait(ready, 10, "/readyz is ready again once the token is back")
+        time.sleep(1)
+        done.set()
+        loader.join(timeout=30)
+        during = [a for a in answers if not a[0]]
+        unavailable = [a for a in during if a[1] == 503]
+        check(unavailable and all(a[2] == "pkcs11_token_unavailable" for a in unavailable),
+              f"while the token is away, activations fail with 503 pkcs11_token_unavailable ({len(unavailable)} of {len(during)})")
+        check(all(a[1] in (201, 503) for a in answers), f"no other answer (no 500): {sorted({(a[1], a[2]) for a in answers})}")
+        check(any(a[0] and a[1] == 201 for a in answers), f"signing resumes once the token is back ({sum(1 for a in answers if a[0] and a[1] == 201)} activations after)")
+        check(server.poll() is None, "the service did not crash or restart")
     finally:
         server.terminate()
         try:

@@ -146,3 +146,11 @@ CK_RV fod_p11_sign(fod_p11_module *module, CK_SESSION_HANDLE session, CK_OBJECT_
     *signature_length = length;
     return rv;
 }
+
+CK_RV fod_p11_check(fod_p11_module *module, CK_SLOT_ID slot, CK_SESSION_HANDLE session) {
+    CK_SESSION_INFO info;
+    CK_RV rv = module->functions->C_GetSessionInfo(session, &info);
+    if (rv != CKR_OK) return rv;
+    CK_TOKEN_INFO token;
+    return module->functions->C_GetTokenInfo(slot, &token);
+}

@@ -91,6 +91,11 @@ final class PKCS11Key: Sendable {
     func probe() -> Bool {
         do {
             let (session, _, generation) = try lease()
+            let slot = state.withLock { $0?.slot }
+            guard let slot, fod_p11_check(module.pointer, slot, session) == CKR_OK else {
+                drop(session, generation: generation)
+                return false
+            }
             give(back: session, generation: generation)
             return true
         } catch {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import FoDCrypto
 import FoDEntitlements
+import Synchronization
 
 /// `fod-bench hsm`: issuing with a key in a PKCS#11 token against the same key in a file.
 struct HSMSigningBenchmark: ParsableCommand {
@@ -9,9 +10,11 @@ struct HSMSigningBenchmark: ParsableCommand {
         commandName: "hsm",
         abstract: "Entitlements issued per second with the key in a PKCS#11 token vs the same key in a PEM file.",
         discussion: """
-        --pkcs11 and --file must hold the same key (checked). Each figure is the median over short
-        alternating rounds (token, file, token, file …) on one thread, then on all cores; the ratio
-        is token / file. scripts/bench-hsm makes a SoftHSM token with a key and runs this.
+        --pkcs11 and --file must hold the same key (checked; ES256 or Ed25519). Each figure is the
+        median over short alternating rounds (token, file, token, file …) on one thread, then on
+        all cores; the ratio is token / file. Then verification of a token signed by a key in
+        memory, alone and while another thread signs in the token: a token key must not disturb
+        software keys. scripts/bench-hsm makes a SoftHSM token with both keys and runs this for each.
         """
     )
 
@@ -53,11 +56,28 @@ struct HSMSigningBenchmark: ParsableCommand {
             let pem = Throughput.parallel(threads: cores, seconds: slice / 2, batchSize: batch) { for _ in 0..<batch { _ = try? inFile.issue(request) } }
             parallel.append((hsm, pem))
         }
-        print("fod-bench hsm — \(OpenSSLBaseline.version), \(cores) cores, ES256 key \(token.keyID) in \(token.token?.keyIdentifier ?? "?")")
+        // Verification of a software key's token, alone and while a thread signs in the token.
+        let software = try PrivateKey.generate(.es256)
+        let softwareToken = try Issuer(key: software, issuer: issuerID).issue(request).token
+        let softwareVerifier = Verifier(keys: KeySet(publicKeys: [software.publicKey]), issuer: issuerID)
+        var verification: [(Double, Double)] = []
+        let signing = Mutex(false)
+        for _ in 0..<max(2, rounds / 2) {
+            let alone = try Throughput.measure(seconds: slice / 2, batchSize: batch) { for _ in 0..<batch { _ = try softwareVerifier.verifyEntitlement(softwareToken) } }
+            signing.withLock { $0 = true }
+            let signer = Thread { while signing.withLock({ $0 }) { _ = try? inToken.issue(request) } }
+            signer.start()
+            let beside = try Throughput.measure(seconds: slice / 2, batchSize: batch) { for _ in 0..<batch { _ = try softwareVerifier.verifyEntitlement(softwareToken) } }
+            signing.withLock { $0 = false }
+            verification.append((beside, alone))
+        }
+        print("fod-bench hsm — \(OpenSSLBaseline.version), \(cores) cores, \(token.algorithm) key \(token.keyID) in \(token.token?.keyIdentifier ?? "?")")
         print("threads  token issue/s  file issue/s  ratio")
         for (threads, figures) in [(1, single), (cores, parallel)] {
             print(String(format: "%7d  %13.0f  %12.0f  %5.3f", threads, Throughput.median(figures.map(\.0)), Throughput.median(figures.map(\.1)),
                          Throughput.median(figures.map { $0.0 / $0.1 })))
         }
+        print(String(format: "software ES256 verify/s: %.0f alone, %.0f while a thread signs in the token (ratio %.3f)",
+                     Throughput.median(verification.map(\.1)), Throughput.median(verification.map(\.0)), Throughput.median(verification.map { $0.0 / $0.1 })))
     }
 }

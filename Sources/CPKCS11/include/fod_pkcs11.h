@@ -28,6 +28,8 @@ CK_RV fod_p11_find(fod_p11_module *module, CK_SESSION_HANDLE session, CK_OBJECT_
 /* An attribute's bytes: `length` in is the buffer's size, out the value's (larger than in: call again). */
 CK_RV fod_p11_attribute(fod_p11_module *module, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type,
                         unsigned char *buffer, size_t *length);
+/* Whether the session's token is still there: the session's and the token's information. */
+CK_RV fod_p11_check(fod_p11_module *module, CK_SLOT_ID slot, CK_SESSION_HANDLE session);
 /* Signs `data` with the mechanism (no parameter); `signature_length` in is the buffer's size. */
 CK_RV fod_p11_sign(fod_p11_module *module, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key, CK_MECHANISM_TYPE mechanism,
                    const unsigned char *data, size_t data_length, unsigned char *signature, size_t *signature_length);
