@@ -1,3 +1,4 @@
+import FoDCore
 import Foundation
 import FoDCrypto
 import FoDEntitlements
@@ -69,6 +70,27 @@ struct HSMCLITests {
             print(json.loads(decoded.payload)["feature"])
             """, token, jwk])
         #expect(checked.status == 0 && checked.stdout.contains("MATRIX_LED"), "\(checked.diagnosis)")
+    }
+
+    @Test("an Ed25519 root key in the token signs root metadata (fod trust sign --key pkcs11:…); fod trust verify accepts it")
+    func rootSignedInToken() throws {
+        let folder = try TestPaths.temporaryDirectory()
+        let publicKey = try PrivateKey(pkcs11: try PKCS11URI(edURI), environment: environment).publicKey
+        let publicFile = folder.appendingPathComponent("root-ed.public.pem")
+        try Data(try publicKey.pem().utf8).write(to: publicFile)
+        let issuingFile = folder.appendingPathComponent("issuing.public.pem")
+        try Data(try PrivateKey.generate(.es256).publicKey.pem().utf8).write(to: issuingFile)
+        let root = folder.appendingPathComponent("root-1.json").path
+        let expires = Instant(unixSeconds: Int64(Date().timeIntervalSince1970) + 86_400 * 30).rfc3339
+        let made = try FodCLI.run(["trust", "init", "--issuer", "https://fod.oem.example", "--root-key", publicFile.path, "--threshold", "1",
+                                   "--issuing-key", issuingFile.path, "--expires", expires, "--out", root])
+        #expect(made.status == 0, "\(made.stderr)")
+        let unsigned = try FodCLI.run(["trust", "verify", root])
+        #expect(unsigned.status != 0, "an unsigned root does not verify")
+        let signed = try FodCLI.run(["trust", "sign", root, "--key", edURI], environment: environment)
+        #expect(signed.status == 0, "\(signed.stderr)")
+        let verified = try FodCLI.run(["trust", "verify", root])
+        #expect(verified.status == 0, "\(verified.stderr)")
     }
 
     @Test("fod serve with --key pkcs11:… publishes the token's key and signs activations, manifests and attested time in the token (ES256 and Ed25519)",
