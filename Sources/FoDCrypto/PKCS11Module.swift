@@ -16,8 +16,12 @@ final class PKCS11Module: @unchecked Sendable {
 
     private static let modules = Mutex<[String: PKCS11Module]>([:])
 
-    /// p11-kit's proxy, which loads the modules the system configures (the default, as libp11's was).
-    static let defaultPath = "/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so"
+    /// p11-kit's proxy, which loads the modules the system configures (the default, as libp11's
+    /// was): where Debian puts it on this machine's architecture.
+    static var defaultPath: String {
+        let candidates = ["/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so", "/usr/lib/aarch64-linux-gnu/p11-kit-proxy.so", "/usr/lib/p11-kit-proxy.so"]
+        return candidates.first { FileManager.default.isReadableFile(atPath: $0) } ?? candidates[0]
+    }
 
     private init(path: String, pointer: OpaquePointer) {
         self.path = path

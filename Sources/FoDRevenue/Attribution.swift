@@ -43,7 +43,7 @@ public struct AttributionRule: Sendable, Hashable, CustomStringConvertible {
     public init(parsing text: String) throws {
         var order: [Attribution] = []
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let name = part.trimmingCharacters(in: " ")
+            let name = String(part).trimmingASCIISpaces()
             guard let reason = Attribution(rawValue: name) else {
                 throw RevenueError(.fieldInvalid, "attribution rule: \"\(name.prefix(20))\" is not one of \(Attribution.allCases.map(\.rawValue).joined(separator: ", "))")
             }
@@ -67,10 +67,4 @@ public struct AttributionRule: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { order.map(\.rawValue).joined(separator: ",") }
-}
-
-private extension Substring {
-    func trimmingCharacters(in character: Character) -> String {
-        String(drop(while: { $0 == character }).reversed().drop(while: { $0 == character }).reversed())
-    }
 }

@@ -153,7 +153,7 @@ struct QuoteFlow {
                                  expiresAt: item.issued.claims.expiresAt, price: PriceBody(item.quote.price), token: item.issued.token)
             }
             return QuoteAcceptResponse(id: quote.id, vin: quote.vin, creditedDealer: credited.dealer, attribution: credited.attribution,
-                                       totalMinor: quote.items.reduce(0) { $0 + $1.gross.minor }, currency: quote.items[0].gross.currency, bookings: bookings)
+                                       totalMinor: quote.totalMinor, currency: quote.items[0].gross.currency, bookings: bookings)
         }
     }
 
@@ -189,7 +189,7 @@ struct QuoteFlow {
         return QuoteResponse(id: quote.id, code: QuoteCode.display(quote.code), status: quote.status(at: services.clock.unixSeconds()).rawValue, vin: quote.vin,
                              channel: QuoteChannel(rawValue: quote.channel) ?? .app, dealer: quote.dealer, salesperson: quote.salesperson?.value,
                              preferredDealer: quote.preferredDealer, catalogVersion: quote.catalogVersion, createdAt: quote.createdAt,
-                             expiresAt: quote.expiresAt, items: items, totalMinor: quote.items.reduce(0) { $0 + $1.gross.minor }, currency: currency,
+                             expiresAt: quote.expiresAt, items: items, totalMinor: quote.totalMinor, currency: currency,
                              closedAt: quote.closedAt, creditedDealer: quote.creditedDealer, attribution: quote.attribution, bookings: bookings,
                              qr: "/v1/quotes/\(quote.id)/qr", dealerPage: services.quotes.dealerPage(code: quote.code))
     }
@@ -209,9 +209,4 @@ struct QuoteFlow {
     static func notFound(_ id: String) -> APIError {
         APIError(.notFound, "quote_not_found", "there is no quote \(String(id.prefix(40))) you may see")
     }
-}
-
-extension Site {
-    /// Whether the site is open at `now` (opened, and not closed by then).
-    func isOpen(at now: Int64) -> Bool { openedAt <= now && (closedAt.map { $0 > now } ?? true) }
 }

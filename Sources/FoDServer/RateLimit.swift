@@ -5,26 +5,37 @@ import Synchronization
 final class TokenBucket: Sendable {
     let perSecond: Double
     let burst: Double
-    private let state: Mutex<(tokens: Double, at: ContinuousClock.Instant)>
+    private let state: Mutex<BucketLevel>
 
     init(perSecond: Double, burst: Double) {
         self.perSecond = perSecond
         self.burst = burst
-        state = Mutex((burst, .now))
+        state = Mutex(BucketLevel(tokens: burst, at: .now))
     }
 
     /// Takes one token if there is one.
     func take() -> Bool {
-        state.withLock { state in
-            let now = ContinuousClock.now
-            let elapsed = now - state.at
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            state.tokens = min(burst, state.tokens + seconds * perSecond)
-            state.at = now
-            guard state.tokens >= 1 else { return false }
-            state.tokens -= 1
+        state.withLock { level in
+            level.refill(perSecond: perSecond, burst: burst)
+            guard level.tokens >= 1 else { return false }
+            level.tokens -= 1
             return true
         }
+    }
+}
+
+/// A bucket's tokens and when they were counted: the one refill rule of ``TokenBucket`` and ``KeyedRateLimit``.
+struct BucketLevel {
+    var tokens: Double
+    var at: ContinuousClock.Instant
+
+    /// Adds what `perSecond` gives since ``at``, up to `burst`, and counts from now.
+    mutating func refill(perSecond: Double, burst: Double) {
+        let now = ContinuousClock.now
+        let elapsed = now - at
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        tokens = min(burst, tokens + seconds * perSecond)
+        at = now
     }
 }
 
@@ -58,7 +69,7 @@ final class KeyedRateLimit: Sendable {
     let perSecond: Double
     let burst: Double
     static let capacity = 10_000
-    private let buckets = Mutex<[String: (tokens: Double, at: ContinuousClock.Instant)]>([:])
+    private let buckets = Mutex<[String: BucketLevel]>([:])
 
     init(perSecond: Double, burst: Double) {
         self.perSecond = perSecond
@@ -73,9 +84,9 @@ final class KeyedRateLimit: Sendable {
     /// Takes a token from `caller` (a miss).
     func charge(_ caller: String) {
         buckets.withLock { buckets in
-            var bucket = refilled(&buckets, caller)
-            bucket.tokens = max(0, bucket.tokens - 1)
-            buckets[caller] = bucket
+            var level = refilled(&buckets, caller)
+            level.tokens = max(0, level.tokens - 1)
+            buckets[caller] = level
         }
     }
 
@@ -87,18 +98,16 @@ final class KeyedRateLimit: Sendable {
         }
     }
 
-    private func refilled(_ buckets: inout [String: (tokens: Double, at: ContinuousClock.Instant)], _ caller: String)
-        -> (tokens: Double, at: ContinuousClock.Instant) {
-        let now = ContinuousClock.now
-        guard let bucket = buckets[caller] else {
+    /// The caller's level now (a new caller starts full; beyond ``capacity`` the longest idle is forgotten).
+    private func refilled(_ buckets: inout [String: BucketLevel], _ caller: String) -> BucketLevel {
+        guard var level = buckets[caller] else {
             if buckets.count >= KeyedRateLimit.capacity, let idle = buckets.min(by: { $0.value.at < $1.value.at })?.key { buckets[idle] = nil }
-            buckets[caller] = (burst, now)
-            return (burst, now)
+            let level = BucketLevel(tokens: burst, at: .now)
+            buckets[caller] = level
+            return level
         }
-        let elapsed = now - bucket.at
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let refilled = (tokens: min(burst, bucket.tokens + seconds * perSecond), at: now)
-        buckets[caller] = refilled
-        return refilled
+        level.refill(perSecond: perSecond, burst: burst)
+        buckets[caller] = level
+        return level
     }
 }

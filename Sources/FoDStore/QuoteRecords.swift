@@ -84,6 +84,9 @@ public struct StoredQuote: Sendable, Hashable {
         self.attribution = attribution
     }
 
+    /// The items' locked gross prices added up, in minor units (one currency: the vehicle's market).
+    public var totalMinor: Int64 { items.reduce(0) { $0 + $1.gross.minor } }
+
     /// The status at `now`: an open quote whose validity has run out is expired.
     public func status(at now: Int64) -> Status {
         storedStatus == .open && expiresAt <= now ? .expired : storedStatus

@@ -406,6 +406,21 @@ extension SQLStore {
         }
     }
 
+    /// Why each sale was credited to its site, read in pages of 500 ids (``LedgerStore/attributions(of:)``).
+    public func attributions(of eventIDs: [String]) async throws -> [String: String] {
+        guard !eventIDs.isEmpty else { return [:] }
+        return try await transaction(.report, "attributions read") { db in
+            var reasons: [String: String] = [:]
+            for chunk in Array(Set(eventIDs)).chunks(of: 500) {
+                for row in try SQLRow.fetchAll(db, sql: "SELECT event_id, attribution FROM event WHERE event_id IN (\(SQLText.list(chunk.count))) AND attribution IS NOT NULL",
+                                               arguments: SQLArguments(chunk)) {
+                    reasons[row["event_id"]] = row["attribution"]
+                }
+            }
+            return reasons
+        }
+    }
+
     /// The number of activation events (tests, metrics).
     public func activationCount() async throws -> Int {
         try await read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM event WHERE kind = 'activation'") ?? 0 }

@@ -22,9 +22,6 @@ public protocol QuoteStore: Sendable {
     /// Cancels an open quote (`quote.cancel`).
     /// - Throws: ``StoreError`` `quote_not_found`, `quote_accepted`, `quote_expired`, `quote_cancelled`.
     func cancelQuote(_ id: String, actor: String, at now: Int64) async throws -> StoredQuote
-    /// Why each of these activation events' sales was credited to its site (event id → reason;
-    /// events without one are left out).
-    func attributions(of eventIDs: [String]) async throws -> [String: String]
     /// Marks up to `limit` open quotes whose validity ran out by `now` as expired, each with its
     /// audit entry (`quote.expire`, an event); returns how many.
     func expireQuotes(at now: Int64, limit: Int) async throws -> Int
@@ -125,20 +122,6 @@ extension SQLStore {
     static func dealerID(_ row: SQLRow, _ column: String) throws -> DealerID? {
         let value: String? = row[column]
         return try value.map { try DealerID($0) }
-    }
-
-    public func attributions(of eventIDs: [String]) async throws -> [String: String] {
-        guard !eventIDs.isEmpty else { return [:] }
-        return try await transaction(.report, "attributions read") { db in
-            var reasons: [String: String] = [:]
-            for chunk in Array(Set(eventIDs)).chunks(of: 500) {
-                for row in try SQLRow.fetchAll(db, sql: "SELECT event_id, attribution FROM event WHERE event_id IN (\(SQLText.list(chunk.count))) AND attribution IS NOT NULL",
-                                               arguments: SQLArguments(chunk)) {
-                    reasons[row["event_id"]] = row["attribution"]
-                }
-            }
-            return reasons
-        }
     }
 
     public func cancelQuote(_ id: String, actor: String, at now: Int64) async throws -> StoredQuote {

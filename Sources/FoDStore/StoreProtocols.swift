@@ -96,6 +96,9 @@ public protocol LedgerStore: Sendable {
     func recordActivations(_ group: PendingGroup<ActivationRecord>) async throws -> [Result<RecordedActivation, StoreError>]
     /// The number of activation events.
     func activationCount() async throws -> Int
+    /// Why each of these activation events' sales was credited to its site (event id → reason;
+    /// events without one are left out).
+    func attributions(of eventIDs: [String]) async throws -> [String: String]
     /// Records a directly issued entitlement.
     func recordIssued(_ issued: IssuedToken<EntitlementClaims>, actor: String, at now: Int64) async throws
     /// The key ids (`kid`) that signed entitlements not revoked, each once (an index walk, not a

@@ -109,21 +109,23 @@ enum DealerViews {
     }
 
     /// The month's lines and statements of one dealer.
-    /// - Parameter reasons: why each sale is credited here, by its activation event id.
-    static func month(_ report: Report, dealer: String, catalog: Catalog, reasons: [String: String] = [:]) throws -> [String: Any] {
+    /// - Parameters:
+    ///   - lines: the dealer's lines of the report (read once by the caller, ``dealerLines(_:dealer:)``).
+    ///   - reasons: why each sale is credited here, by its activation event id.
+    static func month(_ report: Report, lines dealerLines: [ReportLine], dealer: String, catalog: Catalog, reasons: [String: String] = [:]) throws -> [String: Any] {
         let statements: [[String: Any]] = report.statements.filter { $0.dealerID == dealer }.map { s in
             ["currency": s.currency.code, "activations": s.activations, "clawbacks": s.clawbacks,
              "payable": s.currency.formatGrouped(minor: s.payable), "share": s.currency.formatGrouped(minor: s.share),
              "clawback": s.currency.formatGrouped(minor: s.clawback)]
         }
-        let lines: [[String: Any]] = try report.lines.collect().filter { $0.dealerID == dealer }.reversed().map { line in
+        let lines: [[String: Any]] = dealerLines.reversed().map { line in
             let feature = (try? FeatureCode(line.feature)).flatMap { catalog.feature($0)?.name } ?? line.feature
             var values: [String: Any] = ["date": date(line.occurredAt / 1_000_000_000), "vin": line.vin, "feature": feature,
                                          "term": (try? Term(validating: line.term)).map(termName) ?? line.term, "clawback": line.kind == .clawback,
                                          "gross": line.currency.formatGrouped(minor: line.gross), "share": line.currency.formatGrouped(minor: line.share),
                                          "currency": line.currency.code]
             // Absent, not empty: a section of an empty string would still render.
-            if let reason = reasons[line.refersTo.isEmpty ? line.eventID : line.refersTo] { values["reason"] = reason }
+            if let reason = reasons[saleEventID(line)] { values["reason"] = reason }
             return values
         }
         let monthNames = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
@@ -131,6 +133,14 @@ enum DealerViews {
         if !statements.isEmpty { values["statements"] = statements }
         return values
     }
+
+    /// The report's lines of one dealer, in the report's order.
+    static func dealerLines(_ report: Report, dealer: String) throws -> [ReportLine] {
+        try report.lines.collect().filter { $0.dealerID == dealer }
+    }
+
+    /// The activation event whose sale a line concerns (a clawback's: the activation it takes back).
+    static func saleEventID(_ line: ReportLine) -> String { line.refersTo.isEmpty ? line.eventID : line.refersTo }
 
     /// "from 23 Nov 2026 until 23 Nov 2027", "from 23 Nov 2026, no end".
     static func validity(_ claims: EntitlementClaims) -> String {

@@ -332,8 +332,9 @@ struct DealerWebRoutes {
         let mark = try await services.store.ledgerMark().events
         if let cached = services.monthSummaries.summary(dealer: dealer, period: period, mark: mark) { return cached.values }
         let report = try await StatementsReport.run(services: services, period: period, dealer: session.principal.dealer)
-        let ids = try report.lines.collect().filter { $0.dealerID == dealer }.map { $0.refersTo.isEmpty ? $0.eventID : $0.refersTo }
-        let summary = try DealerViews.month(report, dealer: dealer, catalog: services.catalog, reasons: try await services.store.attributions(of: ids))
+        let lines = try DealerViews.dealerLines(report, dealer: dealer)
+        let reasons = try await services.store.attributions(of: lines.map(DealerViews.saleEventID))
+        let summary = try DealerViews.month(report, lines: lines, dealer: dealer, catalog: services.catalog, reasons: reasons)
         services.monthSummaries.keep(MonthSummaryCache.Summary(values: summary), dealer: dealer, period: period, mark: mark)
         return summary
     }
