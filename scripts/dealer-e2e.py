@@ -370,12 +370,14 @@ def main():
               f"accepted in the app, it is credited to the site that made it (quoted): {body[:200]}")
 
         # 10. A quote past its expiry is refused.
-        expires = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # Ten seconds ahead, in whole seconds (RFC 3339 without a fraction): room for a slow machine to make it.
+        expires_at = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) + datetime.timedelta(seconds=10)
+        expires = expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
         status, body = http(port, "POST", "/v1/quotes", app,
                             json.dumps({"vin": VIN, "items": [{"feature": "MORE_POWER", "term": "P1M"}], "channel": "web", "expires_at": expires}).encode())
         short = json.loads(body)
-        check(status == 201, f"a quote valid for three seconds is made ({status} {body[:200]})")
-        time.sleep(4.5)
+        check(status == 201, f"a quote valid for ten seconds is made ({status} {body[:200]})")
+        time.sleep(max(0.0, (expires_at - datetime.datetime.now(datetime.timezone.utc)).total_seconds()) + 1.5)
         driver.get(f"http://127.0.0.1:{port}/dealer/quotes?code={short['code']}")
         check("Expired" in steps.text("#quote-state") and not driver.find_elements(By.ID, "accept-form"), "the page shows the expired quote without acceptance")
         status, body = http(port, "POST", f"/v1/quotes/{short['id']}/accept",
