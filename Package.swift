@@ -20,6 +20,10 @@ let package = Package(
         .library(name: "FoDPostgres", targets: ["FoDPostgres"]),
         .library(name: "FoDAPI", targets: ["FoDAPI"]),
         .library(name: "FoDServer", targets: ["FoDServer"]),
+        .library(name: "FoDVehicle", targets: ["FoDVehicle"]),
+        // libfodvehicle: the C library of Sources/CFoDVehicle/include/fod_vehicle.h (docs/vehicle-sdk.md).
+        .library(name: "fodvehicle", type: .dynamic, targets: ["FoDVehicleABI"]),
+        .library(name: "fodvehicle_static", type: .static, targets: ["FoDVehicleABI"]),
         .executable(name: "fod", targets: ["fod"]),
         .executable(name: "fod-bench", targets: ["fod-bench"]),
     ],
@@ -59,6 +63,17 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(name: "CFoDSupport"),
+        .target(
+            name: "FoDVehicle",
+            dependencies: ["FoDCore", "FoDCrypto", "FoDEntitlements"],
+            swiftSettings: strictSettings
+        ),
+        .target(name: "CFoDVehicle"),
+        .target(
+            name: "FoDVehicleABI",
+            dependencies: ["FoDCore", "FoDCrypto", "FoDEntitlements", "FoDVehicle", "CFoDVehicle"],
+            swiftSettings: strictSettings
+        ),
         .target(name: "FoDQRCode", dependencies: ["FoDCore"], swiftSettings: strictSettings),
         .target(
             name: "FoDRevenue",
@@ -123,6 +138,7 @@ let package = Package(
             name: "fod",
             dependencies: [
                 "FoDServer",
+                "FoDVehicle",
                 "FoDAPI",
                 "FoDStore",
                 "FoDPostgres",
@@ -167,6 +183,11 @@ let package = Package(
         .testTarget(
             name: "FoDEntitlementsTests",
             dependencies: ["FoDCore", "FoDEntitlements", "FoDCrypto", "FoDTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "FoDVehicleTests",
+            dependencies: ["FoDCore", "FoDEntitlements", "FoDCrypto", "FoDVehicle", "FoDTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
