@@ -18,7 +18,8 @@ extension VehicleState {
     static let maxContentLength = 1 << 20
 
     /// The state as stored at the monotonic reading `now` (ns): the time since the last
-    /// attestation is carried, so a restart does not make it look newer.
+    /// attestation is carried, and the reading itself, so that neither a restart nor a gap
+    /// between save and load makes the attestation look newer.
     public func bytes(at now: UInt64) -> [UInt8] {
         var writer = JSONWriter(capacity: 4096)
         writer.raw("{\"vin\":"); writer.string(vin.value)
@@ -29,6 +30,7 @@ extension VehicleState {
         writer.raw(",\"root\":"); writer.string(trust.chain[trust.chain.count - 1].json(indent: 0))
         writer.raw(",\"attested\":"); writer.int(clock.attested)
         writer.raw(",\"since_attested\":"); writer.int(clock.secondsSinceAttestation(at: now))
+        writer.raw(",\"saved_at\":"); writer.int(Int64(clamping: now))
         if let manifest {
             writer.raw(",\"manifest\":{\"ver\":"); writer.int(manifest.version)
             writer.raw(",\"iat\":"); writer.int(manifest.issuedAt)
@@ -134,8 +136,14 @@ extension VehicleState {
                 })
             held.append(HeldEntitlement(entry: entry, issuedAt: try integer("iat", in: item), source: source))
         }
+        // Time since the attestation: what had passed when saved, plus — when the monotonic clock
+        // reads more now than then — the difference (the same run of the clock; after a restart it
+        // may count time that did not pass, which only ends the offline grace sooner).
+        let savedAt = UInt64(clamping: try integer("saved_at", in: object))
+        let gap = now > savedAt ? Int64(clamping: (now - savedAt) / 1_000_000_000) : 0
+        let since = try integer("since_attested", in: object)
         let clock = AttestedClock(attested: try integer("attested", in: object), base: now)
-            .rebased(passed: try integer("since_attested", in: object), at: now)
+            .rebased(passed: since.addingReportingOverflow(gap).overflow ? Int64.max : since + gap, at: now)
         self.init(vin: vin, market: market, offlineGrace: try integer("offline_grace", in: object), leeway: try integer("leeway", in: object),
                   pinnedVersion: pinned, trust: try TrustStore(pinned: root), clock: clock, manifest: manifest, held: held)
     }

@@ -104,7 +104,10 @@ struct VehicleTests {
         #expect(restored.check(try FeatureCode("ACC"), at: 2 * Self.second).enabled)
         #expect(restored.check(try FeatureCode("ACC"), at: (2 + 1860) * Self.second).code == "time_unattested")
         #expect(Self.code { try restored.applyManifest(token, at: 3 * Self.second) } == "manifest_rollback", "the floor survives")
-        #expect(restored.bytes(at: 2 * Self.second) == bytes, "restored at once, it stores the same bytes")
+        #expect(try OnboardVehicle(restoring: bytes, at: 1900 * Self.second).bytes(at: 1900 * Self.second) == bytes,
+                "restored at the same reading, it stores the same bytes")
+        let sameRun = try OnboardVehicle(restoring: bytes, at: 2500 * Self.second)
+        #expect(sameRun.snapshot.clock.secondsSinceAttestation(at: 2500 * Self.second) == 2400, "a later reading of the same clock counts the gap")
         // Every prefix is a torn write; every changed byte is refused.
         for length in 0..<bytes.count {
             let code = Self.code { _ = try OnboardVehicle(restoring: Array(bytes.prefix(length)), at: 0) }

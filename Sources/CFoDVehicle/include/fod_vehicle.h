@@ -24,9 +24,11 @@
  * Time: the library never reads a wall clock. Calls that need time take `mono_ms`, a reading in
  * milliseconds of the car's monotonic clock (CLOCK_MONOTONIC or a tick counter: it never goes
  * back while the software runs; it may start again at 0 after a restart). The car's time is the
- * newest attested time plus the monotonic time since; across fod_vehicle_save and
- * fod_vehicle_load the time already passed since the attestation is carried (the time the car
- * was switched off is not counted).
+ * newest attested time plus the monotonic time since. Across fod_vehicle_save and
+ * fod_vehicle_load the time passed since the attestation is carried, and when the clock reads more
+ * at the load than at the save, the difference is counted too (after a restart that may count time
+ * that did not pass: it only ends the offline grace sooner). Time the car was switched off is not
+ * counted: it has no clock it can trust for that.
  *
  * Stored state: fod_vehicle_save writes bytes the car keeps where it likes (flash, a file). They
  * carry a format version and a SHA-256 checksum: a torn write is "state_truncated", a changed byte
