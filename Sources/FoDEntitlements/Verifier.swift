@@ -37,7 +37,7 @@ public struct Verifier: Sendable {
     /// - Throws: ``EntitlementError`` with the code of the first failing step.
     public func verifyEntitlement(_ token: String, vin: VIN? = nil) throws -> EntitlementClaims {
         let now = clock.unixSeconds()
-        let claims = try withVerifiedSignature(token, type: .entitlement, maxLength: maxTokenLength, now: now) { _, payload in
+        let claims = try withVerifiedSignature(token, type: .entitlement, maxLength: maxTokenLength, now: now) { _, payload, _ in
             try payload.withUnsafeBytes { bytes in
                 try EntitlementClaims.decodeFast(bytes) ?? EntitlementClaims(json: Verifier.claimsObject(payload))
             }
@@ -86,8 +86,16 @@ public struct Verifier: Sendable {
     /// against any clock: it is the clock.
     /// - Throws: ``EntitlementError`` with the code of the first failing step, `time_nonce_mismatch`.
     public func verifyTime(_ token: String, nonce: String) throws -> TimeClaims {
-        let (_, payload) = try verifySignature(token, type: .time, maxLength: maxTokenLength, now: clock.unixSeconds())
-        let claims = try TimeClaims(json: Verifier.claimsObject(payload))
+        // The key's window is checked at the time the token attests, not at the verifier's clock:
+        // a vehicle asks for time because its own estimate may be far behind (stored for months,
+        // across a rotation whose new key's `nbf` is later than that estimate). A key past its
+        // window can then only attest a time inside it — before its end, so never a time later
+        // than one a vehicle that saw the rotation has accepted (`time_rollback`).
+        let claims = try withVerifiedSignature(token, type: .time, maxLength: maxTokenLength, now: nil) { _, payload, key in
+            let claims = try TimeClaims(json: Verifier.claimsObject(payload))
+            try key.checkUsable(at: claims.time)
+            return claims
+        }
         guard claims.issuer == issuer else {
             throw EntitlementError(.issuerMismatch, "issued by \"\(claims.issuer.value.prefix(80))\", expected \"\(issuer.value)\"")
         }
@@ -105,9 +113,10 @@ public struct Verifier: Sendable {
     }
 
     /// Steps 1 to 5 on the token's own bytes (the signing input is not copied), then `body`
-    /// with the header and the decoded payload.
-    private func withVerifiedSignature<T>(_ token: String, type: TokenType?, maxLength: Int, now: Int64,
-                                          _ body: (JWSHeader, _ payload: [UInt8]) throws -> T) throws -> T {
+    /// with the header, the decoded payload and the key that verified it. The key's window is
+    /// checked at `now`; with `nil`, `body` checks it.
+    private func withVerifiedSignature<T>(_ token: String, type: TokenType?, maxLength: Int, now: Int64?,
+                                          _ body: (JWSHeader, _ payload: [UInt8], TrustedKey) throws -> T) throws -> T {
         var token = token
         return try token.withUTF8 { utf8 in
             let segments = try CompactJWS.Segments(UnsafeRawBufferPointer(utf8), maxLength: maxLength)
@@ -141,7 +150,7 @@ public struct Verifier: Sendable {
             if let type, !trusted.mayUse(for: type) {
                 throw EntitlementError(.keyScope, "key \(trusted.keyID) may not sign \(type.rawValue) tokens")
             }
-            try trusted.checkUsable(at: now)
+            if let now { try trusted.checkUsable(at: now) }
             guard signature.count == header.algorithm.signatureLength else {
                 throw EntitlementError(.signatureLength, "the signature is \(signature.count) bytes; \(header.algorithm) signatures are 64")
             }
@@ -150,12 +159,12 @@ public struct Verifier: Sendable {
             } catch {
                 throw EntitlementError(.signatureInvalid, "the signature does not verify with key \(trusted.keyID)")
             }
-            return try body(header, payload)
+            return try body(header, payload, trusted)
         }
     }
 
     private func verifySignature(_ token: String, type: TokenType?, maxLength: Int, now: Int64) throws -> (header: JWSHeader, payload: [UInt8]) {
-        try withVerifiedSignature(token, type: type, maxLength: maxLength, now: now) { ($0, $1) }
+        try withVerifiedSignature(token, type: type, maxLength: maxLength, now: now) { header, payload, _ in (header, payload) }
     }
 
     private func checkIssuerAndSubject(_ actual: IssuerID, _ subject: VIN, expected vin: VIN?) throws {

@@ -34,6 +34,11 @@ enum CLIError {
         }
     }
 
+    /// Prints `warning: message` on stderr.
+    static func printWarning(_ message: String) {
+        FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+    }
+
     /// Prints a line on stderr.
     static func printError(_ message: String) {
         FileHandle.standardError.write(Data("error: \(message)\n".utf8))

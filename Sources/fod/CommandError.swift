@@ -25,4 +25,8 @@ extension ErrorCode where Domain == CommandError {
     static let notSignedIn = ErrorCode("not_signed_in")
     /// The key is valid but not a dealer key.
     static let notDealerKey = ErrorCode("not_a_dealer_key")
+    /// `fod vehicle`: no car at the state path (no factory file beside it).
+    static let vehicleNotInitialized = ErrorCode("vehicle_not_initialized")
+    /// A file could not be written.
+    static let fileWrite = ErrorCode("file_write_failed")
 }

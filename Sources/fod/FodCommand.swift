@@ -40,7 +40,7 @@ struct FodCommand: AsyncParsableCommand {
           2   bad input (unreadable file, bad key, invalid VIN, ...)
           64  wrong usage
         """,
-        subcommands: [KeysCommand.self, TrustCommand.self, IssueCommand.self, VerifyCommand.self, InspectCommand.self, ReportCommand.self, GenCommand.self, ServeCommand.self, RenewCommand.self, APIKeyCommand.self, AuditCommand.self, ImportCommand.self, DatabaseCommand.self, DealerCommand.self, CloseCommand.self, CreditNotesCommand.self, StatementCommand.self]
+        subcommands: [KeysCommand.self, TrustCommand.self, IssueCommand.self, VerifyCommand.self, InspectCommand.self, ReportCommand.self, GenCommand.self, ServeCommand.self, RenewCommand.self, APIKeyCommand.self, AuditCommand.self, ImportCommand.self, DatabaseCommand.self, DealerCommand.self, CloseCommand.self, CreditNotesCommand.self, StatementCommand.self, VehicleCommand.self]
     )
 
     /// Runs the command. For `fod serve`, Swift concurrency's global executor becomes NIO's event

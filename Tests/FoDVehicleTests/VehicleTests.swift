@@ -124,4 +124,19 @@ struct VehicleTests {
         #expect(refusedChanges == (bytes.count + 6) / 7, "every changed byte is refused")
         #expect(Self.code { _ = try OnboardVehicle(restoring: bytes + [0], at: 0) } == "state_malformed")
     }
+
+    @Test("time signed by a key whose window starts after the car's own estimate is taken (a car stored across a rotation); a time outside the key's window is refused")
+    func timeKeyWindow() throws {
+        let world = World()
+        let stored = Self.start - 300 * 86_400  // the car's estimate is long before every key's nbf
+        let car = try OnboardVehicle(vin: Self.vin, market: nil, pinnedRoot: try world.root(1, [world.a]), productionTime: stored,
+                                     offlineGrace: 86_400, at: 0)
+        let nonce = "stored-car-nonce-000001"
+        let now = try world.issuer(world.a, at: Self.start).attestTime(nonce: nonce).token
+        #expect(Self.code { try car.applyTime(now, nonce: nonce, at: Self.second) } == "ok")
+        #expect(car.time(at: Self.second) == Self.start)
+        let beyond = try world.issuer(world.a, at: Self.start + 500 * 86_400).attestTime(nonce: nonce).token
+        #expect(Self.code { try car.applyTime(beyond, nonce: nonce, at: Self.second) } == "key_expired", "past the key's window")
+        #expect(car.time(at: Self.second) == Self.start, "a refused time changes nothing")
+    }
 }
