@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Where a private signing key is: a PEM file (mode 0600), or a PKCS#11 token named by an RFC 7512
 /// URI, as `--key` gives it (`keys/issuing.private.pem`, `pkcs11:token=fod;object=issuing-2027`).

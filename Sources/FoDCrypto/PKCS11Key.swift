@@ -1,5 +1,5 @@
 import CPKCS11
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// A private key in a PKCS#11 token, signed with through the module directly (``PKCS11Module``):

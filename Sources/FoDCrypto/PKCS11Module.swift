@@ -1,5 +1,5 @@
 import CPKCS11
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// A PKCS#11 module (a shared library), loaded with `dlopen` and called through its function list

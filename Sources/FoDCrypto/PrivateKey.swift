@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A private signing key (P-256 or Ed25519).
 ///

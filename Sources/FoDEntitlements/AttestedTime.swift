@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import Synchronization
 
 /// A vehicle's trustworthy time (docs/trust.md, "Clock wound back"): the newest attested time it

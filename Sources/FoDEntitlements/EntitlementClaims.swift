@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The claims of an entitlement token: one feature switched on for one vehicle.
 public struct EntitlementClaims: Sendable, Hashable {

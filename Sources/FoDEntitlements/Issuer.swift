@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import FoDCrypto
 
 /// Signs entitlements and vehicle manifests with one private key.

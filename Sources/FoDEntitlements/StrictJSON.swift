@@ -1,5 +1,5 @@
 import FoDCore
-import Foundation
+import FoundationEssentials
 
 /// A JSON document type read strictly: ``StrictJSON`` refuses a member outside ``members`` before
 /// the type's own decoding runs.
@@ -50,7 +50,7 @@ public enum StrictJSON {
     static func fieldError(_ error: DecodingError) -> EntitlementError {
         func name(_ path: [any CodingKey], _ last: (any CodingKey)? = nil) -> String {
             (path + (last.map { [$0] } ?? [])).map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-                .replacingOccurrences(of: ".[", with: "[")
+                .replacing(".[", with: "[")
         }
         switch error {
         case .keyNotFound(let key, let context):

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A source of the current time, injected wherever time matters so tests can fix it.
 public protocol WallClock: Sendable {

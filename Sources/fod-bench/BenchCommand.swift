@@ -7,6 +7,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fod-bench",
         abstract: "Benchmarks for fod. Build with -c release: swift run -c release fod-bench tokens",
-        subcommands: [TokensBenchmark.self, HSMSigningBenchmark.self, ScaleLoad.self]
+        subcommands: [TokensBenchmark.self, HSMSigningBenchmark.self, ScaleLoad.self, VerifyLoopBenchmark.self]
     )
 }
