@@ -6,7 +6,8 @@
    and synced with `fod vehicle sync` over and over while the service rotates: root 2 publishes B
    (active a few seconds later), root 3 retires A.
 3. Checks: every car ends on root 3 trusting only B, holds the newest manifest (signed by B), has
-   what it was sold enabled (`fod vehicle check`: exit 0) and nothing else (exit 1 with the code);
+   what it was sold enabled (`fod vehicle check`: exit 0) and nothing else (exit 1 with the code),
+   and reports so (`POST /v1/vehicles/{vin}/state`: in sync; a report of a feature never sold is not);
    a manifest A signed before is refused (`fod vehicle apply`: key_unknown), an older one too
    (manifest_rollback).
 4. State survives: a sync killed mid-way (SIGKILL) and the state file truncated: `fod vehicle check`
@@ -165,7 +166,16 @@ def main():
                   f"{vin} holds the newest manifest, signed by B (version {shown.get('manifest_version')} of {served['version']})")
             enabled = {e["feature"]: e["enabled"] for e in shown.get("entitlements", [])}
             check(enabled == {"NAV_PLUS": True, "MATRIX_LED": True}, f"{vin}: what was sold is enabled ({enabled})")
+        for vin in CARS:
+            done = fod("vehicle", "sync", "--server", server_url, "--state", state(vin), env=env)
+            check(done.returncode == 0 and "service: in sync" in done.stdout,
+                  f"{vin} reports what it has (POST /v1/vehicles/{{vin}}/state): the service finds it in sync ({done.stdout.strip()[-200:]})")
         car = CARS[0]
+        # A car that enables what it was not sold: the service says so and raises an event.
+        status, body, _ = call(port, "POST", f"/v1/vehicles/{car}/state", issuer_key, {"enabled": ["NAV_PLUS", "MATRIX_LED", "MORE_POWER"]})
+        answer = json.loads(body) if status == 200 else {}
+        check(answer.get("unexpected") == ["MORE_POWER"] and answer.get("manifest_behind") is True and answer.get("event_raised") is True,
+              f"a report with a feature never sold and no manifest: unexpected MORE_POWER, manifest behind, an event ({status} {answer})")
         check(fod("vehicle", "check", "NAV_PLUS", "--state", state(car)).returncode == 0, "fod vehicle check NAV_PLUS: exit 0")
         absent = fod("vehicle", "check", "ACC", "--state", state(car))
         check(absent.returncode == 1 and "feature_not_entitled" in absent.stdout, f"fod vehicle check ACC: exit 1, feature_not_entitled ({absent.stdout.strip()})")

@@ -66,6 +66,7 @@ extension ExpiringList: ResponseEncodable {}
 extension RefundResponse: ResponseEncodable {}
 extension VerifyResponse: ResponseEncodable {}
 extension ManifestResponse: ResponseEncodable {}
+extension VehicleStateResponse: ResponseEncodable {}
 extension StatementsResponse: ResponseEncodable {}
 extension ActivationsResponse: ResponseEncodable {}
 extension AuditPage: ResponseEncodable {}

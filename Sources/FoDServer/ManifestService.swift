@@ -1,3 +1,4 @@
+import FoDAPI
 import FoDCore
 import FoDEntitlements
 import FoDStore
@@ -29,17 +30,7 @@ struct ManifestService: Sendable {
     func manifest(for vin: VIN, logger: Logger) async throws -> (version: Int64, token: String) {
         let now = clock.unixSeconds()
         guard let snapshot = try await store.manifestSnapshot(of: vin) else { throw FoDServices.notRegistered(vin) }
-        let live = snapshot.entitlements.filter { $0.revokedAt == nil && ($0.claims.expiresAt.map { $0 > now } ?? true) }
-        // An entitlement stored before its claims were validated (a start before 1970) would make
-        // every manifest of the vehicle unverifiable; it is left out and reported instead.
-        let valid = live.filter { stored in
-            do { try stored.claims.validate(); return true } catch {
-                logger.warning("entitlement left out of the manifest: its claims do not validate",
-                               metadata: ["entitlement": .string(stored.claims.id.value), "reason": .string("\(error)")])
-                return false
-            }
-        }
-        let entries = valid.map { ManifestClaims.Entry($0.claims) }.sorted { $0.id < $1.id }
+        let entries = ManifestService.live(snapshot, at: now, logger: logger).map { ManifestClaims.Entry($0.claims) }.sorted { $0.id < $1.id }
         let issuer = try signing.requireSigner(for: .manifest)
         // The signing key is part of the content: a manifest signed by a retired key gets a new version.
         let request = ManifestVersionRequest(vin: vin, entries: entries, signer: issuer.keyID, reusableSince: now - lifetime / 2)
@@ -51,5 +42,43 @@ struct ManifestService: Sendable {
         let manifest = ManifestClaims(issuer: issuer.issuer, vin: vin, issuedAt: version.issuedAt, version: version.version,
                                       expiresAt: version.issuedAt + lifetime, entitlements: entries)
         return (version.version, try issuer.sign(manifest))
+    }
+
+    /// The entitlements a manifest lists at `now`: not revoked, not ended, claims that validate.
+    static func live(_ snapshot: ManifestSnapshot, at now: Int64, logger: Logger) -> [StoredEntitlement] {
+        let live = snapshot.entitlements.filter { $0.revokedAt == nil && ($0.claims.expiresAt.map { $0 > now } ?? true) }
+        // An entitlement stored before its claims were validated (a start before 1970) would make
+        // every manifest of the vehicle unverifiable; it is left out and reported instead.
+        return live.filter { stored in
+            do { try stored.claims.validate(); return true } catch {
+                logger.warning("entitlement left out of the manifest: its claims do not validate",
+                               metadata: ["entitlement": .string(stored.claims.id.value), "reason": .string("\(error)")])
+                return false
+            }
+        }
+    }
+
+    /// How far a car's clock may be from the service's when its report is compared: an
+    /// entitlement that started or ended less than this ago may be either way.
+    static let reportLeeway: Int64 = 60
+
+    /// A car's report beside what the service issued it (docs/vehicle-sdk.md, "The car reports
+    /// back"): missing — live and started, not enabled; unexpected — enabled, with no entitlement
+    /// that is live (revoked or ended ones are not), both with ``reportLeeway``; and whether its
+    /// manifest is older than the newest issued.
+    /// - Throws: ``APIError`` 404 `vehicle_not_found`, ``StoreError``.
+    func compare(_ report: VehicleStateRequest, for vin: VIN, logger: Logger) async throws -> VehicleStateReport {
+        let now = clock.unixSeconds()
+        guard let snapshot = try await store.manifestSnapshot(of: vin) else { throw FoDServices.notRegistered(vin) }
+        let leeway = ManifestService.reportLeeway
+        let unrevoked = snapshot.entitlements.filter { $0.revokedAt == nil }
+        let required = Set(ManifestService.live(snapshot, at: now + leeway, logger: logger)
+            .filter { $0.claims.notBefore <= now - leeway }.map(\.claims.feature))
+        let allowed = Set(unrevoked.filter { $0.claims.notBefore <= now + leeway && ($0.claims.expiresAt.map { $0 > now - leeway } ?? true) }
+            .map(\.claims.feature))
+        let enabled = Set(report.enabled)
+        return VehicleStateReport(vin: vin, reportedAt: now, manifestVersion: report.manifestVersion, rootVersion: report.rootVersion,
+                                  enabled: report.enabled, currentManifestVersion: snapshot.last?.version,
+                                  missing: Array(required.subtracting(enabled)), unexpected: Array(enabled.subtracting(allowed)))
     }
 }

@@ -7,7 +7,7 @@ import Synchronization
 /// sessions, imports).
 public enum Outbox {
     /// What kind of resource an event's subject names.
-    enum Subject: Int, CaseIterable { case entitlement, vehicle, manifest, trust, period, objection, partner, site, salesperson, catalog, campaign, retirement, plan, quote }
+    enum Subject: Int, CaseIterable { case entitlement, vehicle, manifest, trust, period, objection, partner, site, salesperson, catalog, campaign, retirement, plan, quote, vehicleState }
 
     /// Audit action → event type, and the subject it concerns. `docs/api.md` lists them.
     static let types: [(action: String, type: String, subject: Subject)] = [
@@ -44,6 +44,7 @@ public enum Outbox {
         ("quote.accept", "quote.accepted", .quote),
         ("quote.expire", "quote.expired", .quote),
         ("quote.cancel", "quote.cancelled", .quote),
+        ("vehicle.state_mismatch", "vehicle.state_mismatch", .vehicleState),
     ]
 
     /// Every event type, in the order of ``types``.
@@ -153,6 +154,13 @@ public enum Outbox {
                                                   from: "quote_item i WHERE i.quote_id = q.id", order: "i.n"))]))
             FROM quote q WHERE q.id = a.subject
             """)
+        // A car's report that differs from what it was issued (docs/vehicle-sdk.md).
+        let vehicleState = d.nested("""
+            SELECT \(d.object([("vin", "s.vin"), ("reported_at", d.time("s.reported_at")), ("manifest_version", "s.manifest_version"),
+                              ("current_manifest_version", "s.current_manifest_version"), ("root_version", "s.root_version"),
+                              ("enabled", d.json("s.enabled")), ("missing", d.json("s.missing")), ("unexpected", d.json("s.unexpected"))]))
+            FROM vehicle_state s WHERE s.vin = a.subject
+            """)
         let present = types.filter { subjects.contains($0.subject) }
         var dealer: [String] = [], data: [String] = []
         func when(_ subject: Subject, dealer dealerValue: String?, data dataValue: String) {
@@ -174,6 +182,7 @@ public enum Outbox {
         when(.retirement, dealer: nil, data: retirement)
         when(.plan, dealer: nil, data: plan)
         // A quote's feed: the site credited once accepted, else the customer's preferred site, else the site that made it.
+        when(.vehicleState, dealer: servicing, data: vehicleState)
         when(.quote, dealer: "(SELECT COALESCE(q.credited_dealer, q.preferred_dealer, q.dealer_id) FROM quote q WHERE q.id = a.subject)", data: quote)
         when(.salesperson, dealer: "(SELECT p.site_id FROM salesperson p WHERE p.id = a.subject ORDER BY p.recorded_at DESC, p.active_from DESC LIMIT 1)",
              data: salesperson)

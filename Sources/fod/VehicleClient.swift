@@ -68,6 +68,12 @@ struct VehicleClient: Sendable {
         return try VehicleClient.decode(ManifestResponse.self, try VehicleClient.ok(answer, "the manifest"))
     }
 
+    /// Reports what the car has (`POST /v1/vehicles/{vin}/state`) and returns the comparison.
+    func reportState(_ state: VehicleStateRequest, vin: VIN) async throws -> VehicleStateResponse {
+        let answer = try await send(.POST, "/v1/vehicles/\(vin.value)/state", json: try JSONValueEncoder().bytes(state), authorized: true)
+        return try VehicleClient.decode(VehicleStateResponse.self, try VehicleClient.ok(answer, "the state report"))
+    }
+
     /// The body of a 2xx answer.
     /// - Throws: ``CommandError`` `server_refused` with the problem's code, `server_answer_invalid`.
     static func ok(_ answer: Answer, _ what: String) throws -> [UInt8] {

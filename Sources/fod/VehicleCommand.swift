@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
+import FoDAPI
 import FoDCore
 import FoDEntitlements
 import FoDVehicle
@@ -55,6 +56,8 @@ struct VehicleCommand: AsyncParsableCommand {
         @Option(help: "The state file.") var state: String
         @Option(name: .customLong("key-file"), help: "A file whose first line is an issuer key (else FOD_VEHICLE_KEY).") var keyFile: String?
         @Flag(help: "Print the car's state as JSON instead of lines.") var json = false
+        @Flag(name: .customLong("no-report"), help: "Do not report what the car has to the service (POST /v1/vehicles/{vin}/state).")
+        var noReport = false
 
         func run() async throws {
             let files = VehicleFiles(state: state)
@@ -67,7 +70,7 @@ struct VehicleCommand: AsyncParsableCommand {
                                        key: try await CLIError.run { try VehicleClient.key(file: keyFile) })
             let report: VehicleSync.Report
             do {
-                report = try await VehicleSync.run(car, client: client, persist: files.save)
+                report = try await VehicleSync.run(car, client: client, report: !noReport, persist: files.save)
             } catch let error as CommandError {
                 CLIError.printError(error.description)
                 throw ExitCode(3)
@@ -82,6 +85,16 @@ struct VehicleCommand: AsyncParsableCommand {
                     + (report.time.map { ["time \($0)"] } ?? []) + (report.manifest.map { ["manifest \($0)"] } ?? [])
                 print("took: \(taken.isEmpty ? "nothing new" : taken.joined(separator: "; "))")
                 VehicleCommand.printSummary(car)
+                if let comparison = report.comparison {
+                    if comparison.inSync {
+                        print("service: in sync")
+                    } else {
+                        let parts = (comparison.missing.isEmpty ? [] : ["missing \(comparison.missing.map(\.value).joined(separator: ", "))"])
+                            + (comparison.unexpected.isEmpty ? [] : ["unexpected \(comparison.unexpected.map(\.value).joined(separator: ", "))"])
+                            + (comparison.manifestBehind ? ["manifest \(comparison.manifestVersion.map(String.init) ?? "none") behind \(comparison.currentManifestVersion.map(String.init) ?? "none")"] : [])
+                        print("service: not in sync: \(parts.joined(separator: "; "))")
+                    }
+                }
             }
             if !report.refusals.isEmpty { throw ExitCode(1) }
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
+import FoDAPI
 import FoDCore
 import FoDEntitlements
 import FoDVehicle
@@ -36,6 +37,8 @@ struct VehicleSimulateCommand: AsyncParsableCommand {
     @Flag(help: "Register the cars first (POST /v1/vehicles; an existing one is fine).") var register = false
     @Option(name: .customLong("key-file"), help: "A file whose first line is an issuer key (else FOD_VEHICLE_KEY).") var keyFile: String?
     @Flag(help: "Print the figures as one JSON object.") var json = false
+    @Flag(name: .customLong("no-report"), help: "Do not report what each car has after its poll (POST /v1/vehicles/{vin}/state).")
+    var noReport = false
 
     func validate() throws {
         guard (1...1_000_000).contains(vehicles) else { throw ValidationError("--vehicles is 1 to 1,000,000") }
@@ -81,7 +84,7 @@ struct VehicleSimulateCommand: AsyncParsableCommand {
         for index in fleet.indices { first.insert(Due(at: start + .seconds(Double.random(in: 0..<interval)), car: index)) }
         let schedule = Shared(first)
         let figures = Shared(Figures())
-        let (interval, jitter) = (self.interval, self.jitter)
+        let (interval, jitter, reporting) = (self.interval, self.jitter, !noReport)
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<connections {
                 group.addTask {
@@ -93,7 +96,8 @@ struct VehicleSimulateCommand: AsyncParsableCommand {
                         var failure: String?
                         var refused: [String] = []
                         do {
-                            refused = try await VehicleSync.run(fleet[due.car], client: client).refusals.map(\.code)
+                            let outcome = try await VehicleSync.run(fleet[due.car], client: client, report: reporting)
+                            refused = outcome.refusals.map(\.code) + (outcome.comparison.map { $0.inSync ? [] : ["service: not in sync"] } ?? [])
                         } catch let error as CommandError {
                             failure = VehicleSimulateCommand.errorCode(error)
                         } catch {

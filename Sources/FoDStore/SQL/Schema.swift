@@ -122,6 +122,18 @@ public enum Schema {
                 "ALTER TABLE closed_line ADD COLUMN attribution TEXT",
             ]
         },
+        // What each car last reported it has (docs/vehicle-sdk.md, "The car reports back"), beside
+        // what the service had issued it then; `mismatch` keys the last mismatch raised as an event.
+        Migration(id: "2026-12-vehicle-state") { d in
+            let int = d.integer
+            return [
+                """
+                CREATE TABLE vehicle_state (vin TEXT PRIMARY KEY REFERENCES vehicle (vin), reported_at \(int) NOT NULL, reported_by TEXT NOT NULL,
+                  manifest_version \(int), root_version \(int), current_manifest_version \(int), enabled TEXT NOT NULL, missing TEXT NOT NULL,
+                  unexpected TEXT NOT NULL, mismatch TEXT)
+                """,
+            ]
+        },
     ]
 
     /// fod's tables, parents before children (the order a copy loads them in).
