@@ -34,9 +34,10 @@ struct UpgradeTests {
         let store = try await Self.openFixture(backend)
         defer { (store as? PostgresStore)?.shutdown() }
         let rows = try await Self.rows(store)
-        // The release's tables (it did not list `health`, a readiness check's timestamp); the network's, the catalog's, plans' and quotes' came after it.
+        // The release's tables (it did not list `health`, a readiness check's timestamp); the network's, the catalog's, plans', quotes' and the
+        // cars' reports came after it.
         #expect(Set(TableDump.tableOrder).subtracting(expected.keys) == ["health", "partner", "partner_version", "salesperson", "catalog_history", "campaign", "feature_retirement", "plan_version",
-                                                                         "quote", "quote_item"])
+                                                                         "quote", "quote_item", "vehicle_state"])
         for table in expected.keys.sorted() {
             let before = expected[table] ?? []
             #expect(!before.isEmpty, "the fixture has rows in \(table)")
