@@ -11,6 +11,8 @@ public struct VehicleStateRequest: StrictDecodable, CodingKeyed, Encodable, Send
     }
     /// The most features one report may list.
     public static let maxFeatures = 500
+    /// The versions a report may name (JSON's exact integers).
+    public static let versions: ClosedRange<Int64> = 1...9_007_199_254_740_991
 
     /// `nil`: the car holds no manifest.
     public var manifestVersion: Int64?
@@ -29,10 +31,12 @@ public struct VehicleStateRequest: StrictDecodable, CodingKeyed, Encodable, Send
         manifestVersion = try c.decodeIfPresent(Int64.self, forKey: .manifestVersion)
         rootVersion = try c.decodeIfPresent(Int64.self, forKey: .rootVersion)
         let codes = try c.decode([String].self, forKey: .enabled)
-        if let version = manifestVersion, version < 1 {
-            throw EntitlementError(.requestInvalid, "manifest_version is a version (1 or more), or absent when the car holds no manifest")
+        if let version = manifestVersion, !VehicleStateRequest.versions.contains(version) {
+            throw EntitlementError(.requestInvalid, "manifest_version is a version (1 to 2^53 − 1), or absent when the car holds no manifest")
         }
-        if let version = rootVersion, version < 1 { throw EntitlementError(.requestInvalid, "root_version is a version (1 or more)") }
+        if let version = rootVersion, !VehicleStateRequest.versions.contains(version) {
+            throw EntitlementError(.requestInvalid, "root_version is a version (1 to 2^53 − 1)")
+        }
         guard codes.count <= VehicleStateRequest.maxFeatures else {
             throw EntitlementError(.requestInvalid, "enabled lists at most \(VehicleStateRequest.maxFeatures) features")
         }

@@ -70,6 +70,7 @@ struct VehicleStateTests {
             _ = try await Self.report(client, service.issuer, #"{"enabled":["nav"]}"#, status: .unprocessableContent, code: "feature_invalid")
             _ = try await Self.report(client, service.issuer, #"{"enabled":["ACC","ACC"]}"#, status: .unprocessableContent, code: "request_invalid")
             _ = try await Self.report(client, service.issuer, #"{"manifest_version":0,"enabled":[]}"#, status: .unprocessableContent, code: "request_invalid")
+            _ = try await Self.report(client, service.issuer, #"{"root_version":9007199254740992,"enabled":[]}"#, status: .unprocessableContent, code: "request_invalid")
             _ = try await Self.report(client, service.issuer, #"{"enabled":[],"extra":1}"#, status: .unprocessableContent, code: "field_unknown")
         }
     }
