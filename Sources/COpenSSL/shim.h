@@ -11,6 +11,7 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/ui.h>
 
@@ -32,6 +33,11 @@ static inline int COpenSSL_EVP_PKEY_CTX_set_group_name(EVP_PKEY_CTX *ctx, const 
 static inline const char *COpenSSL_param_group_name(void) { return OSSL_PKEY_PARAM_GROUP_NAME; }
 static inline const char *COpenSSL_param_pub_key(void) { return OSSL_PKEY_PARAM_PUB_KEY; }
 static inline const char *COpenSSL_param_priv_key(void) { return OSSL_PKEY_PARAM_PRIV_KEY; }
+static inline const char *COpenSSL_param_rsa_n(void) { return OSSL_PKEY_PARAM_RSA_N; }
+static inline const char *COpenSSL_param_rsa_e(void) { return OSSL_PKEY_PARAM_RSA_E; }
+static inline int COpenSSL_EVP_PKEY_CTX_set_rsa_pkcs1_padding(EVP_PKEY_CTX *ctx) {
+    return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING);
+}
 
 static const int COpenSSL_EVP_PKEY_KEYPAIR = EVP_PKEY_KEYPAIR;
 static const int COpenSSL_EVP_PKEY_PUBLIC_KEY = EVP_PKEY_PUBLIC_KEY;
