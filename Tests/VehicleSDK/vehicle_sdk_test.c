@@ -12,6 +12,7 @@
  */
 #include "fod_vehicle.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,6 +272,58 @@ static void check_interface(void) {
     free(root);
 }
 
+/* Threads: one vehicle used from four threads at once — checks, saves, refused applies — as the
+ * header promises (calls on one vehicle are serialized by the library). */
+struct shared_vehicle {
+    fod_vehicle *vehicle;
+    const char *manifest;
+    size_t manifest_length;
+    int failures;
+};
+
+static void *hammer(void *argument) {
+    struct shared_vehicle *shared = argument;
+    fod_status status;
+    uint8_t buffer[16384];
+    size_t length;
+    for (int i = 0; i < 500; i++) {
+        int enabled = fod_vehicle_feature_enabled(shared->vehicle, "MATRIX_LED", 1000, &status);
+        int saved = fod_vehicle_save(shared->vehicle, 1000, buffer, sizeof buffer, &length, &status);
+        int again = fod_vehicle_apply_manifest(shared->vehicle, shared->manifest, shared->manifest_length, 1000, &status);
+        if (enabled != FOD_OK || saved != FOD_OK || again != FOD_REFUSED || strcmp(status.code, "manifest_rollback") != 0) {
+            __atomic_add_fetch(&shared->failures, 1, __ATOMIC_RELAXED);
+        }
+    }
+    return NULL;
+}
+
+static void check_threads(void) {
+    size_t length = 0, manifest_length = 0, time_length = 0;
+    char *root = read_file("fixtures/trust/root-1.json", &length);
+    fod_status status;
+    fod_vehicle *vehicle = fod_vehicle_new("WVWZZZ1KZAW394821", "DE", root, length, 1801785600, 604800, 0, &status);
+    char *root2 = read_file("fixtures/trust/root-2.json", &length);
+    char *root3 = read_file("fixtures/trust/root-3.json", &length);
+    fod_vehicle_apply_root(vehicle, root2, strlen(root2), &status);
+    fod_vehicle_apply_root(vehicle, root3, strlen(root3), &status);
+    char *time = read_file("fixtures/vehicle/time-1.jwt", &time_length);
+    char *manifest = read_file("fixtures/vehicle/manifest-2.jwt", &manifest_length);
+    int ready = fod_vehicle_apply_time(vehicle, time, time_length, "nonce-one-000000000001", 500, &status) == FOD_OK
+        && fod_vehicle_apply_manifest(vehicle, manifest, manifest_length, 500, &status) == FOD_OK;
+    check(ready, "threads: a vehicle with time and a manifest");
+    struct shared_vehicle shared = {vehicle, manifest, manifest_length, 0};
+    pthread_t threads[4];
+    for (int i = 0; i < 4; i++) pthread_create(&threads[i], NULL, hammer, &shared);
+    for (int i = 0; i < 4; i++) pthread_join(threads[i], NULL);
+    check(shared.failures == 0, "threads: 4 × 500 checks, saves and refused applies on one vehicle at once, each answered as alone");
+    fod_vehicle_free(vehicle);
+    free(root);
+    free(root2);
+    free(root3);
+    free(time);
+    free(manifest);
+}
+
 int main(int argc, char **argv) {
     if (argc != 3 && argc != 4) {
         fprintf(stderr, "usage: vehicle_sdk_test PLAN REPOSITORY [STATE-SEED]\n");
@@ -280,6 +333,7 @@ int main(int argc, char **argv) {
     state_sample = argc == 4 ? argv[3] : NULL;
     run_plan(argv[1]);
     check_interface();
+    check_threads();
     printf("vehicle_sdk_test: %d cases, %d failed; %d interface checks, %d failed (%s)\n", cases_run, cases_failed, checks_run,
            checks_failed, fod_vehicle_library_version());
     return cases_failed == 0 && checks_failed == 0 && cases_run > 0 ? 0 : 1;
