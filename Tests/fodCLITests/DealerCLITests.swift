@@ -10,7 +10,7 @@ import FoundationNetworking
 struct DealerCLITests {
     /// A running development server; stopped by ``stop()``.
     final class Server {
-        let process = Process()
+        let process: Process
         let data: URL
         let url: String
 
@@ -22,24 +22,38 @@ struct DealerCLITests {
         /// the development keys and the demo data) unless `development` is false.
         init(data folder: URL? = nil, arguments: [String] = [], environment: [String: String]? = nil, development: Bool = true) throws {
             data = try folder ?? TestPaths.temporaryDirectory()
-            let port = Int.random(in: 20_000...40_000)
-            url = "http://127.0.0.1:\(port)"
-            log = data.appendingPathComponent("serve-\(port).log")
-            FileManager.default.createFile(atPath: log.path, contents: nil)
-            process.executableURL = TestPaths.fodBinary
-            process.arguments = ["serve"] + (development ? ["--dev"] : []) + ["--data", data.path, "--port", String(port), "--shutdown-delay", "0.2"] + arguments
-            if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-            process.currentDirectoryURL = TestPaths.repository
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = try FileHandle(forWritingTo: log)
-            try process.run()
-            let deadline = Date().addingTimeInterval(20)
-            while Date() < deadline {
-                if let data = try? Data(contentsOf: URL(string: "\(url)/healthz")!), !data.isEmpty { return }
-                Thread.sleep(forTimeInterval: 0.2)
+            // Ports below Linux's ephemeral range (32768–60999), so no client socket of a test
+            // running beside holds it; a port another server took anyway is tried again.
+            var lastLog = ""
+            for _ in 0..<3 {
+                let port = Int.random(in: 20_000...32_000)
+                let url = "http://127.0.0.1:\(port)"
+                let log = data.appendingPathComponent("serve-\(port).log")
+                FileManager.default.createFile(atPath: log.path, contents: nil)
+                let process = Process()
+                process.executableURL = TestPaths.fodBinary
+                process.arguments = ["serve"] + (development ? ["--dev"] : []) + ["--data", data.path, "--port", String(port), "--shutdown-delay", "0.2"] + arguments
+                if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+                process.currentDirectoryURL = TestPaths.repository
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = try FileHandle(forWritingTo: log)
+                try process.run()
+                let deadline = Date().addingTimeInterval(20)
+                while Date() < deadline, process.isRunning {
+                    if let data = try? Data(contentsOf: URL(string: "\(url)/healthz")!), !data.isEmpty {
+                        (self.process, self.url, self.log) = (process, url, log)
+                        return
+                    }
+                    Thread.sleep(forTimeInterval: 0.2)
+                }
+                process.terminate()
+                process.waitUntilExit()
+                lastLog = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+                guard lastLog.contains("Address already in use") else {
+                    throw CLITestFailure("the server did not start on \(url): \(lastLog)")
+                }
             }
-            process.terminate()
-            throw CLITestFailure("the server did not start on \(url): \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+            throw CLITestFailure("the server did not start on three ports: \(lastLog)")
         }
 
         func key(role: String, dealer: String? = nil) throws -> String {
