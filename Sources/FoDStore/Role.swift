@@ -33,6 +33,10 @@ public struct Principal: Sendable, Hashable {
     /// The salesperson a dealer key names, if any: recorded on its sales.
     public let salesperson: SalespersonID?
 
+    /// The person acting, when a person signed in to the back office (their name at the
+    /// identity provider; ``keyID`` is then `person:` and their subject).
+    public let personName: String?
+
     /// Creates a principal.
     public init(keyID: String, role: Role, dealer: DealerID?, partner: PartnerID? = nil, salesperson: SalespersonID? = nil) {
         self.keyID = keyID
@@ -40,10 +44,24 @@ public struct Principal: Sendable, Hashable {
         self.dealer = dealer
         self.partner = partner ?? dealer.flatMap { try? PartnerID($0.value) }
         self.salesperson = salesperson
+        self.personName = nil
     }
 
-    /// The name the audit log records.
+    /// A person acting in `role` (never a dealer's): `subject` is their stable id at the identity
+    /// provider, `name` how people know them.
+    public init(person subject: String, name: String, role: Role) {
+        self.keyID = "person:\(subject)"
+        self.role = role
+        self.dealer = nil
+        self.partner = nil
+        self.salesperson = nil
+        self.personName = name
+    }
+
+    /// The name the audit log records: the role and key, the dealer and salesperson, or for a
+    /// person the role, their subject and their name.
     public var actor: String {
+        if let personName { return "\(role):\(keyID) (\(personName))" }
         guard let dealer else { return "\(role):\(keyID)" }
         return "\(role):\(keyID):\(dealer)" + (salesperson.map { ":\($0)" } ?? "")
     }

@@ -1,5 +1,7 @@
 import FoDCrypto
 @testable import FoDServer
+import FoDStore
+import HTTPTypes
 import FoDTestSupport
 import Foundation
 import Testing
@@ -122,5 +124,54 @@ struct OIDCTests {
         let key = try RSAPublicKey(n: modulus, e: "AQAB")
         #expect(key.bits == 2048 && !key.verifyRS256(signature: [UInt8](repeating: 1, count: 256), message: Array("x".utf8)))
         #expect(!key.verifyRS256(signature: [1, 2, 3], message: Array("x".utf8)))
+    }
+
+    @Test("the way back from the provider: a forged state, a replayed sign-in, a code the provider refuses, a token from another issuer or client, an expired one, and a person without a role are each refused; a good one signs in with the roles of the claim")
+    func signIn() async throws {
+        let (jwks, tokens) = try Self.provider()
+        let keys = try OIDCKeys(jwks: jwks)
+        let settings = try OIDCSettings(issuer: Self.issuer, clientID: Self.client, clientSecret: "s3cret", publicURL: "https://fod.test/")
+        #expect(settings.redirectURI == "https://fod.test/admin/oidc/callback")
+        let pending = PendingSignIn(state: "st-1", nonce: "n-123456", verifier: "v-1", expiresAt: Self.now + 600)
+        func signIn(_ token: String, exchangeFails: Bool = false) -> OIDCSignIn {
+            OIDCSignIn(settings: settings, exchange: { code, verifier in
+                guard !exchangeFails, code == "code-1", verifier == "v-1" else { throw APIError(.badRequest, "invalid_grant", "refused") }
+                return token
+            }, keys: { _ in keys }, usedStates: UsedStates())
+        }
+        func code(_ flow: OIDCSignIn, state: String? = "st-1", pending: PendingSignIn? = pending, error: String? = nil, at now: Int64 = Self.now) async -> String {
+            do { _ = try await flow.complete(code: "code-1", state: state, error: error, pending: pending, now: now); return "ok" } catch let error as APIError {
+                return error.code
+            } catch { return "\(error)" }
+        }
+        let good = signIn(tokens["valid"] ?? "")
+        let (claims, roles) = try await good.complete(code: "code-1", state: "st-1", error: nil, pending: pending, now: Self.now)
+        #expect(claims.subject == "u-alice" && roles == [.admin], "the group admin grants admin; staff is no role")
+        #expect(await code(good) == "oidc_state_used", "the same sign-in completed twice (a replayed code)")
+        #expect(await code(signIn(tokens["valid"] ?? ""), state: "st-forged") == "oidc_state_mismatch")
+        #expect(await code(signIn(tokens["valid"] ?? ""), state: nil) == "oidc_state_mismatch")
+        #expect(await code(signIn(tokens["valid"] ?? ""), pending: nil) == "oidc_sign_in_expired")
+        #expect(await code(signIn(tokens["valid"] ?? "", exchangeFails: true)) == "oidc_code_refused")
+        #expect(await code(signIn(tokens["valid"] ?? ""), error: "access_denied") == "oidc_provider_error")
+        #expect(await code(signIn(tokens["other_issuer"] ?? "")) == "oidc_issuer_mismatch")
+        #expect(await code(signIn(tokens["other_client"] ?? "")) == "oidc_audience_mismatch")
+        #expect(await code(signIn(tokens["expired"] ?? "")) == "oidc_expired")
+        #expect(await code(signIn(tokens["nonce"] ?? "")) == "oidc_nonce_mismatch")
+        let bob = try OIDCSettings(issuer: Self.issuer, clientID: Self.client, clientSecret: "s", rolesClaim: "roles", publicURL: "https://fod.test")
+        let noRole = OIDCSignIn(settings: bob, exchange: { _, _ in tokens["valid"] ?? "" }, keys: { _ in keys }, usedStates: UsedStates())
+        #expect(await code(noRole) == "oidc_no_role", "no roles claim: no role")
+
+        // The pending sign-in's cookie: made by this server, unchanged, unexpired.
+        let key = [UInt8](repeating: 7, count: 32)
+        let made = PendingSignIn.make(now: Self.now)
+        #expect(PendingSignIn.read(made.cookie(key: key), key: key, now: Self.now) == made)
+        #expect(PendingSignIn.read(made.cookie(key: key), key: key, now: Self.now + 601) == nil)
+        #expect(PendingSignIn.read(made.cookie(key: [UInt8](repeating: 8, count: 32)), key: key, now: Self.now) == nil)
+        let forged = PendingSignIn(state: "attacker", nonce: made.nonce, verifier: made.verifier, expiresAt: made.expiresAt)
+        let spliced = forged.cookie(key: key).split(separator: ".").prefix(4).joined(separator: ".") + "." + made.cookie(key: key).split(separator: ".").last!
+        #expect(PendingSignIn.read(spliced, key: key, now: Self.now) == nil)
+        #expect(made.challenge == Base64URL.encode(SHA256.hash(Array(made.verifier.utf8))) && made.challenge.count == 43)
+        #expect(throws: APIError.self) { try OIDCSettings(issuer: "http://idp.example", clientID: "c", clientSecret: "s", publicURL: "https://fod.test") }
+        #expect(OIDCClient.encode("a b&c=d/é") == "a%20b%26c%3Dd%2F%C3%A9")
     }
 }

@@ -134,6 +134,18 @@ public enum Schema {
                 """,
             ]
         },
+        // People signed in to the back office (docs/back-office.md): the cookie's SHA-256, who,
+        // their roles, the form token, and when the session was last used and ends at the latest.
+        Migration(id: "2026-12-staff-sessions") { d in
+            let int = d.integer
+            return [
+                """
+                CREATE TABLE staff_session (id_sha256 TEXT PRIMARY KEY, subject TEXT NOT NULL, name TEXT NOT NULL, roles TEXT NOT NULL,
+                  csrf TEXT NOT NULL, created_at \(int) NOT NULL, last_seen_at \(int) NOT NULL, expires_at \(int) NOT NULL)
+                """,
+                "CREATE INDEX staff_session_expiry ON staff_session (expires_at)",
+            ]
+        },
     ]
 
     /// fod's tables, parents before children (the order a copy loads them in).
