@@ -52,7 +52,9 @@ public func buildRouter(services: FoDServices, secureCookies: Bool = false) thro
                        PlanRoutes(services: services).collection, QuoteRoutes(services: services).collection] {
         router.addRoutes(collection)
     }
-    DealerWebRoutes(services: services, pages: try DealerPages(), alwaysSecure: secureCookies).register(on: router)
+    let pages = try DealerPages()
+    DealerWebRoutes(services: services, pages: pages, alwaysSecure: secureCookies).register(on: router)
+    AdminWebRoutes(services: services, pages: pages, alwaysSecure: secureCookies).register(on: router)
     methods.load(router.routes.map { ($0.path.description, $0.method.rawValue) })
     return router
 }

@@ -61,6 +61,12 @@ public struct FoDServices: Sendable {
 
     /// The sign-in form's CSRF key, the same on every instance of the database.
     let loginCSRFKey: [UInt8]
+    /// The back office's identity provider (`nil`: people sign in with an API key of a staff role).
+    public let oidc: OIDCSettings?
+    /// Talks to it.
+    let oidcClient: OIDCClient?
+    /// Sign-ins completed on this instance (a second completion is a replay).
+    let usedSignInStates = UsedStates()
 
     /// Creates the services; the verifier trusts exactly the published keys.
     /// - Parameters:
@@ -73,8 +79,10 @@ public struct FoDServices: Sendable {
                 metrics: ServiceMetrics = ServiceMetrics(), manifestLifetime: Int64 = 7 * 86_400,
                 withdrawal: WithdrawalPolicy = WithdrawalPolicy(), trialsPerFeature: Int = 1, issuerProfile: IssuerProfile? = nil,
                 webhooks: WebhookPolicy = WebhookPolicy(), adjustments: AdjustmentPolicy? = nil, firstPeriod: String? = nil,
-                quotes: QuotePolicy? = nil) async throws {
+                quotes: QuotePolicy? = nil, oidc: OIDCSettings? = nil) async throws {
         let quotes = try quotes ?? QuotePolicy()
+        self.oidc = oidc
+        self.oidcClient = oidc.map { OIDCClient(settings: $0) }
         self.quotes = quotes
         self.quoteCodeMisses = KeyedRateLimit(perSecond: 1 / quotes.codeMissInterval, burst: quotes.codeMissBurst)
         self.firstPeriod = firstPeriod

@@ -90,6 +90,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("public-url"), help: "The service's address as devices reach it, for the link in a quote's QR code (e.g. https://fod.example.com). Env FOD_PUBLIC_URL.")
     var publicURL: String? = ProcessInfo.processInfo.environment["FOD_PUBLIC_URL"]
 
+    @Option(name: .customLong("oidc-issuer"), help: "The back office's identity provider (OpenID Connect issuer URL; https, or http on loopback). Without it, people sign in to /admin with an API key of a staff role. Env FOD_OIDC_ISSUER.")
+    var oidcIssuer: String? = ProcessInfo.processInfo.environment["FOD_OIDC_ISSUER"]
+    @Option(name: .customLong("oidc-client-id"), help: "fod's client id at the identity provider. Env FOD_OIDC_CLIENT_ID.")
+    var oidcClientID: String? = ProcessInfo.processInfo.environment["FOD_OIDC_CLIENT_ID"]
+    @Option(name: .customLong("oidc-client-secret-file"), help: "A file (mode 0600) whose first line is fod's client secret. Env FOD_OIDC_CLIENT_SECRET_FILE.")
+    var oidcClientSecretFile: String? = ProcessInfo.processInfo.environment["FOD_OIDC_CLIENT_SECRET_FILE"]
+    @Option(name: .customLong("oidc-roles-claim"), help: "The ID token claim whose values name fod roles (a value admin, issuer, auditor, network, product or finance grants it). Env FOD_OIDC_ROLES_CLAIM.")
+    var oidcRolesClaim: String = ProcessInfo.processInfo.environment["FOD_OIDC_ROLES_CLAIM"] ?? "groups"
+
     @Option(help: "The withdrawal period of a market in days, MARKET=DAYS (0 to 365; *=DAYS for every market not named); repeatable. Default 14 days everywhere. Env FOD_WITHDRAWAL_DAYS (comma-separated).")
     var withdrawalDays: [String] = (ProcessInfo.processInfo.environment["FOD_WITHDRAWAL_DAYS"] ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
 
@@ -179,7 +188,8 @@ struct ServeCommand: AsyncParsableCommand {
                                        adjustments: adjustments, firstPeriod: firstPeriod,
                                        quotes: try QuotePolicy(validityDays: quoteValidityDays, maxValidityDays: quoteMaxValidityDays,
                                                                attribution: try AttributionRule(parsing: attribution),
-                                                               publicURL: publicURL ?? "http://\(host):\(port)"))
+                                                               publicURL: publicURL ?? "http://\(host):\(port)"),
+                                       oidc: try oidcSettings())
             // The statement signing key is kept, so what it signed verifies after a key change.
             try await PeriodCloseService.keepSigningKey(services)
             var banner = dev ? "fod serve — DEVELOPMENT MODE (development keys allowed; never use them in production)\n" : "fod serve\n"
@@ -284,5 +294,22 @@ extension ServeCommand {
         let explicit = ProcessInfo.processInfo.environment["FOD_ISSUER_PROFILE"] != nil || CommandLine.arguments.contains("--issuer-profile")
         guard explicit || FileManager.default.fileExists(atPath: issuerProfile) else { return nil }
         return try IssuerProfile(json: Array(try CLIInput.readFile(issuerProfile).utf8))
+    }
+
+    /// The back office's identity provider from `--oidc-*`: all of issuer, client id and secret
+    /// file, or none; the secret file must not be readable by others.
+    func oidcSettings() throws -> OIDCSettings? {
+        let given = [oidcIssuer, oidcClientID, oidcClientSecretFile].compactMap { $0 }.filter { !$0.isEmpty }
+        guard !given.isEmpty else { return nil }
+        guard let issuer = oidcIssuer, let client = oidcClientID, let file = oidcClientSecretFile, given.count == 3 else {
+            throw ValidationError("--oidc-issuer, --oidc-client-id and --oidc-client-secret-file go together")
+        }
+        let attributes = try FileManager.default.attributesOfItem(atPath: file)
+        if let mode = attributes[.posixPermissions] as? Int, mode & 0o077 != 0 {
+            throw ValidationError("\(file) is readable by others (mode \(String(mode, radix: 8))): chmod 600 it")
+        }
+        let secret = try String(contentsOfFile: file, encoding: .utf8).split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        return try OIDCSettings(issuer: issuer, clientID: client, clientSecret: secret, rolesClaim: oidcRolesClaim,
+                                publicURL: publicURL ?? "http://\(host):\(port)")
     }
 }

@@ -15,7 +15,8 @@ struct DealerPages: Sendable {
             throw APIError(.internalServerError, "templates_missing", "the dealer page templates are not installed")
         }
         var library = MustacheLibrary()
-        for name in ["top", "bottom", "vinform", "login", "home", "vehicle", "confirm", "result", "error", "creditnote", "quote"] {
+        for name in ["top", "bottom", "vinform", "login", "home", "vehicle", "confirm", "result", "error", "creditnote", "quote",
+                     "admin_top", "admin_login", "admin_home", "admin_vehicle", "admin_error"] {
             let text = try String(contentsOf: folder.appendingPathComponent("\(name).mustache"), encoding: .utf8)
             try library.register(text, named: name)
         }

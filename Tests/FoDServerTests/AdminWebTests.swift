@@ -1,0 +1,76 @@
+import FoDCore
+import FoDEntitlements
+import FoDServer
+import FoDStore
+import FoDTestSupport
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// The back office at `/admin` without an identity provider: people sign in with an API key of a
+/// staff role; a revocation from a vehicle's page names them in the audit log; roles hold.
+@Suite("Back office")
+struct AdminWebTests {
+    static let vin = "WAUZZZF45RA000001"
+
+    static func signIn(_ browser: inout Browser, _ key: String) async throws -> TestResponse {
+        let page = try await browser.get("/admin/login")
+        return try await browser.post("/admin/login", [("key", key), ("csrf", Browser.hidden("csrf", in: page) ?? "")])
+    }
+
+    @Test("sign in with a staff key, open a vehicle, revoke with a reason and a comment: the entitlement is revoked and the audit names who; an auditor may look but not revoke; a dealer key, a forged form and no session get nowhere",
+          arguments: StoreBackend.all)
+    func revokeFromVehiclePage(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
+        try await service.app.test(.router) { client in
+            let sale = try await NetworkTests.sell(client, service.dealer1, vin: Self.vin, feature: "NAV_PLUS", order: "admin-1")
+            let id = try #require(sale["id"] as? String)
+            var anonymous = Browser(client: client)
+            let away = try await anonymous.get("/admin/vehicles/\(Self.vin)")
+            #expect(away.status == .seeOther && away.headers[.location] == "/admin/login")
+
+            var dealer = Browser(client: client)
+            let refused = try await Self.signIn(&dealer, service.dealer1)
+            #expect(refused.status == .forbidden && dealer.cookies["fod_admin_session"] == nil, "a dealer key never reaches /admin")
+
+            var auditor = Browser(client: client)
+            _ = try await Self.signIn(&auditor, service.auditor)
+            let seen = try await auditor.get("/admin/vehicles/\(Self.vin)")
+            #expect(seen.status == .ok && String(buffer: seen.body).contains(id) && !String(buffer: seen.body).contains("id=\"revoke\""),
+                    "an auditor sees the vehicle, without the revoke form")
+            let tried = try await auditor.post("/admin/vehicles/\(Self.vin)/revoke", [("csrf", Browser.hidden("csrf", in: seen) ?? ""), ("entitlement", id),
+                                                                                     ("reason", "fraud"), ("comment", "no")])
+            #expect(tried.status == .forbidden)
+
+            var issuer = Browser(client: client)
+            let signedIn = try await Self.signIn(&issuer, service.issuer)
+            #expect(signedIn.status == .seeOther && signedIn.headers[.location] == "/admin")
+            #expect(issuer.lastSetCookies.contains { $0.hasPrefix("fod_admin_session=") && $0.contains("HttpOnly") && $0.contains("Path=/admin") })
+            let page = try await issuer.get("/admin/vehicles/\(Self.vin)")
+            let csrf = try #require(Browser.hidden("csrf", in: page))
+            let forged = try await issuer.post("/admin/vehicles/\(Self.vin)/revoke", [("csrf", "forged"), ("entitlement", id), ("reason", "fraud"), ("comment", "x")])
+            #expect(forged.status == .forbidden)
+            let badReason = try await issuer.post("/admin/vehicles/\(Self.vin)/revoke", [("csrf", csrf), ("entitlement", id), ("reason", "whim"), ("comment", "x")])
+            #expect(badReason.status == .unprocessableContent)
+            let done = try await issuer.post("/admin/vehicles/\(Self.vin)/revoke", [("csrf", csrf), ("entitlement", id), ("reason", "fraud"),
+                                                                                 ("comment", "card reported stolen")])
+            #expect(done.status == .seeOther, "\(String(buffer: done.body))")
+            let after = try await issuer.get(done.headers[.location] ?? "")
+            #expect(String(buffer: after.body).contains("revoked") && String(buffer: after.body).contains("fraud: card reported stolen"))
+            let entitlement = try await NetworkTests.send(client, service.issuer, .get, "/v1/entitlements/\(id)", "", status: .ok)
+            #expect(entitlement["revoked_at"] != nil && !(entitlement["revoked_at"] is NSNull), "\(entitlement)")
+            let audit = try await client.execute(uri: "/v1/audit?after=0&limit=1000", method: .get, headers: headers(service.auditor)) { try json($0) }
+            let revoke = (audit["entries"] as? [[String: Any]] ?? []).last { $0["action"] as? String == "entitlement.revoke" }
+            #expect((revoke?["actor"] as? String)?.hasPrefix("issuer:person:key:") == true, "\(revoke ?? [:])")
+
+            // Sign-out ends the session.
+            let home = try await issuer.get("/admin")
+            let out = try await issuer.post("/admin/logout", [("csrf", Browser.hidden("csrf", in: home) ?? "")])
+            #expect(out.status == .seeOther && issuer.cookies["fod_admin_session"] == nil)
+            issuer.cookies["fod_admin_session"] = "stolen-or-old"
+            #expect(try await issuer.get("/admin").headers[.location] == "/admin/login")
+        }
+    }
+}
