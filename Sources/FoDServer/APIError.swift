@@ -73,11 +73,13 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case let error as APIError: return error
         case let error as StoreError:
             switch error.code {
-            case .notFound, .partnerNotFound, .siteNotFound, .quoteNotFound: return APIError(.notFound, error.code.rawValue, error.reason)
+            case .notFound, .partnerNotFound, .siteNotFound, .quoteNotFound, .proposalNotFound: return APIError(.notFound, error.code.rawValue, error.reason)
             case .conflict: return APIError(.conflict, error.code.rawValue, error.reason)
             case .idempotencyMismatch: return APIError(.unprocessableContent, error.code.rawValue, error.reason)
             case .invalid, .dealerUnknown, .notRevoked, .refundNotReinstatable, .beforeRegistration, .successorInvalid, .effectiveAtInvalid, .featureDropped: return APIError(.unprocessableContent, error.code.rawValue, error.reason)
-            case .transferRecorded, .periodOpen, .objectionDecided, .subscriptionEnded, .siteClosed, .partnerLeft, .datesOverlap, .campaignOverlap, .featureRetired, .quoteAccepted, .quoteExpired, .quoteCancelled: return APIError(.conflict, error.code.rawValue, error.reason)
+            case .transferRecorded, .periodOpen, .objectionDecided, .subscriptionEnded, .siteClosed, .partnerLeft, .datesOverlap, .campaignOverlap, .featureRetired, 
+                 .quoteAccepted, .quoteExpired, .quoteCancelled, .proposalDecided, .proposalExpired: return APIError(.conflict, error.code.rawValue, error.reason)
+            case .proposalOwn: return APIError(.forbidden, error.code.rawValue, error.reason)
             case .busy: return APIError(.serviceUnavailable, error.code.rawValue, "the database is busy; retry in a moment")
             default: return APIError(.serviceUnavailable, error.code.rawValue, "the database is unavailable")
             }

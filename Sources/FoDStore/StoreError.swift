@@ -78,4 +78,12 @@ extension ErrorCode where Domain == StoreError {
     public static let quoteExpired = ErrorCode("quote_expired")
     /// The quote was cancelled.
     public static let quoteCancelled = ErrorCode("quote_cancelled")
+    /// No proposal has this id.
+    public static let proposalNotFound = ErrorCode("proposal_not_found")
+    /// The proposal was approved or rejected already.
+    public static let proposalDecided = ErrorCode("proposal_decided")
+    /// The proposal waited past its end.
+    public static let proposalExpired = ErrorCode("proposal_expired")
+    /// The proposer tried to decide their own proposal (four eyes).
+    public static let proposalOwn = ErrorCode("proposal_own")
 }

@@ -191,7 +191,7 @@ public protocol AuditStore: Sendable {
 /// Everything the service keeps: what `fod serve` runs on. ``SQLiteStore`` (over ``FoDDatabase``)
 /// is the embedded implementation, `PostgresStore` (module FoDPostgres) the one for several
 /// instances; both run the same tests.
-public protocol EntitlementStore: MasterDataStore, LedgerStore, AccessStore, AuditStore, PeriodStore, EventStore, NetworkStore, CatalogStore, PlanStore, QuoteStore, VehicleStateStore, StaffSessionStore {
+public protocol EntitlementStore: MasterDataStore, LedgerStore, AccessStore, AuditStore, PeriodStore, EventStore, NetworkStore, CatalogStore, PlanStore, QuoteStore, VehicleStateStore, StaffSessionStore, ProposalStore {
     /// Whether the store answers (readiness).
     func ping() async -> Bool
     /// Whether a write reaches the disk (readiness).

@@ -73,4 +73,64 @@ struct AdminWebTests {
             #expect(try await issuer.get("/admin").headers[.location] == "/admin/login")
         }
     }
+
+    @Test("four eyes: one person proposes a bulk revocation of three vehicles and cannot approve it; a second approves; all three are revoked in the second's name; a proposal past its three days cannot be approved",
+          arguments: StoreBackend.all)
+    func bulkRevocation(backend: StoreBackend) async throws {
+        let clock = SettableClock(TestService.now)
+        let service = try await TestService(backend, clock: clock)
+        let second = try await service.services.store.createAPIKey(role: .issuer, dealer: nil, label: "second", actor: "test", at: TestService.now)
+        let vins = ["WAUZZZF45RA000001", "WAUZZZFY7P2000002", "3VWD07AJ5EM388202"]
+        try await service.app.test(.router) { client in
+            var ids: [String] = []
+            for (index, vin) in vins.enumerated() {
+                let sale = try await NetworkTests.sell(client, service.dealer1, vin: vin, feature: "NAV_PLUS", order: "bulk-\(index)")
+                ids.append(try #require(sale["id"] as? String))
+            }
+            var first = Browser(client: client), other = Browser(client: client)
+            _ = try await Self.signIn(&first, service.issuer)
+            _ = try await Self.signIn(&other, second.secret)
+            var page = try await first.get("/admin/proposals")
+            let made = try await first.post("/admin/proposals", [("csrf", Browser.hidden("csrf", in: page) ?? ""), ("vins", vins.joined(separator: "\n")),
+                                                                ("reason", "recall"), ("comment", "recall 26-04")])
+            #expect(made.status == .seeOther, "\(String(buffer: made.body))")
+            let proposal = try #require(try await service.services.store.proposals(limit: 5).first)
+            #expect(proposal.vins.map(\.value) == vins && proposal.status(at: TestService.now) == .open)
+
+            page = try await first.get("/admin/proposals")
+            let own = try await first.post("/admin/proposals/\(proposal.id)/approve", [("csrf", Browser.hidden("csrf", in: page) ?? "")])
+            #expect(own.status == .forbidden && String(buffer: own.body).contains("proposal_own"))
+            let stillLive = try await NetworkTests.send(client, service.issuer, .get, "/v1/entitlements/\(ids[0])", "", status: .ok)
+            #expect(stillLive["revoked_at"] is NSNull || stillLive["revoked_at"] == nil, "nothing happens before a second person approves")
+
+            let otherPage = try await other.get("/admin/proposals")
+            let approved = try await other.post("/admin/proposals/\(proposal.id)/approve", [("csrf", Browser.hidden("csrf", in: otherPage) ?? "")])
+            #expect(approved.status == .seeOther, "\(String(buffer: approved.body))")
+            for id in ids {
+                let entitlement = try await NetworkTests.send(client, service.issuer, .get, "/v1/entitlements/\(id)", "", status: .ok)
+                #expect(entitlement["revoked_at"] != nil && !(entitlement["revoked_at"] is NSNull), "\(id) revoked")
+            }
+            let decided = try #require(try await service.services.store.proposal(id: proposal.id))
+            #expect(decided.storedStatus == .approved && decided.result == "revoked 3 entitlement(s) of 3 vehicle(s)")
+            let again = try await other.post("/admin/proposals/\(proposal.id)/approve", [("csrf", Browser.hidden("csrf", in: otherPage) ?? "")])
+            #expect(again.status == .conflict, "decided once")
+            let audit = try await client.execute(uri: "/v1/audit?after=0&limit=1000", method: .get, headers: headers(service.auditor)) { try json($0) }
+            let entries = audit["entries"] as? [[String: Any]] ?? []
+            let create = entries.first { $0["action"] as? String == "proposal.create" }, approve = entries.first { $0["action"] as? String == "proposal.approve" }
+            #expect((create?["actor"] as? String)?.contains("person:key:") == true && (approve?["actor"] as? String)?.contains(second.record.id) == true,
+                    "\(create ?? [:]) \(approve ?? [:])")
+            #expect(entries.filter { $0["action"] as? String == "entitlement.revoke" && ($0["actor"] as? String)?.contains(second.record.id) == true }.count == 3)
+
+            // A proposal waits three days, not more.
+            page = try await first.get("/admin/proposals")
+            _ = try await first.post("/admin/proposals", [("csrf", Browser.hidden("csrf", in: page) ?? ""), ("vins", vins[0]), ("reason", "other"), ("comment", "late")])
+            let late = try #require(try await service.services.store.proposals(limit: 5).first { $0.comment == "late" })
+            clock.set(TestService.now + Proposal.lifetime + 1)
+            #expect(try await other.get("/admin/proposals").headers[.location] == "/admin/login", "three days on, the session has ended too")
+            _ = try await Self.signIn(&other, second.secret)
+            let expiredPage = try await other.get("/admin/proposals")
+            let expired = try await other.post("/admin/proposals/\(late.id)/approve", [("csrf", Browser.hidden("csrf", in: expiredPage) ?? "")])
+            #expect(expired.status == .conflict && String(buffer: expired.body).contains("proposal_expired"))
+        }
+    }
 }

@@ -35,9 +35,9 @@ struct UpgradeTests {
         defer { (store as? PostgresStore)?.shutdown() }
         let rows = try await Self.rows(store)
         // The release's tables (it did not list `health`, a readiness check's timestamp); the network's, the catalog's, plans', quotes', the cars'
-        // reports and the back office's sessions came after it.
+        // reports and the back office's sessions and proposals came after it.
         #expect(Set(TableDump.tableOrder).subtracting(expected.keys) == ["health", "partner", "partner_version", "salesperson", "catalog_history", "campaign", "feature_retirement", "plan_version",
-                                                                         "quote", "quote_item", "vehicle_state", "staff_session"])
+                                                                         "quote", "quote_item", "vehicle_state", "staff_session", "proposal"])
         for table in expected.keys.sorted() {
             let before = expected[table] ?? []
             #expect(!before.isEmpty, "the fixture has rows in \(table)")

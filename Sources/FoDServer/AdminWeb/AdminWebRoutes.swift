@@ -124,9 +124,7 @@ struct AdminWebRoutes {
                 let vin = try VIN(context.path("vin"))
                 let form = try await DealerSessionCookies.form(request)
                 try requireCSRF(form, session)
-                guard session.holds(.issuer) else {
-                    throw APIError(.forbidden, "forbidden", "Revoking takes the issuer role; you hold \(session.roles.map(\.rawValue).joined(separator: ", ")).")
-                }
+                try requireRole(.issuer, session)
                 let id = try EntitlementID(form["entitlement"] ?? "")
                 let reasons = ["fraud", "chargeback", "customer_request", "recall", "issued_in_error", "other"]
                 guard let reason = form["reason"], reasons.contains(reason) else {
@@ -141,6 +139,7 @@ struct AdminWebRoutes {
                 return DealerPages.redirect("/admin/vehicles/\(vin.value)?done=\(id.value)")
             }
         }
+        registerProposals(on: router)
     }
 
     private func startSession(_ request: Request, subject: String, name: String, roles: [Role]) async throws -> Response {
@@ -183,7 +182,7 @@ struct AdminWebRoutes {
         return pages.page("admin_vehicle", values)
     }
 
-    private func base(_ session: StaffSession, title: String) -> [String: Any] {
+    func base(_ session: StaffSession, title: String) -> [String: Any] {
         ["title": title, "csrf": session.csrf,
          "session": ["name": session.name, "roles": session.roles.map(\.rawValue).joined(separator: ", "), "csrf": session.csrf]]
     }
@@ -193,7 +192,7 @@ struct AdminWebRoutes {
         return try await services.store.staffSession(cookie: value, idle: AdminWebRoutes.idle, at: now)
     }
 
-    private func withSession(_ request: Request, _ context: FoDRequestContext, _ body: (StaffSession) async throws -> Response) async -> Response {
+    func withSession(_ request: Request, _ context: FoDRequestContext, _ body: (StaffSession) async throws -> Response) async -> Response {
         let session: StaffSession?
         do { session = try await currentSession(request) } catch { return errorPage(error, context, session: nil) }
         guard let session else { return DealerPages.redirect("/admin/login") }
@@ -212,7 +211,7 @@ struct AdminWebRoutes {
         return pages.page("admin_error", values, status: mapped.status)
     }
 
-    private func requireCSRF(_ form: [String: String], _ session: StaffSession) throws {
+    func requireCSRF(_ form: [String: String], _ session: StaffSession) throws {
         guard DealerSessionCookies.matches(form["csrf"], session.csrf) else {
             throw APIError(.forbidden, "csrf_invalid", "This form has expired or did not come from this page. Go back, reload the page and try again.")
         }

@@ -146,6 +146,19 @@ public enum Schema {
                 "CREATE INDEX staff_session_expiry ON staff_session (expires_at)",
             ]
         },
+        // Four eyes (docs/back-office.md): a change proposed by one person, decided by another.
+        Migration(id: "2026-12-proposals") { d in
+            let int = d.integer
+            return [
+                """
+                CREATE TABLE proposal (id TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('bulk_revoke')), vins TEXT NOT NULL, reason TEXT NOT NULL,
+                  comment TEXT NOT NULL, required_role TEXT NOT NULL, proposed_by TEXT NOT NULL, proposed_by_name TEXT NOT NULL, proposed_at \(int) NOT NULL,
+                  expires_at \(int) NOT NULL, status TEXT NOT NULL CHECK (status IN ('open', 'approved', 'rejected', 'expired')), decided_by TEXT,
+                  decided_by_name TEXT, decided_at \(int), result TEXT)
+                """,
+                "CREATE INDEX proposal_recent ON proposal (proposed_at)",
+            ]
+        },
     ]
 
     /// fod's tables, parents before children (the order a copy loads them in).

@@ -1,0 +1,110 @@
+import FoDCore
+import FoDCrypto
+import FoDEntitlements
+import FoDStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Four eyes in the back office (docs/back-office.md): a bulk revocation of a list of vehicles (a
+/// recall, a fleet sale) is proposed by one person with the issuer role and takes effect only when
+/// a second person with it approves; the proposer cannot; a proposal expires after three days.
+/// Every step is audited in the name of the person who took it.
+extension AdminWebRoutes {
+    static let proposalReasons = ["recall", "fleet_sale", "fraud", "issued_in_error", "other"]
+
+    func registerProposals(on router: Router<FoDRequestContext>) {
+        router.get("/admin/proposals") { request, context in
+            await withSession(request, context) { session in
+                try await proposalsPage(session)
+            }
+        }
+        router.post("/admin/proposals") { request, context in
+            await withSession(request, context) { session in
+                let form = try await DealerSessionCookies.form(request)
+                try requireCSRF(form, session)
+                try requireRole(.issuer, session)
+                var vins: [VIN] = []
+                for text in (form["vins"] ?? "").split(whereSeparator: { $0.isWhitespace || $0 == "," }) {
+                    let vin = try VIN(String(text))
+                    if !vins.contains(vin) { vins.append(vin) }
+                }
+                guard (1...Proposal.maxVehicles).contains(vins.count) else {
+                    throw APIError(.unprocessableContent, "vins_invalid", "Name 1 to \(Proposal.maxVehicles) vehicles.")
+                }
+                for vin in vins where try await services.store.vehicleWithEntitlements(vin) == nil {
+                    throw APIError(.unprocessableContent, "vehicle_not_found", "\(vin) is not registered.")
+                }
+                guard let reason = form["reason"], AdminWebRoutes.proposalReasons.contains(reason) else {
+                    throw APIError(.unprocessableContent, "reason_invalid", "Choose a reason from the list.")
+                }
+                let comment = (form["comment"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+                guard !comment.isEmpty, comment.count <= 400 else { throw APIError(.unprocessableContent, "comment_invalid", "Write a comment (up to 400 characters).") }
+                let id = "prop_" + Base64URL.encode(SecureRandom.bytes(12))
+                try await services.store.createProposal(Proposal(id: id, kind: .bulkRevoke, vins: vins, reason: reason, comment: comment, requiredRole: .issuer,
+                                                                 proposedBy: session.subject, proposedByName: session.name, proposedAt: now,
+                                                                 expiresAt: now + Proposal.lifetime))
+                return DealerPages.redirect("/admin/proposals#proposal-\(id)")
+            }
+        }
+        router.post("/admin/proposals/{id}/{decision}") { request, context in
+            await withSession(request, context) { session in
+                let form = try await DealerSessionCookies.form(request)
+                try requireCSRF(form, session)
+                let decision = context.path("decision")
+                guard decision == "approve" || decision == "reject" else { throw APIError(.notFound, "not_found", "No such action.") }
+                let id = context.path("id")
+                guard let proposal = try await services.store.proposal(id: id) else { throw APIError(.notFound, "proposal_not_found", "No proposal \(id.prefix(40)).") }
+                try requireRole(proposal.requiredRole, session)
+                let decided = try await services.store.decideProposal(id: id, approve: decision == "approve", by: session.subject, name: session.name,
+                                                                      actor: session.acting(as: proposal.requiredRole).actor, at: now)
+                if decided.storedStatus == .approved { try await apply(decided, approver: session) }
+                return DealerPages.redirect("/admin/proposals#proposal-\(id)")
+            }
+        }
+    }
+
+    /// Applies an approved bulk revocation: every live entitlement of each vehicle, revoked in the
+    /// approver's name with the proposal's reason; one already revoked is left as it is.
+    private func apply(_ proposal: Proposal, approver: StaffSession) async throws {
+        let issuing = IssuingService(services: services)
+        let actor = approver.acting(as: .issuer).actor
+        var revoked = 0, vehicles = 0
+        for vin in proposal.vins {
+            let live = try await services.store.entitlements(of: vin).filter { $0.revokedAt == nil && ($0.claims.expiresAt.map { $0 > now } ?? true) }
+            for stored in live {
+                try await issuing.revoke(stored.claims.id, reason: "\(proposal.reason): \(proposal.comment) (\(proposal.id), proposed by \(proposal.proposedByName))",
+                                         actor: actor)
+                revoked += 1
+            }
+            if !live.isEmpty { vehicles += 1 }
+        }
+        try await services.store.recordProposalResult(id: proposal.id, result: "revoked \(revoked) entitlement(s) of \(vehicles) vehicle(s)")
+    }
+
+    private func proposalsPage(_ session: StaffSession) async throws -> Response {
+        let proposals = try await services.store.proposals(limit: 50)
+        func time(_ seconds: Int64?) -> String { seconds.map { Instant(unixSeconds: $0).rfc3339 } ?? "" }
+        var values = base(session, title: "Proposals")
+        let rows: [[String: Any]] = proposals.map { proposal in
+            var row: [String: Any] = ["id": proposal.id, "kind": proposal.kind.rawValue, "count": proposal.vins.count,
+                                      "vins": proposal.vins.prefix(5).map(\.value).joined(separator: " ") + (proposal.vins.count > 5 ? " …" : ""),
+                                      "reason": proposal.reason, "comment": proposal.comment, "proposedByName": proposal.proposedByName,
+                                      "proposedAt": time(proposal.proposedAt), "status": proposal.status(at: now).rawValue, "csrf": session.csrf]
+            if let name = proposal.decidedByName { row["decidedByName"] = name; row["decidedAt"] = time(proposal.decidedAt) }
+            if let result = proposal.result { row["result"] = result }
+            if proposal.status(at: now) == .open { row["open"] = true }
+            return row
+        }
+        values["proposals"] = rows
+        values["hasProposals"] = !rows.isEmpty
+        values["canPropose"] = session.holds(.issuer)
+        return pages.page("admin_proposals", values)
+    }
+
+    func requireRole(_ role: Role, _ session: StaffSession) throws {
+        guard session.holds(role) else {
+            throw APIError(.forbidden, "forbidden", "This takes the \(role) role; you hold \(session.roles.map(\.rawValue).joined(separator: ", ")).")
+        }
+    }
+}
