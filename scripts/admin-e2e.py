@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""The back office at /admin end to end (run by .ci/run; loopback only, bounded in count and time).
+
+An OpenID Connect provider we did not write (PyPI oidc-provider-mock) on loopback, `fod serve
+--oidc-issuer … --oidc-client-id … --oidc-client-secret-file …`, and headless Chromium through
+Selenium (as scripts/dealer-e2e.py):
+
+1. Alice (group issuer) signs in through the provider, opens a VIN, revokes an entitlement with a
+   reason and a comment: the API shows it revoked, the audit entry names Alice.
+2. Alice proposes a bulk revocation of three VINs and cannot approve it; Bob (group issuer) signs in
+   in another browser and approves: the three are revoked, in Bob's name.
+3. A forged state, a replayed sign-in, and a person without a role are refused.
+4. axe-core (axe-selenium-python) on every page: no serious or critical violation.
+Screenshots of each page go to a temporary folder, or with --update-screenshots to docs/images/.
+Prints `N passed, M failed` and exits non-zero on any failure.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+from axe_selenium_python import Axe
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from e2e_support import FOD, ROOT, banner_keys, call, check, checks, free_port, wait_ready
+
+VINS = ["WAUZZZF45RA000001", "WAUZZZFY7P2000002", "3VWD07AJ5EM388202"]
+PEOPLE = [{"sub": "alice", "name": "Alice Example", "email": "alice@oem.test", "groups": ["issuer", "staff"]},
+          {"sub": "bob", "name": "Bob Example", "email": "bob@oem.test", "groups": ["issuer", "auditor"]},
+          {"sub": "carol", "name": "Carol Example", "email": "carol@oem.test", "groups": ["staff"]}]
+
+
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1024,1100",
+                     "--force-device-scale-factor=1", "--lang=en-GB", "--disable-gpu"]:
+        options.add_argument(argument)
+    return webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
+
+
+class Person:
+    """One person's browser."""
+
+    def __init__(self, port, folder):
+        self.port, self.folder = port, folder
+        self.driver = browser()
+        self.wait = WebDriverWait(self.driver, 15)
+        self.audited = set()
+
+    def get(self, path):
+        self.driver.get(f"http://127.0.0.1:{self.port}{path}")
+
+    def element(self, how, what):
+        return self.wait.until(expected_conditions.presence_of_element_located((how, what)))
+
+    def sign_in(self, sub):
+        self.get("/admin/login")
+        self.element(By.ID, "sign-in").click()
+        # The provider's page: pick the predefined person.
+        self.element(By.CSS_SELECTOR, f"button[name='sub'][value='{sub}']").click()
+
+    def accessible(self, name):
+        """axe-core on the page: no serious or critical violation (each page once)."""
+        if name in self.audited:
+            return
+        self.audited.add(name)
+        axe = Axe(self.driver)
+        axe.inject()
+        results = axe.run()
+        bad = [v for v in results["violations"] if v.get("impact") in ("serious", "critical")]
+        check(not bad, f"axe-core on the {name} page: no serious or critical violation ({[(v['id'], v['impact']) for v in bad]})")
+
+    def shot(self, name):
+        height = self.driver.execute_script("return document.documentElement.scrollHeight")
+        self.driver.set_window_size(1024, max(600, min(height + 140, 2400)))
+        self.driver.save_screenshot(os.path.join(self.folder, name))
+        self.driver.set_window_size(1024, 1100)
+
+    def quit(self):
+        self.driver.quit()
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def raw(url, cookie=None):
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+    try:
+        with urllib.request.build_opener(NoRedirect).open(request, timeout=10) as response:
+            return response.status, response.read().decode(), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(), dict(error.headers)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--update-screenshots", action="store_true", help="write the screenshots to docs/images/")
+    arguments = parser.parse_args()
+    folder = os.path.join(ROOT, "docs", "images") if arguments.update_screenshots else tempfile.mkdtemp(prefix="fod-admin-shots-")
+    work = tempfile.mkdtemp(prefix="fod-admin-e2e-")
+    provider_port, port = free_port(), free_port()
+    issuer_url = f"http://127.0.0.1:{provider_port}"
+    provider_log = open(os.path.join(work, "provider.log"), "w")
+    provider_arguments = [os.path.join(os.path.dirname(sys.executable), "oidc-provider-mock"), "--port", str(provider_port), "--require-nonce", "true"]
+    for person in PEOPLE:
+        provider_arguments += ["--user-claims", json.dumps(person)]
+    provider = subprocess.Popen(provider_arguments, stdout=provider_log, stderr=provider_log)
+    secret = os.path.join(work, "client-secret")
+    with open(secret, "w") as f:
+        f.write("e2e-" + os.urandom(8).hex() + "\n")
+    os.chmod(secret, 0o600)
+    log_path = os.path.join(work, "serve.log")
+    log = open(log_path, "w")
+    server = None
+    people = []
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{issuer_url}/.well-known/openid-configuration", timeout=1)
+                break
+            except Exception:
+                time.sleep(0.1)
+        server = subprocess.Popen([FOD, "serve", "--dev", "--data", os.path.join(work, "data"), "--port", str(port), "--host", "127.0.0.1",
+                                   "--public-url", f"http://127.0.0.1:{port}", "--oidc-issuer", issuer_url, "--oidc-client-id", "fod-admin",
+                                   "--oidc-client-secret-file", secret], cwd=ROOT, stdout=log, stderr=log)
+        if not check(wait_ready(port), "fod serve starts with an identity provider"):
+            print(open(log_path).read(), file=sys.stderr)
+            return
+        admin, dealer = banner_keys(log_path)[:2]
+        sold = {}
+        for index, vin in enumerate(VINS + ["WVWZZZ1KZAW394821"]):
+            feature = "MATRIX_LED" if vin == "WVWZZZ1KZAW394821" else "NAV_PLUS"
+            status, body, _ = call(port, "POST", "/v1/activations", dealer, {"vin": vin, "feature": feature, "term": "P1Y"}, idempotency=f"adm-{index}")
+            check(status == 201, f"{feature} sold for {vin}")
+            sold[vin] = json.loads(body).get("id")
+
+        # Alice signs in through the provider and revokes one entitlement from a vehicle's page.
+        alice = Person(port, folder)
+        people.append(alice)
+        alice.get("/admin/login")
+        alice.element(By.ID, "sign-in")
+        alice.accessible("sign-in")
+        alice.shot("13-admin-sign-in.png")
+        alice.sign_in("alice")
+        check("Alice Example" in alice.element(By.CSS_SELECTOR, ".who").text, "Alice is signed in through the provider, by name")
+        alice.accessible("home")
+        alice.shot("14-admin-home.png")
+        alice.element(By.ID, "vin").send_keys("WVWZZZ1KZAW394821")
+        alice.element(By.ID, "open-vehicle").click()
+        alice.element(By.ID, "revoke-form")
+        alice.accessible("vehicle")
+        alice.shot("15-admin-vehicle.png")
+        Select(alice.element(By.ID, "reason")).select_by_value("fraud")
+        alice.element(By.ID, "comment").send_keys("card reported stolen")
+        alice.element(By.ID, "revoke").click()
+        state = alice.element(By.CSS_SELECTOR, f"#entitlement-{sold['WVWZZZ1KZAW394821']} .state").text
+        check(state.startswith("revoked") and "fraud: card reported stolen" in state, f"the page shows it revoked with the reason ({state})")
+        status, body, _ = call(port, "GET", f"/v1/entitlements/{sold['WVWZZZ1KZAW394821']}", admin)
+        check(status == 200 and json.loads(body).get("revoked_at"), "the API shows the entitlement revoked")
+
+        def audit():
+            status, body, _ = call(port, "GET", "/v1/audit?after=0&limit=1000", admin)
+            return json.loads(body)["entries"] if status == 200 else []
+        revoke = [e for e in audit() if e["action"] == "entitlement.revoke"]
+        check(len(revoke) == 1 and "person:alice (Alice Example)" in revoke[0]["actor"], f"the audit entry names Alice ({revoke[:1]})")
+
+        # Four eyes: Alice proposes, cannot approve; Bob approves.
+        alice.get("/admin/proposals")
+        alice.element(By.ID, "vins").send_keys("\n".join(VINS))
+        Select(alice.element(By.ID, "reason")).select_by_value("recall")
+        alice.element(By.ID, "comment").send_keys("recall 26-04: a fault in the LED controller")
+        alice.element(By.ID, "propose").click()
+        row = alice.element(By.CSS_SELECTOR, "tbody tr")
+        proposal = row.get_attribute("id").removeprefix("proposal-")
+        check(row.find_element(By.CSS_SELECTOR, ".status").text == "open", "the proposal of three vehicles is open")
+        alice.accessible("proposals")
+        alice.shot("16-admin-proposals.png")
+        alice.element(By.ID, f"approve-{proposal}").click()
+        code = alice.element(By.TAG_NAME, "code").text
+        check(code == "proposal_own", f"Alice cannot approve her own proposal ({code})")
+        alice.accessible("error")
+        for vin in VINS:
+            status, body, _ = call(port, "GET", f"/v1/entitlements/{sold[vin]}", admin)
+            check(status == 200 and not json.loads(body).get("revoked_at"), f"{vin} is not revoked before a second person approves")
+
+        bob = Person(port, folder)
+        people.append(bob)
+        bob.sign_in("bob")
+        check("Bob Example" in bob.element(By.CSS_SELECTOR, ".who").text, "Bob is signed in, in another browser")
+        bob.get("/admin/proposals")
+        bob.element(By.ID, f"approve-{proposal}").click()
+        status_text = bob.element(By.CSS_SELECTOR, f"#proposal-{proposal} .status").text
+        check(status_text.startswith("approved") and "revoked 3 entitlement(s) of 3 vehicle(s)" in status_text, f"Bob approves: {status_text}")
+        bob.shot("17-admin-proposal-approved.png")
+        for vin in VINS:
+            status, body, _ = call(port, "GET", f"/v1/entitlements/{sold[vin]}", admin)
+            check(status == 200 and json.loads(body).get("revoked_at"), f"{vin} is revoked")
+        entries = audit()
+        check(any(e["action"] == "proposal.create" and "person:alice" in e["actor"] for e in entries)
+              and any(e["action"] == "proposal.approve" and "person:bob (Bob Example)" in e["actor"] for e in entries)
+              and sum(1 for e in entries if e["action"] == "entitlement.revoke" and "person:bob" in e["actor"]) == 3,
+              "the audit log names Alice for the proposal and Bob for the approval and the three revocations")
+
+        # Refusals on the way back from the provider.
+        status, body, headers = raw(f"http://127.0.0.1:{port}/admin/oidc/start")
+        pending = headers.get("Set-Cookie", "").split(";")[0]
+        status, body, _ = raw(f"http://127.0.0.1:{port}/admin/oidc/callback?code=x&state=forged", cookie=pending)
+        check(status == 401 and "oidc_state_mismatch" in body, f"a forged state is refused ({status})")
+        carol = Person(port, folder)
+        people.append(carol)
+        carol.sign_in("carol")
+        code = carol.element(By.TAG_NAME, "code").text
+        check(code == "oidc_no_role", f"a person without a role of the back office is refused ({code})")
+        # A replayed sign-in: the provider's answer (code and state) sent a second time with the
+        # pending sign-in's cookie, as a browser's history or an attacker with both would.
+        status, _, headers = raw(f"http://127.0.0.1:{port}/admin/oidc/start")
+        pending = headers.get("Set-Cookie", "").split(";")[0]
+        request = urllib.request.Request(headers.get("Location", ""), method="POST", data=b"sub=bob",
+                                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+        try:
+            urllib.request.build_opener(NoRedirect).open(request, timeout=10)
+            answer = ""
+        except urllib.error.HTTPError as error:
+            answer = error.headers.get("Location", "")
+        first, _, _ = raw(answer, cookie=pending)
+        again, body, _ = raw(answer, cookie=pending)
+        check(first == 303 and again == 401 and "oidc_state_used" in body, f"a sign-in completes once; replayed, it is refused ({first}, {again})")
+        check(server.poll() is None, "the service did not crash")
+    finally:
+        for person in people:
+            person.quit()
+        if server:
+            server.terminate()
+            server.wait(timeout=20)
+        provider.terminate()
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{checks['passed']} passed, {checks['failed']} failed; screenshots in {folder}")
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(1 if checks["failed"] else 0)
