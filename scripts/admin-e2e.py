@@ -214,6 +214,22 @@ def main():
               and sum(1 for e in entries if e["action"] == "entitlement.revoke" and "person:bob" in e["actor"]) == 3,
               "the audit log names Alice for the proposal and Bob for the approval and the three revocations")
 
+        # The vehicle's timeline and the audit log (Bob holds auditor too).
+        alice.get("/admin/vehicles/WVWZZZ1KZAW394821")
+        timeline = alice.element(By.ID, "timeline").text
+        check("entitlement.revoke" in timeline and "Alice Example" in timeline and "activation.create" in timeline,
+              "the vehicle's timeline has the sale and Alice's revocation")
+        bob.get("/admin/audit?person=alice")
+        entries = bob.element(By.ID, "entries").text
+        check("proposal.create" in entries and "entitlement.revoke" in entries and "Bob" not in entries, "the audit log, searched by person: Alice's entries")
+        bob.accessible("audit")
+        bob.shot("18-admin-audit.png")
+        bob.element(By.ID, "verify").click()
+        notice = bob.element(By.ID, "notice").text
+        check(notice.startswith("The chain of") and notice.endswith("entries verifies."), f"the audit chain verifies from the page ({notice})")
+        alice.get("/admin/audit")
+        check(alice.element(By.TAG_NAME, "code").text == "forbidden", "Alice (issuer only) may not read the audit log")
+
         # Refusals on the way back from the provider.
         status, body, headers = raw(f"http://127.0.0.1:{port}/admin/oidc/start")
         pending = headers.get("Set-Cookie", "").split(";")[0]

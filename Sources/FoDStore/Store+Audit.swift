@@ -51,6 +51,40 @@ extension SQLStore {
         }
     }
 
+    /// The entries about any of `subjects` (a vehicle and its entitlements: one timeline), newest
+    /// first, at most `limit`.
+    public func auditEntries(subjects: [String], limit: Int) async throws -> [AuditEntry] {
+        guard !subjects.isEmpty else { return [] }
+        return try await read { db in
+            try SQLRow.fetchAll(db, sql: "SELECT * FROM audit WHERE subject IN (\(SQLText.list(subjects.count))) ORDER BY seq DESC LIMIT ?",
+                                arguments: SQLArguments(subjects) + [limit]).map(Self.auditEntry)
+        }
+    }
+
+    /// A search of the audit log, newest first: by subject (exact), by who (the actor contains
+    /// it: a person's subject or name, a key's id), by action (exact), within a time, before a
+    /// sequence number (the next page), at most `limit`.
+    public func searchAudit(subject: String?, actor: String?, action: String?, from: Int64?, to: Int64?, before: Int64?, limit: Int) async throws -> [AuditEntry] {
+        var conditions: [String] = [], arguments = SQLArguments([])
+        if let subject { conditions.append("subject = ?"); arguments += [subject] }
+        if let actor { conditions.append("actor LIKE ? ESCAPE '\\'"); arguments += ["%" + Self.likeEscaped(actor) + "%"] }
+        if let action { conditions.append("action = ?"); arguments += [action] }
+        if let from { conditions.append("at >= ?"); arguments += [from] }
+        if let to { conditions.append("at < ?"); arguments += [to] }
+        if let before { conditions.append("seq < ?"); arguments += [before] }
+        arguments += [limit]
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let bound = arguments
+        return try await read { db in
+            try SQLRow.fetchAll(db, sql: "SELECT * FROM audit \(filter) ORDER BY seq DESC LIMIT ?", arguments: bound).map(Self.auditEntry)
+        }
+    }
+
+    /// `text` for a LIKE pattern: `%`, `_` and the escape character taken literally.
+    static func likeEscaped(_ text: String) -> String {
+        text.replacing("\\", with: "\\\\").replacing("%", with: "\\%").replacing("_", with: "\\_")
+    }
+
     private static func auditEntry(_ row: SQLRow) -> AuditEntry {
         AuditEntry(seq: row["seq"], at: row["at"], actor: row["actor"], action: row["action"], subject: row["subject"],
                    details: row["details"], previousHash: row["prev_sha256"], hash: row["sha256"])

@@ -186,6 +186,10 @@ public protocol AuditStore: Sendable {
     func verifyAudit() async throws -> Int64
     /// Entries after a sequence number.
     func auditEntries(after seq: Int64, limit: Int) async throws -> [AuditEntry]
+    /// The entries about any of `subjects`, newest first.
+    func auditEntries(subjects: [String], limit: Int) async throws -> [AuditEntry]
+    /// A search: subject, who (contains), action, time, before a sequence number; newest first.
+    func searchAudit(subject: String?, actor: String?, action: String?, from: Int64?, to: Int64?, before: Int64?, limit: Int) async throws -> [AuditEntry]
 }
 
 /// Everything the service keeps: what `fod serve` runs on. ``SQLiteStore`` (over ``FoDDatabase``)

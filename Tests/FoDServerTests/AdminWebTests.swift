@@ -43,11 +43,17 @@ struct AdminWebTests {
             let tried = try await auditor.post("/admin/vehicles/\(Self.vin)/revoke", [("csrf", Browser.hidden("csrf", in: seen) ?? ""), ("entitlement", id),
                                                                                      ("reason", "fraud"), ("comment", "no")])
             #expect(tried.status == .forbidden)
+            let search = try await auditor.get("/admin/audit?action=session.start")
+            #expect(search.status == .ok && String(buffer: search.body).contains("session.start"))
+            let verified = try await auditor.post("/admin/audit/verify", [("csrf", Browser.hidden("csrf", in: search) ?? "")])
+            #expect(String(buffer: verified.body).contains("entries verifies."))
+            #expect(try await auditor.get("/admin/audit?from=yesterday").status == .unprocessableContent)
 
             var issuer = Browser(client: client)
             let signedIn = try await Self.signIn(&issuer, service.issuer)
             #expect(signedIn.status == .seeOther && signedIn.headers[.location] == "/admin")
             #expect(issuer.lastSetCookies.contains { $0.hasPrefix("fod_admin_session=") && $0.contains("HttpOnly") && $0.contains("Path=/admin") })
+            #expect(try await issuer.get("/admin/audit").status == .forbidden, "the audit log is the auditor's")
             let page = try await issuer.get("/admin/vehicles/\(Self.vin)")
             let csrf = try #require(Browser.hidden("csrf", in: page))
             let forged = try await issuer.post("/admin/vehicles/\(Self.vin)/revoke", [("csrf", "forged"), ("entitlement", id), ("reason", "fraud"), ("comment", "x")])

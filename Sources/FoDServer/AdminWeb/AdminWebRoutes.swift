@@ -140,6 +140,7 @@ struct AdminWebRoutes {
             }
         }
         registerProposals(on: router)
+        registerAudit(on: router)
     }
 
     private func startSession(_ request: Request, subject: String, name: String, roles: [Role]) async throws -> Response {
@@ -178,8 +179,18 @@ struct AdminWebRoutes {
         values["live"] = live
         values["hasLive"] = !live.isEmpty
         values["canRevoke"] = session.holds(.issuer)
+        let subjects = [vin.value] + entitlements.map(\.claims.id.value)
+        let timeline = try await services.store.auditEntries(subjects: subjects, limit: 200)
+        values["timeline"] = timeline.map(AdminWebRoutes.entryRow)
+        values["hasTimeline"] = !timeline.isEmpty
         if let notice { values["notice"] = notice }
         return pages.page("admin_vehicle", values)
+    }
+
+    /// An audit entry as a table row.
+    static func entryRow(_ entry: AuditEntry) -> [String: Any] {
+        ["seq": entry.seq, "at": Instant(unixSeconds: entry.at).rfc3339, "actor": entry.actor, "action": entry.action, "subject": entry.subject,
+         "details": String(entry.details.prefix(300))]
     }
 
     func base(_ session: StaffSession, title: String) -> [String: Any] {
