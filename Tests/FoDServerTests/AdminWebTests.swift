@@ -71,6 +71,19 @@ struct AdminWebTests {
             let revoke = (audit["entries"] as? [[String: Any]] ?? []).last { $0["action"] as? String == "entitlement.revoke" }
             #expect((revoke?["actor"] as? String)?.hasPrefix("issuer:person:key:") == true, "\(revoke ?? [:])")
 
+            // Reinstated from the same page, and a change of owner recorded.
+            let again = try await issuer.get("/admin/vehicles/\(Self.vin)")
+            let reinstated = try await issuer.post("/admin/vehicles/\(Self.vin)/act", [("csrf", Browser.hidden("csrf", in: again) ?? ""), ("entitlement", id),
+                                                                                     ("action", "reinstate"), ("comment", "card found")])
+            #expect(reinstated.status == .seeOther, "\(String(buffer: reinstated.body))")
+            let back = try await NetworkTests.send(client, service.issuer, .get, "/v1/entitlements/\(id)", "", status: .ok)
+            #expect(back["revoked_at"] == nil || back["revoked_at"] is NSNull, "\(back)")
+            let transferred = try await issuer.post("/admin/vehicles/\(Self.vin)/transfer", [("csrf", Browser.hidden("csrf", in: again) ?? ""), ("effective", "")])
+            #expect(transferred.status == .seeOther, "\(String(buffer: transferred.body))")
+            let entries = try await client.execute(uri: "/v1/audit?after=0&limit=1000", method: .get, headers: headers(service.auditor)) { try json($0) }
+            let actions = (entries["entries"] as? [[String: Any]] ?? []).filter { ($0["actor"] as? String)?.hasPrefix("issuer:person:key:") == true }.compactMap { $0["action"] as? String }
+            #expect(actions.contains("entitlement.reinstate") && actions.contains("vehicle.transfer"), "\(actions)")
+
             // Sign-out ends the session.
             let home = try await issuer.get("/admin")
             let out = try await issuer.post("/admin/logout", [("csrf", Browser.hidden("csrf", in: home) ?? "")])

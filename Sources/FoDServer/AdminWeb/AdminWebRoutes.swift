@@ -116,7 +116,13 @@ struct AdminWebRoutes {
         }
         router.get("/admin/vehicles/{vin}") { request, context in
             await withSession(request, context) { session in
-                try await vehiclePage(try VIN(context.path("vin")), session, notice: request.uri.queryParameters["done"].map { "Revoked \($0)." })
+                let query = request.uri.queryParameters
+                // What the page says it did: only values it could have set (an entitlement id, a count).
+                let shown = query["id"].map(String.init).flatMap { text in (try? EntitlementID(text)).map(\.value) ?? Int(text).map(String.init) } ?? ""
+                let notice = query["done"].flatMap { try? EntitlementID(String($0)) }.map { "Revoked \($0.value)." }
+                    ?? query["did"].flatMap { did in ["Reinstated", "Refunded", "Withdrawn", "Transferred"].contains(String(did)) ? String(did) : nil }
+                        .map { did in did == "Transferred" ? "The change of owner is recorded (\(shown) entitlement(s) end or are revoked)." : "\(did) \(shown)." }
+                return try await vehiclePage(try VIN(context.path("vin")), session, notice: notice)
             }
         }
         router.post("/admin/vehicles/{vin}/revoke") { request, context in
@@ -137,6 +143,54 @@ struct AdminWebRoutes {
                 }
                 try await IssuingService(services: services).revoke(id, reason: "\(reason): \(comment)", actor: session.acting(as: .issuer).actor)
                 return DealerPages.redirect("/admin/vehicles/\(vin.value)?done=\(id.value)")
+            }
+        }
+        router.post("/admin/vehicles/{vin}/act") { request, context in
+            await withSession(request, context) { session in
+                let vin = try VIN(context.path("vin"))
+                let form = try await DealerSessionCookies.form(request)
+                try requireCSRF(form, session)
+                try requireRole(.issuer, session)
+                let id = try EntitlementID(form["entitlement"] ?? "")
+                guard try await services.store.entitlements(of: vin).contains(where: { $0.claims.id == id }) else {
+                    throw APIError(.notFound, "entitlement_not_found", "\(id) is not an entitlement of \(vin).")
+                }
+                let comment = (form["comment"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+                guard !comment.isEmpty, comment.count <= 400 else { throw APIError(.unprocessableContent, "comment_invalid", "Write a comment (up to 400 characters).") }
+                let issuing = IssuingService(services: services)
+                let principal = session.acting(as: .issuer)
+                let done: String
+                switch form["action"] {
+                case "reinstate":
+                    try await issuing.reinstate(id, reason: comment, actor: principal.actor)
+                    done = "Reinstated"
+                case "refund":
+                    try await issuing.refund(id, actor: principal.actor)
+                    done = "Refunded"
+                case "withdraw":
+                    _ = try await issuing.withdraw(id, note: comment, principal: principal)
+                    done = "Withdrawn"
+                default:
+                    throw APIError(.unprocessableContent, "action_invalid", "Choose an action from the list.")
+                }
+                return DealerPages.redirect("/admin/vehicles/\(vin.value)?did=\(done)&id=\(id.value)")
+            }
+        }
+        router.post("/admin/vehicles/{vin}/transfer") { request, context in
+            await withSession(request, context) { session in
+                let vin = try VIN(context.path("vin"))
+                let form = try await DealerSessionCookies.form(request)
+                try requireCSRF(form, session)
+                try requireRole(.issuer, session)
+                var effective = now
+                if let text = form["effective"], !text.isEmpty {
+                    guard text.utf8.count == 10, let start = Timestamp.parseSeconds(text + "T00:00:00Z") else {
+                        throw APIError(.unprocessableContent, "effective_invalid", "The date is YYYY-MM-DD.")
+                    }
+                    effective = max(start, now)
+                }
+                let plan = try await TransferService(services: services).transfer(vin, effectiveAt: effective, actor: session.acting(as: .issuer).actor)
+                return DealerPages.redirect("/admin/vehicles/\(vin.value)?did=Transferred&id=\(plan.ending.count + plan.revoked.count)")
             }
         }
         registerProposals(on: router)
