@@ -37,7 +37,8 @@ from e2e_support import FOD, ROOT, banner_keys, call, check, checks, free_port, 
 VINS = ["WAUZZZF45RA000001", "WAUZZZFY7P2000002", "3VWD07AJ5EM388202"]
 PEOPLE = [{"sub": "alice", "name": "Alice Example", "email": "alice@oem.test", "groups": ["issuer", "staff"]},
           {"sub": "bob", "name": "Bob Example", "email": "bob@oem.test", "groups": ["issuer", "auditor"]},
-          {"sub": "carol", "name": "Carol Example", "email": "carol@oem.test", "groups": ["staff"]}]
+          {"sub": "carol", "name": "Carol Example", "email": "carol@oem.test", "groups": ["staff"]},
+          {"sub": "dana", "name": "Dana Example", "email": "dana@oem.test", "groups": ["admin"]}]
 
 
 def browser():
@@ -64,11 +65,18 @@ class Person:
     def element(self, how, what):
         return self.wait.until(expected_conditions.presence_of_element_located((how, what)))
 
+    def click(self, how, what):
+        """Clicks what leads to another page, and waits until the old page has gone (so that
+        nothing is read from it afterwards)."""
+        page = self.driver.find_element(By.TAG_NAME, "html")
+        self.element(how, what).click()
+        self.wait.until(expected_conditions.staleness_of(page))
+
     def sign_in(self, sub):
         self.get("/admin/login")
-        self.element(By.ID, "sign-in").click()
+        self.click(By.ID, "sign-in")
         # The provider's page: pick the predefined person.
-        self.element(By.CSS_SELECTOR, f"button[name='sub'][value='{sub}']").click()
+        self.click(By.CSS_SELECTOR, f"button[name='sub'][value='{sub}']")
 
     def accessible(self, name):
         """axe-core on the page: no serious or critical violation (each page once)."""
@@ -135,7 +143,7 @@ def main():
                 time.sleep(0.1)
         server = subprocess.Popen([FOD, "serve", "--dev", "--data", os.path.join(work, "data"), "--port", str(port), "--host", "127.0.0.1",
                                    "--public-url", f"http://127.0.0.1:{port}", "--oidc-issuer", issuer_url, "--oidc-client-id", "fod-admin",
-                                   "--oidc-client-secret-file", secret], cwd=ROOT, stdout=log, stderr=log)
+                                   "--oidc-client-secret-file", secret, "--webhooks-allow-private"], cwd=ROOT, stdout=log, stderr=log)
         if not check(wait_ready(port), "fod serve starts with an identity provider"):
             print(open(log_path).read(), file=sys.stderr)
             return
@@ -159,13 +167,13 @@ def main():
         alice.accessible("home")
         alice.shot("14-admin-home.png")
         alice.element(By.ID, "vin").send_keys("WVWZZZ1KZAW394821")
-        alice.element(By.ID, "open-vehicle").click()
+        alice.click(By.ID, "open-vehicle")
         alice.element(By.ID, "revoke-form")
         alice.accessible("vehicle")
         alice.shot("15-admin-vehicle.png")
         Select(alice.element(By.ID, "reason")).select_by_value("fraud")
         alice.element(By.ID, "comment").send_keys("card reported stolen")
-        alice.element(By.ID, "revoke").click()
+        alice.click(By.ID, "revoke")
         state = alice.element(By.CSS_SELECTOR, f"#entitlement-{sold['WVWZZZ1KZAW394821']} .state").text
         check(state.startswith("revoked") and "fraud: card reported stolen" in state, f"the page shows it revoked with the reason ({state})")
         status, body, _ = call(port, "GET", f"/v1/entitlements/{sold['WVWZZZ1KZAW394821']}", admin)
@@ -182,14 +190,14 @@ def main():
         alice.element(By.ID, "vins").send_keys("\n".join(VINS))
         Select(alice.element(By.ID, "reason")).select_by_value("recall")
         alice.element(By.ID, "comment").send_keys("recall 26-04: a fault in the LED controller")
-        alice.element(By.ID, "propose").click()
+        alice.click(By.ID, "propose")
         row = alice.element(By.CSS_SELECTOR, "tbody tr")
         proposal = row.get_attribute("id").removeprefix("proposal-")
         check(row.find_element(By.CSS_SELECTOR, ".status").text == "open", "the proposal of three vehicles is open")
         alice.accessible("proposals")
         alice.shot("16-admin-proposals.png")
-        alice.element(By.ID, f"approve-{proposal}").click()
-        code = alice.element(By.TAG_NAME, "code").text
+        alice.click(By.ID, f"approve-{proposal}")
+        code = alice.element(By.CSS_SELECTOR, "p small code").text
         check(code == "proposal_own", f"Alice cannot approve her own proposal ({code})")
         alice.accessible("error")
         for vin in VINS:
@@ -201,7 +209,7 @@ def main():
         bob.sign_in("bob")
         check("Bob Example" in bob.element(By.CSS_SELECTOR, ".who").text, "Bob is signed in, in another browser")
         bob.get("/admin/proposals")
-        bob.element(By.ID, f"approve-{proposal}").click()
+        bob.click(By.ID, f"approve-{proposal}")
         status_text = bob.element(By.CSS_SELECTOR, f"#proposal-{proposal} .status").text
         check(status_text.startswith("approved") and "revoked 3 entitlement(s) of 3 vehicle(s)" in status_text, f"Bob approves: {status_text}")
         bob.shot("17-admin-proposal-approved.png")
@@ -224,11 +232,41 @@ def main():
         check("proposal.create" in entries and "entitlement.revoke" in entries and "Bob" not in entries, "the audit log, searched by person: Alice's entries")
         bob.accessible("audit")
         bob.shot("18-admin-audit.png")
-        bob.element(By.ID, "verify").click()
+        bob.click(By.ID, "verify")
         notice = bob.element(By.ID, "notice").text
         check(notice.startswith("The chain of") and notice.endswith("entries verifies."), f"the audit chain verifies from the page ({notice})")
         alice.get("/admin/audit")
-        check(alice.element(By.TAG_NAME, "code").text == "forbidden", "Alice (issuer only) may not read the audit log")
+        check(alice.element(By.CSS_SELECTOR, "p small code").text == "forbidden", "Alice (issuer only) may not read the audit log")
+
+        # Webhooks: an endpoint nobody answers at is failing; Dana (admin) sees it and retries.
+        dead = free_port()
+        status, body, _ = call(port, "POST", "/v1/webhooks", admin, {"url": f"http://127.0.0.1:{dead}/hook"})
+        check(status == 201, f"a webhook endpoint nobody answers at ({status})")
+        endpoint = json.loads(body).get("id", "")
+        status, _, _ = call(port, "POST", "/v1/activations", dealer, {"vin": "WAUZZZF45RA000001", "feature": "MATRIX_LED", "term": "P1Y"},
+                            idempotency="adm-hook")
+        check(status == 201, "a sale after the endpoint was added: an event to deliver")
+        dana = Person(port, folder)
+        people.append(dana)
+        dana.sign_in("dana")
+        deadline = time.monotonic() + 20
+        health = ""
+        while time.monotonic() < deadline:
+            dana.get("/admin/webhooks")
+            health = dana.element(By.CSS_SELECTOR, f"#endpoint-{endpoint} .health").text
+            if health == "failing":
+                break
+            time.sleep(0.5)
+        check(health == "failing", f"the webhooks page shows the endpoint failing ({health})")
+        dana.accessible("webhooks")
+        dana.shot("19-admin-webhooks.png")
+        dana.get(f"/admin/webhooks/{endpoint}")
+        check("retrying" in dana.element(By.ID, "deliveries").text, "its deliveries show the attempts being retried")
+        dana.accessible("webhook")
+        dana.click(By.ID, "retry")
+        check("tried now" in dana.element(By.ID, "notice").text, "retry from the page")
+        bob.get("/admin/webhooks")
+        check(bob.element(By.CSS_SELECTOR, "p small code").text == "forbidden", "webhooks are the admin's: Bob may not see them")
 
         # Refusals on the way back from the provider.
         status, body, headers = raw(f"http://127.0.0.1:{port}/admin/oidc/start")
@@ -238,7 +276,7 @@ def main():
         carol = Person(port, folder)
         people.append(carol)
         carol.sign_in("carol")
-        code = carol.element(By.TAG_NAME, "code").text
+        code = carol.element(By.CSS_SELECTOR, "p small code").text
         check(code == "oidc_no_role", f"a person without a role of the back office is refused ({code})")
         # A replayed sign-in: the provider's answer (code and state) sent a second time with the
         # pending sign-in's cookie, as a browser's history or an attacker with both would.
