@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The API against its description: schemathesis (a tool we did not write) over every operation of
 docs/openapi.yaml with every check (scripts/schemathesis.toml), against a live `fod serve` on 127.0.0.1, once with the admin key and once with a
-dealer key, and over the dealer page's operations with a signed-in page session (run by .ci/run; loopback only, bounded in examples and time).
+dealer key, over the dealer page's operations with a signed-in page session, and over the back
+office's with a back office session (run by .ci/run; loopback only, bounded in examples and time).
 
 It generates requests from the description — valid ones and every kind of invalid one — and checks
 each answer: no server error, no status code the operation does not list, bodies, content types
@@ -57,6 +58,24 @@ def dealer_session(port, key):
     sys.exit("signing in on the dealer page did not answer 303")
 
 
+def admin_session(port, key):
+    """Signs in to the back office with a staff key as a browser does (no identity provider here)."""
+    opener = urllib.request.build_opener(NoRedirect)
+    page = opener.open(f"http://127.0.0.1:{port}/admin/login", timeout=10)
+    cookies = [c.split(";")[0] for c in page.headers.get_all("Set-Cookie")]
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.read().decode()).group(1)
+    form = urllib.parse.urlencode({"key": key, "csrf": csrf}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/admin/login", data=form, method="POST",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": "; ".join(cookies)})
+    try:
+        opener.open(request, timeout=10)
+    except urllib.error.HTTPError as answer:
+        if answer.code != 303:
+            raise
+        return "; ".join(c.split(";")[0] for c in answer.headers.get_all("Set-Cookie") if c.startswith("fod_admin_session="))
+    sys.exit("signing in to the back office did not answer 303")
+
+
 def generated_client_names():
     """Generates a Python client from docs/openapi.yaml with openapi-python-client (a tool we did
     not write) and checks that its methods are named by the operationIds (get_vehicle, not
@@ -100,9 +119,10 @@ def main():
         # The bearer keys for the API; a dealer page session (signed in as a browser does) for the pages.
         # The page's operations are a browser's: without a session they send it to the sign-in page
         # (303) before reading anything else, so they are run with a session only.
-        api = ["--exclude-path-regex", "^/dealer"]
+        api = ["--exclude-path-regex", "^/(dealer|admin)"]
         runs = [("the admin key", ["-H", f"Authorization: Bearer {keys[0]}", *api]), ("a dealer key", ["-H", f"Authorization: Bearer {keys[1]}", *api]),
-                ("a dealer page session", ["-H", f"Cookie: {dealer_session(port, keys[1])}", "--include-path-regex", "^/dealer"])]
+                ("a dealer page session", ["-H", f"Cookie: {dealer_session(port, keys[1])}", "--include-path-regex", "^/dealer"]),
+                ("a back office session", ["-H", f"Cookie: {admin_session(port, keys[0])}", "--include-path-regex", "^/admin"])]
         for role, credentials in runs:
             command = [tool, "--config-file", CONFIG, "run", os.path.join(ROOT, "docs", "openapi.yaml"), "--url", f"http://127.0.0.1:{port}",
                        *credentials, "--max-examples", str(args.max_examples), "--checks", CHECKS,

@@ -86,6 +86,7 @@ class WebhookReceiver:
         self.secret = None
         self.received = []          # (webhook-id, event dict), in arrival order, signature checked
         self.bad_signatures = 0
+        self.aborted = 0            # requests cut off mid-body (the sender killed): never judged
         self.requests = 0
         self.in_flight = 0
         self.max_in_flight = 0      # the most requests at once: 1 when each endpoint is delivered by one instance at a time
@@ -99,7 +100,15 @@ class WebhookReceiver:
                 pass
 
             def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length)
+                if len(body) < length:
+                    # The sender went away mid-request (a test kills it): not a delivery, and not a
+                    # bad signature — a receiver never sees this request whole.
+                    with receiver.lock:
+                        receiver.aborted += 1
+                    self.close_connection = True
+                    return
                 with receiver.lock:
                     receiver.requests += 1
                     number = receiver.requests
