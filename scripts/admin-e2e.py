@@ -235,6 +235,11 @@ def main():
         bob.click(By.ID, "verify")
         notice = bob.element(By.ID, "notice").text
         check(notice.startswith("The chain of") and notice.endswith("entries verifies."), f"the audit chain verifies from the page ({notice})")
+        alice.get("/admin/master-data")
+        check("DE-10001" in alice.element(By.ID, "sites").text and "in force" in alice.element(By.ID, "catalog-versions").text,
+              "the master data page: sites, catalog versions in force")
+        alice.accessible("master data")
+        alice.shot("20-admin-master-data.png")
         alice.get("/admin/audit")
         check(alice.element(By.CSS_SELECTOR, "p small code").text == "forbidden", "Alice (issuer only) may not read the audit log")
 

@@ -43,6 +43,8 @@ struct AdminWebTests {
             let tried = try await auditor.post("/admin/vehicles/\(Self.vin)/revoke", [("csrf", Browser.hidden("csrf", in: seen) ?? ""), ("entitlement", id),
                                                                                      ("reason", "fraud"), ("comment", "no")])
             #expect(tried.status == .forbidden)
+            let master = String(buffer: try await auditor.get("/admin/master-data").body)
+            #expect(master.contains("DE-10001") && master.contains("in force"), "the network, catalog and plans as they stand")
             let search = try await auditor.get("/admin/audit?action=session.start")
             #expect(search.status == .ok && String(buffer: search.body).contains("session.start"))
             let verified = try await auditor.post("/admin/audit/verify", [("csrf", Browser.hidden("csrf", in: search) ?? "")])

@@ -196,6 +196,7 @@ struct AdminWebRoutes {
         registerProposals(on: router)
         registerAudit(on: router)
         registerWebhooks(on: router)
+        registerMasterData(on: router)
     }
 
     private func startSession(_ request: Request, subject: String, name: String, roles: [Role]) async throws -> Response {

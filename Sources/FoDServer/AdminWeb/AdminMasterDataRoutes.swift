@@ -1,0 +1,79 @@
+import FoDCore
+import FoDEntitlements
+import FoDRevenue
+import FoDStore
+import HTTPTypes
+import Hummingbird
+
+/// The network, the catalog and the commission plans in the back office (docs/back-office.md), as
+/// they stand today, with what is scheduled shown as such: read-only here; they change through the
+/// API, each by effective date. Any staff role may look.
+extension AdminWebRoutes {
+    func registerMasterData(on router: Router<FoDRequestContext>) {
+        router.get("/admin/master-data") { request, context in
+            await withSession(request, context) { session in
+                let time = now
+                // The first version of a plan is in force from the beginning of time (Int64.min):
+                // only years 0000 to 9999 are written as dates.
+                func day(_ seconds: Int64) -> String {
+                    guard seconds >= -62_167_219_200 else { return "the beginning" }
+                    guard seconds <= 253_402_300_799 else { return "—" }
+                    return String(Instant(unixSeconds: seconds).rfc3339.prefix(10))
+                }
+                /// In force, ended or scheduled, for a span from `from` to `to` (exclusive).
+                func state(from: Int64, to: Int64?) -> String {
+                    if from > time { return "scheduled from \(day(from))" }
+                    if let to, to <= time { return "ended \(day(to))" }
+                    if let to { return "in force; ends \(day(to))" + (to > time ? " (scheduled)" : "") }
+                    return "in force"
+                }
+                let network = try await services.store.network()
+                let partners = network.partners.values.sorted { $0.id < $1.id }.map { partner -> [String: Any] in
+                    let current = partner.versions.last { $0.validFrom <= time } ?? partner.versions.first
+                    var text = state(from: partner.joinedAt, to: partner.leftAt)
+                    if let next = partner.versions.first(where: { $0.validFrom > time }) { text += "; a change scheduled from \(day(next.validFrom))" }
+                    return ["id": partner.id.value, "name": current?.details.name ?? "", "joined": day(partner.joinedAt), "state": text]
+                }
+                let sites = network.sites.values.sorted { $0.id.value < $1.id.value }.map { site -> [String: Any] in
+                    var text = state(from: site.openedAt, to: site.closedAt)
+                    if let successor = site.successor { text += "; successor \(successor.value)" }
+                    let people = (network.salespeople[site.id] ?? []).filter { $0.activeTo.map { $0 > time } ?? true }.map(\.id.value).joined(separator: ", ")
+                    return ["id": site.id.value, "name": site.name, "partner": site.partner.value, "market": site.market, "opened": day(site.openedAt),
+                            "state": text, "salespeople": people.isEmpty ? "—" : people]
+                }
+                let history = services.catalogs.current()
+                let versions = history.versions.sorted { $0.effectiveAt < $1.effectiveAt }
+                let catalogs = versions.enumerated().map { index, version -> [String: Any] in
+                    let next = index + 1 < versions.count ? versions[index + 1].effectiveAt : nil
+                    return ["label": version.label, "from": day(version.effectiveAt), "features": version.catalog.features.count,
+                            "state": state(from: version.effectiveAt, to: next)]
+                }
+                let campaigns = history.campaigns.sorted { ($0.from, $0.id) < ($1.from, $1.id) }.map { campaign -> [String: Any] in
+                    ["id": campaign.id, "feature": campaign.feature.value, "market": campaign.market.code, "term": campaign.term.rawValue,
+                     "price": "\(campaign.grossMinor) (minor units)", "from": day(campaign.from), "to": day(campaign.to),
+                     "state": state(from: campaign.from, to: campaign.to)]
+                }
+                let retirements = history.retirements.sorted { $0.key.value < $1.key.value }.map { feature, from -> [String: Any] in
+                    ["feature": feature.value, "from": day(from), "state": from > time ? "scheduled" : "retired"]
+                }
+                let planSet = services.plan
+                let plans = ([planSet.network] + planSet.partnerPlans).flatMap { plan in
+                    plan.versions.enumerated().map { index, version -> [String: Any] in
+                        let next = index + 1 < plan.versions.count ? plan.versions[index + 1].effectiveFrom : nil
+                        return ["plan": plan.id, "version": version.rules.version, "model": version.model.rawValue, "from": day(version.effectiveFrom),
+                                "state": state(from: version.effectiveFrom, to: next)]
+                    }
+                }
+                var values = base(session, title: "Master data")
+                values["partners"] = partners
+                values["sites"] = sites
+                values["catalogs"] = catalogs
+                values["campaigns"] = campaigns
+                values["retirements"] = retirements
+                values["hasRetirements"] = !retirements.isEmpty
+                values["plans"] = plans
+                return pages.page("admin_master", values)
+            }
+        }
+    }
+}
