@@ -7,6 +7,8 @@ public struct Proposal: Sendable, Hashable {
     public enum Kind: String, Sendable, Hashable {
         /// Revoke every live entitlement of a list of vehicles (a recall, a fleet's end).
         case bulkRevoke = "bulk_revoke"
+        /// Record a change of owner of a list of vehicles now (a fleet sold).
+        case bulkTransfer = "bulk_transfer"
     }
 
     /// Where it stands.

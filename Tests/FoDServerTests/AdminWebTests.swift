@@ -112,8 +112,8 @@ struct AdminWebTests {
             _ = try await Self.signIn(&first, service.issuer)
             _ = try await Self.signIn(&other, second.secret)
             var page = try await first.get("/admin/proposals")
-            let made = try await first.post("/admin/proposals", [("csrf", Browser.hidden("csrf", in: page) ?? ""), ("vins", vins.joined(separator: "\n")),
-                                                                ("reason", "recall"), ("comment", "recall 26-04")])
+            let made = try await first.post("/admin/proposals", [("csrf", Browser.hidden("csrf", in: page) ?? ""), ("kind", "bulk_revoke"),
+                                                                ("vins", vins.joined(separator: "\n")), ("reason", "recall"), ("comment", "recall 26-04")])
             #expect(made.status == .seeOther, "\(String(buffer: made.body))")
             let proposal = try #require(try await service.services.store.proposals(limit: 5).first)
             #expect(proposal.vins.map(\.value) == vins && proposal.status(at: TestService.now) == .open)
@@ -142,9 +142,26 @@ struct AdminWebTests {
                     "\(create ?? [:]) \(approve ?? [:])")
             #expect(entries.filter { $0["action"] as? String == "entitlement.revoke" && ($0["actor"] as? String)?.contains(second.record.id) == true }.count == 3)
 
+            // A bulk transfer (a fleet sold): the same four eyes; each vehicle's change of owner in the approver's name.
+            page = try await first.get("/admin/proposals")
+            let noKind = try await first.post("/admin/proposals", [("csrf", Browser.hidden("csrf", in: page) ?? ""), ("vins", vins[1]), ("reason", "fleet_sale"),
+                                                                   ("comment", "x")])
+            #expect(noKind.status == .unprocessableContent)
+            _ = try await first.post("/admin/proposals", [("csrf", Browser.hidden("csrf", in: page) ?? ""), ("kind", "bulk_transfer"),
+                                                          ("vins", vins[1] + " " + vins[2]), ("reason", "fleet_sale"), ("comment", "fleet sold to Example GmbH")])
+            let fleet = try #require(try await service.services.store.proposals(limit: 5).first { $0.kind == .bulkTransfer })
+            let fleetPage = try await other.get("/admin/proposals")
+            _ = try await other.post("/admin/proposals/\(fleet.id)/approve", [("csrf", Browser.hidden("csrf", in: fleetPage) ?? "")])
+            #expect(try await service.services.store.proposal(id: fleet.id)?.result?.hasPrefix("transferred 2 vehicle(s)") == true)
+            let afterTransfer = try await client.execute(uri: "/v1/audit?after=0&limit=1000", method: .get, headers: headers(service.auditor)) { try json($0) }
+            #expect((afterTransfer["entries"] as? [[String: Any]] ?? []).filter {
+                $0["action"] as? String == "vehicle.transfer" && ($0["actor"] as? String)?.contains(second.record.id) == true
+            }.count == 2)
+
             // A proposal waits three days, not more.
             page = try await first.get("/admin/proposals")
-            _ = try await first.post("/admin/proposals", [("csrf", Browser.hidden("csrf", in: page) ?? ""), ("vins", vins[0]), ("reason", "other"), ("comment", "late")])
+            _ = try await first.post("/admin/proposals", [("csrf", Browser.hidden("csrf", in: page) ?? ""), ("kind", "bulk_revoke"), ("vins", vins[0]), ("reason", "other"),
+                                                          ("comment", "late")])
             let late = try #require(try await service.services.store.proposals(limit: 5).first { $0.comment == "late" })
             clock.set(TestService.now + Proposal.lifetime + 1)
             #expect(try await other.get("/admin/proposals").headers[.location] == "/admin/login", "three days on, the session has ended too")

@@ -40,8 +40,11 @@ extension AdminWebRoutes {
                 }
                 let comment = (form["comment"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
                 guard !comment.isEmpty, comment.count <= 400 else { throw APIError(.unprocessableContent, "comment_invalid", "Write a comment (up to 400 characters).") }
+                guard let kind = form["kind"].flatMap(Proposal.Kind.init(rawValue:)) else {
+                    throw APIError(.unprocessableContent, "kind_invalid", "Choose what to propose: a bulk revocation or a bulk transfer.")
+                }
                 let id = "prop_" + Base64URL.encode(SecureRandom.bytes(12))
-                try await services.store.createProposal(Proposal(id: id, kind: .bulkRevoke, vins: vins, reason: reason, comment: comment, requiredRole: .issuer,
+                try await services.store.createProposal(Proposal(id: id, kind: kind, vins: vins, reason: reason, comment: comment, requiredRole: .issuer,
                                                                  proposedBy: session.subject, proposedByName: session.name, proposedAt: now,
                                                                  expiresAt: now + Proposal.lifetime))
                 return DealerPages.redirect("/admin/proposals#proposal-\(id)")
@@ -64,22 +67,41 @@ extension AdminWebRoutes {
         }
     }
 
-    /// Applies an approved bulk revocation: every live entitlement of each vehicle, revoked in the
-    /// approver's name with the proposal's reason; one already revoked is left as it is.
+    /// Applies an approved proposal in the approver's name. A bulk revocation revokes every live
+    /// entitlement of each vehicle with the proposal's reason (one already revoked is left as it
+    /// is); a bulk transfer records each vehicle's change of owner now (one recorded already is
+    /// left as it is).
     private func apply(_ proposal: Proposal, approver: StaffSession) async throws {
-        let issuing = IssuingService(services: services)
         let actor = approver.acting(as: .issuer).actor
-        var revoked = 0, vehicles = 0
-        for vin in proposal.vins {
-            let live = try await services.store.entitlements(of: vin).filter { $0.revokedAt == nil && ($0.claims.expiresAt.map { $0 > now } ?? true) }
-            for stored in live {
-                try await issuing.revoke(stored.claims.id, reason: "\(proposal.reason): \(proposal.comment) (\(proposal.id), proposed by \(proposal.proposedByName))",
-                                         actor: actor)
-                revoked += 1
+        switch proposal.kind {
+        case .bulkRevoke:
+            let issuing = IssuingService(services: services)
+            var revoked = 0, vehicles = 0
+            for vin in proposal.vins {
+                let live = try await services.store.entitlements(of: vin).filter { $0.revokedAt == nil && ($0.claims.expiresAt.map { $0 > now } ?? true) }
+                for stored in live {
+                    try await issuing.revoke(stored.claims.id, reason: "\(proposal.reason): \(proposal.comment) (\(proposal.id), proposed by \(proposal.proposedByName))",
+                                             actor: actor)
+                    revoked += 1
+                }
+                if !live.isEmpty { vehicles += 1 }
             }
-            if !live.isEmpty { vehicles += 1 }
+            try await services.store.recordProposalResult(id: proposal.id, result: "revoked \(revoked) entitlement(s) of \(vehicles) vehicle(s)")
+        case .bulkTransfer:
+            let transfers = TransferService(services: services)
+            var recorded = 0, ended = 0, skipped = 0
+            for vin in proposal.vins {
+                do {
+                    let plan = try await transfers.transfer(vin, effectiveAt: now, actor: actor)
+                    recorded += 1
+                    ended += plan.ending.count + plan.revoked.count
+                } catch let error as StoreError where error.code == .transferRecorded {
+                    skipped += 1
+                }
+            }
+            try await services.store.recordProposalResult(
+                id: proposal.id, result: "transferred \(recorded) vehicle(s), \(ended) entitlement(s) ended" + (skipped > 0 ? "; \(skipped) recorded already" : ""))
         }
-        try await services.store.recordProposalResult(id: proposal.id, result: "revoked \(revoked) entitlement(s) of \(vehicles) vehicle(s)")
     }
 
     private func proposalsPage(_ session: StaffSession) async throws -> Response {

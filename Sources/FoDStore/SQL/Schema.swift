@@ -151,7 +151,7 @@ public enum Schema {
             let int = d.integer
             return [
                 """
-                CREATE TABLE proposal (id TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('bulk_revoke')), vins TEXT NOT NULL, reason TEXT NOT NULL,
+                CREATE TABLE proposal (id TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('bulk_revoke', 'bulk_transfer')), vins TEXT NOT NULL, reason TEXT NOT NULL,
                   comment TEXT NOT NULL, required_role TEXT NOT NULL, proposed_by TEXT NOT NULL, proposed_by_name TEXT NOT NULL, proposed_at \(int) NOT NULL,
                   expires_at \(int) NOT NULL, status TEXT NOT NULL CHECK (status IN ('open', 'approved', 'rejected', 'expired')), decided_by TEXT,
                   decided_by_name TEXT, decided_at \(int), result TEXT)
