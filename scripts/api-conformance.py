@@ -40,40 +40,23 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def dealer_session(port, key):
-    """Signs in on the dealer page as a browser does; returns the session cookie's header value."""
+def page_session(port, key, page, cookie):
+    """Signs in on a web page (/dealer or /admin) with a key as a browser does; returns the session
+    cookie's header value."""
     opener = urllib.request.build_opener(NoRedirect)
-    page = opener.open(f"http://127.0.0.1:{port}/dealer/login", timeout=10)
-    cookies = [c.split(";")[0] for c in page.headers.get_all("Set-Cookie")]
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.read().decode()).group(1)
+    login = opener.open(f"http://127.0.0.1:{port}/{page}/login", timeout=10)
+    cookies = [c.split(";")[0] for c in login.headers.get_all("Set-Cookie")]
+    csrf = re.search(r'name="csrf" value="([^"]+)"', login.read().decode()).group(1)
     form = urllib.parse.urlencode({"key": key, "csrf": csrf}).encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/dealer/login", data=form, method="POST",
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/{page}/login", data=form, method="POST",
                                      headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": "; ".join(cookies)})
     try:
         opener.open(request, timeout=10)
     except urllib.error.HTTPError as answer:
         if answer.code != 303:
             raise
-        return "; ".join(c.split(";")[0] for c in answer.headers.get_all("Set-Cookie") if c.startswith("fod_session="))
-    sys.exit("signing in on the dealer page did not answer 303")
-
-
-def admin_session(port, key):
-    """Signs in to the back office with a staff key as a browser does (no identity provider here)."""
-    opener = urllib.request.build_opener(NoRedirect)
-    page = opener.open(f"http://127.0.0.1:{port}/admin/login", timeout=10)
-    cookies = [c.split(";")[0] for c in page.headers.get_all("Set-Cookie")]
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.read().decode()).group(1)
-    form = urllib.parse.urlencode({"key": key, "csrf": csrf}).encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/admin/login", data=form, method="POST",
-                                     headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": "; ".join(cookies)})
-    try:
-        opener.open(request, timeout=10)
-    except urllib.error.HTTPError as answer:
-        if answer.code != 303:
-            raise
-        return "; ".join(c.split(";")[0] for c in answer.headers.get_all("Set-Cookie") if c.startswith("fod_admin_session="))
-    sys.exit("signing in to the back office did not answer 303")
+        return "; ".join(c.split(";")[0] for c in answer.headers.get_all("Set-Cookie") if c.startswith(cookie + "="))
+    sys.exit(f"signing in on /{page} did not answer 303")
 
 
 def generated_client_names():
@@ -121,8 +104,8 @@ def main():
         # (303) before reading anything else, so they are run with a session only.
         api = ["--exclude-path-regex", "^/(dealer|admin)"]
         runs = [("the admin key", ["-H", f"Authorization: Bearer {keys[0]}", *api]), ("a dealer key", ["-H", f"Authorization: Bearer {keys[1]}", *api]),
-                ("a dealer page session", ["-H", f"Cookie: {dealer_session(port, keys[1])}", "--include-path-regex", "^/dealer"]),
-                ("a back office session", ["-H", f"Cookie: {admin_session(port, keys[0])}", "--include-path-regex", "^/admin"])]
+                ("a dealer page session", ["-H", f"Cookie: {page_session(port, keys[1], 'dealer', 'fod_session')}", "--include-path-regex", "^/dealer"]),
+                ("a back office session", ["-H", f"Cookie: {page_session(port, keys[0], 'admin', 'fod_admin_session')}", "--include-path-regex", "^/admin"])]
         for role, credentials in runs:
             command = [tool, "--config-file", CONFIG, "run", os.path.join(ROOT, "docs", "openapi.yaml"), "--url", f"http://127.0.0.1:{port}",
                        *credentials, "--max-examples", str(args.max_examples), "--checks", CHECKS,

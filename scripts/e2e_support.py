@@ -1,5 +1,6 @@
 """What the end-to-end scripts (durability-test, postgres-test, fault-test, dealer-e2e) share: where
 the repository and the `fod` binary are, the pass/fail tally, a free loopback port, and one API call."""
+import base64
 import json
 import os
 import socket
@@ -19,6 +20,26 @@ def check(condition, message):
     print(("ok   " if condition else "FAIL ") + message, flush=True)
     return condition
 
+
+
+def kid(token):
+    """The `kid` of a compact JWS's header (not verified)."""
+    segment = token.split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))["kid"]
+
+
+def rfc3339(unix):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(unix))
+
+
+def wait(condition, seconds, what):
+    """Polls `condition` every 0.2 s for up to `seconds`; a timeout is a failed check."""
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return check(False, f"{what} within {seconds} s")
 
 def free_port():
     """A port on 127.0.0.1 that nothing listens on now."""

@@ -25,7 +25,7 @@ import time
 import urllib.error
 import urllib.request
 
-from e2e_support import FOD, ROOT, banner_keys, call, check, checks, feed, free_port, wait_ready
+from e2e_support import FOD, ROOT, banner_keys, call, check, checks, kid, rfc3339, wait, feed, free_port, wait_ready
 
 ISSUER = "https://fod.oem.example"
 DEADLINE = time.monotonic() + 240
@@ -39,27 +39,11 @@ def fod(*arguments, quiet=False):
     return result
 
 
-def kid(token):
-    segment = token.split(".")[0]
-    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))["kid"]
-
 
 def iat(token):
     segment = token.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))["iat"]
 
-
-def wait(condition, seconds, what):
-    until = time.monotonic() + seconds
-    while time.monotonic() < until:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return check(False, f"{what} within {seconds} s")
-
-
-def rfc3339(unix):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(unix))
 
 
 def main():

@@ -16,7 +16,6 @@
 5. `fod vehicle simulate` runs a small fleet against the service without a failed poll.
 Prints `N passed, M failed` and exits non-zero on any failure.
 """
-import base64
 import json
 import os
 import shutil
@@ -28,7 +27,7 @@ import threading
 import time
 import urllib.request
 
-from e2e_support import FOD, ROOT, banner_keys, call, check, checks, free_port, wait_ready
+from e2e_support import FOD, ROOT, banner_keys, call, check, checks, kid, rfc3339, wait, free_port, wait_ready
 
 ISSUER = "https://fod.oem.example"
 DEADLINE = time.monotonic() + 300
@@ -40,22 +39,7 @@ def fod(*arguments, env=None, timeout=60):
                           env={**os.environ, **(env or {})})
 
 
-def kid(token):
-    segment = token.split(".")[0]
-    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))["kid"]
 
-
-def rfc3339(unix):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(unix))
-
-
-def wait(condition, seconds, what):
-    until = time.monotonic() + seconds
-    while time.monotonic() < until:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return check(False, f"{what} within {seconds} s")
 
 
 def main():

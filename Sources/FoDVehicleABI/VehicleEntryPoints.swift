@@ -26,6 +26,15 @@ private func strdupText(_ text: String) -> UnsafeMutablePointer<CChar> {
     return pointer
 }
 
+/// A token applied to a vehicle: the handle and the text checked, then `apply`.
+private func applying(_ handle: OpaquePointer?, _ token: UnsafePointer<CChar>?, _ length: Int, _ monoMS: UInt64,
+                      _ status: UnsafeMutablePointer<fod_status>?, _ apply: (OnboardVehicle, String, UInt64) throws -> Void) -> Int32 {
+    CInterop.run(status) {
+        try apply(try vehicle(handle), try CInterop.text(token, length, "token"), CInterop.nanoseconds(monoMS))
+        return CInterop.ok
+    }
+}
+
 @_cdecl("fod_vehicle_library_version")
 public func fod_vehicle_library_version() -> UnsafePointer<CChar> { UnsafePointer(versionText) }
 
@@ -115,21 +124,13 @@ public func fod_vehicle_apply_time(_ handle: OpaquePointer?, _ token: UnsafePoin
 @_cdecl("fod_vehicle_apply_manifest")
 public func fod_vehicle_apply_manifest(_ handle: OpaquePointer?, _ token: UnsafePointer<CChar>?, _ length: Int, _ monoMS: UInt64,
                                        _ status: UnsafeMutablePointer<fod_status>?) -> Int32 {
-    CInterop.run(status) {
-        let car = try vehicle(handle)
-        try car.applyManifest(try CInterop.text(token, length, "token"), at: CInterop.nanoseconds(monoMS))
-        return CInterop.ok
-    }
+    applying(handle, token, length, monoMS, status) { car, text, now in _ = try car.applyManifest(text, at: now) }
 }
 
 @_cdecl("fod_vehicle_apply_entitlement")
 public func fod_vehicle_apply_entitlement(_ handle: OpaquePointer?, _ token: UnsafePointer<CChar>?, _ length: Int, _ monoMS: UInt64,
                                           _ status: UnsafeMutablePointer<fod_status>?) -> Int32 {
-    CInterop.run(status) {
-        let car = try vehicle(handle)
-        try car.applyEntitlement(try CInterop.text(token, length, "token"), at: CInterop.nanoseconds(monoMS))
-        return CInterop.ok
-    }
+    applying(handle, token, length, monoMS, status) { car, text, now in _ = try car.applyEntitlement(text, at: now) }
 }
 
 @_cdecl("fod_vehicle_feature_enabled")

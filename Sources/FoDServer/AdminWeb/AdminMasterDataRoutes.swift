@@ -13,13 +13,7 @@ extension AdminWebRoutes {
         router.get("/admin/master-data") { request, context in
             await withSession(request, context) { session in
                 let time = now
-                // The first version of a plan is in force from the beginning of time (Int64.min):
-                // only years 0000 to 9999 are written as dates.
-                func day(_ seconds: Int64) -> String {
-                    guard seconds >= -62_167_219_200 else { return "the beginning" }
-                    guard seconds <= 253_402_300_799 else { return "—" }
-                    return String(Instant(unixSeconds: seconds).rfc3339.prefix(10))
-                }
+                func day(_ seconds: Int64) -> String { AdminWebRoutes.shown(seconds, day: true) }
                 /// In force, ended or scheduled, for a span from `from` to `to` (exclusive).
                 func state(from: Int64, to: Int64?) -> String {
                     if from > time { return "scheduled from \(day(from))" }

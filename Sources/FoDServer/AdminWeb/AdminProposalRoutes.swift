@@ -38,8 +38,7 @@ extension AdminWebRoutes {
                 guard let reason = form["reason"], AdminWebRoutes.proposalReasons.contains(reason) else {
                     throw APIError(.unprocessableContent, "reason_invalid", "Choose a reason from the list.")
                 }
-                let comment = (form["comment"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-                guard !comment.isEmpty, comment.count <= 400 else { throw APIError(.unprocessableContent, "comment_invalid", "Write a comment (up to 400 characters).") }
+                let comment = try AdminWebRoutes.comment(form)
                 guard let kind = form["kind"].flatMap(Proposal.Kind.init(rawValue:)) else {
                     throw APIError(.unprocessableContent, "kind_invalid", "Choose what to propose: a bulk revocation or a bulk transfer.")
                 }
@@ -106,7 +105,7 @@ extension AdminWebRoutes {
 
     private func proposalsPage(_ session: StaffSession) async throws -> Response {
         let proposals = try await services.store.proposals(limit: 50)
-        func time(_ seconds: Int64?) -> String { seconds.map { Instant(unixSeconds: $0).rfc3339 } ?? "" }
+        func time(_ seconds: Int64?) -> String { AdminWebRoutes.shown(seconds) }
         var values = base(session, title: "Proposals")
         let rows: [[String: Any]] = proposals.map { proposal in
             var row: [String: Any] = ["id": proposal.id, "kind": proposal.kind.rawValue, "count": proposal.vins.count,

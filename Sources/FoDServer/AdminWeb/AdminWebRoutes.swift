@@ -28,8 +28,8 @@ struct AdminWebRoutes {
     /// A cookie of the back office: HttpOnly, `SameSite=Lax` (the way back from the provider is a
     /// top-level navigation from its site; every change is a POST with the session's CSRF token).
     func cookie(_ name: String, _ value: String, path: String = "/admin", maxAge: Int, _ request: Request) -> HTTPField {
-        let secure = DealerSessionCookies.isSecure(request, alwaysSecure: alwaysSecure)
-        return HTTPField(name: .setCookie, value: "\(name)=\(value); Path=\(path); Max-Age=\(maxAge); HttpOnly; SameSite=Lax\(secure ? "; Secure" : "")")
+        HTTPField(name: .setCookie, value: DealerSessionCookies.cookie(name, value, path: path, sameSite: "Lax", maxAge: maxAge,
+                                                                      secure: DealerSessionCookies.isSecure(request, alwaysSecure: alwaysSecure)))
     }
 
     func register(on router: Router<FoDRequestContext>) {
@@ -127,36 +127,24 @@ struct AdminWebRoutes {
         }
         router.post("/admin/vehicles/{vin}/revoke") { request, context in
             await withSession(request, context) { session in
-                let vin = try VIN(context.path("vin"))
-                let form = try await DealerSessionCookies.form(request)
-                try requireCSRF(form, session)
-                try requireRole(.issuer, session)
+                let (vin, form) = try await vehicleForm(request, context, session)
                 let id = try EntitlementID(form["entitlement"] ?? "")
                 let reasons = ["fraud", "chargeback", "customer_request", "recall", "issued_in_error", "other"]
                 guard let reason = form["reason"], reasons.contains(reason) else {
                     throw APIError(.unprocessableContent, "reason_invalid", "Choose a reason from the list.")
                 }
-                let comment = (form["comment"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-                guard !comment.isEmpty, comment.count <= 400 else { throw APIError(.unprocessableContent, "comment_invalid", "Write a comment (up to 400 characters).") }
-                guard try await services.store.entitlements(of: vin).contains(where: { $0.claims.id == id }) else {
-                    throw APIError(.notFound, "entitlement_not_found", "\(id) is not an entitlement of \(vin).")
-                }
+                let comment = try AdminWebRoutes.comment(form)
+                try await requireEntitlement(id, of: vin)
                 try await IssuingService(services: services).revoke(id, reason: "\(reason): \(comment)", actor: session.acting(as: .issuer).actor)
                 return DealerPages.redirect("/admin/vehicles/\(vin.value)?done=\(id.value)")
             }
         }
         router.post("/admin/vehicles/{vin}/act") { request, context in
             await withSession(request, context) { session in
-                let vin = try VIN(context.path("vin"))
-                let form = try await DealerSessionCookies.form(request)
-                try requireCSRF(form, session)
-                try requireRole(.issuer, session)
+                let (vin, form) = try await vehicleForm(request, context, session)
                 let id = try EntitlementID(form["entitlement"] ?? "")
-                guard try await services.store.entitlements(of: vin).contains(where: { $0.claims.id == id }) else {
-                    throw APIError(.notFound, "entitlement_not_found", "\(id) is not an entitlement of \(vin).")
-                }
-                let comment = (form["comment"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-                guard !comment.isEmpty, comment.count <= 400 else { throw APIError(.unprocessableContent, "comment_invalid", "Write a comment (up to 400 characters).") }
+                try await requireEntitlement(id, of: vin)
+                let comment = try AdminWebRoutes.comment(form)
                 let issuing = IssuingService(services: services)
                 let principal = session.acting(as: .issuer)
                 let done: String
@@ -178,10 +166,7 @@ struct AdminWebRoutes {
         }
         router.post("/admin/vehicles/{vin}/transfer") { request, context in
             await withSession(request, context) { session in
-                let vin = try VIN(context.path("vin"))
-                let form = try await DealerSessionCookies.form(request)
-                try requireCSRF(form, session)
-                try requireRole(.issuer, session)
+                let (vin, form) = try await vehicleForm(request, context, session)
                 var effective = now
                 if let text = form["effective"], !text.isEmpty {
                     guard text.utf8.count == 10, let start = Timestamp.parseSeconds(text + "T00:00:00Z") else {
@@ -199,6 +184,39 @@ struct AdminWebRoutes {
         registerMasterData(on: router)
     }
 
+    /// A form posted on a vehicle's page: the VIN, the fields; the CSRF token and the issuer role checked.
+    private func vehicleForm(_ request: Request, _ context: FoDRequestContext, _ session: StaffSession) async throws -> (VIN, [String: String]) {
+        let vin = try VIN(context.path("vin"))
+        let form = try await DealerSessionCookies.form(request)
+        try requireCSRF(form, session)
+        try requireRole(.issuer, session)
+        return (vin, form)
+    }
+
+    /// `id` must be an entitlement of `vin` (a form names it; the page showed only those).
+    private func requireEntitlement(_ id: EntitlementID, of vin: VIN) async throws {
+        guard try await services.store.entitlements(of: vin).contains(where: { $0.claims.id == id }) else {
+            throw APIError(.notFound, "entitlement_not_found", "\(id) is not an entitlement of \(vin).")
+        }
+    }
+
+    /// A form's comment: required, at most 400 characters.
+    static func comment(_ form: [String: String]) throws -> String {
+        let comment = (form["comment"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !comment.isEmpty, comment.count <= 400 else { throw APIError(.unprocessableContent, "comment_invalid", "Write a comment (up to 400 characters).") }
+        return comment
+    }
+
+    /// An instant for a page: RFC 3339, or its date with `day`. Only years 0000 to 9999 are written
+    /// (the first version of a plan is in force from the beginning of time, `Int64.min`).
+    static func shown(_ seconds: Int64?, day: Bool = false) -> String {
+        guard let seconds else { return "—" }
+        guard seconds >= -62_167_219_200 else { return "the beginning" }
+        guard seconds <= 253_402_300_799 else { return "—" }
+        let text = Instant(unixSeconds: seconds).rfc3339
+        return day ? String(text.prefix(10)) : text
+    }
+
     private func startSession(_ request: Request, subject: String, name: String, roles: [Role]) async throws -> Response {
         let (value, _) = try await services.store.createStaffSession(subject: subject, name: name, roles: roles, lifetime: AdminWebRoutes.lifetime, at: now)
         var headers = HTTPFields()
@@ -212,7 +230,7 @@ struct AdminWebRoutes {
             throw APIError(.notFound, "vehicle_not_found", "\(vin) is not registered.")
         }
         let time = now
-        func day(_ seconds: Int64?) -> String { seconds.map { String(Instant(unixSeconds: $0).rfc3339.prefix(10)) } ?? "—" }
+        func day(_ seconds: Int64?) -> String { AdminWebRoutes.shown(seconds, day: true) }
         let rows: [[String: Any]] = entitlements.sorted { $0.claims.notBefore > $1.claims.notBefore }.map { stored in
             let claims = stored.claims
             let state: String
@@ -245,7 +263,7 @@ struct AdminWebRoutes {
 
     /// An audit entry as a table row.
     static func entryRow(_ entry: AuditEntry) -> [String: Any] {
-        ["seq": entry.seq, "at": Instant(unixSeconds: entry.at).rfc3339, "actor": entry.actor, "action": entry.action, "subject": entry.subject,
+        ["seq": entry.seq, "at": AdminWebRoutes.shown(entry.at), "actor": entry.actor, "action": entry.action, "subject": entry.subject,
          "details": String(entry.details.prefix(300))]
     }
 

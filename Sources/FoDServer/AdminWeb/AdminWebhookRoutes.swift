@@ -63,12 +63,12 @@ extension AdminWebRoutes {
         let deliveries = try await services.store.deliveries(of: endpoint.id, limit: 100)
         let pending = try await services.store.events(after: endpoint.position, limit: 1000, dealer: nil)
             .filter { endpoint.types.isEmpty || endpoint.types.contains($0.type) }
-        func time(_ ms: Int64) -> String { Instant(unixSeconds: ms / 1000).rfc3339 }
+        func time(_ ms: Int64) -> String { AdminWebRoutes.shown(ms / 1000) }
         let lastSuccess = deliveries.filter { $0.status == .delivered }.map(\.lastAttemptMs).max()
         let failing = deliveries.filter { $0.seq > endpoint.position && $0.status != .delivered }.map(\.firstAttemptMs).min()
         var row: [String: Any] = ["position": endpoint.position, "lastSuccess": lastSuccess.map(time) ?? "—", "failingSince": failing.map(time) ?? "—"]
         if let oldest = pending.first {
-            row["lag"] = "\(pending.count == 1000 ? "1,000+" : String(pending.count)) event(s) waiting, the oldest from \(Instant(unixSeconds: oldest.occurredAt).rfc3339)"
+            row["lag"] = "\(pending.count == 1000 ? "1,000+" : String(pending.count)) event(s) waiting, the oldest from \(AdminWebRoutes.shown(oldest.occurredAt))"
         } else {
             row["lag"] = "none"
         }
@@ -83,7 +83,7 @@ extension AdminWebRoutes {
         values["id"] = endpoint.id
         values["url"] = endpoint.url
         values["types"] = endpoint.types.isEmpty ? "every event" : endpoint.types.joined(separator: ", ")
-        func time(_ ms: Int64) -> String { Instant(unixSeconds: ms / 1000).rfc3339 }
+        func time(_ ms: Int64) -> String { AdminWebRoutes.shown(ms / 1000) }
         let deliveries = try await services.store.deliveries(of: endpoint.id, limit: 100)
         values["deliveries"] = deliveries.map { delivery -> [String: Any] in
             ["seq": delivery.seq, "status": delivery.status.rawValue, "attempts": delivery.attempts, "first": time(delivery.firstAttemptMs),

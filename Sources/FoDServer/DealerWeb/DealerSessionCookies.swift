@@ -17,9 +17,10 @@ enum DealerSessionCookies {
         alwaysSecure || request.uri.scheme == .https || request.headers[forwardedProto]?.lowercased() == "https"
     }
 
-    /// A `Set-Cookie` value; `maxAge` 0 deletes the cookie.
-    static func cookie(_ name: String, _ value: String, maxAge: Int, secure: Bool) -> String {
-        "\(name)=\(value); Path=/dealer; Max-Age=\(maxAge); HttpOnly; SameSite=Strict\(secure ? "; Secure" : "")"
+    /// A `Set-Cookie` value; `maxAge` 0 deletes the cookie. The dealer page's are `Path=/dealer`,
+    /// `SameSite=Strict`; the back office's name their own (``AdminWebRoutes``).
+    static func cookie(_ name: String, _ value: String, path: String = "/dealer", sameSite: String = "Strict", maxAge: Int, secure: Bool) -> String {
+        "\(name)=\(value); Path=\(path); Max-Age=\(maxAge); HttpOnly; SameSite=\(sameSite)\(secure ? "; Secure" : "")"
     }
 
     /// Constant-time comparison of a presented CSRF token with the expected one.
