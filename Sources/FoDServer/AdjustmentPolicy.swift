@@ -19,13 +19,28 @@ public struct AdjustmentPolicy: Sendable {
     /// The largest limit that may be configured (whole units).
     public static let maximumLimit: Int64 = 1_000_000_000
 
-    /// A policy with the given limit.
-    /// - Throws: ``APIError`` when `limit` is not within 1…``maximumLimit``.
-    public init(limit: Int64 = 1_000_000) throws {
+    /// An adjustment above this many whole units of its currency, booked in the back office, takes
+    /// a second person's approval (four eyes; `fod serve --four-eyes-adjustment`, 10,000 by default).
+    public let fourEyesAbove: Int64
+
+    /// A policy with the given limit and four-eyes amount.
+    /// - Throws: ``APIError`` when `limit` is not within 1…``maximumLimit`` or `fourEyesAbove` not within 0…`limit`.
+    public init(limit: Int64 = 1_000_000, fourEyesAbove: Int64 = 10_000) throws {
         guard (1...AdjustmentPolicy.maximumLimit).contains(limit) else {
             throw APIError(.unprocessableContent, "option_invalid", "the adjustment limit is 1 to \(AdjustmentPolicy.maximumLimit) whole units, not \(limit)")
         }
+        guard (0...limit).contains(fourEyesAbove) else {
+            throw APIError(.unprocessableContent, "option_invalid", "the four-eyes amount is 0 to the adjustment limit (\(limit)) whole units, not \(fourEyesAbove)")
+        }
         self.limit = limit
+        self.fourEyesAbove = fourEyesAbove
+    }
+
+    /// Whether an adjustment of `amount` minor units of `currency` takes a second person.
+    func needsSecondPerson(_ amount: Int64, currency: Currency) -> Bool {
+        var above = fourEyesAbove
+        for _ in 0..<currency.exponent { above *= 10 }
+        return amount.magnitude > above.magnitude
     }
 
     /// The limit in minor units of `currency` (exponents are at most 4: no overflow below ``maximumLimit``).

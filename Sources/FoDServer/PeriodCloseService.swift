@@ -22,10 +22,129 @@ public struct PeriodCloseService: Sendable {
     ///   open; before the first closed one), `issuer_profile_missing`; ``InvoicingError``
     ///   `master_data_incomplete`; ``StoreError``.
     public func close(_ text: String, at now: Int64, actor: String) async throws -> ClosedPeriod {
-        let period: ReportPeriod
-        do { period = try ReportPeriod(text) } catch let error as RevenueError { throw APIError(.badRequest, "query_invalid", error.reason) }
+        let period = try PeriodCloseService.period(text)
         let store = services.store
         if let closed = try await store.closedPeriod(period.description) { return closed }
+        let range = try await closable(period, at: now)
+        let issuer = try issuerProfile()
+        let prepared = try await prepare(period, range: range, issuer: issuer, at: now)
+        try prepared.requireDocuments()
+        let file = StatementFile(issuer: services.signing.issuerID.value, period: period.description, closedAt: Instant(unixSeconds: now).rfc3339,
+                                 rulesVersion: prepared.report.rulesVersion, eventsSHA256: prepared.eventsSHA256, eventMark: prepared.mark.events,
+                                 auditHead: .init(seq: prepared.mark.auditSeq, sha256: prepared.mark.auditSHA256), statements: prepared.statements)
+        let statement = try StatementDocument.text(file)
+        let signer = try services.signing.requireSigner(for: .entitlement)
+        let signature = try DetachedJWS.sign(Array(statement.utf8), key: signer.key, keyID: signer.keyID)
+        var plan = ClosePlan(period: period.description, previous: range?.last, closedAt: now, rulesVersion: prepared.report.rulesVersion,
+                             eventsSHA256: prepared.eventsSHA256, mark: prepared.mark, statement: statement, signature: signature,
+                             lines: ClosedLines(report: prepared.report.lines, adjustments: prepared.adjustmentLines),
+                             creditNotes: prepared.creditNotes, numberPrefix: issuer.numberPrefix, numberYear: CivilDate(unixSeconds: now).year,
+                             settledAdjustments: prepared.settledAdjustments)
+        plan.signingKey = try PeriodCloseService.statementKey(signer)
+        plan.payees = prepared.payees
+        return try await store.closePeriod(plan, actor: actor)
+    }
+
+    /// The close of `text` at `now` rehearsed: every credit note made and checked as the close
+    /// would, nothing stored or signed (the back office's "try the close"). It takes as long as
+    /// the close's computation.
+    /// - Throws: as ``close(_:at:actor:)`` before it stores, but a document that cannot be made is
+    ///   listed in the answer, not thrown; `period_closed` for a closed month.
+    public func rehearse(_ text: String, at now: Int64) async throws -> Rehearsal {
+        let period = try PeriodCloseService.period(text)
+        if try await services.store.closedPeriod(period.description) != nil {
+            throw APIError(.conflict, "period_closed", "\(period) is closed already")
+        }
+        let range = try await closable(period, at: now)
+        let prepared = try await prepare(period, range: range, issuer: try issuerProfile(), at: now)
+        return Rehearsal(period: period.description, creditNotes: prepared.creditNotes, failures: prepared.failures,
+                         adjustmentLines: prepared.adjustmentLines.count)
+    }
+
+    /// The partners a month's close would pay (the payees of the sites open in it) whose master
+    /// data cannot make a credit note: each is tried on a document of one nominal line in `currency`
+    /// through the close's own make and check, so the answer is the close's rule without the
+    /// month's computation (the back office's checklist). Sorted by partner.
+    public func masterDataGaps(_ text: String, currency: Currency, at now: Int64) async throws -> [DocumentFailure] {
+        let period = try PeriodCloseService.period(text)
+        let issuer = try issuerProfile()
+        let network = try await services.store.network()
+        let lastInstant = period.end / 1_000_000_000 - 1
+        let start = period.start / 1_000_000_000
+        var payees: Set<String> = []
+        for site in network.sites.values where site.openedAt <= lastInstant && (site.closedAt.map { $0 > start } ?? true) {
+            payees.insert(network.payee(of: site.id.value, at: lastInstant)?.payee.value ?? site.partner.value)
+        }
+        var gaps: [DocumentFailure] = []
+        for payee in payees.sorted() {
+            let party = (try? PartnerID(payee)).flatMap { network.partners[$0] }?.version(at: now).details.party
+            do {
+                let draft = try CreditNoteDraft(dealerID: payee, currency: currency, parts: [
+                    CreditNoteDraft.Part(label: nil, share: 100, clawback: 0, adjustment: 0, activations: 1, clawbacks: 0, adjustments: 0)])
+                try CreditNote.make(draft, number: "", issuedAt: now, year: Int64(period.year), month: Int64(period.month), issuer: issuer,
+                                    dealer: party, preceding: nil)?.numbered("CHECK").check()
+            } catch let error as InvoicingError {
+                gaps.append(DocumentFailure(partner: payee, currency: currency.code, code: error.code.rawValue, reason: error.reason))
+            }
+        }
+        return gaps
+    }
+
+    /// What a rehearsed close would issue, and the documents it could not make.
+    public struct Rehearsal: Sendable {
+        public let period: String
+        public let creditNotes: [CreditNote]
+        public let failures: [DocumentFailure]
+        /// Late events and settled objections booked as adjustment lines.
+        public let adjustmentLines: Int
+    }
+
+    /// A document the close could not make: whose, in which currency, and why (`master_data_incomplete`, `credit_note_invalid`).
+    public struct DocumentFailure: Sendable, Hashable {
+        public let partner: String
+        public let currency: String
+        public let code: String
+        public let reason: String
+    }
+
+    /// A month's close computed, not yet signed or stored.
+    struct Prepared {
+        let report: Report
+        let eventsSHA256: String
+        let mark: LedgerMark
+        let adjustmentLines: [ClosedLine]
+        let settledAdjustments: [String]
+        let statements: [ClosedStatement]
+        let payees: [String: String]
+        let creditNotes: [CreditNote]
+        let failures: [DocumentFailure]
+
+        /// Throws as the close always has: every payee without master data in one 409, else the first invalid document.
+        func requireDocuments() throws {
+            let missing = failures.filter { $0.code == InvoicingError.Code.masterDataIncomplete.rawValue }
+            guard missing.isEmpty else {
+                throw APIError(.conflict, InvoicingError.Code.masterDataIncomplete.rawValue, "cannot issue the credit notes: " + missing.map(\.reason).joined(separator: "; "))
+            }
+            if let first = failures.first { throw InvoicingError(InvoicingError.Code(first.code), first.reason) }
+        }
+    }
+
+    static func period(_ text: String) throws -> ReportPeriod {
+        do { return try ReportPeriod(text) } catch let error as RevenueError { throw APIError(.badRequest, "query_invalid", error.reason) }
+    }
+
+    func issuerProfile() throws -> IssuerProfile {
+        guard let issuer = services.issuerProfile else {
+            throw APIError(.conflict, "issuer_profile_missing", "the service has no issuer profile (--issuer-profile): credit notes cannot be made")
+        }
+        return issuer
+    }
+
+    /// Whether `period` may close at `now`: ended, and the next month to close (months close in
+    /// order, from the first recorded sale's or the configured first). Returns the closed range.
+    /// - Throws: ``APIError`` 409 `period_not_closable`.
+    func closable(_ period: ReportPeriod, at now: Int64) async throws -> (first: String, last: String)? {
+        let store = services.store
         guard now >= period.end / 1_000_000_000 else {
             throw APIError(.conflict, StoreError.Code.periodOpen.rawValue, "\(period) has not ended yet; it can be closed from \(Instant(unixSeconds: period.end / 1_000_000_000).rfc3339)")
         }
@@ -51,16 +170,16 @@ public struct PeriodCloseService: Sendable {
                 throw APIError(.conflict, StoreError.Code.periodOpen.rawValue, "\(period) cannot be closed: \(why)")
             }
         }
-        guard let issuer = services.issuerProfile else {
-            throw APIError(.conflict, "issuer_profile_missing", "the service has no issuer profile (--issuer-profile): credit notes cannot be made")
-        }
+        return range
+    }
+
+    /// The month's statements and documents, as the close computes them.
+    func prepare(_ period: ReportPeriod, range: (first: String, last: String)?, issuer: IssuerProfile, at now: Int64) async throws -> Prepared {
+        let store = services.store
         let mark = try await store.ledgerMark()
-        let pricing = services.plan
-        let (report, eventsSHA256) = try await PeriodCloseService.report(store, pricing, period, upTo: mark.events)
+        let (report, eventsSHA256) = try await PeriodCloseService.report(store, services.plan, period, upTo: mark.events)
         var adjustmentLines: [ClosedLine] = []
-        var previousClose: ClosedPeriod?
-        if let range { previousClose = try await store.closedPeriod(range.last) }
-        if let range, let previousClose {
+        if let range, let previousClose = try await store.closedPeriod(range.last) {
             adjustmentLines += try await lateLines(first: try ReportPeriod(range.first), before: period, after: previousClose.mark.events, upTo: mark.events)
         }
         let adjustments = try await store.pendingAdjustments(upTo: now)
@@ -75,20 +194,9 @@ public struct PeriodCloseService: Sendable {
         for index in statements.indices where !statements[index].dealerID.isEmpty { statements[index].partnerID = payees[statements[index].dealerID] }
         var byVersion: [String: [PlanVersionFigures]] = [:]
         for s in report.statements { byVersion[s.dealerID + "\u{1}" + s.currency.code] = s.byPlanVersion }
-        let creditNotes = try await documents(statements, payees: payees, network: network, byVersion: byVersion, issuer: issuer, period: period, at: now)
-        let file = StatementFile(issuer: services.signing.issuerID.value, period: period.description, closedAt: Instant(unixSeconds: now).rfc3339,
-                                 rulesVersion: report.rulesVersion, eventsSHA256: eventsSHA256, eventMark: mark.events,
-                                 auditHead: .init(seq: mark.auditSeq, sha256: mark.auditSHA256), statements: statements)
-        let statement = try StatementDocument.text(file)
-        let signer = try services.signing.requireSigner(for: .entitlement)
-        let signature = try DetachedJWS.sign(Array(statement.utf8), key: signer.key, keyID: signer.keyID)
-        var plan = ClosePlan(period: period.description, previous: range?.last, closedAt: now, rulesVersion: report.rulesVersion,
-                             eventsSHA256: eventsSHA256, mark: mark, statement: statement, signature: signature, lines: ClosedLines(report: report.lines, adjustments: adjustmentLines),
-                             creditNotes: creditNotes, numberPrefix: issuer.numberPrefix, numberYear: CivilDate(unixSeconds: now).year,
-                             settledAdjustments: adjustments.map(\.id))
-        plan.signingKey = try PeriodCloseService.statementKey(signer)
-        plan.payees = payees
-        return try await store.closePeriod(plan, actor: actor)
+        let (creditNotes, failures) = try await documents(statements, payees: payees, network: network, byVersion: byVersion, issuer: issuer, period: period, at: now)
+        return Prepared(report: report, eventsSHA256: eventsSHA256, mark: mark, adjustmentLines: adjustmentLines, settledAdjustments: adjustments.map(\.id),
+                        statements: statements, payees: payees, creditNotes: creditNotes, failures: failures)
     }
 
     /// A statement signer's key as kept: its id and its public half as a JWK Set.
@@ -150,7 +258,7 @@ public struct PeriodCloseService: Sendable {
     /// payee of a site's statement is its partner's main partner in force on the month's last
     /// instant (docs/revenue-share.md); the party data is the payee's version in force at the close.
     func documents(_ statements: [ClosedStatement], payees: [String: String], network: Network, byVersion: [String: [PlanVersionFigures]] = [:],
-                   issuer: IssuerProfile, period: ReportPeriod, at now: Int64) async throws -> [CreditNote] {
+                   issuer: IssuerProfile, period: ReportPeriod, at now: Int64) async throws -> ([CreditNote], [DocumentFailure]) {
         let lastInstant = period.end / 1_000_000_000 - 1
         var groups: [String: [ClosedStatement]] = [:], order: [String] = []
         for statement in statements where !statement.dealerID.isEmpty {
@@ -160,7 +268,7 @@ public struct PeriodCloseService: Sendable {
             groups[key, default: []].append(statement)
         }
         var notes: [CreditNote] = []
-        var missing: [String] = []
+        var failures: [DocumentFailure] = []
         for key in order.sorted() {
             guard let group = groups[key], let first = group.first else { continue }
             let payee = String(key.prefix { $0 != "\u{1}" })
@@ -188,14 +296,11 @@ public struct PeriodCloseService: Sendable {
                                                      issuer: issuer, dealer: partner?.version(at: now).details.party, preceding: preceding) else { continue }
                 try note.numbered("CHECK").check()
                 notes.append(note)
-            } catch let error as InvoicingError where error.code == .masterDataIncomplete {
-                missing.append(error.reason)
+            } catch let error as InvoicingError where error.code == .masterDataIncomplete || error.code == .creditNoteInvalid {
+                failures.append(DocumentFailure(partner: payee, currency: first.currency, code: error.code.rawValue, reason: error.reason))
             }
         }
-        guard missing.isEmpty else {
-            throw APIError(.conflict, InvoicingError.Code.masterDataIncomplete.rawValue, "cannot issue the credit notes: " + missing.joined(separator: "; "))
-        }
-        return notes
+        return (notes, failures)
     }
 
     /// Who is paid for each statement (by its `dealer_id`): its site's partner, or that partner's

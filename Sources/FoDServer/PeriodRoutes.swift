@@ -109,25 +109,40 @@ struct PeriodRoutes {
     @Sendable func resolve(_ request: Request, _ context: FoDRequestContext) async throws -> ObjectionBody {
         let principal = try context.caller()
         let (body, _) = try await RequestBody.decode(ObjectionDecisionRequest.self, request, context)
-        try PeriodRoutes.checkReason(body.reason)
-        let id = context.path("id")
+        let ruling = try await PeriodRoutes.ruling(context.path("id"), body, services: services)
+        return PeriodRoutes.body(try await services.store.resolveObjection(ruling.objection.id, ruling.decision, actor: principal.actor, at: services.clock.unixSeconds()))
+    }
+
+    /// A decision on an objection, checked: the API's and the back office's one rule.
+    struct Ruling {
+        let objection: Objection
         let decision: ObjectionDecision
+        /// An adjustment's amount (minor units) and currency.
+        let amount: (minor: Int64, currency: Currency)?
+    }
+
+    /// Checks `body` as the decision on objection `id`: the reason's text, a rejection without an
+    /// amount, an adjustment's amount in the credit note's currency and within ``AdjustmentPolicy``.
+    /// - Throws: ``APIError`` `reason_invalid`, `decision_invalid`, `not_found`, `amount_invalid`,
+    ///   `amount_implausible`, `adjustment_total_exceeded`.
+    static func ruling(_ id: String, _ body: ObjectionDecisionRequest, services: FoDServices) async throws -> Ruling {
+        try PeriodRoutes.checkReason(body.reason)
+        let found: (Objection, CreditNote)?
+        if let objection = try await services.store.objection(id), let note = try await services.store.creditNote(objection.creditNote) { found = (objection, note) } else { found = nil }
         switch body.decision {
         case "reject":
             guard body.amount == nil else { throw APIError(.unprocessableContent, "decision_invalid", "a rejection has no amount") }
-            decision = .reject(reason: body.reason)
+            guard let (objection, _) = found else { throw APIError(.notFound, "not_found", "no objection \(DisplayText.sanitized(id, maxLength: 64))") }
+            return Ruling(objection: objection, decision: .reject(reason: body.reason), amount: nil)
         case "adjust":
             guard let amount = body.amount else { throw APIError(.unprocessableContent, "decision_invalid", "an adjustment needs its amount") }
-            guard let objection = try await services.store.objection(id), let note = try await services.store.creditNote(objection.creditNote) else {
-                throw APIError(.notFound, "not_found", "no objection \(id)")
-            }
+            guard let (objection, note) = found else { throw APIError(.notFound, "not_found", "no objection \(DisplayText.sanitized(id, maxLength: 64))") }
             let minor = try PeriodRoutes.minor(amount, note.currency)
             try await services.adjustments.check(minor, currency: note.currency, dealer: objection.dealerID, store: services.store)
-            decision = .adjust(amount: minor, reason: body.reason)
+            return Ruling(objection: objection, decision: .adjust(amount: minor, reason: body.reason), amount: (minor, note.currency))
         default:
             throw APIError(.unprocessableContent, "decision_invalid", "decision is adjust or reject")
         }
-        return PeriodRoutes.body(try await services.store.resolveObjection(id, decision, actor: principal.actor, at: services.clock.unixSeconds()))
     }
 
     /// `?from=YYYY-MM&to=YYYY-MM` (default: every closed period), `?format=csv` for CSV.

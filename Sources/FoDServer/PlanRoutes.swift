@@ -26,11 +26,19 @@ struct PlanRoutes {
         let principal = try context.caller()
         let id = try await planID(context)
         let (body, _) = try await RequestBody.decode(PlanVersionRequest.self, request, context)
+        let plan = try await PlanRoutes.addVersion(id, body.document, actor: principal.actor, services: services)
+        return EditedResponse(status: .created, headers: [.location: "/v1/plans/\(id)"], response: PlanRoutes.body(plan, at: services.clock.unixSeconds()))
+    }
+
+    /// Adds `document` as a version of plan `id` in `actor`'s name, now (`effective_from` absent:
+    /// from now), and prices with it from then on: the API's and the back office's one path.
+    /// - Throws: ``RevenueError`` `rules_invalid`; ``StoreError`` (a version in a closed period, a label taken).
+    static func addVersion(_ id: String, _ document: JSONObject, actor: String, services: FoDServices) async throws -> Plan {
         let now = services.clock.unixSeconds()
-        let version = try PlanRoutes.version(body.document, defaultFrom: now)
-        let plan = try await services.store.addPlanVersion(id, version, base: services.rules, actor: principal.actor, at: now)
+        let version = try PlanRoutes.version(document, defaultFrom: now)
+        let plan = try await services.store.addPlanVersion(id, version, base: services.rules, actor: actor, at: now)
         try await services.plans.reload()
-        return EditedResponse(status: .created, headers: [.location: "/v1/plans/\(id)"], response: PlanRoutes.body(plan, at: now))
+        return plan
     }
 
     @Sendable func show(_ request: Request, _ context: FoDRequestContext) async throws -> PlanBody {
@@ -92,7 +100,12 @@ struct PlanRoutes {
     /// A plan's id: `network`, or a partner's (its own contract).
     /// - Throws: ``APIError`` 404 `plan_unknown`.
     func planID(_ context: FoDRequestContext) async throws -> String {
-        let id = context.path("id")
+        try await PlanRoutes.planID(context.path("id"), services: services)
+    }
+
+    /// `id` as a plan's id: `network`, or a partner's.
+    /// - Throws: ``APIError`` 404 `plan_unknown`.
+    static func planID(_ id: String, services: FoDServices) async throws -> String {
         if id == PlanID.network { return id }
         guard let partner = try? PartnerID(id), try await services.store.partner(partner) != nil else {
             throw APIError(.notFound, "plan_unknown", "no plan \(DisplayText.sanitized(id, maxLength: 64)): a plan is network's or a partner's (its id)")

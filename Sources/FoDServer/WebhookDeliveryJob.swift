@@ -113,7 +113,7 @@ public struct WebhookDeliveryJob: Service {
     /// One attempt: the request, signed, cut off after the timeout.
     func attempt(_ endpoint: WebhookEndpoint, _ event: OutboxEvent, earlierAttempts: Int64, firstAttemptMs: Int64, _ client: HTTPClient) async -> WebhookOutcome {
         let started = nowMs()
-        let body = event.json
+        let body = event.json()
         var status: Int64?
         var failure: String
         do {

@@ -106,7 +106,7 @@ struct WebhookRoutes {
         let events = try await services.store.events(after: after, limit: limit, dealer: dealer)
         // The events' data is stored JSON, written as it is.
         var text = "{\"events\":["
-        text += events.map(\.json).joined(separator: ",")
+        text += events.map { $0.json(withActor: dealer == nil) }.joined(separator: ",")
         text += "],\"next_after\":\(events.last?.seq ?? after)}"
         var headers = HTTPFields()
         headers[.contentType] = "application/json"

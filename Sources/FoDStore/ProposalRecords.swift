@@ -9,6 +9,12 @@ public struct Proposal: Sendable, Hashable {
         case bulkRevoke = "bulk_revoke"
         /// Record a change of owner of a list of vehicles now (a fleet sold).
         case bulkTransfer = "bulk_transfer"
+        /// Add a version to a commission plan (``Proposal/subject`` the plan, ``Proposal/payload``
+        /// the version's document as `POST /v1/plans/{id}/versions` takes it).
+        case planVersion = "plan_version"
+        /// Settle an objection with an adjustment above the four-eyes amount (``Proposal/subject``
+        /// the objection, ``Proposal/payload`` `{"amount", "reason"}`).
+        case adjustment
     }
 
     /// Where it stands.
@@ -41,10 +47,14 @@ public struct Proposal: Sendable, Hashable {
     public let decidedAt: Int64?
     /// What applying it did, once applied.
     public let result: String?
+    /// What a plan version or an adjustment concerns: the plan's or the objection's id.
+    public let subject: String?
+    /// The change proposed, as JSON text (a plan version, an adjustment).
+    public let payload: String?
 
     public init(id: String, kind: Kind, vins: [VIN], reason: String, comment: String, requiredRole: Role, proposedBy: String, proposedByName: String,
                 proposedAt: Int64, expiresAt: Int64, storedStatus: Status = .open, decidedBy: String? = nil, decidedByName: String? = nil,
-                decidedAt: Int64? = nil, result: String? = nil) {
+                decidedAt: Int64? = nil, result: String? = nil, subject: String? = nil, payload: String? = nil) {
         self.id = id
         self.kind = kind
         self.vins = vins
@@ -60,6 +70,8 @@ public struct Proposal: Sendable, Hashable {
         self.decidedByName = decidedByName
         self.decidedAt = decidedAt
         self.result = result
+        self.subject = subject
+        self.payload = payload
     }
 
     /// The status at `now`: an open proposal past its end has expired.

@@ -24,13 +24,14 @@ extension SQLStore {
     public func createProposal(_ proposal: Proposal) async throws {
         try await write("proposal create") { db in
             try db.execute(sql: """
-                INSERT INTO proposal (id, kind, vins, reason, comment, required_role, proposed_by, proposed_by_name, proposed_at, expires_at, status)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')
+                INSERT INTO proposal (id, kind, vins, reason, comment, required_role, proposed_by, proposed_by_name, proposed_at, expires_at, status, subject, payload)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)
                 """, arguments: [proposal.id, proposal.kind.rawValue, proposal.vins.map(\.value).joined(separator: " "), proposal.reason, proposal.comment,
-                                 proposal.requiredRole.rawValue, proposal.proposedBy, proposal.proposedByName, proposal.proposedAt, proposal.expiresAt])
+                                 proposal.requiredRole.rawValue, proposal.proposedBy, proposal.proposedByName, proposal.proposedAt, proposal.expiresAt,
+                                 proposal.subject, proposal.payload])
             try db.appendAudit(at: proposal.proposedAt, actor: Principal(person: proposal.proposedBy, name: proposal.proposedByName, role: proposal.requiredRole).actor,
                                action: "proposal.create", subject: proposal.id,
-                               details: "\(proposal.kind.rawValue) vehicles=\(proposal.vins.count) reason=\(proposal.reason) expires=\(Instant(unixSeconds: proposal.expiresAt).rfc3339)")
+                               details: "\(proposal.kind.rawValue)\(proposal.subject.map { " subject=\($0)" } ?? "") vehicles=\(proposal.vins.count) reason=\(proposal.reason) expires=\(Instant(unixSeconds: proposal.expiresAt).rfc3339)")
         }
     }
 
@@ -76,6 +77,6 @@ extension SQLStore {
                  reason: row["reason"], comment: row["comment"], requiredRole: Role(rawValue: row["required_role"]) ?? .admin,
                  proposedBy: row["proposed_by"], proposedByName: row["proposed_by_name"], proposedAt: row["proposed_at"], expiresAt: row["expires_at"],
                  storedStatus: Proposal.Status(rawValue: row["status"]) ?? .open, decidedBy: row["decided_by"], decidedByName: row["decided_by_name"],
-                 decidedAt: row["decided_at"], result: row["result"])
+                 decidedAt: row["decided_at"], result: row["result"], subject: row["subject"], payload: row["payload"])
     }
 }

@@ -120,7 +120,7 @@ extension SQLStore {
 /// What both stores do alike for webhooks.
 public enum WebhookRows {
     static func event(_ row: SQLRow) -> OutboxEvent {
-        OutboxEvent(seq: row["seq"], type: row["type"], occurredAt: row["occurred_at"], subject: row["subject"], dealerID: row["dealer_id"], data: row["data"])
+        OutboxEvent(seq: row["seq"], type: row["type"], occurredAt: row["occurred_at"], subject: row["subject"], dealerID: row["dealer_id"], data: row["data"], actor: row["actor"])
     }
 
     static func endpoint(_ row: SQLRow) -> WebhookEndpoint {

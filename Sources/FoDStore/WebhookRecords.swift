@@ -1,4 +1,5 @@
 import FoDCore
+import Foundation
 
 /// One event of the outbox: what changed, when, and the resource's new state (JSON).
 public struct OutboxEvent: Sendable, Hashable {
@@ -11,22 +12,29 @@ public struct OutboxEvent: Sendable, Hashable {
     public let dealerID: String?
     /// The resource's state after the change, a JSON object (no token, no key).
     public let data: String
+    /// Who made the change, as the audit log names them: a key (`issuer:key_…`), a dealer's key, or
+    /// a person in the back office (`ROLE:person:SUBJECT (NAME)`); `nil` for events of before it was kept.
+    public let actor: String?
 
-    public init(seq: Int64, type: String, occurredAt: Int64, subject: String, dealerID: String?, data: String) {
+    public init(seq: Int64, type: String, occurredAt: Int64, subject: String, dealerID: String?, data: String, actor: String? = nil) {
         self.seq = seq
         self.type = type
         self.occurredAt = occurredAt
         self.subject = subject
         self.dealerID = dealerID
         self.data = data
+        self.actor = actor
     }
 
     /// The event's id, stable across deliveries and instances: the `webhook-id` a receiver drops duplicates by.
     public var id: String { "evt_\(seq)" }
 
-    /// The event as delivered and listed: `{"id", "seq", "type", "occurred_at", "data"}`, compact.
-    public var json: String {
-        "{\"id\":\"\(id)\",\"seq\":\(seq),\"type\":\"\(type)\",\"occurred_at\":\"\(Instant(unixSeconds: occurredAt).rfc3339)\",\"data\":\(data)}"
+    /// The event as delivered and listed: `{"id", "seq", "type", "occurred_at", "actor", "data"}`,
+    /// compact. `actor` is left out where the event has none and in a dealer's feed (`withActor`
+    /// false): a dealer does not learn who at the OEM or which key made a change.
+    public func json(withActor: Bool = true) -> String {
+        let by = withActor ? actor.flatMap { try? JSONEncoder().encode($0) }.map { ",\"actor\":" + String(decoding: $0, as: UTF8.self) } ?? "" : ""
+        return "{\"id\":\"\(id)\",\"seq\":\(seq),\"type\":\"\(type)\",\"occurred_at\":\"\(Instant(unixSeconds: occurredAt).rfc3339)\"\(by),\"data\":\(data)}"
     }
 }
 
@@ -168,3 +176,4 @@ public protocol EventStore: Sendable {
     /// - Returns: whether it was new (another instance, or an earlier start, may have recorded it).
     func recordRootVersion(_ root: RootVersionRecord, at now: Int64) async throws -> Bool
 }
+

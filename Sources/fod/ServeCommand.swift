@@ -57,6 +57,9 @@ struct ServeCommand: AsyncParsableCommand {
     var issuerProfile: String = ProcessInfo.processInfo.environment["FOD_ISSUER_PROFILE"] ?? "fixtures/revenue/issuer.json"
     @Option(name: .customLong("adjustment-limit"), help: "The largest objection adjustment finance may book, in whole units of its currency (1 to 1000000000). Env FOD_ADJUSTMENT_LIMIT.")
     var adjustmentLimit: Int64 = Int64(ProcessInfo.processInfo.environment["FOD_ADJUSTMENT_LIMIT"] ?? "") ?? 1_000_000
+
+    @Option(name: .customLong("four-eyes-adjustment"), help: "An objection adjustment above this many whole units, booked in the back office, takes a second person's approval (0 to the adjustment limit; default 10000 or the limit). Env FOD_FOUR_EYES_ADJUSTMENT.")
+    var fourEyesAdjustment: Int64? = Int64(ProcessInfo.processInfo.environment["FOD_FOUR_EYES_ADJUSTMENT"] ?? "")
     @Option(name: .customLong("first-period"), help: "The first month to close, YYYY-MM (default: the month of the first recorded sale). Env FOD_FIRST_PERIOD.")
     var firstPeriod: String? = ProcessInfo.processInfo.environment["FOD_FIRST_PERIOD"]
 
@@ -154,7 +157,7 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "fod")
         logger.logLevel = level
         let adjustments: AdjustmentPolicy
-        do { adjustments = try AdjustmentPolicy(limit: adjustmentLimit) } catch let error as APIError { throw ValidationError("--adjustment-limit: \(error.detail)") }
+        do { adjustments = try AdjustmentPolicy(limit: adjustmentLimit, fourEyesAbove: fourEyesAdjustment ?? min(10_000, adjustmentLimit)) } catch let error as APIError { throw ValidationError("--adjustment-limit / --four-eyes-adjustment: \(error.detail)") }
         if let firstPeriod, (try? ReportPeriod(firstPeriod)) == nil { throw ValidationError("--first-period is a month, YYYY-MM") }
         let dev = signingOptions.isDevelopment(storeOptions)
         let trust = signingOptions.trust

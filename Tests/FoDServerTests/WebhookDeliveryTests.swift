@@ -114,7 +114,7 @@ struct WebhookDeliveryTests {
             var seen: [String] = []
             for request in flakyGot where !seen.contains(request.id) { seen.append(request.id) }
             #expect(seen == expected.map(\.id), "every event, in order")
-            #expect(flakyGot.suffix(3).map(\.body) == expected.map(\.json), "the body is the event as the feed lists it")
+            #expect(flakyGot.suffix(3).map(\.body) == expected.map { $0.json() }, "the body is the event as the feed lists it")
             let flakyLog = try await store.deliveries(of: flaky.id, limit: 100)
             #expect(flakyLog.map(\.status) == [.delivered, .delivered, .delivered])
             #expect(flakyLog.last?.attempts == 4 && flakyLog.last?.seq == expected[0].seq, "newest first; the first event took 4 attempts")

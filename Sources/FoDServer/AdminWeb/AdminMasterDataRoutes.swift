@@ -1,4 +1,5 @@
 import FoDCore
+import FoDAPI
 import FoDEntitlements
 import FoDRevenue
 import FoDStore
@@ -6,8 +7,9 @@ import HTTPTypes
 import Hummingbird
 
 /// The network, the catalog and the commission plans in the back office (docs/back-office.md), as
-/// they stand today, with what is scheduled shown as such: read-only here; they change through the
-/// API, each by effective date. Any staff role may look.
+/// they stand today, with what is scheduled shown as such. Any staff role may look. The network and
+/// the catalog change through the API, each by effective date; a plan's new version is proposed
+/// here by finance and added when a second person with the role approves it (four eyes).
 extension AdminWebRoutes {
     func registerMasterData(on router: Router<FoDRequestContext>) {
         router.get("/admin/master-data") { request, context in
@@ -66,7 +68,33 @@ extension AdminWebRoutes {
                 values["retirements"] = retirements
                 values["hasRetirements"] = !retirements.isEmpty
                 values["plans"] = plans
+                if session.holds(.finance) {
+                    values["canProposePlan"] = true
+                    values["planIDs"] = [PlanID.network] + network.partners.keys.map(\.value).sorted()
+                }
                 return pages.page("admin_master", values)
+            }
+        }
+        router.post("/admin/plans/propose") { request, context in
+            await withSession(request, context) { session in
+                let form = try await DealerSessionCookies.form(request)
+                try requireCSRF(form, session)
+                try requireRole(.finance, session)
+                let plan = try await PlanRoutes.planID(form["plan"] ?? "", services: services)
+                let text = form["document"] ?? ""
+                guard text.utf8.count <= 64 * 1024 else { throw APIError(.contentTooLarge, "document_invalid", "The version is at most 64 KiB of JSON.") }
+                let document: JSONObject
+                do {
+                    guard let object = try JSONParser.parse(text).object else { throw APIError(.unprocessableContent, "document_invalid", "The version is a JSON object.") }
+                    document = object
+                } catch let error as APIError { throw error } catch {
+                    throw APIError(.unprocessableContent, "document_invalid", "The version is not JSON: \(error)")
+                }
+                // Checked as it will be applied (the effective date defaults to the approval's time then).
+                _ = try PlanRoutes.version(document, defaultFrom: now)
+                let comment = try AdminWebRoutes.comment(form)
+                let id = try await propose(.planVersion, subject: plan, payload: text, reason: "plan_version", comment: comment, role: .finance, session)
+                return DealerPages.redirect("/admin/proposals#proposal-\(id)")
             }
         }
     }

@@ -1,6 +1,8 @@
+import FoDAPI
 import FoDCore
 import FoDCrypto
 import FoDEntitlements
+import FoDRevenue
 import FoDStore
 import Foundation
 import HTTPTypes
@@ -42,10 +44,10 @@ extension AdminWebRoutes {
                 guard let kind = form["kind"].flatMap(Proposal.Kind.init(rawValue:)) else {
                     throw APIError(.unprocessableContent, "kind_invalid", "Choose what to propose: a bulk revocation or a bulk transfer.")
                 }
-                let id = "prop_" + Base64URL.encode(SecureRandom.bytes(12))
-                try await services.store.createProposal(Proposal(id: id, kind: kind, vins: vins, reason: reason, comment: comment, requiredRole: .issuer,
-                                                                 proposedBy: session.subject, proposedByName: session.name, proposedAt: now,
-                                                                 expiresAt: now + Proposal.lifetime))
+                guard kind == .bulkRevoke || kind == .bulkTransfer else {
+                    throw APIError(.unprocessableContent, "kind_invalid", "Choose what to propose: a bulk revocation or a bulk transfer.")
+                }
+                let id = try await propose(kind, vins: vins, reason: reason, comment: comment, role: .issuer, session)
                 return DealerPages.redirect("/admin/proposals#proposal-\(id)")
             }
         }
@@ -60,10 +62,27 @@ extension AdminWebRoutes {
                 try requireRole(proposal.requiredRole, session)
                 let decided = try await services.store.decideProposal(id: id, approve: decision == "approve", by: session.subject, name: session.name,
                                                                       actor: session.acting(as: proposal.requiredRole).actor, at: now)
-                if decided.storedStatus == .approved { try await apply(decided, approver: session) }
+                if decided.storedStatus == .approved {
+                    do { try await apply(decided, approver: session) } catch {
+                        // Approved but not applied (the plan or the objection changed meanwhile): the proposal says why.
+                        let mapped = APIError.from(error)
+                        try await services.store.recordProposalResult(id: id, result: "not applied: \(mapped.code): \(mapped.detail)")
+                        throw error
+                    }
+                }
                 return DealerPages.redirect("/admin/proposals#proposal-\(id)")
             }
         }
+    }
+
+    /// Records a proposal of `session`'s person, waiting for a second person with `role`; returns its id.
+    func propose(_ kind: Proposal.Kind, vins: [VIN] = [], subject: String? = nil, payload: String? = nil, reason: String, comment: String,
+                 role: Role, _ session: StaffSession) async throws -> String {
+        let id = "prop_" + Base64URL.encode(SecureRandom.bytes(12))
+        try await services.store.createProposal(Proposal(id: id, kind: kind, vins: vins, reason: reason, comment: comment, requiredRole: role,
+                                                         proposedBy: session.subject, proposedByName: session.name, proposedAt: now,
+                                                         expiresAt: now + Proposal.lifetime, subject: subject, payload: payload))
+        return id
     }
 
     /// Applies an approved proposal in the approver's name. A bulk revocation revokes every live
@@ -100,6 +119,22 @@ extension AdminWebRoutes {
             }
             try await services.store.recordProposalResult(
                 id: proposal.id, result: "transferred \(recorded) vehicle(s), \(ended) entitlement(s) ended" + (skipped > 0 ? "; \(skipped) recorded already" : ""))
+        case .planVersion:
+            guard let plan = proposal.subject, let document = try proposal.payload.flatMap({ try JSONParser.parse($0).object }) else {
+                throw APIError(.unprocessableContent, "proposal_invalid", "The proposal names no plan version.")
+            }
+            let added = try await PlanRoutes.addVersion(plan, document, actor: approver.acting(as: .finance).actor, services: services)
+            let version = added.versions.last { $0.rules.version == (document["version"]?.string ?? "") } ?? added.versions.last
+            try await services.store.recordProposalResult(
+                id: proposal.id, result: "plan \(plan): version \(version?.rules.version ?? "?") in force from \(AdminWebRoutes.shown(version?.effectiveFrom))")
+        case .adjustment:
+            guard let objection = proposal.subject, let payload = try proposal.payload.flatMap({ try JSONParser.parse($0).object }),
+                  let amount = payload["amount"]?.string, let reason = payload["reason"]?.string else {
+                throw APIError(.unprocessableContent, "proposal_invalid", "The proposal names no adjustment.")
+            }
+            let ruling = try await PeriodRoutes.ruling(objection, ObjectionDecisionRequest(decision: "adjust", amount: amount, reason: reason), services: services)
+            let decided = try await services.store.resolveObjection(ruling.objection.id, ruling.decision, actor: approver.acting(as: .finance).actor, at: now)
+            try await services.store.recordProposalResult(id: proposal.id, result: "objection \(decided.id) \(decided.status.rawValue): \(amount) \(ruling.amount?.currency.code ?? "")")
         }
     }
 
@@ -111,9 +146,12 @@ extension AdminWebRoutes {
             var row: [String: Any] = ["id": proposal.id, "kind": proposal.kind.rawValue, "count": proposal.vins.count,
                                       "vins": proposal.vins.prefix(5).map(\.value).joined(separator: " ") + (proposal.vins.count > 5 ? " …" : ""),
                                       "reason": proposal.reason, "comment": proposal.comment, "proposedByName": proposal.proposedByName,
-                                      "proposedAt": time(proposal.proposedAt), "status": proposal.status(at: now).rawValue, "csrf": session.csrf]
+                                      "proposedAt": time(proposal.proposedAt), "role": proposal.requiredRole.rawValue, "status": proposal.status(at: now).rawValue, "csrf": session.csrf]
             if let name = proposal.decidedByName { row["decidedByName"] = name; row["decidedAt"] = time(proposal.decidedAt) }
             if let result = proposal.result { row["result"] = result }
+            if let subject = proposal.subject { row["subject"] = subject }
+            if let payload = proposal.payload { row["payload"] = String(payload.prefix(4000)) }
+            if proposal.vins.isEmpty { row.removeValue(forKey: "vins") }
             if proposal.status(at: now) == .open { row["open"] = true }
             return row
         }

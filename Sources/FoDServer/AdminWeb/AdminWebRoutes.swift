@@ -182,6 +182,7 @@ struct AdminWebRoutes {
         registerAudit(on: router)
         registerWebhooks(on: router)
         registerMasterData(on: router)
+        registerPeriods(on: router)
     }
 
     /// A form posted on a vehicle's page: the VIN, the fields; the CSRF token and the issuer role checked.

@@ -159,12 +159,38 @@ public enum Schema {
                 "CREATE INDEX proposal_recent ON proposal (proposed_at)",
             ]
         },
+        // Four eyes for money too: a commission-plan version and a large adjustment are proposed
+        // like a bulk action. `subject` names the plan or the objection, `payload` holds the
+        // proposed change (JSON). The table is made again (a CHECK cannot be altered in SQLite):
+        // the old one renamed, the new one filled from it and the old one dropped.
+        Migration(id: "2026-12-proposal-kinds") { d in
+            let int = d.integer
+            let columns = "id, kind, vins, reason, comment, required_role, proposed_by, proposed_by_name, proposed_at, expires_at, status, decided_by, decided_by_name, decided_at, result"
+            return [
+                "ALTER TABLE proposal RENAME TO proposal_before_kinds",
+                """
+                CREATE TABLE proposal (id TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('bulk_revoke', 'bulk_transfer', 'plan_version', 'adjustment')),
+                  vins TEXT NOT NULL, reason TEXT NOT NULL, comment TEXT NOT NULL, required_role TEXT NOT NULL, proposed_by TEXT NOT NULL,
+                  proposed_by_name TEXT NOT NULL, proposed_at \(int) NOT NULL, expires_at \(int) NOT NULL,
+                  status TEXT NOT NULL CHECK (status IN ('open', 'approved', 'rejected', 'expired')), decided_by TEXT, decided_by_name TEXT,
+                  decided_at \(int), result TEXT, subject TEXT, payload TEXT)
+                """,
+                "INSERT INTO proposal (\(columns)) SELECT \(columns) FROM proposal_before_kinds",
+                "DROP TABLE proposal_before_kinds",
+                "CREATE INDEX proposal_recent ON proposal (proposed_at)",
+            ]
+        },
+        // Events name who made the change (the audit entry's actor): a key, or a person in the back office.
+        Migration(id: "2026-12-event-actor") { _ in ["ALTER TABLE outbox ADD COLUMN actor TEXT"] },
     ]
 
     /// fod's tables, parents before children (the order a copy loads them in).
-    public static let tables: [String] = migrations.flatMap { $0.statements(.sqlite) }.compactMap { statement in
-        guard statement.hasPrefix("CREATE TABLE ") else { return nil }
-        return statement.dropFirst("CREATE TABLE ".count).split(whereSeparator: { $0 == " " || $0 == "(" }).first.map(String.init)
+    /// A table made again by a later migration keeps its first place.
+    public static let tables: [String] = migrations.flatMap { $0.statements(.sqlite) }.reduce(into: []) { tables, statement in
+        guard statement.hasPrefix("CREATE TABLE "),
+              let name = statement.dropFirst("CREATE TABLE ".count).split(whereSeparator: { $0 == " " || $0 == "(" }).first.map(String.init),
+              !tables.contains(name) else { return }
+        tables.append(name)
     }
 
     /// The last migration of each release's own history, which ``baseline`` stands for.
