@@ -10,7 +10,10 @@ Selenium (as scripts/dealer-e2e.py):
 2. Alice proposes a bulk revocation of three VINs and cannot approve it; Bob (group issuer) signs in
    in another browser and approves: the three are revoked, in Bob's name.
 3. A forged state, a replayed sign-in, and a person without a role are refused.
-4. axe-core (axe-selenium-python) on every page: no serious or critical violation.
+4. Erin (finance) reads the close checklist and rehearses the month's close; she proposes a
+   commission plan version, cannot approve it; Frank (finance) approves: the plan has the version,
+   the audit log and the event name Frank.
+5. axe-core (axe-selenium-python) on every page: no serious or critical violation.
 Screenshots of each page go to a temporary folder, or with --update-screenshots to docs/images/.
 Prints `N passed, M failed` and exits non-zero on any failure.
 """
@@ -38,7 +41,9 @@ VINS = ["WAUZZZF45RA000001", "WAUZZZFY7P2000002", "3VWD07AJ5EM388202"]
 PEOPLE = [{"sub": "alice", "name": "Alice Example", "email": "alice@oem.test", "groups": ["issuer", "staff"]},
           {"sub": "bob", "name": "Bob Example", "email": "bob@oem.test", "groups": ["issuer", "auditor"]},
           {"sub": "carol", "name": "Carol Example", "email": "carol@oem.test", "groups": ["staff"]},
-          {"sub": "dana", "name": "Dana Example", "email": "dana@oem.test", "groups": ["admin"]}]
+          {"sub": "dana", "name": "Dana Example", "email": "dana@oem.test", "groups": ["admin"]},
+          {"sub": "erin", "name": "Erin Example", "email": "erin@oem.test", "groups": ["finance"]},
+          {"sub": "frank", "name": "Frank Example", "email": "frank@oem.test", "groups": ["finance", "auditor"]}]
 
 
 def browser():
@@ -272,6 +277,57 @@ def main():
         check("tried now" in dana.element(By.ID, "notice").text, "retry from the page")
         bob.get("/admin/webhooks")
         check(bob.element(By.CSS_SELECTOR, "p small code").text == "forbidden", "webhooks are the admin's: Bob may not see them")
+
+        # Finance: the close checklist, a rehearsal, and a plan version with four eyes.
+        erin = Person(port, folder)
+        people.append(erin)
+        erin.sign_in("erin")
+        erin.get("/admin/periods")
+        checklist = erin.element(By.ID, "checklist").text
+        month = time.strftime("%Y-%m", time.gmtime())
+        check(f"Closing {month}" in checklist and f"{month} cannot close yet." in checklist and "No objection is open." in checklist,
+              f"the close checklist: the month has not ended, no objection is open ({checklist[:200]!r})")
+        erin.accessible("periods")
+        erin.shot("21-admin-periods.png")
+        erin.click(By.ID, "rehearse")
+        rehearsal = erin.element(By.ID, "main").text
+        check("rehearsed" in rehearsal and "credit note(s)" in rehearsal and "DE-10001" in rehearsal and erin.driver.find_elements(By.ID, "rehearsal-ok"),
+              "the close rehearsed: the month's credit notes so far, each made and checked, nothing stored")
+        status, _, _ = call(port, "GET", f"/v1/periods/{month}", admin)
+        check(status == 404, f"a rehearsal closes nothing ({status})")
+        erin.accessible("rehearsal")
+        erin.shot("22-admin-rehearsal.png")
+        with open(os.path.join(ROOT, "fixtures", "revenue", "rules.json")) as f:
+            version = json.load(f)
+        version["version"] = "e2e-next-year"
+        version["effective_from"] = f"{int(month[:4]) + 1}-01-01T00:00:00Z"
+        erin.get("/admin/master-data")
+        erin.element(By.ID, "document").send_keys(json.dumps(version, indent=1))
+        erin.element(By.ID, "plan-comment").send_keys("the new year's network plan")
+        erin.click(By.ID, "propose-plan-version")
+        row = erin.element(By.CSS_SELECTOR, "tbody tr")
+        plan_proposal = row.get_attribute("id").removeprefix("proposal-")
+        check("plan_version" in row.text and row.find_element(By.CSS_SELECTOR, ".status").text == "open", "Erin proposes a plan version")
+        erin.click(By.ID, f"approve-{plan_proposal}")
+        check(erin.element(By.CSS_SELECTOR, "p small code").text == "proposal_own", "Erin cannot approve her own plan version")
+        status, body, _ = call(port, "GET", "/v1/plans/network", admin)
+        check(status == 200 and "e2e-next-year" not in body, f"the version is not in the plan before a second person approves ({status})")
+        frank = Person(port, folder)
+        people.append(frank)
+        frank.sign_in("frank")
+        frank.get("/admin/proposals")
+        frank.click(By.ID, f"approve-{plan_proposal}")
+        status_text = frank.element(By.CSS_SELECTOR, f"#proposal-{plan_proposal} .status").text
+        check(status_text.startswith("approved") and "version e2e-next-year in force from" in status_text, f"Frank approves: {status_text}")
+        frank.shot("23-admin-plan-approved.png")
+        status, body, _ = call(port, "GET", "/v1/plans/network", admin)
+        check(status == 200 and "e2e-next-year" in body, f"the plan has the version ({status})")
+        check(any(e["action"] == "plan.version" and "person:frank (Frank Example)" in e["actor"] for e in audit()), "the audit log names Frank for the version")
+        status, body, _ = call(port, "GET", "/v1/events?after=0&limit=1000", admin)
+        versioned = [e for e in json.loads(body).get("events", []) if e["type"] == "plan.versioned"] if status == 200 else []
+        check(versioned and "person:frank (Frank Example)" in versioned[-1].get("actor", ""), f"the event names Frank ({versioned[-1:]})")
+        alice.get("/admin/periods")
+        check(alice.element(By.CSS_SELECTOR, "p small code").text == "forbidden", "Alice (issuer only) may not see the periods")
 
         # Refusals on the way back from the provider.
         status, body, headers = raw(f"http://127.0.0.1:{port}/admin/oidc/start")

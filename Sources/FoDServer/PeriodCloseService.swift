@@ -46,8 +46,9 @@ public struct PeriodCloseService: Sendable {
     }
 
     /// The close of `text` at `now` rehearsed: every credit note made and checked as the close
-    /// would, nothing stored or signed (the back office's "try the close"). It takes as long as
-    /// the close's computation.
+    /// would, nothing stored or signed (the back office's "try the close"). The month need not
+    /// have ended (what would be paid for it so far), but must be the next to close. It takes as
+    /// long as the close's computation.
     /// - Throws: as ``close(_:at:actor:)`` before it stores, but a document that cannot be made is
     ///   listed in the answer, not thrown; `period_closed` for a closed month.
     public func rehearse(_ text: String, at now: Int64) async throws -> Rehearsal {
@@ -55,7 +56,7 @@ public struct PeriodCloseService: Sendable {
         if try await services.store.closedPeriod(period.description) != nil {
             throw APIError(.conflict, "period_closed", "\(period) is closed already")
         }
-        let range = try await closable(period, at: now)
+        let range = try await closable(period, at: now, ended: false)
         let prepared = try await prepare(period, range: range, issuer: try issuerProfile(), at: now)
         return Rehearsal(period: period.description, creditNotes: prepared.creditNotes, failures: prepared.failures,
                          adjustmentLines: prepared.adjustmentLines.count)
@@ -140,12 +141,13 @@ public struct PeriodCloseService: Sendable {
         return issuer
     }
 
-    /// Whether `period` may close at `now`: ended, and the next month to close (months close in
-    /// order, from the first recorded sale's or the configured first). Returns the closed range.
+    /// Whether `period` may close at `now`: ended (unless `ended` is false), and the next month
+    /// to close (months close in order, from the first recorded sale's or the configured first).
+    /// Returns the closed range.
     /// - Throws: ``APIError`` 409 `period_not_closable`.
-    func closable(_ period: ReportPeriod, at now: Int64) async throws -> (first: String, last: String)? {
+    func closable(_ period: ReportPeriod, at now: Int64, ended: Bool = true) async throws -> (first: String, last: String)? {
         let store = services.store
-        guard now >= period.end / 1_000_000_000 else {
+        guard !ended || now >= period.end / 1_000_000_000 else {
             throw APIError(.conflict, StoreError.Code.periodOpen.rawValue, "\(period) has not ended yet; it can be closed from \(Instant(unixSeconds: period.end / 1_000_000_000).rfc3339)")
         }
         let range = try await store.closedRange()
