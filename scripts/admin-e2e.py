@@ -311,7 +311,7 @@ def main():
         erin.click(By.ID, f"approve-{plan_proposal}")
         check(erin.element(By.CSS_SELECTOR, "p small code").text == "proposal_own", "Erin cannot approve her own plan version")
         status, body, _ = call(port, "GET", "/v1/plans/network", admin)
-        check(status == 200 and "e2e-next-year" not in body, f"the version is not in the plan before a second person approves ({status})")
+        check(status == 200 and b"e2e-next-year" not in body, f"the version is not in the plan before a second person approves ({status})")
         frank = Person(port, folder)
         people.append(frank)
         frank.sign_in("frank")
@@ -321,7 +321,7 @@ def main():
         check(status_text.startswith("approved") and "version e2e-next-year in force from" in status_text, f"Frank approves: {status_text}")
         frank.shot("23-admin-plan-approved.png")
         status, body, _ = call(port, "GET", "/v1/plans/network", admin)
-        check(status == 200 and "e2e-next-year" in body, f"the plan has the version ({status})")
+        check(status == 200 and b"e2e-next-year" in body, f"the plan has the version ({status})")
         check(any(e["action"] == "plan.version" and "person:frank (Frank Example)" in e["actor"] for e in audit()), "the audit log names Frank for the version")
         status, body, _ = call(port, "GET", "/v1/events?after=0&limit=1000", admin)
         versioned = [e for e in json.loads(body).get("events", []) if e["type"] == "plan.versioned"] if status == 200 else []
