@@ -123,6 +123,26 @@ struct AdminPeriodTests {
             let badAmount = try await first.post("/admin/objections/\(left)/decide", [("csrf", formCSRF), ("decision", "adjust"), ("amount", "12,5"), ("reason", "x")])
             #expect(badAmount.status == .unprocessableContent && String(buffer: badAmount.body).contains("amount_invalid"))
 
+            // Decided through the API while its proposal waited: approved, not applied, and it says why; applied again only by a second person.
+            let raced = try await Self.objection(client, service.dealer1, munich, "raced")
+            _ = try await first.post("/admin/objections/\(raced)/decide", [("csrf", formCSRF), ("decision", "adjust"), ("amount", "15000.00"), ("reason", "r")])
+            let racedProposal = try #require(try await service.services.store.proposals(limit: 10).first { $0.subject == raced })
+            _ = try await client.execute(uri: "/v1/objections/\(raced)/resolve", method: .post, headers: headers(service.auditor),
+                                         body: body(#"{"decision":"reject","reason":"decided by machine"}"#)) { #expect($0.status == .ok) }
+            let secondPage = try await second.get("/admin/proposals")
+            let failed = try await second.post("/admin/proposals/\(racedProposal.id)/approve", [("csrf", Browser.hidden("csrf", in: secondPage) ?? "")])
+            #expect(failed.status == .conflict && String(buffer: failed.body).contains("objection_decided"))
+            let noted = try #require(try await service.services.store.proposal(id: racedProposal.id))
+            #expect(noted.storedStatus == .approved && noted.result?.hasPrefix("not applied: objection_decided") == true, "\(String(describing: noted.result))")
+            let retryPage = try await second.get("/admin/proposals")
+            #expect(String(buffer: retryPage.body).contains("id=\"apply-\(racedProposal.id)\""))
+            let byProposer = try await first.post("/admin/proposals/\(racedProposal.id)/apply", [("csrf", formCSRF)])
+            #expect(byProposer.status == .forbidden && String(buffer: byProposer.body).contains("proposal_own"))
+            let again = try await second.post("/admin/proposals/\(racedProposal.id)/apply", [("csrf", Browser.hidden("csrf", in: retryPage) ?? "")])
+            #expect(again.status == .conflict && String(buffer: again.body).contains("objection_decided"), "still decided: still not applied")
+            let appliedOnce = try await second.post("/admin/proposals/\(proposal.id)/apply", [("csrf", Browser.hidden("csrf", in: retryPage) ?? "")])
+            #expect(appliedOnce.status == .conflict && String(buffer: appliedOnce.body).contains("proposal_decided"), "an applied proposal is not applied again")
+
             // A plan version: proposed by one, in force only when the second approves.
             let master = try await first.get("/admin/master-data")
             #expect(String(buffer: master.body).contains("id=\"propose-plan-version\""))

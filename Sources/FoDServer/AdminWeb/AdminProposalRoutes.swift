@@ -56,17 +56,29 @@ extension AdminWebRoutes {
                 let form = try await DealerSessionCookies.form(request)
                 try requireCSRF(form, session)
                 let decision = context.path("decision")
-                guard decision == "approve" || decision == "reject" else { throw APIError(.notFound, "not_found", "No such action.") }
+                guard ["approve", "reject", "apply"].contains(decision) else { throw APIError(.notFound, "not_found", "No such action.") }
                 let id = context.path("id")
                 guard let proposal = try await services.store.proposal(id: id) else { throw APIError(.notFound, "proposal_not_found", "No proposal \(id.prefix(40)).") }
                 try requireRole(proposal.requiredRole, session)
-                let decided = try await services.store.decideProposal(id: id, approve: decision == "approve", by: session.subject, name: session.name,
+                let decided: Proposal
+                if decision == "apply" {
+                    // Applied again after it failed part of the way (a bulk action skips what is done already).
+                    guard proposal.storedStatus == .approved, proposal.result?.hasPrefix(AdminWebRoutes.notApplied) == true else {
+                        throw APIError(.conflict, StoreError.Code.proposalDecided.rawValue, "Only an approved proposal that was not applied can be applied again.")
+                    }
+                    guard proposal.proposedBy != session.subject else {
+                        throw APIError(.forbidden, StoreError.Code.proposalOwn.rawValue, "A proposal takes a second person: its proposer cannot apply it.")
+                    }
+                    decided = proposal
+                } else {
+                    decided = try await services.store.decideProposal(id: id, approve: decision == "approve", by: session.subject, name: session.name,
                                                                       actor: session.acting(as: proposal.requiredRole).actor, at: now)
+                }
                 if decided.storedStatus == .approved {
                     do { try await apply(decided, approver: session) } catch {
                         // Approved but not applied (the plan or the objection changed meanwhile): the proposal says why.
                         let mapped = APIError.from(error)
-                        try await services.store.recordProposalResult(id: id, result: "not applied: \(mapped.code): \(mapped.detail)")
+                        try await services.store.recordProposalResult(id: id, result: "\(AdminWebRoutes.notApplied) \(mapped.code): \(mapped.detail)")
                         throw error
                     }
                 }
@@ -74,6 +86,9 @@ extension AdminWebRoutes {
             }
         }
     }
+
+    /// How the result of an approved proposal that could not be applied begins.
+    static let notApplied = "not applied:"
 
     /// Records a proposal of `session`'s person, waiting for a second person with `role`; returns its id.
     func propose(_ kind: Proposal.Kind, vins: [VIN] = [], subject: String? = nil, payload: String? = nil, reason: String, comment: String,
@@ -153,6 +168,7 @@ extension AdminWebRoutes {
             if let payload = proposal.payload { row["payload"] = String(payload.prefix(4000)) }
             if proposal.vins.isEmpty { row.removeValue(forKey: "vins") }
             if proposal.status(at: now) == .open { row["open"] = true }
+            if proposal.storedStatus == .approved, proposal.result?.hasPrefix(AdminWebRoutes.notApplied) == true { row["retry"] = true }
             return row
         }
         values["proposals"] = rows
