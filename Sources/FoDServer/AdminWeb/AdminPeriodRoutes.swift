@@ -24,7 +24,11 @@ extension AdminWebRoutes {
         router.get("/admin/periods/{period}") { request, context in
             await withSession(request, context) { session in
                 try requireRole(.finance, .auditor, session)
-                return try await closedPage(try PeriodCloseService.period(context.path("period")).description, session)
+                // A month that is not one has no page, as a month that is not closed.
+                guard let period = try? PeriodCloseService.period(context.path("period")) else {
+                    throw APIError(.notFound, "period_not_closed", "There is no closed month \(DisplayText.sanitized(context.path("period"), maxLength: 16)).")
+                }
+                return try await closedPage(period.description, session)
             }
         }
         router.post("/admin/periods/{period}/rehearse") { request, context in
