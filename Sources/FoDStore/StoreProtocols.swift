@@ -188,8 +188,11 @@ public protocol AuditStore: Sendable {
     func auditEntries(after seq: Int64, limit: Int) async throws -> [AuditEntry]
     /// The entries about any of `subjects`, newest first.
     func auditEntries(subjects: [String], limit: Int) async throws -> [AuditEntry]
-    /// A search: subject, who (contains), action, time, before a sequence number; newest first.
-    func searchAudit(subject: String?, actor: String?, action: String?, from: Int64?, to: Int64?, before: Int64?, limit: Int) async throws -> [AuditEntry]
+    /// A search: subject, who (contains), action, time, before a sequence number; newest first;
+    /// with `window`, only the `window` entries before `before` (or the newest) are searched, and
+    /// the answer says the lowest sequence number searched (`nil`: back to the first entry).
+    func searchAudit(subject: String?, actor: String?, action: String?, from: Int64?, to: Int64?, before: Int64?, window: Int64?,
+                     limit: Int) async throws -> (entries: [AuditEntry], searchedFrom: Int64?)
 }
 
 /// Everything the service keeps: what `fod serve` runs on. ``SQLiteStore`` (over ``FoDDatabase``)

@@ -95,6 +95,26 @@ struct AdminWebTests {
         }
     }
 
+    @Test("an audit search without a subject reads a bounded window of the log and goes on from where it stopped; a subject is searched in the whole log",
+          arguments: StoreBackend.all)
+    func auditWindow(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
+        let store = service.services.store
+        for index in 0..<15 { _ = try await store.createAPIKey(role: .auditor, dealer: nil, label: "k\(index)", actor: "test", at: TestService.now) }
+        let all = try await store.auditEntries(after: 0, limit: 10_000)
+        let newest = try #require(all.last).seq
+        #expect(all.count > 12, "the fixtures' import wrote entries")
+        let first = try await store.searchAudit(subject: nil, actor: nil, action: nil, from: nil, to: nil, before: nil, window: 5, limit: 100)
+        #expect(first.entries.map(\.seq) == Array((newest - 4)...newest).reversed() && first.searchedFrom == newest - 4, "\(first.entries.map(\.seq))")
+        let next = try await store.searchAudit(subject: nil, actor: nil, action: nil, from: nil, to: nil, before: first.searchedFrom, window: 5, limit: 100)
+        #expect(next.entries.map(\.seq) == Array((newest - 9)...(newest - 5)).reversed() && next.searchedFrom == newest - 9)
+        let rest = try await store.searchAudit(subject: nil, actor: nil, action: nil, from: nil, to: nil, before: nil, window: newest + 10, limit: 10_000)
+        #expect(rest.entries.count == all.count && rest.searchedFrom == nil, "a window past the first entry searches the whole log")
+        let oldest = try #require(all.first)
+        let bySubject = try await store.searchAudit(subject: oldest.subject, actor: nil, action: nil, from: nil, to: nil, before: nil, window: nil, limit: 100)
+        #expect(bySubject.entries.contains { $0.seq == oldest.seq } && bySubject.searchedFrom == nil)
+    }
+
     @Test("four eyes: one person proposes a bulk revocation of three vehicles and cannot approve it; a second approves; all three are revoked in the second's name; a proposal past its three days cannot be approved",
           arguments: StoreBackend.all)
     func bulkRevocation(backend: StoreBackend) async throws {

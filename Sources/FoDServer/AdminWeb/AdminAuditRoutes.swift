@@ -8,6 +8,8 @@ import Hummingbird
 /// time, newest first, a page at a time; verify the hash chain. For the auditor role (and admin).
 extension AdminWebRoutes {
     static let auditPage = 100
+    /// How many entries one search without a subject reads at most (then it goes on from there).
+    static let auditWindow: Int64 = 250_000
 
     func registerAudit(on router: Router<FoDRequestContext>) {
         router.get("/admin/audit") { request, context in
@@ -32,18 +34,24 @@ extension AdminWebRoutes {
                     guard let value = Int64(text), value > 0 else { throw APIError(.unprocessableContent, "before_invalid", "before is an entry number.") }
                     return value
                 }
-                let entries = try await services.store.searchAudit(subject: subject, actor: person, action: action, from: from, to: to, before: before,
-                                                                   limit: AdminWebRoutes.auditPage)
+                // A subject is found by its index; any other search reads a bounded window of the log at a time.
+                let (entries, searchedFrom) = try await services.store.searchAudit(subject: subject, actor: person, action: action, from: from, to: to,
+                                                                                   before: before, window: subject == nil ? AdminWebRoutes.auditWindow : nil,
+                                                                                   limit: AdminWebRoutes.auditPage)
                 var values = base(session, title: "Audit log")
                 values["entries"] = entries.map(AdminWebRoutes.entryRow)
                 values["hasEntries"] = !entries.isEmpty
                 for (name, value) in [("subject", subject), ("person", person), ("action", action), ("from", try field("from", max: 10)), ("to", try field("to", max: 10))] {
                     if let value { values[name] = value }
                 }
-                if entries.count == AdminWebRoutes.auditPage, let last = entries.last {
-                    var items = [("before", String(last.seq))]
+                let next: Int64? = entries.count == AdminWebRoutes.auditPage ? entries.last?.seq : searchedFrom
+                if let next {
+                    var items = [("before", String(next))]
                     for name in ["subject", "person", "action", "from", "to"] { if let value = try field(name, max: 200) { items.append((name, value)) } }
                     values["next"] = "/admin/audit?" + items.map { "\($0.0)=\(OIDCClient.encode($0.1))" }.joined(separator: "&")
+                    if entries.count < AdminWebRoutes.auditPage, let searchedFrom {
+                        values["window"] = "Searched the entries from #\(searchedFrom) on\(before.map { " to #\($0 - 1)" } ?? ""); older ones are searched on the next page."
+                    }
                 }
                 return pages.page("admin_audit", values)
             }
