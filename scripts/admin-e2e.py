@@ -12,7 +12,8 @@ Selenium (as scripts/dealer-e2e.py):
 3. A forged state, a replayed sign-in, and a person without a role are refused.
 4. Erin (finance) reads the close checklist and rehearses the month's close; she proposes a
    commission plan version, cannot approve it; Frank (finance) approves: the plan has the version,
-   the audit log and the event name Frank.
+   the audit log and the event name Frank. The month is closed (`fod close --at` beside the
+   service); the dealer objects to its credit note; Erin decides it from the page.
 5. axe-core (axe-selenium-python) on every page: no serious or critical violation.
 Screenshots of each page go to a temporary folder, or with --update-screenshots to docs/images/.
 Prints `N passed, M failed` and exits non-zero on any failure.
@@ -328,6 +329,43 @@ def main():
         check(versioned and "person:frank (Frank Example)" in versioned[-1].get("actor", ""), f"the event names Frank ({versioned[-1:]})")
         alice.get("/admin/periods")
         check(alice.element(By.CSS_SELECTOR, "p small code").text == "forbidden", "Alice (issuer only) may not see the periods")
+
+        # The month closed (by `fod close` at the next month's second day, beside the running
+        # service), an objection to its credit note, decided on the page.
+        year, number = int(month[:4]), int(month[5:])
+        following = f"{year + number // 12:04d}-{number % 12 + 1:02d}"
+        closed = subprocess.run([FOD, "close", "--dev", "--data", os.path.join(work, "data"), "--period", month, "--first-period", month,
+                                 "--at", f"{following}-02T00:00:00Z", "--rules", "fixtures/revenue/rules.json",
+                                 "--issuer-profile", "fixtures/revenue/issuer.json"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        check(closed.returncode == 0, f"{month} closed ({closed.stderr[-300:]})")
+        status, body, _ = call(port, "GET", f"/v1/credit-notes?period={month}", admin)
+        notes = json.loads(body).get("credit_notes", []) if status == 200 else []
+        check(len(notes) == 1, f"one credit note for {month} ({status})")
+        note = notes[0]["number"] if notes else ""
+        status, body, _ = call(port, "POST", f"/v1/credit-notes/{note}/objections", dealer, {"reason": "one activation is missing"})
+        check(status == 201, f"the dealer objects to {note} ({status})")
+        objection = json.loads(body).get("id", "") if status == 201 else ""
+        erin.get("/admin/periods")
+        erin.element(By.ID, f"objection-{objection}")
+        check("1 objection(s) are open." in erin.element(By.ID, "checklist").text, "the checklist names the open objection")
+        erin.accessible("periods with an objection")
+        erin.shot("24-admin-objection.png")
+        erin.click(By.CSS_SELECTOR, f"#closed a[href='/admin/periods/{month}']")
+        check(note in erin.element(By.ID, "credit-notes").text and "one activation is missing" in erin.element(By.ID, "period-objections").text,
+              f"the closed month's page lists {note} and the objection to it")
+        erin.accessible("closed month")
+        erin.shot("25-admin-closed-month.png")
+        erin.get("/admin/periods")
+        Select(erin.element(By.ID, f"decision-{objection}")).select_by_value("adjust")
+        erin.element(By.ID, f"amount-{objection}").send_keys("12.50")
+        erin.element(By.ID, f"reason-{objection}").send_keys("the activation of the 3rd is added")
+        erin.click(By.ID, f"decide-{objection}")
+        check(f"Objection {objection} is decided." in erin.element(By.ID, "notice").text, "Erin decides the objection from the page")
+        status, body, _ = call(port, "GET", f"/v1/objections?credit_note={note}", admin)
+        decided = json.loads(body).get("objections", [{}])[0] if status == 200 else {}
+        check(decided.get("status") == "adjusted" and any(e["action"] == "objection.adjusted" and e["subject"] == objection
+                                                          and "person:erin (Erin Example)" in e["actor"] for e in audit()),
+              f"the objection is adjusted, in Erin's name ({decided.get('status')})")
 
         # Refusals on the way back from the provider.
         status, body, headers = raw(f"http://127.0.0.1:{port}/admin/oidc/start")

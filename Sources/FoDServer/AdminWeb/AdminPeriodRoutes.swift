@@ -135,7 +135,7 @@ extension AdminWebRoutes {
         values["hasObjections"] = !open.isEmpty
         values["openCount"] = open.count
         values["canAct"] = session.holds(.finance)
-        values["fourEyes"] = services.adjustments.fourEyesAbove
+        values["fourEyes"] = services.adjustments.fourEyesAbove.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_GB")))
         if let next = try await nextPeriod() {
             var checklist: [[String: Any]] = []
             func item(_ ok: Bool, _ text: String, _ detail: String? = nil) {
