@@ -32,6 +32,7 @@ import urllib.request
 from axe_selenium_python import Axe
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -56,6 +57,16 @@ def browser():
     return webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
 
 
+def gone(element):
+    """Whether `element`'s page has been replaced: stale, or (Chromium, while the next page comes)
+    "does not belong to the document", which Selenium's staleness_of does not take for stale."""
+    try:
+        element.is_enabled()
+        return False
+    except (StaleElementReferenceException, WebDriverException):
+        return True
+
+
 class Person:
     """One person's browser."""
 
@@ -76,7 +87,7 @@ class Person:
         nothing is read from it afterwards)."""
         page = self.driver.find_element(By.TAG_NAME, "html")
         self.element(how, what).click()
-        self.wait.until(expected_conditions.staleness_of(page))
+        self.wait.until(lambda _: gone(page))
 
     def sign_in(self, sub):
         self.get("/admin/login")
@@ -366,6 +377,30 @@ def main():
         check(decided.get("status") == "adjusted" and any(e["action"] == "objection.adjusted" and e["subject"] == objection
                                                           and "person:erin (Erin Example)" in e["actor"] for e in audit()),
               f"the objection is adjusted, in Erin's name ({decided.get('status')})")
+
+        # Another version proposed; Frank sees what it would have paid in the closed month, and rejects it.
+        version["version"] = "e2e-preview"
+        version["effective_from"] = f"{int(month[:4]) + 1}-02-01T00:00:00Z"
+        for rule in version.get("rules", []):
+            rule["share_bps"] = 100
+            rule.pop("fixed_minor", None)
+        erin.get("/admin/master-data")
+        erin.element(By.ID, "document").send_keys(json.dumps(version, indent=1))
+        erin.element(By.ID, "plan-comment").send_keys("1 % everywhere")
+        erin.click(By.ID, "propose-plan-version")
+        preview_proposal = erin.element(By.CSS_SELECTOR, "tbody tr").get_attribute("id").removeprefix("proposal-")
+        frank.get("/admin/proposals")
+        frank.click(By.ID, f"preview-{preview_proposal}")
+        table = frank.element(By.ID, "preview").text
+        check(f"over {month}" in frank.element(By.TAG_NAME, "h1").text and "DE-10001" in table and "-" in table.splitlines()[-1].split()[-2],
+              f"Frank sees what the version (1 %) would have paid in {month}: less than was paid ({table.splitlines()[-1]})")
+        frank.accessible("plan preview")
+        frank.shot("26-admin-plan-preview.png")
+        frank.get("/admin/proposals")
+        frank.click(By.ID, f"reject-{preview_proposal}")
+        check(frank.element(By.CSS_SELECTOR, f"#proposal-{preview_proposal} .status").text.startswith("rejected"), "Frank rejects it")
+        status, body, _ = call(port, "GET", "/v1/plans/network", admin)
+        check(status == 200 and b"e2e-preview" not in body, "a rejected version is not in the plan")
 
         # Refusals on the way back from the provider.
         status, body, headers = raw(f"http://127.0.0.1:{port}/admin/oidc/start")

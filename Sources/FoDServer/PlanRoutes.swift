@@ -54,11 +54,19 @@ struct PlanRoutes {
     @Sendable func preview(_ request: Request, _ context: FoDRequestContext) async throws -> PlanPreviewBody {
         let id = try await planID(context)
         let (body, _) = try await RequestBody.decode(PlanPreviewRequest.self, request, context)
-        let period = try PeriodRoutes.period(body.period)
+        return try await PlanRoutes.preview(id, body.version.document, period: body.period, services: services)
+    }
+
+    /// What the draft version `document` of plan `id` would have paid in the closed month `text`,
+    /// beside what its close paid, per partner and currency: the API's preview and the back
+    /// office's, for the person who approves a proposed version. Nothing is stored.
+    /// - Throws: ``APIError`` `query_invalid`, 404 `period_not_closed`, 409 `conflict`; ``RevenueError`` `rules_invalid`.
+    static func preview(_ id: String, _ document: JSONObject, period text: String, services: FoDServices) async throws -> PlanPreviewBody {
+        let period = try PeriodRoutes.period(text)
         guard let closed = try await services.store.closedPeriod(period.description) else {
             throw APIError(.notFound, "period_not_closed", "\(period) is not closed: a preview compares with what a close paid")
         }
-        let draft = try PlanRoutes.version(body.version.document, defaultFrom: period.start / 1_000_000_000)
+        let draft = try PlanRoutes.version(document, defaultFrom: period.start / 1_000_000_000)
         let set = try await services.store.planSet(base: services.rules)
         let current = set.all.first { $0.id == id }
         guard !(current?.versions.contains(where: { $0.rules.version == draft.rules.version && $0.effectiveFrom != draft.effectiveFrom }) ?? false) else {

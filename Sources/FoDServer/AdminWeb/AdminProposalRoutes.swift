@@ -16,6 +16,7 @@ extension AdminWebRoutes {
     static let proposalReasons = ["recall", "fleet_sale", "fraud", "issued_in_error", "other"]
 
     func registerProposals(on router: Router<FoDRequestContext>) {
+        registerPlanPreview(on: router)
         router.get("/admin/proposals") { request, context in
             await withSession(request, context) { session in
                 try await proposalsPage(session)
@@ -89,6 +90,42 @@ extension AdminWebRoutes {
 
     /// How the result of an approved proposal that could not be applied begins.
     static let notApplied = "not applied:"
+
+    /// A proposed plan version run over the last closed month, beside what its close paid: what
+    /// the second person looks at before approving. Finance (or an auditor) may look.
+    func registerPlanPreview(on router: Router<FoDRequestContext>) {
+        router.get("/admin/proposals/{id}/preview") { request, context in
+            await withSession(request, context) { session in
+                try requireRole(.finance, .auditor, session)
+                let id = context.path("id")
+                guard let proposal = try await services.store.proposal(id: id), proposal.kind == .planVersion, let plan = proposal.subject,
+                      let document = try proposal.payload.flatMap({ try JSONParser.parse($0).object }) else {
+                    throw APIError(.notFound, "proposal_not_found", "No proposed plan version \(DisplayText.sanitized(id, maxLength: 40)).")
+                }
+                guard let month = try await services.store.closedRange()?.last else {
+                    throw APIError(.conflict, "period_not_closed", "No month is closed yet: there is nothing to compare the version with.")
+                }
+                // As if in force for the whole month (its own date is usually ahead of it).
+                let whole = JSONObject(members: document.members.filter { $0.name != "effective_from" })
+                let preview = try await PlanRoutes.preview(plan, whole, period: month, services: services)
+                func money(_ minor: Int64, _ code: String) -> String {
+                    guard let currency = try? Currency(code) else { return "\(minor)" }
+                    return "\(currency.formatGrouped(minor: minor)) \(code)"
+                }
+                var values = base(session, title: "What version \(preview.draftVersion) would have paid")
+                values["proposal"] = proposal.id
+                values["plan"] = preview.plan
+                values["period"] = preview.period
+                values["version"] = preview.draftVersion
+                values["rows"] = preview.partners.map { row -> [String: Any] in
+                    ["partner": row.partnerID, "paid": money(row.paid, row.currency), "would": money(row.wouldBePaid, row.currency),
+                     "difference": money(row.difference, row.currency)]
+                }
+                values["hasRows"] = !preview.partners.isEmpty
+                return pages.page("admin_plan_preview", values)
+            }
+        }
+    }
 
     /// Records a proposal of `session`'s person, waiting for a second person with `role`; returns its id.
     func propose(_ kind: Proposal.Kind, vins: [VIN] = [], subject: String? = nil, payload: String? = nil, reason: String, comment: String,
@@ -169,6 +206,7 @@ extension AdminWebRoutes {
             if proposal.vins.isEmpty { row.removeValue(forKey: "vins") }
             if proposal.status(at: now) == .open { row["open"] = true }
             if proposal.storedStatus == .approved, proposal.result?.hasPrefix(AdminWebRoutes.notApplied) == true { row["retry"] = true }
+            if proposal.kind == .planVersion { row["preview"] = true }
             return row
         }
         values["proposals"] = rows

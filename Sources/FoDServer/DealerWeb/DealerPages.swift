@@ -16,7 +16,7 @@ struct DealerPages: Sendable {
         }
         var library = MustacheLibrary()
         for name in ["top", "bottom", "vinform", "login", "home", "vehicle", "confirm", "result", "error", "creditnote", "quote",
-                     "admin_top", "admin_login", "admin_home", "admin_vehicle", "admin_error", "admin_proposals", "admin_audit", "admin_webhooks", "admin_webhook", "admin_master", "admin_periods", "admin_period", "admin_rehearsal"] {
+                     "admin_top", "admin_login", "admin_home", "admin_vehicle", "admin_error", "admin_proposals", "admin_audit", "admin_webhooks", "admin_webhook", "admin_master", "admin_periods", "admin_period", "admin_rehearsal", "admin_plan_preview"] {
             let text = try String(contentsOf: folder.appendingPathComponent("\(name).mustache"), encoding: .utf8)
             try library.register(text, named: name)
         }
