@@ -366,6 +366,10 @@ def main():
               f"the closed month's page lists {note} and the objection to it")
         erin.accessible("closed month")
         erin.shot("25-admin-closed-month.png")
+        erin.get(f"/admin/credit-notes/{note}")
+        check(note in erin.element(By.TAG_NAME, "body").text and "Gutschrift" in erin.element(By.TAG_NAME, "body").text,
+              f"the credit note {note} as a person reads it")
+        erin.accessible("credit note")
         erin.get("/admin/periods")
         Select(erin.element(By.ID, f"decision-{objection}")).select_by_value("adjust")
         erin.element(By.ID, f"amount-{objection}").send_keys("12.50")
