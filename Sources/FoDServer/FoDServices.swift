@@ -33,6 +33,9 @@ public struct FoDServices: Sendable {
     public let firstPeriod: String?
     /// The bounds on objection adjustments.
     public let adjustments: AdjustmentPolicy
+    /// Whether what takes four eyes in the back office is refused through the API too: a plan
+    /// version, an adjustment above the four-eyes amount (`fod serve --four-eyes-only`).
+    public let fourEyesOnly: Bool
     /// How webhooks are delivered and which URLs may subscribe.
     public let webhooks: WebhookPolicy
     /// Prometheus metrics for `/metrics`.
@@ -74,12 +77,14 @@ public struct FoDServices: Sendable {
     ///   - withdrawal: the withdrawal period per market (`POST /v1/entitlements/{id}/withdraw`).
     ///   - trialsPerFeature: free trials per vehicle and feature, ever (0: no trials).
     ///   - adjustments: the bounds on objection adjustments (default: 1,000,000 whole units each).
+    ///   - fourEyesOnly: refuse through the API what takes four eyes in the back office.
     /// - Throws: ``StoreError`` when the revoked ids or the shared secrets cannot be loaded.
     public init(store: any EntitlementStore, signing: SigningKeys, catalog: Catalog, rules: RuleSet, clock: any WallClock,
                 metrics: ServiceMetrics = ServiceMetrics(), manifestLifetime: Int64 = 7 * 86_400,
                 withdrawal: WithdrawalPolicy = WithdrawalPolicy(), trialsPerFeature: Int = 1, issuerProfile: IssuerProfile? = nil,
                 webhooks: WebhookPolicy = WebhookPolicy(), adjustments: AdjustmentPolicy? = nil, firstPeriod: String? = nil,
-                quotes: QuotePolicy? = nil, oidc: OIDCSettings? = nil) async throws {
+                quotes: QuotePolicy? = nil, oidc: OIDCSettings? = nil, fourEyesOnly: Bool = false) async throws {
+        self.fourEyesOnly = fourEyesOnly
         let quotes = try quotes ?? QuotePolicy()
         self.oidc = oidc
         self.oidcClient = oidc.map { OIDCClient(settings: $0) }

@@ -110,6 +110,10 @@ struct PeriodRoutes {
         let principal = try context.caller()
         let (body, _) = try await RequestBody.decode(ObjectionDecisionRequest.self, request, context)
         let ruling = try await PeriodRoutes.ruling(context.path("id"), body, services: services)
+        if services.fourEyesOnly, let (minor, currency) = ruling.amount, services.adjustments.needsSecondPerson(minor, currency: currency) {
+            throw APIError(.forbidden, "four_eyes_required",
+                           "an adjustment above \(services.adjustments.fourEyesAbove) \(currency.code) is proposed and approved by two people in the back office (fod serve --four-eyes-only)")
+        }
         return PeriodRoutes.body(try await services.store.resolveObjection(ruling.objection.id, ruling.decision, actor: principal.actor, at: services.clock.unixSeconds()))
     }
 

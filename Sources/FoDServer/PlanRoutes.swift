@@ -24,6 +24,9 @@ struct PlanRoutes {
 
     @Sendable func addVersion(_ request: Request, _ context: FoDRequestContext) async throws -> EditedResponse<PlanBody> {
         let principal = try context.caller()
+        guard !services.fourEyesOnly else {
+            throw APIError(.forbidden, "four_eyes_required", "a plan version is proposed and approved by two people in the back office (fod serve --four-eyes-only)")
+        }
         let id = try await planID(context)
         let (body, _) = try await RequestBody.decode(PlanVersionRequest.self, request, context)
         let plan = try await PlanRoutes.addVersion(id, body.document, actor: principal.actor, services: services)

@@ -42,6 +42,7 @@ enum ProblemTitles {
         // Access
         "unauthorized": "A valid API key is required",
         "forbidden": "The key's role does not allow this",
+        "four_eyes_required": "This takes two people in the back office",
         "csrf_invalid": "The form's CSRF token is not valid",
         "not_signed_in": "Not signed in",
         // Domain values

@@ -58,6 +58,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("adjustment-limit"), help: "The largest objection adjustment finance may book, in whole units of its currency (1 to 1000000000). Env FOD_ADJUSTMENT_LIMIT.")
     var adjustmentLimit: Int64 = Int64(ProcessInfo.processInfo.environment["FOD_ADJUSTMENT_LIMIT"] ?? "") ?? 1_000_000
 
+    @Flag(name: .customLong("four-eyes-only"), help: "Refuse through the API what takes four eyes in the back office: a commission plan version, an objection adjustment above --four-eyes-adjustment (403 four_eyes_required). Env FOD_FOUR_EYES_ONLY=1.")
+    var fourEyesOnly = ProcessInfo.processInfo.environment["FOD_FOUR_EYES_ONLY"] == "1"
+
     @Option(name: .customLong("four-eyes-adjustment"), help: "An objection adjustment above this many whole units, booked in the back office, takes a second person's approval (0 to the adjustment limit; default 10000 or the limit). Env FOD_FOUR_EYES_ADJUSTMENT.")
     var fourEyesAdjustment: Int64? = Int64(ProcessInfo.processInfo.environment["FOD_FOUR_EYES_ADJUSTMENT"] ?? "")
     @Option(name: .customLong("first-period"), help: "The first month to close, YYYY-MM (default: the month of the first recorded sale). Env FOD_FIRST_PERIOD.")
@@ -192,7 +195,7 @@ struct ServeCommand: AsyncParsableCommand {
                                        quotes: try QuotePolicy(validityDays: quoteValidityDays, maxValidityDays: quoteMaxValidityDays,
                                                                attribution: try AttributionRule(parsing: attribution),
                                                                publicURL: publicURL ?? "http://\(host):\(port)"),
-                                       oidc: try oidcSettings())
+                                       oidc: try oidcSettings(), fourEyesOnly: fourEyesOnly)
             // The statement signing key is kept, so what it signed verifies after a key change.
             try await PeriodCloseService.keepSigningKey(services)
             var banner = dev ? "fod serve — DEVELOPMENT MODE (development keys allowed; never use them in production)\n" : "fod serve\n"

@@ -187,4 +187,27 @@ struct AdminPeriodTests {
             #expect(line?.net == 1_201_234, "both adjustments, 12,000.00 and 12.34, are paid in December: \(String(describing: line?.net))")
         }
     }
+
+    @Test("with --four-eyes-only the API refuses a plan version and an adjustment above the four-eyes amount (they take two people in the back office); a small adjustment goes through",
+          arguments: StoreBackend.all)
+    func fourEyesOnly(backend: StoreBackend) async throws {
+        let clock = SettableClock(TestService.now)
+        let service = try await TestService(backend, clock: clock, fourEyesOnly: true)
+        let (finance, _) = try await Self.finance(service, "finance")
+        try await service.app.test(.router) { client in
+            _ = try await NetworkTests.send(client, finance, .post, "/v1/plans/network/versions",
+                                            try PlanServiceTests.version("four-eyes", share: 300, at: TestService.now + 86_400),
+                                            status: .forbidden, code: "four_eyes_required")
+            _ = try await PeriodCloseTests.purchase(client, service, order: "F-1", vin: "WAUZZZF45RA000001", feature: "NAV_PLUS", term: "P1Y", gross: 14_900)
+            clock.set(PeriodCloseTests.decemberFirst + 60)
+            let closed = try await PeriodCloseTests.close(client, service.auditor, PeriodCloseTests.november)
+            let number = try #require((closed["credit_notes"] as? [[String: Any]])?.first?["number"] as? String)
+            let large = try await Self.objection(client, service.dealer1, number, "large"), small = try await Self.objection(client, service.dealer1, number, "small")
+            _ = try await NetworkTests.send(client, service.auditor, .post, "/v1/objections/\(large)/resolve", #"{"decision":"adjust","amount":"10000.01","reason":"x"}"#,
+                                            status: .forbidden, code: "four_eyes_required")
+            #expect(try await service.services.store.objection(large)?.status == .open)
+            _ = try await NetworkTests.send(client, service.auditor, .post, "/v1/objections/\(small)/resolve", #"{"decision":"adjust","amount":"10000.00","reason":"x"}"#,
+                                            status: .ok)
+        }
+    }
 }

@@ -27,7 +27,7 @@ struct TestService {
     static let now: Int64 = 1_795_000_000
 
     init(_ backend: StoreBackend = .sqlite, manifestLifetime: Int64 = 7 * 86_400, clock: (any WallClock)? = nil, signing: SigningKeys? = nil,
-         trialsPerFeature: Int = 1, schema: String? = nil) async throws {
+         trialsPerFeature: Int = 1, schema: String? = nil, fourEyesOnly: Bool = false) async throws {
         folder = try TestPaths.temporaryDirectory()
         self.database = try await backend.makeDatabase(folder: folder, schema: schema)
         let database = self.database.store
@@ -42,7 +42,8 @@ struct TestService {
                                catalog: try await database.catalog(),
                                rules: try RuleSet(json: String(contentsOf: fixtures.appendingPathComponent("revenue/rules.json"), encoding: .utf8)),
                                clock: clock, manifestLifetime: manifestLifetime, trialsPerFeature: trialsPerFeature,
-                               issuerProfile: try IssuerProfile(json: Array(try Data(contentsOf: fixtures.appendingPathComponent("revenue/issuer.json")))))
+                               issuerProfile: try IssuerProfile(json: Array(try Data(contentsOf: fixtures.appendingPathComponent("revenue/issuer.json")))),
+                               fourEyesOnly: fourEyesOnly)
         admin = try await database.createAPIKey(role: .admin, dealer: nil, label: "a", actor: "test", at: TestService.now).secret
         issuer = try await database.createAPIKey(role: .issuer, dealer: nil, label: "i", actor: "test", at: TestService.now).secret
         auditor = try await database.createAPIKey(role: .auditor, dealer: nil, label: "u", actor: "test", at: TestService.now).secret
