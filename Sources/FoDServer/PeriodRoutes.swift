@@ -17,11 +17,12 @@ struct PeriodRoutes {
 
     var collection: RouteCollection<FoDRequestContext> {
         let routes = RouteCollection(context: FoDRequestContext.self)
-        routes.group().add(middleware: RoleCheck.require(.admin, .auditor))
+        // Finance closes and decides as in the back office; an auditor may too (as before finance was a role).
+        routes.group().add(middleware: RoleCheck.require(.admin, .auditor, .finance))
             .post("/v1/periods/{period}/close", use: close)
             .get("/v1/periods/{period}", use: show)
             .post("/v1/objections/{id}/resolve", use: resolve)
-        routes.group().add(middleware: RoleCheck.require(.admin, .auditor, .dealer))
+        routes.group().add(middleware: RoleCheck.require(.admin, .auditor, .finance, .dealer))
             .get("/v1/periods/{period}/statement", use: statement)
             .get("/v1/credit-notes", use: list)
             .get("/v1/credit-notes/{number}", use: creditNote)

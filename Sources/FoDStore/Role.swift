@@ -14,7 +14,8 @@ public enum Role: String, Sendable, Hashable, CaseIterable, CustomStringConverti
     case network
     /// Product management: catalog versions, campaigns, retirements.
     case product
-    /// Finance: commission plans and their versions, what-if previews.
+    /// Finance: commission plans and their versions, what-if previews; closing periods, credit
+    /// notes and objections (as the auditor role may, from before this role).
     case finance
 
     public var description: String { rawValue }
