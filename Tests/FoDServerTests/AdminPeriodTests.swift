@@ -155,10 +155,10 @@ struct AdminPeriodTests {
             #expect(!(try await PeriodCloseTests.get(client, service.auditor, "/v1/plans/network")).contains("2026.12-admin"), "not before the approval")
             let planProposal = try #require(try await service.services.store.proposals(limit: 5).first { $0.kind == .planVersion })
             // The second person sees what it would have paid in November (closed): 3 % instead of the plan's rates.
-            let preview = try await second.get("/admin/proposals/\(planProposal.id)/preview")
+            let preview = try await second.get("/admin/plan-previews/\(planProposal.id)")
             let previewed = String(buffer: preview.body)
             #expect(preview.status == .ok && previewed.contains("over 2026-11") && previewed.contains("DE-10001") && previewed.contains("EUR"), "\(previewed)")
-            #expect(try await issuer.get("/admin/proposals/\(planProposal.id)/preview").status == .forbidden)
+            #expect(try await issuer.get("/admin/plan-previews/\(planProposal.id)").status == .forbidden)
             _ = try await second.post("/admin/proposals/\(planProposal.id)/approve", [("csrf", Browser.hidden("csrf", in: try await second.get("/admin/proposals")) ?? "")])
             #expect(try await PeriodCloseTests.get(client, service.auditor, "/v1/plans/network").contains("2026.12-admin"))
             #expect(try await service.services.store.proposal(id: planProposal.id)?.result?.hasPrefix("plan network: version 2026.12-admin") == true)

@@ -94,7 +94,7 @@ extension AdminWebRoutes {
     /// A proposed plan version run over the last closed month, beside what its close paid: what
     /// the second person looks at before approving. Finance (or an auditor) may look.
     func registerPlanPreview(on router: Router<FoDRequestContext>) {
-        router.get("/admin/proposals/{id}/preview") { request, context in
+        router.get("/admin/plan-previews/{id}") { request, context in
             await withSession(request, context) { session in
                 try requireRole(.finance, .auditor, session)
                 let id = context.path("id")
