@@ -107,25 +107,36 @@ struct NetworkRoutes {
 
     @Sendable func addSalesperson(_ request: Request, _ context: FoDRequestContext) async throws -> EditedResponse<SalespersonBody> {
         let principal = try context.caller()
-        let site = try await requireSite(context)
+        let site = try await NetworkRoutes.site(context.path("id"), services: services)
         let (body, _) = try await RequestBody.decode(SalespersonRequest.self, request, context)
-        let id: SalespersonID
-        do { id = try SalespersonID(body.id) } catch let error as StoreError { throw APIError(.unprocessableContent, "salesperson_invalid", error.reason) }
-        let now = services.clock.unixSeconds()
-        let added = try await services.store.addSalesperson(Salesperson(id: id, site: site.id, activeFrom: body.activeFrom ?? now, activeTo: body.activeTo),
-                                                            actor: principal.actor, at: now)
+        let added = try await NetworkRoutes.addSalesperson(body.id, at: site, from: body.activeFrom, to: body.activeTo, actor: principal.actor, services: services)
         return EditedResponse(status: .created, headers: [.location: "/v1/sites/\(site.id)"], response: NetworkRoutes.body(added))
     }
 
     @Sendable func endSalesperson(_ request: Request, _ context: FoDRequestContext) async throws -> SalespersonBody {
         let principal = try context.caller()
-        let site = try await requireSite(context)
-        guard let id = try? SalespersonID(context.path("salesperson")) else {
-            throw APIError(.notFound, "not_found", "no salesperson \(DisplayText.sanitized(context.path("salesperson"), maxLength: 64))")
-        }
+        let site = try await NetworkRoutes.site(context.path("id"), services: services)
         let (body, _) = try await RequestBody.decode(EndRequest.self, request, context)
+        return NetworkRoutes.body(try await NetworkRoutes.endSalesperson(context.path("salesperson"), at: site, effectiveAt: body.effectiveAt,
+                                                                         actor: principal.actor, services: services))
+    }
+
+    /// Adds salesperson `text` at `site` from `from` (default now) until `to`, in `actor`'s name:
+    /// the API's and the back office's one path.
+    /// - Throws: ``APIError`` 422 `salesperson_invalid`; ``StoreError`` (`dates_overlap`, `effective_at_invalid`, …).
+    static func addSalesperson(_ text: String, at site: Site, from: Int64?, to: Int64?, actor: String, services: FoDServices) async throws -> Salesperson {
+        let id: SalespersonID
+        do { id = try SalespersonID(text) } catch let error as StoreError { throw APIError(.unprocessableContent, "salesperson_invalid", error.reason) }
         let now = services.clock.unixSeconds()
-        return NetworkRoutes.body(try await services.store.endSalesperson(id, site: site.id, effectiveAt: body.effectiveAt ?? now, actor: principal.actor, at: now))
+        return try await services.store.addSalesperson(Salesperson(id: id, site: site.id, activeFrom: from ?? now, activeTo: to), actor: actor, at: now)
+    }
+
+    /// Ends salesperson `text` at `site` at `effectiveAt` (default now), in `actor`'s name: the API's and the back office's one path.
+    /// - Throws: ``APIError`` 404 `not_found`; ``StoreError``.
+    static func endSalesperson(_ text: String, at site: Site, effectiveAt: Int64?, actor: String, services: FoDServices) async throws -> Salesperson {
+        guard let id = try? SalespersonID(text) else { throw APIError(.notFound, "not_found", "no salesperson \(DisplayText.sanitized(text, maxLength: 64))") }
+        let now = services.clock.unixSeconds()
+        return try await services.store.endSalesperson(id, site: site.id, effectiveAt: effectiveAt ?? now, actor: actor, at: now)
     }
 
     /// `?period=YYYY-MM` (CSV): the partner's sales with site and salesperson, for its own staff incentive.
@@ -152,7 +163,12 @@ struct NetworkRoutes {
     }
 
     private func requireSite(_ context: FoDRequestContext) async throws -> Site {
-        let text = context.path("id")
+        try await NetworkRoutes.site(context.path("id"), services: services)
+    }
+
+    /// The site of id `text`.
+    /// - Throws: ``StoreError`` `site_not_found`.
+    static func site(_ text: String, services: FoDServices) async throws -> Site {
         guard let id = try? DealerID(text), let site = try await services.store.site(id) else {
             throw StoreError(.siteNotFound, "no site \(DisplayText.sanitized(text, maxLength: 64))")
         }

@@ -95,6 +95,39 @@ struct AdminWebTests {
         }
     }
 
+    @Test("the network team adds and ends a salesperson from the master data page, in the person's name; an issuer may not", arguments: StoreBackend.all)
+    func salespeople(backend: StoreBackend) async throws {
+        let service = try await TestService(backend)
+        let network = try await service.services.store.createAPIKey(role: .network, dealer: nil, label: "net", actor: "test", at: TestService.now)
+        try await service.app.test(.router) { client in
+            var person = Browser(client: client), issuer = Browser(client: client)
+            _ = try await Self.signIn(&person, network.secret)
+            _ = try await Self.signIn(&issuer, service.issuer)
+            let page = try await person.get("/admin/master-data")
+            #expect(String(buffer: page.body).contains("id=\"salesperson-form\""))
+            let csrf = try #require(Browser.hidden("csrf", in: page))
+            let added = try await person.post("/admin/network/salespeople", [("csrf", csrf), ("action", "add"), ("site", "DE-10001"), ("salesperson", "SP-9"), ("date", "")])
+            #expect(added.status == .seeOther && added.headers[.location] == "/admin/master-data?salesperson=SP-9#sites", "\(String(buffer: added.body))")
+            let site = try await NetworkTests.send(client, service.auditor, .get, "/v1/sites/DE-10001", "", status: .ok)
+            #expect((site["salespeople"] as? [[String: Any]])?.contains { $0["id"] as? String == "SP-9" } == true, "\(site)")
+            let twice = try await person.post("/admin/network/salespeople", [("csrf", csrf), ("action", "add"), ("site", "DE-10001"), ("salesperson", "SP-9")])
+            #expect(twice.status == .conflict && String(buffer: twice.body).contains("dates_overlap"))
+            let badDate = try await person.post("/admin/network/salespeople", [("csrf", csrf), ("action", "end"), ("site", "DE-10001"), ("salesperson", "SP-9"),
+                                                                              ("date", "tomorrow")])
+            #expect(badDate.status == .unprocessableContent && String(buffer: badDate.body).contains("date_invalid"))
+            let ended = try await person.post("/admin/network/salespeople", [("csrf", csrf), ("action", "end"), ("site", "DE-10001"), ("salesperson", "SP-9"),
+                                                                             ("date", "2026-12-24")])
+            #expect(ended.status == .seeOther, "\(String(buffer: ended.body))")
+            let entries = try await service.services.store.auditEntries(after: 0, limit: 1_000)
+            #expect(entries.contains { $0.action == "salesperson.add" && $0.actor.hasPrefix("network:person:key:\(network.record.id)") })
+            #expect(entries.contains { $0.action == "salesperson.end" && $0.actor.hasPrefix("network:person:key:\(network.record.id)") })
+            #expect(!String(buffer: try await issuer.get("/admin/master-data").body).contains("id=\"salesperson-form\""))
+            let refused = try await issuer.post("/admin/network/salespeople", [("csrf", Browser.hidden("csrf", in: try await issuer.get("/admin")) ?? ""),
+                                                                              ("action", "add"), ("site", "DE-10001"), ("salesperson", "SP-8")])
+            #expect(refused.status == .forbidden)
+        }
+    }
+
     @Test("an audit search without a subject reads a bounded window of the log and goes on from where it stopped; a subject is searched in the whole log",
           arguments: StoreBackend.all)
     func auditWindow(backend: StoreBackend) async throws {

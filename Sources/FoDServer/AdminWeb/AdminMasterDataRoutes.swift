@@ -61,6 +61,9 @@ extension AdminWebRoutes {
                     }
                 }
                 var values = base(session, title: "Master data")
+                if let id = request.uri.queryParameters["salesperson"].flatMap({ try? SalespersonID(String($0)) }) {
+                    values["notice"] = "Salesperson \(id.value) is recorded."
+                }
                 values["partners"] = partners
                 values["sites"] = sites
                 values["catalogs"] = catalogs
@@ -68,11 +71,32 @@ extension AdminWebRoutes {
                 values["retirements"] = retirements
                 values["hasRetirements"] = !retirements.isEmpty
                 values["plans"] = plans
+                if session.holds(.network) {
+                    values["canManageNetwork"] = true
+                    values["siteIDs"] = network.sites.values.filter { $0.closedAt.map { $0 > time } ?? true }.map(\.id.value).sorted()
+                }
                 if session.holds(.finance) {
                     values["canProposePlan"] = true
                     values["planIDs"] = [PlanID.network] + network.partners.keys.map(\.value).sorted()
                 }
                 return pages.page("admin_master", values)
+            }
+        }
+        router.post("/admin/network/salespeople") { request, context in
+            await withSession(request, context) { session in
+                let form = try await DealerSessionCookies.form(request)
+                try requireCSRF(form, session)
+                try requireRole(.network, session)
+                let site = try await NetworkRoutes.site(form["site"] ?? "", services: services)
+                let actor = session.acting(as: .network).actor
+                let from = try AdminWebRoutes.day(form["date"], "date")
+                let done: Salesperson
+                switch form["action"] {
+                case "add": done = try await NetworkRoutes.addSalesperson(form["salesperson"] ?? "", at: site, from: from, to: nil, actor: actor, services: services)
+                case "end": done = try await NetworkRoutes.endSalesperson(form["salesperson"] ?? "", at: site, effectiveAt: from, actor: actor, services: services)
+                default: throw APIError(.unprocessableContent, "action_invalid", "Choose to add or to end a salesperson.")
+                }
+                return DealerPages.redirect("/admin/master-data?salesperson=\(done.id.value)#sites")
             }
         }
         router.post("/admin/plans/propose") { request, context in

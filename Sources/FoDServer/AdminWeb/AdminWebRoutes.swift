@@ -167,13 +167,7 @@ struct AdminWebRoutes {
         router.post("/admin/vehicles/{vin}/transfer") { request, context in
             await withSession(request, context) { session in
                 let (vin, form) = try await vehicleForm(request, context, session)
-                var effective = now
-                if let text = form["effective"], !text.isEmpty {
-                    guard text.utf8.count == 10, let start = Timestamp.parseSeconds(text + "T00:00:00Z") else {
-                        throw APIError(.unprocessableContent, "effective_invalid", "The date is YYYY-MM-DD.")
-                    }
-                    effective = max(start, now)
-                }
+                let effective = max(try AdminWebRoutes.day(form["effective"], "effective") ?? now, now)
                 let plan = try await TransferService(services: services).transfer(vin, effectiveAt: effective, actor: session.acting(as: .issuer).actor)
                 return DealerPages.redirect("/admin/vehicles/\(vin.value)?did=Transferred&id=\(plan.ending.count + plan.revoked.count)")
             }
@@ -199,6 +193,16 @@ struct AdminWebRoutes {
         guard try await services.store.entitlements(of: vin).contains(where: { $0.claims.id == id }) else {
             throw APIError(.notFound, "entitlement_not_found", "\(id) is not an entitlement of \(vin).")
         }
+    }
+
+    /// A form's date (`YYYY-MM-DD`, the day's start in UTC); `nil` when left empty.
+    /// - Throws: ``APIError`` 422 `NAME_invalid`.
+    static func day(_ text: String?, _ name: String) throws -> Int64? {
+        guard let text, !text.isEmpty else { return nil }
+        guard text.utf8.count == 10, let start = Timestamp.parseSeconds(text + "T00:00:00Z") else {
+            throw APIError(.unprocessableContent, "\(name)_invalid", "The date is YYYY-MM-DD.")
+        }
+        return start
     }
 
     /// A form's comment: required, at most 400 characters.
