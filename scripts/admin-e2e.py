@@ -282,6 +282,14 @@ def main():
         check(health == "failing", f"the webhooks page shows the endpoint failing ({health})")
         dana.accessible("webhooks")
         dana.shot("19-admin-webhooks.png")
+        # The network team's form (Dana is admin): a salesperson added at a site.
+        dana.get("/admin/master-data")
+        dana.accessible("master data with its forms")
+        Select(dana.element(By.ID, "sp-site")).select_by_value("DE-10001")
+        dana.element(By.ID, "sp-id").send_keys("SP-E2E")
+        dana.click(By.ID, "salesperson-submit")
+        check("Salesperson SP-E2E is recorded." in dana.element(By.ID, "notice").text and "SP-E2E" in dana.element(By.ID, "sites").text,
+              "Dana adds a salesperson at DE-10001 from the master data page")
         dana.get(f"/admin/webhooks/{endpoint}")
         check("retrying" in dana.element(By.ID, "deliveries").text, "its deliveries show the attempts being retried")
         dana.accessible("webhook")
