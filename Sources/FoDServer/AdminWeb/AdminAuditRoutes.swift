@@ -58,9 +58,7 @@ extension AdminWebRoutes {
         }
         router.post("/admin/audit/verify") { request, context in
             await withSession(request, context) { session in
-                let form = try await DealerSessionCookies.form(request)
-                try requireCSRF(form, session)
-                try requireRole(.auditor, session)
+                _ = try await postedForm(request, session, role: .auditor)
                 var values = base(session, title: "Audit log")
                 do {
                     let count = try await services.store.verifyAudit()

@@ -84,9 +84,7 @@ extension AdminWebRoutes {
         }
         router.post("/admin/network/salespeople") { request, context in
             await withSession(request, context) { session in
-                let form = try await DealerSessionCookies.form(request)
-                try requireCSRF(form, session)
-                try requireRole(.network, session)
+                let form = try await postedForm(request, session, role: .network)
                 let site = try await NetworkRoutes.site(form["site"] ?? "", services: services)
                 let actor = session.acting(as: .network).actor
                 let from = try AdminWebRoutes.day(form["date"], "date")
@@ -101,9 +99,7 @@ extension AdminWebRoutes {
         }
         router.post("/admin/plans/propose") { request, context in
             await withSession(request, context) { session in
-                let form = try await DealerSessionCookies.form(request)
-                try requireCSRF(form, session)
-                try requireRole(.finance, session)
+                let form = try await postedForm(request, session, role: .finance)
                 let plan = try await PlanRoutes.planID(form["plan"] ?? "", services: services)
                 let text = form["document"] ?? ""
                 guard text.utf8.count <= 64 * 1024 else { throw APIError(.contentTooLarge, "document_invalid", "The version is at most 64 KiB of JSON.") }

@@ -33,18 +33,14 @@ extension AdminWebRoutes {
         }
         router.post("/admin/periods/{period}/rehearse") { request, context in
             await withSession(request, context) { session in
-                let form = try await DealerSessionCookies.form(request)
-                try requireCSRF(form, session)
-                try requireRole(.finance, session)
+                _ = try await postedForm(request, session, role: .finance)
                 let rehearsal = try await PeriodCloseService(services: services).rehearse(context.path("period"), at: now)
                 return rehearsalPage(rehearsal, session)
             }
         }
         router.post("/admin/periods/{period}/close") { request, context in
             await withSession(request, context) { session in
-                let form = try await DealerSessionCookies.form(request)
-                try requireCSRF(form, session)
-                try requireRole(.finance, session)
+                let form = try await postedForm(request, session, role: .finance)
                 let period = try PeriodCloseService.period(context.path("period")).description
                 let open = try await services.store.objections(creditNote: nil, dealer: nil, status: .open).count
                 guard open == 0 || form["objections_seen"] == String(open) else {
@@ -69,9 +65,7 @@ extension AdminWebRoutes {
         }
         router.post("/admin/objections/{id}/decide") { request, context in
             await withSession(request, context) { session in
-                let form = try await DealerSessionCookies.form(request)
-                try requireCSRF(form, session)
-                try requireRole(.finance, session)
+                let form = try await postedForm(request, session, role: .finance)
                 let decision = form["decision"] ?? ""
                 let amount = (form["amount"] ?? "").trimmingCharacters(in: .whitespaces)
                 let reason = (form["reason"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)

@@ -24,9 +24,7 @@ extension AdminWebRoutes {
         }
         router.post("/admin/proposals") { request, context in
             await withSession(request, context) { session in
-                let form = try await DealerSessionCookies.form(request)
-                try requireCSRF(form, session)
-                try requireRole(.issuer, session)
+                let form = try await postedForm(request, session, role: .issuer)
                 var vins: [VIN] = []
                 for text in (form["vins"] ?? "").split(whereSeparator: { $0.isWhitespace || $0 == "," }) {
                     let vin = try VIN(String(text))

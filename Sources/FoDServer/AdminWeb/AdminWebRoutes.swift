@@ -182,9 +182,7 @@ struct AdminWebRoutes {
     /// A form posted on a vehicle's page: the VIN, the fields; the CSRF token and the issuer role checked.
     private func vehicleForm(_ request: Request, _ context: FoDRequestContext, _ session: StaffSession) async throws -> (VIN, [String: String]) {
         let vin = try VIN(context.path("vin"))
-        let form = try await DealerSessionCookies.form(request)
-        try requireCSRF(form, session)
-        try requireRole(.issuer, session)
+        let form = try await postedForm(request, session, role: .issuer)
         return (vin, form)
     }
 
@@ -299,6 +297,14 @@ struct AdminWebRoutes {
         var values: [String: Any] = ["title": "Not done", "heading": "That did not work.", "message": mapped.detail, "code": mapped.code]
         if let session { values.merge(base(session, title: "Not done")) { _, new in new } }
         return pages.page("admin_error", values, status: mapped.status)
+    }
+
+    /// A posted form's fields, its CSRF token checked and `role` required of the person.
+    func postedForm(_ request: Request, _ session: StaffSession, role: Role) async throws -> [String: String] {
+        let form = try await DealerSessionCookies.form(request)
+        try requireCSRF(form, session)
+        try requireRole(role, session)
+        return form
     }
 
     func requireCSRF(_ form: [String: String], _ session: StaffSession) throws {

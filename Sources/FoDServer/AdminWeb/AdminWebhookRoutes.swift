@@ -34,9 +34,7 @@ extension AdminWebRoutes {
         }
         router.post("/admin/webhooks/{id}/{action}") { request, context in
             await withSession(request, context) { session in
-                let form = try await DealerSessionCookies.form(request)
-                try requireCSRF(form, session)
-                try requireRole(.admin, session)
+                let form = try await postedForm(request, session, role: .admin)
                 let id = context.path("id")
                 let actor = session.acting(as: .admin).actor
                 switch context.path("action") {
