@@ -128,6 +128,37 @@ struct AdminWebTests {
         }
     }
 
+    @Test("an approved proposal without a result ten minutes on (the service stopped while applying it) is applied again by a second person", arguments: StoreBackend.all)
+    func applyAfterStop(backend: StoreBackend) async throws {
+        let clock = SettableClock(TestService.now)
+        let service = try await TestService(backend, clock: clock)
+        let second = try await service.services.store.createAPIKey(role: .issuer, dealer: nil, label: "second", actor: "test", at: TestService.now)
+        try await service.app.test(.router) { client in
+            let sale = try await NetworkTests.sell(client, service.dealer1, vin: Self.vin, feature: "NAV_PLUS", order: "stop-1")
+            let id = try #require(sale["id"] as? String)
+            var first = Browser(client: client), other = Browser(client: client)
+            _ = try await Self.signIn(&first, service.issuer)
+            let page = try await first.get("/admin/proposals")
+            _ = try await first.post("/admin/proposals", [("csrf", Browser.hidden("csrf", in: page) ?? ""), ("kind", "bulk_revoke"), ("vins", Self.vin),
+                                                          ("reason", "recall"), ("comment", "stopped")])
+            let proposal = try #require(try await service.services.store.proposals(limit: 1).first)
+            // Approved, and the service stopped before applying it.
+            _ = try await service.services.store.decideProposal(id: proposal.id, approve: true, by: "key:\(second.record.id)", name: "API key \(second.record.id)",
+                                                                actor: "issuer:person:key:\(second.record.id)", at: TestService.now)
+            _ = try await Self.signIn(&other, second.secret)
+            #expect(!String(buffer: try await other.get("/admin/proposals").body).contains("id=\"apply-\(proposal.id)\""), "not while it may still be applying")
+            clock.set(TestService.now + 601)
+            _ = try await Self.signIn(&other, second.secret)
+            let later = try await other.get("/admin/proposals")
+            #expect(String(buffer: later.body).contains("id=\"apply-\(proposal.id)\""))
+            let applied = try await other.post("/admin/proposals/\(proposal.id)/apply", [("csrf", Browser.hidden("csrf", in: later) ?? "")])
+            #expect(applied.status == .seeOther, "\(String(buffer: applied.body))")
+            let entitlement = try await NetworkTests.send(client, service.issuer, .get, "/v1/entitlements/\(id)", "", status: .ok)
+            #expect(entitlement["revoked_at"] != nil && !(entitlement["revoked_at"] is NSNull))
+            #expect(try await service.services.store.proposal(id: proposal.id)?.result == "revoked 1 entitlement(s) of 1 vehicle(s)")
+        }
+    }
+
     @Test("an audit search without a subject reads a bounded window of the log and goes on from where it stopped; a subject is searched in the whole log",
           arguments: StoreBackend.all)
     func auditWindow(backend: StoreBackend) async throws {

@@ -62,7 +62,7 @@ extension AdminWebRoutes {
                 let decided: Proposal
                 if decision == "apply" {
                     // Applied again after it failed part of the way (a bulk action skips what is done already).
-                    guard proposal.storedStatus == .approved, proposal.result?.hasPrefix(AdminWebRoutes.notApplied) == true else {
+                    guard AdminWebRoutes.unapplied(proposal, now: now) else {
                         throw APIError(.conflict, StoreError.Code.proposalDecided.rawValue, "Only an approved proposal that was not applied can be applied again.")
                     }
                     guard proposal.proposedBy != session.subject else {
@@ -88,6 +88,14 @@ extension AdminWebRoutes {
 
     /// How the result of an approved proposal that could not be applied begins.
     static let notApplied = "not applied:"
+
+    /// Whether an approved proposal may be applied again: it says it was not applied, or it has no
+    /// result ten minutes after its approval (the service stopped while applying it).
+    static func unapplied(_ proposal: Proposal, now: Int64) -> Bool {
+        guard proposal.storedStatus == .approved else { return false }
+        guard let result = proposal.result else { return (proposal.decidedAt ?? now) <= now - 600 }
+        return result.hasPrefix(notApplied)
+    }
 
     /// A proposed plan version run over the last closed month, beside what its close paid: what
     /// the second person looks at before approving. Finance (or an auditor) may look.
@@ -203,7 +211,7 @@ extension AdminWebRoutes {
             if let payload = proposal.payload { row["payload"] = String(payload.prefix(4000)) }
             if proposal.vins.isEmpty { row.removeValue(forKey: "vins") }
             if proposal.status(at: now) == .open { row["open"] = true }
-            if proposal.storedStatus == .approved, proposal.result?.hasPrefix(AdminWebRoutes.notApplied) == true { row["retry"] = true }
+            if AdminWebRoutes.unapplied(proposal, now: now) { row["retry"] = true }
             if proposal.kind == .planVersion { row["preview"] = true }
             return row
         }
