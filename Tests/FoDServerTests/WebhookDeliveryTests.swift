@@ -175,13 +175,13 @@ struct WebhookDeliveryTests {
             let port = try #require(client.port)
             let hang = try await store.createWebhook(url: "http://127.0.0.1:\(port)/hang", types: [], secret: receiver.secret, actor: "test", at: TestService.now)
             _ = try await store.rewindWebhook(hang.id, after: 0, actor: "test", at: TestService.now)
-            let started = ContinuousClock.now
             try await Self.drive(service, clock, policy: WebhookPolicy(timeout: .milliseconds(300), allowPrivate: true), idle: 1, steps: 1) { false }
-            let took = ContinuousClock.now - started
             let log = try await store.deliveries(of: hang.id, limit: 10)
+            // Cut off before the receiver answers (after 2 s it would have answered 204 and the delivery
+            // would be done): no status, a timeout. Not a wall-clock bound, which a loaded machine broke
+            // once (2.58 s for the step, the cut-off itself correct).
             #expect(log.count == 1 && log[0].status == .retrying && log[0].lastStatus == nil, "\(log)")
             #expect(log[0].lastError?.hasPrefix("timed out") == true, "\(log[0].lastError ?? "")")
-            #expect(took < .seconds(2), "cut off before the receiver answers (\(took))")
             let endpoint = try #require(try await store.webhook(hang.id))
             #expect(endpoint.nextAttemptMs > TestService.now * 1000, "the retry is scheduled later")
         }
