@@ -30,14 +30,12 @@ import urllib.error
 import urllib.request
 
 from axe_selenium_python import Axe
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from e2e_support import FOD, ROOT, banner_keys, call, check, checks, free_port, wait_ready
+from e2e_support import FOD, ROOT, banner_keys, call, check, checks, chromium, free_port, wait_ready
 
 VINS = ["WAUZZZF45RA000001", "WAUZZZFY7P2000002", "3VWD07AJ5EM388202"]
 PEOPLE = [{"sub": "alice", "name": "Alice Example", "email": "alice@oem.test", "groups": ["issuer", "staff"]},
@@ -46,15 +44,6 @@ PEOPLE = [{"sub": "alice", "name": "Alice Example", "email": "alice@oem.test", "
           {"sub": "dana", "name": "Dana Example", "email": "dana@oem.test", "groups": ["admin"]},
           {"sub": "erin", "name": "Erin Example", "email": "erin@oem.test", "groups": ["finance"]},
           {"sub": "frank", "name": "Frank Example", "email": "frank@oem.test", "groups": ["finance", "auditor"]}]
-
-
-def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1024,1100",
-                     "--force-device-scale-factor=1", "--lang=en-GB", "--disable-gpu"]:
-        options.add_argument(argument)
-    return webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
 
 
 def gone(element):
@@ -72,7 +61,7 @@ class Person:
 
     def __init__(self, port, folder):
         self.port, self.folder = port, folder
-        self.driver = browser()
+        self.driver = chromium(1024, 1100)
         self.wait = WebDriverWait(self.driver, 15)
         self.audited = set()
 

@@ -34,14 +34,12 @@ import urllib.request
 import numpy
 import zxingcpp
 from PIL import Image
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from e2e_support import FOD, ROOT, check, checks, free_port
+from e2e_support import FOD, ROOT, check, checks, chromium, free_port
 
 VIN = "WAUZZZF45RA000001"
 
@@ -78,15 +76,6 @@ def start_server(data, port, log):
 def _port_open(port):
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=820,1180",
-                     "--force-device-scale-factor=1", "--lang=en-GB", "--disable-gpu"]:
-        options.add_argument(argument)
-    return webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
 
 
 class Steps:
@@ -140,7 +129,7 @@ def main():
                               cwd=ROOT, capture_output=True, text=True, check=True)
         dealer2 = made.stdout.strip()
 
-        driver = browser()
+        driver = chromium(820, 1180)
         steps = Steps(driver, folder)
 
         # 1. Sign in.

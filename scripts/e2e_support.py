@@ -184,3 +184,16 @@ class WebhookReceiver:
 
     def stop(self):
         self.server.shutdown()
+
+
+def chromium(width, height):
+    """Headless Chromium through Selenium ($CHROMIUM, $CHROMEDRIVER), a window of width × height,
+    British English: the browser of the page tests."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", f"--window-size={width},{height}",
+                     "--force-device-scale-factor=1", "--lang=en-GB", "--disable-gpu"]:
+        options.add_argument(argument)
+    return webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)

@@ -38,14 +38,15 @@ public struct AdjustmentPolicy: Sendable {
 
     /// Whether an adjustment of `amount` minor units of `currency` takes a second person.
     func needsSecondPerson(_ amount: Int64, currency: Currency) -> Bool {
-        var above = fourEyesAbove
-        for _ in 0..<currency.exponent { above *= 10 }
-        return amount.magnitude > above.magnitude
+        amount.magnitude > AdjustmentPolicy.minor(fourEyesAbove, currency).magnitude
     }
 
     /// The limit in minor units of `currency` (exponents are at most 4: no overflow below ``maximumLimit``).
-    func minorLimit(_ currency: Currency) -> Int64 {
-        var value = limit
+    func minorLimit(_ currency: Currency) -> Int64 { AdjustmentPolicy.minor(limit, currency) }
+
+    /// `whole` units of `currency` in its minor units (at most ``maximumLimit`` × 10^4: no overflow).
+    static func minor(_ whole: Int64, _ currency: Currency) -> Int64 {
+        var value = whole
         for _ in 0..<currency.exponent { value *= 10 }
         return value
     }

@@ -82,8 +82,7 @@ public struct PeriodCloseService: Sendable {
             do {
                 let draft = try CreditNoteDraft(dealerID: payee, currency: currency, parts: [
                     CreditNoteDraft.Part(label: nil, share: 100, clawback: 0, adjustment: 0, activations: 1, clawbacks: 0, adjustments: 0)])
-                try CreditNote.make(draft, number: "", issuedAt: now, year: Int64(period.year), month: Int64(period.month), issuer: issuer,
-                                    dealer: party, preceding: nil)?.numbered("CHECK").check()
+                _ = try PeriodCloseService.checkedNote(draft, period: period, issuer: issuer, party: party, preceding: nil, at: now)
             } catch let error as InvoicingError {
                 gaps.append(DocumentFailure(partner: payee, currency: currency.code, code: error.code.rawValue, reason: error.reason))
             }
@@ -294,15 +293,26 @@ public struct PeriodCloseService: Sendable {
             guard payable != 0 else { continue }
             let preceding = payable < 0 ? try await services.store.latestCreditNote(dealer: payee, currency: first.currency) : nil
             do {
-                guard let note = try CreditNote.make(draft, number: "", issuedAt: now, year: Int64(period.year), month: Int64(period.month),
-                                                     issuer: issuer, dealer: partner?.version(at: now).details.party, preceding: preceding) else { continue }
-                try note.numbered("CHECK").check()
+                guard let note = try PeriodCloseService.checkedNote(draft, period: period, issuer: issuer, party: partner?.version(at: now).details.party,
+                                                                    preceding: preceding, at: now) else { continue }
                 notes.append(note)
             } catch let error as InvoicingError where error.code == .masterDataIncomplete || error.code == .creditNoteInvalid {
                 failures.append(DocumentFailure(partner: payee, currency: first.currency, code: error.code.rawValue, reason: error.reason))
             }
         }
         return (notes, failures)
+    }
+
+    /// A month's credit note made from `draft` and checked by fod's own check, as the close issues
+    /// it (numbered in the close's transaction); `nil` when nothing is payable. The close's, the
+    /// rehearsal's and the checklist's one rule.
+    /// - Throws: ``InvoicingError`` `master_data_incomplete`, `credit_note_invalid`, `overflow`.
+    static func checkedNote(_ draft: CreditNoteDraft, period: ReportPeriod, issuer: IssuerProfile, party: LegalParty?, preceding: String?,
+                            at now: Int64) throws -> CreditNote? {
+        guard let note = try CreditNote.make(draft, number: "", issuedAt: now, year: Int64(period.year), month: Int64(period.month),
+                                             issuer: issuer, dealer: party, preceding: preceding) else { return nil }
+        try note.numbered("CHECK").check()
+        return note
     }
 
     /// Who is paid for each statement (by its `dealer_id`): its site's partner, or that partner's

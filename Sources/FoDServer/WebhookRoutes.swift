@@ -82,14 +82,20 @@ struct WebhookRoutes {
         let principal = try context.caller()
         let (body, _) = try await RequestBody.decode(ReplayRequest.self, request, context)
         guard body.after >= 0 else { throw APIError(.unprocessableContent, "invalid", "after must be 0 or more") }
+        return WebhookRoutes.body(try await WebhookRoutes.replay(context.path("id"), after: body.after, actor: principal.actor, services: services), secret: false)
+    }
+
+    /// Delivers every event after `after` (0 or more) to endpoint `id` again, in order, in `actor`'s
+    /// name: the API's and the back office's one path.
+    /// - Throws: ``APIError`` 422 `after_beyond_newest`; ``StoreError`` (no such endpoint).
+    static func replay(_ id: String, after: Int64, actor: String, services: FoDServices) async throws -> WebhookEndpoint {
         // Events are numbered by the audit log's entries: an `after` beyond its head would hold
         // every delivery back until the log grew past it.
         let newest = try await services.store.ledgerMark().auditSeq
-        guard body.after <= newest else {
-            throw APIError(.unprocessableContent, "after_beyond_newest", "after (\(body.after)) is beyond the newest event (\(newest)): replay from an event that exists")
+        guard after <= newest else {
+            throw APIError(.unprocessableContent, "after_beyond_newest", "after (\(after)) is beyond the newest event (\(newest)): replay from an event that exists")
         }
-        return WebhookRoutes.body(try await services.store.rewindWebhook(context.path("id"), after: body.after, actor: principal.actor,
-                                                                         at: services.clock.unixSeconds()), secret: false)
+        return try await services.store.rewindWebhook(id, after: after, actor: actor, at: services.clock.unixSeconds())
     }
 
     /// `GET /v1/events?after=SEQ&limit=N`: the events after SEQ, as delivered to webhooks, with

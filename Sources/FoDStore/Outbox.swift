@@ -188,9 +188,9 @@ public enum Outbox {
              data: salesperson)
         let typeCase = "CASE a.action " + present.map { "WHEN '\($0.action)' THEN '\($0.type)'" }.joined(separator: " ") + " END"
         return """
-            INSERT INTO outbox (seq, type, occurred_at, subject, dealer_id, actor, data)
+            INSERT INTO outbox (seq, type, occurred_at, subject, dealer_id, data)
             SELECT a.seq, \(typeCase), a.at, a.subject,
-              \(dealer.isEmpty ? "CAST(NULL AS TEXT)" : "CASE " + dealer.joined(separator: "\n       ") + " END"), a.actor,
+              \(dealer.isEmpty ? "CAST(NULL AS TEXT)" : "CASE " + dealer.joined(separator: "\n       ") + " END"),
               \(d.text("CASE " + data.joined(separator: "\n       ") + " END"))
             FROM audit a WHERE a.seq > ? AND a.action IN (\(present.map { "'\($0.action)'" }.joined(separator: ", ")))
             ORDER BY a.seq

@@ -2,7 +2,7 @@ import FoDCore
 
 extension SQLStore {
     public func events(after seq: Int64, limit: Int, dealer: String?) async throws -> [OutboxEvent] {
-        try await fetch("events read", sql: "SELECT * FROM outbox WHERE seq > ?1 AND (CAST(?2 AS TEXT) IS NULL OR dealer_id = ?2) ORDER BY seq LIMIT ?3",
+        try await fetch("events read", sql: "SELECT \(WebhookRows.eventColumns) FROM outbox o WHERE seq > ?1 AND (CAST(?2 AS TEXT) IS NULL OR dealer_id = ?2) ORDER BY seq LIMIT ?3",
                         arguments: [seq, dealer, limit]).map(WebhookRows.event)
     }
 
@@ -61,7 +61,7 @@ extension SQLStore {
             let endpoint = WebhookRows.endpoint(row)
             try db.execute(sql: "UPDATE webhook_endpoint SET lease_owner = ?, lease_until_ms = ? WHERE id = ?", arguments: [owner, nowMs + leaseMs, endpoint.id])
             let events = try SQLRow.fetchAll(db, sql: """
-                SELECT * FROM outbox WHERE seq >= ? AND (? = '*' OR \(db.dialect.contains("?", "',' || type || ','"))) ORDER BY seq LIMIT ?
+                SELECT \(WebhookRows.eventColumns) FROM outbox o WHERE seq >= ? AND (? = '*' OR \(db.dialect.contains("?", "',' || type || ','"))) ORDER BY seq LIMIT ?
                 """, arguments: [seq, endpoint.storedTypes, endpoint.storedTypes, limit]).map(WebhookRows.event)
             guard !events.isEmpty else { return nil }
             let earlier = try SQLRow.fetchOne(db, sql: "SELECT status, attempts, first_attempt_at FROM webhook_delivery WHERE endpoint_id = ? AND seq = ?",
@@ -119,6 +119,10 @@ extension SQLStore {
 
 /// What both stores do alike for webhooks.
 public enum WebhookRows {
+    /// An event's columns (`FROM outbox o`), with who made it: the actor of the audit entry of the
+    /// same `seq` (an event's `seq` is its audit entry's), read there, not kept twice.
+    static let eventColumns = "o.*, (SELECT a.actor FROM audit a WHERE a.seq = o.seq) AS actor"
+
     static func event(_ row: SQLRow) -> OutboxEvent {
         OutboxEvent(seq: row["seq"], type: row["type"], occurredAt: row["occurred_at"], subject: row["subject"], dealerID: row["dealer_id"], data: row["data"], actor: row["actor"])
     }

@@ -13,7 +13,7 @@ public struct OutboxEvent: Sendable, Hashable {
     /// The resource's state after the change, a JSON object (no token, no key).
     public let data: String
     /// Who made the change, as the audit log names them: a key (`issuer:key_…`), a dealer's key, or
-    /// a person in the back office (`ROLE:person:SUBJECT (NAME)`); `nil` for events of before it was kept.
+    /// a person in the back office (`ROLE:person:SUBJECT (NAME)`): its audit entry's actor.
     public let actor: String?
 
     public init(seq: Int64, type: String, occurredAt: Int64, subject: String, dealerID: String?, data: String, actor: String? = nil) {
@@ -30,8 +30,8 @@ public struct OutboxEvent: Sendable, Hashable {
     public var id: String { "evt_\(seq)" }
 
     /// The event as delivered and listed: `{"id", "seq", "type", "occurred_at", "actor", "data"}`,
-    /// compact. `actor` is left out where the event has none and in a dealer's feed (`withActor`
-    /// false): a dealer does not learn who at the OEM or which key made a change.
+    /// compact. `actor` is left out of a dealer's feed (`withActor` false): a dealer does not learn
+    /// who at the OEM or which key made a change.
     public func json(withActor: Bool = true) -> String {
         let by = withActor ? actor.flatMap { try? JSONEncoder().encode($0) }.map { ",\"actor\":" + String(decoding: $0, as: UTF8.self) } ?? "" : ""
         return "{\"id\":\"\(id)\",\"seq\":\(seq),\"type\":\"\(type)\",\"occurred_at\":\"\(Instant(unixSeconds: occurredAt).rfc3339)\"\(by),\"data\":\(data)}"

@@ -88,11 +88,9 @@ extension AdminWebRoutes {
         }
     }
 
-    /// A notice the periods page may show: only an objection id it could have set.
+    /// A notice the periods page may show: only an id it could have set (the ids' one rule; anything else is ignored).
     static func notice(_ request: Request) -> String? {
-        guard let id = request.uri.queryParameters["decided"].map(String.init),
-              id.utf8.count <= 64, id.utf8.allSatisfy({ $0 == 0x5F || $0 == 0x2D || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
-        else { return nil }
+        guard let id = (try? PeriodRoutes.queryID(request, "decided")) ?? nil else { return nil }
         return "Objection \(id) is decided."
     }
 

@@ -33,12 +33,7 @@ struct AdminWebRoutes {
     }
 
     func register(on router: Router<FoDRequestContext>) {
-        router.get("/admin/style.css") { _, _ in
-            var headers = HTTPFields()
-            headers[.contentType] = "text/css; charset=utf-8"
-            headers[.cacheControl] = "max-age=300"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: pages.stylesheet)))
-        }
+        router.get("/admin/style.css") { _, _ in pages.stylesheetResponse() }
         router.get("/admin/login") { request, context in
             if (try? await currentSession(request)) ?? nil != nil { return DealerPages.redirect("/admin") }
             return loginPage(request, error: nil)

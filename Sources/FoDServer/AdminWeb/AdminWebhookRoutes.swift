@@ -14,11 +14,7 @@ extension AdminWebRoutes {
                 try requireRole(.admin, session)
                 var rows: [[String: Any]] = []
                 for endpoint in try await services.store.webhooks() {
-                    var row = try await health(endpoint)
-                    row["id"] = endpoint.id
-                    row["url"] = endpoint.url
-                    row["types"] = endpoint.types.isEmpty ? "every event" : endpoint.types.joined(separator: ", ")
-                    rows.append(row)
+                    rows.append(try await health(endpoint, services.store.deliveries(of: endpoint.id, limit: 100)))
                 }
                 var values = base(session, title: "Webhooks")
                 values["endpoints"] = rows
@@ -45,9 +41,7 @@ extension AdminWebRoutes {
                     guard let after = Int64(form["after"] ?? ""), after >= 0 else {
                         throw APIError(.unprocessableContent, "after_invalid", "Give the event number to replay after (0 or more).")
                     }
-                    let newest = try await services.store.ledgerMark().auditSeq
-                    guard after <= newest else { throw APIError(.unprocessableContent, "after_beyond_newest", "There is no event \(after) yet (the newest is \(newest)).") }
-                    _ = try await services.store.rewindWebhook(id, after: after, actor: actor, at: now)
+                    _ = try await WebhookRoutes.replay(id, after: after, actor: actor, services: services)
                     return try await webhookPage(id, session, notice: "Every event after \(after) is delivered again, in order.")
                 default:
                     throw APIError(.notFound, "not_found", "No such action.")
@@ -56,15 +50,16 @@ extension AdminWebRoutes {
         }
     }
 
-    /// An endpoint's health from its deliveries and the events it has not taken yet.
-    private func health(_ endpoint: WebhookEndpoint) async throws -> [String: Any] {
-        let deliveries = try await services.store.deliveries(of: endpoint.id, limit: 100)
+    /// An endpoint as a row: its id, URL and types, and its health from its (newest) deliveries
+    /// and the events it has not taken yet.
+    private func health(_ endpoint: WebhookEndpoint, _ deliveries: [WebhookDelivery]) async throws -> [String: Any] {
         let pending = try await services.store.events(after: endpoint.position, limit: 1000, dealer: nil)
             .filter { endpoint.types.isEmpty || endpoint.types.contains($0.type) }
         func time(_ ms: Int64) -> String { AdminWebRoutes.shown(ms / 1000) }
         let lastSuccess = deliveries.filter { $0.status == .delivered }.map(\.lastAttemptMs).max()
         let failing = deliveries.filter { $0.seq > endpoint.position && $0.status != .delivered }.map(\.firstAttemptMs).min()
-        var row: [String: Any] = ["position": endpoint.position, "lastSuccess": lastSuccess.map(time) ?? "—", "failingSince": failing.map(time) ?? "—"]
+        var row: [String: Any] = ["id": endpoint.id, "url": endpoint.url,
+                                  "types": endpoint.types.isEmpty ? "every event" : endpoint.types.joined(separator: ", "), "position": endpoint.position, "lastSuccess": lastSuccess.map(time) ?? "—", "failingSince": failing.map(time) ?? "—"]
         if let oldest = pending.first {
             row["lag"] = "\(pending.count == 1000 ? "1,000+" : String(pending.count)) event(s) waiting, the oldest from \(AdminWebRoutes.shown(oldest.occurredAt))"
         } else {
@@ -76,13 +71,10 @@ extension AdminWebRoutes {
 
     private func webhookPage(_ id: String, _ session: StaffSession, notice: String?) async throws -> Response {
         guard let endpoint = try await services.store.webhook(id) else { throw APIError(.notFound, "webhook_not_found", "No webhook endpoint \(id.prefix(40)).") }
-        var values = base(session, title: "Webhook endpoint")
-        values.merge(try await health(endpoint)) { _, new in new }
-        values["id"] = endpoint.id
-        values["url"] = endpoint.url
-        values["types"] = endpoint.types.isEmpty ? "every event" : endpoint.types.joined(separator: ", ")
-        func time(_ ms: Int64) -> String { AdminWebRoutes.shown(ms / 1000) }
         let deliveries = try await services.store.deliveries(of: endpoint.id, limit: 100)
+        var values = base(session, title: "Webhook endpoint")
+        values.merge(try await health(endpoint, deliveries)) { _, new in new }
+        func time(_ ms: Int64) -> String { AdminWebRoutes.shown(ms / 1000) }
         values["deliveries"] = deliveries.map { delivery -> [String: Any] in
             ["seq": delivery.seq, "status": delivery.status.rawValue, "attempts": delivery.attempts, "first": time(delivery.firstAttemptMs),
              "last": time(delivery.lastAttemptMs),

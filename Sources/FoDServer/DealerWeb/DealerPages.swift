@@ -38,6 +38,14 @@ struct DealerPages: Sendable {
     }
 
     /// A 303 to `location` (after a form post, so reloading does not post again).
+    /// The stylesheet, cached five minutes (the dealer page's and the back office's).
+    func stylesheetResponse() -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/css; charset=utf-8"
+        headers[.cacheControl] = "max-age=300"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: stylesheet)))
+    }
+
     static func redirect(_ location: String, headers extra: HTTPFields = [:]) -> Response {
         var headers = extra
         headers[.location] = location

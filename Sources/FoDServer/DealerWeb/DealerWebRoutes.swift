@@ -26,12 +26,7 @@ struct DealerWebRoutes {
     var loginCSRF: DealerSessionCookies.LoginCSRF { DealerSessionCookies.LoginCSRF(key: services.loginCSRFKey) }
 
     func register(on router: Router<FoDRequestContext>) {
-        router.get("/dealer/style.css") { _, _ in
-            var headers = HTTPFields()
-            headers[.contentType] = "text/css; charset=utf-8"
-            headers[.cacheControl] = "max-age=300"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: pages.stylesheet)))
-        }
+        router.get("/dealer/style.css") { _, _ in pages.stylesheetResponse() }
         router.get("/dealer/login") { request, _ in
             if try await currentSession(request) != nil { return DealerPages.redirect("/dealer") }
             return loginPage(request, error: nil)

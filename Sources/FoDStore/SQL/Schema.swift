@@ -180,8 +180,6 @@ public enum Schema {
                 "CREATE INDEX proposal_recent ON proposal (proposed_at)",
             ]
         },
-        // Events name who made the change (the audit entry's actor): a key, or a person in the back office.
-        Migration(id: "2026-12-event-actor") { _ in ["ALTER TABLE outbox ADD COLUMN actor TEXT"] },
     ]
 
     /// fod's tables, parents before children (the order a copy loads them in).
